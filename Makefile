@@ -1,0 +1,36 @@
+# Two entry points: `make demo` and `make test`. Both bootstrap .venv from nothing but python3.
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-stamp
+PAXIOM  := $(VENV)/bin/paxiom
+
+.PHONY: demo test venv java pytest typecheck lint crosshair tlc bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# TLC needs a Java runtime; install Debian's if the machine has none.
+java:
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
+
+pytest: venv java
+	$(PY) -m pytest -q
+
+typecheck: venv
+	$(VENV)/bin/mypy --strict -p paxiom
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+test: pytest typecheck lint
+
+demo: venv java
+	bash scripts/demo.sh
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info
