@@ -1,0 +1,238 @@
+"""Fast Paxos (Lamport 2006) as a first-order transition system, and its inductive invariant.
+
+Extends the vocabulary of `paxos.py` with a sort of fast quorums, a rigid `fast(R)` marking fast rounds and
+the "any" message `any_msg(R)`. `build()` also yields Fast Flexible Paxos (`fast_flexible.py`), where the
+phase-1 quorums and the classic phase-2 quorums are separate sorts.
+
+Parallel to `paxiom.spec.fastpaxos`: actions Phase1a, Phase1b, Phase2a, Phase2aAny, Phase2b, Phase2bAny;
+acceptors vote at most once per round; a value is chosen at a fast round by a fast quorum, at a classic one
+by a classic (phase-2) quorum. The abstractions of `paxos.py` apply (1b reports read from frozen votes).
+
+The recovery rule, where this model deliberately differs from the executable spec. Phase2a(b, v, q, maxb)
+after hearing phase-1 quorum q, whose highest vote below b is at round maxb:
+- nobody in q voted below b (maxb = none): any v, or at a fast b the "any" message (Phase2aAny);
+- maxb classic: the value voted at maxb;
+- maxb fast: the value w such that some fast quorum R has every acceptor of q and R voting (maxb, w)
+  (Lamport's O4; the three-way axiom makes it unique), and if there is no such w, *a value voted at maxb
+  by a member of q* — not a free choice. A free choice there is unsafe when the leader of maxb proposed a
+  value classically (a 2a, not "any") that was already chosen below maxb but reached only part of q: with
+  3 acceptors, fast round 1, w chosen at 0, then proposed at 1 and voted there only by a0, a leader of 2
+  hearing {a0, a2} finds no O4 value, and a free choice lets {a1, a2} choose another value at 2. The
+  same rule appears in the mypyvy/Ivy Fast Paxos model of Padon et al.
+"""
+
+from __future__ import annotations
+
+import z3
+
+from paxiom.proofs.fol import (
+    Action,
+    Axiom,
+    Conjunct,
+    Params,
+    Rel,
+    Relation,
+    State,
+    Step,
+    TransitionSystem,
+    added,
+    exists,
+    forall,
+    intersect,
+)
+from paxiom.proofs.paxos import Vocabulary
+
+
+class FastVocabulary(Vocabulary):
+    """The classic vocabulary plus fast quorums, fast rounds and the "any" message."""
+
+    def __init__(self, *, flexible: bool) -> None:
+        super().__init__(flexible=flexible, slots=False)
+        self.fastq = z3.DeclareSort("fastquorum")
+        self.sorts["fastquorum"] = self.fastq
+        self.memberf = z3.Function("memberf", self.node, self.fastq, z3.BoolSort())
+        self.fast = z3.Function("fast", self.round, z3.BoolSort())
+        self.rigid.update({"memberf": self.memberf, "fast": self.fast})
+        self.F = z3.Const("F", self.fastq)
+        self.W = z3.Const("W", self.value)
+
+    def not_choosable(self, s: State, r: z3.ExprRef, val: z3.ExprRef) -> z3.BoolRef:
+        """No quorum of r's kind can still choose val at r."""
+        v = self
+        fast_blocked = forall(
+            [v.F],
+            exists([v.N], z3.And(v.memberf(v.N, v.F), s["left_round"](v.N, r), z3.Not(s["vote"](v.N, r, val)))),
+        )
+        return z3.And(
+            z3.Implies(z3.Not(v.fast(r)), super().not_choosable(s, r, val)),
+            z3.Implies(v.fast(r), fast_blocked),
+        )
+
+    def chosen_at(self, s: State, r: z3.ExprRef, val: z3.ExprRef) -> z3.BoolRef:
+        v = self
+        by_fast = exists([v.F], forall([v.N], z3.Implies(v.memberf(v.N, v.F), s["vote"](v.N, r, val))))
+        return z3.If(v.fast(r), by_fast, super().chosen_at(s, r, val))
+
+    def o4(self, s: State, q: z3.ExprRef, maxb: z3.ExprRef, val: z3.ExprRef) -> z3.BoolRef:
+        """Lamport's O4(val): some fast quorum R has every acceptor of q and R voting (maxb, val)."""
+        v = self
+        return exists(
+            [v.F],
+            forall([v.N], z3.Implies(z3.And(v.member1(v.N, q), v.memberf(v.N, v.F)), s["vote"](v.N, maxb, val))),
+        )
+
+    def no_o4(self, s: State, q: z3.ExprRef, maxb: z3.ExprRef) -> z3.BoolRef:
+        """No value satisfies O4 (stated positively, so the alternation runs value, fast quorum -> node)."""
+        v = self
+        return forall(
+            [v.W, v.F],
+            exists(
+                [v.N], z3.And(v.member1(v.N, q), v.memberf(v.N, v.F), z3.Not(s["vote"](v.N, maxb, v.W)))
+            ),
+        )
+
+    def three_way_axiom(self) -> Axiom:
+        v = self
+        f1, f2 = z3.Consts("F1 F2", v.fastq)
+        q1 = z3.Const("Q1", v.quorum1)
+        pairwise = z3.And(
+            forall([q1, f1], exists([v.N], z3.And(v.member1(v.N, q1), v.memberf(v.N, f1)))),
+            forall([f1, f2], exists([v.N], z3.And(v.memberf(v.N, f1), v.memberf(v.N, f2)))),
+        )
+        return Axiom(
+            "phase1_meets_two_fast",
+            "every phase-1 quorum and any two fast quorums share a node",
+            intersect(v.node, v.member1, v.memberf, v.memberf),
+            pairwise,
+            "quorums only meet pairwise (phase-1 and fast, fast and fast)",
+        )
+
+
+def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
+    """Fast Paxos over classic and fast quorums; with `flexible`, Fast Flexible Paxos."""
+    v = FastVocabulary(flexible=flexible)
+
+    def unstarted(s: State, b: z3.ExprRef) -> z3.BoolRef:
+        """The leader of b has sent neither a 2a nor "any"."""
+        return z3.And(b != v.none, forall([v.V], z3.Not(s["proposal"](b, v.V))), z3.Not(s["any_msg"](b)))
+
+    def nobody_voted_below(s: State, q: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
+        return forall(
+            [v.N, v.MR, v.V], z3.Not(z3.And(v.member1(v.N, q), v.lt(v.MR, b), s["vote"](v.N, v.MR, v.V)))
+        )
+
+    def phase2a(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
+        b, val, q, maxb = p["b"], p["v"], p["q"], p["maxb"]
+        recovered = z3.And(
+            exists([v.N], z3.And(v.member1(v.N, q), s["vote"](v.N, maxb, val))),
+            z3.Implies(v.fast(maxb), z3.Or(v.o4(s, q, maxb, val), v.no_o4(s, q, maxb))),
+        )
+        guard = z3.And(
+            unstarted(s, b),
+            v.joined(s, q, b),
+            v.highest_vote_at(s, (), q, b, maxb),
+            z3.Or(maxb == v.none, recovered),
+        )
+        return guard, {"proposal": added(s["proposal"], b, val)}
+
+    def phase2a_any(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
+        b, q = p["b"], p["q"]
+        guard = z3.And(v.fast(b), unstarted(s, b), v.joined(s, q, b), nobody_voted_below(s, q, b))
+        return guard, {"any_msg": added(s["any_msg"], b)}
+
+    def vote_step(enabled: str) -> Step:
+        def step(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
+            a, b, val = p["a"], p["b"], p["v"]
+            allowed = s["proposal"](b, val) if enabled == "proposal" else s["any_msg"](b)
+            guard = z3.And(
+                allowed, z3.Not(s["left_round"](a, b)), forall([v.V], z3.Not(s["vote"](a, b, v.V)))
+            )
+            return guard, {"vote": added(s["vote"], a, b, val), "left_round": v.leave_below(s, a, b)}
+
+        return step
+
+    vote_params = (("a", "node"), ("b", "round"), ("v", "value"))
+    actions = (
+        v.phase1a(),
+        v.phase1b(),
+        Action(
+            "Phase2a",
+            "with phase-1 quorum q joined to b, propose v: anything if q never voted below b (maxb = none), "
+            "else a value q voted at its highest round maxb — the O4 value if maxb is fast and one exists",
+            (("b", "round"), ("v", "value"), ("q", v.q1_name), ("maxb", "round")),
+            phase2a,
+        ),
+        Action(
+            "Phase2aAny",
+            "at fast round b, with phase-1 quorum q joined and no votes below b, send \"any\"",
+            (("b", "round"), ("q", v.q1_name)),
+            phase2a_any,
+        ),
+        Action("Phase2b", "acceptor a, not past b and not yet voted at b, votes for the proposal (b, v)",
+               vote_params, vote_step("proposal")),
+        Action("Phase2bAny", "acceptor a, not past b and not yet voted at b, votes for a client's v after "
+               "\"any\"", vote_params, vote_step("any")),
+    )
+    conjuncts = (
+        v.one_value_per_ballot(),
+        Conjunct(
+            "any_only_fast",
+            "\"any\" is sent only at fast rounds",
+            lambda s: forall([v.R], z3.Implies(s["any_msg"](v.R), v.fast(v.R))),
+        ),
+        Conjunct(
+            "votes_follow_proposals",
+            "every vote is for the round's proposal, or any value after \"any\"",
+            lambda s: forall(
+                [v.N, v.R, v.V],
+                z3.Implies(s["vote"](v.N, v.R, v.V), z3.Or(s["proposal"](v.R, v.V), s["any_msg"](v.R))),
+            ),
+        ),
+        Conjunct(
+            "one_vote_per_ballot",
+            "an acceptor votes at most once per round",
+            lambda s: forall(
+                [v.N, v.R, v.V1, v.V2],
+                z3.Implies(z3.And(s["vote"](v.N, v.R, v.V1), s["vote"](v.N, v.R, v.V2)), v.V1 == v.V2),
+            ),
+        ),
+        v.promise_monotonicity(),
+        Conjunct(
+            "votes_safe",
+            "a proposal for V2 at R2 (or \"any\" at R2) means no other value V1 (no value at all) is "
+            "choosable at a lower round R1: every quorum of R1's kind has a member that left R1 without "
+            "voting for V1",
+            lambda s: forall(
+                [v.R1, v.R2, v.V1, v.V2],
+                z3.Implies(
+                    z3.And(
+                        v.lt(v.R1, v.R2),
+                        z3.Or(z3.And(s["proposal"](v.R2, v.V2), v.V1 != v.V2), s["any_msg"](v.R2)),
+                    ),
+                    v.not_choosable(s, v.R1, v.V1),
+                ),
+            ),
+        ),
+    )
+    if flexible:
+        classic = v.quorum_axiom(
+            "phase1_meets_phase2", "every phase-1 quorum shares a node with every classic phase-2 quorum"
+        )
+    else:
+        classic = v.quorum_axiom("quorum_intersection", "every two classic quorums share a node")
+    relations = (*v.state_relations(), Relation("any_msg", ("round",), "the leader of fast round b sent \"any\""))
+    return TransitionSystem(
+        variant=variant,
+        title=title,
+        sorts=v.sorts,
+        rigid=v.rigid,
+        constants={"none": v.none},
+        relations=relations,
+        axioms=(v.round_order(), classic, v.three_way_axiom()),
+        actions=actions,
+        conjuncts=conjuncts,
+        safety=v.agreement(),
+    )
+
+
+MODEL = build("fastpaxos", "Fast Paxos", flexible=False)
