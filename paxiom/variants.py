@@ -1,0 +1,35 @@
+"""The spec variants by name, so a trace file or a command line can rebuild a model from its constants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paxiom.spec import fastpaxos, multipaxos, paxos
+from paxiom.spec.quorums import QuorumSystem
+
+AnyModel = paxos.PaxosModel | multipaxos.MultiPaxosModel
+VARIANTS = ("paxos", "multipaxos", "fastpaxos")
+
+
+def build_model(
+    variant: str,
+    quorums: QuorumSystem,
+    *,
+    values: list[str] | tuple[str, ...],
+    max_ballot: int,
+    slots: int = 1,
+    fast_ballots: list[int] | tuple[int, ...] | frozenset[int] = (),
+    **unknown: Any,
+) -> AnyModel:
+    """A model of `variant` with the given constants; raises ValueError on anything inconsistent."""
+    if unknown:
+        raise ValueError(f"unknown constants for {variant}: {sorted(unknown)}")
+    vals = tuple(str(v) for v in values)
+    if variant == "paxos":
+        return paxos.PaxosModel(paxos.Config(quorums, vals, int(max_ballot)))
+    if variant == "multipaxos":
+        return multipaxos.MultiPaxosModel(multipaxos.Config(quorums, vals, int(max_ballot), slots=int(slots)))
+    if variant == "fastpaxos":
+        cfg = fastpaxos.Config(quorums, vals, int(max_ballot), fast_ballots=frozenset(int(b) for b in fast_ballots))
+        return fastpaxos.FastPaxosModel(cfg)
+    raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")

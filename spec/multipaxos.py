@@ -1,0 +1,302 @@
+"""Multi-Paxos: a log of slots decided by one leader, with one phase 1 for all of them.
+
+An acceptor keeps a single promise `maxBal` covering every slot and, per slot, its latest vote. Its 1b
+reports the latest vote of every slot at once, so the leader of ballot b runs phase 1 once and then, slot by
+slot, proposes the highest vote a phase-1 quorum reported (or anything, where none voted). This is the
+step from single-decree Paxos that makes a replicated log cheap; the safety argument is single-decree
+Paxos's applied to each slot (`spec/voting.py`), which is why the invariants below are per slot.
+
+Slots are 0..slots-1. Values are free text; `Config.values` is what the explorer lets leaders propose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, NamedTuple
+
+from paxiom.spec import voting
+from paxiom.spec.acceptor import Acceptor, accept, promise
+from paxiom.spec.model import Action, Invariant, StepInvariant, act, apply_action
+from paxiom.spec.paxos import Config as PaxosConfig
+from paxiom.spec.paxos import M1a, render_message
+from paxiom.spec.quorums import quorum_intersection
+
+SlotVote = tuple[int, str | None]
+"""(ballot, value) of an acceptor's latest vote in one slot; (-1, None) if it never voted there."""
+
+
+class M1b(NamedTuple):
+    """Promise for every slot at once: `votes[slot]` is the acceptor's latest vote in that slot."""
+
+    acc: int
+    bal: int
+    votes: tuple[SlotVote, ...]
+    type: str = "1b"
+
+
+class M2a(NamedTuple):
+    bal: int
+    slot: int
+    val: str
+    type: str = "2a"
+
+
+class M2b(NamedTuple):
+    acc: int
+    bal: int
+    slot: int
+    val: str
+    type: str = "2b"
+
+
+Message = M1a | M1b | M2a | M2b
+
+
+class State(NamedTuple):
+    max_bal: tuple[int, ...]
+    max_vbal: tuple[tuple[int, ...], ...]
+    """max_vbal[a][slot]"""
+    max_val: tuple[tuple[str | None, ...], ...]
+    msgs: frozenset[Message]
+
+
+@dataclass(frozen=True)
+class Config(PaxosConfig):
+    slots: int = 1
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.slots < 1:
+            raise ValueError("a log needs at least one slot")
+
+
+def init(cfg: Config) -> State:
+    n, blank = cfg.quorums.n, cfg.slots
+    return State((-1,) * n, ((-1,) * blank,) * n, ((None,) * blank,) * n, frozenset())
+
+
+def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
+    return (*t[:i], v, *t[i + 1 :])
+
+
+# ---------------------------------------------------------------- actions
+
+
+def phase1a(cfg: Config, s: State, b: int) -> State | None:
+    """A would-be leader starts ballot b for the whole log."""
+    return s._replace(msgs=s.msgs | {M1a(b)})
+
+
+def phase1b(cfg: Config, s: State, a: int, b: int) -> State | None:
+    """Acceptor a promises b for all slots and reports its latest vote in each."""
+    if M1a(b) not in s.msgs or promise(Acceptor(s.max_bal[a], -1, None), b) is None:
+        return None
+    report = tuple(zip(s.max_vbal[a], s.max_val[a], strict=True))
+    return State(_put(s.max_bal, a, b), s.max_vbal, s.max_val, s.msgs | {M1b(a, b, report)})
+
+
+def proposable(cfg: Config, s: State, b: int, slot: int) -> set[str]:
+    """Values the leader of b may propose in `slot`: the highest vote some promised phase-1 quorum
+    reported for that slot, or anything if that quorum reported none."""
+    heard = {m.acc: m.votes[slot] for m in s.msgs if m.type == "1b" and m.bal == b}  # type: ignore[union-attr]
+    heard_mask = sum(1 << a for a in heard)
+    allowed: set[str] = set()
+    for q in cfg.quorums.phase1.quorums:
+        if q & heard_mask == q:
+            top, vals = voting.highest_vote(heard[a] for a in heard if q >> a & 1)
+            allowed |= vals if top >= 0 else set(cfg.values)
+    return allowed
+
+
+def _proposed(s: State, b: int, slot: int) -> bool:
+    return any(m.type == "2a" and m.bal == b and m.slot == slot for m in s.msgs)  # type: ignore[union-attr]
+
+
+def phase2a(cfg: Config, s: State, b: int, slot: int, v: str) -> State | None:
+    """The leader of b proposes v in `slot`, once per (ballot, slot)."""
+    if not 0 <= slot < cfg.slots or _proposed(s, b, slot) or v not in proposable(cfg, s, b, slot):
+        return None
+    return s._replace(msgs=s.msgs | {M2a(b, slot, v)})
+
+
+def phase2b(cfg: Config, s: State, a: int, b: int, slot: int, v: str) -> State | None:
+    """Acceptor a votes for (b, slot, v) unless it promised a higher ballot."""
+    if M2a(b, slot, v) not in s.msgs:
+        return None
+    voted = accept(Acceptor(s.max_bal[a], s.max_vbal[a][slot], s.max_val[a][slot]), b, v)
+    if voted is None:
+        return None
+    return State(
+        _put(s.max_bal, a, b),
+        _put(s.max_vbal, a, _put(s.max_vbal[a], slot, b)),
+        _put(s.max_val, a, _put(s.max_val[a], slot, v)),
+        s.msgs | {M2b(a, b, slot, v)},
+    )
+
+
+# ---------------------------------------------------------------- derived views
+
+
+def votes(s: State, slot: int) -> list[voting.Vote]:
+    return [(m.acc, m.bal, m.val) for m in s.msgs if m.type == "2b" and m.slot == slot]  # type: ignore[union-attr]
+
+
+def chosen(cfg: Config, s: State) -> dict[int, set[str]]:
+    """Per slot, the values a phase-2 quorum voted for at one ballot (slots with none are left out)."""
+    log = {slot: voting.chosen(votes(s, slot), cfg.decision_table) for slot in range(cfg.slots)}
+    return {slot: vals for slot, vals in log.items() if vals}
+
+
+# ---------------------------------------------------------------- invariants
+
+
+def type_ok(cfg: Config, s: State) -> str | None:
+    """Ballots in -1..max_ballot, slots in 0..slots-1, values from the configured set."""
+    for a in cfg.acceptors:
+        if not -1 <= s.max_bal[a] <= cfg.max_ballot or len(s.max_vbal[a]) != cfg.slots:
+            return f"acceptor {a} has a malformed promise or log"
+        for vbal, val in zip(s.max_vbal[a], s.max_val[a], strict=True):
+            if not -1 <= vbal <= cfg.max_ballot or (val is None) != (vbal == -1) or val not in (None, *cfg.values):
+                return f"acceptor {a} has a malformed vote ({vbal}, {val!r})"
+    for m in s.msgs:
+        if m.bal not in cfg.ballots or not 0 <= getattr(m, "slot", 0) < cfg.slots:
+            return f"message {m} is not well formed"
+    return None
+
+
+def promise_monotonicity(cfg: Config, s: State) -> str | None:
+    """No 1b, 2b or vote above the sender's promise; each 1b reports votes below the ballot it joins."""
+    for a in cfg.acceptors:
+        if any(vbal > s.max_bal[a] for vbal in s.max_vbal[a]):
+            return f"acceptor {a} holds a vote above its promise {s.max_bal[a]}"
+    for m in s.msgs:
+        if m.type in ("1b", "2b") and m.bal > s.max_bal[m.acc]:  # type: ignore[union-attr]
+            return f"{m} was sent above the sender's promise {s.max_bal[m.acc]}"  # type: ignore[union-attr]
+        if m.type == "1b" and any(vbal >= m.bal for vbal, _ in m.votes):  # type: ignore[union-attr]
+            return f"{m} reports a vote at or above the ballot it promises"
+    return None
+
+
+def one_value_per_ballot(cfg: Config, s: State) -> str | None:
+    """At most one value is proposed, and so voted for, per (ballot, slot)."""
+    proposed: dict[tuple[int, int], str] = {}
+    for m in s.msgs:
+        if m.type in ("2a", "2b"):
+            v = proposed.setdefault((m.bal, m.slot), m.val)  # type: ignore[union-attr]
+            if v != m.val:  # type: ignore[union-attr]
+                return f"slot {m.slot}, ballot {m.bal} carries both {v!r} and {m.val!r}"  # type: ignore[union-attr]
+    return None
+
+
+def votes_safe(cfg: Config, s: State) -> str | None:
+    """SafeAt, slot by slot."""
+    for slot in range(cfg.slots):
+        reason = voting.unsafe_vote(votes(s, slot), s.max_bal, cfg.values, cfg.decision_table)
+        if reason is not None:
+            return f"slot {slot}: {reason}"
+    return None
+
+
+def agreement(cfg: Config, s: State) -> str | None:
+    """At most one value is chosen in each slot."""
+    for slot, vals in chosen(cfg, s).items():
+        if len(vals) > 1:
+            return f"slot {slot} has two chosen values: {sorted(vals)}"
+    return None
+
+
+def validity(cfg: Config, s: State) -> str | None:
+    """Every chosen value was proposed in that slot by some leader."""
+    for slot, vals in chosen(cfg, s).items():
+        proposed = {m.val for m in s.msgs if m.type == "2a" and m.slot == slot}  # type: ignore[union-attr]
+        if vals - proposed:
+            return f"slot {slot}: chosen but never proposed: {sorted(vals - proposed)}"
+    return None
+
+
+def stability(cfg: Config, s: State, t: State) -> str | None:
+    """Once chosen in a slot, always chosen there."""
+    after = chosen(cfg, t)
+    for slot, vals in chosen(cfg, s).items():
+        if lost := vals - after.get(slot, set()):
+            return f"slot {slot}: {sorted(lost)} stopped being chosen"
+    return None
+
+
+def promises_only_grow(cfg: Config, s: State, t: State) -> str | None:
+    """An acceptor's promise never decreases."""
+    for a in cfg.acceptors:
+        if t.max_bal[a] < s.max_bal[a]:
+            return f"acceptor {a}'s promise went down from {s.max_bal[a]} to {t.max_bal[a]}"
+    return None
+
+
+# ---------------------------------------------------------------- the model
+
+
+class MultiPaxosModel:
+    """Multi-Paxos with fixed constants, as the explorer, replay and the refinement oracle see it."""
+
+    variant = "multipaxos"
+    actions: Mapping[str, Callable[..., State | None]] = {
+        "Phase1a": phase1a,
+        "Phase1b": phase1b,
+        "Phase2a": phase2a,
+        "Phase2b": phase2b,
+    }
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.config_violation = quorum_intersection(cfg.quorums)
+
+    @property
+    def invariants(self) -> Mapping[str, Invariant[State]]:
+        fs = (type_ok, promise_monotonicity, one_value_per_ballot, votes_safe, agreement, validity)
+        return {f.__name__: partial(f, self.cfg) for f in fs}
+
+    @property
+    def step_invariants(self) -> Mapping[str, StepInvariant[State]]:
+        return {
+            "promise_monotonicity": partial(promises_only_grow, self.cfg),
+            "stability": partial(stability, self.cfg),
+        }
+
+    def init(self) -> list[State]:
+        return [init(self.cfg)]
+
+    def next(self, s: State) -> Iterator[tuple[Action, State]]:
+        cfg, names = self.cfg, self.cfg.quorums.nodes
+        for b in cfg.ballots:
+            yield act("Phase1a", b=b), s._replace(msgs=s.msgs | {M1a(b)})
+            for slot in range(cfg.slots):
+                if not _proposed(s, b, slot):
+                    for v in sorted(proposable(cfg, s, b, slot)):
+                        yield act("Phase2a", b=b, slot=slot, v=v), s._replace(msgs=s.msgs | {M2a(b, slot, v)})
+        for m in s.msgs:
+            if m.type == "1a":
+                for a in cfg.acceptors:
+                    if (t := phase1b(cfg, s, a, m.bal)) is not None:
+                        yield act("Phase1b", a=names[a], b=m.bal), t
+            elif m.type == "2a":
+                for a in cfg.acceptors:
+                    if (t := phase2b(cfg, s, a, m.bal, m.slot, m.val)) is not None:  # type: ignore[union-attr]
+                        yield act("Phase2b", a=names[a], b=m.bal, slot=m.slot, v=m.val), t  # type: ignore[union-attr]
+
+    def apply(self, s: State, action: Action) -> State | None:
+        """Replay one action; arguments as in the trace (a = acceptor name, b, slot, v)."""
+        return apply_action(self.cfg, self.actions, s, action, self.variant)
+
+    def render(self, s: State) -> dict[str, Any]:
+        names = self.cfg.quorums.nodes
+        return {
+            "maxBal": dict(zip(names, s.max_bal, strict=True)),
+            "maxVBal": {n: list(v) for n, v in zip(names, s.max_vbal, strict=True)},
+            "maxVal": {n: list(v) for n, v in zip(names, s.max_val, strict=True)},
+            "msgs": sorted((render_message(m, names) for m in s.msgs), key=lambda d: (d["type"], str(d))),
+            "chosen": {str(slot): sorted(v) for slot, v in chosen(self.cfg, s).items()},
+        }
+
+    def constants(self) -> dict[str, Any]:
+        return {"values": list(self.cfg.values), "max_ballot": self.cfg.max_ballot, "slots": self.cfg.slots}
