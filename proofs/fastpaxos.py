@@ -143,7 +143,7 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
     def vote_step(enabled: str) -> Step:
         def step(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
             a, b, val = p["a"], p["b"], p["v"]
-            allowed = s["proposal"](b, val) if enabled == "proposal" else s["any_msg"](b)
+            allowed = s["proposal"](b, val) if enabled == "proposal" else z3.And(b != v.none, s["any_msg"](b))
             guard = z3.And(
                 allowed, z3.Not(s["left_round"](a, b)), forall([v.V], z3.Not(s["vote"](a, b, v.V)))
             )
@@ -173,7 +173,10 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
         Action("Phase2bAny", "acceptor a, not past b and not yet voted at b, votes for a client's v after "
                "\"any\"", vote_params, vote_step("any")),
     )
+    any_msg = Relation("any_msg", ("round",), "the leader of fast round b sent \"any\"")
+    relations = (*v.state_relations(), any_msg)
     conjuncts = (
+        v.type_ok(relations),
         v.one_value_per_ballot(),
         Conjunct(
             "any_only_fast",
@@ -200,12 +203,13 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
         Conjunct(
             "votes_safe",
             "a proposal for V2 at R2 (or \"any\" at R2) means no other value V1 (no value at all) is "
-            "choosable at a lower round R1: every quorum of R1's kind has a member that left R1 without "
-            "voting for V1",
+            "choosable at a lower round R1 (other than none): every quorum of R1's kind has a member that "
+            "left R1 without voting for V1",
             lambda s: forall(
                 [v.R1, v.R2, v.V1, v.V2],
                 z3.Implies(
                     z3.And(
+                        v.none != v.R1,
                         v.lt(v.R1, v.R2),
                         z3.Or(z3.And(s["proposal"](v.R2, v.V2), v.V1 != v.V2), s["any_msg"](v.R2)),
                     ),
@@ -220,7 +224,6 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
         )
     else:
         classic = v.quorum_axiom("quorum_intersection", "every two classic quorums share a node")
-    relations = (*v.state_relations(), Relation("any_msg", ("round",), "the leader of fast round b sent \"any\""))
     return TransitionSystem(
         variant=variant,
         title=title,

@@ -25,7 +25,8 @@ Where it abstracts the spec:
   and the votes below b agree.
 - Phase1b is enabled when the acceptor has not left b (spec: b above its promise), so re-joining the
   round it already joined is allowed; it only repeats the same step. Values are not bounded by a
-  configured set, so `type_ok` and `validity` have no counterpart here.
+  configured set, so `type_ok` only says that no message or vote carries `none`, and `validity` has no
+  counterpart here.
 - Rounds, nodes, values and quorums are unbounded: the proof covers every cluster whose quorums satisfy
   the axioms (see `paxiom prove --config`).
 """
@@ -118,7 +119,7 @@ class Vocabulary:
     def phase1b(self) -> Action:
         def step(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
             a, b = p["a"], p["b"]
-            guard = z3.And(s["one_a"](b), z3.Not(s["left_round"](a, b)))
+            guard = z3.And(b != self.none, s["one_a"](b), z3.Not(s["left_round"](a, b)))
             return guard, {"one_b": added(s["one_b"], a, b), "left_round": self.leave_below(s, a, b)}
 
         return Action(
@@ -153,6 +154,22 @@ class Vocabulary:
             z3.And(maxb == v.none, none_voted),
             z3.And(maxb != v.none, v.lt(maxb, b), someone_at_maxb, at_most_maxb),
         )
+
+    def type_ok(self, relations: tuple[Relation, ...]) -> Conjunct:
+        """Nothing is sent or voted at `none`, the spec's -1; only `left_round` may mention it."""
+        v = self
+
+        def formula(s: State) -> z3.BoolRef:
+            facts = []
+            for rel in relations:
+                if rel.name == "left_round":
+                    continue
+                xs = [z3.Const(f"{rel.name}.{i}", v.sorts[sort]) for i, sort in enumerate(rel.sorts)]
+                xs[rel.sorts.index("round")] = v.none
+                facts.append(forall([x for x in xs if x is not v.none], z3.Not(s[rel.name](*xs))))
+            return z3.And(*facts)
+
+        return Conjunct("type_ok", "no message or vote carries round `none` (the spec's -1)", formula)
 
     def promise_monotonicity(self) -> Conjunct:
         v = self
@@ -237,7 +254,7 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
 
     def phase2b(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
         i, a, b, val = slot(p), p["a"], p["b"], p["v"]
-        guard = z3.And(s["proposal"](*i, b, val), z3.Not(s["left_round"](a, b)))
+        guard = z3.And(b != v.none, s["proposal"](*i, b, val), z3.Not(s["left_round"](a, b)))
         return guard, {"vote": added(s["vote"], a, *i, b, val), "left_round": v.leave_below(s, a, b)}
 
     actions = (
@@ -257,7 +274,9 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
             phase2b,
         ),
     )
+    relations = v.state_relations()
     conjuncts = (
+        v.type_ok(relations),
         v.one_value_per_ballot(),
         Conjunct(
             "votes_follow_proposals",
@@ -269,12 +288,12 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
         v.promise_monotonicity(),
         Conjunct(
             "votes_safe",
-            "a proposal for V2 at R2 means no other value V1 is choosable at any lower round R1: every "
-            "phase-2 quorum has a member that left R1 without voting for V1",
+            "a proposal for V2 at R2 means no other value V1 is choosable at any lower round R1 (other "
+            "than none): every phase-2 quorum has a member that left R1 without voting for V1",
             lambda s: forall(
                 [*v.I, v.R1, v.R2, v.V1, v.V2],
                 z3.Implies(
-                    z3.And(v.lt(v.R1, v.R2), s["proposal"](*v.I, v.R2, v.V2), v.V1 != v.V2),
+                    z3.And(v.none != v.R1, v.lt(v.R1, v.R2), s["proposal"](*v.I, v.R2, v.V2), v.V1 != v.V2),
                     v.not_choosable(s, v.R1, v.V1),
                 ),
             ),
@@ -292,7 +311,7 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
         sorts=v.sorts,
         rigid=v.rigid,
         constants={"none": v.none},
-        relations=v.state_relations(),
+        relations=relations,
         axioms=(v.round_order(), quorum_axiom),
         actions=actions,
         conjuncts=conjuncts,
