@@ -218,6 +218,8 @@ def validity(cfg: Config, s: State) -> str | None:
 
 def stability(cfg: Config, s: State, t: State) -> str | None:
     """Once chosen in a slot, always chosen there."""
+    if s.msgs <= t.msgs:
+        return None  # chosen depends only on the 2b messages, monotonically: no message lost, nothing unchosen
     after = chosen(cfg, t)
     for slot, vals in chosen(cfg, s).items():
         if lost := vals - after.get(slot, set()):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from paxiom.spec import voting
@@ -189,12 +189,22 @@ def phase2b(cfg: Config, s: State, a: int, b: int, v: str) -> State | None:
 
 
 def votes(s: State) -> list[voting.Vote]:
-    return [(m.acc, m.bal, m.val) for m in s.msgs if m.type == "2b"]  # type: ignore[union-attr]
+    return votes_in(s.msgs)
+
+
+def votes_in(msgs: frozenset[Message]) -> list[voting.Vote]:
+    return [(m.acc, m.bal, m.val) for m in msgs if m.type == "2b"]  # type: ignore[union-attr]
 
 
 def chosen(cfg: Config, s: State) -> set[str]:
     """Values some quorum (phase-2, or fast at a fast ballot) voted for at a single ballot."""
-    return voting.chosen(votes(s), cfg.decision_table)
+    return set(_chosen(cfg, s.msgs))
+
+
+@lru_cache(maxsize=4096)
+def _chosen(cfg: Config, msgs: frozenset[Message]) -> frozenset[str]:
+    # several invariants ask this of the same state; frozensets cache their hash, so this is cheap
+    return frozenset(voting.chosen(votes_in(msgs), cfg.decision_table))
 
 
 # ---------------------------------------------------------------- invariants
@@ -264,6 +274,8 @@ def validity(cfg: Config, s: State) -> str | None:
 
 def stability(cfg: Config, s: State, t: State) -> str | None:
     """Once chosen, always chosen."""
+    if s.msgs <= t.msgs:
+        return None  # chosen depends only on the 2b messages, monotonically: no message lost, nothing unchosen
     lost = chosen(cfg, s) - chosen(cfg, t)
     return f"{sorted(lost)} stopped being chosen" if lost else None
 
@@ -320,21 +332,27 @@ class PaxosModel:
         return [init(self.cfg)]
 
     def next(self, s: State) -> Iterator[tuple[Action, State]]:
+        """Every enabled action and its successor. Cheap guards are tested here first only to skip calls
+        that would fail or change nothing; each successor is still computed by the action itself."""
         cfg, names = self.cfg, self.cfg.quorums.nodes
+        prepared = {m.bal for m in s.msgs if m.type == "1a"}
+        proposals = [(m.bal, m.val) for m in s.msgs if m.type == "2a"]  # type: ignore[union-attr]
+        proposed = {b for b, _ in proposals}
         for b in cfg.ballots:
-            yield act("Phase1a", b=b), s._replace(msgs=s.msgs | {M1a(b)})
-            if not any(m.type == "2a" and m.bal == b for m in s.msgs):
+            if b not in prepared:
+                yield Action("Phase1a", (("b", b),)), s._replace(msgs=s.msgs | {M1a(b)})
+            if b not in proposed:
                 for v in sorted(proposable(cfg, s, b)):
-                    yield act("Phase2a", b=b, v=v), s._replace(msgs=s.msgs | {M2a(b, v)})
-        for m in s.msgs:
-            if m.type == "1a":
-                for a in cfg.acceptors:
-                    if (t := phase1b(cfg, s, a, m.bal)) is not None:
-                        yield act("Phase1b", a=names[a], b=m.bal), t
-            elif m.type == "2a":
-                for a in cfg.acceptors:
-                    if (t := phase2b(cfg, s, a, m.bal, m.val)) is not None:  # type: ignore[union-attr]
-                        yield act("Phase2b", a=names[a], b=m.bal, v=m.val), t  # type: ignore[union-attr]
+                    yield Action("Phase2a", (("b", b), ("v", v))), s._replace(msgs=s.msgs | {M2a(b, v)})
+        for b in prepared:
+            for a in cfg.acceptors:
+                if b > s.max_bal[a] and (t := phase1b(cfg, s, a, b)) is not None:
+                    yield Action("Phase1b", (("a", names[a]), ("b", b))), t
+        for b, v in proposals:
+            for a in cfg.acceptors:
+                if b >= s.max_bal[a] and (s.max_vbal[a], s.max_val[a]) != (b, v):
+                    if (t := phase2b(cfg, s, a, b, v)) is not None:
+                        yield Action("Phase2b", (("a", names[a]), ("b", b), ("v", v))), t
 
     def apply(self, s: State, action: Action) -> State | None:
         """Replay one action; its arguments are named as in the trace (a = acceptor name, b, v)."""

@@ -10,7 +10,7 @@ that ballot: the phase-2 quorums at classic ballots, the fast quorums at fast on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 Vote = tuple[int, int, str]
 QuorumTable = Sequence[bool]
@@ -51,47 +51,40 @@ def choosable(votes: Collection[Vote], max_bal: Sequence[int], ballot: int, valu
 def unsafe_vote(
     votes: Collection[Vote], max_bal: Sequence[int], values: Collection[str] | None, quorum_at: QuorumAt
 ) -> str | None:
-    """The first vote (a, b, v) cast while another value was chosen or still choosable below b, explained.
+    """The first vote (b, v) cast while another value was chosen or still choosable below b, explained.
 
     This is Lamport's SafeAt(b, v) in its semantic form: no w != v is chosen or choosable at any c < b.
     `values` is the value domain (None: unbounded, so some value nobody voted for always exists).
     """
-    by_ballot: dict[int, set[str]] = {}
-    for _, bal, val in votes:
-        by_ballot.setdefault(bal, set()).add(val)
-    for acc, bal, val in sorted(votes, key=lambda vote: (vote[1], vote[0])):
-        for lower in _ballots_to_examine(by_ballot, bal):
-            voted_there = by_ballot.get(lower, set())
-            rivals = [w for w in voted_there if w != val]
-            if values is None or any(w != val and w not in voted_there for w in values):
-                # a value nobody voted for at `lower` is choosable iff the still-free acceptors form a quorum
-                rivals.append(ANY_OTHER)
-            for rival in rivals:
-                if _rival_choosable(votes, max_bal, lower, rival, quorum_at):
-                    return f"acceptor {acc} voted {val!r} at ballot {bal} while {rival} is choosable at ballot {lower}"
+    voters = voters_by_ballot_value(votes)
+    voted_at: dict[int, int] = {}
+    for (bal, _), mask in voters.items():
+        voted_at[bal] = voted_at.get(bal, 0) | mask
+    free: dict[int, int] = {}
+    for bal, val in sorted(voters):
+        for lower in _ballots_to_examine(voted_at, bal):
+            if lower not in free:
+                free[lower] = sum(1 << a for a, p in enumerate(max_bal) if p <= lower) & ~voted_at.get(lower, 0)
+            table = quorum_at(lower)
+            for (c, rival), mask in voters.items():
+                if c == lower and rival != val and table[free[lower] | mask]:
+                    return f"a vote for {val!r} at ballot {bal} while {rival!r} is choosable at ballot {lower}"
+            voted_there = {w for (c, w) in voters if c == lower}
+            unvoted_rival = values is None or any(w != val and w not in voted_there for w in values)
+            if unvoted_rival and table[free[lower]]:
+                return f"a vote for {val!r} at ballot {bal} while any other value is choosable at ballot {lower}"
     return None
 
 
-ANY_OTHER = "<any other value>"
-
-
-def _ballots_to_examine(by_ballot: dict[int, set[str]], below: int) -> list[int]:
+def _ballots_to_examine(voted_at: Mapping[int, int], below: int) -> list[int]:
     """Every voted ballot below `below`, plus the highest unvoted one.
 
     At an unvoted ballot c the free acceptors are those promised at most c, a set that only grows with c,
     so the highest unvoted ballot below `below` is the one where a quorum is likeliest to be free.
     """
-    voted = [c for c in by_ballot if c < below]
-    unvoted = next((c for c in range(below - 1, -1, -1) if c not in by_ballot), None)
+    voted = [c for c in voted_at if c < below]
+    unvoted = next((c for c in range(below - 1, -1, -1) if c not in voted_at), None)
     return voted + ([unvoted] if unvoted is not None else [])
-
-
-def _rival_choosable(
-    votes: Collection[Vote], max_bal: Sequence[int], ballot: int, rival: str, quorum_at: QuorumAt
-) -> bool:
-    if rival == ANY_OTHER:
-        return quorum_at(ballot)[can_still_vote(votes, max_bal, ballot)]
-    return choosable(votes, max_bal, ballot, rival, quorum_at)
 
 
 def highest_vote(reports: Iterable[tuple[int, str | None]]) -> tuple[int, set[str]]:
