@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from paxiom.spec import voting
 from paxiom.spec.acceptor import Acceptor, accept, promise
-from paxiom.spec.model import Action, Invariant, StepInvariant, act, apply_action
+from paxiom.spec.model import Action, Invariant, StepInvariant, apply_action
 from paxiom.spec.quorums import QuorumSystem, quorum_intersection
 
 
@@ -350,9 +350,9 @@ class PaxosModel:
                     yield Action("Phase1b", (("a", names[a]), ("b", b))), t
         for b, v in proposals:
             for a in cfg.acceptors:
-                if b >= s.max_bal[a] and (s.max_vbal[a], s.max_val[a]) != (b, v):
-                    if (t := phase2b(cfg, s, a, b, v)) is not None:
-                        yield Action("Phase2b", (("a", names[a]), ("b", b), ("v", v))), t
+                fresh = b >= s.max_bal[a] and (s.max_vbal[a], s.max_val[a]) != (b, v)
+                if fresh and (t := phase2b(cfg, s, a, b, v)) is not None:
+                    yield Action("Phase2b", (("a", names[a]), ("b", b), ("v", v))), t
 
     def apply(self, s: State, action: Action) -> State | None:
         """Replay one action; its arguments are named as in the trace (a = acceptor name, b, v)."""
