@@ -1,0 +1,51 @@
+"""A replica's configuration, checked before it may start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paxiom.errors import PaxiomError
+from paxiom.impl.mutants import Mutation
+from paxiom.spec.quorums import QuorumSystem, quorum_intersection
+
+
+class UnsafeQuorums(PaxiomError):
+    """The quorum system fails an intersection condition: running it could choose two values."""
+
+
+@dataclass(frozen=True)
+class ReplicaConfig:
+    replica_id: int
+    quorums: QuorumSystem
+    """Phase-1 and phase-2 families over the replicas (replica i is acceptor i)."""
+    seed: int = 0
+    """Seeds the election-timeout randomisation, so runs replay exactly."""
+    election_timeout: int = 10
+    """Ticks without hearing a leader before standing for election; the actual timeout is drawn
+    uniformly from [election_timeout, 2 * election_timeout) each time the timer is reset."""
+    heartbeat_interval: int = 3
+    window: int = 8
+    """Most slots a leader keeps in flight (proposed, not yet known chosen)."""
+    batch_size: int = 4
+    """Most client commands per slot."""
+    snapshot_interval: int = 16
+    """Take a snapshot (and compact the log below it) every this many applied slots."""
+    mutations: frozenset[Mutation] = field(default_factory=frozenset)
+    """Injected bugs (see `paxiom.impl.mutants`); empty in production."""
+
+    @property
+    def n(self) -> int:
+        return self.quorums.n
+
+    def check(self) -> None:
+        """Refuse to start on anything that could break safety or liveness, naming what is wrong."""
+        violation = quorum_intersection(self.quorums)
+        if violation is not None:
+            raise UnsafeQuorums(violation.describe(self.quorums.nodes))
+        if not 0 <= self.replica_id < self.n:
+            raise PaxiomError(f"replica id {self.replica_id} is outside 0..{self.n - 1}")
+        for name in ("election_timeout", "heartbeat_interval", "window", "batch_size", "snapshot_interval"):
+            if getattr(self, name) < 1:
+                raise PaxiomError(f"{name} must be at least 1")
+        if self.heartbeat_interval >= self.election_timeout:
+            raise PaxiomError("heartbeat_interval must be below election_timeout, or followers keep electing")

@@ -1,0 +1,382 @@
+"""The refinement oracle: every simulated step must be a step of the Multi-Paxos spec.
+
+After every transition of the simulated cluster (a replica handling an input, a crash, a restart) the
+oracle maps what happened onto `paxiom.spec.multipaxos` and objects — with the spec action it failed to
+match and why — unless the transition is one or more spec actions, or a stutter:
+
+* The abstraction: a replica ballot `(round, replica)` is the integer `round * n + replica` (order- and
+  uniqueness-preserving); a value is its rendering (`noop` or the list of commands); the spec's `msgs`
+  is the history of every protocol message any replica emitted (including those a replica delivered to
+  itself); acceptor `a`'s `maxBal`/`maxVBal`/`maxVal` are replica `a`'s promise and votes — in memory
+  while it runs, on its disk while it is down.
+* The matching: each emitted protocol message is the spec action that sends it (`Prepare` is
+  Phase1a(b), `Promise` Phase1b(a, b), `Accept` Phase2a(b, slot, v), `Accepted` Phase2b(a, b, slot, v));
+  a message already in `msgs` is a resend (stutter). The action is applied with the spec's own action
+  function, which says whether it is enabled; then the replica's acceptor state must equal the spec's.
+  Everything else (heartbeats, catch-up, ticks, crashes, restarts) must be a stutter.
+* The invariants: the spec's named invariants and step invariants (agreement, promise monotonicity —
+  across crashes too —, votes_safe, stability, ...) are evaluated after every transition that changed
+  the abstract state.
+* What clients see: replicas apply entries in slot order, only chosen values, the same value per slot
+  everywhere, and a replica restored from a snapshot holds exactly the state the chosen prefix gives.
+
+Per-slot projection. A Multi-Paxos state is the product of its slot projections — every projection
+shares `maxBal` and the 1a messages, and each 1b contributes its report for that slot — and every action
+and invariant of `spec/multipaxos.py` acts slot by slot. The oracle therefore keeps one single-slot spec
+state per log slot (created from a template when the slot is first proposed) and runs the spec's own
+functions on those, so checking a step costs the same at slot 10 as at slot 10,000. Each slot's value
+domain (`Config.values`) is the values proposed there plus one stand-in for every other client value,
+because the real domain (all batches of commands) is unbounded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from paxiom.impl.ballot import Ballot
+from paxiom.impl.kv import KeyValueStore
+from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Vote
+from paxiom.impl.storage import Ready
+from paxiom.impl.values import Value, render_value
+from paxiom.spec import multipaxos as mp
+from paxiom.spec.model import Action, act
+from paxiom.spec.paxos import M1a
+
+if TYPE_CHECKING:
+    from paxiom.impl.sim.simulator import Simulator, Step
+
+OTHER_VALUE = "<some other client value>"
+"""Stands for every value nobody proposed in a slot, so the spec's value domain is never exhausted."""
+MAX_BALLOT = 2**62
+
+
+class Objection(Exception):
+    """The oracle's verdict that the run is not a behaviour of the spec."""
+
+    def __init__(self, check: str, reason: str, step: int, matched: tuple[Action, ...] = ()) -> None:
+        self.check = check
+        """The spec action that failed to match, the invariant that failed, or the client-level check."""
+        self.reason = reason
+        self.step = step
+        self.matched = matched
+        """The spec actions this transition had matched before the objection."""
+        super().__init__(f"step {step}: {check}: {reason}")
+
+
+@dataclass
+class SlotView:
+    """One slot's projection of the abstract state, with the spec model configured for it."""
+
+    model: mp.MultiPaxosModel
+    state: mp.State
+
+    @property
+    def cfg(self) -> mp.Config:
+        return self.model.cfg
+
+
+class RefinementOracle:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.n = sim.settings.replicas
+        self.quorums = sim.settings.quorums()
+        self.names = self.quorums.nodes
+        self.template = SlotView(
+            self._model((OTHER_VALUE,)), mp.State((-1,) * self.n, ((-1,),) * self.n, ((None,),) * self.n, frozenset())
+        )
+        self.slots: dict[int, SlotView] = {}
+        self.voted_by: list[set[int]] = [set() for _ in range(self.n)]
+        self.reports: dict[tuple[int, int], tuple[Vote, ...]] = {}
+        self.last_applied = [-1] * self.n
+        self.first_applied: dict[int, Value] = {}
+        self.reference = KeyValueStore()
+        self.reference_states: dict[int, bytes] = {-1: self.reference.snapshot()}
+        self.reference_last = -1
+        self.acknowledged: dict[int, Value] = {}
+        self.step = 0
+        self.transitions = 0
+        self.actions_matched = 0
+        self._matched: list[Action] = []
+        self._before: dict[int, mp.State] = {}
+
+    # ------------------------------------------------------------------ the Observer interface
+
+    def on_ready(self, replica: int, ready: Ready) -> None:
+        self._begin()
+        for envelope in ready.emitted:
+            self._match(envelope)
+        self._check_applied(replica, ready)
+        running = self.sim.replicas[replica]
+        if running is not None:
+            acceptor = running.acceptor
+            self._check_acceptor(replica, acceptor.promise, acceptor.votes, acceptor.floor, "")
+        self._check_invariants()
+
+    def on_crash(self, replica: int) -> None:
+        self._begin()
+        disk = self.sim.disks[replica]
+        floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
+        self._check_acceptor(replica, disk.promise, disk.votes, floor, f"the crash of {self.names[replica]}")
+
+    def on_restart(self, replica: int) -> None:
+        self.last_applied[replica] = -1
+
+    def end_step(self, index: int, step: Step) -> None:
+        self.step = index + 1
+
+    def final_check(self) -> None:
+        """Every acknowledged entry is still chosen at the end of the run."""
+        for slot, value in sorted(self.acknowledged.items()):
+            if render_value(value) not in self._chosen(slot):
+                raise Objection(
+                    "acknowledged-stays-chosen",
+                    f"slot {slot}: acknowledged {render_value(value)} is no longer chosen",
+                    self.step,
+                )
+
+    # ------------------------------------------------------------------ abstraction
+
+    def ballot(self, ballot: Ballot) -> int:
+        return ballot.to_int(self.n)
+
+    def _model(self, values: tuple[str, ...]) -> mp.MultiPaxosModel:
+        return mp.MultiPaxosModel(mp.Config(self.quorums, values, MAX_BALLOT, slots=1))
+
+    def _view(self, slot: int, value: str | None = None) -> SlotView:
+        """The slot's projection, created from the template when first needed; `value` joins its domain."""
+        view = self.slots.get(slot)
+        if view is None:
+            view = self.slots[slot] = SlotView(self.template.model, self.template.state)
+        if value is not None and value not in view.cfg.values:
+            view.model = self._model((value, *view.cfg.values))
+        return view
+
+    def _chosen(self, slot: int) -> set[str]:
+        view = self.slots.get(slot)
+        return mp.chosen(view.cfg, view.state).get(0, set()) if view else set()
+
+    # ------------------------------------------------------------------ matching steps to spec actions
+
+    def _begin(self) -> None:
+        self.transitions += 1
+        self._matched = []
+        self._before = {}
+
+    def _object(self, check: str, reason: str) -> Objection:
+        return Objection(check, reason, self.step, tuple(self._matched))
+
+    def _set(self, slot: int, view: SlotView, state: mp.State) -> None:
+        self._before.setdefault(slot, view.state)
+        view.state = state
+
+    def _match(self, envelope: Envelope) -> None:
+        msg, a = envelope.msg, envelope.src
+        match msg:
+            case Prepare(ballot):
+                b = self.ballot(ballot)
+                if M1a(b) not in self.template.state.msgs:
+                    self._phase1a(b)
+            case Promise(ballot):
+                if self.reports.get((a, self.ballot(ballot))) != msg.votes:
+                    self._phase1b(a, msg)
+            case Accept(ballot, slot, value):
+                self._phase2a(self.ballot(ballot), slot, render_value(value))
+            case Accepted(ballot, slot, value):
+                self._phase2b(a, self.ballot(ballot), slot, render_value(value))
+            case _:
+                pass
+
+    def _for_every_slot(self, action: Action, step: Callable[[SlotView], mp.State | None]) -> None:
+        for slot, view in [(-1, self.template), *self.slots.items()]:
+            after = step(view)
+            assert after is not None, f"{action} enabled in one slot projection but not another"
+            self._set(slot, view, after)
+        self._matched.append(action)
+        self.actions_matched += 1
+
+    def _phase1a(self, b: int) -> None:
+        self._for_every_slot(act("Phase1a", b=b), lambda v: mp.phase1a(v.cfg, v.state, b))
+
+    def _phase1b(self, a: int, promise: Promise) -> None:
+        b, name = self.ballot(promise.ballot), self.names[a]
+        action = act("Phase1b", a=name, b=b)
+        template = self.template.state
+        if mp.phase1b(self.template.cfg, template, a, b) is None:
+            why = (
+                f"no 1a for ballot {b} was ever sent"
+                if M1a(b) not in template.msgs
+                else f"ballot {b} is not above maxBal[{name}] = {template.max_bal[a]}"
+            )
+            raise self._object(str(action), f"not enabled: {why}")
+        reported = {vote.slot: vote for vote in promise.votes}
+        for slot in reported:
+            if slot not in self.slots:
+                raise self._object(
+                    str(action), f"the promise reports a vote in slot {slot}, where nothing was ever proposed"
+                )
+        for slot, view in self.slots.items():
+            spec_vote = (view.state.max_vbal[a][0], view.state.max_val[a][0])
+            if slot < promise.first_slot:
+                continue
+            got = reported.get(slot)
+            mine = (self.ballot(got.ballot), render_value(got.value)) if got else (-1, None)
+            if mine != spec_vote:
+                raise self._object(
+                    str(action),
+                    f"the spec's 1b reports (maxVBal, maxVal) = {spec_vote} in slot "
+                    f"{slot}, the replica's promise reports {mine}",
+                )
+        self._for_every_slot(action, lambda v: mp.phase1b(v.cfg, v.state, a, b))
+        self.reports[a, b] = promise.votes
+
+    def _phase2a(self, b: int, slot: int, v: str) -> None:
+        view = self._view(slot, v)
+        if mp.M2a(b, 0, v) in view.state.msgs:
+            return
+        action = act("Phase2a", b=b, slot=slot, v=v)
+        after = mp.phase2a(view.cfg, view.state, b, 0, v)
+        if after is None:
+            raise self._object(str(action), f"not enabled: {self._why_not_2a(view, b, v)}")
+        self._set(slot, view, after)
+        self._matched.append(action)
+        self.actions_matched += 1
+
+    def _why_not_2a(self, view: SlotView, b: int, v: str) -> str:
+        earlier = sorted(m.val for m in view.state.msgs if m.type == "2a" and m.bal == b)  # type: ignore[union-attr]
+        if earlier:
+            return f"ballot {b} already proposed {earlier[0]!r} in this slot (one value per ballot and slot)"
+        promised = sorted(m.acc for m in view.state.msgs if m.type == "1b" and m.bal == b)  # type: ignore[union-attr]
+        allowed = mp.proposable(view.cfg, view.state, b, 0)
+        if not allowed:
+            names = [self.names[x] for x in promised]
+            return f"only {names or 'no acceptors'} promised ballot {b}: that is no phase-1 quorum"
+        return f"{v!r} is not the highest vote a promised phase-1 quorum reported; allowed: {sorted(allowed)}"
+
+    def _phase2b(self, a: int, b: int, slot: int, v: str) -> None:
+        view = self._view(slot, v)
+        if mp.M2b(a, b, 0, v) in view.state.msgs:
+            return
+        name = self.names[a]
+        action = act("Phase2b", a=name, b=b, slot=slot, v=v)
+        after = mp.phase2b(view.cfg, view.state, a, b, 0, v)
+        if after is None:
+            why = (
+                f"nobody proposed {v!r} in slot {slot} at ballot {b}"
+                if mp.M2a(b, 0, v) not in view.state.msgs
+                else f"ballot {b} is below maxBal[{name}] = {view.state.max_bal[a]}"
+            )
+            raise self._object(str(action), f"not enabled: {why}")
+        self._set(slot, view, after)
+        self.voted_by[a].add(slot)
+        promise = after.max_bal
+        if promise[a] > self.template.state.max_bal[a]:
+            for other_slot, other in [(-1, self.template), *self.slots.items()]:
+                if other is not view:
+                    self._set(other_slot, other, other.state._replace(max_bal=promise))
+        self._matched.append(action)
+        self.actions_matched += 1
+
+    # ------------------------------------------------------------------ acceptor state = spec state
+
+    def _check_acceptor(self, a: int, promise: Ballot, votes: dict[int, Vote], floor: int, during: str) -> None:
+        name = self.names[a]
+        spec_bal = self.template.state.max_bal[a]
+        mine = self.ballot(promise)
+        what = during or f"this step of {name}"
+        if mine < spec_bal:
+            raise self._object(
+                "promise_monotonicity",
+                f"{what} lowers maxBal[{name}] from {spec_bal} to {mine}: the promise was not kept",
+            )
+        if mine != spec_bal:
+            raise self._object(
+                "refinement",
+                f"after {what}, maxBal[{name}] is {mine} but the spec actions it "
+                f"matched ({self._listing()}) give {spec_bal}",
+            )
+        for slot, vote in votes.items():
+            if slot < floor:
+                continue
+            view = self.slots.get(slot)
+            spec_vote = (view.state.max_vbal[a][0], view.state.max_val[a][0]) if view else (-1, None)
+            if (self.ballot(vote.ballot), render_value(vote.value)) != spec_vote:
+                raise self._object(
+                    "refinement",
+                    f"after {what}, {name}'s vote in slot {slot} is "
+                    f"({self.ballot(vote.ballot)}, {render_value(vote.value)!r}) but the spec has "
+                    f"{spec_vote}",
+                )
+        self.voted_by[a] = {slot for slot in self.voted_by[a] if slot >= floor}
+        for slot in self.voted_by[a]:
+            if slot not in votes:
+                view = self.slots[slot]
+                raise self._object(
+                    "refinement",
+                    f"after {what}, {name} has no vote in slot {slot} but the spec has "
+                    f"({view.state.max_vbal[a][0]}, {view.state.max_val[a][0]!r}): the vote was lost",
+                )
+
+    def _listing(self) -> str:
+        return ", ".join(map(str, self._matched)) or "none: a stutter"
+
+    # ------------------------------------------------------------------ invariants
+
+    def _check_invariants(self) -> None:
+        for slot, before in self._before.items():
+            view = self.template if slot < 0 else self.slots[slot]
+            where = "" if slot < 0 else f"slot {slot}: "
+            for name, holds in view.model.invariants.items():
+                reason = holds(view.state)
+                if reason is not None:
+                    raise self._object(name, where + reason)
+            for name, step_holds in view.model.step_invariants.items():
+                reason = step_holds(before, view.state)
+                if reason is not None:
+                    raise self._object(name, where + reason)
+
+    # ------------------------------------------------------------------ what clients see
+
+    def _check_applied(self, r: int, ready: Ready) -> None:
+        name = self.names[r]
+        if ready.restored is not None:
+            self.last_applied[r] = ready.restored
+        for applied in ready.applied:
+            slot, value = applied.slot, applied.value
+            if slot != self.last_applied[r] + 1:
+                raise self._object(
+                    "apply-in-order", f"{name} applied slot {slot} right after slot {self.last_applied[r]}"
+                )
+            shown = render_value(value)
+            chosen = self._chosen(slot)
+            if shown not in chosen:
+                raise self._object(
+                    "apply-only-chosen",
+                    f"{name} applied {shown} at slot {slot}, where the spec has "
+                    f"{'chosen ' + str(sorted(chosen)) if chosen else 'chosen nothing'}",
+                )
+            first = self.first_applied.setdefault(slot, value)
+            if first != value:
+                raise self._object(
+                    "same-entry-everywhere",
+                    f"{name} applied {shown} at slot {slot}, another replica applied {render_value(first)}",
+                )
+            if slot == self.reference_last + 1:
+                for command in value:
+                    self.reference.apply(command)
+                self.reference_states[slot] = self.reference.snapshot()
+                self.reference_last = slot
+            self.acknowledged[slot] = value
+            self.last_applied[r] = slot
+        running = self.sim.replicas[r]
+        if ready.restored is not None and running is not None:
+            expected = self.reference_states.get(self.last_applied[r])
+            actual = running.learner.sm.snapshot()
+            if expected is not None and actual != expected:
+                raise self._object(
+                    "snapshot-matches-log",
+                    f"{name} restored a snapshot up to slot {ready.restored} "
+                    f"and now holds {actual.decode()} where the chosen log up to slot "
+                    f"{self.last_applied[r]} gives {expected.decode()}",
+                )

@@ -1,0 +1,231 @@
+"""A Multi-Paxos replica: acceptor, learner and (possible) leader, with no IO of its own.
+
+Sans-IO: the host feeds it inputs — `tick()` from its clock, `receive(envelope)` from the network,
+`submit(commands)` from clients — then calls `ready()` and honours the durability contract of
+`paxiom.impl.storage.Ready`: persist `writes`, then send `messages`, then acknowledge `applied`. The
+replica never reads a clock, a socket or a disk, and its only randomness (election timeouts) comes from
+a generator seeded by the configuration, so a run is a pure function of its inputs.
+
+Messages a replica addresses to itself (its own acceptor answering its own proposer) go through an
+internal loopback rather than the network, and appear in `Ready.emitted` like every other message.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+from paxiom.impl.acceptor import Acceptor
+from paxiom.impl.ballot import Ballot
+from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.learner import Learner
+from paxiom.impl.messages import (
+    Accept,
+    Accepted,
+    CatchUpReply,
+    CatchUpRequest,
+    Chosen,
+    Envelope,
+    Forward,
+    Heartbeat,
+    Message,
+    Nack,
+    Prepare,
+    Promise,
+)
+from paxiom.impl.proposer import Outgoing, Proposer, Role
+from paxiom.impl.statemachine import StateMachine
+from paxiom.impl.storage import Applied, DurableState, Ready, SaveSnapshot, Write
+from paxiom.impl.values import Command, Value
+
+
+class Replica:
+    def __init__(
+        self, config: ReplicaConfig, sm: StateMachine, durable: DurableState | None = None, incarnation: int = 0
+    ) -> None:
+        """Start fresh, or (given what a previous incarnation persisted) rejoin after a crash."""
+        config.check()
+        self.config = config
+        self.me = config.replica_id
+        self.rng = random.Random(f"{config.seed}/{config.replica_id}/{incarnation}")
+        durable = durable or DurableState()
+        snapshot = durable.snapshot
+        self.acceptor = Acceptor(
+            config.mutations, durable.promise, durable.votes, snapshot.last_slot + 1 if snapshot else 0
+        )
+        self.learner = Learner(sm, config.snapshot_interval, config.mutations, snapshot, durable.chosen)
+        self.proposer = Proposer(config)
+        self.clock = 0
+        self.heard = 0
+        self.last_beat = 0
+        self.timeout = self._draw_timeout()
+        self._writes: list[Write] = []
+        self._messages: list[Envelope] = []
+        self._applied: list[Applied] = []
+        self._emitted: list[Envelope] = []
+        self._restored: int | None = snapshot.last_slot if snapshot else None
+        self._loopback: deque[Envelope] = deque()
+        self._settle()
+
+    # ------------------------------------------------------------------ inputs
+
+    def tick(self) -> None:
+        """One unit of time passed: heartbeat if leading, stand for election if the leader fell silent."""
+        self.clock += 1
+        if self.proposer.role is Role.LEADER:
+            if self.clock - self.last_beat >= self.config.heartbeat_interval:
+                self.last_beat = self.clock
+                beat = Heartbeat(self.proposer.ballot, self.learner.commit)
+                self._send([(dst, beat) for dst in range(self.config.n) if dst != self.me])
+                self._send(self.proposer.retransmit(self.learner.commit))
+        elif self.clock - self.heard >= self.timeout:
+            self._reset_timer()
+            self._send(self.proposer.start_election(self.acceptor.promise, self.learner.commit))
+        self._settle()
+
+    def receive(self, envelope: Envelope) -> None:
+        self._handle(envelope.src, envelope.msg)
+        self._settle()
+
+    def submit(self, commands: tuple[Command, ...]) -> bool:
+        """Accept client commands if leading, forward them to the believed leader otherwise; False when
+        no leader is known (the client should retry later)."""
+        hint = self.proposer.leader_hint
+        if self.proposer.role is Role.LEADER:
+            self.proposer.submit(commands)
+        elif hint is not None and hint != self.me:
+            self._send([(hint, Forward(commands))])
+        else:
+            return False
+        self._settle()
+        return True
+
+    def ready(self) -> Ready:
+        """Hand over (and forget) everything produced since the last call."""
+        out = Ready(
+            tuple(self._writes), tuple(self._messages), tuple(self._applied), tuple(self._emitted), self._restored
+        )
+        self._writes, self._messages, self._applied, self._emitted = [], [], [], []
+        self._restored = None
+        return out
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def role(self) -> Role:
+        return self.proposer.role
+
+    @property
+    def commit(self) -> int:
+        """Every slot below this is chosen and applied here."""
+        return self.learner.commit
+
+    # ------------------------------------------------------------------ internals
+
+    def _draw_timeout(self) -> int:
+        base = self.config.election_timeout
+        return base + self.rng.randrange(base)
+
+    def _reset_timer(self) -> None:
+        self.heard = self.clock
+        self.timeout = self._draw_timeout()
+
+    def _send(self, out: Outgoing) -> None:
+        for dst, msg in out:
+            envelope = Envelope(self.me, dst, msg)
+            self._emitted.append(envelope)
+            (self._loopback if dst == self.me else self._messages).append(envelope)
+
+    def _settle(self) -> None:
+        """Drain the loopback, apply what became applicable, and keep the pipeline full."""
+        while True:
+            while self._loopback:
+                envelope = self._loopback.popleft()
+                self._handle(envelope.src, envelope.msg)
+            applied, writes = self.learner.apply_ready()
+            self._applied += applied
+            self._writes += writes
+            for write in writes:
+                if isinstance(write, SaveSnapshot):
+                    self.acceptor.compact(write.snapshot.last_slot + 1)
+            self._send(self.proposer.propose_pending(self.learner.commit))
+            if not self._loopback:
+                return
+
+    def _learn(self, slot: int, value: Value) -> None:
+        self._writes += self.learner.learn(slot, value)
+        self.proposer.forget(slot)
+
+    def _heard_from_leader(self, src: int) -> None:
+        self._reset_timer()
+        if self.proposer.role is Role.FOLLOWER:
+            self.proposer.leader_hint = src
+
+    def _handle(self, src: int, msg: Message) -> None:
+        match msg:
+            case Prepare(ballot, first_slot):
+                self.on_prepare(src, ballot, first_slot)
+            case Promise():
+                self._send(self.proposer.on_promise(src, msg, dict(self.learner.pending)))
+            case Accept(ballot, slot, value):
+                writes, reply = self.acceptor.on_accept(ballot, slot, value)
+                self._writes += writes
+                if isinstance(reply, Accepted):
+                    self._send(self.proposer.observe(ballot, self.learner.commit))
+                    if src != self.me:
+                        self._heard_from_leader(src)
+                if reply is not None:
+                    self._send([(src, reply)])
+            case Accepted(_, slot, _):
+                decided = self.proposer.on_accepted(src, msg)
+                if decided is not None:
+                    self._learn(slot, decided)
+                    self._send([(dst, Chosen(slot, decided)) for dst in range(self.config.n) if dst != self.me])
+            case Nack(promised):
+                self._send(self.proposer.observe(promised, self.learner.commit))
+            case Heartbeat(ballot, commit):
+                if ballot < self.acceptor.promise:
+                    self._send([(src, Nack(self.acceptor.promise))])
+                    return
+                self._send(self.proposer.observe(ballot, self.learner.commit))
+                self._heard_from_leader(src)
+                if commit > self.learner.commit:
+                    self._send([(src, CatchUpRequest(self.learner.commit))])
+            case Chosen(slot, value):
+                self._learn(slot, value)
+            case CatchUpRequest(first_slot):
+                prefix = self.learner.catch_up_reply(first_slot, self.acceptor.votes)
+                if prefix is not None:
+                    self._send([(src, prefix)])
+            case CatchUpReply():
+                self.on_catch_up(msg)
+            case Forward(commands):
+                self.submit(commands)
+
+    def on_prepare(self, src: int, ballot: Ballot, first_slot: int) -> None:
+        """Phase 1b, unless the candidate is behind our snapshot: then it must catch up first, because we
+        can no longer report our votes in the slots it would re-propose."""
+        snapshot = self.learner.snapshot
+        if snapshot is not None and first_slot <= snapshot.last_slot and src != self.me:
+            prefix = self.learner.catch_up_reply(first_slot, self.acceptor.votes)
+            if prefix is not None:
+                self._send([(src, prefix)])
+            return
+        writes, answer = self.acceptor.on_prepare(ballot, first_slot)
+        self._writes += writes
+        if isinstance(answer, Promise):
+            self._send(self.proposer.observe(answer.ballot, self.learner.commit))
+            if src != self.me:
+                self._reset_timer()
+        if answer is not None:
+            self._send([(src, answer)])
+
+    def on_catch_up(self, reply: CatchUpReply) -> None:
+        writes, restored = self.learner.install(reply)
+        self._writes += writes
+        if restored and self.learner.snapshot is not None:
+            self._restored = self.learner.snapshot.last_slot
+            self.acceptor.compact(self.learner.snapshot.last_slot + 1)
+        for slot in list(self.proposer.proposals):
+            if self.learner.knows_chosen(slot):
+                self.proposer.forget(slot)

@@ -1,0 +1,1 @@
+"""Deterministic simulation of a cluster of replica cores: seeded network faults, crashes, time."""

@@ -1,0 +1,72 @@
+"""The simulated network: every message in flight is addressable, so an adversary can pick any of them.
+
+Delivering any in-flight message (not just the oldest) is reordering and arbitrary delay; `drop`,
+`duplicate` and `corrupt` are loss, duplication and corruption. A partition cuts the cluster into two
+sides; a message crossing it is lost when the adversary tries to deliver it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from paxiom.impl.messages import CatchUpReply, ChosenEntry, Envelope, Snapshot
+
+
+class Network:
+    def __init__(self) -> None:
+        self.in_flight: dict[int, Envelope] = {}
+        """Message id -> envelope, in sending order (ids increase)."""
+        self.next_id = 0
+        self.side: frozenset[int] | None = None
+        """When partitioned: the replicas on one side; everyone else is on the other."""
+
+    def send(self, envelope: Envelope) -> int:
+        mid = self.next_id
+        self.next_id += 1
+        self.in_flight[mid] = envelope
+        return mid
+
+    def take(self, mid: int) -> Envelope | None:
+        """Remove a message from flight; None if it is gone or the partition swallows it."""
+        envelope = self.in_flight.pop(mid, None)
+        if envelope is None or self.cut(envelope.src, envelope.dst):
+            return None
+        return envelope
+
+    def cut(self, a: int, b: int) -> bool:
+        return self.side is not None and (a in self.side) != (b in self.side)
+
+    def duplicate(self, mid: int) -> bool:
+        envelope = self.in_flight.get(mid)
+        if envelope is None:
+            return False
+        self.send(envelope)
+        return True
+
+    def corrupt(self, mid: int) -> bool:
+        """Flip a byte in a catch-up reply (the only message big enough to carry a log or a snapshot)."""
+        envelope = self.in_flight.get(mid)
+        if envelope is None or not isinstance(envelope.msg, CatchUpReply):
+            return False
+        damaged = corrupt_reply(envelope.msg)
+        if damaged is None:
+            return False
+        self.in_flight[mid] = dataclasses.replace(envelope, msg=damaged)
+        return True
+
+
+def _flip(data: bytes) -> bytes:
+    return bytes([data[0] ^ 0x20]) + data[1:]
+
+
+def corrupt_reply(reply: CatchUpReply) -> CatchUpReply | None:
+    """The reply with one byte flipped in its first non-empty command, or else in its snapshot state."""
+    for i, entry in enumerate(reply.entries):
+        if entry.value and entry.value[0]:
+            value = (_flip(entry.value[0]), *entry.value[1:])
+            entries = (*reply.entries[:i], ChosenEntry(entry.slot, value, entry.checksum), *reply.entries[i + 1 :])
+            return CatchUpReply(reply.snapshot, entries)
+    snap = reply.snapshot
+    if snap is not None and snap.state:
+        return CatchUpReply(Snapshot(snap.last_slot, _flip(snap.state), snap.checksum, snap.digest), reply.entries)
+    return None

@@ -1,0 +1,258 @@
+"""The deterministic cluster simulator: N replica cores, a simulated network and disks, simulated time.
+
+The simulator does nothing on its own: every step is an adversary's choice (`Step`, a JSON-able dict
+such as `{"action": "deliver", "msg": 17}`), so a schedule — a list of steps — replays exactly, which is
+what makes shrunk counterexamples and `paxiom sim --replay` possible. The host side of the durability
+contract is honoured here: after every input a replica's `Ready` writes go to its disk before its
+messages enter the network. A crash discards the replica object and keeps only its disk.
+
+Steps that make no sense in the current state (delivering a message no longer in flight, restarting a
+running replica) are skipped; that is what lets a shrinker delete steps freely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any, Protocol
+
+from paxiom.errors import PaxiomError
+from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.kv import KeyValueStore
+from paxiom.impl.mutants import Mutation
+from paxiom.impl.replica import Replica
+from paxiom.impl.sim.network import Network
+from paxiom.impl.storage import DurableState, Ready
+from paxiom.spec.quorums import QuorumSystem
+
+Step = dict[str, Any]
+
+ACTIONS: dict[str, tuple[str, ...]] = {
+    "deliver": ("msg",),
+    "drop": ("msg",),
+    "duplicate": ("msg",),
+    "corrupt": ("msg",),
+    "tick": ("replica",),
+    "crash": ("replica",),
+    "restart": ("replica",),
+    "partition": ("side",),
+    "heal": (),
+    "submit": ("replica", "command"),
+    "quiesce": ("rounds",),
+}
+"""Every step kind and its arguments. `quiesce` is the fault-free epilogue of the liveness check: heal,
+restart everyone, then `rounds` fair rounds (every replica ticks, every message is delivered in order,
+unapplied commands are resubmitted)."""
+
+
+class Observer(Protocol):
+    """Watches a run step by step; the refinement oracle is one. Raising an exception stops the run."""
+
+    def on_ready(self, replica: int, ready: Ready) -> None: ...
+
+    def on_crash(self, replica: int) -> None: ...
+
+    def on_restart(self, replica: int) -> None: ...
+
+    def end_step(self, index: int, step: Step) -> None: ...
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The constants of a simulated cluster (everything a trace file needs to rebuild it)."""
+
+    replicas: int = 3
+    seed: int = 0
+    phase1: int | None = None
+    """Phase-1 quorum size (None: majority)."""
+    phase2: int | None = None
+    election_timeout: int = 8
+    heartbeat_interval: int = 2
+    window: int = 4
+    batch_size: int = 2
+    snapshot_interval: int = 4
+    mutations: frozenset[Mutation] = field(default_factory=frozenset)
+
+    def quorums(self) -> QuorumSystem:
+        majority = self.replicas // 2 + 1
+        return QuorumSystem.flexible(self.replicas, self.phase1 or majority, self.phase2 or majority)
+
+    def replica_config(self, replica: int) -> ReplicaConfig:
+        return ReplicaConfig(
+            replica_id=replica,
+            quorums=self.quorums(),
+            seed=self.seed,
+            election_timeout=self.election_timeout,
+            heartbeat_interval=self.heartbeat_interval,
+            window=self.window,
+            batch_size=self.batch_size,
+            snapshot_interval=self.snapshot_interval,
+            mutations=self.mutations,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        doc = {k: v for k, v in self.__dict__.items() if k != "mutations"}
+        doc["mutations"] = sorted(m.value for m in self.mutations)
+        return doc
+
+    @staticmethod
+    def from_json(doc: dict[str, Any]) -> ClusterSettings:
+        known = set(ClusterSettings.__dataclass_fields__)
+        unknown = set(doc) - known
+        if unknown:
+            raise PaxiomError(f"unknown cluster settings {sorted(unknown)}")
+        try:
+            mutations = frozenset(Mutation(m) for m in doc.get("mutations", []))
+        except ValueError as exc:
+            raise PaxiomError(f"unknown mutation: {exc}") from None
+        return replace(ClusterSettings(), **{**doc, "mutations": mutations})
+
+
+class Simulator:
+    def __init__(self, settings: ClusterSettings, observers: list[Observer] | None = None) -> None:
+        self.settings = settings
+        self.configs = [settings.replica_config(r) for r in range(settings.replicas)]
+        for config in self.configs:
+            config.check()
+        self.network = Network()
+        self.disks = [DurableState() for _ in range(settings.replicas)]
+        self.incarnations = [0] * settings.replicas
+        self.replicas: list[Replica | None] = [None] * settings.replicas
+        self.observers = list(observers or [])
+        self.steps_taken = 0
+        self.last_quiesce = 0
+        """Fair rounds the last `quiesce` step needed to settle."""
+        self.submitted: dict[bytes, None] = {}
+        """Every command a client submitted, in order."""
+        self.applied_anywhere: set[bytes] = set()
+        for r in range(settings.replicas):
+            self._boot(r)
+
+    # ------------------------------------------------------------------ host side of the contract
+
+    def _boot(self, r: int) -> None:
+        replica = Replica(self.configs[r], KeyValueStore(), self.disks[r].copy(), self.incarnations[r])
+        self.replicas[r] = replica
+        for observer in self.observers:
+            observer.on_restart(r)
+        self._flush(r, replica)
+
+    def _flush(self, r: int, replica: Replica) -> None:
+        ready = replica.ready()
+        for write in ready.writes:
+            self.disks[r].persist(write)
+        for envelope in ready.messages:
+            self.network.send(envelope)
+        for applied in ready.applied:
+            self.applied_anywhere.update(applied.value)
+        for observer in self.observers:
+            observer.on_ready(r, ready)
+
+    def _activate(self, r: int, poke: Callable[[Replica], object]) -> bool:
+        replica = self.replicas[r] if 0 <= r < len(self.replicas) else None
+        if replica is None:
+            return False
+        poke(replica)
+        self._flush(r, replica)
+        return True
+
+    # ------------------------------------------------------------------ the adversary's moves
+
+    def step(self, step: Step) -> bool:
+        """Take one step; False if it was skipped as meaningless in the current state."""
+        done = self._do(step)
+        index = self.steps_taken
+        self.steps_taken += 1
+        for observer in self.observers:
+            observer.end_step(index, step)
+        return done
+
+    def _do(self, step: Step) -> bool:
+        kind = step["action"]
+        net = self.network
+        if kind == "deliver":
+            envelope = net.take(step["msg"])
+            return envelope is not None and self._activate(envelope.dst, lambda rep: rep.receive(envelope))
+        if kind == "drop":
+            return net.in_flight.pop(step["msg"], None) is not None
+        if kind == "duplicate":
+            return net.duplicate(step["msg"])
+        if kind == "corrupt":
+            return net.corrupt(step["msg"])
+        if kind == "tick":
+            return self._activate(step["replica"], Replica.tick)
+        if kind == "submit":
+            command = str(step["command"]).encode()
+            self.submitted.setdefault(command)
+            return self._activate(step["replica"], lambda rep: rep.submit((command,)))
+        if kind == "crash":
+            return self.crash(step["replica"])
+        if kind == "restart":
+            return self.restart(step["replica"])
+        if kind == "partition":
+            side = frozenset(int(r) for r in step["side"])
+            if not side or len(side) >= self.settings.replicas:
+                return False
+            net.side = side
+            return True
+        if kind == "heal":
+            was, net.side = net.side, None
+            return was is not None
+        if kind == "quiesce":
+            self.last_quiesce = self.quiesce(int(step["rounds"]))
+            return True
+        raise PaxiomError(f"unknown step {kind!r} (known: {', '.join(ACTIONS)})")
+
+    def crash(self, r: int) -> bool:
+        if not 0 <= r < len(self.replicas) or self.replicas[r] is None:
+            return False
+        self.replicas[r] = None
+        for observer in self.observers:
+            observer.on_crash(r)
+        return True
+
+    def restart(self, r: int) -> bool:
+        if not 0 <= r < len(self.replicas) or self.replicas[r] is not None:
+            return False
+        self.incarnations[r] += 1
+        self._boot(r)
+        return True
+
+    # ------------------------------------------------------------------ the liveness epilogue
+
+    def unapplied(self) -> list[bytes]:
+        """Submitted commands no replica has applied yet."""
+        return [c for c in self.submitted if c not in self.applied_anywhere]
+
+    def lagging(self) -> list[int]:
+        """Live replicas whose applied prefix is shorter than the longest one."""
+        commits = {r: rep.commit for r, rep in enumerate(self.replicas) if rep is not None}
+        top = max(commits.values(), default=0)
+        return [r for r, c in commits.items() if c < top]
+
+    def settled(self) -> bool:
+        return not self.unapplied() and not self.lagging()
+
+    def quiesce(self, rounds: int) -> int:
+        """Faults stop: heal, restart everyone, then run fair rounds until every submitted command is
+        applied at every replica. Returns the rounds it took (`rounds` + 1 if it never got there)."""
+        self.network.side = None
+        for r in range(len(self.replicas)):
+            if self.replicas[r] is None:
+                self.restart(r)
+        resubmit_every = 2 * self.settings.election_timeout
+        for rnd in range(rounds):
+            if self.settled():
+                return rnd
+            missing = tuple(self.unapplied())
+            if missing and rnd % resubmit_every == 0:
+                for r in range(len(self.replicas)):
+                    self._activate(r, partial(Replica.submit, commands=missing))
+            for r in range(len(self.replicas)):
+                self._activate(r, Replica.tick)
+            for mid in list(self.network.in_flight):
+                envelope = self.network.take(mid)
+                if envelope is not None:
+                    self._activate(envelope.dst, partial(Replica.receive, envelope=envelope))
+        return rounds if self.settled() else rounds + 1

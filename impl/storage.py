@@ -1,0 +1,95 @@
+"""The durability contract: what must be on stable storage before which messages may leave.
+
+In the spirit of etcd-raft's `Ready`: after every input the core hands its host a `Ready` holding
+`writes` and `messages`. The host MUST make every write durable, in order, before sending any of the
+messages of the same `Ready` (and before acknowledging anything in `applied`). A host that honours this
+never breaks a promise across a crash: a `Promise` or `Accepted` reply is only ever seen by others once
+the promise or vote it reports survives a restart. `DurableState` is what a restarted replica is rebuilt
+from; the simulator keeps exactly that across crashes and loses everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paxiom.impl.ballot import NULL_BALLOT, Ballot
+from paxiom.impl.messages import Envelope, Snapshot, Vote
+from paxiom.impl.values import Value
+
+
+@dataclass(frozen=True, slots=True)
+class SavePromise:
+    ballot: Ballot
+
+
+@dataclass(frozen=True, slots=True)
+class SaveVote:
+    vote: Vote
+
+
+@dataclass(frozen=True, slots=True)
+class SaveChosen:
+    slot: int
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
+class SaveSnapshot:
+    """Replace the snapshot and drop every vote and chosen entry it covers (log compaction)."""
+
+    snapshot: Snapshot
+
+
+Write = SavePromise | SaveVote | SaveChosen | SaveSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The state machine applied `value` (a batch of commands) at `slot`, with one result per command."""
+
+    slot: int
+    value: Value
+    results: tuple[bytes, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Ready:
+    """One batch of the core's output. Durable `writes` first, then `messages` may be sent."""
+
+    writes: tuple[Write, ...]
+    messages: tuple[Envelope, ...]
+    applied: tuple[Applied, ...]
+    emitted: tuple[Envelope, ...]
+    """Every protocol message produced, including those the replica delivered to itself (its own
+    acceptor answering its own proposer): for tracing and the refinement oracle, not for sending."""
+    restored: int | None = None
+    """Set when the state machine was just restored from a snapshot covering slots up to this one."""
+
+    def is_empty(self) -> bool:
+        return not (self.writes or self.messages or self.applied or self.emitted) and self.restored is None
+
+
+@dataclass
+class DurableState:
+    """Everything a replica keeps across a crash: promise, votes, chosen entries and the latest snapshot."""
+
+    promise: Ballot = NULL_BALLOT
+    votes: dict[int, Vote] = field(default_factory=dict)
+    chosen: dict[int, Value] = field(default_factory=dict)
+    snapshot: Snapshot | None = None
+
+    def persist(self, write: Write) -> None:
+        match write:
+            case SavePromise(ballot):
+                self.promise = ballot
+            case SaveVote(vote):
+                self.votes[vote.slot] = vote
+            case SaveChosen(slot, value):
+                self.chosen[slot] = value
+            case SaveSnapshot(snapshot):
+                self.snapshot = snapshot
+                self.votes = {s: v for s, v in self.votes.items() if s > snapshot.last_slot}
+                self.chosen = {s: v for s, v in self.chosen.items() if s > snapshot.last_slot}
+
+    def copy(self) -> DurableState:
+        return DurableState(self.promise, dict(self.votes), dict(self.chosen), self.snapshot)
