@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 from paxiom.spec.model import Action, SpecModel
@@ -130,27 +131,28 @@ def explore(
     return result(None, True)
 
 
-def replay(model: SpecModel[S], actions: list[Action]) -> tuple[list[Step[S]], Violation[S] | None]:
-    """Run `actions` from the initial state through the spec, checking every invariant on the way.
+def replay(model: SpecModel[S], actions: list[Action]) -> tuple[list[Step[S]], list[Violation[S]]]:
+    """Run `actions` from the initial state through the spec, checking every invariant at every step.
 
+    Returns the trace and, for each invariant that breaks along it, its first violation (in trace order),
+    so a run meant to show two values chosen also shows the unsafe vote that led there.
     Raises ValueError naming the first action that is not enabled: a trace the spec cannot take.
     """
-    inits = model.init()
-    s = inits[0]
+    s = model.init()[0]
     trace: list[Step[S]] = [Step(None, s)]
+    violations: dict[str, Violation[S]] = {}
     for number, action in enumerate(actions, start=1):
         t = model.apply(s, action)
         if t is None:
             raise ValueError(f"step {number}, {action}, is not enabled in the state reached before it")
         trace.append(Step(action, t))
-        for name, step_check in model.step_invariants.items():
-            if t != s and (reason := step_check(s, t)) is not None:
-                return trace, Violation(name, "step", reason, trace)
-        for name, check in model.invariants.items():
-            if (reason := check(t)) is not None:
-                return trace, Violation(name, "state", reason, trace)
+        checks = [(n, "step", partial(f, s)) for n, f in model.step_invariants.items() if t != s]
+        checks += [(n, "state", f) for n, f in model.invariants.items()]
+        for name, kind, check in checks:
+            if name not in violations and (reason := check(t)) is not None:
+                violations[name] = Violation(name, kind, reason, list(trace))
         s = t
-    return trace, None
+    return trace, list(violations.values())
 
 
 def describe_change(before: dict[str, Any] | None, after: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,184 @@
+"""`paxiom explore`: model-check a spec variant on small constants, or replay a trace file through it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from paxiom import explorer
+from paxiom import trace as tracefile
+from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cli.trace_view import print_trace, trace_json, violation_json, violation_summary
+from paxiom.errors import PaxiomError
+from paxiom.explorer import Result, replay
+from paxiom.spec.quorums import Majority, QuorumSystem, Threshold, acceptor_names
+from paxiom.variants import VARIANTS, AnyModel, build_model
+
+
+def quorum_system(
+    variant: str, acceptors: int, q1: int | None, q2: int | None, fast: int | None, quorums: Path | None
+) -> QuorumSystem:
+    """The quorums from a cluster file, or thresholds over a1..aN (majorities unless given)."""
+    if quorums is not None:
+        from paxiom.cluster import load_cluster  # the TOML language; imported only when asked for
+
+        return load_cluster(quorums).quorum_system
+    if acceptors < 1:
+        raise PaxiomError("--acceptors must be at least 1")
+    nodes = acceptor_names(acceptors)
+    try:
+        phase1 = Threshold(nodes, q1) if q1 else Majority(nodes)
+        phase2 = Threshold(nodes, q2) if q2 else Majority(nodes)
+        fast_family = Threshold(nodes, fast or math.ceil(3 * acceptors / 4)) if variant == "fastpaxos" else None
+    except ValueError as exc:
+        raise PaxiomError(f"bad quorum size: {exc}") from None
+    return QuorumSystem(phase1, phase2, fast_family)
+
+
+def run_with_progress(model: AnyModel, only: list[str] | None, max_states: int | None, quiet: bool) -> Result[Any]:
+    if quiet:
+        return explorer.explore(model, only=only, max_states=max_states)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("exploring", total=None)
+
+        def tick(distinct: int, generated: int, depth: int) -> None:
+            bar.update(task, description=f"{distinct:,} distinct states, {generated:,} generated, depth {depth}")
+
+        return explorer.explore(model, only=only, max_states=max_states, progress=tick)
+
+
+def summary_json(model: AnyModel, result: Result[Any]) -> dict[str, Any]:
+    config = model.config_violation
+    return {
+        "variant": result.variant,
+        "constants": {**tracefile.quorums_to_json(model.cfg.quorums), **model.constants()},
+        "quorums": model.cfg.quorums.describe(),
+        "quorum_intersection": {
+            "holds": config is None,
+            "reason": config.describe(model.cfg.quorums.nodes) if config else None,
+        },
+        "checked": result.checked,
+        "distinct_states": result.distinct_states,
+        "generated": result.generated,
+        "depth": result.depth,
+        "seconds": round(result.seconds, 3),
+        "states_per_second": round(result.states_per_second),
+        "complete": result.complete,
+        "violation": violation_json(model, result.violation),
+    }
+
+
+def print_summary(model: AnyModel, result: Result[Any]) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_row("variant", result.variant)
+    table.add_row("quorums", model.cfg.quorums.describe())
+    table.add_row("constants", ", ".join(f"{k}={v}" for k, v in model.constants().items()))
+    table.add_row("distinct states", f"{result.distinct_states:,}")
+    table.add_row("states generated", f"{result.generated:,}")
+    table.add_row("depth", str(result.depth))
+    table.add_row("time", f"{result.seconds:.2f} s ({result.states_per_second:,.0f} states/s)")
+    console.print(table)
+    if model.config_violation is not None:
+        reason = model.config_violation.describe(model.cfg.quorums.nodes)
+        console.print(f"[yellow]quorum_intersection fails:[/] {escape(reason)}")
+    if result.violation is not None:
+        v = result.violation
+        console.print(f"\n[bold red]VIOLATION[/] of [bold]{v.invariant}[/] ({v.kind}): {escape(v.reason)}")
+        console.print(f"shortest trace, {len(v.trace) - 1} steps:")
+        print_trace(console, model, v.trace)
+    elif result.complete:
+        console.print(f"\n[bold green]No violation[/] of {', '.join(result.checked)} in any reachable state.")
+    else:
+        console.print("\n[yellow]Stopped at --max-states without a violation: the model was not fully explored.[/]")
+
+
+def do_replay(path: Path, as_json: bool) -> None:
+    model, actions = tracefile.load(path)
+    try:
+        trace, violations = replay(model, actions)  # type: ignore[misc]
+    except ValueError as exc:
+        raise PaxiomError(f"the spec cannot take this trace: {exc}", where=str(path)) from None
+    if as_json:
+        emit_json({"variant": model.variant, "replay": str(path), "steps": trace_json(model, trace),
+                   "violations": [violation_summary(x) for x in violations]})
+    else:
+        console.print(f"replaying {path} through the {model.variant} spec ({model.cfg.quorums.describe()})")
+        print_trace(console, model, trace)
+        for x in violations:
+            step = len(x.trace) - 1
+            console.print(f"[bold red]VIOLATION[/] at step {step} of [bold]{x.invariant}[/]: {escape(x.reason)}")
+        if not violations:
+            console.print("\n[bold green]Every invariant holds along the trace.[/]")
+    finish(not violations)
+
+
+@click.command("explore")
+@click.option("--variant", type=click.Choice(VARIANTS), default="paxos", show_default=True)
+@click.option("--acceptors", "-n", type=int, default=3, show_default=True, help="Acceptors a1..aN.")
+@click.option("--values", "-v", "n_values", type=int, default=2, show_default=True, help="Values v1..vV.")
+@click.option("--max-ballot", "-b", type=int, default=2, show_default=True, help="Ballots are 0..B.")
+@click.option("--q1", type=int, help="Phase-1 quorum size (default: majority).")
+@click.option("--q2", type=int, help="Phase-2 quorum size (default: majority).")
+@click.option("--fast-quorum", type=int, help="Fast quorum size (fastpaxos; default: ceil(3n/4)).")
+@click.option("--fast-ballots", default="0", show_default=True, help="Comma-separated fast ballots (fastpaxos).")
+@click.option("--slots", type=int, default=2, show_default=True, help="Log slots (multipaxos).")
+@click.option("--quorums", "quorums_file", type=click.Path(path_type=Path), help="Quorums from a cluster TOML file.")
+@click.option("--invariant", "invariants", multiple=True, help="Check only these invariants (repeatable).")
+@click.option("--max-states", type=int, help="Stop after this many distinct states.")
+@click.option("--trace-out", type=click.Path(path_type=Path), help="Write the violating trace as a replay file.")
+@click.option("--replay", "replay_file", type=click.Path(path_type=Path), help="Replay a trace file instead.")
+@json_option
+@user_errors
+def explore(
+    variant: str,
+    acceptors: int,
+    n_values: int,
+    max_ballot: int,
+    q1: int | None,
+    q2: int | None,
+    fast_quorum: int | None,
+    fast_ballots: str,
+    slots: int,
+    quorums_file: Path | None,
+    invariants: tuple[str, ...],
+    max_states: int | None,
+    trace_out: Path | None,
+    replay_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Check every invariant in every reachable state (breadth-first: a violation's trace is a shortest one).
+
+    Exit 0 when no invariant is violated (and the quorums intersect), 1 on a violation, 2 on bad input.
+    """
+    if replay_file is not None:
+        do_replay(replay_file, as_json)
+    qs = quorum_system(variant, acceptors, q1, q2, fast_quorum, quorums_file)
+    if variant == "fastpaxos" and qs.fast is None:
+        raise PaxiomError("fastpaxos needs fast quorums: give --fast-quorum or a cluster file with `fast`")
+    try:
+        fast = [int(b) for b in fast_ballots.split(",") if b.strip()]
+        model = build_model(variant, qs, values=[f"v{i + 1}" for i in range(n_values)], max_ballot=max_ballot,
+                            slots=slots, fast_ballots=fast)
+    except ValueError as exc:
+        raise PaxiomError(str(exc)) from None
+    known = set(model.invariants) | set(model.step_invariants)
+    if unknown := [name for name in invariants if name not in known]:
+        raise PaxiomError(f"unknown invariant {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    result = run_with_progress(model, list(invariants) or None, max_states, quiet=as_json)
+    if trace_out is not None and result.violation is not None:
+        tracefile.dump(model, [s.action for s in result.violation.trace if s.action is not None], trace_out)
+    if as_json:
+        emit_json(summary_json(model, result))
+    else:
+        print_summary(model, result)
+        if trace_out is not None and result.violation is not None:
+            console.print(f"\ntrace written to {trace_out} (replay: paxiom explore --replay {trace_out})")
+    finish(result.violation is None and model.config_violation is None)
+
