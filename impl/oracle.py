@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Vote
+from paxiom.impl.objection import Objection
 from paxiom.impl.storage import Ready
 from paxiom.impl.values import Value, render_value
 from paxiom.spec import multipaxos as mp
@@ -50,19 +51,6 @@ if TYPE_CHECKING:
 OTHER_VALUE = "<some other client value>"
 """Stands for every value nobody proposed in a slot, so the spec's value domain is never exhausted."""
 MAX_BALLOT = 2**62
-
-
-class Objection(Exception):
-    """The oracle's verdict that the run is not a behaviour of the spec."""
-
-    def __init__(self, check: str, reason: str, step: int, matched: tuple[Action, ...] = ()) -> None:
-        self.check = check
-        """The spec action that failed to match, the invariant that failed, or the client-level check."""
-        self.reason = reason
-        self.step = step
-        self.matched = matched
-        """The spec actions this transition had matched before the objection."""
-        super().__init__(f"step {step}: {check}: {reason}")
 
 
 @dataclass

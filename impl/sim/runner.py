@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from paxiom.errors import PaxiomError
 from paxiom.impl.messages import CatchUpReply
-from paxiom.impl.oracle import Objection, RefinementOracle
+from paxiom.impl.objection import Objection
+from paxiom.impl.oracle import RefinementOracle
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
 
 FAULTS = ("loss", "dup", "reorder", "delay", "partition", "crash", "corrupt")

@@ -21,6 +21,7 @@ from paxiom.errors import PaxiomError
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.mutants import Mutation
+from paxiom.impl.objection import Objection
 from paxiom.impl.replica import Replica
 from paxiom.impl.sim.network import Network
 from paxiom.impl.storage import DurableState, Ready
@@ -153,7 +154,12 @@ class Simulator:
         replica = self.replicas[r] if 0 <= r < len(self.replicas) else None
         if replica is None:
             return False
-        poke(replica)
+        try:
+            poke(replica)
+        except Exception as exc:  # a replica that crashes on its input is a finding, not a simulator bug
+            raise Objection(
+                "replica-failed", f"{self.configs[r].quorums.nodes[r]} raised {exc!r}", self.steps_taken
+            ) from exc
         self._flush(r, replica)
         return True
 

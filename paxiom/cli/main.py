@@ -11,6 +11,7 @@ from paxiom import __version__
 # verb -> "module:attribute" of its click command; each verb lives in its own module.
 VERBS: dict[str, str] = {
     "explore": "paxiom.cli.explore_cmd:explore",
+    "sim": "paxiom.cli.sim_cmd:sim",
 }
 
 

@@ -1,0 +1,158 @@
+"""`paxiom sim`: deterministic cluster simulation under the refinement oracle, mutants, replay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import Progress
+from rich.table import Table
+
+from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.errors import PaxiomError
+from paxiom.impl.mutants import MUTANTS
+from paxiom.impl.sim import trace
+from paxiom.impl.sim.hunt import DEFAULT_RUNS, DEFAULT_STEPS, hunt
+from paxiom.impl.sim.runner import FAULTS, Faults, RunResult, replay, run
+from paxiom.impl.sim.shrink import shrink
+from paxiom.impl.sim.simulator import ClusterSettings
+
+
+def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: dict[str, Any]) -> None:
+    doc = {
+        **extra,
+        **trace.verdict(result),
+        "checked_transitions": result.transitions,
+        "spec_actions_matched": result.actions_matched,
+        "steps": len(result.steps),
+        "seconds": round(result.seconds, 3),
+        "transitions_per_second": round(result.transitions / result.seconds) if result.seconds else None,
+    }
+    if trace_path is not None:
+        trace.dump(result, trace_path)
+        doc["trace"] = str(trace_path)
+    if as_json:
+        emit_json(doc)
+        return
+    objection = result.objection
+    if objection is None:
+        console.print(
+            f"[green]holds[/]: {doc['steps']} steps, {result.transitions} transitions checked against "
+            f"spec/multipaxos ({result.actions_matched} spec actions matched) in {doc['seconds']} s; "
+            f"settled {result.liveness_rounds} fair rounds after faults stopped"
+        )
+        return
+    console.print(f"[bold red]oracle objects[/] at step {objection.step}: [bold]{objection.check}[/]")
+    console.print(f"  {objection.reason}", soft_wrap=True)
+    if objection.matched:
+        console.print("  the step had matched: " + ", ".join(map(str, objection.matched)))
+    if trace_path is not None:
+        console.print(
+            f"  schedule of {len(result.steps)} steps written to {trace_path} "
+            f"(replay: paxiom sim --replay {trace_path})"
+        )
+        for step in result.steps[-12:]:
+            console.print("    " + " ".join(f"{k}={v}" for k, v in step.items()))
+
+
+def _list_mutants(as_json: bool) -> None:
+    if as_json:
+        emit_json([{"name": m.name, "role": m.role, "description": m.description} for m in MUTANTS.values()])
+        return
+    table = Table(title=f"{len(MUTANTS)} injectable bugs (paxiom sim --mutant NAME)")
+    for column in ("name", "role", "description"):
+        table.add_column(column)
+    for m in MUTANTS.values():
+        table.add_row(m.name, m.role, m.description)
+    console.print(table)
+
+
+@click.command()
+@click.option("--replicas", default=3, show_default=True, help="Cluster size.")
+@click.option("--seed", default=0, show_default=True, help="Seeds the cluster and the fault schedule.")
+@click.option("--steps", default=2000, show_default=True, help="Adversarial steps before the liveness check.")
+@click.option("--faults", default="all", show_default=True, help=f"all, none, or a list of: {', '.join(FAULTS)}.")
+@click.option("--q1", type=int, default=None, help="Phase-1 quorum size (default: majority).")
+@click.option("--q2", type=int, default=None, help="Phase-2 quorum size (default: majority).")
+@click.option("--mutant", default=None, help="Hunt this injected bug until the oracle objects.")
+@click.option("--list-mutants", is_flag=True, help="List the mutant catalogue.")
+@click.option("--replay", "replay_file", type=click.Path(path_type=Path), default=None, help="Replay a trace file.")
+@click.option(
+    "--trace-out",
+    type=click.Path(path_type=Path),
+    default=Path("paxiom-sim-trace.json"),
+    show_default=True,
+    help="Where a failing (shrunk) schedule is written.",
+)
+@click.option("--shrink-seconds", default=10.0, show_default=True, help="Time allowed for shrinking.")
+@json_option
+@user_errors
+def sim(
+    replicas: int,
+    seed: int,
+    steps: int,
+    faults: str,
+    q1: int | None,
+    q2: int | None,
+    mutant: str | None,
+    list_mutants: bool,
+    replay_file: Path | None,
+    trace_out: Path,
+    shrink_seconds: float,
+    as_json: bool,
+) -> None:
+    """Simulate a Multi-Paxos cluster under faults; the spec judges every step.
+
+    Exit 0: the oracle found nothing (and the cluster settled after faults stopped); 1: it objected, and
+    the shrunk schedule is written to --trace-out; 2: bad input.
+    """
+    if list_mutants:
+        _list_mutants(as_json)
+        return
+    if replay_file is not None:
+        settings, schedule = trace.load(replay_file)
+        result = replay(settings, schedule)
+        _report(result, None, as_json, {"replayed": str(replay_file)})
+        finish(result.holds)
+    if mutant is not None:
+        if mutant not in MUTANTS:
+            raise PaxiomError(f"no mutant {mutant!r}; see paxiom sim --list-mutants")
+        with Progress(console=err_console, transient=True, disable=as_json) as bar:
+            task = bar.add_task(f"hunting {mutant}", total=DEFAULT_RUNS)
+            found = hunt(
+                MUTANTS[mutant],
+                steps=DEFAULT_STEPS,
+                shrink_seconds=shrink_seconds,
+                progress=lambda i: bar.update(task, completed=i + 1),
+            )
+        extra = {
+            "mutant": mutant,
+            "runs": found.runs,
+            "steps_to_detection": found.steps,
+            "seconds_to_detection": round(found.seconds, 3),
+        }
+        if found.shrunk is None:
+            if as_json:
+                emit_json({**extra, "holds": True})
+            else:
+                console.print(f"[yellow]not caught[/] within the default budget ({found.runs} runs)")
+            finish(True)
+        assert found.found is not None
+        extra["unshrunk_steps"] = len(found.found.steps)
+        _report(found.shrunk, trace_out, as_json, extra)
+        finish(False)
+    if replicas < 1:
+        raise PaxiomError("--replicas must be at least 1")
+    try:
+        settings = ClusterSettings(replicas=replicas, seed=seed, phase1=q1, phase2=q2)
+        settings.quorums()
+    except ValueError as exc:
+        raise PaxiomError(str(exc)) from None
+    with Progress(console=err_console, transient=True, disable=as_json) as bar:
+        task = bar.add_task(f"simulating {replicas} replicas", total=steps)
+        result = run(settings, steps, Faults.parse(faults), progress=lambda i: bar.update(task, completed=i))
+    if result.objection is not None:
+        result = shrink(settings, result, shrink_seconds)
+    _report(result, trace_out if result.objection else None, as_json, {"replicas": replicas, "seed": seed})
+    finish(result.holds)
