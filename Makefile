@@ -27,7 +27,12 @@ typecheck: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: pytest typecheck lint
+# The spec's PEP 316 contracts (acceptor rules, the leader's highest-vote rule), within a bounded time.
+CROSSHAIR_TARGETS := paxiom/spec/acceptor.py paxiom/spec/voting.py
+crosshair: venv
+	$(VENV)/bin/crosshair check --analysis_kind=PEP316 --per_condition_timeout=8 $(CROSSHAIR_TARGETS)
+
+test: pytest typecheck lint crosshair
 
 demo: venv java
 	bash scripts/demo.sh

@@ -64,7 +64,7 @@ def _started(s: State, b: int) -> bool:
 def recoverable(cfg: Config, reports_of_q: dict[int, tuple[int, str | None]]) -> set[str] | None:
     """What the highest-vote rule lets the leader propose after hearing phase-1 quorum q: a set of values,
     or None when it is free to propose anything (and, at a fast ballot, to send "any")."""
-    top, vals = voting.highest_vote(reports_of_q.values())
+    top, vals = voting.highest_vote(list(reports_of_q.values()))
     if top < 0:
         return None
     if not cfg.is_fast(top):

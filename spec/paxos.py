@@ -159,7 +159,7 @@ def proposable(cfg: Config, s: State, b: int) -> set[str]:
     for q in cfg.quorums.phase1.quorums:
         if q & heard_mask != q:
             continue
-        top, vals = voting.highest_vote(heard[a] for a in heard if q >> a & 1)
+        top, vals = voting.highest_vote([heard[a] for a in heard if q >> a & 1])
         allowed |= vals if top >= 0 else set(cfg.values)
         if len(allowed) == len(cfg.values):
             break

@@ -87,8 +87,14 @@ def _ballots_to_examine(voted_at: Mapping[int, int], below: int) -> list[int]:
     return voted + ([unvoted] if unvoted is not None else [])
 
 
-def highest_vote(reports: Iterable[tuple[int, str | None]]) -> tuple[int, set[str]]:
-    """The highest ballot among phase-1 reports `(mbal, mval)` and the values voted there ((-1, {}) if none)."""
+def highest_vote(reports: Collection[tuple[int, str | None]]) -> tuple[int, set[str]]:
+    """The leader's rule: the highest ballot among phase-1 reports `(mbal, mval)` and the values voted there
+    ((-1, {}) if nobody reported a vote). Classic Paxos then must propose that value.
+
+    post: __return__[0] == max([b for b, v in reports if v is not None and b >= 0], default=-1)
+    post: all((__return__[0], w) in reports for w in __return__[1])
+    post: (__return__[0] == -1) == (len(__return__[1]) == 0)
+    """
     top, vals = -1, set[str]()
     for mbal, mval in reports:
         if mbal > top and mval is not None:
