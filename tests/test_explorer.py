@@ -91,8 +91,11 @@ def test_replay_refuses_an_action_the_spec_cannot_take() -> None:
         replay(m, [act("Phase2b", a="a1", b=0, v="v1")])
 
 
-@pytest.mark.parametrize("doc", ["{", '{"variant": "paxos"}', '{"variant": "raft", "constants": {"nodes": ["a"], '
-                                 '"phase1": [["a"]], "phase2": [["a"]], "values": ["v"], "max_ballot": 0}, "steps": []}'])
+RAFT = ('{"variant": "raft", "constants": {"nodes": ["a"], "phase1": [["a"]], "phase2": [["a"]], "values": ["v"], '
+        '"max_ballot": 0}, "steps": []}')
+
+
+@pytest.mark.parametrize("doc", ["{", '{"variant": "paxos"}', RAFT])
 def test_bad_trace_files_are_clear_errors(tmp_path: Path, doc: str) -> None:
     from paxiom.errors import PaxiomError
 
@@ -116,8 +119,8 @@ def test_explorer_catches_a_spec_bug() -> None:
     def buggy_phase2b(cfg: Any, s: Any, a: int, b: int, v: str) -> Any:
         if paxos.M2a(b, v) not in s.msgs:
             return None
-        return s._replace(max_vbal=s.max_vbal[:a] + (b,) + s.max_vbal[a + 1:],
-                          max_val=s.max_val[:a] + (v,) + s.max_val[a + 1:], msgs=s.msgs | {M2b(a, b, v)})
+        return s._replace(max_vbal=(*s.max_vbal[:a], b, *s.max_vbal[a + 1:]),
+                          max_val=(*s.max_val[:a], v, *s.max_val[a + 1:]), msgs=s.msgs | {M2b(a, b, v)})
 
     class Buggy(type(m)):  # type: ignore[misc]
         def next(self, s: Any) -> Any:
