@@ -12,3 +12,11 @@ expect() {
   "$@"; local got=$?
   if [ "$got" -ne "$want" ]; then echo "demo: expected exit $want from '$*', got $got" >&2; exit 1; fi
 }
+
+section "The explorer proves single-decree Paxos safe on a small model (3 acceptors, 2 values, ballots 0..1)" \
+  "paxiom explore --acceptors 3 --values 2 --max-ballot 1"
+expect 0 $PAXIOM explore --acceptors 3 --values 2 --max-ballot 1
+
+section "Flexible Paxos with |Q1| + |Q2| <= n: the shortest run in which two values are chosen" \
+  "paxiom explore --acceptors 3 --max-ballot 1 --q1 1 --q2 2 --invariant agreement"
+expect 1 $PAXIOM explore --acceptors 3 --max-ballot 1 --q1 1 --q2 2 --invariant agreement
