@@ -1,0 +1,139 @@
+"""`paxiom quorum check`: every condition a cluster file needs, decided, and what follows from the verdict.
+
+Which conditions (Howard, Malkhi, Spiegelman 2016 for Flexible Paxos; Lamport 2006 for Fast Paxos):
+* phase-1 x phase-2 — needed by every Paxos variant (single-decree, Multi-, Flexible);
+* phase-1 x phase-1 and phase-2 x phase-2 — only classic Paxos's "any two quorums" (not needed);
+* phase-1 x fast x fast — needed when fast quorums are declared (Fast Flexible Paxos, and Lamport's
+  Fast Paxos whose classic quorums are both families);
+* phase-2 x fast x fast and fast x fast — Lamport's Fast Paxos, where every classic quorum takes part in
+  recovery, states them; the generalised protocol `spec/fastpaxos.py` implements does not need them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from paxiom.cluster import latency, load, runs, tolerance
+from paxiom.cluster.certify import Condition, Outcome, decide
+from paxiom.cluster.config import Cluster
+
+
+def conditions(cluster: Cluster) -> list[Condition]:
+    found = [Condition("phase1 x phase2", ("phase1", "phase2"), needed=True)]
+    if cluster.phase2_declared:
+        found += [
+            Condition("phase1 x phase1", ("phase1", "phase1"), needed=False),
+            Condition("phase2 x phase2", ("phase2", "phase2"), needed=False),
+        ]
+    if cluster.fast is not None:
+        found.append(Condition("phase1 x fast x fast", ("phase1", "fast", "fast"), needed=True))
+        if cluster.phase2_declared:
+            found.append(Condition("phase2 x fast x fast", ("phase2", "fast", "fast"), needed=False))
+        found.append(Condition("fast x fast", ("fast", "fast"), needed=False))
+    return found
+
+
+def variants(cluster: Cluster) -> dict[str, list[str]]:
+    """Protocol variant -> the conditions it needs (of those checked for this file)."""
+    names = [c.name for c in conditions(cluster)]
+    classic = [c for c in names if "fast" not in c]
+    table = {
+        "Flexible Paxos / Multi-Paxos (phase-1 and phase-2 quorums)": ["phase1 x phase2"],
+        "Classic Paxos (any two quorums intersect)": classic,
+    }
+    if cluster.fast is not None:
+        table["Fast Flexible Paxos (paxiom's fastpaxos spec)"] = ["phase1 x phase2", "phase1 x fast x fast"]
+        table["Fast Paxos (Lamport 2006)"] = names
+    return table
+
+
+@dataclass
+class Report:
+    cluster: Cluster
+    outcomes: list[Outcome]
+    tolerance: dict[str, tolerance.Tolerance]
+    tolerance_seconds: float
+    zones: list[dict[str, object]]
+    latency: list[dict[str, object]] | None
+    loads: dict[str, load.Load]
+    run: runs.Run | str | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def safe(self) -> bool:
+        return all(o.holds for o in self.outcomes if o.condition.needed)
+
+    @property
+    def failed(self) -> Outcome | None:
+        return next((o for o in self.outcomes if o.condition.needed and not o.holds), None)
+
+    def variant_verdicts(self) -> dict[str, bool]:
+        holds = {o.condition.name: o.holds for o in self.outcomes}
+        return {v: all(holds[c] for c in needs) for v, needs in variants(self.cluster).items()}
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.cluster
+        run = self.run if isinstance(self.run, runs.Run) else None
+        return {
+            "file": c.path,
+            "nodes": list(c.nodes),
+            "quorums": {name: fam.describe() for name, fam in c.families().items()},
+            "safe": self.safe,
+            "variants": self.variant_verdicts(),
+            "checks": [
+                {
+                    "condition": o.condition.name,
+                    "needed": o.condition.needed,
+                    "holds": o.holds,
+                    "seconds": round(o.seconds, 4),
+                    "counterexample": None if o.counterexample is None else {
+                        "quorums": [{"family": fam, "nodes": c.names(mask)} for fam, mask in o.counterexample.quorums],
+                        "smallest": o.counterexample.minimum,
+                    },
+                }
+                for o in self.outcomes
+            ],
+            "fault_tolerance": {
+                **{name: {"min_crashes": t.min_crashes, "example": c.names(t.example)}
+                   for name, t in self.tolerance.items()},
+                "seconds": round(self.tolerance_seconds, 4),
+                "zones": self.zones,
+            },
+            "latency": self.latency,
+            "load": {name: {"load": ld.value, "method": ld.method, "note": ld.note} for name, ld in self.loads.items()},
+            "trace": run.steps() if run else None,
+            "replay": None if self.run is None else (
+                {"note": self.run} if isinstance(self.run, str) else {
+                    "variant": self.run.model.variant,
+                    "agreement": self.run.agreement,
+                    "first_violation": None if self.run.first_violation is None else dict(
+                        zip(("invariant", "step", "reason"), self.run.first_violation, strict=True)),
+                    "restricted_to": self.run.restricted_to,
+                }
+            ),
+        }
+
+
+def check(cluster: Cluster, *, leader: str | None = None, with_load: bool = True) -> Report:
+    """Decide every condition; on a needed failure build and replay the run; analyse tolerance etc."""
+    families = {name: fam.expr for name, fam in cluster.families().items()}
+    outcomes = [decide(cond, families, cluster.n) for cond in conditions(cluster)]
+    started = time.perf_counter()
+    tol = {name: tolerance.min_crashes(expr, cluster.n) for name, expr in families.items()}
+    tol_seconds = time.perf_counter() - started
+    zones = tolerance.zones_that_can_be_lost(families, cluster.zones, cluster.n)
+    lat = None
+    if cluster.rtt_ms is not None:
+        lat = latency.leader_latencies(families, cluster.rtt_ms, cluster.nodes)
+        if leader is not None:
+            lat = [row for row in lat if row["leader"] == leader]
+    skipped = load.Load(None, "skipped", "not asked for (--no-load)")
+    loads = {name: load.quorum_load(expr) if with_load else skipped for name, expr in families.items()}
+    report = Report(cluster, outcomes, tol, tol_seconds, zones, lat, loads, None)
+    failed = report.failed
+    if failed is not None and failed.counterexample is not None:
+        report.run = runs.build_run(cluster, failed.counterexample)
+    return report
+
