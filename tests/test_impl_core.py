@@ -1,0 +1,109 @@
+"""The replica core in isolation: configuration checks, acceptor rules, checksums, durability."""
+
+from __future__ import annotations
+
+import pytest
+
+from paxiom.impl.acceptor import Acceptor
+from paxiom.impl.ballot import NULL_BALLOT, Ballot
+from paxiom.impl.checksum import GENESIS, chain
+from paxiom.impl.config import ReplicaConfig, UnsafeQuorums
+from paxiom.impl.kv import KeyValueStore
+from paxiom.impl.learner import Learner
+from paxiom.impl.messages import Accepted, CatchUpReply, ChosenEntry, Nack, Promise, Vote
+from paxiom.impl.replica import Replica
+from paxiom.impl.storage import DurableState, SavePromise, SaveVote
+from paxiom.spec.quorums import QuorumSystem
+
+
+def test_refuses_non_intersecting_quorums_and_names_them() -> None:
+    config = ReplicaConfig(0, QuorumSystem.flexible(5, 2, 3))
+    with pytest.raises(UnsafeQuorums, match=r"phase-1 \{a1, a2\}.*phase-2 \{a3, a4, a5\}"):
+        Replica(config, KeyValueStore())
+
+
+def test_flexible_quorums_that_intersect_start() -> None:
+    replica = Replica(ReplicaConfig(0, QuorumSystem.flexible(5, 4, 2)), KeyValueStore())
+    assert replica.commit == 0
+
+
+def test_ballots_order_by_round_then_replica_and_map_injectively() -> None:
+    ballots = [Ballot(r, i) for r in range(4) for i in range(3)]
+    assert sorted(ballots) == ballots
+    assert [b.to_int(3) for b in ballots] == list(range(12))
+    assert NULL_BALLOT.to_int(3) == -1 < Ballot(0, 0).to_int(3)
+
+
+def test_acceptor_promises_only_above_and_reports_votes() -> None:
+    acc = Acceptor()
+    writes, reply = acc.on_prepare(Ballot(1, 0), 0)
+    assert writes == [SavePromise(Ballot(1, 0))] and isinstance(reply, Promise)
+    writes, reply = acc.on_accept(Ballot(1, 0), 0, (b"x",))
+    assert writes == [SaveVote(Vote(0, Ballot(1, 0), (b"x",)))] and isinstance(reply, Accepted)
+    assert acc.on_prepare(Ballot(1, 0), 0) == ([], None)  # a repeat is ignored, never re-answered
+    assert acc.on_prepare(Ballot(0, 2), 0) == ([], Nack(Ballot(1, 0)))
+    _, reply = acc.on_prepare(Ballot(2, 1), 0)
+    assert isinstance(reply, Promise) and reply.votes == (Vote(0, Ballot(1, 0), (b"x",)),)
+    assert acc.on_accept(Ballot(1, 0), 1, (b"y",)) == ([], Nack(Ballot(2, 1)))
+
+
+def test_vote_above_promise_raises_promise() -> None:
+    acc = Acceptor()
+    writes, _ = acc.on_accept(Ballot(3, 1), 0, ())
+    assert acc.promise == Ballot(3, 1) and SavePromise(Ballot(3, 1)) in writes
+
+
+def test_restart_from_disk_keeps_promise_and_votes() -> None:
+    disk = DurableState()
+    disk.persist(SavePromise(Ballot(4, 2)))
+    disk.persist(SaveVote(Vote(0, Ballot(4, 2), (b"set a 1",))))
+    replica = Replica(ReplicaConfig(1, QuorumSystem.majority(3)), KeyValueStore(), disk, incarnation=1)
+    assert replica.acceptor.promise == Ballot(4, 2)
+    assert replica.acceptor.votes[0].value == (b"set a 1",)
+
+
+def _entries(values: list[tuple[bytes, ...]]) -> tuple[ChosenEntry, ...]:
+    out, prev = [], GENESIS
+    for slot, value in enumerate(values):
+        prev = chain(prev, slot, value)
+        out.append(ChosenEntry(slot, value, prev))
+    return tuple(out)
+
+
+def test_catch_up_applies_a_verified_prefix_in_order() -> None:
+    learner = Learner(KeyValueStore(), snapshot_interval=100)
+    learner.install(CatchUpReply(None, _entries([(b"set a 1",), (), (b"set a 2",)])))
+    applied, _ = learner.apply_ready()
+    assert [a.slot for a in applied] == [0, 1, 2]
+    assert learner.checksum == _entries([(b"set a 1",), (), (b"set a 2",)])[-1].checksum
+
+
+def test_catch_up_refuses_a_corrupted_entry() -> None:
+    good = _entries([(b"set a 1",), (b"set b 2",)])
+    bad = (good[0], ChosenEntry(1, (b"set b 3",), good[1].checksum))
+    learner = Learner(KeyValueStore(), snapshot_interval=100)
+    learner.install(CatchUpReply(None, bad))
+    applied, _ = learner.apply_ready()
+    assert [a.slot for a in applied] == [0]
+    assert learner.alarms and "checksum" in learner.alarms[0]
+
+
+def test_snapshot_compacts_and_serves_lagging_replicas() -> None:
+    learner = Learner(KeyValueStore(), snapshot_interval=2)
+    learner.install(CatchUpReply(None, _entries([(b"set a 1",), (b"set b 2",), (b"set c 3",)])))
+    learner.apply_ready()
+    assert learner.snapshot is not None and learner.snapshot.last_slot == 1
+    reply = learner.catch_up_reply(0, {})
+    assert reply is not None and reply.snapshot == learner.snapshot and [e.slot for e in reply.entries] == [2]
+    fresh = Learner(KeyValueStore(), snapshot_interval=2)
+    fresh.install(reply)
+    fresh.apply_ready()
+    assert fresh.sm.snapshot() == learner.sm.snapshot() and fresh.checksum == learner.checksum
+
+
+def test_kv_state_machine_round_trips_its_snapshot() -> None:
+    kv = KeyValueStore()
+    assert kv.apply(b"set k v") == b"ok" and kv.apply(b"get k") == b"v" and kv.apply(b"bogus").startswith(b"error")
+    other = KeyValueStore()
+    other.restore(kv.snapshot())
+    assert other.data == {"k": "v"}
