@@ -12,6 +12,7 @@ from paxiom import __version__
 VERBS: dict[str, str] = {
     "explore": "paxiom.cli.explore_cmd:explore",
     "sim": "paxiom.cli.sim_cmd:sim",
+    "quorum": "paxiom.cli.quorum_cmd:quorum",
 }
 
 

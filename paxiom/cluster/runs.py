@@ -55,6 +55,8 @@ class Run:
     """The spec's `agreement` invariant on the final state: a reason when it fails (as it must)."""
     first_violation: tuple[str, int, str] | None
     """(invariant, step number, reason): the first invariant the run breaks on the way."""
+    chosen: list[list[str]]
+    """The values chosen after each step."""
 
     def steps(self) -> list[dict[str, Any]]:
         return [a.to_json() for a in self.actions]
@@ -137,12 +139,14 @@ def _fast_run(names: tuple[str, ...], q1: int, f1: int, f2: int, q2: int) -> lis
 def _replay(model: paxos.PaxosModel, actions: list[Action], restricted: tuple[str, ...] | None) -> Run | str:
     state = model.init()[0]
     first: tuple[str, int, str] | None = None
+    chosen: list[list[str]] = []
     for number, action in enumerate(actions, start=1):
         nxt = model.apply(state, action)
         if nxt is None:
             return f"the spec does not accept step {number} of the constructed run, {action} (a paxiom bug)"
         state = nxt
+        chosen.append(sorted(paxos.chosen(model.cfg, state)))
         for name, check in model.invariants.items():
             if first is None and (reason := check(state)) is not None:
                 first = (name, number, reason)
-    return Run(model, actions, restricted, model.invariants["agreement"](state), first)
+    return Run(model, actions, restricted, model.invariants["agreement"](state), first, chosen)
