@@ -12,7 +12,7 @@ conjunct's variables at which it fails.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,13 +143,16 @@ def _universe_size(model: z3.ModelRef, sort: z3.SortRef) -> int:
     return 0 if universe is None else len(universe)
 
 
-def shrink_sorts(ts: TransitionSystem, solver: z3.Solver) -> dict[str, list[z3.ExprRef]]:
-    """Bound each sort to the fewest elements that keep the query satisfiable; returns, per sort, constants
-    naming those elements. Leaves the bounds asserted (and the solver satisfiable)."""
+def shrink_sorts(
+    ts: TransitionSystem, solver: z3.Solver, only: Collection[str] | None = None
+) -> dict[str, list[z3.ExprRef]]:
+    """Bound each sort (or those in `only`) to the fewest elements that keep the query satisfiable; returns,
+    per sort, constants naming those elements. Leaves the bounds asserted (and the solver satisfiable)."""
     assert solver.check() == z3.sat
     model = solver.model()
     elements: dict[str, list[z3.ExprRef]] = {}
-    order = sorted(ts.sorts, key=lambda s: SHRINK_ORDER.index(s) if s in SHRINK_ORDER else len(SHRINK_ORDER))
+    chosen = ts.sorts if only is None else only
+    order = sorted(chosen, key=lambda s: SHRINK_ORDER.index(s) if s in SHRINK_ORDER else len(SHRINK_ORDER))
     for name in order:
         sort = ts.sorts[name]
         x = z3.Const(f"{name}!x", sort)
@@ -176,13 +179,16 @@ def shrink(ts: TransitionSystem, solver: z3.Solver) -> z3.ModelRef:
     for decl in decls:
         domains = [elements.get(sort_names[str(decl.domain(i))], []) for i in range(decl.arity())]
         for args in itertools.product(*domains):
-            if z3.is_true(model.eval(decl(*args), model_completion=True)):
-                solver.push()
-                solver.add(z3.Not(decl(*args)))
-                if solver.check() == z3.sat:
-                    model = solver.model()
-                else:
-                    solver.pop()
+            solver.push()
+            solver.add(z3.Not(decl(*args)))
+            # A tuple already false stays false (the current model witnesses it), so later steps cannot
+            # bring back what earlier ones removed.
+            if not z3.is_true(model.eval(decl(*args), model_completion=True)):
+                continue
+            if solver.check() == z3.sat:
+                model = solver.model()
+            else:
+                solver.pop()
     return model
 
 

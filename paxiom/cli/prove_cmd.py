@@ -1,0 +1,248 @@
+"""`paxiom prove`: unbounded safety proofs of the Paxos family in Z3, and what breaks when you weaken them."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import click
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.errors import PaxiomError
+from paxiom.proofs import prover, variants
+from paxiom.proofs.check import DEFAULT_TIMEOUT_S, Obligation
+from paxiom.proofs.fol import TransitionSystem
+from paxiom.proofs.prover import ProofResult, has_conjunct, has_weakenable_axiom
+
+MARK = {"proved": "[green]✓[/]", "failed": "[bold red]✗[/]", "unknown": "[yellow]?[/]"}
+
+
+@click.command("prove")
+@click.option(
+    "--variant", "chosen", multiple=True, type=click.Choice(variants.NAMES), help="Variant(s) to prove (default: all)."
+)
+@click.option("--list", "list_only", is_flag=True, help="Name each variant's conjuncts, axioms and actions.")
+@click.option("--drop", multiple=True, metavar="CONJUNCT", help="Remove a conjunct from the invariant.")
+@click.option("--weaken", multiple=True, metavar="AXIOM", help="Swap a quorum axiom for a too-weak one.")
+@click.option("--bmc", "bmc_depth", type=click.IntRange(1, 40), metavar="DEPTH",
+              help="Bounded model checking from the initial state, up to DEPTH steps, instead of the proof.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="CLUSTER.toml",
+              help="Also certify that this cluster's quorums satisfy the axioms the proof assumes.")
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.1), default=DEFAULT_TIMEOUT_S, show_default=True,
+              help="Seconds allowed per Z3 query.")
+@json_option
+@user_errors
+def prove(
+    chosen: tuple[str, ...],
+    list_only: bool,
+    drop: tuple[str, ...],
+    weaken: tuple[str, ...],
+    bmc_depth: int | None,
+    config_path: str | None,
+    timeout_s: float,
+    as_json: bool,
+) -> None:
+    """Prove agreement for any number of nodes, rounds and values: initiation, consecution for every
+    action, and invariant => agreement, each obligation one Z3 query in the decidable EPR fragment.
+
+    Exit 0 when every obligation is proved (or BMC finds no violation), 1 when one fails (a counterexample
+    to induction, or a real violating run, is printed), 2 on bad input."""
+    cluster = _load_cluster(config_path) if config_path else None
+    names = _select(chosen, drop, weaken, cluster)
+    models = [variants.model(n) for n in names]
+    if list_only:
+        _list(models, as_json)
+        return
+    if bmc_depth is not None:
+        _bmc(models, drop, weaken, bmc_depth, timeout_s, as_json)
+        return
+    results = _prove_all(models, drop, weaken, timeout_s, as_json)
+    docs: list[dict[str, Any]] = [r.to_json() for r in results]
+    holds = all(r.proved for r in results)
+    if cluster is not None:
+        from paxiom.proofs.on_cluster import certify
+
+        for model, result, doc in zip(models, results, docs, strict=True):
+            verdict = certify(model, cluster, result.proved)
+            doc["cluster"] = verdict.to_json(model.title)
+            holds = holds and verdict.holds
+            if not as_json:
+                console.print(verdict.sentence(model.title), soft_wrap=True)
+    if as_json:
+        emit_json(docs[0] if len(docs) == 1 else docs)
+    finish(holds)
+
+
+def _load_cluster(path: str) -> Any:
+    from paxiom.cluster.config import load_cluster
+
+    return load_cluster(path)
+
+
+def _select(chosen: tuple[str, ...], drop: tuple[str, ...], weaken: tuple[str, ...], cluster: Any) -> list[str]:
+    """The variants to run. Without --variant: those a --drop/--weaken name applies to, or the ones a
+    cluster file runs, or all of them."""
+    if chosen:
+        return list(dict.fromkeys(chosen))
+    if cluster is not None:
+        from paxiom.proofs.on_cluster import variants_for
+
+        names = variants_for(cluster)
+    else:
+        names = list(variants.NAMES)
+    if drop or weaken:
+        fitting = [
+            n for n in names
+            if all(has_conjunct(variants.model(n), d) for d in drop)
+            and all(has_weakenable_axiom(variants.model(n), w) for w in weaken)
+        ]
+        if not fitting:
+            asked = ", ".join([*(f"--drop {d}" for d in drop), *(f"--weaken {w}" for w in weaken)])
+            raise PaxiomError(f"no variant has everything named by {asked}; see `paxiom prove --list`")
+        return fitting
+    return names
+
+
+def _prove_all(
+    models: list[TransitionSystem], drop: tuple[str, ...], weaken: tuple[str, ...], timeout_s: float, as_json: bool
+) -> list[ProofResult]:
+    results = []
+    with Progress(console=err_console, transient=True, disable=as_json) as bar:
+        for ts in models:
+            task = bar.add_task(f"proving {ts.variant}", total=None)
+            tick = functools.partial(_tick, bar, task)
+            result = prover.prove(ts, drop=drop, weaken=weaken, timeout_s=timeout_s, progress=tick)
+            bar.remove_task(task)
+            results.append(result)
+            if not as_json:
+                _show(result)
+    return results
+
+
+def _tick(bar: Progress, task: TaskID, _: Obligation) -> None:
+    bar.advance(task)
+
+
+def _show(result: ProofResult) -> None:
+    """One matrix per variant: a row per conjunct, a column per obligation kind (initiation, each action),
+    each cell the verdict and milliseconds; then the safety obligation and any counterexample."""
+    verdict = "[bold green]PROVED[/]" if result.proved else "[bold red]NOT PROVED[/]"
+    changes = [*(f"without {d}" for d in result.dropped), *(f"with {w} weakened" for w in result.weakened)]
+    console.print(
+        f"\n[bold]{result.variant}[/] — {result.title}{' (' + ', '.join(changes) + ')' if changes else ''}: "
+        f"{verdict}, {len(result.obligations)} obligations in {result.seconds:.2f} s"
+    )
+    steps = [ob for ob in result.obligations if ob.kind != "safety"]
+    columns = list(dict.fromkeys(_column(ob.name) for ob in steps))
+    table = Table(show_edge=False, pad_edge=False, box=None)
+    table.add_column("conjunct \\ action (ms)", no_wrap=True)
+    for col in columns:
+        table.add_column(col, justify="right", no_wrap=True)
+    rows: dict[str, dict[str, str]] = {}
+    for ob in steps:
+        rows.setdefault(ob.conjunct, {})[_column(ob.name)] = _cell(ob.status, ob.seconds)
+    for conj, cells in rows.items():
+        table.add_row(conj, *(cells.get(c, "") for c in columns))
+    console.print(table)
+    for ob in result.obligations:
+        if ob.kind == "safety":
+            console.print(f"invariant ⇒ {ob.conjunct}  {_cell(ob.status, ob.seconds)}")
+        if ob.status == "unknown":
+            console.print(f"[yellow]unknown:[/] {ob.name} ({ob.reason})")
+    if result.cti is not None:
+        console.print()
+        for line in result.cti.lines():
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _cell(status: str, seconds: float) -> str:
+    return f"{MARK[status]} {seconds * 1000:.0f}" if seconds < 10 else f"{MARK[status]} {seconds:.0f}s"
+
+
+def _column(name: str) -> str:
+    kind, *rest = name.split("/")
+    return "init" if kind == "initiation" else rest[0].removeprefix("Phase") if kind == "consecution" else kind
+
+
+def _list(models: list[TransitionSystem], as_json: bool) -> None:
+    docs = [
+        {
+            "variant": ts.variant,
+            "title": ts.title,
+            "sorts": list(ts.sorts),
+            "relations": {r.name: {"sorts": list(r.sorts), "doc": r.doc} for r in ts.relations},
+            "axioms": [
+                {"name": a.name, "doc": a.doc, "weakenable": a.weakened is not None, "weakened": a.weakened_doc}
+                for a in ts.axioms
+            ],
+            "actions": [
+                {"name": a.name, "params": dict(a.params), "doc": a.doc} for a in ts.actions
+            ],
+            "conjuncts": [{"name": c.name, "doc": c.doc} for c in ts.conjuncts],
+            "safety": {"name": ts.safety.name, "doc": ts.safety.doc},
+        }
+        for ts in models
+    ]
+    if as_json:
+        emit_json(docs[0] if len(docs) == 1 else docs)
+        return
+    for ts in models:
+        console.print(f"\n[bold]{ts.variant}[/] — {ts.title}")
+        console.print("  sorts       " + ", ".join(ts.sorts))
+        console.print("  state       " + ", ".join(f"{r.name}({', '.join(r.sorts)})" for r in ts.relations))
+        console.print("  axioms")
+        for a in ts.axioms:
+            weak = f"  [dim](--weaken {a.name}: {a.weakened_doc})[/]" if a.weakened is not None else ""
+            console.print(f"    {a.name:<24} {a.doc}{weak}", soft_wrap=True)
+        console.print("  actions")
+        for act in ts.actions:
+            sig = f"{act.name}({', '.join(p for p, _ in act.params)})"
+            console.print(f"    {sig:<36} {act.doc}", soft_wrap=True)
+        console.print("  invariant conjuncts (--drop NAME)")
+        for c in ts.conjuncts:
+            console.print(f"    {c.name:<24} {c.doc}", soft_wrap=True)
+        console.print(f"  safety      {ts.safety.name}: {ts.safety.doc}")
+
+
+def _bmc(
+    models: list[TransitionSystem], drop: tuple[str, ...], weaken: tuple[str, ...], depth: int, timeout_s: float,
+    as_json: bool,
+) -> None:
+    from paxiom.proofs.bmc import bmc
+
+    docs = []
+    violated = False
+    for ts in models:
+        varied = prover.variation(ts, (), weaken)
+        with Progress(console=err_console, transient=True, disable=as_json) as bar:
+            bar.add_task(f"bounded model checking {ts.variant} to depth {depth}", total=None)
+            result = bmc(varied, depth, timeout_s=max(timeout_s, 120.0))
+        violated = violated or result.status == "violated"
+        docs.append({
+            "variant": ts.variant,
+            "weakened": list(weaken),
+            "depth": result.depth,
+            "status": result.status,
+            "seconds": round(result.seconds, 4),
+            "run": None if result.run is None else result.run.to_json(),
+        })
+        if as_json:
+            continue
+        if result.run is not None:
+            console.print()
+            for line in result.run.lines():
+                console.print(line, markup=False, highlight=False, soft_wrap=True)
+        elif result.status == "unknown":
+            console.print(f"{ts.variant}: Z3 could not decide depth {result.depth} ([yellow]unknown[/])")
+        else:
+            console.print(
+                f"{ts.variant}: no execution of up to {depth} steps breaks {ts.safety.name} "
+                f"({result.seconds:.2f} s)"
+            )
+    if drop:
+        err_console.print("note: --drop changes the invariant, which bounded model checking does not use")
+    if as_json:
+        emit_json(docs[0] if len(docs) == 1 else docs)
+    finish(not violated and all(d["status"] != "unknown" for d in docs))

@@ -1,0 +1,25 @@
+"""The proved variants by name, loaded lazily (building a model declares Z3 symbols)."""
+
+from __future__ import annotations
+
+import importlib
+
+from paxiom.errors import PaxiomError
+from paxiom.proofs.fol import TransitionSystem
+
+MODULES = {
+    "paxos": "paxiom.proofs.paxos",
+    "flexible": "paxiom.proofs.flexible",
+    "multipaxos": "paxiom.proofs.multipaxos",
+    "fastpaxos": "paxiom.proofs.fastpaxos",
+    "fast-flexible": "paxiom.proofs.fast_flexible",
+}
+NAMES = tuple(MODULES)
+
+
+def model(name: str) -> TransitionSystem:
+    if name not in MODULES:
+        raise PaxiomError(f"unknown variant {name!r}; choose from {', '.join(NAMES)}")
+    ts = importlib.import_module(MODULES[name]).MODEL
+    assert isinstance(ts, TransitionSystem)
+    return ts
