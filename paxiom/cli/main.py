@@ -13,6 +13,7 @@ VERBS: dict[str, str] = {
     "explore": "paxiom.cli.explore_cmd:explore",
     "sim": "paxiom.cli.sim_cmd:sim",
     "quorum": "paxiom.cli.quorum_cmd:quorum",
+    "prove": "paxiom.cli.prove_cmd:prove",
 }
 
 
