@@ -30,61 +30,58 @@ def chosen(votes: Iterable[Vote], quorum_at: QuorumAt) -> set[str]:
     return {val for (bal, val), mask in voters_by_ballot_value(votes).items() if quorum_at(bal)[mask]}
 
 
-def can_still_vote(votes: Iterable[Vote], max_bal: Sequence[int], ballot: int) -> int:
-    """Acceptors that have not voted at `ballot` and have not promised beyond it: they may still vote there."""
-    voted = 0
-    for acc, bal, _ in votes:
+def choosable_at(
+    voters: Mapping[tuple[int, str], int], max_bal: Sequence[int], ballot: int, table: QuorumTable
+) -> tuple[set[str], bool]:
+    """What may be (or is) chosen at `ballot`: the voted values some quorum has voted for or may still, and
+    whether a value nobody voted for there could still be chosen.
+
+    An acceptor may still vote at `ballot` if it has not voted there and has promised nothing higher; a value
+    is choosable if its voters plus those free acceptors contain a quorum of the ballot's kind.
+    """
+    voted_there = 0
+    for (bal, _), mask in voters.items():
         if bal == ballot:
-            voted |= 1 << acc
-    return sum(1 << a for a, promise in enumerate(max_bal) if promise <= ballot and not voted >> a & 1)
-
-
-def choosable(votes: Collection[Vote], max_bal: Sequence[int], ballot: int, value: str, quorum_at: QuorumAt) -> bool:
-    """Whether `value` is chosen at `ballot` or could still be: some quorum voted for it or may yet."""
-    mask = can_still_vote(votes, max_bal, ballot)
-    for acc, bal, val in votes:
-        if bal == ballot and val == value:
-            mask |= 1 << acc
-    return quorum_at(ballot)[mask]
+            voted_there |= mask
+    free = sum(1 << a for a, promise in enumerate(max_bal) if promise <= ballot) & ~voted_there
+    values = {val for (bal, val), mask in voters.items() if bal == ballot and table[free | mask]}
+    return values, table[free]
 
 
 def unsafe_vote(
     votes: Collection[Vote], max_bal: Sequence[int], values: Collection[str] | None, quorum_at: QuorumAt
 ) -> str | None:
-    """The first vote (b, v) cast while another value was chosen or still choosable below b, explained.
+    """The first vote for v at b cast while another value is chosen or still choosable below b, explained.
 
     This is Lamport's SafeAt(b, v) in its semantic form: no w != v is chosen or choosable at any c < b.
     `values` is the value domain (None: unbounded, so some value nobody voted for always exists).
     """
     voters = voters_by_ballot_value(votes)
-    voted_at: dict[int, int] = {}
-    for (bal, _), mask in voters.items():
-        voted_at[bal] = voted_at.get(bal, 0) | mask
-    free: dict[int, int] = {}
+    voted_ballots = {bal for bal, _ in voters}
+    seen: dict[int, tuple[set[str], bool]] = {}
     for bal, val in sorted(voters):
-        for lower in _ballots_to_examine(voted_at, bal):
-            if lower not in free:
-                free[lower] = sum(1 << a for a, p in enumerate(max_bal) if p <= lower) & ~voted_at.get(lower, 0)
-            table = quorum_at(lower)
-            for (c, rival), mask in voters.items():
-                if c == lower and rival != val and table[free[lower] | mask]:
-                    return f"a vote for {val!r} at ballot {bal} while {rival!r} is choosable at ballot {lower}"
+        for lower in _ballots_to_examine(voted_ballots, bal):
+            if lower not in seen:
+                seen[lower] = choosable_at(voters, max_bal, lower, quorum_at(lower))
+            rivals, unvoted_choosable = seen[lower]
+            if rivals - {val}:
+                rival = min(rivals - {val})
+                return f"a vote for {val!r} at ballot {bal} while {rival!r} is choosable at ballot {lower}"
             voted_there = {w for (c, w) in voters if c == lower}
-            unvoted_rival = values is None or any(w != val and w not in voted_there for w in values)
-            if unvoted_rival and table[free[lower]]:
+            if unvoted_choosable and (values is None or any(w != val and w not in voted_there for w in values)):
                 return f"a vote for {val!r} at ballot {bal} while any other value is choosable at ballot {lower}"
     return None
 
 
-def _ballots_to_examine(voted_at: Mapping[int, int], below: int) -> list[int]:
+def _ballots_to_examine(voted: Collection[int], below: int) -> list[int]:
     """Every voted ballot below `below`, plus the highest unvoted one.
 
     At an unvoted ballot c the free acceptors are those promised at most c, a set that only grows with c,
     so the highest unvoted ballot below `below` is the one where a quorum is likeliest to be free.
     """
-    voted = [c for c in voted_at if c < below]
-    unvoted = next((c for c in range(below - 1, -1, -1) if c not in voted_at), None)
-    return voted + ([unvoted] if unvoted is not None else [])
+    lower = [c for c in voted if c < below]
+    unvoted = next((c for c in range(below - 1, -1, -1) if c not in voted), None)
+    return lower + ([unvoted] if unvoted is not None else [])
 
 
 def highest_vote(reports: Collection[tuple[int, str | None]]) -> tuple[int, set[str]]:
