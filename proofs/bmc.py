@@ -15,7 +15,7 @@ from typing import Any
 
 import z3
 
-from paxiom.proofs.cti import Reader, Structure, shrink_sorts
+from paxiom.proofs.cti import Reader, Structure, call, shrink_sorts
 from paxiom.proofs.fol import Action, State, TransitionSystem, forall
 
 Tuple = tuple[str, ...]
@@ -30,7 +30,8 @@ class Run:
     variant: str
     broken: str
     structure: Structure
-    steps: list[str]
+    steps: list[dict[str, str]]
+    """Each step as {"action": name, argument: element name, ...}."""
     final: dict[str, list[Tuple]]
 
     def to_json(self) -> dict[str, Any]:
@@ -45,7 +46,9 @@ class Run:
         out = [f"A real execution of {self.variant} that breaks {self.broken}, in {len(self.steps)} steps"]
         out.extend(self.structure.lines())
         out.append("  steps")
-        out.extend(f"    {i:>2}. {step}" for i, step in enumerate(self.steps, 1))
+        for i, step in enumerate(self.steps, 1):
+            args = {k: v for k, v in step.items() if k != "action"}
+            out.append(f"    {i:>2}. {call(step['action'], args)}")
         out.append("  final state")
         out.extend(f"    {rel:<14} {' '.join(_fmt(t) for t in ts) or '—'}" for rel, ts in self.final.items())
         return out
@@ -139,5 +142,5 @@ def _read(
     steps = []
     for step in choices:
         _, action, params = next(c for c in step if r.true(c[0]))
-        steps.append(r.action(action, params))
+        steps.append({"action": action.name, **r.args(action, params)})
     return Run(ts.variant, ts.safety.name, r.structure(), steps, r.state(final, ts.relations))

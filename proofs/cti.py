@@ -123,6 +123,10 @@ class Counterexample:
         return out
 
 
+def call(name: str, args: dict[str, str]) -> str:
+    return f"{name}({', '.join(f'{k}={v}' for k, v in args.items())})"
+
+
 def _relations_json(state: dict[str, list[Tuple]]) -> dict[str, list[list[str]]]:
     return {k: [list(t) for t in v] for k, v in state.items()}
 
@@ -249,9 +253,12 @@ class Reader:
                 st.rigid[name] = self.tuples(decl, sorts)
         return st
 
+    def args(self, action: Action, params: Params) -> dict[str, str]:
+        return {p: self.name(params[p]) for p, _ in action.params}
+
     def action(self, action: Action, params: Params) -> str:
         """The action with its arguments named, e.g. `Phase2a(b=r2, v=v1, q=q1, maxb=none)`."""
-        return f"{action.name}({', '.join(f'{p}={self.name(params[p])}' for p, _ in action.params)})"
+        return call(action.name, self.args(action, params))
 
     def relation_sorts(self, decl: z3.FuncDeclRef) -> list[str]:
         by_sort = {str(sort): name for name, sort in self.ts.sorts.items()}

@@ -236,10 +236,10 @@ class Vocabulary:
 def build(variant: str, title: str, *, flexible: bool, slots: bool) -> TransitionSystem:
     """Classic Paxos over one quorum family, Flexible Paxos over two, and Multi-Paxos with slots."""
     v = Vocabulary(flexible=flexible, slots=slots)
-    slot_param = tuple(("i", s) for s in v.slot_sort)
+    slot_param = tuple(("slot", s) for s in v.slot_sort)
 
     def slot(p: Params) -> tuple[z3.ExprRef, ...]:
-        return tuple(p["i"] for _ in v.slot_sort)
+        return tuple(p["slot"] for _ in v.slot_sort)
 
     def phase2a(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
         i, b, val, q, maxb = slot(p), p["b"], p["v"], p["q"], p["maxb"]

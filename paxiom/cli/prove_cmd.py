@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -28,6 +30,8 @@ MARK = {"proved": "[green]✓[/]", "failed": "[bold red]✗[/]", "unknown": "[ye
 @click.option("--weaken", multiple=True, metavar="AXIOM", help="Swap a quorum axiom for a too-weak one.")
 @click.option("--bmc", "bmc_depth", type=click.IntRange(1, 40), metavar="DEPTH",
               help="Bounded model checking from the initial state, up to DEPTH steps, instead of the proof.")
+@click.option("--trace-out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="With --bmc: write the violating run as a spec trace file (replay: paxiom explore --replay).")
 @click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="CLUSTER.toml",
               help="Also certify that this cluster's quorums satisfy the axioms the proof assumes.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(0.1), default=DEFAULT_TIMEOUT_S, show_default=True,
@@ -40,6 +44,7 @@ def prove(
     drop: tuple[str, ...],
     weaken: tuple[str, ...],
     bmc_depth: int | None,
+    trace_out: Path | None,
     config_path: str | None,
     timeout_s: float,
     as_json: bool,
@@ -56,8 +61,10 @@ def prove(
         _list(models, as_json)
         return
     if bmc_depth is not None:
-        _bmc(models, drop, weaken, bmc_depth, timeout_s, as_json)
+        _bmc(models, drop, weaken, bmc_depth, timeout_s, trace_out, as_json)
         return
+    if trace_out is not None:
+        raise PaxiomError("--trace-out writes the run --bmc finds; add --bmc DEPTH")
     results = _prove_all(models, drop, weaken, timeout_s, as_json)
     docs: list[dict[str, Any]] = [r.to_json() for r in results]
     holds = all(r.proved for r in results)
@@ -208,10 +215,13 @@ def _list(models: list[TransitionSystem], as_json: bool) -> None:
 
 def _bmc(
     models: list[TransitionSystem], drop: tuple[str, ...], weaken: tuple[str, ...], depth: int, timeout_s: float,
-    as_json: bool,
+    trace_out: Path | None, as_json: bool,
 ) -> None:
     from paxiom.proofs.bmc import bmc
+    from paxiom.proofs.spec_trace import trace_document
 
+    if trace_out is not None and len(models) != 1:
+        raise PaxiomError("--trace-out needs exactly one --variant")
     docs = []
     violated = False
     for ts in models:
@@ -220,6 +230,8 @@ def _bmc(
             bar.add_task(f"bounded model checking {ts.variant} to depth {depth}", total=None)
             result = bmc(varied, depth, timeout_s=max(timeout_s, 120.0))
         violated = violated or result.status == "violated"
+        if result.run is not None and trace_out is not None:
+            trace_out.write_text(json.dumps(trace_document(result.run), indent=2) + "\n")
         docs.append({
             "variant": ts.variant,
             "weakened": list(weaken),
@@ -234,6 +246,8 @@ def _bmc(
             console.print()
             for line in result.run.lines():
                 console.print(line, markup=False, highlight=False, soft_wrap=True)
+            if trace_out is not None:
+                console.print(f"  written to {trace_out}; replay it in the spec: paxiom explore --replay {trace_out}")
         elif result.status == "unknown":
             console.print(f"{ts.variant}: Z3 could not decide depth {result.depth} ([yellow]unknown[/])")
         else:
