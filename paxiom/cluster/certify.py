@@ -121,11 +121,14 @@ def _minimise(
     deadline = time.perf_counter() + MINIMISE_SECONDS
     size = z3.Sum([x for xs in vectors for x in xs])
     low, best = len(vectors), sum(m.bit_count() for m in masks)
+    first_probe = True
     while low < best:
         remaining = deadline - time.perf_counter()
         if remaining <= 0:
             return masks, False
-        mid = (low + best) // 2
+        # probe just below the answer first: shrunk quorums are usually already the smallest
+        mid = best - 1 if first_probe else (low + best) // 2
+        first_probe = False
         solver.push()
         solver.set("timeout", max(1, int(remaining * 1000)))
         solver.add(size <= mid)

@@ -83,8 +83,8 @@ class _Loader:
     def at_key(self, table: str, key: str) -> str:
         return self.src.where(self.src.key_offset(table, key))
 
-    def at_item(self, table: str, key: str, item: str) -> str:
-        return self.src.where(self.src.item_offset(table, key, item))
+    def at_item(self, table: str, key: str, item: str, occurrence: int = 1) -> str:
+        return self.src.where(self.src.item_offset(table, key, item, occurrence))
 
     def table(self, name: str) -> dict[str, Any]:
         value = self.doc.get(name, {})
@@ -140,7 +140,7 @@ class _Loader:
                 raise PaxiomError(f"node names must be strings, not {name!r}", where=where)
             self.check_name(name, "node", self.at_item("", "nodes", name))
             if name in seen:
-                raise PaxiomError(f"node {name!r} is listed twice", where=self.at_item("", "nodes", name))
+                raise PaxiomError(f"node {name!r} is listed twice", where=self.at_item("", "nodes", name, 2))
             seen.add(name)
         return tuple(raw)
 

@@ -73,11 +73,16 @@ class SourceIndex:
         eq = self.text.index("=", start)
         return eq + 1 + len(self.text[eq + 1 :]) - len(self.text[eq + 1 :].lstrip(" \t"))
 
-    def item_offset(self, table: str, key: str, item: str) -> int:
-        """Where the quoted string `item` appears in the value of `key` (e.g. one name in a list)."""
-        start = self.value_offset(table, key)
-        hits = [i for q in ('"', "'") if (i := self.text.find(f"{q}{item}{q}", start)) >= 0]
-        return min(hits) if hits else start
+    def item_offset(self, table: str, key: str, item: str, occurrence: int = 1) -> int:
+        """Where the quoted string `item` appears (the n-th time) in the value of `key`, e.g. a name in a list."""
+        found = start = self.value_offset(table, key)
+        for _ in range(occurrence):
+            hits = [i for q in ('"', "'") if (i := self.text.find(f"{q}{item}{q}", start)) >= 0]
+            if not hits:
+                break
+            found = min(hits)
+            start = found + 1
+        return found
 
     def string_content_offset(self, table: str, key: str) -> int:
         """Where the characters of the string value of `key` begin (after the quote(s))."""
