@@ -1,0 +1,118 @@
+"""The unbounded proofs: every variant proved; every conjunct and every quorum axiom needed (dropping or
+weakening it yields a counterexample, never "unknown"); CTIs that really are counterexamples; BMC runs
+that the executable spec replays to two chosen values."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+
+from paxiom.explorer import replay
+from paxiom.proofs import variants
+from paxiom.proofs.bmc import bmc
+from paxiom.proofs.check import weakened
+from paxiom.proofs.cti import Counterexample
+from paxiom.proofs.prover import ProofResult, prove
+from paxiom.proofs.spec_trace import trace_document
+from paxiom.trace import load
+
+TIMEOUT_S = 60.0
+CONJUNCTS = [(v, c.name) for v in variants.NAMES for c in variants.model(v).conjuncts]
+AXIOMS = [(v, a.name) for v in variants.NAMES for a in variants.model(v).axioms if a.weakened is not None]
+
+
+def assert_counterexample(result: ProofResult) -> Counterexample:
+    statuses = {ob.status for ob in result.obligations}
+    assert "unknown" not in statuses, [ob.name for ob in result.obligations if ob.status == "unknown"]
+    assert not result.proved
+    assert result.cti is not None
+    first = next(ob for ob in result.obligations if ob.status == "failed")
+    assert result.cti.obligation == first.name
+    json.dumps(result.cti.to_json())  # JSON-ready
+    return result.cti
+
+
+@pytest.mark.parametrize("variant", variants.NAMES)
+def test_every_variant_is_proved(variant: str) -> None:
+    ts = variants.model(variant)
+    result = prove(ts, timeout_s=TIMEOUT_S)
+    assert [ob.name for ob in result.obligations if ob.status != "proved"] == []
+    # initiation and consecution per conjunct and action, plus invariant => agreement
+    assert len(result.obligations) == len(ts.conjuncts) * (1 + len(ts.actions)) + 1
+    assert result.obligations[-1].name == "safety/agreement"
+    assert result.cti is None
+
+
+@pytest.mark.parametrize(("variant", "conjunct"), CONJUNCTS)
+def test_dropping_any_conjunct_gives_a_counterexample(variant: str, conjunct: str) -> None:
+    cti = assert_counterexample(prove(variants.model(variant), drop=[conjunct], timeout_s=TIMEOUT_S))
+    assert conjunct not in cti.obligation  # the dropped conjunct is no longer checked
+    if cti.kind == "consecution":
+        assert cti.action is not None and cti.action.startswith(cti.obligation.split("/")[1] + "(")
+        assert any(cti.added.values()) or any(cti.removed.values())
+    else:
+        assert cti.kind == "safety" and cti.broken == "agreement"
+
+
+@pytest.mark.parametrize(("variant", "axiom"), AXIOMS)
+def test_weakening_any_quorum_axiom_gives_a_counterexample(variant: str, axiom: str) -> None:
+    ts = variants.model(variant)
+    cti = assert_counterexample(prove(ts, weaken=[axiom.replace("_", "-")], timeout_s=TIMEOUT_S))
+    # The CTI's quorums must break the real axiom: some choice of one quorum per sort shares no node.
+    families = {
+        "quorum_intersection": ("member", "member"),
+        "phase1_meets_phase2": ("member1", "member2"),
+        "phase1_meets_two_fast": (_phase1(cti), "memberf", "memberf"),
+    }[axiom]
+    quorums = cti.structure.quorums
+    choices = itertools.product(*(quorums[f].values() for f in families))
+    assert any(not set.intersection(*map(set, pick)) for pick in choices), quorums
+
+
+def _phase1(cti: Counterexample) -> str:
+    return "member1" if "member1" in cti.structure.quorums else "member"
+
+
+def test_paxos_cti_for_weakened_quorums_is_the_textbook_one() -> None:
+    """Two disjoint quorums: one can still choose a value at r1 while the other proposes another at r2."""
+    cti = prove(variants.model("paxos"), weaken=["quorum_intersection"], timeout_s=TIMEOUT_S).cti
+    assert cti is not None
+    assert cti.obligation == "consecution/Phase2a/votes_safe"
+    assert cti.structure.elements["round"] == ["none", "r1", "r2"]
+    assert len(cti.structure.elements["node"]) == 2 and len(cti.structure.elements["value"]) == 2
+    assert sorted(map(len, cti.structure.quorums["member"].values())) == [1, 1]
+    assert cti.fails_at["R1"] == "r1" and cti.fails_at["R2"] == "r2"
+    assert cti.added["proposal"] == [("r2", cti.fails_at["V2"])]
+    text = "\n".join(cti.lines())
+    assert "Phase2a(b=r2" in text and "broken      votes_safe" in text
+
+
+def test_cti_is_shrunk_to_what_matters() -> None:
+    """Dropping promise_monotonicity: one node that joined r2 without leaving r1 is the whole story."""
+    cti = prove(variants.model("paxos"), drop=["promise_monotonicity"], timeout_s=TIMEOUT_S).cti
+    assert cti is not None
+    assert cti.structure.elements["node"] == ["n1"]
+    assert cti.pre["one_b"] == [("n1", "r2")]
+    assert cti.pre["left_round"] == [] and cti.pre["vote"] == [] and cti.pre["proposal"] == []
+
+
+@pytest.mark.parametrize(
+    ("variant", "axiom"), [("paxos", "quorum_intersection"), ("flexible", "phase1_meets_phase2")]
+)
+def test_bmc_finds_a_real_two_decision_run_that_the_spec_replays(variant: str, axiom: str, tmp_path: Path) -> None:
+    result = bmc(weakened(variants.model(variant), [axiom]), 8)
+    assert result.status == "violated" and result.run is not None
+    assert len(result.run.steps) == 8  # the shortest: four steps per round, two rounds
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(trace_document(result.run)))
+    model, actions = load(path)
+    _, violations = replay(model, actions)
+    assert "agreement" in {v.invariant for v in violations}
+
+
+def test_bmc_finds_nothing_with_the_real_axioms() -> None:
+    result = bmc(variants.model("paxos"), 6)
+    assert result.status == "safe-to-depth" and result.run is None
