@@ -80,7 +80,9 @@ class ClusterVerdict:
                 f"and {axioms} {'is' if len(self.outcomes) == 1 else 'are'} all its unbounded proof assumes."
             )
         assert broken.counterexample is not None
-        named = [f"{fam} quorum {{{', '.join(self.cluster.names(mask))}}}" for fam, mask in broken.counterexample.quorums]
+        named = [
+            f"{fam} quorum {{{', '.join(self.cluster.names(mask))}}}" for fam, mask in broken.counterexample.quorums
+        ]
         quorums = ", ".join(named[:-1]) + " and " + named[-1]
         axiom = next(a for a, os in self.outcomes.items() if broken in os)
         return (
