@@ -20,3 +20,11 @@ expect 0 $PAXIOM explore --acceptors 3 --values 2 --max-ballot 1
 section "Flexible Paxos with |Q1| + |Q2| <= n: the shortest run in which two values are chosen" \
   "paxiom explore --acceptors 3 --max-ballot 1 --q1 1 --q2 2 --invariant agreement"
 expect 1 $PAXIOM explore --acceptors 3 --max-ballot 1 --q1 1 --q2 2 --invariant agreement
+
+section "Unbounded proof: Paxos is safe for any number of nodes, rounds and values (Z3, EPR)" \
+  "paxiom prove --variant paxos"
+expect 0 $PAXIOM prove --variant paxos
+
+section "Weaken the quorum axiom: the counterexample to induction, shrunk to two nodes and three rounds" \
+  "paxiom prove --variant paxos --weaken quorum-intersection"
+expect 1 $PAXIOM prove --variant paxos --weaken quorum-intersection
