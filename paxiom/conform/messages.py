@@ -1,0 +1,221 @@
+"""The canonical messages every implementation under test speaks, and their JSON form (protocol version 1).
+
+A ballot is a pair `[round, proposer]`: rounds order ballots, the proposer's id breaks ties, and because a
+proposer only ever mints ballots carrying its own id, no ballot is ever used by two proposers. This is the
+shape nearly every implementation already uses (composable-paxos's `ProposalID(number, uid)`, paxiom's
+`Ballot(round, replica)`), so adapters translate rather than invent.
+
+Parsing is strict: anything that is not exactly one of these shapes raises `Garbage`, naming what is wrong,
+because an implementation emitting garbage is itself a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+PROTOCOL = "paxiom-conform/1"
+
+
+class Garbage(ValueError):
+    """A message that is not well formed in the canonical schema."""
+
+
+class Ballot(NamedTuple):
+    """Ordered by round, then by proposer id (string order)."""
+
+    round: int
+    node: str
+
+    def __str__(self) -> str:
+        return f"{self.round}.{self.node}"
+
+    def to_json(self) -> list[Any]:
+        return [self.round, self.node]
+
+
+class LastVote(NamedTuple):
+    """An acceptor's latest vote, reported in its promise."""
+
+    ballot: Ballot
+    value: str
+
+
+@dataclass(frozen=True)
+class Prepare:
+    """1a: `src` asks `dst` to join `ballot`."""
+
+    src: str
+    dst: str
+    ballot: Ballot
+    type = "prepare"
+
+
+@dataclass(frozen=True)
+class Promise:
+    """1b: `src` joins `ballot` and reports its latest vote (None if it never voted)."""
+
+    src: str
+    dst: str
+    ballot: Ballot
+    last: LastVote | None
+    type = "promise"
+
+
+@dataclass(frozen=True)
+class Nack:
+    """`src` refuses `ballot` because it has promised `promised`, a higher one."""
+
+    src: str
+    dst: str
+    ballot: Ballot
+    promised: Ballot
+    type = "nack"
+
+
+@dataclass(frozen=True)
+class Accept:
+    """2a: `src` asks `dst` to vote for `value` at `ballot`."""
+
+    src: str
+    dst: str
+    ballot: Ballot
+    value: str
+    type = "accept"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """2b: `src` voted for `value` at `ballot`; sent to proposers and learners."""
+
+    src: str
+    dst: str
+    ballot: Ballot
+    value: str
+    type = "accepted"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """`src` has learned that `value` is chosen (addressed to the suite, standing in for clients)."""
+
+    src: str
+    value: str
+    type = "decision"
+
+
+@dataclass(frozen=True)
+class Propose:
+    """Control input to a proposer: a client asks it to get `value` chosen."""
+
+    value: str
+    type = "propose"
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Control input: the node's retry timer fired (a proposer may start a higher ballot)."""
+
+    type = "timeout"
+
+
+Protocol = Prepare | Promise | Nack | Accept | Accepted
+"""Messages between nodes."""
+Output = Protocol | Decision
+"""Everything an implementation may emit."""
+Input = Protocol | Propose | Timeout
+"""Everything the suite may send to an implementation."""
+
+
+def to_json(msg: Output | Input) -> dict[str, Any]:
+    doc: dict[str, Any] = {"type": msg.type}
+    if isinstance(msg, Prepare | Promise | Nack | Accept | Accepted | Decision):
+        doc["from"] = msg.src
+    if isinstance(msg, Prepare | Promise | Nack | Accept | Accepted):
+        doc["to"] = msg.dst
+        doc["ballot"] = msg.ballot.to_json()
+    if isinstance(msg, Promise):
+        doc["last"] = None if msg.last is None else {"ballot": msg.last.ballot.to_json(), "value": msg.last.value}
+    if isinstance(msg, Nack):
+        doc["promised"] = msg.promised.to_json()
+    if isinstance(msg, Accept | Accepted | Decision | Propose):
+        doc["value"] = msg.value
+    return doc
+
+
+def describe(msg: Output | Input) -> str:
+    """One line for step lists and diagrams, e.g. `promise 2.p1 last=(1.p2, v1)`."""
+    match msg:
+        case Prepare(ballot=b):
+            return f"prepare {b}"
+        case Promise(ballot=b, last=last):
+            return f"promise {b} last=" + ("none" if last is None else f"({last.ballot}, {last.value})")
+        case Nack(ballot=b, promised=p):
+            return f"nack {b} promised={p}"
+        case Accept(ballot=b, value=v):
+            return f"accept {b} {v}"
+        case Accepted(ballot=b, value=v):
+            return f"accepted {b} {v}"
+        case Decision(value=v):
+            return f"decision {v}"
+        case Propose(value=v):
+            return f"propose {v}"
+    return "timeout"
+
+
+# ---------------------------------------------------------------- strict parsing
+
+
+def _field(doc: Mapping[str, Any], key: str) -> Any:
+    if key not in doc:
+        raise Garbage(f"{doc.get('type')!r} message lacks {key!r}")
+    return doc[key]
+
+
+def _name(doc: Mapping[str, Any], key: str, known: Collection[str]) -> str:
+    value = _field(doc, key)
+    if not isinstance(value, str) or value not in known:
+        raise Garbage(f"{key!r} is {value!r}, not a node id from init")
+    return value
+
+
+def _value(doc: Mapping[str, Any], key: str = "value") -> str:
+    value = _field(doc, key)
+    if not isinstance(value, str):
+        raise Garbage(f"{key!r} must be a string, not {value!r}")
+    return value
+
+
+def parse_ballot(raw: Any, proposers: Collection[str]) -> Ballot:
+    ok = isinstance(raw, list) and len(raw) == 2 and type(raw[0]) is int and raw[0] >= 0
+    if not ok or raw[1] not in proposers:
+        raise Garbage(f"ballot {raw!r} is not [round >= 0, proposer id]")
+    return Ballot(raw[0], raw[1])
+
+
+def from_json(doc: Any, nodes: Collection[str], proposers: Collection[str]) -> Output:
+    """An emitted message, validated against the node ids given at init."""
+    if not isinstance(doc, dict):
+        raise Garbage(f"a message must be a JSON object, not {type(doc).__name__}")
+    kind = doc.get("type")
+    if kind == "decision":
+        return Decision(_name(doc, "from", nodes), _value(doc))
+    if kind not in ("prepare", "promise", "nack", "accept", "accepted"):
+        raise Garbage(f"unknown message type {kind!r}")
+    src, dst = _name(doc, "from", nodes), _name(doc, "to", nodes)
+    ballot = parse_ballot(_field(doc, "ballot"), proposers)
+    if kind == "prepare":
+        return Prepare(src, dst, ballot)
+    if kind == "promise":
+        last = _field(doc, "last")
+        if last is None:
+            return Promise(src, dst, ballot, None)
+        if not isinstance(last, dict):
+            raise Garbage(f"'last' must be null or {{ballot, value}}, not {last!r}")
+        return Promise(src, dst, ballot, LastVote(parse_ballot(_field(last, "ballot"), proposers), _value(last)))
+    if kind == "nack":
+        return Nack(src, dst, ballot, parse_ballot(_field(doc, "promised"), proposers))
+    if kind == "accept":
+        return Accept(src, dst, ballot, _value(doc))
+    return Accepted(src, dst, ballot, _value(doc))

@@ -1,0 +1,160 @@
+"""What a conformance run produces: findings with their shrunk schedules, diagrams, replay files, JUnit XML."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from paxiom.conform.messages import PROTOCOL
+from paxiom.conform.rules import RULES
+from paxiom.conform.schedules import config_json
+from paxiom.conform.world import Event, Outcome, Step
+
+REPLAY_FORMAT = "paxiom-conform-replay/1"
+
+
+@dataclass
+class Finding:
+    rule: str
+    node: str
+    reason: str
+    config: int
+    steps: list[Step]
+    """The shrunk schedule, as generated (replayable)."""
+    log: list[str]
+    """The same schedule as it ran, in words."""
+    events: list[Event]
+    seconds_to_detection: float
+    examples_to_detection: int
+
+    @classmethod
+    def of(cls, outcome: Outcome, config: int, steps: list[Step], seconds: float, examples: int) -> Finding:
+        v = outcome.violation
+        assert v is not None
+        return cls(v.rule, v.node, v.reason, config, steps, outcome.log, outcome.events, seconds, examples)
+
+    @property
+    def title(self) -> str:
+        return f"{self.rule} ({self.node}): {self.reason}"
+
+    def mermaid(self) -> str:
+        """A Mermaid sequence diagram of the schedule, ending in the violation."""
+        participants: list[str] = []
+        for e in self.events:
+            for p in (e.src, e.dst):
+                if p not in participants:
+                    participants.append(p)
+        lines = ["sequenceDiagram"] + [f"    participant {p}" for p in participants]
+        for e in self.events:
+            label = re.sub(r"[;#:]", " ", e.label)
+            if e.kind == "note":
+                lines.append(f"    Note over {e.src}: {label}")
+            else:
+                arrow = "-x" if e.kind == "drop" else "->>"
+                lines.append(f"    {e.src}{arrow}{e.dst}: {label}")
+        return "\n".join(lines)
+
+    def replay_doc(self, role: str, target: str, options: dict[str, str]) -> dict[str, Any]:
+        return {
+            "format": REPLAY_FORMAT,
+            "protocol": PROTOCOL,
+            "role": role,
+            "target": target,
+            "options": options,
+            "config": self.config,
+            "rule": self.rule,
+            "reason": self.reason,
+            "steps": [s.to_json() for s in self.steps],
+            "readable": self.log,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "role": RULES[self.rule].role,
+            "judged_by": RULES[self.rule].judged_by,
+            "node": self.node,
+            "reason": self.reason,
+            "config": config_json(self.config),
+            "schedule": self.log,
+            "steps": [s.to_json() for s in self.steps],
+            "mermaid": self.mermaid(),
+            "seconds_to_detection": round(self.seconds_to_detection, 3),
+            "examples_to_detection": self.examples_to_detection,
+        }
+
+
+@dataclass
+class Report:
+    target: str
+    role: str
+    seed: int
+    max_examples: int
+    findings: list[Finding]
+    examples: int
+    seconds: float
+    judged: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def conforms(self) -> bool:
+        return not self.findings
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "protocol": PROTOCOL,
+            "target": self.target,
+            "role": self.role,
+            "conforms": self.conforms,
+            "seed": self.seed,
+            "max_examples": self.max_examples,
+            "examples_run": self.examples,
+            "seconds": round(self.seconds, 3),
+            "messages_judged": dict(sorted(self.judged.items())),
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+    def rules_checked(self) -> list[str]:
+        return [name for name, rule in RULES.items() if rule.role in (self.role, "any") or self.role == "group"]
+
+    def junit(self, path: Path) -> None:
+        """One testcase per rule checked; each finding is a failure of its rule's testcase."""
+        by_rule = {f.rule: f for f in self.findings}
+        suite = ET.Element(
+            "testsuite",
+            name=f"paxiom conform {self.role}: {self.target}",
+            tests=str(len(self.rules_checked())),
+            failures=str(len(self.findings)),
+            time=f"{self.seconds:.3f}",
+        )
+        for rule in self.rules_checked():
+            case = ET.SubElement(suite, "testcase", classname=f"conform.{self.role}", name=rule)
+            finding = by_rule.get(rule)
+            if finding is not None:
+                failure = ET.SubElement(case, "failure", message=finding.reason, type=rule)
+                failure.text = "\n".join(finding.log)
+        root = ET.Element("testsuites")
+        root.append(suite)
+        ET.indent(root)
+        path.write_text(ET.tostring(root, encoding="unicode") + "\n")
+
+    def write_replays(self, directory: Path, options: dict[str, str]) -> list[Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, f in enumerate(self.findings, 1):
+            path = directory / f"{self.role}-{i}-{f.rule}.json"
+            path.write_text(json.dumps(f.replay_doc(self.role, self.target, options), indent=2) + "\n")
+            paths.append(path)
+        return paths
+
+
+def load_replay(path: Path) -> tuple[str, int, list[Step], dict[str, str]]:
+    """(role, config index, steps, options) from a replay file; ValueError/KeyError on a malformed one."""
+    doc = json.loads(path.read_text())
+    if doc.get("format") != REPLAY_FORMAT:
+        raise ValueError(f"not a {REPLAY_FORMAT} file")
+    return str(doc["role"]), int(doc["config"]), [Step.from_json(s) for s in doc["steps"]], dict(doc["options"])
