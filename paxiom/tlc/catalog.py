@@ -1,0 +1,70 @@
+"""The TLC models checked in under `tla/`, and bigger ones kept for slow runs.
+
+This list is the source of truth: the `MC*.tla`/`MC*.cfg` files in `tla/` are rendered from it (a test
+keeps them in step; `python -m paxiom.tlc.catalog` rewrites them), and the twin tests run the Python
+explorer on the very same constants. Constants are small so that `make tlc` takes seconds, and each
+variant has an unsafe quorum configuration in which TLC must find two values chosen.
+"""
+
+from __future__ import annotations
+
+from paxiom.spec.quorums import QuorumSystem
+from paxiom.tlc.models import TLA_DIR, TlcModel
+
+VALUES = ("v1", "v2")
+
+MODELS: tuple[TlcModel, ...] = (
+    TlcModel(
+        "MCPaxos", "paxos", QuorumSystem.majority(3), VALUES, max_ballot=1,
+        description="classic Paxos: majorities of 3, ballots 0..1",
+    ),
+    TlcModel(
+        "MCFlexiblePaxos", "paxos", QuorumSystem.flexible(3, 3, 1), VALUES, max_ballot=1,
+        description="Flexible Paxos: |Q1| = 3, |Q2| = 1 of 3 (phase-2 quorums need not meet)",
+    ),
+    TlcModel(
+        "MCPaxosUnsafe", "paxos", QuorumSystem.flexible(3, 1, 2), VALUES, max_ballot=1, expect="agreement",
+        description="|Q1| = 1, |Q2| = 2 of 3: a phase-1 quorum can miss a phase-2 quorum",
+    ),
+    TlcModel(
+        "MCMultiPaxos", "multipaxos", QuorumSystem.majority(2), VALUES, max_ballot=1, slots=2,
+        description="Multi-Paxos: 2 acceptors (quorum: both), 2 slots, ballots 0..1",
+    ),
+    TlcModel(
+        "MCMultiPaxosUnsafe", "multipaxos", QuorumSystem.flexible(2, 1, 1), VALUES, max_ballot=1, slots=2,
+        expect="agreement",
+        description="Multi-Paxos with any 1 of 2 acceptors as a quorum in both phases",
+    ),
+    TlcModel(
+        "MCFastPaxos", "fastpaxos", QuorumSystem.fast_paxos(3, 2, 3), VALUES, max_ballot=1, fast_ballots=(0,),
+        description="Fast Paxos: classic 2, fast 3 of 3; ballot 0 fast, ballot 1 classic",
+    ),
+    TlcModel(
+        "MCFastPaxosUnsafe", "fastpaxos", QuorumSystem.fast_paxos(3, 2, 2), VALUES, max_ballot=1,
+        fast_ballots=(0,), expect="agreement",
+        description="Fast Paxos with fast quorums of 2 of 3: a classic and two fast quorums can miss",
+    ),
+)
+"""Checked in under tla/ and run by `paxiom tla check` (and so by `make test`)."""
+
+SLOW_MODELS: tuple[TlcModel, ...] = (
+    TlcModel(
+        "MCFlexiblePaxos4", "paxos", QuorumSystem.flexible(4, 3, 2), VALUES, max_ballot=1,
+        description="Flexible Paxos: |Q1| = 3, |Q2| = 2 of 4",
+    ),
+    TlcModel(
+        "MCPaxosBallots3", "paxos", QuorumSystem.majority(3), VALUES, max_ballot=2,
+        description="classic Paxos: majorities of 3, ballots 0..2 (the benchmark model)",
+    ),
+)
+"""Bigger constants: only rendered on the fly, by the slow tests and the benchmark."""
+
+
+def write_all() -> None:
+    """Re-render every checked-in model into tla/."""
+    for model in MODELS:
+        model.write(TLA_DIR)
+
+
+if __name__ == "__main__":
+    write_all()
