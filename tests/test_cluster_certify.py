@@ -100,20 +100,24 @@ def expressions(draw: st.DrawFn, depth: int = 2) -> str:
     return f"{op}({', '.join(args)})"
 
 
-def random_cluster(p1: str, p2: str) -> Cluster:
+def random_cluster(p1: str, p2: str, weights: list[int]) -> Cluster:
     nodes = ", ".join(f'"{n}"' for n in NODES)
-    return parse_cluster(f'nodes = [{nodes}]\n[quorums]\nphase1 = "{p1}"\nphase2 = "{p2}"\nfast = "{p2}"\n')
+    weighted = "".join(f"{n} = {w}\n" for n, w in zip(NODES, weights, strict=True))
+    return parse_cluster(
+        f'nodes = [{nodes}]\n[weights]\n{weighted}[quorums]\nphase1 = "{p1}"\nphase2 = "{p2}"\nfast = "{p2}"\n'
+    )
 
 
 @settings(max_examples=60, deadline=None)
-@given(expressions(), expressions())
-def test_random_formulas_agree_with_enumeration(p1: str, p2: str) -> None:
-    c = random_cluster(p1, p2)
+@given(expressions(), expressions(), st.lists(st.integers(1, 3), min_size=len(NODES), max_size=len(NODES)))
+def test_random_formulas_agree_with_enumeration(p1: str, p2: str, weights: list[int]) -> None:
+    c = random_cluster(p1, p2, weights)
     families = {name: fam.expr for name, fam in c.families().items()}
     for fams in [("phase1", "phase2"), ("phase1", "fast", "fast")]:
         outcome = decide(Condition("x", fams, needed=True), families, c.n)
         assert outcome.holds == brute_meets(c, fams)
-    assert min_crashes(c.phase1.expr, c.n).min_crashes == brute_min_crashes(c, "phase1")
+    for name in ("phase1", "phase2"):
+        assert min_crashes(families[name], c.n).min_crashes == brute_min_crashes(c, name)
 
 
 def test_large_systems_are_decided_symbolically() -> None:

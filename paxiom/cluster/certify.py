@@ -1,7 +1,7 @@
 """Deciding intersection conditions with Z3, symbolically: no quorum is ever enumerated.
 
 Encoding: one 0/1 integer per node and quorum ("node i is in quorum j"), each threshold gate a linear sum
-`Σ w·x >= K` (sub-gates enter as `If(g, 1, 0)`), and "these quorums share no node" as `Σ_j x_ij <= k-1` for
+`Σ w·x >= K` (sub-gates enter as `ite(g, 1, 0)`), and "these quorums share no node" as `Σ_j x_ij <= k-1` for
 every node i. Unsat means the condition holds. The solver is `Tactic("smt").solver()`: on pseudo-Boolean
 sums the default solver takes minutes where this takes a fraction of a second (measurements in
 `/work/shared/reference/quorum-conditions.md`, reproduced by `bench/quorum_scale.py`).
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import z3
 
-from paxiom.cluster.expr import Expr, Gate, Leaf
+from paxiom.cluster.expr import Expr, Leaf
 
 MINIMISE_SECONDS = 5.0
 """Budget for proving violating quorums smallest; past it the result is minimal but not proven minimum."""
@@ -25,31 +25,48 @@ def new_solver() -> z3.Solver:
     return z3.Tactic("smt").solver()
 
 
-def zero_one_vector(solver: z3.Solver, prefix: str, n: int) -> list[z3.ArithRef]:
-    """n integer variables constrained to 0/1."""
-    xs = [z3.Int(f"{prefix}{i}") for i in range(n)]
-    for x in xs:
-        solver.add(x >= 0, x <= 1)
-    return xs
+class Problem:
+    """An SMT-LIB script built as text and parsed by Z3 in one call.
+
+    Building a 1,000-node problem through the Python API costs more than solving it (about 0.2 s of
+    object creation); Z3's own parser reads the same formulas in a few milliseconds.
+    """
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def vector(self, prefix: str, n: int) -> list[str]:
+        """n fresh integer constants constrained to 0/1; returns their names."""
+        names = [f"{prefix}{i}" for i in range(n)]
+        self.parts += [f"(declare-const {x} Int)(assert (<= 0 {x} 1))" for x in names]
+        return names
+
+    def require(self, formula: str) -> None:
+        self.parts.append(f"(assert {formula})")
+
+    def solver(self) -> z3.Solver:
+        solver = new_solver()
+        solver.from_string("\n".join(self.parts))
+        return solver
 
 
-def holds(expr: Expr, xs: Sequence[z3.ArithRef]) -> z3.BoolRef:
-    """The Z3 formula: the set described by the 0/1 vector `xs` satisfies `expr`."""
+def holds(expr: Expr, xs: Sequence[str]) -> str:
+    """SMT-LIB: the set described by the 0/1 terms `xs` satisfies `expr`."""
     if isinstance(expr, Leaf):
-        return xs[expr.index] == 1
-    return _gate_sum(expr, xs) >= expr.threshold
+        return f"(= {xs[expr.index]} 1)"
+    terms: list[str] = []
+    for arg, weight in zip(expr.args, expr.weights, strict=True):
+        term = xs[arg.index] if isinstance(arg, Leaf) else f"(ite {holds(arg, xs)} 1 0)"
+        terms.append(term if weight == 1 else f"(* {weight} {term})")
+    return f"(>= (+ {' '.join(terms)}) {expr.threshold})"
 
 
-def _gate_sum(gate: Gate, xs: Sequence[z3.ArithRef]) -> z3.ArithRef:
-    terms: list[z3.ArithRef] = []
-    for arg, weight in zip(gate.args, gate.weights, strict=True):
-        term = xs[arg.index] if isinstance(arg, Leaf) else z3.If(holds(arg, xs), 1, 0)
-        terms.append(term if weight == 1 else weight * term)
-    return z3.Sum(terms)
+def ints(names: Sequence[str]) -> list[z3.ArithRef]:
+    return [z3.Int(x) for x in names]
 
 
-def mask_of_model(model: z3.ModelRef, xs: Sequence[z3.ArithRef]) -> int:
-    return sum(1 << i for i, x in enumerate(xs) if model.eval(x, model_completion=True).as_long() == 1)
+def mask_of_model(model: z3.ModelRef, names: Sequence[str]) -> int:
+    return sum(1 << i for i, x in enumerate(ints(names)) if model.eval(x, model_completion=True).as_long() == 1)
 
 
 @dataclass(frozen=True)
@@ -94,13 +111,14 @@ def shrink(expr: Expr, mask: int, n: int) -> int:
 def decide(condition: Condition, families: dict[str, Expr], n: int) -> Outcome:
     """Decide `condition`; on violation, return the violating quorums with the fewest nodes Z3 can find."""
     started = time.perf_counter()
-    solver = new_solver()
-    vectors = [zero_one_vector(solver, f"{fam}{j}_", n) for j, fam in enumerate(condition.families)]
+    problem = Problem()
+    vectors = [problem.vector(f"q{j}_", n) for j in range(len(condition.families))]
     for fam, xs in zip(condition.families, vectors, strict=True):
-        solver.add(holds(families[fam], xs))
+        problem.require(holds(families[fam], xs))
     k = len(vectors)
     for i in range(n):
-        solver.add(z3.Sum([xs[i] for xs in vectors]) <= k - 1)
+        problem.require(f"(<= (+ {' '.join(xs[i] for xs in vectors)}) {k - 1})")
+    solver = problem.solver()
     if solver.check() == z3.unsat:
         return Outcome(condition, None, time.perf_counter() - started)
     exprs = [families[fam] for fam in condition.families]
@@ -110,16 +128,16 @@ def decide(condition: Condition, families: dict[str, Expr], n: int) -> Outcome:
     return Outcome(condition, Counterexample(quorums, minimum), time.perf_counter() - started)
 
 
-def _shrunk(model: z3.ModelRef, vectors: list[list[z3.ArithRef]], exprs: list[Expr], n: int) -> list[int]:
+def _shrunk(model: z3.ModelRef, vectors: list[list[str]], exprs: list[Expr], n: int) -> list[int]:
     return [shrink(e, mask_of_model(model, xs), n) for e, xs in zip(exprs, vectors, strict=True)]
 
 
 def _minimise(
-    solver: z3.Solver, vectors: list[list[z3.ArithRef]], exprs: list[Expr], masks: list[int], n: int
+    solver: z3.Solver, vectors: list[list[str]], exprs: list[Expr], masks: list[int], n: int
 ) -> tuple[list[int], bool]:
     """Binary search on the total size, within MINIMISE_SECONDS; shrinking keeps each answer minimal."""
     deadline = time.perf_counter() + MINIMISE_SECONDS
-    size = z3.Sum([x for xs in vectors for x in xs])
+    size = z3.Sum([x for xs in vectors for x in ints(xs)])
     low, best = len(vectors), sum(m.bit_count() for m in masks)
     first_probe = True
     while low < best:

@@ -96,7 +96,7 @@ class Report:
                 for o in self.outcomes
             ],
             "fault_tolerance": {
-                **{name: {"min_crashes": t.min_crashes, "example": c.names(t.example)}
+                **{name: {"min_crashes": t.min_crashes, "example": c.names(t.example), "method": t.method}
                    for name, t in self.tolerance.items()},
                 "seconds": round(self.tolerance_seconds, 4),
                 "zones": self.zones,

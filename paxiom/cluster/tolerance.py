@@ -2,19 +2,21 @@
 
 The fewest crashes that make a family unavailable is the smallest set f of nodes such that the survivors
 contain no quorum; for a monotone family that is "the expression is false on the complement of f".
-Z3 finds it by binary search on |f| over the same 0/1 encoding as the certifier, so 1,000-node systems
-are decided without enumerating anything.
+When no node appears twice in the expression (a read-once formula: majorities, thresholds, zones of
+zones, rows of a grid) the answer composes bottom-up: a gate fails once arguments of total weight
+`total - K + 1` fail, and the cheapest such arguments are a small knapsack. Otherwise Z3 finds it by
+binary search on |f| over the certifier's 0/1 encoding. Either way nothing is enumerated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import z3
 
-from paxiom.cluster.certify import holds, mask_of_model, new_solver, zero_one_vector
-from paxiom.cluster.expr import Expr
+from paxiom.cluster.certify import Problem, holds, ints, mask_of_model
+from paxiom.cluster.expr import Expr, Leaf, walk
 
 
 @dataclass(frozen=True)
@@ -23,18 +25,61 @@ class Tolerance:
     """The fewest crashed nodes after which no quorum of the family is alive."""
     example: int
     """One such set of nodes, as a bitmask."""
+    method: str
 
 
 def min_crashes(expr: Expr, n: int) -> Tolerance:
-    """The smallest set of nodes whose crash leaves no quorum of `expr` (exact, by Z3)."""
-    solver = new_solver()
-    crashed = zero_one_vector(solver, "f", n)
-    solver.add(z3.Not(holds(expr, [1 - f for f in crashed])))
+    """The smallest set of nodes whose crash leaves no quorum of `expr` (exact either way)."""
+    leaves = [e.index for e in walk(expr) if isinstance(e, Leaf)]
+    if len(leaves) == len(set(leaves)):
+        cost, mask = _cheapest_failure(expr)
+        return Tolerance(cost, mask, "read-once formula, composed bottom-up")
+    return _min_crashes_z3(expr, n)
+
+
+def _cheapest_failure(expr: Expr) -> tuple[int, int]:
+    """(fewest crashes, which nodes) that falsify a read-once expression."""
+    if isinstance(expr, Leaf):
+        return 1, 1 << expr.index
+    need = expr.total_weight - expr.threshold + 1  # weight of arguments that must fail
+    options = [(*_cheapest_failure(arg), weight) for arg, weight in zip(expr.args, expr.weights, strict=True)]
+    if all(w == 1 for *_, w in options):
+        cheapest = sorted(options, key=lambda o: o[0])[:need]
+        return sum(c for c, _, _ in cheapest), _union(m for _, m, _ in cheapest)
+    # 0/1 knapsack on failed weight (capped at `need`), minimising crashes
+    best: list[tuple[int, int] | None] = [(0, 0)] + [None] * need
+    for cost, mask, weight in options:
+        for w in range(need, -1, -1):
+            here = best[w]
+            if here is None:
+                continue
+            to = min(need, w + weight)
+            candidate = (here[0] + cost, here[1] | mask)
+            current = best[to]
+            if current is None or candidate[0] < current[0]:
+                best[to] = candidate
+    answer = best[need]
+    assert answer is not None  # failing every argument always suffices
+    return answer
+
+
+def _union(masks: Iterable[int]) -> int:
+    total = 0
+    for m in masks:
+        total |= m
+    return total
+
+
+def _min_crashes_z3(expr: Expr, n: int) -> Tolerance:
+    problem = Problem()
+    crashed = problem.vector("f", n)
+    problem.require(f"(not {holds(expr, [f'(- 1 {f})' for f in crashed])})")
+    solver = problem.solver()
     verdict = solver.check()
     assert verdict == z3.sat  # crashing every node always works
     best = mask_of_model(solver.model(), crashed)
     low, high = 1, best.bit_count()
-    size = z3.Sum(crashed)
+    size = z3.Sum(ints(crashed))
     while low < high:
         mid = (low + high) // 2
         solver.push()
@@ -45,7 +90,7 @@ def min_crashes(expr: Expr, n: int) -> Tolerance:
         else:
             low = mid + 1
         solver.pop()
-    return Tolerance(high, best)
+    return Tolerance(high, best, "Z3 (binary search on the number of crashes)")
 
 
 def zones_that_can_be_lost(

@@ -1,0 +1,215 @@
+"""Quorum analysis at scale: paxiom's Z3 certifier against quoracle (the Python peer), same machine, same run.
+
+    .venv/bin/python bench/quorum_scale.py [--timeout SECONDS] [--no-peer]
+
+For each system it times, on the paxiom side, deciding phase-1 x phase-2 intersection, the fault
+tolerance of both families and the load; on the peer side the same questions through quoracle 0.0.4
+(`QuorumSystem(reads, writes)` checks intersection by enumerating quorums, `resilience()`, `load()` an LP
+over every quorum). quoracle is installed into `bench/.venv-quoracle`, made by this script, never as a
+dependency of paxiom; each peer operation runs in its own process, killed after --timeout seconds.
+Ratios are peer time / paxiom time; "> T" marks a timeout, "n/a" a question the peer cannot express.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import venv
+from dataclasses import dataclass
+from pathlib import Path
+
+from paxiom.cluster import Cluster, parse_cluster
+from paxiom.cluster.certify import Condition, decide
+from paxiom.cluster.load import quorum_load
+from paxiom.cluster.tolerance import min_crashes
+
+PEER_VENV = Path(__file__).parent / ".venv-quoracle"
+
+
+@dataclass(frozen=True)
+class System:
+    name: str
+    kind: str  # majority | flexible | grid | rowcol | zones | weighted
+    size: tuple[int, ...]
+
+
+SYSTEMS = [
+    System("majority of 15", "majority", (15,)),
+    System("majority of 25", "majority", (25,)),
+    System("5x5 grid", "grid", (5,)),
+    System("5x5 grid, a row and a column", "rowcol", (5,)),
+    System("5x5 majority of majorities", "zones", (5, 5)),
+    System("majority of 1,001", "majority", (1001,)),
+    System("|Q1|=800, |Q2|=201 of 1,000", "flexible", (1000, 800, 201)),
+    System("30x30 grid", "grid", (30,)),
+    System("30x30 grid, a row and a column", "rowcol", (30,)),
+    System("9 zones x 9 nodes majority of majorities", "zones", (9, 9)),
+    System("50 weighted nodes", "weighted", (50,)),
+]
+
+
+def cluster_text(s: System) -> str:
+    """The system in paxiom's cluster language."""
+    def names(xs: list[str]) -> str:
+        return ", ".join(f'"{x}"' for x in xs)
+
+    if s.kind in ("majority", "flexible", "weighted"):
+        nodes = [f"n{i}" for i in range(s.size[0])]
+        head = f"nodes = [{names(nodes)}]\n[zones]\neveryone = [{names(nodes)}]\n"
+        if s.kind == "majority":
+            return head + '[quorums]\nphase1 = "majority(everyone)"\n'
+        if s.kind == "flexible":
+            _, q1, q2 = s.size
+            return head + f'[quorums]\nphase1 = "{q1} of (everyone)"\nphase2 = "{q2} of (everyone)"\n'
+        weights = "".join(f"n{i} = {1 + i % 5}\n" for i in range(s.size[0]))
+        return head + f'[weights]\n{weights}[quorums]\nphase1 = "majority(everyone)"\n'
+    if s.kind in ("grid", "rowcol"):
+        k = s.size[0]
+        rows = [[f"r{r}c{c}" for c in range(k)] for r in range(k)]
+        zones = "".join(f"row{r} = [{names(rows[r])}]\n" for r in range(k))
+        zones += "".join(f"col{c} = [{names([row[c] for row in rows])}]\n" for c in range(k))
+        nodes = [x for row in rows for x in row]
+        full_row = "any(" + ", ".join(f"all(row{r})" for r in range(k)) + ")"
+        if s.kind == "grid":  # phase 1 a full row, phase 2 one node in every row
+            phase1, phase2 = full_row, "all(" + ", ".join(f"any(row{r})" for r in range(k)) + ")"
+        else:  # Maekawa-style: a full row and a full column, for both phases (nodes shared: Z3 path)
+            full_col = "any(" + ", ".join(f"all(col{c})" for c in range(k)) + ")"
+            phase1 = phase2 = f"all({full_row}, {full_col})"
+        return f'nodes = [{names(nodes)}]\n[zones]\n{zones}[quorums]\nphase1 = "{phase1}"\nphase2 = "{phase2}"\n'
+    zones_n, per = s.size
+    groups = [[f"z{z}n{i}" for i in range(per)] for z in range(zones_n)]
+    zones = "".join(f"z{z} = [{names(groups[z])}]\n" for z in range(zones_n))
+    nodes = [x for g in groups for x in g]
+    phase1 = "majority(" + ", ".join(f"majority(z{z})" for z in range(zones_n)) + ")"
+    return f'nodes = [{names(nodes)}]\n[zones]\n{zones}[quorums]\nphase1 = "{phase1}"\n'
+
+
+def paxiom_times(c: Cluster) -> dict[str, float | str]:
+    families = {name: fam.expr for name, fam in c.families().items()}
+    started = time.perf_counter()
+    outcome = decide(Condition("phase1 x phase2", ("phase1", "phase2"), True), families, c.n)
+    assert outcome.holds
+    t_intersection = time.perf_counter() - started
+    started = time.perf_counter()
+    crashes = [min_crashes(families[f], c.n).min_crashes for f in ("phase1", "phase2")]
+    t_tolerance = time.perf_counter() - started
+    started = time.perf_counter()
+    load = quorum_load(families["phase1"])
+    t_load = time.perf_counter() - started
+    return {
+        "intersection": t_intersection,
+        "tolerance": t_tolerance,
+        "load": t_load if load.value is not None else "declined",
+        "crashes": f"{crashes[0]}/{crashes[1]}",
+        "load_value": "-" if load.value is None else f"{load.value:.3f}",
+    }
+
+
+PEER_SCRIPT = r"""
+import json, sys, time
+from quoracle import Node, QuorumSystem, choose, majority
+spec = json.loads(sys.argv[1]); kind, size, op = spec["kind"], spec["size"], spec["op"]
+def qs():
+    if kind == "majority":
+        nodes = [Node(f"n{i}") for i in range(size[0])]
+        return QuorumSystem(reads=majority(nodes), writes=majority(nodes))
+    if kind == "flexible":
+        nodes = [Node(f"n{i}") for i in range(size[0])]
+        return QuorumSystem(reads=choose(size[1], nodes), writes=choose(size[2], nodes))
+    if kind in ("grid", "rowcol"):
+        k = size[0]
+        rows = [[Node(f"r{r}c{c}") for c in range(k)] for r in range(k)]
+        full_row = choose(1, [choose(k, row) for row in rows])
+        if kind == "grid":
+            return QuorumSystem(reads=full_row, writes=choose(k, [choose(1, row) for row in rows]))
+        full_col = choose(1, [choose(k, [row[c] for row in rows]) for c in range(k)])
+        both = choose(2, [full_row, full_col])
+        return QuorumSystem(reads=both, writes=both)
+    zones = [[Node(f"z{z}n{i}") for i in range(size[1])] for z in range(size[0])]
+    m = majority([majority(z) for z in zones])
+    return QuorumSystem(reads=m, writes=m)
+started = time.perf_counter()
+system = qs()
+if op == "tolerance":
+    started = time.perf_counter(); system.resilience()
+elif op == "load":
+    started = time.perf_counter(); system.load(read_fraction=1)
+print(json.dumps(time.perf_counter() - started))
+"""
+
+
+def ensure_peer() -> Path:
+    python = PEER_VENV / "bin" / "python"
+    if not python.exists():
+        print(f"installing quoracle into {PEER_VENV} (once)", file=sys.stderr)
+        venv.create(PEER_VENV, with_pip=True)
+        (PEER_VENV / ".gitignore").write_text("*\n")
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "quoracle==0.0.4"], check=True)
+    return python
+
+
+def peer_time(python: Path, s: System, op: str, timeout: float) -> float | str:
+    if s.kind == "weighted":
+        return "n/a"
+    spec = json.dumps({"kind": s.kind, "size": list(s.size), "op": op})
+    try:
+        done = subprocess.run([str(python), "-c", PEER_SCRIPT, spec], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return f"> {timeout:g} s"
+    if done.returncode != 0:
+        return "error: " + (done.stderr.strip().splitlines() or ["?"])[-1][:60]
+    return float(json.loads(done.stdout))
+
+
+def show(t: float | str) -> str:
+    if isinstance(t, str):
+        return t
+    return f"{t:.2f} s" if t >= 1 else f"{t * 1000:.2f} ms"
+
+
+def ratio(peer: float | str, ours: float | str) -> str:
+    if isinstance(ours, str):
+        return "-"
+    if isinstance(peer, float):
+        return f"{peer / ours:,.2g}x" if peer < 10 * ours else f"{peer / ours:,.0f}x"
+    if peer.startswith(">"):
+        return f"> {float(peer.split()[1]) / ours:,.0f}x"
+    return "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per peer operation (default 60)")
+    parser.add_argument("--no-peer", action="store_true", help="time paxiom only")
+    args = parser.parse_args()
+    python = None if args.no_peer else ensure_peer()
+    import z3
+
+    print(f"z3 {z3.get_version_string()}; peer quoracle 0.0.4 in {PEER_VENV}; timeout {args.timeout:g} s per peer op")
+    header = f"{'system':<42} {'question':<13} {'paxiom':>10} {'quoracle':>12} {'ratio':>10}  answer"
+    print(header)
+    print("-" * len(header))
+    for s in SYSTEMS:
+        c = parse_cluster(cluster_text(s), s.name)
+        ours = paxiom_times(c)
+        built: float | str = 0.0
+        for op in ("intersection", "tolerance", "load"):
+            # every peer question starts by building the system, which enumerates its quorums
+            if python is None:
+                peer: float | str = "skipped"
+            elif isinstance(built, str) and built.startswith(">"):
+                peer = built
+            else:
+                peer = built = peer_time(python, s, op, args.timeout)
+            answer = {"intersection": "holds", "tolerance": f"min crashes {ours['crashes']}",
+                      "load": f"load {ours['load_value']}"}[op]
+            print(f"{s.name:<42} {op:<13} {show(ours[op]):>10} {show(peer):>12} {ratio(peer, ours[op]):>10}  {answer}",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
