@@ -9,7 +9,6 @@ slots nobody voted in with no-ops, and then serves new client commands, up to `b
 from __future__ import annotations
 
 import enum
-from collections import deque
 from dataclasses import dataclass
 
 from paxiom.impl.ballot import NULL_BALLOT, Ballot
@@ -49,7 +48,8 @@ class Proposer:
         self.promises: dict[int, Promise] = {}
         self.proposals: dict[int, Proposal] = {}
         self.next_slot = 0
-        self.queue: deque[Command] = deque()
+        self.queue: dict[Command, None] = {}
+        """Commands waiting for a slot, in arrival order (a dict: an ordered set)."""
         self.leader_hint: int | None = None
 
     def everyone(self, msg: Message) -> Outgoing:
@@ -120,13 +120,15 @@ class Proposer:
     def submit(self, commands: tuple[Command, ...]) -> None:
         in_flight = {c for p in self.proposals.values() for c in p.value}
         for command in commands:
-            if command not in in_flight and command not in self.queue:
-                self.queue.append(command)
+            if command not in in_flight:
+                self.queue.setdefault(command)
 
     def _next_batch(self) -> Value:
         batch: list[Command] = []
         while self.queue and len(batch) < self.config.batch_size:
-            batch.append(self.queue.popleft())
+            command = next(iter(self.queue))
+            del self.queue[command]
+            batch.append(command)
         return tuple(batch)
 
     def _propose(self, slot: int, value: Value) -> Outgoing:

@@ -1,6 +1,6 @@
 """Hunting a mutant: seeded fault schedules until the oracle objects, then shrinking the schedule.
 
-The default budget runs every seed on a 3- and then a 5-replica cluster; some bugs need five replicas
+The default budget runs every seed on a 5- and then a 3-replica cluster; some bugs need five replicas
 to hurt (with three, one duplicate vote plus the leader's own is a true majority).
 """
 
@@ -16,8 +16,8 @@ from paxiom.impl.sim.shrink import shrink
 from paxiom.impl.sim.simulator import ClusterSettings
 
 DEFAULT_RUNS = 80
-"""Runs: seeds 0, 0, 1, 1, ... on 3 and 5 replicas in turn."""
-DEFAULT_STEPS = 1500
+"""Runs: seeds 0, 0, 1, 1, ... on 5 and 3 replicas in turn."""
+DEFAULT_STEPS = 3000
 
 
 @dataclass
@@ -46,7 +46,7 @@ def hunt(
     started = time.perf_counter()
     total = 0
     for run_index in range(runs):
-        seed, n = run_index // 2, replicas or (3, 5)[run_index % 2]
+        seed, n = run_index // 2, replicas or (5, 3)[run_index % 2]
         settings = ClusterSettings(replicas=n, seed=seed, mutations=frozenset({mutant.mutation}))
         result = run(settings, steps, faults or Faults())
         total += len(result.steps)

@@ -25,7 +25,7 @@ oldest; delay: a burst of ticks on one replica while messages wait; partition: c
 (and later heal); crash: crash a replica (and later restart it from its disk); corrupt: flip a byte in
 a catch-up reply."""
 
-LIVENESS_ROUNDS = 400
+LIVENESS_ROUNDS = 100
 
 
 @dataclass(frozen=True)
@@ -55,38 +55,52 @@ def schedule(sim: Simulator, rng: random.Random, faults: Faults) -> Iterator[Ste
     command = 0
     while True:
         x = rng.random()
-        flight = sim.network.in_flight
-        if x < 0.10:
+        flight = list(sim.network.in_flight)
+        if x < 0.06:
             for _ in range(rng.randrange(1, 4)):
                 command += 1
                 yield {"action": "submit", "replica": rng.randrange(n), "command": f"set k{command % 5} v{command}"}
-        elif x < 0.30 or not flight:
+        elif x < 0.16 or (x < 0.92 and not flight):
             yield {"action": "tick", "replica": rng.randrange(n)}
-        elif x < 0.75:
-            ids = list(flight)
-            mid = rng.choice(ids) if "reorder" in faults and rng.random() < 0.5 else ids[0]
-            yield {"action": "deliver", "msg": mid}
-        elif x < 0.80 and "loss" in faults:
-            yield {"action": "drop", "msg": rng.choice(list(flight))}
-        elif x < 0.84 and "dup" in faults:
-            yield {"action": "duplicate", "msg": rng.choice(list(flight))}
-        elif x < 0.87 and "corrupt" in faults:
-            replies = [mid for mid, env in flight.items() if isinstance(env.msg, CatchUpReply)]
-            if replies:
-                yield {"action": "corrupt", "msg": rng.choice(replies)}
-        elif x < 0.91 and "crash" in faults:
-            r = rng.randrange(n)
-            yield {"action": "crash" if sim.replicas[r] is not None else "restart", "replica": r}
-        elif x < 0.94 and "partition" in faults:
+        elif x < 0.92:
+            yield _message_step(rng, faults, flight, sim)
+        elif x < 0.94 and "crash" in faults:
+            down = [r for r, replica in enumerate(sim.replicas) if replica is None]
+            if down and (len(down) == n or rng.random() < 0.6):
+                yield {"action": "restart", "replica": rng.choice(down)}
+            else:
+                yield {"action": "crash", "replica": rng.choice([r for r in range(n) if r not in down])}
+        elif x < 0.96 and "partition" in faults:
             if sim.network.side is None:
-                side = rng.sample(range(n), rng.randrange(1, n))
-                yield {"action": "partition", "side": sorted(side)}
+                yield {"action": "partition", "side": sorted(rng.sample(range(n), rng.randrange(1, n)))}
             else:
                 yield {"action": "heal"}
-        elif x < 0.98 and "delay" in faults:
+        elif x < 0.97 and "delay" in faults:
             r = rng.randrange(n)
             for _ in range(rng.randrange(2, 2 * sim.settings.election_timeout)):
                 yield {"action": "tick", "replica": r}
+
+
+def _message_step(rng: random.Random, faults: Faults, flight: list[int], sim: Simulator) -> Step:
+    """Deliver a message (the oldest, or with reordering any), or lose, duplicate or corrupt one."""
+    x = rng.random()
+    if x < 0.08 and "loss" in faults:
+        return {"action": "drop", "msg": rng.choice(flight)}
+    if x < 0.14 and "dup" in faults:
+        return {"action": "duplicate", "msg": rng.choice(flight)}
+    if x < 0.19 and "corrupt" in faults:
+        replies = [mid for mid in flight if isinstance(sim.network.in_flight[mid].msg, CatchUpReply)]
+        if replies:
+            return {"action": "corrupt", "msg": rng.choice(replies)}
+    mid = rng.choice(flight) if "reorder" in faults and rng.random() < 0.5 else flight[0]
+    return {"action": "deliver", "msg": mid}
+
+
+def liveness_bound(sim: Simulator) -> int:
+    """Fair rounds allowed after faults stop: enough to elect a leader and catch everyone up, plus a
+    few round trips per pipeline-window's worth of commands still waiting."""
+    per_round_trip = sim.settings.window * sim.settings.batch_size
+    return LIVENESS_ROUNDS + 4 * -(-len(sim.unapplied()) // per_round_trip)
 
 
 @dataclass
@@ -152,7 +166,7 @@ def run(
     settings: ClusterSettings,
     steps: int,
     faults: Faults,
-    liveness_rounds: int = LIVENESS_ROUNDS,
+    liveness_rounds: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> RunResult:
     """`steps` adversarial steps from the schedule seeded by `settings.seed`, then the liveness check."""
@@ -164,7 +178,8 @@ def run(
             return execution.finish()
         if progress is not None and i % 256 == 0:
             progress(i)
-    execution.feed({"action": "quiesce", "rounds": liveness_rounds})
+    bound = liveness_bound(execution.sim) if liveness_rounds is None else liveness_rounds
+    execution.feed({"action": "quiesce", "rounds": bound})
     return execution.finish()
 
 

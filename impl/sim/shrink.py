@@ -1,16 +1,21 @@
 """Shrinking a failing schedule to a short one that still fails the same check.
 
-Delta debugging over steps (Zeller's ddmin, complement form): cut the schedule after the objection, then
-try deleting ever smaller chunks, keeping a deletion whenever the replay still objects with the same
-check. Steps that stop making sense after a deletion are skipped by the simulator, so any sub-schedule
-is replayable. Time-bounded: the result is always a failing schedule, minimal as far as time allowed.
+Three passes, each keeping a change only if the replay still objects with the same check:
+
+1. the shortest prefix that still fails once the fault-free `quiesce` epilogue runs after it (binary
+   search — the epilogue drives the cluster deterministically, so most of a long tail is redundant);
+2. deleting every step of one kind at once (all drops, all duplicates, all partitions, ...);
+3. delta debugging (Zeller's ddmin, complement form) over what is left.
+
+Steps that stop making sense after a deletion are skipped by the simulator, so any sub-schedule is
+replayable. Time-bounded: the result always fails, and is minimal as far as time allowed.
 """
 
 from __future__ import annotations
 
 import time
 
-from paxiom.impl.sim.runner import RunResult, replay
+from paxiom.impl.sim.runner import LIVENESS_ROUNDS, RunResult, replay
 from paxiom.impl.sim.simulator import ClusterSettings, Step
 
 
@@ -19,32 +24,77 @@ def check_kind(result: RunResult) -> str | None:
     return result.objection.check.split("(")[0] if result.objection else None
 
 
-def shrink(settings: ClusterSettings, failing: RunResult, seconds: float = 10.0) -> RunResult:
-    kind = check_kind(failing)
-    if kind is None:
-        return failing
-    deadline = time.perf_counter() + seconds
-    best = failing
-    steps = _cut(best)
-    chunks = 2
-    while len(steps) > 1 and time.perf_counter() < deadline:
-        size = max(1, len(steps) // chunks)
-        reduced = False
-        start = 0
-        while start < len(steps) and time.perf_counter() < deadline:
-            candidate = steps[:start] + steps[start + size :]
-            if candidate and candidate[-1:] != steps[-1:] and steps[-1]["action"] == "quiesce":
-                candidate.append(steps[-1])
-            outcome = replay(settings, candidate)
-            if check_kind(outcome) == kind:
-                best, steps, reduced = outcome, _cut(outcome), True
+class _Shrinker:
+    def __init__(self, settings: ClusterSettings, failing: RunResult, seconds: float) -> None:
+        self.settings = settings
+        self.kind = check_kind(failing)
+        self.deadline = time.perf_counter() + seconds
+        self.best = failing
+        self.steps = _cut(failing)
+        last = self.steps[-1] if self.steps else None
+        rounds = int(last["rounds"]) if last is not None and last["action"] == "quiesce" else 4 * LIVENESS_ROUNDS
+        self.epilogue: Step = {"action": "quiesce", "rounds": rounds}
+
+    def time_left(self) -> bool:
+        return time.perf_counter() < self.deadline
+
+    def attempt(self, candidate: list[Step]) -> bool:
+        """Adopt `candidate` if it still fails the same way (cut at its objection)."""
+        outcome = replay(self.settings, candidate)
+        if check_kind(outcome) != self.kind or len(_cut(outcome)) >= len(self.steps):
+            return False
+        self.best, self.steps = outcome, _cut(outcome)
+        return True
+
+    def body(self) -> list[Step]:
+        return [s for s in self.steps if s["action"] != "quiesce"]
+
+    def prefix_pass(self) -> None:
+        body = self.body()
+        low, high = 0, len(body)
+        while low < high and self.time_left():
+            mid = (low + high) // 2
+            if self.attempt([*body[:mid], self.epilogue]):
+                high = min(mid, len(self.body()))
+                body = self.body()
             else:
-                start += size
-        if not reduced:
-            if size == 1:
-                break
-            chunks = min(len(steps), chunks * 2)
-    return best
+                low = mid + 1
+
+    def kind_pass(self) -> None:
+        for kind in ("drop", "duplicate", "corrupt", "partition", "heal", "crash", "restart", "submit", "tick"):
+            if not self.time_left():
+                return
+            if any(s["action"] == kind for s in self.steps):
+                self.attempt([s for s in self.steps if s["action"] != kind])
+
+    def ddmin_pass(self) -> None:
+        chunks = 2
+        while len(self.steps) > 1 and self.time_left():
+            size = max(1, len(self.steps) // chunks)
+            reduced = False
+            start = 0
+            while start < len(self.steps) and self.time_left():
+                candidate = self.steps[:start] + self.steps[start + size :]
+                if self.steps[-1]["action"] == "quiesce" and candidate[-1:] != self.steps[-1:]:
+                    candidate.append(self.steps[-1])
+                if self.attempt(candidate):
+                    reduced = True
+                else:
+                    start += size
+            if not reduced:
+                if size == 1:
+                    return
+                chunks = min(len(self.steps), chunks * 2)
+
+
+def shrink(settings: ClusterSettings, failing: RunResult, seconds: float = 10.0) -> RunResult:
+    if check_kind(failing) is None:
+        return failing
+    shrinker = _Shrinker(settings, failing, seconds)
+    shrinker.prefix_pass()
+    shrinker.kind_pass()
+    shrinker.ddmin_pass()
+    return shrinker.best
 
 
 def _cut(result: RunResult) -> list[Step]:
