@@ -11,9 +11,11 @@ from paxiom import __version__
 # verb -> "module:attribute" of its click command; each verb lives in its own module.
 VERBS: dict[str, str] = {
     "explore": "paxiom.cli.explore_cmd:explore",
+    "conform": "paxiom.cli.conform_cmd:conform",
     "sim": "paxiom.cli.sim_cmd:sim",
     "quorum": "paxiom.cli.quorum_cmd:quorum",
     "prove": "paxiom.cli.prove_cmd:prove",
+    "tla": "paxiom.cli.tla_cmd:tla",
 }
 
 

@@ -31,7 +31,7 @@ _DEPTH = re.compile(r"^The depth of the complete state graph search is (\d+)\.$"
 _STATE_VIOLATION = re.compile(r"^Error: Invariant (\w+) is violated\.$")
 _CONSTANT_VIOLATION = re.compile(r"^Error: The invariant of (\w+) is equal to FALSE$")
 _STEP_VIOLATION = re.compile(r"^Error: Action property (\w+) is violated\.$")
-_TRACE_STATE = re.compile(r"^State (\d+): <(\w+)")
+_TRACE_STATE = re.compile(r"^State (\d+): <([\w!]+)")
 
 
 def default_workers() -> int:
@@ -147,7 +147,7 @@ def parse_output(output: str, seconds: float, *, module: str = "the model") -> T
             depth = int(m[1]) - 1
         elif m := _TRACE_STATE.match(line):
             if m[2] != "Initial":
-                actions.append(m[2])
+                actions.append(m[2].rsplit("!", 1)[-1])  # `Classic!Phase1a`: an action of an instance
         elif m := _STATE_VIOLATION.match(line) or _CONSTANT_VIOLATION.match(line):
             violation = TlcViolation(m[1], "state", ())
         elif m := _STEP_VIOLATION.match(line):

@@ -1,0 +1,204 @@
+"""`paxiom tla`: the TLA+ twins of the spec, checked by TLC.
+
+`paxiom tla check` runs TLC on every model in `tla/` (or on the configs and directories given) and compares
+each verdict with the one the model's config names (`\\* paxiom-expect: ...`): an unsafe quorum
+configuration that TLC finds unsafe is a success, not a failure. Exit 0 when every model gives its
+expected verdict, 1 when any does not (an unexpected violation, or an expected one TLC did not find).
+
+`paxiom tla export CLUSTER.toml --out DIR` writes a TLC model of a cluster file's quorum families, with
+the twin spec it extends, so an operator can check their own configuration with TLC.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import click
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.errors import PaxiomError
+from paxiom.tlc.models import (
+    BASE_MODULES,
+    TLA_DIR,
+    TlcModel,
+    base_sources,
+    expectation,
+    find_configs,
+    read_sources,
+)
+from paxiom.tlc.runner import TlcRun, default_workers, run_tlc
+
+
+@click.group()
+def tla() -> None:
+    """TLA+ twins of the spec (tla/), checked by TLC."""
+
+
+def _configs(paths: tuple[Path, ...]) -> list[Path]:
+    """The model configs named on the command line (files, or directories of them); tla/ if none."""
+    configs: list[Path] = []
+    for path in paths or (TLA_DIR,):
+        if path.is_dir():
+            configs += find_configs(path)
+        elif path.suffix == ".cfg" and path.is_file():
+            if not path.with_suffix(".tla").is_file():
+                raise PaxiomError(f"no model module {path.with_suffix('.tla').name} next to it", where=str(path))
+            configs.append(path)
+        else:
+            raise PaxiomError("not a TLC config (.cfg) or a directory of them", where=str(path))
+    if not configs:
+        raise PaxiomError(f"no TLC models (a .cfg with its .tla) in {', '.join(map(str, paths or (TLA_DIR,)))}")
+    return configs
+
+
+def _report(cfg: Path, expect: str | None, run: TlcRun) -> dict[str, Any]:
+    found = run.violation.invariant if run.violation else None
+    return {
+        "model": cfg.stem,
+        "config": str(cfg),
+        "expect": f"{expect} violated" if expect else "holds",
+        "result": f"{found} violated" if found else "holds",
+        "as_expected": found == expect,
+        "distinct_states": run.distinct_states,
+        "generated": run.generated,
+        "depth": run.depth,
+        "seconds": round(run.seconds, 2),
+        "violation": None
+        if run.violation is None
+        else {"invariant": found, "kind": run.violation.kind, "actions": list(run.violation.actions)},
+    }
+
+
+@tla.command("check")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="TLC worker threads (default: cores, ≤ 2).")
+@json_option
+@user_errors
+def check(paths: tuple[Path, ...], workers: int | None, as_json: bool) -> None:
+    """Run TLC on every model (default: tla/) and compare each verdict with the one it expects.
+
+    Exit 0 when every model gives its expected verdict, 1 otherwise, 2 when TLC cannot run.
+    """
+    reports: list[dict[str, Any]] = []
+    for cfg in _configs(paths):
+        cfg_text = cfg.read_text()
+        expect = expectation(cfg_text, where=str(cfg))
+        with err_console.status(f"TLC: {cfg.stem} ({workers or default_workers()} workers)"):
+            run = run_tlc(read_sources(cfg.parent), cfg.stem, cfg_text, workers=workers)
+        reports.append(_report(cfg, expect, run))
+    all_expected = all(r["as_expected"] for r in reports)
+    if as_json:
+        emit_json({"models": reports, "as_expected": all_expected})
+    else:
+        _print_reports(reports)
+    finish(all_expected)
+
+
+def _print_reports(reports: list[dict[str, Any]]) -> None:
+    table = Table(title="TLC (states: distinct states found)", box=box.SIMPLE_HEAD)
+    table.add_column("model", no_wrap=True)
+    table.add_column("expected", no_wrap=True)
+    table.add_column("TLC", no_wrap=True)
+    for column in ("states", "depth", "seconds"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for r in reports:
+        table.add_row(
+            r["model"], _short(r["expect"]), _short(r["result"]), f"{r['distinct_states']:,}",
+            str(r["depth"]), f"{r['seconds']:.1f}",
+            "[green]✓[/]" if r["as_expected"] else "[bold red]✗[/]",
+        )
+    console.print(table)
+    for r in reports:
+        if r["violation"]:
+            steps = " → ".join(r["violation"]["actions"])
+            found = r["violation"]["invariant"]
+            console.print(f"{escape(r['model'])}: {found} violated after {r['depth']} steps: {steps}")
+    bad = [r["model"] for r in reports if not r["as_expected"]]
+    if bad:
+        console.print(f"[bold red]{len(bad)} model(s) did not give the expected verdict:[/] {', '.join(bad)}")
+    else:
+        console.print(f"[green]All {len(reports)} models gave their expected verdict.[/]")
+
+
+def _short(verdict: str) -> str:
+    return verdict.replace(" violated", " ✗")
+
+
+def _module_name(cluster: Path) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", cluster.stem)
+    return "MC" + "".join(w[:1].upper() + w[1:] for w in words)
+
+
+@tla.command("export")
+@click.argument("cluster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory to write.")
+@click.option("--variant", type=click.Choice(sorted(BASE_MODULES)), default=None,
+              help="Spec to check (default: fastpaxos if the cluster has fast quorums, else paxos).")
+@click.option("--values", default="v1,v2", show_default=True, help="Comma-separated proposable values.")
+@click.option("--max-ballot", type=click.IntRange(min=0), default=1, show_default=True, help="Ballots 0..N.")
+@click.option("--slots", type=click.IntRange(min=1), default=2, show_default=True, help="Log slots (multipaxos).")
+@click.option("--fast-ballots", default="0", show_default=True, help="Comma-separated fast ballots (fastpaxos).")
+@click.option("--name", default=None, help="Model module name (default: MC + the cluster file's name).")
+@json_option
+@user_errors
+def export(
+    cluster: Path,
+    out: Path,
+    variant: str | None,
+    values: str,
+    max_ballot: int,
+    slots: int,
+    fast_ballots: str,
+    name: str | None,
+    as_json: bool,
+) -> None:
+    """Write a TLC model (module + cfg, and the spec it extends) for a cluster file's quorum families.
+
+    The model expects every invariant to hold when the quorum conditions do, and two values chosen when
+    they do not. Check it with `paxiom tla check OUT`, or with TLC directly.
+    """
+    from paxiom.cluster import load_cluster  # the TOML language; imported only when asked for
+
+    qs = load_cluster(cluster).quorum_system
+    variant = variant or ("fastpaxos" if qs.fast is not None else "paxos")
+    if variant == "fastpaxos" and qs.fast is None:
+        raise PaxiomError("Fast Paxos needs fast quorums: the cluster file declares none", where=str(cluster))
+    try:
+        fast = tuple(sorted({int(b) for b in fast_ballots.split(",") if b.strip()})) if variant == "fastpaxos" else ()
+    except ValueError:
+        raise PaxiomError(f"--fast-ballots must be comma-separated ballot numbers, not {fast_ballots!r}") from None
+    if any(b > max_ballot for b in fast):
+        raise PaxiomError(f"fast ballots {list(fast)} are not all in 0..{max_ballot}")
+    vals = tuple(v.strip() for v in values.split(",") if v.strip())
+    if not vals:
+        raise PaxiomError("--values needs at least one value")
+    model = TlcModel.predicted(
+        name or _module_name(cluster), variant, qs, values=vals, max_ballot=max_ballot,
+        slots=slots if variant == "multipaxos" else 1, fast_ballots=fast,
+        description=f"{variant} on {cluster.name}: {qs.describe()}",
+    )
+    written = model.write(out)
+    for module, text in base_sources(variant).items():
+        (out / f"{module}.tla").write_text(text)
+        written.append(out / f"{module}.tla")
+    if as_json:
+        emit_json({
+            "model": model.name,
+            "variant": variant,
+            "expect": f"{model.expect} violated" if model.expect else "holds",
+            "acceptors": {str(i): n for i, n in enumerate(qs.nodes)},
+            "written": [str(p) for p in written],
+        })
+        return
+    console.print(f"Wrote {model.name} ({variant}, {qs.n} acceptors) to {escape(str(out))}:")
+    for path in written:
+        console.print(f"  {escape(str(path))}")
+    expected = f"TLC must find {model.expect} violated" if model.expect else "every invariant must hold"
+    console.print(f"Expected verdict: {expected}.  Check it with: paxiom tla check {escape(str(out))}")
+
