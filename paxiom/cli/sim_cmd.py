@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
@@ -44,16 +45,19 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
         )
         return
     console.print(f"[bold red]oracle objects[/] at step {objection.step}: [bold]{objection.check}[/]")
-    console.print(f"  {objection.reason}", soft_wrap=True)
+    console.print(f"  {escape(objection.reason)}", soft_wrap=True)
     if objection.matched:
-        console.print("  the step had matched: " + ", ".join(map(str, objection.matched)))
+        console.print("  the step had matched: " + escape(", ".join(map(str, objection.matched))))
     if trace_path is not None:
         console.print(
             f"  schedule of {len(result.steps)} steps written to {trace_path} "
             f"(replay: paxiom sim --replay {trace_path})"
         )
-        for step in result.steps[-12:]:
-            console.print("    " + " ".join(f"{k}={v}" for k, v in step.items()))
+        shown = result.steps if len(result.steps) <= 30 else result.steps[-12:]
+        if len(shown) < len(result.steps):
+            console.print(f"    ... {len(result.steps) - len(shown)} earlier steps")
+        for i, step in enumerate(shown, len(result.steps) - len(shown)):
+            console.print(f"    {i:>4}  " + escape(" ".join(f"{k}={v}" for k, v in step.items())))
 
 
 def _list_mutants(as_json: bool) -> None:
