@@ -29,6 +29,19 @@ section "Weaken the quorum axiom: the counterexample to induction, shrunk to two
   "paxiom prove --variant paxos --weaken quorum-intersection"
 expect 1 $PAXIOM prove --variant paxos --weaken quorum-intersection
 
+section "Certify a 3-data-centre cluster file with Z3: safe, its fault tolerance, latency and load" \
+  "paxiom quorum check examples/quorums/three-dc.toml"
+expect 0 $PAXIOM quorum check examples/quorums/three-dc.toml
+
+section "A two-DC file where either DC decides alone: the smallest violating quorums and a replayed spec run" \
+  "paxiom quorum check examples/quorums/two-dc-unsafe.toml --trace-out out/two-dc-run.json"
+mkdir -p out
+expect 1 $PAXIOM quorum check examples/quorums/two-dc-unsafe.toml --trace-out out/two-dc-run.json
+
+section "The run replays through the explorer: agreement fails at its last step" \
+  "paxiom explore --replay out/two-dc-run.json --invariant agreement"
+expect 1 $PAXIOM explore --replay out/two-dc-run.json --invariant agreement
+
 section "Simulate 5 Multi-Paxos replicas under loss, duplication, reordering, partitions, crashes and corruption; the spec judges every step" \
   "paxiom sim --replicas 5 --seed 7 --steps 3000"
 expect 0 $PAXIOM sim --replicas 5 --seed 7 --steps 3000

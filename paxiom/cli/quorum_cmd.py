@@ -85,6 +85,13 @@ def check_cmd(file: Path, trace_out: Path | None, leader: str | None, no_load: b
     finish(report.safe)
 
 
+def claim(families: tuple[str, ...]) -> str:
+    """The condition as a sentence: 'any phase1 quorum and any two fast quorums share a node'."""
+    counts = {f: families.count(f) for f in families}
+    parts = [f"any {f} quorum" if k == 1 else f"any {'two' if k == 2 else k} {f} quorums" for f, k in counts.items()]
+    return " and ".join(parts) + " share a node"
+
+
 def _write_trace(report: Report, path: Path | None) -> Path | None:
     if path is None or not isinstance(report.run, Run):
         return None
@@ -112,8 +119,8 @@ def _print(report: Report, written: Path | None, asked: Path | None) -> None:
         mark = "[green]safe[/]" if ok else "[red]unsafe[/]"
         console.print(f"  {mark} for {escape(variant)}: {', '.join(variants(c)[variant])}")
     if report.safe:
-        proven = ", ".join(o.condition.name for o in report.outcomes if o.condition.needed)
-        console.print(f"[bold green]SAFE[/]: Z3 proved {proven} intersect for every choice of quorums.")
+        proven = "; ".join(claim(o.condition.families) for o in report.outcomes if o.condition.needed)
+        console.print(f"[bold green]SAFE[/]: Z3 proved that {proven}.")
     else:
         _print_unsafe(report, written, asked)
     _print_tolerance(report)
