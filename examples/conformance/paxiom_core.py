@@ -39,14 +39,13 @@ from paxiom.conform import (
 )
 from paxiom.impl import messages as core
 from paxiom.impl.acceptor import Acceptor
-from paxiom.impl.ballot import NULL_BALLOT
 from paxiom.impl.ballot import Ballot as CoreBallot
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.mutants import mutant
 from paxiom.impl.proposer import Proposal, Proposer, Role
 from paxiom.impl.replica import Replica
-from paxiom.impl.storage import DurableState, Write
+from paxiom.impl.storage import DurableState, Ready, Write
 from paxiom.impl.values import Value, render_value
 from paxiom.spec.quorums import Explicit, QuorumSystem
 
@@ -68,6 +67,7 @@ class Core(Adapter):
         self.replica = Replica(self.config, KeyValueStore(), self.durable.copy(), node.incarnation)
         self.decided = False
         self.wanted: tuple[Value, ...] = ()
+        """Client values asked for and not yet handed to a leader (proposer and node roles)."""
 
     # ------------------------------------------------------------ translation
 
@@ -104,14 +104,15 @@ class Core(Adapter):
         return None
 
     def from_core(self, dst: str, msg: core.Message, asked: Ballot | None = None) -> list[Output]:
-        """Slot-0 protocol messages in canonical form; everything else is outside the single-decree suite."""
+        """Slot-0 protocol messages in canonical form; everything else is outside the single-decree suite
+        (including phase 1 from slot 1 on, which a replica that knows slot 0 is chosen runs)."""
         me = self.node.id
         match msg:
-            case core.Prepare(ballot=b):
+            case core.Prepare(ballot=b, first_slot=0):
                 return [Prepare(me, dst, self.canonical(b))]
-            case core.Promise(ballot=b, votes=votes):
-                last = next((LastVote(self.canonical(v.ballot), self.text(v.value)) for v in votes if v.slot == 0), None)
-                return [Promise(me, dst, self.canonical(b), last)]
+            case core.Promise(ballot=b, first_slot=0, votes=votes):
+                slot0 = [LastVote(self.canonical(v.ballot), self.text(v.value)) for v in votes if v.slot == 0]
+                return [Promise(me, dst, self.canonical(b), slot0[0] if slot0 else None)]
             case core.Accept(ballot=b, slot=0, value=v):
                 return [Accept(me, dst, self.canonical(b), self.text(v))]
             case core.Accepted(ballot=b, slot=0, value=v):
@@ -148,6 +149,7 @@ class Core(Adapter):
         return role.get(self.node.role, self.as_node)(msg)
 
     def as_acceptor(self, msg: Input) -> list[Output]:
+        reply: core.Message | None
         if isinstance(msg, Prepare):
             writes, reply = self.acceptor.on_prepare(self.ballot(msg.ballot), 0)
         elif isinstance(msg, Accept):
@@ -207,16 +209,17 @@ class Core(Adapter):
     def as_node(self, msg: Input) -> list[Output]:
         r = self.replica
         if isinstance(msg, Propose):
-            self.pending = getattr(self, "pending", ()) + self.value(msg.value)
+            self.wanted = (*self.wanted, self.value(msg.value))
         elif isinstance(msg, Timeout):
             for _ in range(2 * self.config.election_timeout):
                 r.tick()
         else:
             envelope = self.to_core(msg)
             if envelope is not None:
-                r.receive(core.Envelope(self.index(getattr(msg, "src", self.node.id)), self.index(self.node.id), envelope))
-        if getattr(self, "pending", ()) and r.submit(self.pending):
-            self.pending = ()
+                assert not isinstance(msg, Propose | Timeout)
+                r.receive(core.Envelope(self.index(msg.src), self.index(self.node.id), envelope))
+        if self.wanted and r.submit(tuple(command for value in self.wanted for command in value)):
+            self.wanted = ()
         ready = r.ready()
         self.persist(ready.writes)
         out: list[Output] = []
@@ -228,12 +231,10 @@ class Core(Adapter):
     def asked(self, msg: core.Message) -> Ballot | None:
         return self.canonical(msg.promised) if isinstance(msg, core.Nack) else None
 
-    def decisions(self, ready: Any) -> list[Output]:
+    def decisions(self, ready: Ready) -> list[Output]:
         for applied in ready.applied:
             if applied.slot == 0 and not self.decided:
                 self.decided = True
                 return self.decide(applied.value)
         return []
 
-
-_ = NULL_BALLOT

@@ -29,7 +29,9 @@ RULES: dict[str, Rule] = {
         "acceptor", "answers a prepare or accept the spec lets it take (otherwise every check passes vacuously)",
         "spec.paxos.phase1b / phase2b enabled",
     ),
-    "ballot_owned": Rule("proposer", "uses only ballots carrying its own id, so no two proposers share one", "protocol"),
+    "ballot_owned": Rule(
+        "proposer", "uses only ballots carrying its own id, so no two proposers share one", "protocol"
+    ),
     "ballot_increasing": Rule(
         "proposer", "each new phase 1 uses a ballot above every ballot it used before, across restarts",
         "Paxos Made Simple §2.2-2.3",

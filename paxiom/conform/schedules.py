@@ -40,7 +40,7 @@ def _network() -> list[st.SearchStrategy[Step]]:
     """Delivery dominates (one message, or everything in flight until quiet), then loss, duplication and
     crash-restart of a node under test."""
     deliver = _step("deliver", INDEX)
-    settle = st.just(Step("settle"))
+    settle = _step("settle", INDEX)
     return [deliver, deliver, settle, _step("duplicate", INDEX), _step("drop", INDEX), _step("crash", INDEX)]
 
 

@@ -52,7 +52,12 @@ def check(
         failing: dict[str, Outcome] = {}
         first_failure: list[tuple[float, int]] = []
 
-        def breaks_new_rule(case: Case, known: set[str] = known, failing: dict[str, Outcome] = failing) -> bool:
+        def breaks_new_rule(
+            case: Case,
+            known: set[str] = known,
+            failing: dict[str, Outcome] = failing,
+            first_failure: list[tuple[float, int]] = first_failure,
+        ) -> bool:
             nonlocal examples
             examples += 1
             on_example()

@@ -242,17 +242,31 @@ class World:
         """Let the run conclude: the network delivers what is in flight and, should that leave a proposer
         under test without a decision, its timer fires and the network settles again (a few times). This is
         what drives a proposer above its rivals' ballots, where it must re-propose their votes."""
+        if self.setup.role == "acceptor":
+            self.probe_durability()
+            return
         for round_no in range(FINAL_ROUNDS):
             if self.pending:
-                newest_first = round_no % 2 == 1
-                self.log.append(f"(the network delivers what is in flight, {'newest' if newest_first else 'oldest'} first)")
-                self.do_settle(-1 if newest_first else 0)
+                order = ("oldest", 0) if round_no % 2 == 0 else ("newest", -1)
+                self.log.append(f"(the network delivers what is in flight, {order[0]} first)")
+                self.do_settle(order[1])
                 self.check_invariants()
             waiting = [n for n in self.proposers_under_test() if n not in self.decided]
-            if not waiting or self.setup.role == "acceptor":
+            if not waiting:
                 return
             for k in range(len(waiting)):
                 self.do_timeout(k)
+
+    def probe_durability(self) -> None:
+        """End every acceptor schedule by killing and restarting it, then asking it to join the lowest
+        ballot (it must refuse if it promised anything) and one above everything (it must report its vote)."""
+        if not self.inputs:
+            return
+        self.do_crash(0)
+        top = max(m.ballot.round for m in self.inputs)
+        self.log.append("(probe: after a restart, is the promise and the vote still there?)")
+        self.do_prepare(0, 0)
+        self.do_prepare(0, top + 1)
 
     def step(self, step: Step) -> None:
         handler = getattr(self, "do_" + step.kind, None)
@@ -323,13 +337,13 @@ class World:
         if self.pending:
             self.deliver(self.pending.pop(k % len(self.pending)))
 
-    def do_settle(self, which: int = 0) -> None:
-        """Deliver everything in flight, oldest first (or newest, which=-1), including the replies it
-        provokes (bounded)."""
+    def do_settle(self, k: int = 0) -> None:
+        """Deliver everything in flight, including the replies it provokes (bounded): each time the k-th
+        oldest message (modulo what is in flight; k = -1: the newest), so k = 0 is FIFO and others reorder."""
         for _ in range(SETTLE_LIMIT):
             if not self.pending:
                 return
-            self.deliver(self.pending.pop(which))
+            self.deliver(self.pending.pop(k % len(self.pending)))
 
     def do_duplicate(self, k: int) -> None:
         if self.pending:
@@ -560,17 +574,25 @@ class World:
             if M1a(bi) not in view.msgs:
                 raise Violated("replies_to_requests", node, f"promised {o.ballot}, which no prepare it got asked for")
             promised = self.ballot(self.s.max_bal[a])
-            raise Violated("promise_above_promise", node, f"promised {o.ballot} although it had promised {promised}")
+            if promised == o.ballot:
+                reason = f"promised {o.ballot} a second time (reporting last vote {self.last_text(o)}): a ballot may be "
+                reason += f"joined only once, strictly above the promise, and its promise already was {promised}"
+            else:
+                reason = f"promised {o.ballot} although its promise already was {promised}"
+            raise Violated("promise_above_promise", node, reason)
         expected = M1b(a, bi, t.max_vbal[a], t.max_val[a])
         if m != expected:
-            told = "none" if o.last is None else f"({o.last.ballot}, {o.last.value})"
             raise Violated(
                 "promise_reports_last_vote",
                 node,
-                f"its promise for {o.ballot} reports last vote {told}, but its latest vote is "
+                f"its promise for {o.ballot} reports last vote {self.last_text(o)}, but its latest vote is "
                 f"{self.vote(t.max_vbal[a], t.max_val[a])}",
             )
         self.s = t._replace(msgs=self.s.msgs | {expected})
+
+    @staticmethod
+    def last_text(o: Promise) -> str:
+        return "none" if o.last is None else f"({o.last.ballot}, {o.last.value})"
 
     def judge_accepted(self, node: str, o: Accepted) -> None:
         a, bi = self.acc_index[node], self.bint(o.ballot)

@@ -1,0 +1,148 @@
+"""`paxiom conform`: test a Paxos implementation against the spec, in process or as a process."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.conform.node import ROLES
+from paxiom.conform.report import Report, load_replay
+from paxiom.conform.search import check, replay
+from paxiom.conform.targets import DEFAULT_TIMEOUT, ProcessTarget, Target, load_adapter
+from paxiom.errors import PaxiomError
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PaxiomError(f"--option {pair!r}: expected KEY=VALUE")
+        out[key] = value
+    return out
+
+
+def _target(adapter: str | None, command: tuple[str, ...], timeout: float, log_dir: Path) -> Target:
+    if bool(adapter) == bool(command):
+        raise PaxiomError("give either --adapter MODULE:CLASS or a command after --, not both and not neither")
+    if adapter:
+        target = load_adapter(adapter)
+        target.timeout = timeout
+        return target
+    return ProcessTarget(command, log_dir, timeout)
+
+
+def _print(report: Report, written: list[Path]) -> None:
+    judged = ", ".join(f"{n} {kind}" for kind, n in sorted(report.judged.items())) or "no messages"
+    console.print(
+        f"[bold]{report.target}[/] as [bold]{report.role}[/]: {report.examples} schedules in {report.seconds:.1f} s "
+        f"(seed {report.seed}); judged {judged}"
+    )
+    if report.conforms:
+        console.print("[bold green]conforms[/]: no rule broken")
+        return
+    table = Table(title=f"{len(report.findings)} finding(s)", show_lines=True)
+    for column in ("rule", "node", "reason"):
+        table.add_column(column)
+    for f in report.findings:
+        table.add_row(f.rule, f.node, f.reason)
+    console.print(table)
+    for f, path in zip(report.findings, written, strict=False):
+        console.print(f"\n[bold red]{f.rule}[/] — shrunk schedule ({len(f.steps)} steps), replay: {path}")
+        for line in f.log:
+            console.print(f"  {line}", markup=False, highlight=False)
+        console.print(f"  [dim]sequence diagram: {path.with_suffix('.mmd')}[/]")
+
+
+@click.command()
+@click.option("--adapter", metavar="MODULE:CLASS", help="An in-process adapter (MODULE:CLASS or FILE.py:CLASS).")
+@click.option("--role", type=click.Choice(ROLES), default="acceptor", show_default=True, help="What to test.")
+@click.option("--max-examples", type=click.IntRange(1), default=200, show_default=True, help="Schedules per search.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the schedule search (reproducible).")
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Passed to the implementation.")
+@click.option("--timeout", type=click.FloatRange(0.01), default=DEFAULT_TIMEOUT, show_default=True,
+              help="Seconds the implementation may take to answer one input.")
+@click.option("--max-findings", type=click.IntRange(1), default=3, show_default=True,
+              help="Distinct rules to look for before stopping.")
+@click.option("--replay", "replay_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Run the schedule of a replay file once instead of searching.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("conform-findings"),
+              show_default=True, help="Where replay files and diagrams of findings are written.")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
+@json_option
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@user_errors
+def conform(
+    adapter: str | None,
+    role: str,
+    max_examples: int,
+    seed: int,
+    options: tuple[str, ...],
+    timeout: float,
+    max_findings: int,
+    replay_file: Path | None,
+    out: Path,
+    junit: Path | None,
+    as_json: bool,
+    command: tuple[str, ...],
+) -> None:
+    """Judge an implementation's every message by the spec under adversarial schedules.
+
+    \b
+    In process:      paxiom conform --adapter mylib_adapter:MyAdapter --role acceptor
+    Out of process:  paxiom conform --role acceptor -- node examples/conformance/acceptor.js
+
+    Exit 0: conforms; 1: rules broken (each with a shrunk schedule and a replay file); 2: usage error.
+    """
+    opts = _options(options)
+    log_dir = Path(tempfile.mkdtemp(prefix="paxiom-conform-logs-"))
+    target = _target(adapter, command, timeout, log_dir)
+    if replay_file is not None:
+        try:
+            role, config, steps, recorded = load_replay(replay_file)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise PaxiomError(f"not a replay file: {exc}", where=str(replay_file)) from None
+        report = replay(target, role, config, steps, {**recorded, **opts})
+    else:
+        wanted = "node" if role == "group" else role
+        declared = target.roles()
+        if declared is not None and wanted not in declared:
+            raise PaxiomError(f"{target.name} cannot play {wanted} (it declares {', '.join(sorted(declared))})")
+        with Progress(
+            TextColumn("[bold]conform[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task(role, total=max_examples * max_findings)
+            report = check(
+                target,
+                role,
+                max_examples=max_examples,
+                seed=seed,
+                options=opts,
+                max_findings=max_findings,
+                on_example=lambda: progress.advance(task),
+            )
+    written = report.write_replays(out, opts) if report.findings else []
+    for finding, path in zip(report.findings, written, strict=True):
+        path.with_suffix(".mmd").write_text(finding.mermaid() + "\n")
+    if junit is not None:
+        report.junit(junit)
+    if as_json:
+        doc = report.to_json()
+        for f, path in zip(doc["findings"], written, strict=True):
+            f["replay_file"] = str(path)
+        emit_json(doc)
+    else:
+        _print(report, written)
+    finish(report.conforms)
