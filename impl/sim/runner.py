@@ -152,7 +152,7 @@ class Execution:
         if lagging:
             parts.append(f"replicas {[self.sim.settings.quorums().nodes[r] for r in lagging]} never caught up")
         raise Objection(
-            "liveness", f"{rounds} fair rounds after faults stopped: " + "; ".join(parts), self.sim.steps_taken
+            "liveness", f"{rounds} fair rounds after faults stopped: " + "; ".join(parts), self.sim.steps_taken - 1
         )
 
     def finish(self) -> RunResult:
