@@ -200,7 +200,8 @@ class Replica:
             case CatchUpReply():
                 self.on_catch_up(msg)
             case Forward(commands):
-                self.submit(commands)
+                if self.proposer.role is Role.LEADER:  # never re-forward: stale hints could ping-pong
+                    self.proposer.submit(commands)
 
     def on_prepare(self, src: int, ballot: Ballot, first_slot: int) -> None:
         """Phase 1b, unless the candidate is behind our snapshot: then it must catch up first, because we

@@ -10,7 +10,7 @@ from paxiom.impl.checksum import GENESIS, chain
 from paxiom.impl.config import ReplicaConfig, UnsafeQuorums
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.learner import Learner
-from paxiom.impl.messages import Accepted, CatchUpReply, ChosenEntry, Nack, Promise, Vote
+from paxiom.impl.messages import Accept, Accepted, CatchUpReply, ChosenEntry, Envelope, Nack, Prepare, Promise, Vote
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState, SavePromise, SaveVote
 from paxiom.spec.quorums import QuorumSystem
@@ -107,3 +107,29 @@ def test_kv_state_machine_round_trips_its_snapshot() -> None:
     other = KeyValueStore()
     other.restore(kv.snapshot())
     assert other.data == {"k": "v"}
+
+
+def test_ready_carries_the_writes_a_reply_depends_on() -> None:
+    replica = Replica(ReplicaConfig(1, QuorumSystem.majority(3)), KeyValueStore())
+    replica.ready()
+    replica.receive(Envelope(0, 1, Prepare(Ballot(2, 0), 0)))
+    ready = replica.ready()
+    assert SavePromise(Ballot(2, 0)) in ready.writes
+    assert [e.msg for e in ready.messages] == [Promise(Ballot(2, 0), 0, ())]
+    replica.receive(Envelope(0, 1, Accept(Ballot(2, 0), 0, (b"set a 1",))))
+    ready = replica.ready()
+    assert SaveVote(Vote(0, Ballot(2, 0), (b"set a 1",))) in ready.writes
+    assert [e.msg for e in ready.messages] == [Accepted(Ballot(2, 0), 0, (b"set a 1",))]
+
+
+def test_a_lone_replica_elects_itself_and_applies_in_order() -> None:
+    replica = Replica(
+        ReplicaConfig(0, QuorumSystem.majority(1), election_timeout=2, heartbeat_interval=1), KeyValueStore()
+    )
+    while replica.role.value != "leader":
+        replica.tick()
+    replica.submit((b"set a 1", b"set b 2"))
+    replica.submit((b"set a 3",))
+    applied = replica.ready().applied
+    assert [a.slot for a in applied] == sorted(a.slot for a in applied)
+    assert replica.learner.sm.snapshot() == b'{"a":"3","b":"2"}'

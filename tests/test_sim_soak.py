@@ -35,3 +35,11 @@ def test_runs_replay_exactly(tmp_path: Path) -> None:
     again = replay(loaded_settings, steps)
     assert again.steps == first.steps and again.transitions == first.transitions
     assert again.actions_matched == first.actions_matched
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 110))
+@pytest.mark.parametrize("replicas", [3, 5])
+def test_long_soak(replicas: int, seed: int) -> None:
+    result = run(ClusterSettings(replicas=replicas, seed=seed), 20000, Faults())
+    assert result.objection is None, str(result.objection)
