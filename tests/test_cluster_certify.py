@@ -172,11 +172,29 @@ def test_load_solves_medium_systems_and_declines_honestly_for_size() -> None:
 
 def test_latency_is_the_fastest_quorum_answer_and_prefers_near_zones() -> None:
     c = load_cluster(EXAMPLES / "three-dc.toml")
-    assert c.rtt_ms is not None
+    assert c.round_trips is not None
     a1 = c.nodes.index("a1")
-    phase = fastest_quorum(c.phase2.expr, a1, c.rtt_ms, c.n)
+    row = c.round_trips.row(a1)
+    phase = fastest_quorum(c.phase2.expr, a1, row)
     assert phase.ms == 12  # a majority of dc1 (local) and of dc2 (12 ms) rather than dc3 (70 ms)
     assert set(c.names(phase.quorum)) <= {"a1", "a2", "a3", "b1", "b2", "b3"}
-    # brute force: the fastest quorum's slowest member, over all quorums
-    best = min(max(c.rtt_ms.get((a1, j), 0.0) for j in range(c.n) if q >> j & 1) for q in c.phase2.quorums)
+    # brute force: over all quorums, the one whose slowest member answers first
+    best = min(max(row[j] for j in range(c.n) if q >> j & 1) for q in c.phase2.quorums)
     assert phase.ms == best
+    report = check(c, with_load=False)
+    assert report.latency is not None and report.latency[0]["phase2"] == {
+        "ms": 12.0, "quorum": c.names(phase.quorum), "prefer": ["majority(dc1)", "majority(dc2)"]}
+    assert [r["leader"] for r in report.latency[-3:]] == ["c1", "c2", "c3"]  # the far DC commits slowest
+
+
+def test_latency_of_large_clusters_is_resolved_per_zone() -> None:
+    text = (EXAMPLES / "thousand.toml").read_text() + "\n[latency_ms]\n" + "".join(
+        f"rack{r} = {{ {', '.join(f'rack{s} = {abs(r - s) * 2 + 0.2}' for s in range(r, 10))} }}\n" for r in range(10)
+    )
+    c = parse_cluster(text)
+    report = check(c, with_load=False)
+    assert report.latency is not None and len(report.latency) == 10  # one leader per rack
+    # a leader in a middle rack reaches 201 acceptors within its own rack and its neighbours (2.2 ms)
+    assert report.latency[0]["leader"] in {f"n{r}00" for r in range(1, 9)}
+    phase2 = report.latency[0]["phase2"]
+    assert isinstance(phase2, dict) and phase2["ms"] == 2.2 and len(phase2["quorum"]) == 201

@@ -67,8 +67,9 @@ def test_three_dc_example_matches_its_description() -> None:
 
     assert c.phase1.is_quorum(mask("a1", "a2", "b1", "b2"))
     assert not c.phase1.is_quorum(mask("a1", "a2", "a3", "b1"))  # one whole DC and a minority of another
-    assert c.rtt_ms is not None
-    assert c.rtt_ms[index["a1"], index["c3"]] == 70 and c.rtt_ms[index["a1"], index["a2"]] == 0.5
+    assert c.round_trips is not None
+    row = c.round_trips.row(index["a1"])
+    assert row[index["c3"]] == 70 and row[index["a2"]] == 0.5 and row[index["a1"]] == 0
 
 
 @pytest.mark.parametrize(

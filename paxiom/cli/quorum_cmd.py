@@ -109,7 +109,7 @@ def _print(report: Report, written: Path | None, asked: Path | None) -> None:
     for o in report.outcomes:
         cex = o.counterexample
         quorums = "" if cex is None else " / ".join(
-            f"{fam} {{{', '.join(c.names(m))}}}" for fam, m in cex.quorums
+            f"{fam} {brief(c.names(m))}" for fam, m in cex.quorums
         ) + (" (smallest)" if cex.minimum else " (minimal)")
         verdict = "[green]holds[/]" if o.holds else "[red]fails[/]"
         table.add_row(o.condition.name, "yes" if o.condition.needed else "no", verdict,
@@ -135,7 +135,7 @@ def _print_unsafe(report: Report, written: Path | None, asked: Path | None) -> N
     c = report.cluster
     failed = report.failed
     assert failed is not None and failed.counterexample is not None
-    parts = " and ".join(f"{fam} quorum {{{', '.join(c.names(m))}}}" for fam, m in failed.counterexample.quorums)
+    parts = " and ".join(f"{fam} quorum {brief(c.names(m), 40)}" for fam, m in failed.counterexample.quorums)
     console.print(f"[bold red]UNSAFE[/]: {failed.condition.name} fails: {escape(parts)} share no node.")
     run = report.run
     if not isinstance(run, Run):
@@ -163,12 +163,19 @@ def _print_tolerance(report: Report) -> None:
     c = report.cluster
     for name, t in report.tolerance.items():
         console.print(f"  fault tolerance {name}: survives any {t.min_crashes - 1} crashes; these "
-                      f"{t.min_crashes} leave no {name} quorum: {{{', '.join(c.names(t.example))}}}")
+                      f"{t.min_crashes} leave no {name} quorum: {brief(c.names(t.example), 20)}")
     if report.zones:
         lost = [str(z["zone"]) for z in report.zones if z["live"]]
         kept = [str(z["zone"]) for z in report.zones if not z["live"]]
         console.print(f"  zones that can be lost entirely, staying live: {', '.join(lost) or 'none'}"
                       + (f"; not: {', '.join(kept)}" if kept else ""))
+
+
+def brief(names: list[str], limit: int = 8) -> str:
+    """A set of nodes for a table cell: all of them, or the first few and how many there are."""
+    if len(names) <= limit:
+        return "{" + ", ".join(names) + "}"
+    return "{" + ", ".join(names[:limit]) + f", … ({len(names)} nodes)}}"
 
 
 def _print_latency(report: Report) -> None:
@@ -181,7 +188,7 @@ def _print_latency(report: Report) -> None:
         ms = [f"{cell['ms']:g}" for cell in cells if isinstance(cell, dict)]
         phase2 = row["phase2"]
         assert isinstance(phase2, dict)
-        prefer = ", ".join(phase2["prefer"]) or ", ".join(phase2["quorum"])
+        prefer = ", ".join(phase2["prefer"]) or brief(phase2["quorum"])
         table.add_row(str(row["leader"]), *ms, escape(prefer))
     console.print(table)
     best = report.latency[0]

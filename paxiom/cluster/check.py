@@ -125,10 +125,10 @@ def check(cluster: Cluster, *, leader: str | None = None, with_load: bool = True
     tol_seconds = time.perf_counter() - started
     zones = tolerance.zones_that_can_be_lost(families, cluster.zones, cluster.n)
     lat = None
-    if cluster.rtt_ms is not None:
-        lat = latency.leader_latencies(families, cluster.rtt_ms, cluster.nodes)
-        if leader is not None:
-            lat = [row for row in lat if row["leader"] == leader]
+    if cluster.round_trips is not None:
+        leaders = ([cluster.nodes.index(leader)] if leader is not None
+                   else latency.leaders_to_try(cluster.n, cluster.zones))
+        lat = latency.leader_latencies(families, cluster.round_trips, leaders)
     skipped = load.Load(None, "skipped", "not asked for (--no-load)")
     loads = {name: load.quorum_load(expr) if with_load else skipped for name, expr in families.items()}
     report = Report(cluster, outcomes, tol, tol_seconds, zones, lat, loads, None)

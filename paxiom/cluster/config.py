@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.cluster.expr import ClusterFamily
+from paxiom.cluster.latency import LEADER_LIMIT, RoundTrips
 from paxiom.cluster.parse import FUNCTIONS, Names, parse_expression
 from paxiom.cluster.source import SourceIndex
 from paxiom.errors import PaxiomError
@@ -37,8 +38,8 @@ class Cluster:
     fast: ClusterFamily | None
     phase2_declared: bool
     """False when `phase2` was omitted and defaults to `phase1`."""
-    rtt_ms: Mapping[tuple[int, int], float] | None
-    """Round-trip time between every two distinct nodes (both orders), or None without [latency_ms]."""
+    round_trips: RoundTrips | None
+    """Round-trip times from [latency_ms], or None without it."""
     description: str = ""
 
     @property
@@ -123,7 +124,7 @@ class _Loader:
             phase2=families.get("phase2", families["phase1"]),
             fast=families.get("fast"),
             phase2_declared="phase2" in families,
-            rtt_ms=self.latency(index, zones),
+            round_trips=self.latency(index, zones),
             description=description,
         )
 
@@ -222,9 +223,7 @@ class _Loader:
 
         return where
 
-    def latency(
-        self, index: Mapping[str, int], zones: Mapping[str, tuple[int, ...]]
-    ) -> dict[tuple[int, int], float] | None:
+    def latency(self, index: Mapping[str, int], zones: Mapping[str, tuple[int, ...]]) -> RoundTrips | None:
         raw = self.table("latency_ms")
         if not raw:
             return None
@@ -242,23 +241,12 @@ class _Loader:
                     raise PaxiomError(f"round-trip time {src_name} -> {dst} must be a number >= 0, not {ms!r}",
                                       where=where)
                 given[src_name, dst] = given[dst, src_name] = float(ms)
-        # the most specific entry wins: node-node, then node-zone, then zone-zone (smallest zones first)
-        groups: list[list[str]] = [[] for _ in index]
-        for node, i in index.items():
-            groups[i].append(node)
+        groups: list[list[str]] = [[node] for node in index]
         for zone, members in sorted(zones.items(), key=lambda z: len(z[1])):
             for i in members:
                 groups[i].append(zone)
-        nodes = list(index)
-        rtt: dict[tuple[int, int], float] = {}
-        for i in range(len(nodes)):
-            for j in range(len(nodes)):
-                if i == j:
-                    continue
-                found = next((given[g, h] for g in groups[i] for h in groups[j] if (g, h) in given), None)
-                if found is None:
-                    raise PaxiomError(f"[latency_ms] gives no round-trip time between {nodes[i]!r} and "
-                                      f"{nodes[j]!r} (give it for the nodes or for zones containing them)",
-                                      where=self.src.where(self.src.table_offset("latency_ms")))
-                rtt[i, j] = found
-        return rtt
+        trips = RoundTrips(tuple(index), groups, given, self.src.where(self.src.table_offset("latency_ms")))
+        if len(index) <= LEADER_LIMIT:
+            for i in range(len(index)):
+                trips.row(i)  # a missing pair is reported now, at load time
+        return trips

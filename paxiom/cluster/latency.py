@@ -7,10 +7,48 @@ Because families are monotone, the first such prefix is found by binary search o
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from paxiom.cluster.expr import Expr, Gate, Leaf
+from paxiom.errors import PaxiomError
+
+LEADER_LIMIT = 64
+"""Up to this many nodes every node is tried as leader; beyond it, the first node of each zone."""
+
+
+@dataclass
+class RoundTrips:
+    """Round-trip times resolved on demand from `[latency_ms]` entries between nodes or zones.
+
+    The most specific entry wins (node-node, node-zone, zone-zone, smaller zones first). Rows are
+    resolved per leader, so a 1,000-node cluster described per zone never materialises a million pairs.
+    """
+
+    nodes: tuple[str, ...]
+    groups: list[list[str]]
+    """For each node: its own name, then the zones containing it, smallest first."""
+    given: dict[tuple[str, str], float]
+    where: str
+    """Where to point errors: the [latency_ms] table."""
+    _rows: dict[int, list[float]] = field(default_factory=dict, repr=False)
+
+    def row(self, i: int) -> list[float]:
+        """Round-trip times from node i to every node (0 to itself)."""
+        if i not in self._rows:
+            self._rows[i] = [0.0 if j == i else self._resolve(i, j) for j in range(len(self.nodes))]
+        return self._rows[i]
+
+    def _resolve(self, i: int, j: int) -> float:
+        for g in self.groups[i]:
+            for h in self.groups[j]:
+                if (g, h) in self.given:
+                    return self.given[g, h]
+        raise PaxiomError(
+            f"[latency_ms] gives no round-trip time between {self.nodes[i]!r} and {self.nodes[j]!r} "
+            "(give it for the nodes or for zones containing them)",
+            where=self.where,
+        )
 
 
 @dataclass(frozen=True)
@@ -20,8 +58,10 @@ class PhaseLatency:
     """The fastest quorum (inclusion-minimal, slowest members dropped first), as a bitmask."""
 
 
-def fastest_quorum(expr: Expr, leader: int, rtt: Mapping[tuple[int, int], float], n: int) -> PhaseLatency:
-    order = sorted(range(n), key=lambda j: (0.0 if j == leader else rtt[leader, j], j != leader, j))
+def fastest_quorum(expr: Expr, leader: int, row: Sequence[float]) -> PhaseLatency:
+    """How long a leader with round-trip times `row` waits for `expr`'s fastest quorum, and which it is."""
+    n = len(row)
+    order = sorted(range(n), key=lambda j: (row[j], j != leader, j))
     prefix = [0]
     for j in order:
         prefix.append(prefix[-1] | 1 << j)
@@ -36,31 +76,40 @@ def fastest_quorum(expr: Expr, leader: int, rtt: Mapping[tuple[int, int], float]
     for j in reversed(order[:low]):
         if expr.holds(quorum & ~(1 << j)):
             quorum &= ~(1 << j)
-    slowest = max(0.0 if j == leader else rtt[leader, j] for j in order[:low] if quorum >> j & 1)
+    slowest = max(row[j] for j in order[:low] if quorum >> j & 1)
     return PhaseLatency(slowest, quorum)
 
 
-def preferred_alternatives(expr: Expr, quorum: int, nodes: tuple[str, ...]) -> list[str]:
-    """Which arguments of the top-level gate the fastest quorum satisfies: the sub-family to prefer."""
+def preferred_alternatives(expr: Expr, quorum: int) -> list[str]:
+    """The top-level sub-expressions the fastest quorum satisfies: the sub-family a leader should prefer
+    (empty when the top level lists only nodes: then the quorum itself is the answer)."""
     if isinstance(expr, Leaf):
-        return [nodes[expr.index]]
-    return [nodes[a.index] if isinstance(a, Leaf) else a.text for a in expr.args if a.holds(quorum)]
+        return []
+    return [a.text for a in expr.args if isinstance(a, Gate) and a.holds(quorum)]
+
+
+def leaders_to_try(n: int, zones: Mapping[str, tuple[int, ...]]) -> list[int]:
+    """Every node in small clusters; in large ones the first node of each zone (or the first few)."""
+    if n <= LEADER_LIMIT:
+        return list(range(n))
+    firsts = sorted({members[0] for members in zones.values() if members})
+    return firsts[:LEADER_LIMIT] or list(range(LEADER_LIMIT))
 
 
 def leader_latencies(
-    families: Mapping[str, Expr], rtt: Mapping[tuple[int, int], float], nodes: tuple[str, ...]
+    families: Mapping[str, Expr], trips: RoundTrips, leaders: Sequence[int]
 ) -> list[dict[str, object]]:
-    """For every node as leader: each family's latency and fastest quorum, best phase-2 commit first."""
+    """For each leader: each family's latency and fastest quorum, best phase-2 commit first."""
     rows: list[dict[str, object]] = []
-    n = len(nodes)
-    for leader in range(n):
+    nodes = trips.nodes
+    for leader in leaders:
         row: dict[str, object] = {"leader": nodes[leader]}
         for name, expr in families.items():
-            phase = fastest_quorum(expr, leader, rtt, n)
+            phase = fastest_quorum(expr, leader, trips.row(leader))
             row[name] = {
                 "ms": phase.ms,
-                "quorum": [nodes[i] for i in range(n) if phase.quorum >> i & 1],
-                "prefer": preferred_alternatives(expr, phase.quorum, nodes) if isinstance(expr, Gate) else [],
+                "quorum": [nodes[i] for i in range(len(nodes)) if phase.quorum >> i & 1],
+                "prefer": preferred_alternatives(expr, phase.quorum),
             }
         rows.append(row)
     rows.sort(key=lambda r: (_ms(r, "phase2"), _ms(r, "phase1")))
