@@ -99,12 +99,13 @@ def paxiom_times(c: Cluster) -> dict[str, float | str]:
     started = time.perf_counter()
     load = quorum_load(families["phase1"])
     t_load = time.perf_counter() - started
+    how = "K/n" if load.method.startswith("closed form") else "LP, HiGHS"
     return {
         "intersection": t_intersection,
         "tolerance": t_tolerance,
         "load": t_load if load.value is not None else "declined",
         "crashes": f"{crashes[0]}/{crashes[1]}",
-        "load_value": "-" if load.value is None else f"{load.value:.3f}",
+        "load_value": f"declined: {load.note}" if load.value is None else f"{load.value:.3f} ({how})",
     }
 
 
@@ -188,6 +189,10 @@ def main() -> None:
     args = parser.parse_args()
     python = None if args.no_peer else ensure_peer()
     import z3
+
+    # warm up: the first Z3 solve and the scipy import cost ~0.1 s and ~1 s once per process; the peer's
+    # times likewise exclude its interpreter start and imports
+    paxiom_times(parse_cluster(cluster_text(System("warm-up", "zones", (2, 3))), "warm-up"))
 
     print(f"z3 {z3.get_version_string()}; peer quoracle 0.0.4 in {PEER_VENV}; timeout {args.timeout:g} s per peer op")
     header = f"{'system':<42} {'question':<13} {'paxiom':>10} {'quoracle':>12} {'ratio':>10}  answer"
