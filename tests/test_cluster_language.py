@@ -90,6 +90,7 @@ def test_three_dc_example_matches_its_description() -> None:
         (cluster('phase1 = "any(a)"', extra='[zones]\nz = ["z"]'), "c.toml:3:6", "zone 'z' names itself (z -> z)"),
         (cluster('phase1 = "any(a)"', extra='[zones]\nz = ["q"]'), "c.toml:3:6", "unknown node or zone 'q'"),
         (cluster('phase1 = "any(a)"', extra='[zones]\na = ["b"]'), "c.toml:3:1", "same name as a node"),
+        (cluster('phase1 = "any(a)"', extra='[zones]\nz = ["a", "a"]'), "c.toml:3:11", "lists node 'a' twice"),
         (cluster('phase1 = "any(a)"', extra="[weights]\nq = 2"), "c.toml:3:1", "unknown node 'q'"),
         (cluster('phase1 = "any(a)"', extra="[weights]\na = 0"), "c.toml:3:1", "positive integer"),
         (cluster('phase1 = "any(a)"', nodes='["a", "a"]'), "c.toml:1:15", "listed twice"),

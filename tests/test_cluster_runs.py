@@ -47,6 +47,16 @@ def test_unsafe_examples_come_with_a_run_choosing_two_values(name: str, tmp_path
     assert model.invariants["agreement"](steps[-1].state) is not None
 
 
+def test_fast_file_failing_phase1_x_phase2_gets_a_classic_run_in_the_fast_spec() -> None:
+    text = ('nodes = ["a", "b", "c", "d"]\n[zones]\nz = ["a", "b", "c", "d"]\n'
+            '[quorums]\nphase1 = "2 of (z)"\nfast = "4 of (z)"\n')
+    report = check(parse_cluster(text), with_load=False)
+    assert report.failed is not None and report.failed.condition.name == "phase1 x phase2"
+    run = run_of(report.run)
+    assert run.model.variant == "fastpaxos" and run.agreement is not None
+    assert {a.name for a in run.actions} == {"Phase1a", "Phase1b", "Phase2a", "Phase2b"}
+
+
 def test_runs_of_large_clusters_replay_on_the_nodes_they_use() -> None:
     nodes = [f"n{i}" for i in range(40)]
     listed = ", ".join(f'"{n}"' for n in nodes)

@@ -193,7 +193,9 @@ class _Loader:
                     raise PaxiomError(f"zone {zone!r} names unknown node or zone {member!r}", where=where)
                 for i in part:
                     if i in result:
-                        raise PaxiomError(f"zone {zone!r} lists node {list(index)[i]!r} twice", where=where)
+                        twice = list(index)[i]
+                        raise PaxiomError(f"zone {zone!r} lists node {twice!r} twice",
+                                          where=self.at_item("zones", zone, member, 2) if member == twice else where)
                     result.append(i)
             expanded[zone] = tuple(result)
             return expanded[zone]
