@@ -198,3 +198,12 @@ def test_latency_of_large_clusters_is_resolved_per_zone() -> None:
     assert report.latency[0]["leader"] in {f"n{r}00" for r in range(1, 9)}
     phase2 = report.latency[0]["phase2"]
     assert isinstance(phase2, dict) and phase2["ms"] == 2.2 and len(phase2["quorum"]) == 201
+
+
+def test_smallest_counterexample_uses_the_earliest_nodes() -> None:
+    report = check(load_cluster(EXAMPLES / "flexible-unsafe.toml"), with_load=False)
+    failed = report.failed
+    assert failed is not None and failed.counterexample is not None
+    c = report.cluster
+    assert [c.names(m) for _, m in failed.counterexample.quorums] == [
+        ["r1", "r2", "r3", "r4", "r5", "r6"], ["r7", "r8", "r9", "r10"]]
