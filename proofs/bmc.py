@@ -10,6 +10,7 @@ run also picks the cluster: how many nodes, which quorums (under the axioms in f
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,7 +44,7 @@ class Run:
         }
 
     def lines(self) -> list[str]:
-        out = [f"A real execution of {self.variant} that breaks {self.broken}, in {len(self.steps)} steps"]
+        out = [f"A real execution of {self.variant} that {self.broken}, in {len(self.steps)} steps"]
         out.extend(self.structure.lines())
         out.append("  steps")
         for i, step in enumerate(self.steps, 1):
@@ -62,7 +63,7 @@ def _fmt(t: Tuple) -> str:
 class BmcResult:
     depth: int
     seconds: float
-    status: str  # "violated", "safe-to-depth" or "unknown"
+    status: str  # "violated" (or the goal reached), "safe-to-depth" or "unknown"
     run: Run | None
 
 
@@ -72,8 +73,15 @@ def _copy(ts: TransitionSystem, i: int) -> State:
     }
 
 
-def bmc(ts: TransitionSystem, depth: int, timeout_s: float = 120.0) -> BmcResult:
-    """Search executions of up to `depth` steps for one whose last state breaks the safety property."""
+def bmc(
+    ts: TransitionSystem,
+    depth: int,
+    timeout_s: float = 120.0,
+    goal: tuple[str, Callable[[State], z3.BoolRef]] | None = None,
+) -> BmcResult:
+    """Search executions of up to `depth` steps for one whose last state breaks the safety property, or
+    (given `goal`, a name and a state predicate) reaches a state satisfying the goal."""
+    name, reached = goal or (f"breaks {ts.safety.name}", lambda s: z3.Not(ts.safety.formula(s)))
     start = time.perf_counter()
     solver = z3.Solver()
     solver.set("timeout", int(timeout_s * 1000))
@@ -98,11 +106,12 @@ def bmc(ts: TransitionSystem, depth: int, timeout_s: float = 120.0) -> BmcResult
         states.append(post)
         choices.append(step)
         solver.push()
-        solver.add(z3.Not(ts.safety.formula(post)))
+        solver.add(reached(post))
         result = solver.check()
         if result == z3.sat:
             _shrink(ts, solver, choices)
-            return BmcResult(i, time.perf_counter() - start, "violated", _read(ts, solver.model(), choices, post))
+            run = _read(ts, solver.model(), choices, post, name)
+            return BmcResult(i, time.perf_counter() - start, "violated", run)
         solver.pop()
         if result != z3.unsat:
             return BmcResult(i, time.perf_counter() - start, "unknown", None)
@@ -119,7 +128,8 @@ def _shrink(ts: TransitionSystem, solver: z3.Solver, choices: list[list[Choice]]
         solver.add(taken)  # keep this run's actions, so its arguments stay the ones that matter
         for p, sort in action.params:
             used[sort].append(params[p])
-    used["round"].extend(ts.constants.values())
+    for constant in ts.constants.values():
+        used[next(n for n, sort in ts.sorts.items() if sort == constant.sort())].append(constant)
     rest = set()
     for name, terms in used.items():
         x = z3.Const(f"{name}!x", ts.sorts[name])
@@ -137,10 +147,11 @@ def _read(
     model: z3.ModelRef,
     choices: list[list[Choice]],
     final: State,
+    broken: str,
 ) -> Run:
     r = Reader(ts, model)
     steps = []
     for step in choices:
         _, action, params = next(c for c in step if r.true(c[0]))
         steps.append({"action": action.name, **r.args(action, params)})
-    return Run(ts.variant, ts.safety.name, r.structure(), steps, r.state(final, ts.relations))
+    return Run(ts.variant, broken, r.structure(), steps, r.state(final, ts.relations))

@@ -46,12 +46,15 @@ class Structure:
     elements: dict[str, list[str]]
     quorums: dict[str, dict[str, list[str]]]
     rigid: dict[str, list[Tuple]]
+    constants: dict[str, str] = field(default_factory=dict)
+    """Named constants other than `none` (e.g. Cheap Paxos's initial configuration c0) and their element."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "elements": self.elements,
             "quorums": self.quorums,
             "rigid": {k: [list(t) for t in v] for k, v in self.rigid.items()},
+            "constants": self.constants,
         }
 
     def lines(self) -> list[str]:
@@ -63,6 +66,7 @@ class Structure:
             shown = "  ".join(f"{q} = {{{', '.join(ns)}}}" for q, ns in qs.items())
             out.append(f"    {rel:<11} {shown}")
         out.extend(f"    {rel:<11} {_tuples(tuples)}" for rel, tuples in self.rigid.items())
+        out.extend(f"    {name:<11} = {element}" for name, element in self.constants.items())
         return out
 
 
@@ -251,6 +255,7 @@ class Reader:
                 }
             else:
                 st.rigid[name] = self.tuples(decl, sorts)
+        st.constants = {name: self.name(c) for name, c in ts.constants.items() if name != "none"}
         return st
 
     def args(self, action: Action, params: Params) -> dict[str, str]:

@@ -43,6 +43,8 @@ def axiom_conditions(variant: str, cluster: Cluster) -> dict[str, list[str]]:
             "phase1_meets_two_fast": ["phase1 x fast x fast"],
         },
     }
+    if variant not in table:
+        raise PaxiomError(f"{variant} changes configurations as it runs; a cluster file describes only one")
     if "fast" in variant and cluster.fast is None:
         raise PaxiomError(f"{cluster.path} declares no fast quorums, so {variant} does not apply to it")
     return table[variant]

@@ -138,6 +138,14 @@ class Vocabulary:
 
         return rel
 
+    def may_lead(self, s: State, p: Params) -> z3.BoolRef:
+        """Any further condition on Phase2a (Cheap Paxos: the slot's configuration owns the quorum)."""
+        return z3.BoolVal(True)
+
+    def lead_params(self) -> tuple[tuple[str, str], ...]:
+        """Any further parameters of Phase2a, checked by `may_lead`."""
+        return ()
+
     def joined(self, s: State, q: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
         """Every member of phase-1 quorum q has sent 1b for b."""
         return forall([self.N], z3.Implies(self.member1(self.N, q), s["one_b"](self.N, b)))
@@ -162,7 +170,7 @@ class Vocabulary:
         def formula(s: State) -> z3.BoolRef:
             facts = []
             for rel in relations:
-                if rel.name == "left_round":
+                if rel.name == "left_round" or "round" not in rel.sorts:
                     continue
                 xs = [z3.Const(f"{rel.name}.{i}", v.sorts[sort]) for i, sort in enumerate(rel.sorts)]
                 xs[rel.sorts.index("round")] = v.none
@@ -233,9 +241,8 @@ class Vocabulary:
         )
 
 
-def build(variant: str, title: str, *, flexible: bool, slots: bool) -> TransitionSystem:
-    """Classic Paxos over one quorum family, Flexible Paxos over two, and Multi-Paxos with slots."""
-    v = Vocabulary(flexible=flexible, slots=slots)
+def classic_actions(v: Vocabulary) -> tuple[Action, ...]:
+    """Phase1a, Phase1b, Phase2a and Phase2b of classic (Flexible, Multi-) Paxos over vocabulary v."""
     slot_param = tuple(("slot", s) for s in v.slot_sort)
 
     def slot(p: Params) -> tuple[z3.ExprRef, ...]:
@@ -246,6 +253,7 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
         guard = z3.And(
             b != v.none,
             forall([v.V], z3.Not(s["proposal"](*i, b, v.V))),
+            v.may_lead(s, p),
             v.joined(s, q, b),
             v.highest_vote_at(s, i, q, b, maxb),
             z3.Or(maxb == v.none, exists([v.N], z3.And(v.member1(v.N, q), s["vote"](v.N, *i, maxb, val)))),
@@ -257,14 +265,14 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
         guard = z3.And(b != v.none, s["proposal"](*i, b, val), z3.Not(s["left_round"](a, b)))
         return guard, {"vote": added(s["vote"], a, *i, b, val), "left_round": v.leave_below(s, a, b)}
 
-    actions = (
+    return (
         v.phase1a(),
         v.phase1b(),
         Action(
             "Phase2a",
             "with phase-1 quorum q joined to b, propose v: the value of q's highest vote below b (at "
             "round maxb), or anything if q never voted below b (maxb = none)",
-            (("b", "round"), *slot_param, ("v", "value"), ("q", v.q1_name), ("maxb", "round")),
+            (("b", "round"), *slot_param, ("v", "value"), ("q", v.q1_name), ("maxb", "round"), *v.lead_params()),
             phase2a,
         ),
         Action(
@@ -274,8 +282,11 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
             phase2b,
         ),
     )
-    relations = v.state_relations()
-    conjuncts = (
+
+
+def classic_conjuncts(v: Vocabulary, relations: tuple[Relation, ...]) -> tuple[Conjunct, ...]:
+    """The inductive invariant of classic Paxos (per slot, with slots)."""
+    return (
         v.type_ok(relations),
         v.one_value_per_ballot(),
         Conjunct(
@@ -299,6 +310,14 @@ def build(variant: str, title: str, *, flexible: bool, slots: bool) -> Transitio
             ),
         ),
     )
+
+
+def build(variant: str, title: str, *, flexible: bool, slots: bool) -> TransitionSystem:
+    """Classic Paxos over one quorum family, Flexible Paxos over two, and Multi-Paxos with slots."""
+    v = Vocabulary(flexible=flexible, slots=slots)
+    actions = classic_actions(v)
+    relations = v.state_relations()
+    conjuncts = classic_conjuncts(v, relations)
     if flexible:
         quorum_axiom = v.quorum_axiom(
             "phase1_meets_phase2", "every phase-1 quorum shares a node with every phase-2 quorum"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from paxiom.errors import PaxiomError
 from paxiom.proofs.bmc import Run
 
 SPEC_VARIANT = {
@@ -27,6 +28,8 @@ WITNESSES = ("q", "maxb")
 
 def trace_document(run: Run) -> dict[str, Any]:
     """The trace-file JSON (see `paxiom.trace`) of a violating run."""
+    if run.variant not in SPEC_VARIANT:
+        raise PaxiomError(f"{run.variant} has no executable spec to replay a run in")
     elements, quorums = run.structure.elements, run.structure.quorums
     rounds = [r for r in elements["round"] if r != "none"]
     index = {r: i for i, r in enumerate(rounds)} | {"none": -1}

@@ -13,6 +13,7 @@ MODULES = {
     "multipaxos": "paxiom.proofs.multipaxos",
     "fastpaxos": "paxiom.proofs.fastpaxos",
     "fast-flexible": "paxiom.proofs.fast_flexible",
+    "cheap": "paxiom.proofs.cheap",
 }
 NAMES = tuple(MODULES)
 

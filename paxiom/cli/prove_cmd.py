@@ -19,6 +19,8 @@ from paxiom.proofs.fol import TransitionSystem
 from paxiom.proofs.prover import ProofResult, has_conjunct, has_weakenable_axiom
 
 MARK = {"proved": "[green]✓[/]", "failed": "[bold red]✗[/]", "unknown": "[yellow]?[/]"}
+WIDEST_WITH_TIMES = 6
+"""Obligation columns (init and the actions) beyond which the matrix shows verdicts only, to fit 80 columns."""
 
 
 @click.command("prove")
@@ -144,15 +146,19 @@ def _show(result: ProofResult) -> None:
     steps = [ob for ob in result.obligations if ob.kind != "safety"]
     columns = list(dict.fromkeys(_column(ob.name) for ob in steps))
     table = Table(show_edge=False, pad_edge=False, box=None)
-    table.add_column("conjunct \\ action (ms)", no_wrap=True)
+    table.add_column("conjunct \\ action" + ("" if len(columns) > WIDEST_WITH_TIMES else " (ms)"), no_wrap=True)
     for col in columns:
         table.add_column(col, justify="right", no_wrap=True)
+    wide = len(columns) > WIDEST_WITH_TIMES
     rows: dict[str, dict[str, str]] = {}
     for ob in steps:
-        rows.setdefault(ob.conjunct, {})[_column(ob.name)] = _cell(ob.status, ob.seconds)
+        rows.setdefault(ob.conjunct, {})[_column(ob.name)] = MARK[ob.status] if wide else _cell(ob.status, ob.seconds)
     for conj, cells in rows.items():
         table.add_row(conj, *(cells.get(c, "") for c in columns))
     console.print(table)
+    if wide:
+        slowest = max(steps, key=lambda ob: ob.seconds)
+        console.print(f"(times in --json; slowest: {slowest.name} {_cell(slowest.status, slowest.seconds)} ms)")
     for ob in result.obligations:
         if ob.kind == "safety":
             console.print(f"invariant ⇒ {ob.conjunct}  {_cell(ob.status, ob.seconds)}")
