@@ -31,14 +31,18 @@ class Tolerance:
 def min_crashes(expr: Expr, n: int) -> Tolerance:
     """The smallest set of nodes whose crash leaves no quorum of `expr` (exact either way)."""
     leaves = [e.index for e in walk(expr) if isinstance(e, Leaf)]
+    cost, mask = _cheapest_failure(expr)
     if len(leaves) == len(set(leaves)):
-        cost, mask = _cheapest_failure(expr)
         return Tolerance(cost, mask, "read-once formula, composed bottom-up")
-    return _min_crashes_z3(expr, n)
+    return _min_crashes_z3(expr, n, mask)
 
 
 def _cheapest_failure(expr: Expr) -> tuple[int, int]:
-    """(fewest crashes, which nodes) that falsify a read-once expression."""
+    """(fewest crashes, which nodes) that falsify a read-once expression.
+
+    With nodes shared between branches each occurrence is counted as if it were a separate node, so the
+    cost is an upper bound and the nodes still falsify the expression: a good start for Z3.
+    """
     if isinstance(expr, Leaf):
         return 1, 1 << expr.index
     need = expr.total_weight - expr.threshold + 1  # weight of arguments that must fail
@@ -70,18 +74,18 @@ def _union(masks: Iterable[int]) -> int:
     return total
 
 
-def _min_crashes_z3(expr: Expr, n: int) -> Tolerance:
+def _min_crashes_z3(expr: Expr, n: int, best: int) -> Tolerance:
+    """Binary search below the known failing set `best`, probing just under it first."""
     problem = Problem()
     crashed = problem.vector("f", n)
     problem.require(f"(not {holds(expr, [f'(- 1 {f})' for f in crashed])})")
     solver = problem.solver()
-    verdict = solver.check()
-    assert verdict == z3.sat  # crashing every node always works
-    best = mask_of_model(solver.model(), crashed)
     low, high = 1, best.bit_count()
     size = z3.Sum(ints(crashed))
+    first_probe = True
     while low < high:
-        mid = (low + high) // 2
+        mid = high - 1 if first_probe else (low + high) // 2
+        first_probe = False
         solver.push()
         solver.add(size <= mid)
         if solver.check() == z3.sat:
