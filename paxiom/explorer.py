@@ -146,6 +146,7 @@ def replay(model: SpecModel[S], actions: list[Action]) -> tuple[list[Step[S]], l
         if t is None:
             raise ValueError(f"step {number}, {action}, is not enabled in the state reached before it")
         trace.append(Step(action, t))
+        checks: list[tuple[str, str, Callable[[S], str | None]]]
         checks = [(n, "step", partial(f, s)) for n, f in model.step_invariants.items() if t != s]
         checks += [(n, "state", f) for n, f in model.invariants.items()]
         for name, kind, check in checks:

@@ -62,3 +62,23 @@ def test_each_variant_runs_from_the_command_line() -> None:
         code, out, _ = run("explore", *args, "--json")
         assert code == 0, out
         assert json.loads(out)["violation"] is None
+
+
+def test_cluster_files_plug_into_the_explorer(tmp_path: Path) -> None:
+    cluster = tmp_path / "c.toml"
+    cluster.write_text('nodes = ["x", "y", "z"]\n[quorums]\nphase1 = "any(x, y, z)"\nphase2 = "all(x, y, z)"\n')
+    code, out, _ = run("explore", "--quorums", str(cluster), "-b", "1", "--json")
+    assert code == 0, out
+    assert json.loads(out)["constants"]["phase1"] == [["x"], ["y"], ["z"]]
+    cluster.write_text('nodes = ["x", "y", "z"]\n[quorums]\nphase1 = "any(x, y)"\nphase2 = "any(y, z)"\n')
+    code, out, _ = run("explore", "--quorums", str(cluster), "-b", "1", "--invariant", "agreement", "--json")
+    assert code == 1 and json.loads(out)["violation"]["invariant"] == "agreement"
+
+
+def test_large_clusters_are_refused_not_hung(tmp_path: Path) -> None:
+    cluster = tmp_path / "big.toml"
+    nodes = ", ".join(f'"n{i}"' for i in range(30))
+    cluster.write_text(f'nodes = [{nodes}]\n[zones]\neveryone = [{nodes}]\n[quorums]\nphase1 = "majority(everyone)"\n')
+    for extra in ([], ["--max-states", "10"]):
+        code, _, err = run("explore", "--quorums", str(cluster), *extra)
+        assert code == 2 and "too many to explore" in err

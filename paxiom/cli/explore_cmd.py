@@ -17,8 +17,11 @@ from paxiom.cli.output import console, emit_json, err_console, finish, json_opti
 from paxiom.cli.trace_view import print_trace, trace_json, violation_json, violation_summary
 from paxiom.errors import PaxiomError
 from paxiom.explorer import Result, replay
-from paxiom.spec.quorums import Majority, QuorumSystem, Threshold, acceptor_names
+from paxiom.spec.quorums import ENUMERATION_LIMIT, Majority, QuorumSystem, Threshold, acceptor_names
 from paxiom.variants import VARIANTS, AnyModel, build_model
+
+EXPLORABLE_ACCEPTORS = 6
+"""Beyond this, explicit-state exploration of even one ballot takes hours: refuse rather than hang."""
 
 
 def quorum_system(
@@ -160,6 +163,12 @@ def explore(
     if replay_file is not None:
         do_replay(replay_file, as_json)
     qs = quorum_system(variant, acceptors, q1, q2, fast_quorum, quorums_file)
+    if qs.n > ENUMERATION_LIMIT or (qs.n > EXPLORABLE_ACCEPTORS and max_states is None):
+        bound = " (or bound the search with --max-states)" if qs.n <= ENUMERATION_LIMIT else ""
+        raise PaxiomError(
+            f"{qs.n} acceptors is too many to explore every state (limit {EXPLORABLE_ACCEPTORS}); "
+            f"`paxiom quorum check` decides these quorums symbolically{bound}"
+        )
     if variant == "fastpaxos" and qs.fast is None:
         raise PaxiomError("fastpaxos needs fast quorums: give --fast-quorum or a cluster file with `fast`")
     try:
