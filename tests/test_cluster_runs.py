@@ -57,6 +57,23 @@ def test_fast_file_failing_phase1_x_phase2_gets_a_classic_run_in_the_fast_spec()
     assert {a.name for a in run.actions} == {"Phase1a", "Phase1b", "Phase2a", "Phase2b"}
 
 
+def test_fast_quorum_missing_phase1_entirely_chooses_unseen() -> None:
+    # phase 1 of 2 meets phase 2 of 4, but a fast quorum of 3 can avoid a phase-1 quorum altogether
+    text = ('nodes = ["a", "b", "c", "d", "e"]\n[zones]\nz = ["a", "b", "c", "d", "e"]\n'
+            '[quorums]\nphase1 = "2 of (z)"\nphase2 = "4 of (z)"\nfast = "3 of (z)"\n')
+    c = parse_cluster(text)
+    report = check(c, with_load=False)
+    failed = report.failed
+    assert failed is not None and failed.counterexample is not None
+    q1, f1, f2 = (m for _, m in failed.counterexample.quorums)
+    assert q1 & f1 == 0 or q1 & f2 == 0
+    run = run_of(report.run)
+    assert run.agreement is not None
+    # nobody in the phase-1 quorum voted, so the recovery leader was free to propose v2
+    voters = {str(a.arg("a")) for a in run.actions if a.name == "Phase2bAny"}
+    assert voters.isdisjoint(c.names(q1))
+
+
 def test_runs_of_large_clusters_replay_on_the_nodes_they_use() -> None:
     nodes = [f"n{i}" for i in range(40)]
     listed = ", ".join(f'"{n}"' for n in nodes)
