@@ -191,5 +191,6 @@ def _print_latency(report: Report) -> None:
         prefer = ", ".join(phase2["prefer"]) or brief(phase2["quorum"])
         table.add_row(str(row["leader"]), *ms, escape(prefer))
     console.print(table)
-    best = report.latency[0]
-    console.print(f"  best leader: {best['leader']} (steady-state commit = one phase-2 round trip)")
+    if len(report.latency) > 1:
+        best = report.latency[0]
+        console.print(f"  best leader: {best['leader']} (steady-state commit = one phase-2 round trip)")
