@@ -12,7 +12,7 @@ Which conditions (Howard, Malkhi, Spiegelman 2016 for Flexible Paxos; Lamport 20
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from paxiom.cluster import latency, load, runs, tolerance
@@ -51,6 +51,8 @@ def variants(cluster: Cluster) -> dict[str, list[str]]:
 
 @dataclass
 class Report:
+    """Everything `paxiom quorum check` found about one file; `to_json()` is the --json document."""
+
     cluster: Cluster
     outcomes: list[Outcome]
     tolerance: dict[str, tolerance.Tolerance]
@@ -59,7 +61,7 @@ class Report:
     latency: list[dict[str, object]] | None
     loads: dict[str, load.Load]
     run: runs.Run | str | None
-    extra: dict[str, Any] = field(default_factory=dict)
+    """The replayed counterexample run, or why none was built, or None when the file is safe."""
 
     @property
     def safe(self) -> bool:
