@@ -31,6 +31,7 @@ because the real domain (all batches of commands) is unbounded.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -52,6 +53,9 @@ OTHER_VALUE = "<some other client value>"
 """Stands for every value nobody proposed in a slot, so the spec's value domain is never exhausted."""
 MAX_BALLOT = 2**62
 
+Event = Callable[["SlotView"], mp.State | None]
+"""A whole-log change, replayable on any slot projection with the spec's own action function."""
+
 
 @dataclass
 class SlotView:
@@ -59,6 +63,8 @@ class SlotView:
 
     model: mp.MultiPaxosModel
     state: mp.State
+    synced: int = 0
+    """How many whole-log events (`RefinementOracle.events`) this projection has absorbed."""
 
     @property
     def cfg(self) -> mp.Config:
@@ -75,6 +81,11 @@ class RefinementOracle:
             self._model((OTHER_VALUE,)), mp.State((-1,) * self.n, ((-1,),) * self.n, ((None,),) * self.n, frozenset())
         )
         self.slots: dict[int, SlotView] = {}
+        self.slot_order: list[int] = []
+        """The keys of `slots`, sorted."""
+        self.events: list[Event] = []
+        """Every whole-log change (1a, 1b, a promise raised by a vote), in order; slot projections absorb
+        them lazily, when next touched, so an election costs the same however long the log is."""
         self.voted_by: list[set[int]] = [set() for _ in range(self.n)]
         self.reports: dict[tuple[int, int], tuple[Vote, ...]] = {}
         self.last_applied = [-1] * self.n
@@ -133,10 +144,17 @@ class RefinementOracle:
         return mp.MultiPaxosModel(mp.Config(self.quorums, values, MAX_BALLOT, slots=1))
 
     def _view(self, slot: int, value: str | None = None) -> SlotView:
-        """The slot's projection, created from the template when first needed; `value` joins its domain."""
+        """The slot's projection, brought up to date with every whole-log event (created from the template
+        when first needed); `value` joins its value domain."""
         view = self.slots.get(slot)
         if view is None:
-            view = self.slots[slot] = SlotView(self.template.model, self.template.state)
+            view = self.slots[slot] = SlotView(self.template.model, self.template.state, len(self.events))
+            bisect.insort(self.slot_order, slot)
+        for event in self.events[view.synced :]:
+            after = event(view)
+            assert after is not None, "a whole-log action enabled in the template but not in a slot"
+            view.state = after
+        view.synced = len(self.events)
         if value is not None and value not in view.cfg.values:
             view.model = self._model((value, *view.cfg.values))
         return view
@@ -176,16 +194,17 @@ class RefinementOracle:
             case _:
                 pass
 
-    def _for_every_slot(self, action: Action, step: Callable[[SlotView], mp.State | None]) -> None:
-        for slot, view in [(-1, self.template), *self.slots.items()]:
-            after = step(view)
-            assert after is not None, f"{action} enabled in one slot projection but not another"
-            self._set(slot, view, after)
+    def _whole_log(self, action: Action, event: Event) -> None:
+        """A Phase1a or Phase1b: applied to the template now, to each slot projection when next touched."""
+        after = event(self.template)
+        assert after is not None
+        self._set(-1, self.template, after)
+        self.events.append(event)
         self._matched.append(action)
         self.actions_matched += 1
 
     def _phase1a(self, b: int) -> None:
-        self._for_every_slot(act("Phase1a", b=b), lambda v: mp.phase1a(v.cfg, v.state, b))
+        self._whole_log(act("Phase1a", b=b), lambda v: mp.phase1a(v.cfg, v.state, b))
 
     def _phase1b(self, a: int, promise: Promise) -> None:
         b, name = self.ballot(promise.ballot), self.names[a]
@@ -204,10 +223,10 @@ class RefinementOracle:
                 raise self._object(
                     str(action), f"the promise reports a vote in slot {slot}, where nothing was ever proposed"
                 )
-        for slot, view in self.slots.items():
+        # Phase1b leaves votes alone, so each projection's votes are current without absorbing events.
+        for slot in self.slot_order[bisect.bisect_left(self.slot_order, promise.first_slot) :]:
+            view = self.slots[slot]
             spec_vote = (view.state.max_vbal[a][0], view.state.max_val[a][0])
-            if slot < promise.first_slot:
-                continue
             got = reported.get(slot)
             mine = (self.ballot(got.ballot), render_value(got.value)) if got else (-1, None)
             if mine != spec_vote:
@@ -216,7 +235,7 @@ class RefinementOracle:
                     f"the spec's 1b reports (maxVBal, maxVal) = {spec_vote} in slot "
                     f"{slot}, the replica's promise reports {mine}",
                 )
-        self._for_every_slot(action, lambda v: mp.phase1b(v.cfg, v.state, a, b))
+        self._whole_log(action, lambda v: mp.phase1b(v.cfg, v.state, a, b))
         self.reports[a, b] = promise.votes
 
     def _phase2a(self, b: int, slot: int, v: str) -> None:
@@ -260,9 +279,10 @@ class RefinementOracle:
         self.voted_by[a].add(slot)
         promise = after.max_bal
         if promise[a] > self.template.state.max_bal[a]:
-            for other_slot, other in [(-1, self.template), *self.slots.items()]:
-                if other is not view:
-                    self._set(other_slot, other, other.state._replace(max_bal=promise))
+            # Phase2b raised a's promise for the whole log: every other projection learns it lazily
+            self._set(-1, self.template, self.template.state._replace(max_bal=promise))
+            self.events.append(lambda v: v.state._replace(max_bal=promise))
+            view.synced = len(self.events)
         self._matched.append(action)
         self.actions_matched += 1
 

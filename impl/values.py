@@ -6,12 +6,15 @@ nobody voted for, so the log has no gaps and later slots can be applied.
 
 from __future__ import annotations
 
+import functools
+
 Command = bytes
 Value = tuple[Command, ...]
 
 NOOP: Value = ()
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def render_value(value: Value) -> str:
     """A readable, unambiguous name for a value (the spec's value domain is strings)."""
     if value == NOOP:

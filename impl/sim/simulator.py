@@ -229,7 +229,8 @@ class Simulator:
 
     def unapplied(self) -> list[bytes]:
         """Submitted commands no replica has applied yet."""
-        return [c for c in self.submitted if c not in self.applied_anywhere]
+        missing = self.submitted.keys() - self.applied_anywhere
+        return [c for c in self.submitted if c in missing] if missing else []
 
     def lagging(self) -> list[int]:
         """Live replicas whose applied prefix is shorter than the longest one."""
