@@ -10,6 +10,7 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q composable-paxos==1.0.0  # a third-party target of the conformance tests only
 	touch $(STAMP)
 
 venv: $(STAMP)
