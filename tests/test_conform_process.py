@@ -39,7 +39,7 @@ def test_a_lost_vote_is_caught_across_a_real_sigkill(tmp_path: Path) -> None:
 SCRIPTS = {
     "crash": ("import sys; sys.stdin.readline(); print('boom', file=sys.stderr); sys.exit(3)", "exited with status 3"),
     "timeout": ("import sys, time; sys.stdin.readline(); time.sleep(30)", "no complete answer"),
-    "protocol": ("import sys; sys.stdin.readline(); print('hello'); sys.stdout.flush(); sys.stdin.readline()", "not JSON"),
+    "protocol": ("import sys; sys.stdin.readline(); print('hello', flush=True); sys.stdin.readline()", "not JSON"),
 }
 
 
