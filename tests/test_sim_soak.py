@@ -11,7 +11,7 @@ from paxiom.impl.sim.runner import Faults, replay, run
 from paxiom.impl.sim.simulator import ClusterSettings
 
 
-@pytest.mark.parametrize(("replicas", "seed"), [(3, 1), (3, 2), (5, 3), (5, 4), (4, 5)])
+@pytest.mark.parametrize(("replicas", "seed"), [(3, 1), (3, 2), (5, 3), (5, 4), (4, 5), (2, 6)])
 def test_soak_with_every_fault_finds_nothing_and_settles(replicas: int, seed: int) -> None:
     result = run(ClusterSettings(replicas=replicas, seed=seed), 2500, Faults())
     assert result.objection is None, str(result.objection)

@@ -70,7 +70,7 @@ def schedule(sim: Simulator, rng: random.Random, faults: Faults) -> Iterator[Ste
                 yield {"action": "restart", "replica": rng.choice(down)}
             else:
                 yield {"action": "crash", "replica": rng.choice([r for r in range(n) if r not in down])}
-        elif x < 0.96 and "partition" in faults:
+        elif x < 0.96 and "partition" in faults and n > 1:
             if sim.network.side is None:
                 yield {"action": "partition", "side": sorted(rng.sample(range(n), rng.randrange(1, n)))}
             else:
