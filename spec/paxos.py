@@ -88,6 +88,7 @@ class Config:
     values: tuple[str, ...]
     max_ballot: int
     ballots: range = field(init=False, repr=False)
+    acceptors: range = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.values:
@@ -95,10 +96,7 @@ class Config:
         if self.max_ballot < 0:
             raise ValueError("max_ballot must be at least 0")
         object.__setattr__(self, "ballots", range(self.max_ballot + 1))
-
-    @property
-    def acceptors(self) -> range:
-        return range(self.quorums.n)
+        object.__setattr__(self, "acceptors", range(self.quorums.n))
 
     def is_fast(self, b: int) -> bool:
         """Whether acceptors may vote for client values directly at ballot b (only in Fast Paxos)."""

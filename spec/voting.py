@@ -59,8 +59,11 @@ def unsafe_vote(
     voters = voters_by_ballot_value(votes)
     voted_ballots = {bal for bal, _ in voters}
     seen: dict[int, tuple[set[str], bool]] = {}
+    examine: dict[int, list[int]] = {}
     for bal, val in sorted(voters):
-        for lower in _ballots_to_examine(voted_ballots, bal):
+        if bal not in examine:
+            examine[bal] = _ballots_to_examine(voted_ballots, bal)
+        for lower in examine[bal]:
             if lower not in seen:
                 seen[lower] = choosable_at(voters, max_bal, lower, quorum_at(lower))
             rivals, unvoted_choosable = seen[lower]
