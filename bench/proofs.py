@@ -6,10 +6,11 @@ For each variant it reports the median over N runs of (a) the Z3 obligations alo
 (b) the whole command `paxiom prove --variant V --json` in a fresh interpreter (start-up, Z3 import,
 model building, every obligation, JSON), which is the fair comparison with mypyvy's `verify` wall time.
 
-mypyvy cannot be run here (no network beyond the package registries, and it is not on PyPI), so its
-figures are the ones published for these models on a 2-core machine of this kind
-(/work/shared/reference/inductive-invariant.md): paxos 0.76 s, flexible 0.71 s, multi 0.69 s, fast 1.77 s.
-No mypyvy figure exists for Fast Flexible or Cheap Paxos (no public tool proves them). The ratio is mypyvy's time divided by ours (> 1: faster).
+mypyvy cannot be run here (only package registries are reachable, and `pip index versions mypyvy` finds
+no distribution), so its figures are the ones published for these models on a 2-core machine of this
+kind (/work/shared/reference/inductive-invariant.md): paxos 0.76 s, flexible 0.71 s, multi 0.69 s, fast
+1.77 s. No mypyvy figure exists for Fast Flexible or Cheap Paxos (no public tool proves them). The ratio
+is mypyvy's time divided by ours (> 1: faster).
 """
 
 from __future__ import annotations

@@ -67,6 +67,9 @@ class CheapVocabulary(Vocabulary):
         self.C, self.C1, self.C2, self.CP = z3.Consts("C C1 C2 CP", self.config)
         self.J, self.P, self.I1 = z3.Consts("J P I1", slot)
 
+    def extra_constants(self) -> dict[str, z3.ExprRef]:
+        return {"c0": self.c0}
+
     def in_config(self, s: State, slot: z3.ExprRef, q: z3.ExprRef) -> z3.BoolRef:
         """q is a quorum of every configuration slot runs under (there is at most one)."""
         return forall([self.C], z3.Implies(s["config_of"](slot, self.C), self.qconf(q, self.C)))
@@ -265,18 +268,8 @@ def build() -> TransitionSystem:
             lambda s: z3.Implies(s["executed"](i, v.V), v.chosen(s, i, v.V)),
         ),
     )
-    return TransitionSystem(
-        variant="cheap",
-        title="Cheap Paxos (Multi-Paxos reconfigured through the log)",
-        sorts=v.sorts,
-        rigid=v.rigid,
-        constants={"none": v.none, "c0": v.c0},
-        relations=relations,
-        axioms=v.axioms(),
-        actions=actions,
-        conjuncts=conjuncts,
-        safety=v.agreement(),
-    )
+    return v.system("cheap", "Cheap Paxos (Multi-Paxos reconfigured through the log)", relations, v.axioms(),
+                    actions, conjuncts)
 
 
 MODEL = build()

@@ -218,24 +218,8 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
             ),
         ),
     )
-    if flexible:
-        classic = v.quorum_axiom(
-            "phase1_meets_phase2", "every phase-1 quorum shares a node with every classic phase-2 quorum"
-        )
-    else:
-        classic = v.quorum_axiom("quorum_intersection", "every two classic quorums share a node")
-    return TransitionSystem(
-        variant=variant,
-        title=title,
-        sorts=v.sorts,
-        rigid=v.rigid,
-        constants={"none": v.none},
-        relations=relations,
-        axioms=(v.round_order(), classic, v.three_way_axiom()),
-        actions=actions,
-        conjuncts=conjuncts,
-        safety=v.agreement(),
-    )
+    axioms = (v.round_order(), v.classic_quorum_axiom(flexible, "classic "), v.three_way_axiom())
+    return v.system(variant, title, relations, axioms, actions, conjuncts)
 
 
 MODEL = build("fastpaxos", "Fast Paxos", flexible=False)

@@ -97,6 +97,32 @@ class Vocabulary:
             total_order(self.le, self.round, self.none),
         )
 
+    def classic_quorum_axiom(self, flexible: bool, kind: str) -> Axiom:
+        """`phase1_meets_phase2` over two quorum sorts, `quorum_intersection` over one."""
+        if flexible:
+            return self.quorum_axiom(
+                "phase1_meets_phase2", f"every phase-1 quorum shares a node with every {kind}phase-2 quorum"
+            )
+        return self.quorum_axiom("quorum_intersection", f"every two {kind}quorums share a node")
+
+    def system(
+        self,
+        variant: str,
+        title: str,
+        relations: tuple[Relation, ...],
+        axioms: tuple[Axiom, ...],
+        actions: tuple[Action, ...],
+        conjuncts: tuple[Conjunct, ...],
+    ) -> TransitionSystem:
+        """The transition system over this vocabulary, with agreement as its safety property."""
+        constants = {"none": self.none, **self.extra_constants()}
+        return TransitionSystem(
+            variant, title, self.sorts, self.rigid, constants, relations, axioms, actions, conjuncts, self.agreement()
+        )
+
+    def extra_constants(self) -> dict[str, z3.ExprRef]:
+        return {}
+
     def quorum_axiom(self, name: str, doc: str) -> Axiom:
         """Phase-1 quorums meet phase-2 quorums; weakened: quorums are merely non-empty."""
         v = self
@@ -315,27 +341,9 @@ def classic_conjuncts(v: Vocabulary, relations: tuple[Relation, ...]) -> tuple[C
 def build(variant: str, title: str, *, flexible: bool, slots: bool) -> TransitionSystem:
     """Classic Paxos over one quorum family, Flexible Paxos over two, and Multi-Paxos with slots."""
     v = Vocabulary(flexible=flexible, slots=slots)
-    actions = classic_actions(v)
     relations = v.state_relations()
-    conjuncts = classic_conjuncts(v, relations)
-    if flexible:
-        quorum_axiom = v.quorum_axiom(
-            "phase1_meets_phase2", "every phase-1 quorum shares a node with every phase-2 quorum"
-        )
-    else:
-        quorum_axiom = v.quorum_axiom("quorum_intersection", "every two quorums share a node")
-    return TransitionSystem(
-        variant=variant,
-        title=title,
-        sorts=v.sorts,
-        rigid=v.rigid,
-        constants={"none": v.none},
-        relations=relations,
-        axioms=(v.round_order(), quorum_axiom),
-        actions=actions,
-        conjuncts=conjuncts,
-        safety=v.agreement(),
-    )
+    axioms = (v.round_order(), v.classic_quorum_axiom(flexible, ""))
+    return v.system(variant, title, relations, axioms, classic_actions(v), classic_conjuncts(v, relations))
 
 
 MODEL = build("paxos", "Single-decree Paxos", flexible=False, slots=False)
