@@ -69,3 +69,9 @@ def test_reports_carry_diagram_junit_and_json(tmp_path: Path) -> None:
     text = junit.read_text()
     assert '<testcase classname="conform.acceptor" name="accept_at_or_above_promise">' in text
     assert text.count("<failure") == len(report.findings)
+
+
+def test_the_documented_minimal_adapter_conforms() -> None:
+    target = load_adapter(f"{EXAMPLES / 'minimal_adapter.py'}:TinyAdapter")
+    report = check(target, "acceptor", max_examples=60, seed=0, max_findings=1)
+    assert report.conforms and report.judged["promise"] > 0

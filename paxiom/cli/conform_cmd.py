@@ -54,7 +54,7 @@ def _print(report: Report, written: list[Path]) -> None:
         table.add_row(f.rule, f.node, f.reason)
     console.print(table)
     for f, path in zip(report.findings, written, strict=False):
-        console.print(f"\n[bold red]{f.rule}[/] — shrunk schedule ({len(f.steps)} steps), replay: {path}")
+        console.print(f"\n[bold red]{f.rule}[/] — shrunk schedule ({len(f.steps)} step{'' if len(f.steps) == 1 else 's'}), replay: {path}")
         for line in f.log:
             console.print(f"  {line}", markup=False, highlight=False)
         console.print(f"  [dim]sequence diagram: {path.with_suffix('.mmd')}[/]")
