@@ -140,6 +140,7 @@ class Proposer:
         out: Outgoing = []
         if self.role is not Role.LEADER:
             return out
+        self.next_slot = max(self.next_slot, commit)  # slots below commit are chosen (maybe via catch-up)
         while self.queue and self.next_slot < commit + self.config.window:
             out += self._propose(self.next_slot, self._next_batch())
             self.next_slot += 1

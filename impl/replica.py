@@ -168,6 +168,10 @@ class Replica:
             case Promise():
                 self._send(self.proposer.on_promise(src, msg, dict(self.learner.pending)))
             case Accept(ballot, slot, value):
+                if slot < self.acceptor.floor:
+                    # chosen and compacted here: the proposer is behind, so hand it our snapshot
+                    self._send_prefix(src, slot)
+                    return
                 writes, reply = self.acceptor.on_accept(ballot, slot, value)
                 self._writes += writes
                 if isinstance(reply, Accepted):
@@ -194,9 +198,7 @@ class Replica:
             case Chosen(slot, value):
                 self._learn(slot, value)
             case CatchUpRequest(first_slot):
-                prefix = self.learner.catch_up_reply(first_slot, self.acceptor.votes)
-                if prefix is not None:
-                    self._send([(src, prefix)])
+                self._send_prefix(src, first_slot)
             case CatchUpReply():
                 self.on_catch_up(msg)
             case Forward(commands):
@@ -208,9 +210,7 @@ class Replica:
         can no longer report our votes in the slots it would re-propose."""
         snapshot = self.learner.snapshot
         if snapshot is not None and first_slot <= snapshot.last_slot and src != self.me:
-            prefix = self.learner.catch_up_reply(first_slot, self.acceptor.votes)
-            if prefix is not None:
-                self._send([(src, prefix)])
+            self._send_prefix(src, first_slot)
             return
         writes, answer = self.acceptor.on_prepare(ballot, first_slot)
         self._writes += writes
@@ -220,6 +220,11 @@ class Replica:
                 self._reset_timer()
         if answer is not None:
             self._send([(src, answer)])
+
+    def _send_prefix(self, dst: int, first_slot: int) -> None:
+        prefix = self.learner.catch_up_reply(first_slot, self.acceptor.votes)
+        if prefix is not None:
+            self._send([(dst, prefix)])
 
     def on_catch_up(self, reply: CatchUpReply) -> None:
         writes, restored = self.learner.install(reply)
