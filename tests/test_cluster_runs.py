@@ -32,12 +32,12 @@ def test_unsafe_examples_come_with_a_run_choosing_two_values(name: str, tmp_path
     assert run.agreement is not None and "two values are chosen" in run.agreement
     assert run.chosen[-1] == ["v1", "v2"]
     assert run.model.variant == ("fastpaxos" if c.fast is not None else "paxos")
-    # the run acts only through the violating quorums (plus, for Fast Paxos, one phase-2 quorum)
+    # the run acts through exactly the violating quorums
     failed = report.failed
     assert failed is not None and failed.counterexample is not None
     used = {str(a.arg("a")) for a in run.actions if any(k == "a" for k, _ in a.args)}
     involved = {n for _, m in failed.counterexample.quorums for n in c.names(m)}
-    assert involved <= used
+    assert used == involved
     # written as a trace file, it loads and replays in the explorer to the agreement violation
     path = tmp_path / "run.json"
     run.write(path)
@@ -83,6 +83,19 @@ def test_runs_of_large_clusters_replay_on_the_nodes_they_use() -> None:
     run = run_of(report.run)
     assert run.restricted_to == ("n0", "n1", "n2", "n3")
     assert run.agreement is not None
+
+
+def test_fast_runs_of_large_clusters_replay_on_the_violating_quorums() -> None:
+    nodes = [f"n{i}" for i in range(40)]
+    listed = ", ".join(f'"{n}"' for n in nodes)
+    text = (f'nodes = [{listed}]\n[zones]\neveryone = [{listed}]\n[quorums]\n'
+            'phase1 = "any(all(n0, n1, n2), 36 of (everyone))"\nphase2 = "38 of (everyone)"\n'
+            'fast = "any(all(n0, n3), all(n1, n4), 39 of (everyone))"\n')
+    report = check(parse_cluster(text), with_load=False)
+    assert report.failed is not None and report.failed.condition.name == "phase1 x fast x fast"
+    run = run_of(report.run)
+    assert run.restricted_to == ("n0", "n1", "n2", "n3", "n4")
+    assert run.agreement is not None and run.model.variant == "fastpaxos"
 
 
 def invoke(*args: str) -> tuple[int, str]:

@@ -6,9 +6,10 @@ actions (`model.apply`), so what the operator sees is a run the protocol can tak
 * phase-1 x phase-2 (single-decree Paxos, `spec/paxos.py`): ballot 0 is prepared by Q1 and voted v1 by
   Q2; ballot 1 is prepared by Q1 again, which reports no vote because it misses Q2, so its leader is free
   to propose v2, which Q2 votes for too. Both values are chosen.
-* phase-1 x fast x fast (`spec/fastpaxos.py`, ballot 0 fast): fast quorum F votes v1 (chosen); the
-  acceptors of F' outside F vote v2. Q1 then sees every member of Q1 ∩ F' report v2 — or nothing, if it
-  misses a fast quorum — so recovery at classic ballot 1 may propose v2, which a phase-2 quorum chooses.
+* phase-1 x fast x fast (`spec/fastpaxos.py`, ballots 0 and 1 fast): at ballot 0 fast quorum F votes v1
+  (chosen) and the acceptors of F' outside F vote v2. Q1 then sees every member of Q1 ∩ F' report v2 —
+  or no vote at all, when one of the fast quorums misses Q1 and that one chose v1 — so the recovery
+  rule lets the leader of ballot 1 propose v2, and F' votes for it there: chosen too.
 
 The spec enumerates quorums, so the run needs a small system: a large cluster's run is replayed on its
 restriction to the nodes the run uses (a run there is a run of the whole cluster with the rest idle).
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from paxiom import trace
-from paxiom.cluster.certify import Counterexample, shrink
+from paxiom.cluster.certify import Counterexample
 from paxiom.cluster.config import Cluster
 from paxiom.spec import fastpaxos, paxos
 from paxiom.spec.model import Action, act
@@ -69,9 +70,8 @@ def build_run(cluster: Cluster, cex: Counterexample) -> Run | str:
     """The run for a failed needed condition, replayed; or a sentence saying why none can be built."""
     families = tuple(fam for fam, _ in cex.quorums)
     masks = [m for _, m in cex.quorums]
-    phase2_quorum = shrink(cluster.phase2.expr, (1 << cluster.n) - 1, cluster.n)
     involved = 0
-    for mask in [*masks, phase2_quorum] if families == ("phase1", "fast", "fast") else masks:
+    for mask in masks:
         involved |= mask
     if cluster.n <= ENUMERATION_LIMIT:
         qs, keep = cluster.quorum_system, (1 << cluster.n) - 1
@@ -91,8 +91,8 @@ def build_run(cluster: Cluster, cex: Counterexample) -> Run | str:
         actions = _classic_run(names, masks[0], masks[1])
         fast_ballots: tuple[int, ...] = ()
     elif families == ("phase1", "fast", "fast"):
-        actions = _fast_run(names, masks[0], masks[1], masks[2], phase2_quorum)
-        fast_ballots = (0,)
+        actions = _fast_run(names, masks[0], masks[1], masks[2])
+        fast_ballots = (0, 1)
     else:
         return f"no run: {' x '.join(families)} is not a condition the protocol needs"
     model: paxos.PaxosModel
@@ -118,13 +118,16 @@ def _classic_run(names: tuple[str, ...], q1: int, q2: int) -> list[Action]:
     return steps
 
 
-def _fast_run(names: tuple[str, ...], q1: int, f1: int, f2: int, q2: int) -> list[Action]:
+def _fast_run(names: tuple[str, ...], q1: int, f1: int, f2: int) -> list[Action]:
+    """Fast ballot 0 chooses v1 with one fast quorum; recovery lets fast ballot 1 choose v2 with the other."""
     if q1 & f1 and q1 & f2:
         # collision: F votes v1 (and chooses it), F' outside F votes v2, so Q1 ∩ F' reports only v2
         votes = [(a, VALUES[0]) for a in _each(names, f1)] + [(a, VALUES[1]) for a in _each(names, f2 & ~f1)]
+        later = f2
     else:
         # a fast quorum missing Q1 chooses v1 unseen: Q1 reports no vote at all
-        votes = [(a, VALUES[0]) for a in _each(names, f2 if q1 & f1 else f1)]
+        unseen, later = (f2, f1) if q1 & f1 else (f1, f2)
+        votes = [(a, VALUES[0]) for a in _each(names, unseen)]
     steps = [act("Phase1a", b=0)]
     steps += [act("Phase1b", a=a, b=0) for a in _each(names, q1)]
     steps.append(act("Phase2aAny", b=0))
@@ -132,7 +135,7 @@ def _fast_run(names: tuple[str, ...], q1: int, f1: int, f2: int, q2: int) -> lis
     steps.append(act("Phase1a", b=1))
     steps += [act("Phase1b", a=a, b=1) for a in _each(names, q1)]
     steps.append(act("Phase2a", b=1, v=VALUES[1]))
-    steps += [act("Phase2b", a=a, b=1, v=VALUES[1]) for a in _each(names, q2)]
+    steps += [act("Phase2b", a=a, b=1, v=VALUES[1]) for a in _each(names, later)]
     return steps
 
 
