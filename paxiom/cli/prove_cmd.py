@@ -59,6 +59,11 @@ def prove(
     cluster = _load_cluster(config_path) if config_path else None
     names = _select(chosen, drop, weaken, cluster)
     models = [variants.model(n) for n in names]
+    if cluster is not None:
+        from paxiom.proofs.on_cluster import axiom_conditions
+
+        for name in names:
+            axiom_conditions(name, cluster)  # a variant the file cannot describe is bad input, before any proof
     if list_only:
         _list(models, as_json)
         return
