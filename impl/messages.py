@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from paxiom.impl.ballot import Ballot
-from paxiom.impl.values import Command, Value
+from paxiom.impl.values import Command, Value, render_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,3 +132,21 @@ class Envelope:
     src: int
     dst: int
     msg: Message
+
+
+def describe(envelope: Envelope, names: tuple[str, ...]) -> str:
+    """One line for a human reading a trace, e.g. `a5 -> a4 Prepare(ballot=1.4, first_slot=0)`."""
+    msg = envelope.msg
+    fields = []
+    for name in msg.__slots__:
+        value = getattr(msg, name)
+        if name == "votes":
+            value = "[" + ", ".join(f"{v.slot}:{v.ballot}={render_value(v.value)}" for v in value) + "]"
+        elif name == "entries":
+            value = f"slots {value[0].slot}..{value[-1].slot}" if value else "none"
+        elif name == "snapshot":
+            value = f"up to slot {value.last_slot}" if value is not None else "none"
+        elif name in ("value", "commands"):
+            value = render_value(value)
+        fields.append(f"{name}={value}")
+    return f"{names[envelope.src]} -> {names[envelope.dst]} {type(msg).__name__}({', '.join(fields)})"

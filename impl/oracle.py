@@ -257,8 +257,10 @@ class RefinementOracle:
         promised = sorted(m.acc for m in view.state.msgs if m.type == "1b" and m.bal == b)  # type: ignore[union-attr]
         allowed = mp.proposable(view.cfg, view.state, b, 0)
         if not allowed:
-            names = [self.names[x] for x in promised]
-            return f"only {names or 'no acceptors'} promised ballot {b}: that is no phase-1 quorum"
+            if not promised:
+                return f"no acceptor promised ballot {b}"
+            names = ", ".join(self.names[x] for x in promised)
+            return f"only {names} promised ballot {b}: that is no phase-1 quorum"
         return f"{v!r} is not the highest vote a promised phase-1 quorum reported; allowed: {sorted(allowed)}"
 
     def _phase2b(self, a: int, b: int, slot: int, v: str) -> None:

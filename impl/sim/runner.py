@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from paxiom.errors import PaxiomError
-from paxiom.impl.messages import CatchUpReply
+from paxiom.impl.messages import CatchUpReply, describe
 from paxiom.impl.objection import Objection
 from paxiom.impl.oracle import RefinementOracle
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
@@ -130,7 +130,11 @@ class Execution:
         self._started = time.perf_counter()
 
     def feed(self, step: Step) -> bool:
-        """Take one step; False once the oracle has objected."""
+        """Take one step; False once the oracle has objected. Steps that name a message are recorded
+        with a `note` saying which message it was, so a trace reads without replaying it."""
+        envelope = self.sim.network.in_flight.get(step["msg"]) if "msg" in step else None
+        if envelope is not None:
+            step = {**step, "note": describe(envelope, self.sim.settings.quorums().nodes)}
         self.result.steps.append(step)
         try:
             self.sim.step(step)

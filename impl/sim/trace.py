@@ -61,6 +61,6 @@ def load(path: Path) -> tuple[ClusterSettings, list[Step]]:
         raise PaxiomError(f"malformed trace file: {exc}", where=str(path)) from None
     for i, step in enumerate(steps):
         args = ACTIONS.get(str(step.get("action")))
-        if args is None or set(step) != {"action", *args}:
+        if args is None or set(step) - {"note"} != {"action", *args}:
             raise PaxiomError(f"step {i} is malformed: {step}", where=str(path))
     return settings, steps

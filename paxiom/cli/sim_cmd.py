@@ -44,7 +44,7 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
             f"settled {result.liveness_rounds} fair rounds after faults stopped"
         )
         return
-    console.print(f"[bold red]oracle objects[/] at step {objection.step}: [bold]{objection.check}[/]")
+    console.print(f"[bold red]oracle objects[/] at step {objection.step}: [bold]{escape(objection.check)}[/]")
     console.print(f"  {escape(objection.reason)}", soft_wrap=True)
     if objection.matched:
         console.print("  the step had matched: " + escape(", ".join(map(str, objection.matched))))
