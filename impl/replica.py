@@ -103,10 +103,16 @@ class Replica:
     def ready(self) -> Ready:
         """Hand over (and forget) everything produced since the last call."""
         out = Ready(
-            tuple(self._writes), tuple(self._messages), tuple(self._applied), tuple(self._emitted), self._restored
+            tuple(self._writes),
+            tuple(self._messages),
+            tuple(self._applied),
+            tuple(self._emitted),
+            self._restored,
+            tuple(self.learner.alarms),
         )
         self._writes, self._messages, self._applied, self._emitted = [], [], [], []
         self._restored = None
+        self.learner.alarms.clear()
         return out
 
     # ------------------------------------------------------------------ views

@@ -64,9 +64,8 @@ class Ready:
     acceptor answering its own proposer): for tracing and the refinement oracle, not for sending."""
     restored: int | None = None
     """Set when the state machine was just restored from a snapshot covering slots up to this one."""
-
-    def is_empty(self) -> bool:
-        return not (self.writes or self.messages or self.applied or self.emitted) and self.restored is None
+    alarms: tuple[str, ...] = ()
+    """Integrity failures detected and refused (a corrupted or divergent catch-up): for the operator."""
 
 
 @dataclass

@@ -46,3 +46,10 @@ def test_runs_replay_exactly(tmp_path: Path) -> None:
 def test_long_soak(replicas: int, seed: int) -> None:
     result = run(ClusterSettings(replicas=replicas, seed=seed), 20000, Faults())
     assert result.objection is None, str(result.objection)
+
+
+def test_corrupted_catch_ups_are_refused_not_applied() -> None:
+    result = run(ClusterSettings(replicas=3, seed=3), 10000, Faults())
+    assert any(step["action"] == "corrupt" for step in result.steps)
+    assert result.refused > 0  # the checksum chain caught them ...
+    assert result.objection is None  # ... and the oracle saw no corrupted entry applied

@@ -113,6 +113,8 @@ class RunResult:
     seconds: float = 0.0
     liveness_rounds: int | None = None
     """Fair rounds the cluster needed to settle after faults stopped (None if it never got there)."""
+    refused: int = 0
+    """Corrupted or divergent catch-up replies the replicas detected by checksum and refused."""
 
     @property
     def holds(self) -> bool:
@@ -162,6 +164,7 @@ class Execution:
     def finish(self) -> RunResult:
         self.result.transitions = self.oracle.transitions
         self.result.actions_matched = self.oracle.actions_matched
+        self.result.refused = len(self.sim.alarms)
         self.result.seconds = time.perf_counter() - self._started
         return self.result
 

@@ -127,6 +127,8 @@ class Simulator:
         self.submitted: dict[bytes, None] = {}
         """Every command a client submitted, in order."""
         self.applied_anywhere: set[bytes] = set()
+        self.alarms: list[str] = []
+        """Integrity failures replicas detected and refused (corrupted catch-up replies)."""
         for r in range(settings.replicas):
             self._boot(r)
 
@@ -147,6 +149,7 @@ class Simulator:
             self.network.send(envelope)
         for applied in ready.applied:
             self.applied_anywhere.update(applied.value)
+        self.alarms += ready.alarms
         for observer in self.observers:
             observer.on_ready(r, ready)
 

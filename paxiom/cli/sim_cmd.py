@@ -26,6 +26,7 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
         **trace.verdict(result),
         "checked_transitions": result.transitions,
         "spec_actions_matched": result.actions_matched,
+        "corrupt_catch_ups_refused": result.refused,
         "steps": len(result.steps),
         "seconds": round(result.seconds, 3),
         "transitions_per_second": round(result.transitions / result.seconds) if result.seconds else None,
@@ -41,7 +42,8 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
         console.print(
             f"[green]holds[/]: {doc['steps']} steps, {result.transitions} transitions checked against "
             f"spec/multipaxos ({result.actions_matched} spec actions matched) in {doc['seconds']} s; "
-            f"settled {result.liveness_rounds} fair rounds after faults stopped"
+            f"settled {result.liveness_rounds} fair rounds after faults stopped; "
+            f"{result.refused} corrupted catch-up replies caught by checksum and refused"
         )
         return
     console.print(f"[bold red]oracle objects[/] at step {objection.step}: [bold]{escape(objection.check)}[/]")
