@@ -132,9 +132,10 @@ one_value_per_ballot ==
      /\ m2.type = "2a" \/ (m2.type = "2b" /\ m2.bal \notin FastBallots)
      /\ m1.bal = m2.bal) => m1.val = m2.val
 
+(* SafeAt, stated from (c, w) as in Paxos.tla. *)
 votes_safe ==
-  \A m \in msgs : m.type = "2b" =>
-    \A c \in 0..(m.bal - 1), w \in Values \ {m.val} : ~ ChoosableAt(c, w)
+  \A c \in Ballots, w \in Values :
+    ChoosableAt(c, w) => \A m \in msgs : (m.type = "2b" /\ m.bal > c) => m.val = w
 
 agreement == Cardinality(chosen) <= 1
 

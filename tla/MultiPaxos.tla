@@ -117,9 +117,11 @@ one_value_per_ballot ==
     (/\ m1.type \in {"2a", "2b"} /\ m2.type \in {"2a", "2b"}
      /\ m1.bal = m2.bal /\ m1.slot = m2.slot) => m1.val = m2.val
 
+(* SafeAt per slot, stated from (slot, c, w) as in Paxos.tla. *)
 votes_safe ==
-  \A m \in msgs : m.type = "2b" =>
-    \A c \in 0..(m.bal - 1), w \in Values \ {m.val} : ~ ChoosableAt(m.slot, c, w)
+  \A slot \in Slots, c \in Ballots, w \in Values :
+    ChoosableAt(slot, c, w) =>
+      \A m \in msgs : (m.type = "2b" /\ m.slot = slot /\ m.bal > c) => m.val = w
 
 agreement == \A slot \in Slots : Cardinality(Chosen(slot)) <= 1
 

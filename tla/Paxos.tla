@@ -123,9 +123,11 @@ one_value_per_ballot ==
   \A m1, m2 \in msgs :
     (m1.type \in {"2a", "2b"} /\ m2.type \in {"2a", "2b"} /\ m1.bal = m2.bal) => m1.val = m2.val
 
+(* SafeAt: no vote for v at b while some w /= v is chosen or choosable at *)
+(* a lower ballot c; stated from (c, w) so that each is computed once.    *)
 votes_safe ==
-  \A m \in msgs : m.type = "2b" =>
-    \A c \in 0..(m.bal - 1), w \in Values \ {m.val} : ~ ChoosableAt(c, w)
+  \A c \in Ballots, w \in Values :
+    ChoosableAt(c, w) => \A m \in msgs : (m.type = "2b" /\ m.bal > c) => m.val = w
 
 agreement == Cardinality(chosen) <= 1
 
