@@ -86,6 +86,9 @@ class Counterexample:
     added: dict[str, list[Tuple]] = field(default_factory=dict)
     removed: dict[str, list[Tuple]] = field(default_factory=dict)
     fails_at: dict[str, str] = field(default_factory=dict)
+    verified: bool = False
+    """Re-checked on the printed model itself: axioms and the remaining invariant hold before, the action
+    is enabled, and the broken conjunct is false after (or the safety property in the state)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -97,6 +100,7 @@ class Counterexample:
             "action": self.action,
             "post": _relations_json(self.post),
             "fails_at": self.fails_at,
+            "verified": self.verified,
         }
 
     def lines(self) -> list[str]:
@@ -228,7 +232,24 @@ class Reader:
         none = self.ts.constants.get("none")
         return none is not None and self.true(none == e)
 
-    def true(self, formula: z3.BoolRef) -> bool:
+    def true(self, formula: z3.ExprRef) -> bool:
+        """Whether the formula holds in the model. Z3's evaluator leaves quantifiers unevaluated, so they
+        are decided here over the (finite) universe, instance by instance, stopping at the first witness."""
+        if z3.is_quantifier(formula):
+            domains = [self.universe[self.sort_name(formula.var_sort(i))] for i in range(formula.num_vars())]
+            # de Bruijn: variable i of the binder is index n - 1 - i in the body
+            cases = (
+                self.true(z3.substitute_vars(formula.body(), *reversed(v))) for v in itertools.product(*domains)
+            )
+            return all(cases) if formula.is_forall() else any(cases)
+        if z3.is_and(formula):
+            return all(self.true(c) for c in formula.children())
+        if z3.is_or(formula):
+            return any(self.true(c) for c in formula.children())
+        if z3.is_not(formula):
+            return not self.true(formula.arg(0))
+        if z3.is_implies(formula):
+            return not self.true(formula.arg(0)) or self.true(formula.arg(1))
         return bool(z3.is_true(self.model.eval(formula, model_completion=True)))
 
     def name(self, term: z3.ExprRef) -> str:
@@ -279,7 +300,6 @@ class Reader:
         n = formula.num_vars()
         domains = [self.universe[self.sort_name(formula.var_sort(i))] for i in range(n)]
         for values in itertools.product(*domains):
-            # de Bruijn: variable i of the binder is index n - 1 - i in the body
             body = z3.substitute_vars(formula.body(), *reversed(values))
             if not self.true(body):
                 return {formula.var_name(i): self.name(v) for i, v in enumerate(values)}
@@ -305,8 +325,12 @@ def explain(ts: TransitionSystem, ob: Obligation) -> Counterexample:
         pre=r.state(pre_state, ts.relations),
     )
     broken_state = pre_state
+    facts = [a.formula for a in ts.axioms]
+    if ob.kind != "initiation":
+        facts += [c.formula(pre_state) for c in ts.conjuncts]
     if ob.action is not None:
-        _, post = ob.action.apply(pre_state, ob.params)
+        guard, post = ob.action.apply(pre_state, ob.params)
+        facts.append(guard)
         cex.action = r.action(ob.action, ob.params)
         changed = ob.action.step(pre_state, ob.params)[1]
         cex.post = {rel.name: r.tuples(post[rel.name], rel.sorts) for rel in ts.relations if rel.name in changed}
@@ -315,5 +339,7 @@ def explain(ts: TransitionSystem, ob: Obligation) -> Counterexample:
             cex.added[name] = [t for t in after if t not in before]
             cex.removed[name] = [t for t in cex.pre[name] if t not in set(after)]
         broken_state = post
-    cex.fails_at = r.fails_at(conj.formula(broken_state))
+    broken = conj.formula(broken_state)
+    cex.fails_at = r.fails_at(broken)
+    cex.verified = all(r.true(f) for f in facts) and not r.true(broken)
     return cex

@@ -16,7 +16,7 @@ from paxiom.explorer import replay
 from paxiom.proofs import variants
 from paxiom.proofs.bmc import bmc
 from paxiom.proofs.check import weakened
-from paxiom.proofs.cti import Counterexample
+from paxiom.proofs.cti import Counterexample, Reader
 from paxiom.proofs.fol import State
 from paxiom.proofs.prover import ProofResult, prove
 from paxiom.proofs.spec_trace import trace_document
@@ -45,6 +45,8 @@ def assert_counterexample(result: ProofResult) -> Counterexample:
     assert result.cti is not None
     first = next(ob for ob in result.obligations if ob.status == "failed")
     assert result.cti.obligation == first.name
+    assert result.cti.verified  # the printed model really is a counterexample
+    assert result.cti.fails_at  # and names where the broken conjunct fails
     json.dumps(result.cti.to_json())  # JSON-ready
     return result.cti
 
@@ -98,6 +100,20 @@ def test_weakened_cheap_axiom_gives_two_disjoint_quorums_of_one_configuration() 
 
 def _phase1(cti: Counterexample) -> str:
     return "member1" if "member1" in cti.structure.quorums else "member"
+
+
+def test_models_are_read_with_quantifiers_decided() -> None:
+    """Z3's evaluator leaves quantified formulas unevaluated; the reader decides them on the finite model."""
+    ts = weakened(variants.model("paxos"), ["quorum_intersection"])
+    solver = z3.Solver()
+    solver.add(*(a.formula for a in ts.axioms))
+    real_axiom = variants.model("paxos").axiom("quorum_intersection").formula
+    solver.add(z3.Not(real_axiom))
+    assert solver.check() == z3.sat
+    reader = Reader(ts, solver.model())
+    assert reader.true(ts.axiom("quorum_intersection").formula)  # every quorum has a member
+    assert not reader.true(real_axiom)  # but two of them are disjoint
+    assert reader.true(z3.Not(real_axiom))
 
 
 def test_paxos_cti_for_weakened_quorums_is_the_textbook_one() -> None:
