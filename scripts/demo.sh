@@ -21,6 +21,10 @@ section "Flexible Paxos with |Q1| + |Q2| <= n: the shortest run in which two val
   "paxiom explore --acceptors 3 --max-ballot 1 --q1 1 --q2 2 --invariant agreement"
 expect 1 $PAXIOM explore --acceptors 3 --max-ballot 1 --q1 1 --q2 2 --invariant agreement
 
+section "TLC on the TLA+ twin of the same configuration finds two values chosen too, as the model expects" \
+  "paxiom tla check tla/MCPaxosUnsafe.cfg"
+expect 0 $PAXIOM tla check tla/MCPaxosUnsafe.cfg
+
 section "Unbounded proof: Paxos is safe for any number of nodes, rounds and values (Z3, EPR)" \
   "paxiom prove --variant paxos"
 expect 0 $PAXIOM prove --variant paxos
