@@ -50,7 +50,7 @@ class Run:
         for i, step in enumerate(self.steps, 1):
             args = {k: v for k, v in step.items() if k != "action"}
             out.append(f"    {i:>2}. {call(step['action'], args)}")
-        out.append("  final state")
+        out.append("  final state  (* derived)")
         out.extend(f"    {rel:<14} {' '.join(_fmt(t) for t in ts) or '—'}" for rel, ts in self.final.items())
         return out
 

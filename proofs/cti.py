@@ -11,6 +11,7 @@ conjunct's variables at which it fails.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -113,7 +114,7 @@ class Counterexample:
         }[self.kind]
         out.append(f"  {what}")
         out.extend(self.structure.lines())
-        out.append("  pre-state")
+        out.append("  pre-state" + ("  (* derived)" if any(k.endswith("*") for k in self.pre) else ""))
         out.extend(f"    {rel:<14} {_tuples(ts)}" for rel, ts in self.pre.items())
         if self.action is not None:
             out.append(f"  action      {self.action}")
@@ -291,7 +292,11 @@ class Reader:
         return [by_sort[str(decl.domain(i))] for i in range(decl.arity())]
 
     def state(self, state: State, relations: Iterable[Relation]) -> dict[str, list[Tuple]]:
-        return {r.name: self.tuples(state[r.name], r.sorts) for r in relations}
+        """The true tuples of each relation, then of each derived view (named with a trailing `*`)."""
+        facts = {r.name: self.tuples(state[r.name], r.sorts) for r in relations}
+        for view in self.ts.views:
+            facts[f"{view.name}*"] = self.tuples(functools.partial(view.formula, state), view.sorts)
+        return facts
 
     def fails_at(self, formula: z3.BoolRef) -> dict[str, str]:
         """The values of a universally quantified formula's outer variables at which it is false."""
@@ -333,7 +338,11 @@ def explain(ts: TransitionSystem, ob: Obligation) -> Counterexample:
         facts.append(guard)
         cex.action = r.action(ob.action, ob.params)
         changed = ob.action.step(pre_state, ob.params)[1]
-        cex.post = {rel.name: r.tuples(post[rel.name], rel.sorts) for rel in ts.relations if rel.name in changed}
+        cex.post = {
+            name: tuples
+            for name, tuples in r.state(post, ts.relations).items()
+            if name in changed or name.endswith("*")
+        }
         for name, after in cex.post.items():
             before = set(cex.pre[name])
             cex.added[name] = [t for t in after if t not in before]

@@ -64,6 +64,17 @@ class Conjunct:
 
 
 @dataclass(frozen=True)
+class View:
+    """A relation derived from the state (e.g. `chosen`), shown beside the state in counterexamples."""
+
+    name: str
+    sorts: tuple[str, ...]
+    doc: str
+    formula: Callable[..., z3.BoolRef]
+    """Called as formula(state, *arguments)."""
+
+
+@dataclass(frozen=True)
 class Action:
     """A named transition with explicit parameters. `step(pre, params)` returns the guard and the
     relations the action changes, each as a macro over `pre`."""
@@ -94,6 +105,7 @@ class TransitionSystem:
     safety: Conjunct
     order: str = "le"
     """The rigid relation that totally orders the round sort (used to print rounds in order)."""
+    views: tuple[View, ...] = ()
     decls: dict[str, z3.FuncDeclRef] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -44,6 +44,7 @@ from paxiom.proofs.fol import (
     Relation,
     State,
     TransitionSystem,
+    View,
     added,
     exists,
     forall,
@@ -117,8 +118,21 @@ class Vocabulary:
         """The transition system over this vocabulary, with agreement as its safety property."""
         constants = {"none": self.none, **self.extra_constants()}
         return TransitionSystem(
-            variant, title, self.sorts, self.rigid, constants, relations, axioms, actions, conjuncts, self.agreement()
+            variant, title, self.sorts, self.rigid, constants, relations, axioms, actions, conjuncts, self.agreement(),
+            views=(self.chosen_view(),),
         )
+
+    def chosen_view(self) -> View:
+        """`chosen(b, v)` (per slot with slots), as derived in the spec: some quorum all voted (b, v)."""
+        v = self
+
+        def chosen(s: State, *args: z3.ExprRef) -> z3.BoolRef:
+            *slot, r, val = args
+            formula = v.chosen_at(s, r, val)
+            return z3.substitute(formula, *zip(v.I, slot, strict=True)) if slot else formula
+
+        doc = "some quorum of the round's kind all voted for it"
+        return View("chosen", (*v.slot_sort, "round", "value"), doc, chosen)
 
     def extra_constants(self) -> dict[str, z3.ExprRef]:
         return {}
