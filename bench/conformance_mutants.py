@@ -122,7 +122,7 @@ def main() -> None:
             r["mutant"], r["role"], f"{r['caught_in_seeds']}/{r['seeds']}", ", ".join(r["rules"]),
             str(r["median_examples"]), str(r["median_seconds"]), str(r["median_shrunk_steps"]),
         )  # fmt: skip
-    console = Console()
+    console = Console(width=200)
     console.print(table)
     console.print(
         f"detection rate: {always}/{len(results)} applicable mutants caught in every seed; median time to "

@@ -30,7 +30,7 @@ def test_the_nodejs_acceptor_conforms(tmp_path: Path) -> None:
 
 def test_a_lost_vote_is_caught_across_a_real_sigkill(tmp_path: Path) -> None:
     host = process(tmp_path, sys.executable, "-m", "paxiom.conform.host", f"{EXAMPLES / 'paxiom_core.py'}:Core")
-    steps = [Step("accept", (0, 0, 0))]
+    steps = [Step("accept", (0, 0, 0)), Step("finish")]  # finish: kill, restart, probe
     report = replay(host, "acceptor", 0, steps, {"mutant": "vote-not-persisted"})
     assert [f.rule for f in report.findings] == ["promise_reports_last_vote"]
     assert replay(host, "acceptor", 0, steps, {}).conforms

@@ -94,6 +94,16 @@ def test_parse_output_reads_counts_and_converts_depth_to_steps() -> None:
     assert (run.distinct_states, run.generated, run.depth, run.holds) == (3921, 23839, 16, True)
 
 
+def test_parse_output_trusts_counts_only_from_a_clean_exit() -> None:
+    out = (
+        "Error: The error occurred when TLC was evaluating the nested expressions at the following positions:\n"
+        "12 states generated, 10 distinct states found, 2 states left on queue.\n"
+        "The depth of the complete state graph search is 3.\n"
+    )
+    with pytest.raises(PaxiomError, match="evaluating the nested expressions"):
+        parse_output(out, 0.1, returncode=255)
+
+
 def test_parse_output_without_a_verdict_is_an_error() -> None:
     with pytest.raises(PaxiomError, match="Unknown operator"):
         parse_output("Semantic errors:\n\n*** Errors: 1\n\nline 3, col 1 of module M\n\nUnknown operator: `y'.\n", 0.1)
@@ -119,6 +129,19 @@ def test_runner_reports_state_and_step_violations_with_their_traces() -> None:
 def test_runner_turns_tla_errors_into_one_line() -> None:
     with pytest.raises(PaxiomError, match="Unknown operator"):
         run_tlc({"Counter": COUNTER.replace("x <= 2", "y <= 2")}, "Counter", "INIT Init\nNEXT Next\n")
+
+
+@needs_java
+def test_quorum_families_must_be_given_upward_closed() -> None:
+    model = next(m for m in MODELS if m.name == "MCPaxos")
+    minimal_only = model.module_text().replace(
+        "MCQuorum1 == {Q \\in SUBSET MCAcceptors : \\E M \\in {{0, 1}, {0, 2}, {1, 2}} : M \\subseteq Q}",
+        "MCQuorum1 == {{0, 1}, {0, 2}, {1, 2}}",
+    )
+    assert minimal_only != model.module_text()
+    sources = {"Paxos": (TLA_DIR / "Paxos.tla").read_text(), model.name: minimal_only}
+    with pytest.raises(PaxiomError, match="Assumption"):
+        run_tlc(sources, model.name, model.cfg_text(), workers=1)
 
 
 @needs_java

@@ -42,7 +42,8 @@ def _print(report: Report, written: list[Path]) -> None:
     judged = ", ".join(f"{n} {kind}" for kind, n in sorted(report.judged.items())) or "no messages"
     console.print(
         f"[bold]{report.target}[/] as [bold]{report.role}[/]: {report.examples} schedules in {report.seconds:.1f} s "
-        f"(seed {report.seed}); judged {judged}"
+        f"(seed {report.seed}); judged {judged}",
+        soft_wrap=True,
     )
     if report.conforms:
         console.print("[bold green]conforms[/]: no rule broken")
@@ -54,7 +55,8 @@ def _print(report: Report, written: list[Path]) -> None:
         table.add_row(f.rule, f.node, f.reason)
     console.print(table)
     for f, path in zip(report.findings, written, strict=False):
-        console.print(f"\n[bold red]{f.rule}[/] — shrunk schedule ({len(f.steps)} step{'' if len(f.steps) == 1 else 's'}), replay: {path}")
+        steps = f"{len(f.steps)} step{'' if len(f.steps) == 1 else 's'}"
+        console.print(f"\n[bold red]{f.rule}[/] — shrunk schedule ({steps}), replay: {path}", soft_wrap=True)
         for line in f.log:
             console.print(f"  {line}", markup=False, highlight=False)
         console.print(f"  [dim]sequence diagram: {path.with_suffix('.mmd')}[/]")

@@ -15,6 +15,10 @@ from paxiom.conform.world import Setup, Step
 from paxiom.spec.quorums import QuorumSystem
 
 ROUNDS = st.integers(0, 3)
+ORDER = st.integers(-1, 3)
+"""Which message in flight the network delivers next while a run concludes: the k-th oldest (-1: newest)."""
+BUMP = st.integers(0, 2)
+"""How far above its previous ballot a rival proposer's next one is (rival ballots only ever increase)."""
 INDEX = st.integers(0, 7)
 VALUE = st.integers(0, 2)
 
@@ -37,57 +41,59 @@ def _masks(n: int) -> st.SearchStrategy[int]:
 
 
 def _network() -> list[st.SearchStrategy[Step]]:
-    """Delivery dominates (one message, or everything in flight until quiet), then loss, duplication and
-    crash-restart of a node under test."""
-    deliver = _step("deliver", INDEX)
-    settle = _step("settle", INDEX)
-    return [deliver, deliver, settle, _step("duplicate", INDEX), _step("drop", INDEX), _step("crash", INDEX)]
-
-
-def _rivals(masks: st.SearchStrategy[int]) -> list[st.SearchStrategy[Step]]:
-    """A suite proposer's phase 1, its phase 2, or both in one step (how earlier votes come about)."""
-    ballot = _step("rival_ballot", INDEX, ROUNDS, masks, VALUE)
+    """Delivery of one message or of everything in flight until quiet (each time the k-th oldest), loss,
+    duplication, and crash-restart of a node under test."""
     return [
-        _step("rival_prepare", INDEX, ROUNDS, masks),
-        _step("rival_accept", INDEX, ROUNDS, masks, VALUE),
-        ballot,
-        ballot,
-        ballot,
+        _step("deliver", INDEX),
+        _step("settle", INDEX),
+        _step("duplicate", INDEX),
+        _step("drop", INDEX),
+        _step("crash", INDEX),
     ]
 
 
-def step_strategy(role: str, n: int) -> st.SearchStrategy[Step]:
+def _rivals(masks: st.SearchStrategy[int]) -> list[st.SearchStrategy[Step]]:
+    """A competing proposer's new ballot (phase 1), its proposal at its current ballot (phase 2), or both in
+    one step with an adversarially chosen quorum: how votes at several ballots come about."""
+    return [
+        _step("rival_prepare", INDEX, BUMP, masks),
+        _step("rival_accept", INDEX, masks, VALUE),
+        _step("rival_ballot", INDEX, BUMP, masks, VALUE),
+    ]
+
+
+def step_kinds(role: str, n: int) -> list[st.SearchStrategy[Step]]:
     masks = _masks(n)
-    kinds: list[st.SearchStrategy[Step]]
     if role == "acceptor":
-        kinds = [
+        return [
             _step("prepare", INDEX, ROUNDS),
             _step("accept", INDEX, ROUNDS, VALUE),
             _step("redeliver", INDEX),
             _step("crash", INDEX),
         ]
-    elif role == "proposer":
-        kinds = [
-            _step("propose", INDEX, VALUE),
-            _step("timeout", INDEX),
-            *_rivals(masks),
-            *_network(),
-        ]
-    elif role == "learner":
-        kinds = [
-            *_rivals(masks),
-            *_network(),
-        ]
-    else:
-        kinds = [_step("propose", INDEX, VALUE), _step("timeout", INDEX), *_network()]
-    return st.one_of(kinds)
+    clients = [_step("propose", INDEX, VALUE), _step("timeout", INDEX)]
+    if role == "proposer":
+        return [*clients, *_rivals(masks), *_network()]
+    if role == "learner":
+        return [*_rivals(masks), *_network()]
+    return [*clients, *_network()]
 
 
 def case_strategy(role: str, max_steps: int) -> st.SearchStrategy[tuple[int, list[Step]]]:
-    """(index into CONFIGS, steps)."""
-    return st.integers(0, len(CONFIGS) - 1).flatmap(
-        lambda c: st.tuples(st.just(c), st.lists(step_strategy(role, CONFIGS[c].n), min_size=1, max_size=max_steps))
-    )
+    """(index into CONFIGS, steps ending in `finish`). Swarm testing (Groce et al., ISSTA 2012): half the
+    cases first draw which kinds of step they may use, so cases made mostly of, say, rival ballots and
+    reordered deliveries are common rather than drowned in an even mix; the other half may use every kind."""
+
+    @st.composite
+    def case(draw: st.DrawFn) -> tuple[int, list[Step]]:
+        config = draw(st.integers(0, len(CONFIGS) - 1))
+        kinds = step_kinds(role, CONFIGS[config].n)
+        every = frozenset(range(len(kinds)))
+        enabled = sorted(draw(st.one_of(st.just(every), st.frozensets(st.sampled_from(sorted(every)), min_size=1))))
+        steps = draw(st.lists(st.one_of([kinds[i] for i in enabled]), min_size=1, max_size=max_steps))
+        return config, [*steps, draw(_step("finish", ORDER, ORDER, ORDER))]
+
+    return case()
 
 
 def setup_for(role: str, config: int, options: dict[str, str]) -> Setup:

@@ -1,12 +1,14 @@
 """Searching for violations: hypothesis generates schedules, the world judges them, hypothesis shrinks.
 
 Each search round asks `hypothesis.find` for a schedule that breaks a rule not reported yet, so one run can
-report several distinct rules, each with its own shortest schedule; the shrinker is told to keep the same
-rule, so a shrunk schedule never silently turns into a different bug.
+report several distinct rules, each with its own shortest schedule; once a schedule fails, only the same
+rule counts as failing, so a shrunk schedule never silently turns into a different bug, and shrinking is
+given a bounded number of further runs (`SHRINK_BUDGET`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from collections import Counter
@@ -24,11 +26,48 @@ from paxiom.conform.world import Outcome, Step, World
 
 Case = tuple[int, list[Step]]
 
+SHRINK_BUDGET = 200
+"""Runs shrinking may take after the first failing schedule; then the smallest failing one so far is kept."""
+
 
 def run_case(target: Target, role: str, case: Case, options: dict[str, str]) -> Outcome:
     """Run one schedule against fresh instances in a throw-away directory."""
     workdir = Path(tempfile.mkdtemp(prefix="paxiom-conform-"))
     return World(target, setup_for(role, case[0], options), workdir).run(case[1])
+
+
+class _Round:
+    """One search for a rule not reported yet. Once a case fails, only the same rule counts as failing (so
+    shrinking cannot slip to a different bug), and shrinking gets a bounded number of further runs."""
+
+    def __init__(
+        self,
+        run: Callable[[Case], Outcome],
+        known: set[str],
+        shrink_budget: int,
+        progress: Callable[[], tuple[float, int]],
+    ) -> None:
+        self.run, self.known, self.shrink_budget, self.progress = run, known, shrink_budget, progress
+        self.rule: str | None = None
+        self.detected_after = (0.0, 0)
+        """(seconds, schedules run) when the first failing case was found, before shrinking."""
+        self.best: tuple[Case, Outcome] | None = None
+        self.runs_since_failure = 0
+
+    def fails(self, case: Case) -> bool:
+        if self.best is not None:
+            self.runs_since_failure += 1
+            if self.runs_since_failure > self.shrink_budget:
+                # budget spent: only the current best still fails, so hypothesis stops where it is
+                return repr(case) == repr(self.best[0])
+        outcome = self.run(case)
+        v = outcome.violation
+        if v is None or v.rule in self.known or (self.rule is not None and v.rule != self.rule):
+            return False
+        if self.rule is None:
+            self.rule, self.detected_after = v.rule, self.progress()
+        self.best = (case, outcome)  # hypothesis only accepts a failing case smaller than its current one
+        return True
 
 
 def check(
@@ -47,33 +86,22 @@ def check(
     judged: Counter[str] = Counter()
     examples = 0
     started = time.monotonic()
+
+    def run(case: Case) -> Outcome:
+        nonlocal examples
+        examples += 1
+        on_example()
+        outcome = run_case(target, role, case, options)
+        judged.update(outcome.judged)
+        return outcome
+
     for round_no in range(max_findings):
         known = {f.rule for f in findings}
-        failing: dict[str, Outcome] = {}
-        first_failure: list[tuple[float, int]] = []
-
-        def breaks_new_rule(
-            case: Case,
-            known: set[str] = known,
-            failing: dict[str, Outcome] = failing,
-            first_failure: list[tuple[float, int]] = first_failure,
-        ) -> bool:
-            nonlocal examples
-            examples += 1
-            on_example()
-            outcome = run_case(target, role, case, options)
-            judged.update(outcome.judged)
-            if outcome.violation is None or outcome.violation.rule in known:
-                return False
-            if not first_failure:
-                first_failure.append((time.monotonic() - started, examples))
-            failing[repr(case)] = outcome
-            return True
-
-        try:
-            case = find(
+        search = _Round(run, known, SHRINK_BUDGET, lambda: (time.monotonic() - started, examples))
+        with contextlib.suppress(NoSuchExample):
+            find(
                 case_strategy(role, max_steps),
-                breaks_new_rule,
+                search.fails,
                 settings=settings(
                     max_examples=max_examples,
                     database=None,
@@ -84,12 +112,10 @@ def check(
                 ),
                 random=Random(seed + round_no),
             )
-        except NoSuchExample:
+        if search.best is None:
             break
-        outcome = failing[repr(case)]
-        assert outcome.violation is not None
-        seconds, nth = first_failure[0]
-        findings.append(Finding.of(outcome, case[0], case[1], seconds, nth))
+        (config, steps), outcome = search.best
+        findings.append(Finding.of(outcome, config, steps, search.detected_after[0], search.detected_after[1]))
     return Report(
         target=target.name,
         role=role,

@@ -50,7 +50,7 @@ MAX_BALLOT = 10**9
 SETTLE_LIMIT = 60
 """Most deliveries one `settle` step makes: an implementation that chatters forever is still judged."""
 
-FINAL_ROUNDS = 3
+ORDER_WORDS = {0: ", oldest first", -1: ", newest first"}
 
 T = TypeVar("T")
 
@@ -178,6 +178,7 @@ class World:
         self.pending: list[Protocol] = []
         self.inputs: list[Protocol] = []
         self.highest: dict[str, tuple[Ballot, int]] = {}
+        self.rival_ballots: dict[str, Ballot] = {}
         self.requested: set[str] = set()
         self.decided: dict[str, str] = {}
         self.log: list[str] = []
@@ -225,7 +226,6 @@ class World:
             for step in steps:
                 self.step(step)
                 self.check_invariants()
-            self.finish()
         except Violated as exc:
             violation = exc.violation
         except Failure as exc:
@@ -238,24 +238,25 @@ class World:
             self.events.append(Event("note", violation.node, violation.node, f"VIOLATION {violation.rule}"))
         return Outcome(violation, self.log, self.events, self.judged)
 
-    def finish(self) -> None:
-        """Let the run conclude: the network delivers what is in flight and, should that leave a proposer
-        under test without a decision, its timer fires and the network settles again (a few times). This is
+    def do_finish(self, *orders: int) -> None:
+        """Let the run conclude (the last step of every generated schedule): the network delivers what is in
+        flight and, should that leave a proposer under test without a decision, its timer fires and the
+        network settles again, up to once per entry of `orders` (the `settle` order of each round). This is
         what drives a proposer above its rivals' ballots, where it must re-propose their votes."""
         if self.setup.role == "acceptor":
             self.probe_durability()
             return
-        for round_no in range(FINAL_ROUNDS):
+        for k in orders:
             if self.pending:
-                order = ("oldest", 0) if round_no % 2 == 0 else ("newest", -1)
-                self.log.append(f"(the network delivers what is in flight, {order[0]} first)")
-                self.do_settle(order[1])
+                words = ORDER_WORDS.get(k, f", each time the {k + 1}th oldest")
+                self.log.append(f"(the network delivers what is in flight{words})")
+                self.do_settle(k)
                 self.check_invariants()
             waiting = [n for n in self.proposers_under_test() if n not in self.decided]
             if not waiting:
                 return
-            for k in range(len(waiting)):
-                self.do_timeout(k)
+            for i in range(len(waiting)):
+                self.do_timeout(i)
 
     def probe_durability(self) -> None:
         """End every acceptor schedule by killing and restarting it, then asking it to join the lowest
@@ -364,9 +365,19 @@ class World:
         self.incarnation[node] += 1
         self.instances[node] = self.target.start(self.setup.node(node, self.workdir / node, self.incarnation[node]))
 
-    def do_rival_prepare(self, p: int, rnd: int, mask: int) -> None:
-        """A suite proposer runs phase 1 with the acceptors in `mask` (all simulated by the spec)."""
-        b = Ballot(rnd, pick(self.rivals, p))
+    def next_rival_ballot(self, p: int, bump: int) -> Ballot:
+        """A rival's new ballot: `bump` rounds above its previous one (a proposer's ballots only increase)."""
+        rival = pick(self.rivals, p)
+        previous = self.rival_ballots.get(rival)
+        b = Ballot(bump if previous is None else previous.round + 1 + bump, rival)
+        self.rival_ballots[rival] = b
+        return b
+
+    def do_rival_prepare(self, p: int, bump: int, mask: int) -> None:
+        """A suite proposer starts a new ballot: phase 1 with the acceptors in `mask` (played by the spec)."""
+        self.rival_phase1(self.next_rival_ballot(p, bump), mask)
+
+    def rival_phase1(self, b: Ballot, mask: int) -> None:
         bi = self.bint(b)
         self.s = self.s._replace(msgs=self.s.msgs | {M1a(bi)})
         joined = []
@@ -378,9 +389,12 @@ class World:
         self.log.append(f"{b.node} prepares {b}; promised by {', '.join(joined) or 'nobody'}")
         self.events.append(Event("note", b.node, b.node, f"phase 1 at {b}: {', '.join(joined) or 'no'} promises"))
 
-    def do_rival_accept(self, p: int, rnd: int, mask: int, vk: int) -> None:
-        """A suite proposer runs phase 2 (if the spec lets it) and the acceptors in `mask` vote."""
-        b = Ballot(rnd, pick(self.rivals, p))
+    def do_rival_accept(self, p: int, mask: int, vk: int) -> None:
+        """A suite proposer proposes at its current ballot (if the spec lets it: a phase-1 quorum, the
+        highest-vote rule) and the acceptors in `mask` vote; a late call is a stale accept."""
+        b = self.rival_ballots.get(pick(self.rivals, p))
+        if b is None:
+            return
         bi = self.bint(b)
         value = self.proposal_at(bi)
         if value is None:
@@ -402,12 +416,12 @@ class World:
             self.pending.append(Accept(b.node, learner, b, value))
             self.pending += [Accepted(a, learner, b, value) for a in voters]
 
-    def do_rival_ballot(self, p: int, rnd: int, voters: int, vk: int) -> None:
-        """A competing proposer that wants its own value: it runs phase 1 with the first minimal phase-1
-        quorum whose promises (by the spec) let it propose `values[vk]`, if any, then the acceptors in
-        `voters` vote. This is how diverging votes at different ballots come about."""
-        bi = self.bint(Ballot(rnd, pick(self.rivals, p)))
-        want = pick(self.setup.values, vk)
+    def do_rival_ballot(self, p: int, bump: int, voters: int, vk: int) -> None:
+        """A competing proposer that wants its own value: a new ballot, phase 1 with the first minimal
+        phase-1 quorum whose promises (by the spec) let it propose `values[vk]`, if any, then the acceptors
+        in `voters` vote. This is how diverging votes at different ballots come about."""
+        b = self.next_rival_ballot(p, bump)
+        bi, want = self.bint(b), pick(self.setup.values, vk)
         quorums = self.setup.quorums.phase1.minimal_quorums
         chosen_quorum = quorums[0]
         for q in quorums:
@@ -417,8 +431,8 @@ class World:
             if want in paxos.proposable(self.cfg, t, bi):
                 chosen_quorum = q
                 break
-        self.do_rival_prepare(p, rnd, chosen_quorum)
-        self.do_rival_accept(p, rnd, voters, vk)
+        self.rival_phase1(b, chosen_quorum)
+        self.do_rival_accept(p, voters, vk)
 
     # ------------------------------------------------------------ helpers
 
@@ -496,7 +510,11 @@ class World:
         judge |= {"accepted": self.judge_accepted}
         if o.type in judge:
             self.judged[o.type] += 1
-            judge[o.type](node, o)  # type: ignore[operator]
+            try:
+                judge[o.type](node, o)  # type: ignore[operator]
+            except Violated:
+                self.events.append(Event("msg", o.src, o.dst, describe(o)))  # the offending message, drawn
+                raise
         self.route(o)
 
     def route(self, o: Protocol) -> None:
@@ -575,8 +593,8 @@ class World:
                 raise Violated("replies_to_requests", node, f"promised {o.ballot}, which no prepare it got asked for")
             promised = self.ballot(self.s.max_bal[a])
             if promised == o.ballot:
-                reason = f"promised {o.ballot} a second time (reporting last vote {self.last_text(o)}): a ballot may be "
-                reason += f"joined only once, strictly above the promise, and its promise already was {promised}"
+                reason = f"promised {o.ballot} a second time (reporting last vote {self.last_text(o)}): a ballot "
+                reason += f"may be joined only once, strictly above the promise, and its promise already was {promised}"
             else:
                 reason = f"promised {o.ballot} although its promise already was {promised}"
             raise Violated("promise_above_promise", node, reason)
