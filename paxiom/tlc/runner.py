@@ -103,14 +103,15 @@ def run_tlc(
     """
     if module not in sources:
         raise PaxiomError(f"no module {module!r} among {sorted(sources)}")
-    command_prefix = [find_java(), "-XX:+UseParallelGC", "-Xmx2g"]
     with tempfile.TemporaryDirectory(prefix="paxiom-tlc-") as tmp:
         workdir = Path(tmp)
         for name, text in sources.items():
             (workdir / f"{name}.tla").write_text(text)
         (workdir / f"{module}.cfg").write_text(cfg)
         command = [
-            *command_prefix,
+            find_java(),
+            "-XX:+UseParallelGC",
+            "-Xmx2g",
             f"-Djava.io.tmpdir={workdir}",
             "-cp",
             str(find_jar()),
@@ -130,11 +131,15 @@ def run_tlc(
         except subprocess.TimeoutExpired:
             raise PaxiomError(f"TLC did not finish {module} within {timeout:g} s") from None
         seconds = time.perf_counter() - started
-    return parse_output(done.stdout + done.stderr, seconds, module=module)
+    return parse_output(done.stdout + done.stderr, seconds, returncode=done.returncode, module=module)
 
 
-def parse_output(output: str, seconds: float, *, module: str = "the model") -> TlcRun:
-    """Read TLC's verdict, state counts and depth from its console output."""
+def parse_output(output: str, seconds: float, *, returncode: int = 0, module: str = "the model") -> TlcRun:
+    """Read TLC's verdict, state counts and depth from its console output.
+
+    Without a violation, only a clean exit counts as "holds": TLC prints state counts even when it
+    stops on an evaluation error or a false ASSUME.
+    """
     lines = [line.rstrip() for line in output.splitlines()]
     violation: TlcViolation | None = None
     stats: tuple[int, int] | None = None
@@ -158,7 +163,7 @@ def parse_output(output: str, seconds: float, *, module: str = "the model") -> T
         if stats is None:  # a constant-level invariant fails before any state is explored
             stats = (0, 0)
         depth = len(actions)
-    if stats is None or depth is None:
+    if stats is None or depth is None or (violation is None and returncode != 0):
         detail = _first_error(lines)
         raise PaxiomError(f"TLC gave no verdict on {module}: {detail}")
     generated, distinct = stats
