@@ -57,3 +57,12 @@ expect 1 $PAXIOM sim --mutant promise-not-persisted --trace-out out/mutant-trace
 
 section "The shrunk schedule replays exactly" "paxiom sim --replay out/mutant-trace.json"
 expect 1 $PAXIOM sim --replay out/mutant-trace.json
+
+section "Conformance: a Node.js acceptor, tested out of process against the spec (kill -9 and restart included)" \
+  "paxiom conform --role acceptor --max-examples 8 -- node examples/conformance/acceptor.js"
+expect 0 $PAXIOM conform --role acceptor --max-examples 8 --out out/conform -- node examples/conformance/acceptor.js
+
+section "Conformance: the core's proposer with a bug (proposes its own value over a reported vote): shrunk schedule" \
+  "paxiom conform --adapter examples/conformance/paxiom_core.py:Core --role proposer --option mutant=propose-own-value"
+expect 1 $PAXIOM conform --adapter examples/conformance/paxiom_core.py:Core --role proposer \
+  --option mutant=propose-own-value --max-findings 1 --out out/conform
