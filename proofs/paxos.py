@@ -23,8 +23,8 @@ Where it abstracts the spec:
   stated by a universally quantified guard rather than computed by a max function (a max function leaves
   EPR). This is sound because promise_monotonicity freezes those votes once the 1b is sent: the report
   and the votes below b agree.
-- Phase1b is enabled when the acceptor has not left b (spec: b above its promise), so re-joining the
-  round it already joined is allowed; it only repeats the same step. Values are not bounded by a
+- The promise `maxBal[a]` is not a number: "b > maxBal[a]" (Phase1b) is "a has not left b, joined b or
+  voted at b", and "b >= maxBal[a]" (Phase2b) is "a has not left b". Values are not bounded by a
   configured set, so `type_ok` only says that no message or vote carries `none`, and `validity` has no
   counterpart here.
 - Rounds, nodes, values and quorums are unbounded: the proof covers every cluster whose quorums satisfy
@@ -159,12 +159,18 @@ class Vocabulary:
     def phase1b(self) -> Action:
         def step(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
             a, b = p["a"], p["b"]
-            guard = z3.And(b != self.none, s["one_a"](b), z3.Not(s["left_round"](a, b)))
+            v = self
+            promised_below_b = z3.And(  # the spec's b > maxBal[a]: a has neither left, joined nor voted in b
+                z3.Not(s["left_round"](a, b)),
+                z3.Not(s["one_b"](a, b)),
+                forall([*v.I, v.V], z3.Not(s["vote"](a, *v.I, b, v.V))),
+            )
+            guard = z3.And(b != v.none, s["one_a"](b), promised_below_b)
             return guard, {"one_b": added(s["one_b"], a, b), "left_round": self.leave_below(s, a, b)}
 
         return Action(
             "Phase1b",
-            "acceptor a, not yet past b, promises b: it leaves every round below b and sends 1b",
+            "acceptor a, whose promise is below b, promises b: it leaves every round below b and sends 1b",
             (("a", "node"), ("b", "round")),
             step,
         )
