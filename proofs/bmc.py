@@ -16,7 +16,7 @@ from typing import Any
 
 import z3
 
-from paxiom.proofs.cti import Reader, Structure, call, shrink_sorts
+from paxiom.proofs.cti import ModelLost, Reader, Structure, call, recheck, shrink_sorts
 from paxiom.proofs.fol import Action, State, TransitionSystem, forall
 
 Tuple = tuple[str, ...]
@@ -109,8 +109,12 @@ def bmc(
         solver.add(reached(post))
         result = solver.check()
         if result == z3.sat:
-            _shrink(ts, solver, choices)
-            run = _read(ts, solver.model(), choices, post, name)
+            try:
+                _shrink(ts, solver, choices)
+                model = recheck(solver)
+            except ModelLost:
+                return BmcResult(i, time.perf_counter() - start, "unknown", None)
+            run = _read(ts, model, choices, post, name)
             return BmcResult(i, time.perf_counter() - start, "violated", run)
         solver.pop()
         if result != z3.unsat:
@@ -139,7 +143,6 @@ def _shrink(ts: TransitionSystem, solver: z3.Solver, choices: list[list[Choice]]
             solver.pop()
             rest.add(name)
     shrink_sorts(ts, solver, rest)
-    assert solver.check() == z3.sat
 
 
 def _read(

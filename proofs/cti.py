@@ -34,6 +34,17 @@ PREFIX = {
 }
 """Element names per sort: phase-1 quorums are p1, p2, ...; phase-2 (or the only) quorums q1, ..."""
 
+class ModelLost(Exception):
+    """Z3 answered sat once but not again within the timeout, so there is no model left to print."""
+
+
+def recheck(solver: z3.Solver) -> z3.ModelRef:
+    """The solver's model after checking it again; ModelLost if Z3 no longer finds one in time."""
+    if solver.check() != z3.sat:
+        raise ModelLost(f"Z3 did not rebuild the counterexample in time ({solver.reason_unknown()})")
+    return solver.model()
+
+
 SHRINK_ORDER = ("value", "slot", "quorum", "quorum1", "quorum2", "fastquorum", "round", "node")
 """Sorts are shrunk in this order: fewer values and quorums first, as they make a model easiest to read."""
 
@@ -161,8 +172,7 @@ def shrink_sorts(
 ) -> dict[str, list[z3.ExprRef]]:
     """Bound each sort (or those in `only`) to the fewest elements that keep the query satisfiable; returns,
     per sort, constants naming those elements. Leaves the bounds asserted (and the solver satisfiable)."""
-    assert solver.check() == z3.sat
-    model = solver.model()
+    model = recheck(solver)
     elements: dict[str, list[z3.ExprRef]] = {}
     chosen = ts.sorts if only is None else only
     order = sorted(chosen, key=lambda s: SHRINK_ORDER.index(s) if s in SHRINK_ORDER else len(SHRINK_ORDER))
@@ -185,8 +195,7 @@ def shrink(ts: TransitionSystem, solver: z3.Solver) -> z3.ModelRef:
     rounds) as possible; returns the model. Only constraints checked satisfiable are kept, so the query
     stays a counterexample."""
     elements = shrink_sorts(ts, solver)
-    assert solver.check() == z3.sat
-    model = solver.model()
+    model = recheck(solver)
     sort_names = {str(sort): name for name, sort in ts.sorts.items()}
     decls = [*ts.decls.values(), *(d for name, d in ts.rigid.items() if name != ts.order)]
     for decl in decls:
@@ -316,7 +325,8 @@ class Reader:
 
 def explain(ts: TransitionSystem, ob: Obligation) -> Counterexample:
     """Shrink a failed obligation's model and read it as a Counterexample."""
-    assert ob.solver is not None, "only failed obligations have a counterexample"
+    if ob.solver is None:
+        raise ValueError(f"{ob.name} did not fail, so it has no counterexample")
     r = Reader(ts, shrink(ts, ob.solver))
     conj = conjunct_by_name(ts, ob.conjunct)
     pre_state = ts.initial() if ob.kind == "initiation" else ts.state()

@@ -10,7 +10,7 @@ from typing import Any
 
 from paxiom.errors import PaxiomError
 from paxiom.proofs.check import DEFAULT_TIMEOUT_S, Obligation, dropped, obligations, weakened
-from paxiom.proofs.cti import Counterexample, explain
+from paxiom.proofs.cti import Counterexample, ModelLost, explain
 from paxiom.proofs.fol import TransitionSystem
 
 
@@ -83,7 +83,12 @@ def prove(
         if progress is not None:
             progress(ob)
     failed = next((ob for ob in done if ob.status == "failed"), None)
-    cti = None if failed is None else explain(varied, failed)
+    cti = None
+    if failed is not None:
+        try:
+            cti = explain(varied, failed)
+        except ModelLost as lost:
+            failed.reason = str(lost)
     return ProofResult(
         ts.variant,
         ts.title,

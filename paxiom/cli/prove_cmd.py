@@ -167,8 +167,8 @@ def _show(result: ProofResult) -> None:
     for ob in result.obligations:
         if ob.kind == "safety":
             console.print(f"invariant ⇒ {ob.conjunct}  {_cell(ob.status, ob.seconds)}")
-        if ob.status == "unknown":
-            console.print(f"[yellow]unknown:[/] {ob.name} ({ob.reason})")
+        if ob.reason:
+            console.print(f"[yellow]{ob.status}:[/] {ob.name} ({ob.reason})")
     if result.cti is not None:
         console.print()
         for line in result.cti.lines():
