@@ -1,6 +1,6 @@
 """The mutant table: how fast the oracle catches each catalogued bug, and how small the schedule gets.
 
-    .venv/bin/python bench/mutants.py [--shrink-seconds 10] [--json] [NAME ...]
+    .venv/bin/python bench/mutants.py [--shrink-seconds 30] [--json] [NAME ...]
 
 Per mutant, with the default hunting budget of `paxiom sim --mutant NAME`: runs and simulated steps
 until the first objection, seconds to it, the check that objected, and the schedule's length before
@@ -21,7 +21,7 @@ from paxiom.impl.sim.shrink import check_kind
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="mutants to hunt (default: all)")
-    parser.add_argument("--shrink-seconds", type=float, default=10.0)
+    parser.add_argument("--shrink-seconds", type=float, default=30.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []

@@ -129,14 +129,14 @@ class Execution:
         self.oracle = RefinementOracle(self.sim)
         self.sim.observers.append(self.oracle)
         self.result = RunResult(settings)
+        self.names = settings.quorums().nodes
         self._started = time.perf_counter()
 
     def feed(self, step: Step) -> bool:
         """Take one step; False once the oracle has objected. Steps that name a message are recorded
         with a `note` saying which message it was, so a trace reads without replaying it."""
-        envelope = self.sim.network.in_flight.get(step["msg"]) if "msg" in step else None
-        if envelope is not None:
-            step = {**step, "note": describe(envelope, self.sim.settings.quorums().nodes)}
+        if "msg" in step:
+            step = self._resolve(step)
         self.result.steps.append(step)
         try:
             self.sim.step(step)
@@ -145,6 +145,26 @@ class Execution:
         except Objection as objection:
             self.result.objection = objection
         return self.result.objection is None
+
+    def _resolve(self, step: Step) -> Step:
+        """Pin a message step to the message its note describes. Message ids are handed out in sending
+        order, so deleting an earlier step (as the shrinker does) renumbers later messages; the note
+        keeps naming the same message — or, if that exact message no longer exists (say its ballot
+        changed), the oldest in flight of the same kind between the same replicas. A step with neither
+        is skipped."""
+        flight = self.sim.network.in_flight
+        envelope = flight.get(step["msg"])
+        note = step.get("note")
+        if note is not None and (envelope is None or describe(envelope, self.names) != note):
+            notes = {m: describe(e, self.names) for m, e in flight.items()}
+            kind = note.split("(")[0]
+            mid = next((m for m, text in notes.items() if text == note), None)
+            if mid is None:
+                mid = next((m for m, text in notes.items() if text.split("(")[0] == kind), None)
+            if mid is None:
+                return {**step, "msg": -1}
+            envelope, step = flight[mid], {**step, "msg": mid}
+        return step if envelope is None else {**step, "note": describe(envelope, self.names)}
 
     def _check_settled(self, rounds: int) -> None:
         if self.sim.settled():

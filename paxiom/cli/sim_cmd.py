@@ -91,7 +91,7 @@ def _list_mutants(as_json: bool) -> None:
     show_default=True,
     help="Where a failing (shrunk) schedule is written.",
 )
-@click.option("--shrink-seconds", default=10.0, show_default=True, help="Time allowed for shrinking.")
+@click.option("--shrink-seconds", default=20.0, show_default=True, help="Time allowed for shrinking.")
 @json_option
 @user_errors
 def sim(
