@@ -26,7 +26,7 @@ DEFAULT_TIMEOUT_S = 60.0
 
 @dataclass
 class Obligation:
-    """One query: its name, what it checks, and (after `discharge`) status, time and model."""
+    """One query: its name, what it checks, and, once decided, its status, time and (if failed) solver."""
 
     name: str
     kind: Literal["initiation", "consecution", "safety"]
