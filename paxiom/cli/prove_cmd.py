@@ -12,6 +12,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cluster.config import Cluster, load_cluster
 from paxiom.errors import PaxiomError
 from paxiom.proofs import prover, variants
 from paxiom.proofs.check import DEFAULT_TIMEOUT_S, Obligation
@@ -56,7 +57,7 @@ def prove(
 
     Exit 0 when every obligation is proved (or BMC finds no violation), 1 when one fails (a counterexample
     to induction, or a real violating run, is printed), 2 on bad input."""
-    cluster = _load_cluster(config_path) if config_path else None
+    cluster = load_cluster(config_path) if config_path else None
     names = _select(chosen, drop, weaken, cluster)
     models = [variants.model(n) for n in names]
     if cluster is not None:
@@ -89,13 +90,9 @@ def prove(
     finish(holds)
 
 
-def _load_cluster(path: str) -> Any:
-    from paxiom.cluster.config import load_cluster
-
-    return load_cluster(path)
-
-
-def _select(chosen: tuple[str, ...], drop: tuple[str, ...], weaken: tuple[str, ...], cluster: Any) -> list[str]:
+def _select(
+    chosen: tuple[str, ...], drop: tuple[str, ...], weaken: tuple[str, ...], cluster: Cluster | None
+) -> list[str]:
     """The variants to run. Without --variant: those a --drop/--weaken name applies to, or the ones a
     cluster file runs, or all of them."""
     if chosen:
