@@ -3,13 +3,16 @@ shows in a single-decree role is caught, with a real spec rule (not a crash) and
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
+from paxiom.conform import Adapter, Input, Output
 from paxiom.conform.report import load_replay
 from paxiom.conform.search import check, replay
 from paxiom.conform.targets import AdapterTarget, load_adapter
+from paxiom.conform.world import Step
 from paxiom.impl.mutants import MUTANTS
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "conformance"
@@ -75,3 +78,35 @@ def test_the_documented_minimal_adapter_conforms() -> None:
     target = load_adapter(f"{EXAMPLES / 'minimal_adapter.py'}:TinyAdapter")
     report = check(target, "acceptor", max_examples=60, seed=0, max_findings=1)
     assert report.conforms and report.judged["promise"] > 0
+
+
+class Raising(Adapter):
+    roles = frozenset({"acceptor"})
+
+    def handle(self, msg: Input) -> list[Output]:
+        return [self.node.acceptors[99]]  # type: ignore[list-item]  # IndexError inside the implementation
+
+
+class Babbling(Adapter):
+    roles = frozenset({"acceptor"})
+
+    def handle(self, msg: Input) -> list[Output]:
+        return ["promise!"]  # type: ignore[list-item]
+
+
+class Sleeping(Adapter):
+    roles = frozenset({"acceptor"})
+
+    def handle(self, msg: Input) -> list[Output]:
+        time.sleep(5)
+        return []
+
+
+@pytest.mark.parametrize(
+    ("cls", "rule", "words"),
+    [(Raising, "crash", "IndexError"), (Babbling, "protocol", "'promise!'"), (Sleeping, "timeout", "0.2 s")],
+)
+def test_in_process_failures_are_findings(cls: type[Adapter], rule: str, words: str) -> None:
+    report = replay(AdapterTarget(cls, cls.__name__, timeout=0.2), "acceptor", 0, [Step("prepare", (0, 0))], {})
+    [finding] = report.findings
+    assert finding.rule == rule and words in finding.reason

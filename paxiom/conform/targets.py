@@ -26,7 +26,19 @@ from types import FrameType
 from typing import IO, Any
 
 from paxiom.conform.adapter import Adapter
-from paxiom.conform.messages import Garbage, Input, Output, from_json, to_json
+from paxiom.conform.messages import (
+    Accept,
+    Accepted,
+    Decision,
+    Garbage,
+    Input,
+    Nack,
+    Output,
+    Prepare,
+    Promise,
+    from_json,
+    to_json,
+)
 from paxiom.conform.node import Node
 from paxiom.errors import PaxiomError
 
@@ -122,9 +134,12 @@ class AdapterInstance(Instance):
 
     def send(self, msg: Input) -> list[Output]:
         emitted = self._guard(lambda: list(self.adapter.handle(msg) or ()))
+        for m in emitted:
+            if not isinstance(m, Prepare | Promise | Nack | Accept | Accepted | Decision):
+                raise Failure("protocol", f"emitted {m!r} ({type(m).__name__}), not a paxiom.conform message")
         try:
             return [check_output(self.node, to_json(m)) for m in emitted]
-        except (Garbage, AttributeError) as exc:
+        except Garbage as exc:
             raise Failure("protocol", f"garbage output: {exc}") from None
 
     def kill(self) -> None:
