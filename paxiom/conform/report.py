@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.conform.messages import PROTOCOL
+from paxiom.conform.node import ROLES
 from paxiom.conform.rules import RULES
-from paxiom.conform.schedules import config_json
+from paxiom.conform.schedules import CONFIGS, config_json
 from paxiom.conform.world import Event, Outcome, Step
 
 REPLAY_FORMAT = "paxiom-conform-replay/1"
@@ -157,4 +158,7 @@ def load_replay(path: Path) -> tuple[str, int, list[Step], dict[str, str]]:
     doc = json.loads(path.read_text())
     if doc.get("format") != REPLAY_FORMAT:
         raise ValueError(f"not a {REPLAY_FORMAT} file")
-    return str(doc["role"]), int(doc["config"]), [Step.from_json(s) for s in doc["steps"]], dict(doc["options"])
+    role, config = str(doc["role"]), int(doc["config"])
+    if role not in ROLES or config not in range(len(CONFIGS)):
+        raise ValueError(f"unknown role {role!r} or quorum configuration {config}")
+    return role, config, [Step.from_json(s) for s in doc["steps"]], dict(doc["options"])

@@ -14,6 +14,7 @@ test) act by the spec's own actions, so every message they send is one the spec 
 
 from __future__ import annotations
 
+import inspect
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -39,6 +40,7 @@ from paxiom.conform.messages import (
 )
 from paxiom.conform.node import Node, Quorums
 from paxiom.conform.targets import Failure, Instance, Target
+from paxiom.errors import PaxiomError
 from paxiom.spec import paxos
 from paxiom.spec.paxos import M1a, M1b, M2a, M2b
 from paxiom.spec.quorums import QuorumSystem
@@ -271,8 +273,12 @@ class World:
 
     def step(self, step: Step) -> None:
         handler = getattr(self, "do_" + step.kind, None)
-        if handler is None:
-            raise ValueError(f"no step {step.kind!r} for role {self.setup.role}")
+        try:
+            if handler is None:
+                raise TypeError("unknown step")
+            inspect.signature(handler).bind(*step.args)
+        except TypeError:
+            raise PaxiomError(f"{step.to_json()} is not a step of {self.setup.role} schedules") from None
         handler(*step.args)
 
     def feed(self, node: str, inp: Input) -> list[Output]:
