@@ -207,3 +207,30 @@ def test_smallest_counterexample_uses_the_earliest_nodes() -> None:
     c = report.cluster
     assert [c.names(m) for _, m in failed.counterexample.quorums] == [
         ["r1", "r2", "r3", "r4", "r5", "r6"], ["r7", "r8", "r9", "r10"]]
+
+
+def brute_force_load(c: Cluster, family: str) -> float:
+    """The load LP written out directly over the enumerated minimal quorums (independent of paxiom)."""
+    from scipy.optimize import linprog
+
+    quorums = c.families()[family].minimal_quorums
+    m = len(quorums)
+    rows = [[1.0 if q >> i & 1 else 0.0 for q in quorums] + [-1.0] for i in range(c.n)]
+    result = linprog([0.0] * m + [1.0], A_ub=rows, b_ub=[0.0] * c.n, A_eq=[[1.0] * m + [0.0]], b_eq=[1.0],
+                     bounds=[(0, None)] * (m + 1), method="highs")
+    return float(result.fun)
+
+
+@pytest.mark.parametrize("path", SMALL, ids=lambda p: p.stem)
+def test_load_of_every_small_example_matches_the_plain_lp(path: Path) -> None:
+    c = load_cluster(path)
+    for name, fam in c.families().items():
+        result = quorum_load(fam.expr)
+        assert result.value == pytest.approx(brute_force_load(c, name), abs=1e-6), (name, result.method)
+
+
+def test_load_by_column_generation_reaches_large_read_once_systems() -> None:
+    c = load_cluster(EXAMPLES / "zones-9x9.toml")
+    result = quorum_load(c.phase1.expr)
+    assert result.value == pytest.approx((5 / 9) ** 2)  # a majority of zones, a majority in each
+    assert "column generation" in result.method

@@ -79,6 +79,12 @@ def walk(expr: Expr) -> Iterator[Expr]:
             yield from walk(arg)
 
 
+def read_once(expr: Expr) -> bool:
+    """Whether no node occurs twice: then answers compose bottom-up, gate by gate."""
+    leaves = [e.index for e in walk(expr) if isinstance(e, Leaf)]
+    return len(leaves) == len(set(leaves))
+
+
 def support(expr: Expr) -> int:
     """The bitmask of every node the expression mentions."""
     return sum({1 << e.index for e in walk(expr) if isinstance(e, Leaf)})

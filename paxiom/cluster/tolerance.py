@@ -10,13 +10,14 @@ binary search on |f| over the certifier's 0/1 encoding. Either way nothing is en
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import z3
 
 from paxiom.cluster.certify import Problem, holds, ints, mask_of_model
-from paxiom.cluster.expr import Expr, Leaf, walk
+from paxiom.cluster.expr import Expr, Leaf, read_once
+from paxiom.cluster.selection import cheapest_selection
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,8 @@ class Tolerance:
 
 def min_crashes(expr: Expr, n: int) -> Tolerance:
     """The smallest set of nodes whose crash leaves no quorum of `expr` (exact either way)."""
-    leaves = [e.index for e in walk(expr) if isinstance(e, Leaf)]
     cost, mask = _cheapest_failure(expr)
-    if len(leaves) == len(set(leaves)):
+    if read_once(expr):
         return Tolerance(cost, mask, "read-once formula, composed bottom-up")
     return _min_crashes_z3(expr, n, mask)
 
@@ -47,31 +47,8 @@ def _cheapest_failure(expr: Expr) -> tuple[int, int]:
         return 1, 1 << expr.index
     need = expr.total_weight - expr.threshold + 1  # weight of arguments that must fail
     options = [(*_cheapest_failure(arg), weight) for arg, weight in zip(expr.args, expr.weights, strict=True)]
-    if all(w == 1 for *_, w in options):
-        cheapest = sorted(options, key=lambda o: o[0])[:need]
-        return sum(c for c, _, _ in cheapest), _union(m for _, m, _ in cheapest)
-    # 0/1 knapsack on failed weight (capped at `need`), minimising crashes
-    best: list[tuple[int, int] | None] = [(0, 0)] + [None] * need
-    for cost, mask, weight in options:
-        for w in range(need, -1, -1):
-            here = best[w]
-            if here is None:
-                continue
-            to = min(need, w + weight)
-            candidate = (here[0] + cost, here[1] | mask)
-            current = best[to]
-            if current is None or candidate[0] < current[0]:
-                best[to] = candidate
-    answer = best[need]
-    assert answer is not None  # failing every argument always suffices
-    return answer
-
-
-def _union(masks: Iterable[int]) -> int:
-    total = 0
-    for m in masks:
-        total |= m
-    return total
+    cost, mask = cheapest_selection(options, need)
+    return int(cost), mask
 
 
 def _min_crashes_z3(expr: Expr, n: int, best: int) -> Tolerance:
