@@ -12,12 +12,16 @@ Which conditions (Howard, Malkhi, Spiegelman 2016 for Flexible Paxos; Lamport 20
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from paxiom.cluster import latency, load, runs, tolerance
 from paxiom.cluster.certify import Condition, Outcome, decide
 from paxiom.cluster.config import Cluster
+from paxiom.cluster.expr import Expr
+
+T = TypeVar("T")
 
 
 def conditions(cluster: Cluster) -> list[Condition]:
@@ -123,7 +127,7 @@ def check(cluster: Cluster, *, leader: str | None = None, with_load: bool = True
     families = {name: fam.expr for name, fam in cluster.families().items()}
     outcomes = [decide(cond, families, cluster.n) for cond in conditions(cluster)]
     started = time.perf_counter()
-    tol = {name: tolerance.min_crashes(expr, cluster.n) for name, expr in families.items()}
+    tol = _per_expression(families, lambda expr: tolerance.min_crashes(expr, cluster.n))
     tol_seconds = time.perf_counter() - started
     zones = tolerance.zones_that_can_be_lost(families, cluster.zones, cluster.n)
     lat = None
@@ -132,10 +136,21 @@ def check(cluster: Cluster, *, leader: str | None = None, with_load: bool = True
                    else latency.leaders_to_try(cluster.n, cluster.zones))
         lat = latency.leader_latencies(families, cluster.round_trips, leaders)
     skipped = load.Load(None, "skipped", "not asked for (--no-load)")
-    loads = {name: load.quorum_load(expr) if with_load else skipped for name, expr in families.items()}
+    loads = _per_expression(families, load.quorum_load if with_load else lambda _: skipped)
     report = Report(cluster, outcomes, tol, tol_seconds, zones, lat, loads, None)
     failed = report.failed
     if failed is not None and failed.counterexample is not None:
         report.run = runs.build_run(cluster, failed.counterexample)
     return report
 
+
+
+def _per_expression(families: dict[str, Expr], compute: Callable[[Expr], T]) -> dict[str, T]:
+    """`compute` for each family, once per distinct expression (phase2 defaults to phase1's)."""
+    done: dict[int, T] = {}
+    result: dict[str, T] = {}
+    for name, expr in families.items():
+        if id(expr) not in done:
+            done[id(expr)] = compute(expr)
+        result[name] = done[id(expr)]
+    return result
