@@ -1,8 +1,8 @@
 """The adversary as hypothesis rules: a `RuleBasedStateMachine` over the simulator and the oracle.
 
-Each rule is one adversary move (deliver, drop or duplicate a message, tick, crash, restart, partition,
-heal, client submit); hypothesis explores schedules and, when the oracle objects, shrinks the schedule
-to a minimal one. Every failing run writes its schedule as a trace file, so the file left behind by the
+Each rule is one adversary move (deliver, drop, duplicate or corrupt a message, tick, crash, restart,
+partition, heal, client submit); hypothesis explores schedules and, when the oracle objects, shrinks
+the schedule to a minimal one. Every failing run writes its schedule as a trace file, so the file left behind by the
 final (shrunk) failing example replays with `paxiom sim --replay`.
 """
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from paxiom.impl.messages import CatchUpReply
 from paxiom.impl.sim import trace
 from paxiom.impl.sim.runner import Execution
 from paxiom.impl.sim.simulator import ClusterSettings, Step
@@ -56,6 +57,12 @@ def cluster_machine(settings: ClusterSettings, trace_path: Path) -> type[RuleBas
             mid = self._message(pick)
             if mid is not None:
                 self._feed({"action": "duplicate", "msg": mid})
+
+        @rule(pick=st.integers(0, 1 << 16))
+        def corrupt(self, pick: int) -> None:
+            replies = [m for m, e in self.execution.sim.network.in_flight.items() if isinstance(e.msg, CatchUpReply)]
+            if replies:
+                self._feed({"action": "corrupt", "msg": replies[pick % len(replies)]})
 
         @rule(r=replica, times=st.integers(1, 2 * settings.election_timeout))
         def tick(self, r: int, times: int) -> None:
