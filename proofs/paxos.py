@@ -26,7 +26,7 @@ Where it abstracts the spec:
 - The promise `maxBal[a]` is not a number: "b > maxBal[a]" (Phase1b) is "a has not left b, joined b or
   voted at b", and "b >= maxBal[a]" (Phase2b) is "a has not left b". Values are not bounded by a
   configured set, so `type_ok` only says that no message or vote carries `none`, and `validity` has no
-  counterpart here.
+  counterpart here. `stability` (chosen never shrinks) needs no obligation: no action removes a vote.
 - Rounds, nodes, values and quorums are unbounded: the proof covers every cluster whose quorums satisfy
   the axioms (see `paxiom prove --config`).
 """
