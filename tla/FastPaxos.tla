@@ -146,5 +146,6 @@ validity == \A v \in chosen : \E m \in msgs : \/ m.type = "2a" /\ m.val = v
 
 promise_monotonicity_step == Classic!promise_monotonicity_step
 
-stability == [][chosen \subseteq chosen']_vars
+(* The short cut of Paxos.tla's stability: losing no message loses no choice. *)
+stability == [][msgs \subseteq msgs' \/ chosen \subseteq chosen']_vars
 =============================================================================

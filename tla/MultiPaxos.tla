@@ -132,5 +132,6 @@ validity == \A slot \in Slots : \A v \in Chosen(slot) :
 (* explorer's promise_monotonicity (see Paxos.tla).                        *)
 promise_monotonicity_step == [][\A a \in Acceptors : maxBal'[a] >= maxBal[a]]_vars
 
-stability == [][\A slot \in Slots : Chosen(slot) \subseteq Chosen(slot)']_vars
+(* The short cut of Paxos.tla's stability: losing no message loses no choice. *)
+stability == [][msgs \subseteq msgs' \/ \A slot \in Slots : Chosen(slot) \subseteq Chosen(slot)']_vars
 =============================================================================

@@ -138,5 +138,8 @@ validity == \A v \in chosen : \E m \in msgs : m.type = "2a" /\ m.val = v
 (* explorer's promise_monotonicity is promise_monotonicity_step here.     *)
 promise_monotonicity_step == [][\A a \in Acceptors : maxBal'[a] >= maxBal[a]]_vars
 
-stability == [][chosen \subseteq chosen']_vars
+(* chosen depends only on the 2b messages, and monotonically (the quorum  *)
+(* families are upward closed): a step that loses no message unchooses    *)
+(* nothing, so only the others need chosen computed (as the explorer does). *)
+stability == [][msgs \subseteq msgs' \/ chosen \subseteq chosen']_vars
 =============================================================================
