@@ -8,10 +8,11 @@ variant has an unsafe quorum configuration in which TLC must find two values cho
 
 from __future__ import annotations
 
-from paxiom.spec.quorums import QuorumSystem
+from paxiom.spec.quorums import Explicit, QuorumSystem, acceptor_names
 from paxiom.tlc.models import TLA_DIR, TlcModel
 
 VALUES = ("v1", "v2")
+TWO = acceptor_names(2)
 
 MODELS: tuple[TlcModel, ...] = (
     TlcModel(
@@ -31,9 +32,9 @@ MODELS: tuple[TlcModel, ...] = (
         description="Multi-Paxos: 2 acceptors (quorum: both), 2 slots, ballots 0..1",
     ),
     TlcModel(
-        "MCMultiPaxosUnsafe", "multipaxos", QuorumSystem.flexible(2, 1, 1), VALUES, max_ballot=1, slots=2,
-        expect="agreement",
-        description="Multi-Paxos with any 1 of 2 acceptors as a quorum in both phases",
+        "MCMultiPaxosUnsafe", "multipaxos", QuorumSystem(Explicit(TWO, [["a1"]]), Explicit(TWO, [["a2"]])), VALUES,
+        max_ballot=1, slots=2, expect="agreement",
+        description="Multi-Paxos whose phase-1 quorum {a1} misses its phase-2 quorum {a2}",
     ),
     TlcModel(
         "MCFastPaxos", "fastpaxos", QuorumSystem.fast_paxos(3, 2, 3), VALUES, max_ballot=1, fast_ballots=(0,),
