@@ -79,7 +79,7 @@ def measure(name: str, role: str, seeds: int, max_examples: int) -> dict[str, An
 
 
 def ratio(peer: float | None, ours: float | None) -> str:
-    return f"{peer / ours:.1f}x" if peer is not None and ours else "-"
+    return f"{peer / ours:.2g}x" if peer is not None and ours else "-"
 
 
 def baseline(max_examples: int) -> dict[str, float]:
@@ -116,7 +116,7 @@ def main() -> None:
         "applicable": len(results),
         "caught_in_every_seed": always,
         "detection_rate": round(always / len(results), 3) if results else None,
-        "median_seconds_to_detection": statistics.median(times) if times else None,
+        "median_seconds_to_detection": round(statistics.median(times), 3) if times else None,
         "max_seconds_to_detection": max(times) if times else None,
         "core_seconds_per_100_schedules": cost,
     }

@@ -65,7 +65,8 @@ class Core(Adapter):
         self.acceptor = Acceptor(self.mutations, self.durable.promise, self.durable.votes)
         self.proposer = Proposer(self.config)
         self.replica = Replica(self.config, KeyValueStore(), self.durable.copy(), node.incarnation)
-        self.decided = False
+        # (built in every role, for simplicity: only the node role of group tests drives it)
+        self.decided = 0 in self.durable.chosen
         self.wanted: tuple[Value, ...] = ()
         """Client values asked for and not yet handed to a leader (proposer and node roles)."""
 
@@ -134,13 +135,15 @@ class Core(Adapter):
             durable.promise = CoreBallot(*doc["promise"])
         for slot, (rnd, replica, value) in doc.get("votes", {}).items():
             durable.votes[int(slot)] = core.Vote(int(slot), CoreBallot(rnd, replica), self.value(value))
+        durable.chosen = {int(slot): self.value(value) for slot, value in doc.get("chosen", {}).items()}
         return durable
 
     def persist(self, writes: Iterable[Write]) -> None:
         for write in writes:
             self.durable.persist(write)
         votes = {s: [v.ballot.round, v.ballot.replica, self.text(v.value)] for s, v in self.durable.votes.items()}
-        self.save({"promise": list(self.durable.promise), "votes": votes})
+        chosen = {s: self.text(v) for s, v in self.durable.chosen.items()}
+        self.save({"promise": list(self.durable.promise), "votes": votes, "chosen": chosen})
 
     # ------------------------------------------------------------ roles
 
@@ -171,7 +174,7 @@ class Core(Adapter):
         elif isinstance(msg, Promise):
             promise = self.to_core(msg)
             assert isinstance(promise, core.Promise)
-            out = p.on_promise(self.index(msg.src), promise, {0: (b"",)} if self.decided else {})
+            out = p.on_promise(self.index(msg.src), promise, self.durable.chosen)
         elif isinstance(msg, Nack):
             out = p.observe(self.ballot(msg.promised), 0)
         elif isinstance(msg, Accepted):
@@ -195,6 +198,8 @@ class Core(Adapter):
         if decided is None:
             return []
         self.decided = True
+        self.durable.chosen[0] = decided
+        self.persist([])
         return self.decide(decided)
 
     def as_learner(self, msg: Input) -> list[Output]:
@@ -222,14 +227,11 @@ class Core(Adapter):
             self.wanted = ()
         ready = r.ready()
         self.persist(ready.writes)
+        asked = msg.ballot if isinstance(msg, Prepare | Accept) else None  # what a nack refuses
         out: list[Output] = []
         for env in ready.emitted:
-            dst = self.node.acceptors[env.dst]
-            out += self.from_core(dst, env.msg, self.asked(env.msg))
+            out += self.from_core(self.node.acceptors[env.dst], env.msg, asked)
         return [o for o in out if not isinstance(o, Decision)] + self.decisions(ready)
-
-    def asked(self, msg: core.Message) -> Ballot | None:
-        return self.canonical(msg.promised) if isinstance(msg, core.Nack) else None
 
     def decisions(self, ready: Ready) -> list[Output]:
         for applied in ready.applied:

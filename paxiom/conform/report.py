@@ -120,7 +120,11 @@ class Report:
         }
 
     def rules_checked(self) -> list[str]:
-        return [name for name, rule in RULES.items() if rule.role in (self.role, "any") or self.role == "group"]
+        """The rules a run of this role judges: its own, a proposer's decisions as a learner's, and in every
+        role the spec's agreement and validity over everything sent, and the runner's failures."""
+        roles = {"acceptor": {"acceptor"}, "proposer": {"proposer", "learner"}, "learner": {"learner"}}
+        judged = roles.get(self.role, {"acceptor", "proposer", "learner"}) | {"group", "any"}
+        return [name for name, rule in RULES.items() if rule.role in judged]
 
     def junit(self, path: Path) -> None:
         """One testcase per rule checked; each finding is a failure of its rule's testcase."""
