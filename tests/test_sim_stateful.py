@@ -30,7 +30,9 @@ def test_a_mutant_shrinks_to_a_replayable_schedule(tmp_path: Path) -> None:
     path = tmp_path / "trace.json"
     cluster = ClusterSettings(replicas=3, seed=1, mutations=frozenset({Mutation.PROMISE_NOT_PERSISTED}))
     with pytest.raises(AssertionError, match="promise_monotonicity"):
-        run_state_machine_as_test(cluster_machine(cluster, path), settings=settings(FAST, max_examples=300))
+        run_state_machine_as_test(
+            cluster_machine(cluster, path), settings=settings(FAST, max_examples=300, stateful_step_count=30)
+        )
     loaded, steps = trace.load(path)
     assert loaded == cluster
     again = replay(loaded, steps)

@@ -1,7 +1,8 @@
 """Hunting a mutant: seeded fault schedules until the oracle objects, then shrinking the schedule.
 
-The default budget runs every seed on a 5- and then a 3-replica cluster; some bugs need five replicas
-to hurt (with three, one duplicate vote plus the leader's own is a true majority).
+The default budget cycles through four profiles — 5 or 3 replicas, normal or doubled churn (crashes,
+partitions, clock bursts) — with a new seed per run. Some bugs need five replicas to hurt (with three,
+one duplicate vote plus the leader's own is a true majority); others need many leader changes.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from paxiom.impl.sim.runner import Faults, RunResult, run
 from paxiom.impl.sim.shrink import shrink
 from paxiom.impl.sim.simulator import ClusterSettings
 
-DEFAULT_RUNS = 80
-"""Runs: seeds 0, 0, 1, 1, ... on 5 and 3 replicas in turn."""
+DEFAULT_RUNS = 120
+"""Runs (seeds 0, 1, 2, ...), cycling through the four profiles."""
 DEFAULT_STEPS = 3000
 
 
@@ -46,9 +47,9 @@ def hunt(
     started = time.perf_counter()
     total = 0
     for run_index in range(runs):
-        seed, n = run_index // 2, replicas or (5, 3)[run_index % 2]
-        settings = ClusterSettings(replicas=n, seed=seed, mutations=frozenset({mutant.mutation}))
-        result = run(settings, steps, faults or Faults())
+        n, churn = replicas or (5, 3)[run_index % 2], (1.0, 2.0)[run_index // 2 % 2]
+        settings = ClusterSettings(replicas=n, seed=run_index, mutations=frozenset({mutant.mutation}))
+        result = run(settings, steps, faults or Faults(), churn=churn)
         total += len(result.steps)
         if progress is not None:
             progress(run_index)

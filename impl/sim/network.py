@@ -2,7 +2,9 @@
 
 Delivering any in-flight message (not just the oldest) is reordering and arbitrary delay; `drop`,
 `duplicate` and `corrupt` are loss, duplication and corruption. A partition cuts the cluster into two
-sides; a message crossing it is lost when the adversary tries to deliver it.
+sides; a message crossing it is lost when the adversary tries to deliver it. A one-way partition only
+loses messages leaving `side` (the others still reach it), the asymmetric failure that fools naive
+failure detectors.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ class Network:
         self.next_id = 0
         self.side: frozenset[int] | None = None
         """When partitioned: the replicas on one side; everyone else is on the other."""
+        self.oneway = False
+        """Whether only messages leaving `side` are lost."""
 
     def send(self, envelope: Envelope) -> int:
         mid = self.next_id
@@ -34,7 +38,11 @@ class Network:
         return envelope
 
     def cut(self, a: int, b: int) -> bool:
-        return self.side is not None and (a in self.side) != (b in self.side)
+        if self.side is None:
+            return False
+        if self.oneway:
+            return a in self.side and b not in self.side
+        return (a in self.side) != (b in self.side)
 
     def duplicate(self, mid: int) -> bool:
         envelope = self.in_flight.get(mid)

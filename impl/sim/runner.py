@@ -21,9 +21,9 @@ from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
 
 FAULTS = ("loss", "dup", "reorder", "delay", "partition", "crash", "corrupt")
 """loss/dup: drop or duplicate a message; reorder: deliver a random in-flight message rather than the
-oldest; delay: a burst of ticks on one replica while messages wait; partition: cut the cluster in two
-(and later heal); crash: crash a replica (and later restart it from its disk); corrupt: flip a byte in
-a catch-up reply."""
+oldest; delay: a burst of ticks on one replica while messages wait; partition: cut the cluster in two,
+both ways or (three times in ten) one way only, and later heal; crash: crash a replica (and later
+restart it from its disk); corrupt: flip a byte in a catch-up reply."""
 
 LIVENESS_ROUNDS = 100
 
@@ -49,12 +49,14 @@ class Faults:
         return name in self.enabled
 
 
-def schedule(sim: Simulator, rng: random.Random, faults: Faults) -> Iterator[Step]:
-    """An endless adversarial schedule: mostly deliveries and ticks, with the enabled faults mixed in."""
+def schedule(sim: Simulator, rng: random.Random, faults: Faults, churn: float = 1.0) -> Iterator[Step]:
+    """An endless adversarial schedule: mostly deliveries and ticks, with the enabled faults mixed in.
+    `churn` scales how often replicas crash, the network splits and clocks race ahead (leader changes)."""
     n = sim.settings.replicas
     command = 0
+    crash, split, delay = 0.02 * churn, 0.02 * churn, 0.01 * churn
     while True:
-        x = rng.random()
+        x = rng.random() * (0.95 + crash + split + delay)
         flight = list(sim.network.in_flight)
         if x < 0.06:
             for _ in range(rng.randrange(1, 4)):
@@ -64,18 +66,21 @@ def schedule(sim: Simulator, rng: random.Random, faults: Faults) -> Iterator[Ste
             yield {"action": "tick", "replica": rng.randrange(n)}
         elif x < 0.92:
             yield _message_step(rng, faults, flight, sim)
-        elif x < 0.94 and "crash" in faults:
-            down = [r for r, replica in enumerate(sim.replicas) if replica is None]
-            if down and (len(down) == n or rng.random() < 0.6):
-                yield {"action": "restart", "replica": rng.choice(down)}
-            else:
-                yield {"action": "crash", "replica": rng.choice([r for r in range(n) if r not in down])}
-        elif x < 0.96 and "partition" in faults and n > 1:
-            if sim.network.side is None:
-                yield {"action": "partition", "side": sorted(rng.sample(range(n), rng.randrange(1, n)))}
-            else:
-                yield {"action": "heal"}
-        elif x < 0.97 and "delay" in faults:
+        elif x < 0.92 + crash:
+            if "crash" in faults:
+                down = [r for r, replica in enumerate(sim.replicas) if replica is None]
+                if down and (len(down) == n or rng.random() < 0.6):
+                    yield {"action": "restart", "replica": rng.choice(down)}
+                else:
+                    yield {"action": "crash", "replica": rng.choice([r for r in range(n) if r not in down])}
+        elif x < 0.92 + crash + split:
+            if "partition" in faults and n > 1:
+                if sim.network.side is None:
+                    kind = "oneway" if rng.random() < 0.3 else "partition"
+                    yield {"action": kind, "side": sorted(rng.sample(range(n), rng.randrange(1, n)))}
+                else:
+                    yield {"action": "heal"}
+        elif x < 0.92 + crash + split + delay and "delay" in faults:
             r = rng.randrange(n)
             for _ in range(rng.randrange(2, 2 * sim.settings.election_timeout)):
                 yield {"action": "tick", "replica": r}
@@ -195,11 +200,12 @@ def run(
     faults: Faults,
     liveness_rounds: int | None = None,
     progress: Callable[[int], None] | None = None,
+    churn: float = 1.0,
 ) -> RunResult:
     """`steps` adversarial steps from the schedule seeded by `settings.seed`, then the liveness check."""
     execution = Execution(settings)
     rng = random.Random(f"schedule/{settings.seed}")
-    adversary = schedule(execution.sim, rng, faults)
+    adversary = schedule(execution.sim, rng, faults, churn)
     for i in range(steps):
         if not execution.feed(next(adversary)):
             return execution.finish()

@@ -38,6 +38,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "crash": ("replica",),
     "restart": ("replica",),
     "partition": ("side",),
+    "oneway": ("side",),
     "heal": (),
     "submit": ("replica", "command"),
     "quiesce": ("rounds",),
@@ -199,14 +200,14 @@ class Simulator:
             return self.crash(step["replica"])
         if kind == "restart":
             return self.restart(step["replica"])
-        if kind == "partition":
+        if kind in ("partition", "oneway"):
             side = frozenset(int(r) for r in step["side"])
             if not side or len(side) >= self.settings.replicas:
                 return False
-            net.side = side
+            net.side, net.oneway = side, kind == "oneway"
             return True
         if kind == "heal":
-            was, net.side = net.side, None
+            was, net.side, net.oneway = net.side, None, False
             return was is not None
         if kind == "quiesce":
             self.last_quiesce = self.quiesce(int(step["rounds"]))
@@ -247,7 +248,7 @@ class Simulator:
     def quiesce(self, rounds: int) -> int:
         """Faults stop: heal, restart everyone, then run fair rounds until every submitted command is
         applied at every replica. Returns the rounds it took (`rounds` + 1 if it never got there)."""
-        self.network.side = None
+        self.network.side, self.network.oneway = None, False
         for r in range(len(self.replicas)):
             if self.replicas[r] is None:
                 self.restart(r)

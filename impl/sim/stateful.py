@@ -81,6 +81,10 @@ def cluster_machine(settings: ClusterSettings, trace_path: Path) -> type[RuleBas
         def partition(self, side: set[int]) -> None:
             self._feed({"action": "partition", "side": sorted(side)})
 
+        @rule(side=st.sets(replica, min_size=1, max_size=max(1, n - 1)))
+        def oneway(self, side: set[int]) -> None:
+            self._feed({"action": "oneway", "side": sorted(side)})
+
         @rule()
         def heal(self) -> None:
             self._feed({"action": "heal"})
