@@ -5,7 +5,8 @@ for whichever client value reaches it first (`Phase2bAny`), saving a message del
 vote for different values at one fast ballot (a collision), so a value is chosen there only by a *fast*
 quorum, and a later leader must recover: among the votes at the highest reported ballot k, if k was fast,
 the value w such that for some fast quorum R every acceptor of Q ∩ R reported (k, w) is the only one that
-may have been chosen, and must be proposed; if there is none, the leader is free.
+may have been chosen, and must be proposed; if there is none, the leader is free. A single value voted
+at k must be proposed whatever k's kind (the leader of a fast ballot may have sent a plain 2a).
 
 That rule is safe only when any phase-1 quorum and any two fast quorums share an acceptor
 (`quorums.phase1_meets_two_fast`). Everything else — state, Phase1a/1b, invariants — is single-decree
@@ -63,11 +64,18 @@ def _started(s: State, b: int) -> bool:
 
 def recoverable(cfg: Config, reports_of_q: dict[int, tuple[int, str | None]]) -> set[str] | None:
     """What the highest-vote rule lets the leader propose after hearing phase-1 quorum q: a set of values,
-    or None when it is free to propose anything (and, at a fast ballot, to send "any")."""
+    or None when it is free to propose anything (and, at a fast ballot, to send "any").
+
+    Let k be the highest ballot q reports a vote at and V the values voted there. One value in V: it may
+    have been chosen at k or below (every vote is safe), so it must be proposed — whether k was classic or
+    fast. Several values (a collision, possible only at a fast ballot): at most the one that every acceptor
+    of Q ∩ R voted, for some fast quorum R, can have been chosen, and it must be proposed; if none passes
+    that test, nothing was chosen at k or below and the leader is free (Lamport, "Fast Paxos", 2006).
+    """
     top, vals = voting.highest_vote(list(reports_of_q.values()))
     if top < 0:
         return None
-    if not cfg.is_fast(top):
+    if len(vals) == 1:
         return vals
     assert cfg.quorums.fast is not None
     maybe_chosen = {

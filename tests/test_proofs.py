@@ -20,6 +20,7 @@ from paxiom.proofs.cti import Counterexample, Reader
 from paxiom.proofs.fol import State
 from paxiom.proofs.prover import ProofResult, prove
 from paxiom.proofs.spec_trace import trace_document
+from paxiom.spec.model import act
 from paxiom.trace import load
 
 TIMEOUT_S = 60.0
@@ -215,18 +216,16 @@ FAST_RECOVERY_RUN = {
 }
 
 
-@pytest.mark.xfail(
-    reason="spec/fastpaxos.py lets the leader choose freely when the highest reported ballot is fast and no "
-    "value passes Lamport's O4 test; if that ballot's leader sent a plain 2a, the value may already be chosen "
-    "below it. The proof's model (proofs/fastpaxos.py) requires a value voted at that ballot instead.",
-    strict=False,
-)
 def test_spec_fast_paxos_recovery_keeps_agreement(tmp_path: Path) -> None:
     """The run the proof's recovery rule forbids, replayed in the executable spec: v1 is chosen at classic
     ballot 0 by {a1, a2}, proposed again at fast ballot 1 and voted there by a1 only; the leader of 2 hears
-    {a1, a3}, finds no O4 value and may propose v2, which {a2, a3} then choose."""
+    {a1, a3}, whose only vote is v1 at ballot 1, so it must propose v1 — the spec refuses v2 (this run found
+    a bug in an earlier version of the spec, which treated any fast ballot without an O4 value as free)."""
     path = tmp_path / "run.json"
     path.write_text(json.dumps(FAST_RECOVERY_RUN))
     model, actions = load(path)
-    _, violations = replay(model, actions)
-    assert "agreement" not in {v.invariant for v in violations}
+    with pytest.raises(ValueError, match=r"step 15, Phase2a\(b=2, v=v2\), is not enabled"):
+        replay(model, actions)
+    fixed = [*actions[:14], act("Phase2a", b=2, v="v1")]
+    _, violations = replay(model, fixed)
+    assert violations == []
