@@ -54,6 +54,16 @@ def test_unsafe_models_are_exactly_those_breaking_a_quorum_condition() -> None:
         assert predicted.expect == model.expect, model.name
 
 
+def test_generated_configs_describe_their_model() -> None:
+    for model in MODELS:
+        read = TlcModel.from_cfg(model.name, model.cfg_text())
+        assert read is not None and (read.constants(), read.expect) == (model.constants(), model.expect)
+        assert read.module_text().splitlines()[2:] == model.module_text().splitlines()[2:]
+    assert TlcModel.from_cfg("x", "\\* paxiom-expect: holds\nINIT Init\n") is None
+    with pytest.raises(PaxiomError, match="malformed paxiom-model"):
+        TlcModel.from_cfg("x", '\\* paxiom-expect: holds\n\\* paxiom-model: {"variant": "paxos"}\n')
+
+
 def test_model_module_names_acceptors_and_quorums() -> None:
     model = TlcModel("MCx", "paxos", QuorumSystem.flexible(3, 3, 1), ("v1", 'say "hi"'), max_ballot=0)
     text = model.module_text()
@@ -191,10 +201,18 @@ def test_exported_cluster_model_runs_in_tlc_and_matches_the_explorer(tmp_path: P
     assert (doc["model"], doc["variant"], doc["expect"]) == ("MCOneNodePhase1", "paxos", "agreement violated")
     assert sorted(p.name for p in out.iterdir()) == ["MCOneNodePhase1.cfg", "MCOneNodePhase1.tla", "Paxos.tla"]
 
-    checked = CliRunner().invoke(main, ["tla", "check", "--json", "--workers", "1", str(out)])
+    traces = tmp_path / "traces"
+    checked = CliRunner().invoke(
+        main, ["tla", "check", "--json", "--workers", "1", "--trace-out", str(traces), str(out)]
+    )
     assert checked.exit_code == 0, checked.output
     (report,) = json.loads(checked.stdout)["models"]
     assert report["result"] == "agreement violated" and report["as_expected"]
+    assert report["violation"]["spec_confirms"]
+
+    replayed = CliRunner().invoke(main, ["explore", "--replay", report["violation"]["trace"], "--json"])
+    assert replayed.exit_code == 1, replayed.output
+    assert "agreement" in replayed.stdout
     twin = explore(build_model("paxos", load_cluster(cluster).quorum_system, values=("v1", "v2"), max_ballot=1),
                    only={"agreement"})
     assert twin.violation is not None and report["depth"] == len(twin.violation.trace) - 1

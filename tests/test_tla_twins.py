@@ -3,7 +3,8 @@ reaches exactly the same states and gives the same verdict.
 
 Safe models are compared on everything (distinct states, depth, verdict). Unsafe ones are compared twice:
 checking `agreement`, both must find it violated by a shortest counterexample of the same length (TLC
-runs with one worker, so its breadth-first search is exact and the trace shortest); exploring without
+runs with one worker, so its breadth-first search is exact and the trace shortest), and TLC's run,
+replayed step by step through the Python spec, must break agreement there too; exploring without
 invariants, both must reach the same number of states (a search that stops at the first violation stops
 at an order-dependent point, so its count is not comparable).
 """
@@ -16,6 +17,7 @@ import pytest
 
 from paxiom.explorer import explore
 from paxiom.tlc.catalog import MODELS, SLOW_MODELS
+from paxiom.tlc.counterexample import replay_in_spec
 from paxiom.tlc.models import STATE_INVARIANTS, STEP_PROPERTIES, TLA_DIR, TlcModel, read_sources
 from paxiom.tlc.runner import STEP_SUFFIX, run_tlc
 
@@ -38,6 +40,8 @@ def assert_twins_agree(model: TlcModel) -> None:
     assert tlc.violation.invariant == py.violation.invariant == model.expect
     assert tlc.violation.kind == py.violation.kind == "state"
     assert len(tlc.violation.actions) == len(py.violation.trace) - 1
+    replayed = replay_in_spec(model, tlc)
+    assert replayed.confirms, replayed.reason
 
     full_tlc = run_tlc(sources, model.name, model.cfg_text(checked=()), workers=2)
     full_py = explore(model.python_model(), only=())

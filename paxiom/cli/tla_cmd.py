@@ -20,8 +20,10 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
+from paxiom import trace as tracefile
 from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
 from paxiom.errors import PaxiomError
+from paxiom.tlc.counterexample import replay_in_spec
 from paxiom.tlc.models import (
     BASE_MODULES,
     TLA_DIR,
@@ -56,9 +58,11 @@ def _configs(paths: tuple[Path, ...]) -> list[Path]:
     return configs
 
 
-def _report(cfg: Path, expect: str | None, run: TlcRun) -> dict[str, Any]:
+def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None) -> dict[str, Any]:
+    """One model's verdict; a counterexample is replayed through the Python spec when the model says which."""
+    expect = expectation(cfg_text, where=str(cfg))
     found = run.violation.invariant if run.violation else None
-    return {
+    report: dict[str, Any] = {
         "model": cfg.stem,
         "config": str(cfg),
         "expect": f"{expect} violated" if expect else "holds",
@@ -68,29 +72,46 @@ def _report(cfg: Path, expect: str | None, run: TlcRun) -> dict[str, Any]:
         "generated": run.generated,
         "depth": run.depth,
         "seconds": round(run.seconds, 2),
-        "violation": None
-        if run.violation is None
-        else {"invariant": found, "kind": run.violation.kind, "actions": list(run.violation.actions)},
+        "violation": None,
     }
+    if run.violation is None:
+        return report
+    violation: dict[str, Any] = {"invariant": found, "kind": run.violation.kind, "actions": list(run.violation.actions)}
+    model = TlcModel.from_cfg(cfg.stem, cfg_text)
+    if model is not None:
+        spec = replay_in_spec(model, run)
+        violation |= {"steps": [a.to_json() for a in spec.actions], "spec_confirms": spec.confirms}
+        violation["spec_reason"] = spec.reason
+        report["as_expected"] = report["as_expected"] and spec.confirms
+        if trace_out is not None:
+            trace_out.mkdir(parents=True, exist_ok=True)
+            path = trace_out / f"{cfg.stem}.json"
+            tracefile.dump(model.python_model(), list(spec.actions), path)
+            violation["trace"] = str(path)
+    report["violation"] = violation
+    return report
 
 
 @tla.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="TLC worker threads (default: cores, ≤ 2).")
+@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write each counterexample as a paxiom trace file (replay: paxiom explore --replay).")
 @json_option
 @user_errors
-def check(paths: tuple[Path, ...], workers: int | None, as_json: bool) -> None:
+def check(paths: tuple[Path, ...], workers: int | None, trace_out: Path | None, as_json: bool) -> None:
     """Run TLC on every model (default: tla/) and compare each verdict with the one it expects.
 
-    Exit 0 when every model gives its expected verdict, 1 otherwise, 2 when TLC cannot run.
+    A counterexample of a generated model is replayed through the Python spec, which must break the same
+    invariant. Exit 0 when every model gives its expected verdict, 1 otherwise, 2 when TLC cannot run.
     """
     reports: list[dict[str, Any]] = []
     for cfg in _configs(paths):
         cfg_text = cfg.read_text()
-        expect = expectation(cfg_text, where=str(cfg))
+        expectation(cfg_text, where=str(cfg))  # refuse a config without its expected verdict before running
         with err_console.status(f"TLC: {cfg.stem} ({workers or default_workers()} workers)"):
             run = run_tlc(read_sources(cfg.parent), cfg.stem, cfg_text, workers=workers)
-        reports.append(_report(cfg, expect, run))
+        reports.append(_report(cfg, cfg_text, run, trace_out))
     all_expected = all(r["as_expected"] for r in reports)
     if as_json:
         emit_json({"models": reports, "as_expected": all_expected})
@@ -115,10 +136,20 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
         )
     console.print(table)
     for r in reports:
-        if r["violation"]:
-            steps = " → ".join(r["violation"]["actions"])
-            found = r["violation"]["invariant"]
-            console.print(f"{escape(r['model'])}: {found} violated after {r['depth']} steps: {steps}")
+        violation = r["violation"]
+        if violation is None:
+            continue
+        console.print(f"\n[bold]{escape(r['model'])}[/]: {violation['invariant']} violated after {r['depth']} steps:")
+        if "steps" not in violation:
+            console.print("  " + " → ".join(violation["actions"]))
+            continue
+        for number, step in enumerate(violation["steps"], start=1):
+            args = ", ".join(f"{k}={v}" for k, v in step.items() if k != "action")
+            console.print(f"  {number:>2}. {step['action']}({args})")
+        verdict = "[green]confirms[/]" if violation["spec_confirms"] else "[bold red]does NOT confirm[/]"
+        console.print(f"  The Python spec {verdict} it: {escape(violation['spec_reason'])}")
+        if "trace" in violation:
+            console.print(f"  Replay: paxiom explore --replay {escape(violation['trace'])}")
     bad = [r["model"] for r in reports if not r["as_expected"]]
     if bad:
         console.print(f"[bold red]{len(bad)} model(s) did not give the expected verdict:[/] {', '.join(bad)}")

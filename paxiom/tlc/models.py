@@ -8,6 +8,9 @@ as its minimal quorums, closed upwards in TLA+). Each model names its expected o
     \\* paxiom-expect: holds                  every invariant holds
     \\* paxiom-expect: agreement violated     TLC must find two values chosen
 
+A generated config also carries the model's constants as JSON (`\\* paxiom-model: {...}`), so that a
+TLC counterexample on it can be replayed through the Python spec (`paxiom.tlc.counterexample`).
+
 A model of a configuration that breaks its quorum-intersection condition checks only the invariant it
 expects violated: every other invariant would trip first (`quorum_intersection` in the initial state,
 `votes_safe` at the unsafe vote), and the point of such a model is the end-to-end counterexample.
@@ -15,13 +18,16 @@ expects violated: every other invariant would trip first (`quorum_intersection` 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from paxiom.errors import PaxiomError
 from paxiom.spec.quorums import QuorumFamily, QuorumSystem, members, quorum_intersection
+from paxiom.trace import quorums_from_json, quorums_to_json
 from paxiom.variants import AnyModel, build_model
 
 BASE_MODULES = {"paxos": "Paxos", "multipaxos": "MultiPaxos", "fastpaxos": "FastPaxos"}
@@ -40,6 +46,7 @@ STEP_PROPERTIES = ("promise_monotonicity_step", "stability")
 """Action properties; `promise_monotonicity_step` is the step half of the explorer's `promise_monotonicity`."""
 
 _EXPECT = re.compile(r"^\\\* paxiom-expect: (holds|(\w+) violated)\s*$", re.MULTILINE)
+_CONSTANTS = re.compile(r"^\\\* paxiom-model: (\{.*\})\s*$", re.MULTILINE)
 
 TLA_DIR = Path(__file__).resolve().parents[2] / "tla"
 """The repository's `tla/` directory: the twin specs and the checked-in models."""
@@ -145,6 +152,7 @@ class TlcModel:
         lines = [
             f"\\* TLC model {self.name}: {self.description or self.variant}",
             f"\\* paxiom-expect: {expectation}",
+            f"\\* paxiom-model: {json.dumps(self.constants())}",
             "CONSTANTS",
             "  None = None",
             f"  MaxBallot = {self.max_ballot}",
@@ -159,6 +167,37 @@ class TlcModel:
         if properties:
             lines.append("PROPERTIES " + " ".join(properties))
         return "\n".join(lines) + "\n"
+
+    def constants(self) -> dict[str, Any]:
+        """The model as JSON: what `from_cfg` reads back to replay TLC's counterexamples in the spec."""
+        doc: dict[str, Any] = {"variant": self.variant, **quorums_to_json(self.quorums)}
+        doc |= {"values": list(self.values), "max_ballot": self.max_ballot}
+        if self.variant == "multipaxos":
+            doc["slots"] = self.slots
+        if self.variant == "fastpaxos":
+            doc["fast_ballots"] = list(self.fast_ballots)
+        return doc
+
+    @classmethod
+    def from_cfg(cls, name: str, cfg_text: str) -> TlcModel | None:
+        """The model a generated config describes (None for a hand-written config without the line)."""
+        m = _CONSTANTS.search(cfg_text)
+        if m is None:
+            return None
+        try:
+            doc = json.loads(m[1])
+            return cls(
+                name,
+                doc["variant"],
+                quorums_from_json(doc),
+                tuple(doc["values"]),
+                int(doc["max_ballot"]),
+                int(doc.get("slots", 1)),
+                tuple(doc.get("fast_ballots", ())),
+                expectation(cfg_text, where=name),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise PaxiomError(f"malformed paxiom-model line: {exc}", where=name) from None
 
     def write(self, directory: Path) -> list[Path]:
         """Write the model module and config into `directory`; returns the paths written."""
