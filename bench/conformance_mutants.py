@@ -106,8 +106,9 @@ def main() -> None:
         err.print(f"[dim]{name} ({role}) ...[/]")
         results.append(measure(name, role, args.seeds, args.max_examples))
     cost = baseline(min(args.max_examples, 200))
-    not_applicable = {n: MULTI_SLOT_ONLY.get(n, f"a {m.role} bug (several slots)") for n, m in MUTANTS.items()
-                      if n not in applicable}
+    not_applicable = {
+        n: MULTI_SLOT_ONLY.get(n, f"a {m.role} bug (several slots)") for n, m in MUTANTS.items() if n not in applicable
+    }
     always = sum(r["caught_in_seeds"] == r["seeds"] for r in results)
     times = [r["median_seconds"] for r in results if r["median_seconds"] is not None]
     summary = {

@@ -28,9 +28,7 @@ def test_as_published_it_crashes_on_python3_and_the_suite_says_where(role: str) 
     assert len(finding.steps) <= 3
 
 
-@pytest.mark.parametrize(
-    ("role", "rule"), [("acceptor", "promise_above_promise"), ("proposer", "ballot_increasing")]
-)
+@pytest.mark.parametrize(("role", "rule"), [("acceptor", "promise_above_promise"), ("proposer", "ballot_increasing")])
 def test_behind_the_typeerrors_it_breaks_protocol_rules(role: str, rule: str) -> None:
     report = check(load_adapter(f"{ADAPTER}:ComposablePy3"), role, max_examples=100, seed=0, max_findings=1)
     assert [f.rule for f in report.findings] == [rule]

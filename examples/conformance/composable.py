@@ -46,8 +46,9 @@ class Composable(Adapter):
         super().__init__(node)
         saved = self.load() or {}
         me, role = node.id, node.role
-        self.acceptor = cp.Acceptor(me, pid(saved.get("promised")) or self.NONE, pid(saved.get("accepted")),
-                                    saved.get("value"))
+        self.acceptor = cp.Acceptor(
+            me, pid(saved.get("promised")) or self.NONE, pid(saved.get("accepted")), saved.get("value")
+        )
         self.proposer = cp.Proposer(me, node.phase1.size)
         self.learner = cp.Learner(me, node.phase2.size)
         self.part = {"acceptor": self.acceptor, "proposer": self.proposer, "learner": self.learner}[role]
@@ -98,8 +99,13 @@ class Composable(Adapter):
         else:
             reply = None  # not this part's message: e.g. the copy of an accept a learner is sent
         a = self.acceptor
-        self.save({"promised": a.promised_id if a.promised_id != self.NONE else None, "accepted": a.accepted_id,
-                   "value": a.accepted_value})
+        self.save(
+            {
+                "promised": a.promised_id if a.promised_id != self.NONE else None,
+                "accepted": a.accepted_id,
+                "value": a.accepted_value,
+            }
+        )
         return self.from_library(reply, getattr(msg, "src", ""))
 
 

@@ -1,6 +1,6 @@
 """The smallest complete in-process plug-in: a toy acceptor library, and the adapter that puts it under test.
 
-    paxiom conform --adapter examples/conformance/minimal_adapter.py:TinyAdapter --role acceptor
+paxiom conform --adapter examples/conformance/minimal_adapter.py:TinyAdapter --role acceptor
 """
 
 from __future__ import annotations

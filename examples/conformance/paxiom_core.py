@@ -239,4 +239,3 @@ class Core(Adapter):
                 self.decided = True
                 return self.decide(applied.value)
         return []
-

@@ -68,14 +68,33 @@ def _print(report: Report, written: list[Path]) -> None:
 @click.option("--max-examples", type=click.IntRange(1), default=200, show_default=True, help="Schedules per search.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the schedule search (reproducible).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Passed to the implementation.")
-@click.option("--timeout", type=click.FloatRange(0.01), default=DEFAULT_TIMEOUT, show_default=True,
-              help="Seconds the implementation may take to answer one input.")
-@click.option("--max-findings", type=click.IntRange(1), default=3, show_default=True,
-              help="Distinct rules to look for before stopping.")
-@click.option("--replay", "replay_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Run the schedule of a replay file once instead of searching.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("conform-findings"),
-              show_default=True, help="Where replay files and diagrams of findings are written.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.01),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds the implementation may take to answer one input.",
+)
+@click.option(
+    "--max-findings",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help="Distinct rules to look for before stopping.",
+)
+@click.option(
+    "--replay",
+    "replay_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Run the schedule of a replay file once instead of searching.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("conform-findings"),
+    show_default=True,
+    help="Where replay files and diagrams of findings are written.",
+)
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)

@@ -22,32 +22,39 @@ RULES: dict[str, Rule] = {
         "acceptor", "votes only at or above its promise, and voting raises the promise", "spec.acceptor.accept"
     ),
     "replies_to_requests": Rule(
-        "acceptor", "promises only ballots it was asked to join, votes only for proposals made to it",
+        "acceptor",
+        "promises only ballots it was asked to join, votes only for proposals made to it",
         "spec.paxos.phase1b / phase2b preconditions",
     ),
     "acceptor_answers": Rule(
-        "acceptor", "answers a prepare or accept the spec lets it take (otherwise every check passes vacuously)",
+        "acceptor",
+        "answers a prepare or accept the spec lets it take (otherwise every check passes vacuously)",
         "spec.paxos.phase1b / phase2b enabled",
     ),
     "ballot_owned": Rule(
         "proposer", "uses only ballots carrying its own id, so no two proposers share one", "protocol"
     ),
     "ballot_increasing": Rule(
-        "proposer", "each new phase 1 uses a ballot above every ballot it used before, across restarts",
+        "proposer",
+        "each new phase 1 uses a ballot above every ballot it used before, across restarts",
         "Paxos Made Simple §2.2-2.3",
     ),
     "phase1_quorum": Rule(
-        "proposer", "sends accept only after promises from a phase-1 quorum of the configured system",
+        "proposer",
+        "sends accept only after promises from a phase-1 quorum of the configured system",
         "spec.paxos.phase2a",
     ),
     "highest_vote": Rule(
-        "proposer", "proposes the value of the highest vote its quorum's promises report (any value if none)",
+        "proposer",
+        "proposes the value of the highest vote its quorum's promises report (any value if none)",
         "spec.paxos.phase2a / spec.voting.highest_vote",
     ),
     "one_value_per_ballot": Rule("proposer", "proposes at most one value per ballot", "spec.paxos.phase2a"),
     "learner_quorum": Rule(
-        "learner", "decides a value only on accepted messages from a phase-2 quorum for the same ballot and value, "
-        "each acceptor counted once", "spec.paxos.chosen",
+        "learner",
+        "decides a value only on accepted messages from a phase-2 quorum for the same ballot and value, "
+        "each acceptor counted once",
+        "spec.paxos.chosen",
     ),
     "agreement": Rule("group", "no two values are chosen or decided", "spec.paxos.agreement"),
     "validity": Rule("group", "only values some client proposed are chosen or decided", "spec.paxos.validity"),

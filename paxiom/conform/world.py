@@ -1,15 +1,8 @@
-"""One test run: the suite plays the network and every party that is not under test, and the spec judges.
+"""One test run: the suite plays the network and every party that is not under test; the judge decides.
 
-The world is the spec's own state (`paxiom.spec.paxos.State`): the message set holds every message anyone
-sent, and the acceptor variables hold what the spec allows each acceptor to have done — for an acceptor
-under test, as tracked from the messages it emitted. Each message an implementation emits is judged by
-applying the spec action that would send it to the state *as that node has seen it* (the messages delivered
-to it): a promise by `phase1b`, a vote by `phase2b`, a proposal by `phase2a`, a decision by `chosen`.
-The spec says yes or no; this module only explains a no in words and names the rule.
-
-Ballots `[round, proposer]` map to the spec's integers as `round * P + rank(proposer)`, which preserves
-order and uniqueness. The parties the suite simulates (rival proposers, acceptors when a proposer is under
-test) act by the spec's own actions, so every message they send is one the spec allows.
+The parties the suite simulates (rival proposers, the acceptors a proposer under test talks to) act by the
+spec's own actions on the judge's spec state, so every message they send is one the spec allows. Every
+message the implementation emits goes to `judges.Judge` before it goes anywhere else.
 """
 
 from __future__ import annotations
@@ -17,11 +10,12 @@ from __future__ import annotations
 import inspect
 import shutil
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+from paxiom.conform.judges import Judge, Violated, Violation
 from paxiom.conform.messages import (
     Accept,
     Accepted,
@@ -42,12 +36,10 @@ from paxiom.conform.node import Node, Quorums
 from paxiom.conform.targets import Failure, Instance, Target
 from paxiom.errors import PaxiomError
 from paxiom.spec import paxos
-from paxiom.spec.paxos import M1a, M1b, M2a, M2b
+from paxiom.spec.paxos import M1a, M2a
 from paxiom.spec.quorums import QuorumSystem
 
 VALUES = ("v1", "v2", "v3")
-MAX_BALLOT = 10**9
-"""The spec's ballot bound; ballots are never enumerated here, only compared."""
 
 SETTLE_LIMIT = 60
 """Most deliveries one `settle` step makes: an implementation that chatters forever is still judged."""
@@ -88,19 +80,6 @@ class Event(NamedTuple):
     src: str
     dst: str
     label: str
-
-
-@dataclass(frozen=True)
-class Violation:
-    rule: str
-    node: str
-    reason: str
-
-
-class Violated(Exception):
-    def __init__(self, rule: str, node: str, reason: str) -> None:
-        super().__init__(reason)
-        self.violation = Violation(rule, node, reason)
 
 
 @dataclass
@@ -152,69 +131,22 @@ class Setup:
         )
 
 
-ALLOWED_OUTPUT = {
-    "acceptor": {"promise", "nack", "accepted"},
-    "proposer": {"prepare", "accept", "decision"},
-    "learner": {"decision"},
-    "group": {"prepare", "promise", "nack", "accept", "accepted", "decision"},
-}
-RECEIVERS = {"prepare": "acceptors", "accept": "acceptors", "promise": "proposers", "nack": "proposers"}
-
-
-def vote_text(mbal: int, mval: str | None, ballot: Callable[[int], Ballot]) -> str:
-    return "none" if mbal < 0 else f"({ballot(mbal)}, {mval})"
-
-
 class World:
     def __init__(self, target: Target, setup: Setup, workdir: Path) -> None:
         self.target, self.setup, self.workdir = target, setup, workdir
-        self.cfg = paxos.Config(setup.quorums, setup.values, MAX_BALLOT)
-        self.s = paxos.init(self.cfg)
-        self.ranked = tuple(sorted(setup.proposers))
-        self.acc_index = {name: i for i, name in enumerate(setup.acceptors)}
+        self.j = Judge(setup)
         self.iut = setup.under_test
         self.rivals = tuple(p for p in setup.proposers if p not in self.iut)
         self.instances: dict[str, Instance] = {}
         self.incarnation = dict.fromkeys(self.iut, 0)
-        self.delivered: dict[str, set[paxos.Message]] = {n: set() for n in self.iut}
         self.pending: list[Protocol] = []
+        """Messages in flight, to or from a node under test (or an acceptor the suite plays)."""
         self.inputs: list[Protocol] = []
-        self.highest: dict[str, tuple[Ballot, int]] = {}
+        """What suite proposers sent an acceptor under test: what `redeliver` repeats."""
         self.rival_ballots: dict[str, Ballot] = {}
-        self.requested: set[str] = set()
-        self.decided: dict[str, str] = {}
         self.log: list[str] = []
         self.events: list[Event] = []
-        self.judged: Counter[str] = Counter()
         self.current = self.iut[0]
-
-    # ------------------------------------------------------------ mapping to the spec
-
-    def bint(self, b: Ballot) -> int:
-        return b.round * len(self.ranked) + self.ranked.index(b.node)
-
-    def ballot(self, i: int) -> Ballot:
-        return Ballot(i // len(self.ranked), self.ranked[i % len(self.ranked)])
-
-    def to_spec(self, m: Protocol) -> paxos.Message | None:
-        match m:
-            case Prepare(ballot=b):
-                return M1a(self.bint(b))
-            case Promise(src=src, ballot=b, last=last):
-                if last is None:
-                    return M1b(self.acc_index[src], self.bint(b), -1, None)
-                return M1b(self.acc_index[src], self.bint(b), self.bint(last.ballot), last.value)
-            case Accept(ballot=b, value=v):
-                return M2a(self.bint(b), v)
-            case Accepted(src=src, ballot=b, value=v):
-                return M2b(self.acc_index[src], self.bint(b), v)
-        return None
-
-    def vote(self, mbal: int, mval: str | None) -> str:
-        return vote_text(mbal, mval, self.ballot)
-
-    def names(self, mask: int) -> str:
-        return "{" + ", ".join(self.setup.quorums.phase1.names(mask)) + "}"
 
     # ------------------------------------------------------------ running
 
@@ -227,7 +159,7 @@ class World:
                 self.instances[name] = self.target.start(self.setup.node(name, self.workdir / name, 0))
             for step in steps:
                 self.step(step)
-                self.check_invariants()
+                self.j.check_invariants(self.current)
         except Violated as exc:
             violation = exc.violation
         except Failure as exc:
@@ -238,7 +170,7 @@ class World:
             shutil.rmtree(self.workdir, ignore_errors=True)
         if violation is not None:
             self.events.append(Event("note", violation.node, violation.node, f"VIOLATION {violation.rule}"))
-        return Outcome(violation, self.log, self.events, self.judged)
+        return Outcome(violation, self.log, self.events, self.j.judged)
 
     def do_finish(self, *orders: int) -> None:
         """Let the run conclude (the last step of every generated schedule): the network delivers what is in
@@ -253,8 +185,8 @@ class World:
                 words = ORDER_WORDS.get(k, f", each time the {k + 1}th oldest")
                 self.log.append(f"(the network delivers what is in flight{words})")
                 self.do_settle(k)
-                self.check_invariants()
-            waiting = [n for n in self.proposers_under_test() if n not in self.decided]
+                self.j.check_invariants(self.current)
+            waiting = [n for n in self.proposers_under_test() if n not in self.j.decided]
             if not waiting:
                 return
             for i in range(len(waiting)):
@@ -296,10 +228,8 @@ class World:
         if m.dst not in self.instances:
             self.simulated_acceptor(m)
             return
-        spec_msg = self.to_spec(m)
-        if spec_msg is not None:
-            self.delivered[m.dst].add(spec_msg)
-        must_answer = self.must_answer(m)
+        self.j.record_delivery(m)
+        must_answer = self.j.must_answer(m)
         out = self.feed(m.dst, m)
         answered = any(isinstance(o, Promise | Accepted) and o.ballot == m.ballot for o in out)
         if must_answer is not None and not answered:
@@ -310,15 +240,15 @@ class World:
     def do_prepare(self, p: int, rnd: int) -> None:
         """A suite proposer sends a prepare to the acceptor under test."""
         b = Ballot(rnd, pick(self.rivals, p))
-        self.s = self.s._replace(msgs=self.s.msgs | {M1a(self.bint(b))})
+        self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M1a(self.j.bint(b))})
         self.inputs.append(Prepare(b.node, self.iut[0], b))
         self.deliver(self.inputs[-1])
 
     def do_accept(self, p: int, rnd: int, vk: int) -> None:
         """A suite proposer asks the acceptor under test to vote (one value per ballot, as proposers do)."""
         b = Ballot(rnd, pick(self.rivals, p))
-        value = self.proposal_at(self.bint(b)) or pick(self.setup.values, vk)
-        self.s = self.s._replace(msgs=self.s.msgs | {M2a(self.bint(b), value)})
+        value = self.j.proposal_at(self.j.bint(b)) or pick(self.setup.values, vk)
+        self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M2a(self.j.bint(b), value)})
         self.inputs.append(Accept(b.node, self.iut[0], b, value))
         self.deliver(self.inputs[-1])
 
@@ -329,7 +259,7 @@ class World:
 
     def do_propose(self, k: int, vk: int) -> None:
         node, value = pick(self.proposers_under_test(), k), pick(self.setup.values, vk)
-        self.requested.add(value)
+        self.j.requested.add(value)
         self.log.append(f"client -> {node}: propose {value}")
         self.events.append(Event("msg", "client", node, f"propose {value}"))
         self.feed(node, Propose(value))
@@ -384,13 +314,13 @@ class World:
         self.rival_phase1(self.next_rival_ballot(p, bump), mask)
 
     def rival_phase1(self, b: Ballot, mask: int) -> None:
-        bi = self.bint(b)
-        self.s = self.s._replace(msgs=self.s.msgs | {M1a(bi)})
+        bi = self.j.bint(b)
+        self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M1a(bi)})
         joined = []
         for a in self.mask_acceptors(mask):
-            t = paxos.phase1b(self.cfg, self.s, a, bi)
+            t = paxos.phase1b(self.j.cfg, self.j.s, a, bi)
             if t is not None:
-                self.s = t
+                self.j.s = t
                 joined.append(self.setup.acceptors[a])
         self.log.append(f"{b.node} prepares {b}; promised by {', '.join(joined) or 'nobody'}")
         self.events.append(Event("note", b.node, b.node, f"phase 1 at {b}: {', '.join(joined) or 'no'} promises"))
@@ -401,19 +331,19 @@ class World:
         b = self.rival_ballots.get(pick(self.rivals, p))
         if b is None:
             return
-        bi = self.bint(b)
-        value = self.proposal_at(bi)
+        bi = self.j.bint(b)
+        value = self.j.proposal_at(bi)
         if value is None:
-            allowed = sorted(paxos.proposable(self.cfg, self.s, bi))
+            allowed = sorted(paxos.proposable(self.j.cfg, self.j.s, bi))
             if not allowed:
                 return
             value = pick(self.setup.values, vk) if pick(self.setup.values, vk) in allowed else allowed[0]
-            self.s = self.s._replace(msgs=self.s.msgs | {M2a(bi, value)})
+            self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M2a(bi, value)})
         voters = []
         for a in self.mask_acceptors(mask):
-            t = paxos.phase2b(self.cfg, self.s, a, bi, value)
+            t = paxos.phase2b(self.j.cfg, self.j.s, a, bi, value)
             if t is not None:
-                self.s = t
+                self.j.s = t
                 voters.append(self.setup.acceptors[a])
         self.log.append(f"{b.node} proposes {value} at {b}; voted by {', '.join(voters) or 'nobody'}")
         self.events.append(Event("note", b.node, b.node, f"phase 2 at {b}: {value} voted by {', '.join(voters)}"))
@@ -427,14 +357,14 @@ class World:
         phase-1 quorum whose promises (by the spec) let it propose `values[vk]`, if any, then the acceptors
         in `voters` vote. This is how diverging votes at different ballots come about."""
         b = self.next_rival_ballot(p, bump)
-        bi, want = self.bint(b), pick(self.setup.values, vk)
+        bi, want = self.j.bint(b), pick(self.setup.values, vk)
         quorums = self.setup.quorums.phase1.minimal_quorums
         chosen_quorum = quorums[0]
         for q in quorums:
-            t = self.s._replace(msgs=self.s.msgs | {M1a(bi)})
+            t = self.j.s._replace(msgs=self.j.s.msgs | {M1a(bi)})
             for a in self.mask_acceptors(q):
-                t = paxos.phase1b(self.cfg, t, a, bi) or t
-            if want in paxos.proposable(self.cfg, t, bi):
+                t = paxos.phase1b(self.j.cfg, t, a, bi) or t
+            if want in paxos.proposable(self.j.cfg, t, bi):
                 chosen_quorum = q
                 break
         self.rival_phase1(b, chosen_quorum)
@@ -446,223 +376,55 @@ class World:
         return tuple(n for n in self.iut if n in self.setup.proposers)
 
     def mask_acceptors(self, mask: int) -> list[int]:
-        return [a for a in self.cfg.acceptors if mask >> a & 1]
-
-    def proposal_at(self, bi: int) -> str | None:
-        return next((m.val for m in self.s.msgs if isinstance(m, M2a) and m.bal == bi), None)
-
-    def view(self, node: str, kinds: Iterable[str], everyone: Iterable[str] = ()) -> paxos.State:
-        """The spec state as `node` has seen it: the messages of `kinds` delivered to it, plus the messages of
-        kinds `everyone` that anybody sent (proposals are global: one per ballot across all proposers)."""
-        kinds, everyone = set(kinds), set(everyone)
-        seen = {m for m in self.delivered.get(node, ()) if m.type in kinds}
-        return self.s._replace(msgs=frozenset(seen | {m for m in self.s.msgs if m.type in everyone}))
+        return [a for a in self.j.cfg.acceptors if mask >> a & 1]
 
     def simulated_acceptor(self, m: Protocol) -> None:
         """An acceptor the suite plays answers by the spec: promise/vote when enabled, otherwise nack."""
-        if m.dst not in self.acc_index:
+        if m.dst not in self.j.acc_index:
             return
-        a = self.acc_index[m.dst]
+        a = self.j.acc_index[m.dst]
         if isinstance(m, Prepare | Accept):
-            bi = self.bint(m.ballot)
+            bi = self.j.bint(m.ballot)
             t = (
-                paxos.phase1b(self.cfg, self.s, a, bi)
+                paxos.phase1b(self.j.cfg, self.j.s, a, bi)
                 if isinstance(m, Prepare)
-                else paxos.phase2b(self.cfg, self.s, a, bi, m.value)
+                else paxos.phase2b(self.j.cfg, self.j.s, a, bi, m.value)
             )
             reply: Protocol
             if t is None:
-                reply = Nack(m.dst, m.src, m.ballot, self.ballot(self.s.max_bal[a]))
+                reply = Nack(m.dst, m.src, m.ballot, self.j.ballot(self.j.s.max_bal[a]))
             elif isinstance(m, Prepare):
-                last = None if t.max_vbal[a] < 0 else LastVote(self.ballot(t.max_vbal[a]), str(t.max_val[a]))
+                last = None if t.max_vbal[a] < 0 else LastVote(self.j.ballot(t.max_vbal[a]), str(t.max_val[a]))
                 reply = Promise(m.dst, m.src, m.ballot, last)
             else:
                 reply = Accepted(m.dst, m.src, m.ballot, m.value)
             if t is not None:
-                self.s = t
+                self.j.s = t
             self.pending.append(reply)
 
-    def must_answer(self, m: Protocol) -> str | None:
-        """For an acceptor under test alone: why it must answer `m` (the spec lets it), or None."""
-        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
-            return None
-        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
-        view = self.view(m.dst, ("1a", "2a"))
-        promised = self.ballot(self.s.max_bal[a]) if self.s.max_bal[a] >= 0 else "nothing"
-        if isinstance(m, Prepare) and paxos.phase1b(self.cfg, view, a, bi) is not None:
-            return f"did not promise {m.ballot} although its promise was {promised}"
-        if isinstance(m, Accept) and paxos.phase2b(self.cfg, view, a, bi, m.value) is not None:
-            return f"did not vote for {m.value} at {m.ballot} although its promise was {promised}"
-        return None
-
-    # ------------------------------------------------------------ judging what the implementation emits
+    # ------------------------------------------------------------ what the implementation emits
 
     def emit(self, node: str, o: Output) -> None:
-        role = self.setup.role
-        if o.type not in ALLOWED_OUTPUT[role]:
-            raise Violated("protocol", node, f"a {role} sent {describe(o)}")
-        if isinstance(o, Decision):
-            self.judged["decision"] += 1
-            self.events.append(Event("note", node, node, describe(o)))
-            self.judge_decision(node, o.value)
-            return
-        receivers = RECEIVERS.get(o.type, "learners or proposers")
-        allowed = getattr(self.setup, receivers, None) or self.setup.learners + self.setup.proposers
-        if o.dst not in allowed:
-            raise Violated("protocol", node, f"sent {describe(o)} to {o.dst}, which is not one of the {receivers}")
-        if o.type in ("promise", "accepted", "nack") and node not in self.acc_index:
-            raise Violated("protocol", node, f"{node} is not an acceptor but sent {describe(o)}")
-        judge = {"prepare": self.judge_prepare, "accept": self.judge_accept, "promise": self.judge_promise}
-        judge |= {"accepted": self.judge_accepted}
-        if o.type in judge:
-            self.judged[o.type] += 1
-            try:
-                judge[o.type](node, o)  # type: ignore[operator]
-            except Violated:
+        try:
+            self.j.judge(node, o, self.incarnation[node])
+        except Violated:
+            if not isinstance(o, Decision):
                 self.events.append(Event("msg", o.src, o.dst, describe(o)))  # the offending message, drawn
-                raise
-        self.route(o)
+            raise
+        finally:
+            if isinstance(o, Decision):
+                self.events.append(Event("note", node, node, describe(o)))
+        if not isinstance(o, Decision):
+            self.route(o)
 
     def route(self, o: Protocol) -> None:
-        spec_msg = self.to_spec(o)
         if o.dst == o.src:
-            # handled inside the node itself: it has seen its own message
-            if spec_msg is not None:
-                self.delivered[o.src].add(spec_msg)
+            self.j.record_delivery(o)  # handled inside the node itself: it has seen its own message
             return
-        if o.dst in self.instances or (self.setup.role == "proposer" and o.dst in self.acc_index):
+        if o.dst in self.instances or (self.setup.role == "proposer" and o.dst in self.j.acc_index):
             self.pending.append(o)
         else:
             self.events.append(Event("msg", o.src, o.dst, describe(o)))
-
-    def judge_prepare(self, node: str, o: Prepare) -> None:
-        self.owned(node, o.ballot, "prepare")
-        inc = self.incarnation[node]
-        if node in self.highest:
-            used, used_inc = self.highest[node]
-            if o.ballot < used:
-                raise Violated("ballot_increasing", node, f"prepared {o.ballot} after having used {used}")
-            if o.ballot == used and used_inc != inc:
-                raise Violated(
-                    "ballot_increasing",
-                    node,
-                    f"prepared {o.ballot} again after a restart: it used that ballot before the crash and cannot know "
-                    "what it proposed with it",
-                )
-        if node not in self.highest or o.ballot > self.highest[node][0]:
-            self.highest[node] = (o.ballot, inc)
-        self.s = self.s._replace(msgs=self.s.msgs | {M1a(self.bint(o.ballot))})
-
-    def owned(self, node: str, b: Ballot, what: str) -> None:
-        if b.node != node:
-            raise Violated("ballot_owned", node, f"sent {what} with ballot {b}, which belongs to {b.node}")
-
-    def judge_accept(self, node: str, o: Accept) -> None:
-        self.owned(node, o.ballot, "accept")
-        bi, v = self.bint(o.ballot), o.value
-        if M2a(bi, v) in self.s.msgs:
-            return  # a retransmission: sending a message again changes nothing
-        view = self.view(node, ("1b",), everyone=("2a",))
-        if paxos.phase2a(self.cfg, view, bi, v) is None:
-            rule, reason = self.explain_phase2a(view, o.ballot, v)
-            raise Violated(rule, node, reason)
-        self.s = self.s._replace(msgs=self.s.msgs | {M2a(bi, v)})
-
-    def explain_phase2a(self, view: paxos.State, b: Ballot, v: str) -> tuple[str, str]:
-        bi = self.bint(b)
-        earlier = self.proposal_at(bi)
-        if earlier is not None:
-            return "one_value_per_ballot", f"proposed {v} at {b}, which already carries {earlier}"
-        heard = paxos.reports(view, bi)
-        mask = sum(1 << a for a in heard)
-        if not self.setup.quorums.phase1.is_quorum(mask):
-            return (
-                "phase1_quorum",
-                f"proposed {v} at {b} with promises for {b} only from {self.names(mask)}; "
-                f"phase-1 quorums are {self.setup.quorums.phase1.describe()}",
-            )
-        allowed = sorted(paxos.proposable(self.cfg, view, bi))
-        if allowed == sorted(self.setup.values):
-            return "validity", f"proposed {v!r}, which no client asked for"
-        reports = ", ".join(f"{self.setup.acceptors[a]}: {self.vote(*heard[a])}" for a in sorted(heard))
-        return "highest_vote", f"proposed {v} at {b}, but its promises ({reports}) allow only {', '.join(allowed)}"
-
-    def judge_promise(self, node: str, o: Promise) -> None:
-        a, bi = self.acc_index[node], self.bint(o.ballot)
-        m = self.to_spec(o)
-        if m in self.s.msgs:
-            return
-        view = self.view(node, ("1a", "2a"))
-        t = paxos.phase1b(self.cfg, view, a, bi)
-        if t is None:
-            if M1a(bi) not in view.msgs:
-                raise Violated("replies_to_requests", node, f"promised {o.ballot}, which no prepare it got asked for")
-            promised = self.ballot(self.s.max_bal[a])
-            if promised == o.ballot:
-                reason = f"promised {o.ballot} a second time (reporting last vote {self.last_text(o)}): a ballot "
-                reason += f"may be joined only once, strictly above the promise, and its promise already was {promised}"
-            else:
-                reason = f"promised {o.ballot} although its promise already was {promised}"
-            raise Violated("promise_above_promise", node, reason)
-        expected = M1b(a, bi, t.max_vbal[a], t.max_val[a])
-        if m != expected:
-            raise Violated(
-                "promise_reports_last_vote",
-                node,
-                f"its promise for {o.ballot} reports last vote {self.last_text(o)}, but its latest vote is "
-                f"{self.vote(t.max_vbal[a], t.max_val[a])}",
-            )
-        self.s = t._replace(msgs=self.s.msgs | {expected})
-
-    @staticmethod
-    def last_text(o: Promise) -> str:
-        return "none" if o.last is None else f"({o.last.ballot}, {o.last.value})"
-
-    def judge_accepted(self, node: str, o: Accepted) -> None:
-        a, bi = self.acc_index[node], self.bint(o.ballot)
-        m = M2b(a, bi, o.value)
-        if m in self.s.msgs:
-            return
-        view = self.view(node, ("1a", "2a"))
-        t = paxos.phase2b(self.cfg, view, a, bi, o.value)
-        if t is None:
-            if M2a(bi, o.value) not in view.msgs:
-                raise Violated(
-                    "replies_to_requests", node, f"voted for {o.value} at {o.ballot}, which nobody asked it to"
-                )
-            promised = self.ballot(self.s.max_bal[a])
-            raise Violated(
-                "accept_at_or_above_promise", node, f"voted for {o.value} at {o.ballot} below its promise {promised}"
-            )
-        self.s = t._replace(msgs=self.s.msgs | {m})
-
-    def judge_decision(self, node: str, value: str) -> None:
-        view = self.view(node, ("2b",))
-        if value not in paxos.chosen(self.cfg, view):
-            by_ballot: dict[int, list[str]] = {}
-            for m in view.msgs:
-                if isinstance(m, M2b) and m.val == value:
-                    by_ballot.setdefault(m.bal, []).append(self.setup.acceptors[m.acc])
-            heard = "; ".join(f"at {self.ballot(b)} from {', '.join(sorted(a))}" for b, a in sorted(by_ballot.items()))
-            raise Violated(
-                "learner_quorum",
-                node,
-                f"decided {value}, but the accepted messages it received for {value} are "
-                f"{heard or 'none'}: no ballot has a phase-2 quorum ({self.setup.quorums.phase2.describe()})",
-            )
-        if self.setup.role == "group":
-            if value not in self.requested:
-                raise Violated("validity", node, f"decided {value}, which no client proposed")
-            for other, theirs in self.decided.items():
-                if theirs != value:
-                    raise Violated("agreement", node, f"decided {value} but {other} decided {theirs}")
-        self.decided[node] = value
-
-    def check_invariants(self) -> None:
-        for rule, invariant in (("agreement", paxos.agreement), ("validity", paxos.validity)):
-            reason = invariant(self.cfg, self.s)
-            if reason is not None:
-                raise Violated(rule, self.current, reason)
 
 
 def summarize(out: Sequence[Output]) -> list[str]:

@@ -1,0 +1,280 @@
+"""Judging what an implementation emits: the spec decides, this module names the rule and explains a no.
+
+The judge holds the spec's own state (`paxiom.spec.paxos.State`): the message set holds every message anyone
+sent, and the acceptor variables hold what the spec allows each acceptor to have done — for an acceptor
+under test, as tracked from the messages it emitted. Each emitted message is judged by applying the spec
+action that would send it to the state *as that node has seen it* (the messages delivered to it): a
+promise by `phase1b`, a vote by `phase2b`, a proposal by `phase2a`, a decision by `chosen`.
+
+Ballots `[round, proposer]` map to the spec's integers as `round * P + rank(proposer)`, which preserves
+order and uniqueness.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from paxiom.conform.messages import Accept, Accepted, Ballot, Decision, Output, Prepare, Promise, Protocol, describe
+from paxiom.spec import paxos
+from paxiom.spec.paxos import M1a, M1b, M2a, M2b
+
+if TYPE_CHECKING:
+    from paxiom.conform.world import Setup
+
+MAX_BALLOT = 10**9
+"""The spec's ballot bound; ballots are never enumerated here, only compared."""
+
+ALLOWED_OUTPUT = {
+    "acceptor": {"promise", "nack", "accepted"},
+    "proposer": {"prepare", "accept", "decision"},
+    "learner": {"decision"},
+    "group": {"prepare", "promise", "nack", "accept", "accepted", "decision"},
+}
+RECEIVERS = {"prepare": "acceptors", "accept": "acceptors", "promise": "proposers", "nack": "proposers"}
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    node: str
+    reason: str
+
+
+class Violated(Exception):
+    def __init__(self, rule: str, node: str, reason: str) -> None:
+        super().__init__(reason)
+        self.violation = Violation(rule, node, reason)
+
+
+class Judge:
+    def __init__(self, setup: Setup) -> None:
+        self.setup = setup
+        self.cfg = paxos.Config(setup.quorums, setup.values, MAX_BALLOT)
+        self.s = paxos.init(self.cfg)
+        self.ranked = tuple(sorted(setup.proposers))
+        self.acc_index = {name: i for i, name in enumerate(setup.acceptors)}
+        self.delivered: dict[str, set[paxos.Message]] = {n: set() for n in setup.under_test}
+        self.highest: dict[str, tuple[Ballot, int]] = {}
+        """Per proposer under test: the highest ballot it prepared, and in which incarnation."""
+        self.requested: set[str] = set()
+        self.decided: dict[str, str] = {}
+        self.judged: Counter[str] = Counter()
+
+    def record_delivery(self, m: Protocol) -> None:
+        spec_msg = self.to_spec(m)
+        if spec_msg is not None and m.dst in self.delivered:
+            self.delivered[m.dst].add(spec_msg)
+
+    def judge(self, node: str, o: Output, incarnation: int) -> None:
+        """Judge one message `node` emitted; raises Violated naming the rule it breaks."""
+        role = self.setup.role
+        if o.type not in ALLOWED_OUTPUT[role]:
+            raise Violated("protocol", node, f"a {role} sent {describe(o)}")
+        if isinstance(o, Decision):
+            self.judged["decision"] += 1
+            self.judge_decision(node, o.value)
+            return
+        receivers = RECEIVERS.get(o.type, "learners or proposers")
+        allowed = getattr(self.setup, receivers, None) or self.setup.learners + self.setup.proposers
+        if o.dst not in allowed:
+            raise Violated("protocol", node, f"sent {describe(o)} to {o.dst}, which is not one of the {receivers}")
+        if o.type in ("promise", "accepted", "nack") and node not in self.acc_index:
+            raise Violated("protocol", node, f"{node} is not an acceptor but sent {describe(o)}")
+        if o.type != "nack":
+            self.judged[o.type] += 1
+        match o:
+            case Prepare():
+                self.judge_prepare(node, o, incarnation)
+            case Accept():
+                self.judge_accept(node, o)
+            case Promise():
+                self.judge_promise(node, o)
+            case Accepted():
+                self.judge_accepted(node, o)
+
+    # ------------------------------------------------------------ mapping to the spec
+
+    def bint(self, b: Ballot) -> int:
+        return b.round * len(self.ranked) + self.ranked.index(b.node)
+
+    def ballot(self, i: int) -> Ballot:
+        return Ballot(i // len(self.ranked), self.ranked[i % len(self.ranked)])
+
+    def to_spec(self, m: Protocol) -> paxos.Message | None:
+        match m:
+            case Prepare(ballot=b):
+                return M1a(self.bint(b))
+            case Promise(src=src, ballot=b, last=last):
+                if last is None:
+                    return M1b(self.acc_index[src], self.bint(b), -1, None)
+                return M1b(self.acc_index[src], self.bint(b), self.bint(last.ballot), last.value)
+            case Accept(ballot=b, value=v):
+                return M2a(self.bint(b), v)
+            case Accepted(src=src, ballot=b, value=v):
+                return M2b(self.acc_index[src], self.bint(b), v)
+        return None
+
+    def vote(self, mbal: int, mval: str | None) -> str:
+        return "none" if mbal < 0 else f"({self.ballot(mbal)}, {mval})"
+
+    def names(self, mask: int) -> str:
+        return "{" + ", ".join(self.setup.quorums.phase1.names(mask)) + "}"
+
+    # ------------------------------------------------------------ views
+
+    def proposal_at(self, bi: int) -> str | None:
+        return next((m.val for m in self.s.msgs if isinstance(m, M2a) and m.bal == bi), None)
+
+    def view(self, node: str, kinds: Iterable[str], everyone: Iterable[str] = ()) -> paxos.State:
+        """The spec state as `node` has seen it: the messages of `kinds` delivered to it, plus the messages of
+        kinds `everyone` that anybody sent (proposals are global: one per ballot across all proposers)."""
+        kinds, everyone = set(kinds), set(everyone)
+        seen = {m for m in self.delivered.get(node, ()) if m.type in kinds}
+        return self.s._replace(msgs=frozenset(seen | {m for m in self.s.msgs if m.type in everyone}))
+
+    def must_answer(self, m: Protocol) -> str | None:
+        """For an acceptor under test alone: why it must answer `m` (the spec lets it), or None."""
+        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
+            return None
+        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
+        view = self.view(m.dst, ("1a", "2a"))
+        promised = self.ballot(self.s.max_bal[a]) if self.s.max_bal[a] >= 0 else "nothing"
+        if isinstance(m, Prepare) and paxos.phase1b(self.cfg, view, a, bi) is not None:
+            return f"did not promise {m.ballot} although its promise was {promised}"
+        if isinstance(m, Accept) and paxos.phase2b(self.cfg, view, a, bi, m.value) is not None:
+            return f"did not vote for {m.value} at {m.ballot} although its promise was {promised}"
+        return None
+
+    # ------------------------------------------------------------ the rules
+
+    def judge_prepare(self, node: str, o: Prepare, inc: int) -> None:
+        self.owned(node, o.ballot, "prepare")
+        if node in self.highest:
+            used, used_inc = self.highest[node]
+            if o.ballot < used:
+                raise Violated("ballot_increasing", node, f"prepared {o.ballot} after having used {used}")
+            if o.ballot == used and used_inc != inc:
+                raise Violated(
+                    "ballot_increasing",
+                    node,
+                    f"prepared {o.ballot} again after a restart: it used that ballot before the crash and cannot know "
+                    "what it proposed with it",
+                )
+        if node not in self.highest or o.ballot > self.highest[node][0]:
+            self.highest[node] = (o.ballot, inc)
+        self.s = self.s._replace(msgs=self.s.msgs | {M1a(self.bint(o.ballot))})
+
+    def owned(self, node: str, b: Ballot, what: str) -> None:
+        if b.node != node:
+            raise Violated("ballot_owned", node, f"sent {what} with ballot {b}, which belongs to {b.node}")
+
+    def judge_accept(self, node: str, o: Accept) -> None:
+        self.owned(node, o.ballot, "accept")
+        bi, v = self.bint(o.ballot), o.value
+        if M2a(bi, v) in self.s.msgs:
+            return  # a retransmission: sending a message again changes nothing
+        view = self.view(node, ("1b",), everyone=("2a",))
+        if paxos.phase2a(self.cfg, view, bi, v) is None:
+            rule, reason = self.explain_phase2a(view, o.ballot, v)
+            raise Violated(rule, node, reason)
+        self.s = self.s._replace(msgs=self.s.msgs | {M2a(bi, v)})
+
+    def explain_phase2a(self, view: paxos.State, b: Ballot, v: str) -> tuple[str, str]:
+        bi = self.bint(b)
+        earlier = self.proposal_at(bi)
+        if earlier is not None:
+            return "one_value_per_ballot", f"proposed {v} at {b}, which already carries {earlier}"
+        heard = paxos.reports(view, bi)
+        mask = sum(1 << a for a in heard)
+        if not self.setup.quorums.phase1.is_quorum(mask):
+            return (
+                "phase1_quorum",
+                f"proposed {v} at {b} with promises for {b} only from {self.names(mask)}; "
+                f"phase-1 quorums are {self.setup.quorums.phase1.describe()}",
+            )
+        allowed = sorted(paxos.proposable(self.cfg, view, bi))
+        if allowed == sorted(self.setup.values):
+            return "validity", f"proposed {v!r}, which no client asked for"
+        reports = ", ".join(f"{self.setup.acceptors[a]}: {self.vote(*heard[a])}" for a in sorted(heard))
+        return "highest_vote", f"proposed {v} at {b}, but its promises ({reports}) allow only {', '.join(allowed)}"
+
+    def judge_promise(self, node: str, o: Promise) -> None:
+        a, bi = self.acc_index[node], self.bint(o.ballot)
+        m = self.to_spec(o)
+        if m in self.s.msgs:
+            return
+        view = self.view(node, ("1a", "2a"))
+        t = paxos.phase1b(self.cfg, view, a, bi)
+        if t is None:
+            if M1a(bi) not in view.msgs:
+                raise Violated("replies_to_requests", node, f"promised {o.ballot}, which no prepare it got asked for")
+            promised = self.ballot(self.s.max_bal[a])
+            if promised == o.ballot:
+                reason = f"promised {o.ballot} a second time (reporting last vote {self.last_text(o)}): a ballot "
+                reason += f"may be joined only once, strictly above the promise, and its promise already was {promised}"
+            else:
+                reason = f"promised {o.ballot} although its promise already was {promised}"
+            raise Violated("promise_above_promise", node, reason)
+        expected = M1b(a, bi, t.max_vbal[a], t.max_val[a])
+        if m != expected:
+            raise Violated(
+                "promise_reports_last_vote",
+                node,
+                f"its promise for {o.ballot} reports last vote {self.last_text(o)}, but its latest vote is "
+                f"{self.vote(t.max_vbal[a], t.max_val[a])}",
+            )
+        self.s = t._replace(msgs=self.s.msgs | {expected})
+
+    @staticmethod
+    def last_text(o: Promise) -> str:
+        return "none" if o.last is None else f"({o.last.ballot}, {o.last.value})"
+
+    def judge_accepted(self, node: str, o: Accepted) -> None:
+        a, bi = self.acc_index[node], self.bint(o.ballot)
+        m = M2b(a, bi, o.value)
+        if m in self.s.msgs:
+            return
+        view = self.view(node, ("1a", "2a"))
+        t = paxos.phase2b(self.cfg, view, a, bi, o.value)
+        if t is None:
+            if M2a(bi, o.value) not in view.msgs:
+                raise Violated(
+                    "replies_to_requests", node, f"voted for {o.value} at {o.ballot}, which nobody asked it to"
+                )
+            promised = self.ballot(self.s.max_bal[a])
+            raise Violated(
+                "accept_at_or_above_promise", node, f"voted for {o.value} at {o.ballot} below its promise {promised}"
+            )
+        self.s = t._replace(msgs=self.s.msgs | {m})
+
+    def judge_decision(self, node: str, value: str) -> None:
+        view = self.view(node, ("2b",))
+        if value not in paxos.chosen(self.cfg, view):
+            by_ballot: dict[int, list[str]] = {}
+            for m in view.msgs:
+                if isinstance(m, M2b) and m.val == value:
+                    by_ballot.setdefault(m.bal, []).append(self.setup.acceptors[m.acc])
+            heard = "; ".join(f"at {self.ballot(b)} from {', '.join(sorted(a))}" for b, a in sorted(by_ballot.items()))
+            raise Violated(
+                "learner_quorum",
+                node,
+                f"decided {value}, but the accepted messages it received for {value} are "
+                f"{heard or 'none'}: no ballot has a phase-2 quorum ({self.setup.quorums.phase2.describe()})",
+            )
+        if self.setup.role == "group":
+            if value not in self.requested:
+                raise Violated("validity", node, f"decided {value}, which no client proposed")
+            for other, theirs in self.decided.items():
+                if theirs != value:
+                    raise Violated("agreement", node, f"decided {value} but {other} decided {theirs}")
+        self.decided[node] = value
+
+    def check_invariants(self, node: str) -> None:
+        """The spec's agreement and validity over everything anybody sent, after every step."""
+        for rule, invariant in (("agreement", paxos.agreement), ("validity", paxos.validity)):
+            reason = invariant(self.cfg, self.s)
+            if reason is not None:
+                raise Violated(rule, node, reason)
