@@ -52,7 +52,7 @@ def quorum_load(expr: Expr) -> Load:
     try:
         from scipy.optimize import linprog
     except ImportError:
-        return Load(None, "declined", "scipy is not installed (pip install 'paxiom[dev]')")
+        return Load(None, "declined", "scipy is not installed (pip install scipy)")
     if read_once(expr):
         return _column_generation(expr, linprog)
     nodes_mentioned = support(expr).bit_count()
