@@ -225,3 +225,13 @@ def test_export_refuses_fast_paxos_without_fast_quorums(tmp_path: Path) -> None:
                                        "fastpaxos", "--json"])
     assert result.exit_code == 2
     assert "fast quorums" in json.loads(result.stdout)["error"]
+
+
+def test_export_refuses_clusters_too_large_to_enumerate(tmp_path: Path) -> None:
+    nodes = ", ".join(f'"n{i}"' for i in range(25))
+    cluster = tmp_path / "big.toml"
+    zones = f"[zones]\neveryone = [{nodes}]\n"
+    cluster.write_text(f'nodes = [{nodes}]\n\n{zones}\n[quorums]\nphase1 = "majority(everyone)"\n')
+    result = CliRunner().invoke(main, ["tla", "export", str(cluster), "--out", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 2, result.output
+    assert "25 acceptors" in json.loads(result.stdout)["error"]

@@ -23,6 +23,7 @@ from rich.table import Table
 from paxiom import trace as tracefile
 from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
 from paxiom.errors import PaxiomError
+from paxiom.spec.quorums import ENUMERATION_LIMIT
 from paxiom.tlc.counterexample import replay_in_spec
 from paxiom.tlc.models import (
     BASE_MODULES,
@@ -34,6 +35,9 @@ from paxiom.tlc.models import (
     read_sources,
 )
 from paxiom.tlc.runner import TlcRun, default_workers, run_tlc
+
+SMALL_FOR_TLC = 5
+"""Acceptors beyond which an exported model's state space is likely too large for a quick TLC run."""
 
 
 @click.group()
@@ -197,6 +201,12 @@ def export(
     from paxiom.cluster import load_cluster  # the TOML language; imported only when asked for
 
     qs = load_cluster(cluster).quorum_system
+    if qs.n > ENUMERATION_LIMIT:
+        raise PaxiomError(
+            f"{qs.n} acceptors is beyond what a TLC model can enumerate (limit {ENUMERATION_LIMIT}); "
+            "certify it with `paxiom quorum check` instead",
+            where=str(cluster),
+        )
     variant = variant or ("fastpaxos" if qs.fast is not None else "paxos")
     if variant == "fastpaxos" and qs.fast is None:
         raise PaxiomError("Fast Paxos needs fast quorums: the cluster file declares none", where=str(cluster))
@@ -232,4 +242,6 @@ def export(
         console.print(f"  {escape(str(path))}")
     expected = f"TLC must find {model.expect} violated" if model.expect else "every invariant must hold"
     console.print(f"Expected verdict: {expected}.  Check it with: paxiom tla check {escape(str(out))}")
+    if qs.n > SMALL_FOR_TLC:
+        err_console.print(f"Note: {qs.n} acceptors make a large state space; TLC may take a long time on it.")
 
