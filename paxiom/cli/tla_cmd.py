@@ -35,6 +35,7 @@ from paxiom.tlc.models import (
     read_sources,
 )
 from paxiom.tlc.runner import TlcRun, default_workers, run_tlc
+from paxiom.tlc.twins import compare_with_explorer
 
 SMALL_FOR_TLC = 5
 """Acceptors beyond which an exported model's state space is likely too large for a quick TLC run."""
@@ -62,9 +63,11 @@ def _configs(paths: tuple[Path, ...]) -> list[Path]:
     return configs
 
 
-def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None) -> dict[str, Any]:
-    """One model's verdict; a counterexample is replayed through the Python spec when the model says which."""
+def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None, twin: bool) -> dict[str, Any]:
+    """One model's verdict. When the config names its constants, a counterexample is replayed through the
+    Python spec, and with `twin` the explorer runs on the same constants; both must agree with TLC."""
     expect = expectation(cfg_text, where=str(cfg))
+    model = TlcModel.from_cfg(cfg.stem, cfg_text)
     found = run.violation.invariant if run.violation else None
     report: dict[str, Any] = {
         "model": cfg.stem,
@@ -78,10 +81,19 @@ def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None) -> di
         "seconds": round(run.seconds, 2),
         "violation": None,
     }
+    if twin and model is not None:
+        twin_run = compare_with_explorer(model, run)
+        report["explorer"] = {
+            "distinct_states": twin_run.distinct_states,
+            "depth": twin_run.depth,
+            "result": f"{twin_run.violated} violated" if twin_run.violated else "holds",
+            "seconds": round(twin_run.seconds, 2),
+            "agrees": twin_run.agrees,
+        }
+        report["as_expected"] = report["as_expected"] and twin_run.agrees
     if run.violation is None:
         return report
     violation: dict[str, Any] = {"invariant": found, "kind": run.violation.kind, "actions": list(run.violation.actions)}
-    model = TlcModel.from_cfg(cfg.stem, cfg_text)
     if model is not None:
         spec = replay_in_spec(model, run)
         violation |= {"steps": [a.to_json() for a in spec.actions], "spec_confirms": spec.confirms}
@@ -101,9 +113,10 @@ def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None) -> di
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="TLC worker threads (default: cores, ≤ 2).")
 @click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write each counterexample as a paxiom trace file (replay: paxiom explore --replay).")
+@click.option("--twin", is_flag=True, help="Also run the Python explorer on each model's constants; both must agree.")
 @json_option
 @user_errors
-def check(paths: tuple[Path, ...], workers: int | None, trace_out: Path | None, as_json: bool) -> None:
+def check(paths: tuple[Path, ...], workers: int | None, trace_out: Path | None, twin: bool, as_json: bool) -> None:
     """Run TLC on every model (default: tla/) and compare each verdict with the one it expects.
 
     A counterexample of a generated model is replayed through the Python spec, which must break the same
@@ -115,7 +128,7 @@ def check(paths: tuple[Path, ...], workers: int | None, trace_out: Path | None, 
         expectation(cfg_text, where=str(cfg))  # refuse a config without its expected verdict before running
         with err_console.status(f"TLC: {cfg.stem} ({workers or default_workers()} workers)"):
             run = run_tlc(read_sources(cfg.parent), cfg.stem, cfg_text, workers=workers)
-        reports.append(_report(cfg, cfg_text, run, trace_out))
+        reports.append(_report(cfg, cfg_text, run, trace_out, twin))
     all_expected = all(r["as_expected"] for r in reports)
     if as_json:
         emit_json({"models": reports, "as_expected": all_expected})
@@ -139,6 +152,14 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
             "[green]✓[/]" if r["as_expected"] else "[bold red]✗[/]",
         )
     console.print(table)
+    for r in reports:
+        if "explorer" in r:
+            e = r["explorer"]
+            verdict = "[green]agrees[/]" if e["agrees"] else "[bold red]DISAGREES[/]"
+            console.print(
+                f"{escape(r['model'])}: the explorer, on the same constants: {e['result']}, "
+                f"{e['distinct_states']:,} states, depth {e['depth']}, {e['seconds']:.1f} s: {verdict}"
+            )
     for r in reports:
         violation = r["violation"]
         if violation is None:
