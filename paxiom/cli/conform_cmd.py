@@ -62,6 +62,49 @@ def _print(report: Report, written: list[Path]) -> None:
         console.print(f"  [dim]sequence diagram: {path.with_suffix('.mmd')}[/]")
 
 
+def _run(
+    target: Target,
+    role: str,
+    max_examples: int,
+    seed: int,
+    opts: dict[str, str],
+    max_findings: int,
+    replay_file: Path | None,
+    as_json: bool,
+) -> Report:
+    if replay_file is not None:
+        try:
+            role, config, steps, recorded = load_replay(replay_file)
+        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise PaxiomError(f"not a replay file: {exc}", where=str(replay_file)) from None
+        report = replay(target, role, config, steps, {**recorded, **opts})
+    else:
+        wanted = "node" if role == "group" else role
+        declared = target.roles()
+        if declared is not None and wanted not in declared:
+            raise PaxiomError(f"{target.name} cannot play {wanted} (it declares {', '.join(sorted(declared))})")
+        with Progress(
+            TextColumn("[bold]conform[/] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as progress:
+            task = progress.add_task(role, total=max_examples * max_findings)
+            report = check(
+                target,
+                role,
+                max_examples=max_examples,
+                seed=seed,
+                options=opts,
+                max_findings=max_findings,
+                on_example=lambda: progress.advance(task),
+            )
+    return report
+
+
 @click.command()
 @click.option("--adapter", metavar="MODULE:CLASS", help="An in-process adapter (MODULE:CLASS or FILE.py:CLASS).")
 @click.option("--role", type=click.Choice(ROLES), default="acceptor", show_default=True, help="What to test.")
@@ -122,38 +165,9 @@ def conform(
     Exit 0: conforms; 1: rules broken (each with a shrunk schedule and a replay file); 2: usage error.
     """
     opts = _options(options)
-    log_dir = Path(tempfile.mkdtemp(prefix="paxiom-conform-logs-"))
-    target = _target(adapter, command, timeout, log_dir)
-    if replay_file is not None:
-        try:
-            role, config, steps, recorded = load_replay(replay_file)
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise PaxiomError(f"not a replay file: {exc}", where=str(replay_file)) from None
-        report = replay(target, role, config, steps, {**recorded, **opts})
-    else:
-        wanted = "node" if role == "group" else role
-        declared = target.roles()
-        if declared is not None and wanted not in declared:
-            raise PaxiomError(f"{target.name} cannot play {wanted} (it declares {', '.join(sorted(declared))})")
-        with Progress(
-            TextColumn("[bold]conform[/] {task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=as_json,
-        ) as progress:
-            task = progress.add_task(role, total=max_examples * max_findings)
-            report = check(
-                target,
-                role,
-                max_examples=max_examples,
-                seed=seed,
-                options=opts,
-                max_findings=max_findings,
-                on_example=lambda: progress.advance(task),
-            )
+    with tempfile.TemporaryDirectory(prefix="paxiom-conform-logs-") as log_dir:  # the processes' stderr
+        report = _run(_target(adapter, command, timeout, Path(log_dir)), role, max_examples, seed, opts,
+                      max_findings, replay_file, as_json)  # fmt: skip
     written = report.write_replays(out, opts) if report.findings else []
     for finding, path in zip(report.findings, written, strict=True):
         path.with_suffix(".mmd").write_text(finding.mermaid() + "\n")
