@@ -64,7 +64,10 @@ class Network:
 
 
 def _flip(data: bytes) -> bytes:
-    return bytes([data[0] ^ 0x20]) + data[1:]
+    """Toggle the case of the first letter (a plausible-looking corruption that still parses), else flip
+    a bit of the first byte."""
+    i = next((i for i, b in enumerate(data) if chr(b).isalpha()), 0)
+    return data[:i] + bytes([data[i] ^ 0x20]) + data[i + 1 :]
 
 
 def corrupt_reply(reply: CatchUpReply) -> CatchUpReply | None:
