@@ -162,3 +162,27 @@ def test_json_trace_is_self_contained(tmp_path: Path) -> None:
     doc = json.loads(path.read_text())
     assert doc["variant"] == "fastpaxos" and doc["constants"]["fast_ballots"] == [0]
     assert any(step["action"] == "Phase2bAny" for step in doc["steps"])
+
+
+def test_explorer_finds_the_fast_recovery_bug_the_proof_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An earlier spec let a leader choose freely after a fast ballot whose leader had sent a plain 2a.
+    Put that rule back: on a model with a fast ballot after a classic one, the explorer finds the unsafe vote."""
+    from paxiom.spec import fastpaxos, voting
+
+    def free_after_any_fast_ballot(cfg: fastpaxos.Config, reports_of_q: dict[int, Any]) -> set[str] | None:
+        top, vals = voting.highest_vote(list(reports_of_q.values()))
+        if top < 0:
+            return None
+        if not cfg.is_fast(top):
+            return vals
+        assert cfg.quorums.fast is not None
+        fast = cfg.quorums.fast.minimal_quorums
+        o4 = {w for w in vals for r in fast if all(reports_of_q[a] == (top, w) for a in reports_of_q if r >> a & 1)}
+        return o4 or None
+
+    m = build_model("fastpaxos", QuorumSystem.fast_paxos(3, 2, 3), values=["v1", "v2"], max_ballot=2,
+                    fast_ballots=[1])
+    monkeypatch.setattr(fastpaxos, "recoverable", free_after_any_fast_ballot)
+    violation = explore(m, only=["votes_safe"]).violation
+    assert violation is not None and violation.invariant == "votes_safe"
+    assert str(violation.trace[-2].action) == "Phase2a(b=2, v=v2)"
