@@ -81,7 +81,7 @@ def _list_mutants(as_json: bool) -> None:
 @click.option("--faults", default="all", show_default=True, help=f"all, none, or a list of: {', '.join(FAULTS)}.")
 @click.option("--q1", type=int, default=None, help="Phase-1 quorum size (default: majority).")
 @click.option("--q2", type=int, default=None, help="Phase-2 quorum size (default: majority).")
-@click.option("--mutant", default=None, help="Hunt this injected bug until the oracle objects.")
+@click.option("--mutant", default=None, help="Hunt this injected bug with the default budget until the oracle objects.")
 @click.option("--list-mutants", is_flag=True, help="List the mutant catalogue.")
 @click.option("--replay", "replay_file", type=click.Path(path_type=Path), default=None, help="Replay a trace file.")
 @click.option(
