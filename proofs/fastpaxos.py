@@ -8,17 +8,19 @@ Parallel to `paxiom.spec.fastpaxos`: actions Phase1a, Phase1b, Phase2a, Phase2aA
 acceptors vote at most once per round; a value is chosen at a fast round by a fast quorum, at a classic one
 by a classic (phase-2) quorum. The abstractions of `paxos.py` apply (1b reports read from frozen votes).
 
-The recovery rule, where this model deliberately differs from the executable spec. Phase2a(b, v, q, maxb)
-after hearing phase-1 quorum q, whose highest vote below b is at round maxb:
-- nobody in q voted below b (maxb = none): any v, or at a fast b the "any" message (Phase2aAny);
-- maxb classic: the value voted at maxb;
-- maxb fast: the value w such that some fast quorum R has every acceptor of q and R voting (maxb, w)
-  (Lamport's O4; the three-way axiom makes it unique), and if there is no such w, *a value voted at maxb
-  by a member of q* — not a free choice. A free choice there is unsafe when the leader of maxb proposed a
-  value classically (a 2a, not "any") that was already chosen below maxb but reached only part of q: with
-  3 acceptors, fast round 1, w chosen at 0, then proposed at 1 and voted there only by a0, a leader of 2
-  hearing {a0, a2} finds no O4 value, and a free choice lets {a1, a2} choose another value at 2. The
-  same rule appears in the mypyvy/Ivy Fast Paxos model of Padon et al.
+The recovery rule is the spec's (`paxiom.spec.fastpaxos.recoverable`, Lamport's rule). After hearing
+phase-1 quorum q, whose highest vote below b is at round maxb, with V the values q's members voted there:
+- nobody in q voted below b (maxb = none): Phase2a(b, v) for any v, or at a fast b Phase2aAny;
+- one value in V (maxb classic or fast): that value — the leader of a fast round may have sent a plain 2a;
+- several values (a collision, so maxb was fast and its leader sent "any"): the value w such that some
+  fast quorum R has every acceptor of q and R voting (maxb, w) (Lamport's O4; the three-way axiom makes
+  it unique); if there is none, anything, and at a fast b also "any".
+The guards never count V: Phase2a's "recovered" case is "a member of q voted (maxb, v) and, if maxb is
+fast, v passes O4 or no value does", and its free case is "maxb is fast, two members of q voted different
+values there, and no value passes O4" — an existential in the guard, so the model stays in EPR. The free
+case is safe because a collision at maxb means "any" was sent there (`votes_follow_proposals`,
+`one_value_per_ballot`), so nothing is choosable below maxb (`votes_safe`), and no O4 value means nothing
+is choosable at maxb; the invariant needed no new conjunct for it.
 """
 
 from __future__ import annotations
@@ -116,10 +118,18 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
         """The leader of b has sent neither a 2a nor "any"."""
         return z3.And(b != v.none, forall([v.V], z3.Not(s["proposal"](b, v.V))), z3.Not(s["any_msg"](b)))
 
-    def nobody_voted_below(s: State, q: z3.ExprRef, b: z3.ExprRef) -> z3.BoolRef:
-        return forall(
-            [v.N, v.MR, v.V], z3.Not(z3.And(v.member1(v.N, q), v.lt(v.MR, b), s["vote"](v.N, v.MR, v.V)))
+    def free_after_collision(s: State, q: z3.ExprRef, maxb: z3.ExprRef) -> z3.BoolRef:
+        """q's highest round maxb is fast, two members of q voted different values there, and none passes
+        O4: nothing can have been chosen at maxb or below, so the leader is free."""
+        n1, n2 = z3.Consts("N1 N2", v.node)
+        collision = exists(
+            [n1, n2, v.V1, v.V2],
+            z3.And(
+                v.member1(n1, q), v.member1(n2, q), s["vote"](n1, maxb, v.V1), s["vote"](n2, maxb, v.V2),
+                v.V1 != v.V2,
+            ),
         )
+        return z3.And(v.fast(maxb), collision, v.no_o4(s, q, maxb))
 
     def phase2a(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
         b, val, q, maxb = p["b"], p["v"], p["q"], p["maxb"]
@@ -131,13 +141,19 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
             unstarted(s, b),
             v.joined(s, q, b),
             v.highest_vote_at(s, (), q, b, maxb),
-            z3.Or(maxb == v.none, recovered),
+            z3.Or(maxb == v.none, recovered, free_after_collision(s, q, maxb)),
         )
         return guard, {"proposal": added(s["proposal"], b, val)}
 
     def phase2a_any(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
-        b, q = p["b"], p["q"]
-        guard = z3.And(v.fast(b), unstarted(s, b), v.joined(s, q, b), nobody_voted_below(s, q, b))
+        b, q, maxb = p["b"], p["q"], p["maxb"]
+        guard = z3.And(
+            v.fast(b),
+            unstarted(s, b),
+            v.joined(s, q, b),
+            v.highest_vote_at(s, (), q, b, maxb),
+            z3.Or(maxb == v.none, free_after_collision(s, q, maxb)),
+        )
         return guard, {"any_msg": added(s["any_msg"], b)}
 
     def vote_step(enabled: str) -> Step:
@@ -158,14 +174,16 @@ def build(variant: str, title: str, *, flexible: bool) -> TransitionSystem:
         Action(
             "Phase2a",
             "with phase-1 quorum q joined to b, propose v: anything if q never voted below b (maxb = none), "
-            "else a value q voted at its highest round maxb — the O4 value if maxb is fast and one exists",
+            "else a value q voted at its highest round maxb — the O4 value if maxb is fast and one exists — "
+            "or anything after a collision at fast maxb with no O4 value",
             (("b", "round"), ("v", "value"), ("q", v.q1_name), ("maxb", "round")),
             phase2a,
         ),
         Action(
             "Phase2aAny",
-            "at fast round b, with phase-1 quorum q joined and no votes below b, send \"any\"",
-            (("b", "round"), ("q", v.q1_name)),
+            "at fast round b, with phase-1 quorum q joined, send \"any\" when the leader is free: q never "
+            "voted below b (maxb = none), or its highest round maxb is fast with a collision and no O4 value",
+            (("b", "round"), ("q", v.q1_name), ("maxb", "round")),
             phase2a_any,
         ),
         Action("Phase2b", "acceptor a, not past b and not yet voted at b, votes for the proposal (b, v)",

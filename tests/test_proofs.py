@@ -17,10 +17,13 @@ from paxiom.proofs import variants
 from paxiom.proofs.bmc import bmc
 from paxiom.proofs.check import weakened
 from paxiom.proofs.cti import Counterexample, Reader
-from paxiom.proofs.fol import State
+from paxiom.proofs.fol import Rel, State
 from paxiom.proofs.prover import ProofResult, prove
 from paxiom.proofs.spec_trace import trace_document
+from paxiom.spec.fastpaxos import Config as FastConfig
+from paxiom.spec.fastpaxos import recoverable
 from paxiom.spec.model import act
+from paxiom.spec.quorums import QuorumSystem, Threshold
 from paxiom.trace import load
 
 TIMEOUT_S = 60.0
@@ -228,4 +231,126 @@ def test_spec_fast_paxos_recovery_keeps_agreement(tmp_path: Path) -> None:
         replay(model, actions)
     fixed = [*actions[:14], act("Phase2a", b=2, v="v1")]
     _, violations = replay(model, fixed)
+    assert violations == []
+
+
+Reports = dict[str, tuple[int, str | None]]
+"""Phase-1 reports (mbal, mval) of the members of q, as the spec's `recoverable` reads them."""
+
+FAST_NODES = ("a1", "a2", "a3", "a4")
+FAST_Q = ("a1", "a2", "a3")
+FAST_VALUES = ("v1", "v2", "v3")
+FAST_BALLOTS = (1, 3)
+NO_VOTE = (-1, None)
+RECOVERY_CASES: dict[str, Reports] = {
+    "no votes": {"a1": NO_VOTE, "a2": NO_VOTE, "a3": NO_VOTE},
+    "one vote at a classic ballot": {"a1": (0, "v1"), "a2": NO_VOTE, "a3": NO_VOTE},
+    "one value at a fast ballot, no O4": {"a1": (1, "v1"), "a2": NO_VOTE, "a3": NO_VOTE},
+    "collision with an O4 value": {"a1": (1, "v1"), "a2": (1, "v1"), "a3": (1, "v2")},
+    "collision, no O4 value": {"a1": (1, "v1"), "a2": (1, "v2"), "a3": NO_VOTE},
+    "three-way collision": {"a1": (1, "v1"), "a2": (1, "v2"), "a3": (1, "v3")},
+    "collision above a lower vote": {"a1": (0, "v2"), "a2": (1, "v1"), "a3": (1, "v3")},
+    "classic vote above a collision": {"a1": (2, "v2"), "a2": (1, "v1"), "a3": (1, "v3")},
+}
+
+
+def _model_recovery(reports: Reports, b: int) -> tuple[set[str], bool]:
+    """What the proof model's Phase2a and Phase2aAny allow the leader of b after hearing q = FAST_Q with
+    these reports, on a concrete structure: 4 nodes, fast quorums any 3 of them, ballots 0..b plus none."""
+    ts = variants.model("fastpaxos")
+    sort = ts.sorts
+    nodes = {n: z3.Const(n, sort["node"]) for n in FAST_NODES}
+    rounds = [ts.constants["none"], *(z3.Const(f"r{i}", sort["round"]) for i in range(b + 1))]
+    values = {x: z3.Const(x, sort["value"]) for x in FAST_VALUES}
+    q = z3.Const("q", sort["quorum"])
+    fastqs = {f: z3.Const("f" + "".join(f), sort["fastquorum"]) for f in itertools.combinations(FAST_NODES, 3)}
+    solver = z3.Solver()
+    solver.add(*(a.formula for a in ts.axioms))
+    for consts in (list(nodes.values()), rounds, list(values.values()), [q], list(fastqs.values())):
+        x = z3.Const("x", consts[0].sort())
+        if len(consts) > 1:
+            solver.add(z3.Distinct(*consts))
+        solver.add(z3.ForAll([x], z3.Or(*(x == c for c in consts))))
+    rigid = ts.rigid
+    for (i, r1), (j, r2) in itertools.product(enumerate(rounds), repeat=2):
+        solver.add(rigid["le"](r1, r2) == (i <= j))
+    for i, r in enumerate(rounds[1:]):
+        solver.add(rigid["fast"](r) == (i in FAST_BALLOTS))
+    solver.add(z3.Not(rigid["fast"](rounds[0])))
+    for name, n in nodes.items():
+        solver.add(rigid["member"](n, q) == (name in FAST_Q))
+        solver.add(*(rigid["memberf"](n, f) == (name in members) for members, f in fastqs.items()))
+    votes = [(nodes[a], rounds[mbal + 1], values[val]) for a, (mbal, val) in reports.items() if val is not None]
+    joined = [(nodes[a], rounds[b + 1]) for a in FAST_Q]
+
+    def holding(tuples: list[tuple[z3.ExprRef, ...]]) -> Rel:
+        return lambda *args: z3.Or(*(z3.And(*(x == y for x, y in zip(args, t, strict=True))) for t in tuples))
+
+    state: State = {
+        "one_a": holding([]),
+        "one_b": holding(joined),
+        "left_round": lambda n, r: z3.And(z3.Or(*(n == m for m, _ in joined)), rigid["le"](r, rounds[b])),
+        "proposal": holding([]),
+        "vote": holding(votes),
+        "any_msg": holding([]),
+    }
+    maxb = z3.Const("maxb", sort["round"])
+
+    def enabled(action: str, **params: z3.ExprRef) -> bool:
+        guard, _ = next(a for a in ts.actions if a.name == action).apply(state, {**params, "maxb": maxb})
+        verdict = solver.check(guard)
+        assert verdict != z3.unknown
+        return bool(verdict == z3.sat)
+
+    b_round = rounds[b + 1]
+    proposable = {x for x, val in values.items() if enabled("Phase2a", b=b_round, v=val, q=q)}
+    return proposable, enabled("Phase2aAny", b=b_round, q=q)
+
+
+@pytest.mark.parametrize("case", RECOVERY_CASES)
+def test_fast_paxos_recovery_rule_is_the_specs(case: str) -> None:
+    """The model's Phase2a/Phase2aAny guards allow exactly what the spec's `recoverable` does, case by case:
+    a single value at the highest ballot must be proposed whatever its kind, a collision's O4 value must be
+    proposed, and a collision without one leaves the leader free (any value, and "any" at a fast ballot)."""
+    reports = RECOVERY_CASES[case]
+    quorums = QuorumSystem(Threshold(FAST_NODES, 3), Threshold(FAST_NODES, 3), Threshold(FAST_NODES, 3))
+    cfg = FastConfig(quorums, FAST_VALUES, max_ballot=3, fast_ballots=frozenset(FAST_BALLOTS))
+    index = {a: i for i, a in enumerate(FAST_NODES)}
+    rule = recoverable(cfg, {index[a]: report for a, report in reports.items()})
+    proposable, any_allowed = _model_recovery(reports, 3)
+    assert proposable == (set(FAST_VALUES) if rule is None else rule)
+    assert any_allowed == (rule is None)
+
+
+@pytest.mark.slow
+def test_free_proposal_after_a_collision_is_reachable_and_the_spec_takes_it(tmp_path: Path) -> None:
+    """BMC (one to two minutes) finds a run whose last step proposes, after a collision at the quorum's
+    highest round, a value nobody voted — allowed only by the free-after-collision part of the rule — and
+    the executable spec replays the run without breaking any invariant."""
+    ts = variants.model("fastpaxos")
+    member, le = ts.rigid["member"], ts.rigid["le"]
+    q = z3.Const("GQ", ts.sorts["quorum"])
+    r, r1, r2 = z3.Consts("GR GR1 GR2", ts.sorts["round"])
+    val, w1, w2 = z3.Consts("GV GW1 GW2", ts.sorts["value"])
+    n, n1, n2 = z3.Consts("GN GN1 GN2", ts.sorts["node"])
+
+    def free_after_collision(s: State) -> z3.BoolRef:
+        return z3.Exists([q, r1, r2, val, n1, n2, w1, w2], z3.And(
+            z3.Not(le(r2, r1)), s["proposal"](r2, val),
+            member(n1, q), member(n2, q), s["vote"](n1, r1, w1), s["vote"](n2, r1, w2), w1 != w2,
+            z3.ForAll([n], z3.Implies(member(n, q), s["one_b"](n, r2))),
+            z3.ForAll([n, r], z3.Not(s["vote"](n, r, val))),
+        ))
+
+    result = bmc(ts, 10, goal=("proposes freely after a collision", free_after_collision))
+    assert result.status == "violated" and result.run is not None
+    last = result.run.steps[-1]
+    assert last["action"] == "Phase2a" and last["maxb"] != "none"
+    members = result.run.structure.quorums["member"][last["q"]]
+    at_maxb = {w for (a, rnd, w) in result.run.final["vote"] if a in members and rnd == last["maxb"]}
+    assert len(at_maxb) >= 2 and last["v"] not in at_maxb  # only the free-after-collision disjunct allows it
+    path = tmp_path / "run.json"
+    path.write_text(json.dumps(trace_document(result.run)))
+    model, actions = load(path)
+    _, violations = replay(model, actions)
     assert violations == []
