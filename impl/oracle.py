@@ -72,8 +72,11 @@ class SlotView:
 
 
 class RefinementOracle:
-    def __init__(self, sim: Simulator) -> None:
+    def __init__(self, sim: Simulator, invariants: bool = True) -> None:
+        """`invariants=False` skips the spec's invariants (never the matching of actions): the shrinker
+        uses it to replay faster while hunting a failure that is not an invariant's."""
         self.sim = sim
+        self.invariants = invariants
         self.n = sim.settings.replicas
         self.quorums = sim.settings.quorums()
         self.names = self.quorums.nodes
@@ -111,7 +114,8 @@ class RefinementOracle:
         if running is not None:
             acceptor = running.acceptor
             self._check_acceptor(replica, acceptor.promise, acceptor.votes, acceptor.floor, "")
-        self._check_invariants()
+        if self.invariants:
+            self._check_invariants()
 
     def on_crash(self, replica: int) -> None:
         self._begin()
@@ -327,6 +331,10 @@ class RefinementOracle:
                     f"after {what}, {name} has no vote in slot {slot} but the spec has "
                     f"({view.state.max_vbal[a][0]}, {view.state.max_val[a][0]!r}): the vote was lost",
                 )
+
+    def invariant_names(self) -> set[str]:
+        model = self.template.model
+        return set(model.invariants) | set(model.step_invariants)
 
     def _listing(self) -> str:
         return ", ".join(map(str, self._matched)) or "none: a stutter"

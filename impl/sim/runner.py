@@ -129,9 +129,9 @@ class RunResult:
 class Execution:
     """One simulated cluster under the oracle, fed step by step."""
 
-    def __init__(self, settings: ClusterSettings) -> None:
+    def __init__(self, settings: ClusterSettings, invariants: bool = True) -> None:
         self.sim = Simulator(settings)
-        self.oracle = RefinementOracle(self.sim)
+        self.oracle = RefinementOracle(self.sim, invariants)
         self.sim.observers.append(self.oracle)
         self.result = RunResult(settings)
         self.names = settings.quorums().nodes
@@ -216,8 +216,8 @@ def run(
     return execution.finish()
 
 
-def replay(settings: ClusterSettings, steps: list[Step]) -> RunResult:
-    execution = Execution(settings)
+def replay(settings: ClusterSettings, steps: list[Step], invariants: bool = True) -> RunResult:
+    execution = Execution(settings, invariants)
     for step in steps:
         if not execution.feed(step):
             break

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from paxiom.impl.sim.runner import LIVENESS_ROUNDS, RunResult, replay
+from paxiom.impl.sim.runner import LIVENESS_ROUNDS, Execution, RunResult, replay
 from paxiom.impl.sim.simulator import ClusterSettings, Step
 
 
@@ -34,17 +34,26 @@ class _Shrinker:
         last = self.steps[-1] if self.steps else None
         rounds = int(last["rounds"]) if last is not None and last["action"] == "quiesce" else 4 * LIVENESS_ROUNDS
         self.epilogue: Step = {"action": "quiesce", "rounds": rounds}
+        self.invariants = self.kind in invariant_names(settings)
+        """Replay with the spec's invariants only when the failure is one of them: twice as fast."""
 
     def time_left(self) -> bool:
         return time.perf_counter() < self.deadline
 
     def attempt(self, candidate: list[Step]) -> bool:
         """Adopt `candidate` if it still fails the same way (cut at its objection)."""
-        outcome = replay(self.settings, candidate)
+        outcome = replay(self.settings, candidate, self.invariants)
         if check_kind(outcome) != self.kind or len(_cut(outcome)) >= len(self.steps):
             return False
         self.best, self.steps = outcome, _cut(outcome)
         return True
+
+    def confirm(self) -> RunResult:
+        """The final schedule replayed with every check on (it may now fail an invariant even earlier)."""
+        if self.invariants:
+            return self.best
+        outcome = replay(self.settings, self.steps)
+        return outcome if outcome.objection is not None else self.best
 
     def body(self) -> list[Step]:
         return [s for s in self.steps if s["action"] != "quiesce"]
@@ -94,7 +103,11 @@ def shrink(settings: ClusterSettings, failing: RunResult, seconds: float = 10.0)
     shrinker.prefix_pass()
     shrinker.kind_pass()
     shrinker.ddmin_pass()
-    return shrinker.best
+    return shrinker.confirm()
+
+
+def invariant_names(settings: ClusterSettings) -> set[str]:
+    return Execution(settings).oracle.invariant_names()
 
 
 def _cut(result: RunResult) -> list[Step]:
