@@ -5,10 +5,11 @@
 (* acceptor votes for a client's value directly (Phase2bAny), so          *)
 (* acceptors may vote for different values at one fast ballot; a value is *)
 (* chosen there only by a fast quorum.  A later leader that hears phase-1 *)
-(* quorum Q report highest vote ballot k proposes: if k is classic, the   *)
-(* value voted at k; if k is fast, the value w such that for some fast    *)
-(* quorum R every acceptor of Q \cap R reported (k, w), or anything if    *)
-(* there is no such w.  Acceptors vote at most once per ballot.            *)
+(* quorum Q report highest vote ballot k proposes: if one value was voted *)
+(* at k, that value; if several (a collision at a fast ballot), the value *)
+(* w such that for some fast quorum R every acceptor of Q \cap R reported *)
+(* (k, w), or anything if there is no such w.  Acceptors vote at most once *)
+(* per ballot.                                                             *)
 (*                                                                         *)
 (* Twin of spec/fastpaxos.py: the same variables, actions and invariant   *)
 (* names, and the same reachable states for the same constants.            *)
@@ -58,14 +59,18 @@ MaybeChosen(rs) ==
   {w \in TopValues(rs) :
      \E R \in FastQuorum : \A r \in rs : r.acc \in R => (r.mbal = Top(rs) /\ r.mval = w)}
 
-(* After hearing rs, the leader is free to propose anything. *)
+(* After hearing rs, the leader is free to propose anything: nobody voted, *)
+(* or several values were voted at the top ballot (a collision, so it was  *)
+(* fast, and nothing was chosen below it) and none may have been chosen    *)
+(* there.  A single value voted at the top ballot, classic or fast, may    *)
+(* have been chosen at it or below, and must be proposed.                  *)
 FreeAfter(rs) == \/ Top(rs) = -1
-                 \/ Top(rs) \in FastBallots /\ MaybeChosen(rs) = {}
+                 \/ Cardinality(TopValues(rs)) > 1 /\ MaybeChosen(rs) = {}
 
 (* What the leader may propose after hearing rs. *)
 Allowed(rs) == IF FreeAfter(rs) THEN Values
-               ELSE IF Top(rs) \in FastBallots THEN MaybeChosen(rs)
-               ELSE TopValues(rs)
+               ELSE IF Cardinality(TopValues(rs)) = 1 THEN TopValues(rs)
+               ELSE MaybeChosen(rs)
 
 Phase2a(b, v) ==
   /\ ~ Started(b)
