@@ -57,6 +57,12 @@ SLOW_MODELS: tuple[TlcModel, ...] = (
         "MCPaxosBallots3", "paxos", QuorumSystem.majority(3), VALUES, max_ballot=2,
         description="classic Paxos: majorities of 3, ballots 0..2 (the benchmark model)",
     ),
+    TlcModel(
+        "MCFastPaxosClassicFirst", "fastpaxos", QuorumSystem.fast_paxos(3, 2, 3), VALUES, max_ballot=2,
+        fast_ballots=(1,),
+        description="Fast Paxos, ballot 1 fast between classic 0 and 2: a value chosen at 0 and voted alone "
+        "at fast ballot 1 must be proposed at 2 (a leader left free there breaks agreement in 17 steps)",
+    ),
 )
 """Bigger constants: only rendered on the fly, by the slow tests and the benchmark."""
 
