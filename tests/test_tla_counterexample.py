@@ -10,6 +10,14 @@ from paxiom.spec.quorums import QuorumSystem
 from paxiom.tlc.counterexample import tlc_steps, to_actions
 from paxiom.tlc.models import TlcModel
 
+ONE_B = """  [ type |-> "1b",
+    bal |-> 0,
+    acc |-> 1,
+    votes |->
+        ( 0 :> [mbal |-> -1, mval |-> None] @@
+          1 :> [mbal |-> -1, mval |-> None] ) ]"""
+"""A 1b as TLC pretty-prints it, over several lines."""
+
 TRACE = """Error: Invariant agreement is violated.
 Error: The behavior up to this point is:
 State 1: <Initial predicate>
@@ -22,27 +30,17 @@ State 2: <Phase1a line 42, col 15 to line 43, col 54 of module MultiPaxos>
 
 State 3: <Classic!Phase1b line 46, col 3 to line 51, col 34 of module MultiPaxos>
 /\\ msgs = { [type |-> "1a", bal |-> 0],
-  [ type |-> "1b",
-    bal |-> 0,
-    acc |-> 1,
-    votes |->
-        ( 0 :> [mbal |-> -1, mval |-> None] @@
-          1 :> [mbal |-> -1, mval |-> None] ) ] }
+{one_b} }
 /\\ maxBal = (0 :> -1 @@ 1 :> 0)
 
 State 4: <Phase2a line 54, col 3 to line 63, col 42 of module MultiPaxos>
 /\\ msgs = { [type |-> "1a", bal |-> 0],
-  [ type |-> "1b",
-    bal |-> 0,
-    acc |-> 1,
-    votes |->
-        ( 0 :> [mbal |-> -1, mval |-> None] @@
-          1 :> [mbal |-> -1, mval |-> None] ) ],
+{one_b},
   [type |-> "2a", bal |-> 0, slot |-> 1, val |-> "say \\"hi\\", then, bye"] }
 /\\ maxBal = (0 :> -1 @@ 1 :> 0)
 
 12 states generated, 10 distinct states found, 2 states left on queue.
-"""
+""".replace("{one_b}", ONE_B)
 
 MODEL = TlcModel("MC", "multipaxos", QuorumSystem.majority(2), ("v1",), max_ballot=0, slots=2)
 
