@@ -6,7 +6,7 @@ lowers its promise, never votes below it, and a vote always stays at or below th
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 
 class Acceptor(NamedTuple):
@@ -41,3 +41,18 @@ def accept(acc: Acceptor, b: int, v: str) -> Acceptor | None:
     if b < acc.max_bal:
         return None
     return Acceptor(b, b, v)
+
+
+class Promises(Protocol):
+    """Any spec state that records each acceptor's promise."""
+
+    @property
+    def max_bal(self) -> tuple[int, ...]: ...
+
+
+def promises_only_grow(cfg: object, s: Promises, t: Promises) -> str | None:
+    """Step invariant: an acceptor's promise never decreases, across every step (crashes included)."""
+    for a, (before, after) in enumerate(zip(s.max_bal, t.max_bal, strict=True)):
+        if after < before:
+            return f"acceptor {a}'s promise went down from {before} to {after}"
+    return None

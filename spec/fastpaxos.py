@@ -15,16 +15,15 @@ Paxos (`spec/paxos.py`): acceptors here additionally vote at most once per ballo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from paxiom.spec import voting
 from paxiom.spec.acceptor import accept
-from paxiom.spec.model import Action, act
+from paxiom.spec.model import Action
 from paxiom.spec.paxos import Config as PaxosConfig
 from paxiom.spec.paxos import (
-    M1a,
     M2a,
     M2b,
     MAny,
@@ -33,6 +32,7 @@ from paxiom.spec.paxos import (
     phase1a,
     phase1b,
     reports,
+    with_acceptor,
 )
 
 
@@ -122,14 +122,7 @@ def _vote(cfg: Config, s: State, a: int, b: int, v: str) -> State | None:
     if s.max_vbal[a] >= b:  # one vote per acceptor per ballot
         return None
     voted = accept(s.acceptor(a), b, v)
-    if voted is None:
-        return None
-    return State(
-        (*s.max_bal[:a], voted.max_bal, *s.max_bal[a + 1 :]),
-        (*s.max_vbal[:a], voted.max_vbal, *s.max_vbal[a + 1 :]),
-        (*s.max_val[:a], voted.max_val, *s.max_val[a + 1 :]),
-        s.msgs | {M2b(a, b, v)},
-    )
+    return None if voted is None else with_acceptor(s, a, voted, M2b(a, b, v))
 
 
 def phase2b(cfg: Config, s: State, a: int, b: int, v: str) -> State | None:
@@ -143,10 +136,10 @@ def phase2b_any(cfg: Config, s: State, a: int, b: int, v: str) -> State | None:
 
 
 class FastPaxosModel(PaxosModel):
-    """Fast Paxos with fixed constants; invariants and rendering are single-decree Paxos's."""
+    """Fast Paxos with fixed constants; phase 1, invariants and rendering are single-decree Paxos's."""
 
     variant = "fastpaxos"
-    actions: Mapping[str, Callable[..., State | None]] = {
+    actions = {
         "Phase1a": phase1a,
         "Phase1b": phase1b,
         "Phase2a": phase2a,
@@ -159,29 +152,25 @@ class FastPaxosModel(PaxosModel):
         super().__init__(cfg)
         self.fast_cfg = cfg
 
-    def next(self, s: State) -> Iterator[tuple[Action, State]]:
+    def phase2_steps(self, s: State) -> Iterator[tuple[Action, State]]:
         cfg, names = self.fast_cfg, self.cfg.quorums.nodes
         for b in cfg.ballots:
-            yield act("Phase1a", b=b), s._replace(msgs=s.msgs | {M1a(b)})
             if not _started(s, b):
                 for v in sorted(proposable(cfg, s, b)):
-                    yield act("Phase2a", b=b, v=v), s._replace(msgs=s.msgs | {M2a(b, v)})
+                    yield Action("Phase2a", (("b", b), ("v", v))), s._replace(msgs=s.msgs | {M2a(b, v)})
                 if (t := phase2a_any(cfg, s, b)) is not None:
-                    yield act("Phase2aAny", b=b), t
+                    yield Action("Phase2aAny", (("b", b),)), t
         for m in s.msgs:
-            if m.type == "1a":
-                for a in cfg.acceptors:
-                    if (t := phase1b(cfg, s, a, m.bal)) is not None:
-                        yield act("Phase1b", a=names[a], b=m.bal), t
-            elif m.type == "2a":
-                for a in cfg.acceptors:
-                    if (t := phase2b(cfg, s, a, m.bal, m.val)) is not None:  # type: ignore[union-attr]
-                        yield act("Phase2b", a=names[a], b=m.bal, v=m.val), t  # type: ignore[union-attr]
-            elif m.type == "any":
-                for a in cfg.acceptors:
-                    for v in cfg.values:
-                        if (t := phase2b_any(cfg, s, a, m.bal, v)) is not None:
-                            yield act("Phase2bAny", a=names[a], b=m.bal, v=v), t
+            if m.type not in ("2a", "any"):
+                continue
+            for a in cfg.acceptors:
+                if m.bal < s.max_bal[a] or s.max_vbal[a] >= m.bal:
+                    continue  # promised higher, or voted at this ballot already
+                if m.type == "2a" and (t := phase2b(cfg, s, a, m.bal, m.val)) is not None:  # type: ignore[union-attr]
+                    yield Action("Phase2b", (("a", names[a]), ("b", m.bal), ("v", m.val))), t  # type: ignore[union-attr]
+                for v in cfg.values if m.type == "any" else ():
+                    if (t := phase2b_any(cfg, s, a, m.bal, v)) is not None:
+                        yield Action("Phase2bAny", (("a", names[a]), ("b", m.bal), ("v", v))), t
 
     def constants(self) -> dict[str, Any]:
         return {**super().constants(), "fast_ballots": sorted(self.fast_cfg.fast_ballots)}

@@ -8,9 +8,13 @@ nothing but the spec.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, NamedTuple, Protocol, TypeVar
+from functools import partial
+from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
+
+from paxiom.spec.quorums import Violation, quorum_intersection
 
 S = TypeVar("S")
+C = TypeVar("C")
 
 Scalar = int | str | None
 
@@ -77,7 +81,7 @@ StepInvariant = Callable[[S, S], str | None]
 class SpecModel(Protocol[S]):
     """A protocol spec with its constants fixed: what the explorer and replay need."""
 
-    variant: str
+    variant: ClassVar[str]
 
     @property
     def invariants(self) -> Mapping[str, Invariant[S]]: ...
@@ -100,3 +104,32 @@ class SpecModel(Protocol[S]):
     def constants(self) -> dict[str, Any]:
         """The model's constants as JSON-able data; `trace.load` rebuilds the model from them."""
         ...
+
+
+class ModelBase(Generic[S, C]):
+    """What every variant's model shares: its constants, actions and invariants by name, and replay.
+
+    A variant names its actions (`actions`), its state invariants (`state_checks`, named by function) and
+    its step invariants (`step_checks`); each takes the constants first.
+    """
+
+    variant: ClassVar[str]
+    actions: ClassVar[Mapping[str, Callable[..., Any]]]
+    state_checks: ClassVar[tuple[Callable[[Any, Any], str | None], ...]]
+    step_checks: ClassVar[Mapping[str, Callable[[Any, Any, Any], str | None]]]
+
+    def __init__(self, cfg: C) -> None:
+        self.cfg = cfg
+        self.config_violation: Violation | None = quorum_intersection(cfg.quorums)  # type: ignore[attr-defined]
+
+    @property
+    def invariants(self) -> Mapping[str, Invariant[S]]:
+        return {f.__name__: partial(f, self.cfg) for f in self.state_checks}
+
+    @property
+    def step_invariants(self) -> Mapping[str, StepInvariant[S]]:
+        return {name: partial(f, self.cfg) for name, f in self.step_checks.items()}
+
+    def apply(self, s: S, action: Action) -> S | None:
+        """Replay one action; its arguments are named as in a trace (`a` is an acceptor's name)."""
+        return apply_action(self.cfg, self.actions, s, action, self.variant)

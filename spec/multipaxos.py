@@ -11,17 +11,15 @@ Slots are 0..slots-1. Values are free text; `Config.values` is what the explorer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, NamedTuple
 
 from paxiom.spec import voting
-from paxiom.spec.acceptor import Acceptor, accept, promise
-from paxiom.spec.model import Action, Invariant, StepInvariant, act, apply_action
+from paxiom.spec.acceptor import Acceptor, accept, promise, promises_only_grow
+from paxiom.spec.model import Action, ModelBase, act
 from paxiom.spec.paxos import Config as PaxosConfig
 from paxiom.spec.paxos import M1a, render_message
-from paxiom.spec.quorums import quorum_intersection
 
 SlotVote = tuple[int, str | None]
 """(ballot, value) of an acceptor's latest vote in one slot; (-1, None) if it never voted there."""
@@ -227,43 +225,16 @@ def stability(cfg: Config, s: State, t: State) -> str | None:
     return None
 
 
-def promises_only_grow(cfg: Config, s: State, t: State) -> str | None:
-    """An acceptor's promise never decreases."""
-    for a in cfg.acceptors:
-        if t.max_bal[a] < s.max_bal[a]:
-            return f"acceptor {a}'s promise went down from {s.max_bal[a]} to {t.max_bal[a]}"
-    return None
-
-
 # ---------------------------------------------------------------- the model
 
 
-class MultiPaxosModel:
+class MultiPaxosModel(ModelBase[State, Config]):
     """Multi-Paxos with fixed constants, as the explorer, replay and the refinement oracle see it."""
 
     variant = "multipaxos"
-    actions: Mapping[str, Callable[..., State | None]] = {
-        "Phase1a": phase1a,
-        "Phase1b": phase1b,
-        "Phase2a": phase2a,
-        "Phase2b": phase2b,
-    }
-
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
-        self.config_violation = quorum_intersection(cfg.quorums)
-
-    @property
-    def invariants(self) -> Mapping[str, Invariant[State]]:
-        fs = (type_ok, promise_monotonicity, one_value_per_ballot, votes_safe, agreement, validity)
-        return {f.__name__: partial(f, self.cfg) for f in fs}
-
-    @property
-    def step_invariants(self) -> Mapping[str, StepInvariant[State]]:
-        return {
-            "promise_monotonicity": partial(promises_only_grow, self.cfg),
-            "stability": partial(stability, self.cfg),
-        }
+    actions = {"Phase1a": phase1a, "Phase1b": phase1b, "Phase2a": phase2a, "Phase2b": phase2b}
+    state_checks = (type_ok, promise_monotonicity, one_value_per_ballot, votes_safe, agreement, validity)
+    step_checks = {"promise_monotonicity": promises_only_grow, "stability": stability}
 
     def init(self) -> list[State]:
         return [init(self.cfg)]
@@ -285,10 +256,6 @@ class MultiPaxosModel:
                 for a in cfg.acceptors:
                     if (t := phase2b(cfg, s, a, m.bal, m.slot, m.val)) is not None:  # type: ignore[union-attr]
                         yield act("Phase2b", a=names[a], b=m.bal, slot=m.slot, v=m.val), t  # type: ignore[union-attr]
-
-    def apply(self, s: State, action: Action) -> State | None:
-        """Replay one action; arguments as in the trace (a = acceptor name, b, slot, v)."""
-        return apply_action(self.cfg, self.actions, s, action, self.variant)
 
     def render(self, s: State) -> dict[str, Any]:
         names = self.cfg.quorums.nodes

@@ -15,15 +15,15 @@ Acceptors are numbered 0..n-1; `Config.quorums.nodes` gives their names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from paxiom.spec import voting
-from paxiom.spec.acceptor import Acceptor, accept, promise
-from paxiom.spec.model import Action, Invariant, StepInvariant, apply_action
-from paxiom.spec.quorums import QuorumSystem, quorum_intersection
+from paxiom.spec.acceptor import Acceptor, accept, promise, promises_only_grow
+from paxiom.spec.model import Action, ModelBase
+from paxiom.spec.quorums import QuorumSystem
 
 
 class M1a(NamedTuple):
@@ -116,7 +116,7 @@ def _set(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
     return (*t[:i], v, *t[i + 1 :])
 
 
-def _with_acceptor(s: State, a: int, acc: Acceptor, sent: Message) -> State:
+def with_acceptor(s: State, a: int, acc: Acceptor, sent: Message) -> State:
     return State(
         _set(s.max_bal, a, acc.max_bal),
         _set(s.max_vbal, a, acc.max_vbal),
@@ -140,7 +140,7 @@ def phase1b(cfg: Config, s: State, a: int, b: int) -> State | None:
     joined = promise(s.acceptor(a), b)
     if joined is None:
         return None
-    return _with_acceptor(s, a, joined, M1b(a, b, joined.max_vbal, joined.max_val))
+    return with_acceptor(s, a, joined, M1b(a, b, joined.max_vbal, joined.max_val))
 
 
 def reports(s: State, b: int) -> dict[int, tuple[int, str | None]]:
@@ -180,7 +180,7 @@ def phase2b(cfg: Config, s: State, a: int, b: int, v: str) -> State | None:
     voted = accept(s.acceptor(a), b, v)
     if voted is None:
         return None
-    return _with_acceptor(s, a, voted, M2b(a, b, v))
+    return with_acceptor(s, a, voted, M2b(a, b, v))
 
 
 # ---------------------------------------------------------------- derived views
@@ -278,53 +278,16 @@ def stability(cfg: Config, s: State, t: State) -> str | None:
     return f"{sorted(lost)} stopped being chosen" if lost else None
 
 
-def promises_only_grow(cfg: Config, s: State, t: State) -> str | None:
-    """An acceptor's promise never decreases, across every step."""
-    for a in cfg.acceptors:
-        if t.max_bal[a] < s.max_bal[a]:
-            return f"acceptor {a}'s promise went down from {s.max_bal[a]} to {t.max_bal[a]}"
-    return None
-
-
 # ---------------------------------------------------------------- the model the explorer runs
 
 
-class PaxosModel:
+class PaxosModel(ModelBase[State, Config]):
     """Single-decree (Flexible) Paxos with fixed constants, as the explorer and replay see it."""
 
     variant = "paxos"
-    actions: Mapping[str, Callable[..., State | None]] = {
-        "Phase1a": phase1a,
-        "Phase1b": phase1b,
-        "Phase2a": phase2a,
-        "Phase2b": phase2b,
-    }
-
-    def __init__(self, cfg: Config) -> None:
-        self.cfg = cfg
-        self.config_violation = quorum_intersection(cfg.quorums)
-
-    @property
-    def invariants(self) -> Mapping[str, Invariant[State]]:
-        cfg = self.cfg
-        return {
-            name: partial(f, cfg)
-            for name, f in (
-                ("type_ok", type_ok),
-                ("promise_monotonicity", promise_monotonicity),
-                ("one_value_per_ballot", one_value_per_ballot),
-                ("votes_safe", votes_safe),
-                ("agreement", agreement),
-                ("validity", validity),
-            )
-        }
-
-    @property
-    def step_invariants(self) -> Mapping[str, StepInvariant[State]]:
-        return {
-            "promise_monotonicity": partial(promises_only_grow, self.cfg),
-            "stability": partial(stability, self.cfg),
-        }
+    actions = {"Phase1a": phase1a, "Phase1b": phase1b, "Phase2a": phase2a, "Phase2b": phase2b}
+    state_checks = (type_ok, promise_monotonicity, one_value_per_ballot, votes_safe, agreement, validity)
+    step_checks = {"promise_monotonicity": promises_only_grow, "stability": stability}
 
     def init(self) -> list[State]:
         return [init(self.cfg)]
@@ -332,29 +295,33 @@ class PaxosModel:
     def next(self, s: State) -> Iterator[tuple[Action, State]]:
         """Every enabled action and its successor. Cheap guards are tested here first only to skip calls
         that would fail or change nothing; each successor is still computed by the action itself."""
+        yield from self.phase1_steps(s)
+        yield from self.phase2_steps(s)
+
+    def phase1_steps(self, s: State) -> Iterator[tuple[Action, State]]:
         cfg, names = self.cfg, self.cfg.quorums.nodes
         prepared = {m.bal for m in s.msgs if m.type == "1a"}
-        proposals = [(m.bal, m.val) for m in s.msgs if m.type == "2a"]  # type: ignore[union-attr]
-        proposed = {b for b, _ in proposals}
         for b in cfg.ballots:
             if b not in prepared:
                 yield Action("Phase1a", (("b", b),)), s._replace(msgs=s.msgs | {M1a(b)})
-            if b not in proposed:
-                for v in sorted(proposable(cfg, s, b)):
-                    yield Action("Phase2a", (("b", b), ("v", v))), s._replace(msgs=s.msgs | {M2a(b, v)})
         for b in prepared:
             for a in cfg.acceptors:
                 if b > s.max_bal[a] and (t := phase1b(cfg, s, a, b)) is not None:
                     yield Action("Phase1b", (("a", names[a]), ("b", b))), t
+
+    def phase2_steps(self, s: State) -> Iterator[tuple[Action, State]]:
+        cfg, names = self.cfg, self.cfg.quorums.nodes
+        proposals = [(m.bal, m.val) for m in s.msgs if m.type == "2a"]  # type: ignore[union-attr]
+        proposed = {b for b, _ in proposals}
+        for b in cfg.ballots:
+            if b not in proposed:
+                for v in sorted(proposable(cfg, s, b)):
+                    yield Action("Phase2a", (("b", b), ("v", v))), s._replace(msgs=s.msgs | {M2a(b, v)})
         for b, v in proposals:
             for a in cfg.acceptors:
                 fresh = b >= s.max_bal[a] and (s.max_vbal[a], s.max_val[a]) != (b, v)
                 if fresh and (t := phase2b(cfg, s, a, b, v)) is not None:
                     yield Action("Phase2b", (("a", names[a]), ("b", b), ("v", v))), t
-
-    def apply(self, s: State, action: Action) -> State | None:
-        """Replay one action; its arguments are named as in the trace (a = acceptor name, b, v)."""
-        return apply_action(self.cfg, self.actions, s, action, self.variant)
 
     def render(self, s: State) -> dict[str, Any]:
         names = self.cfg.quorums.nodes
