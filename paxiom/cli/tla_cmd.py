@@ -142,9 +142,9 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
     table.add_column("model", no_wrap=True)
     table.add_column("expected", no_wrap=True)
     table.add_column("TLC", no_wrap=True)
-    for column in ("states", "depth", "seconds"):
+    for column in ("states", "depth", "sec"):
         table.add_column(column, justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
+    table.add_column("", no_wrap=True, min_width=1)
     for r in reports:
         table.add_row(
             r["model"], _short(r["expect"]), _short(r["result"]), f"{r['distinct_states']:,}",
