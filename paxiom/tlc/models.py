@@ -48,7 +48,7 @@ STEP_PROPERTIES = ("promise_monotonicity_step", "stability")
 _EXPECT = re.compile(r"^\\\* paxiom-expect: (holds|(\w+) violated)\s*$", re.MULTILINE)
 _CONSTANTS = re.compile(r"^\\\* paxiom-model: (\{.*\})\s*$", re.MULTILINE)
 
-TLA_DIR = Path(__file__).resolve().parents[2] / "tla"
+TLA_DIR = Path(__file__).resolve().parents[1] / "tla"
 """The repository's `tla/` directory: the twin specs and the checked-in models."""
 
 
