@@ -47,6 +47,7 @@ def test_human_output_shows_the_trace() -> None:
 
 def test_bad_input_is_one_line_and_exit_two(tmp_path: Path) -> None:
     for args in (["--invariant", "nope"], ["--acceptors", "0"], ["--q1", "9"], ["--variant", "raft"],
+                 ["--variant", "fastpaxos", "--fast-ballots", "x"], ["--variant", "fastpaxos", "--fast-ballots", "5"],
                  ["--replay", str(tmp_path / "missing.json")]):
         code, out, err = run("explore", *args)
         assert code == 2, args

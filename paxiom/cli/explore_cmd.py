@@ -171,8 +171,10 @@ def explore(
         )
     if variant == "fastpaxos" and qs.fast is None:
         raise PaxiomError("fastpaxos needs fast quorums: give --fast-quorum or a cluster file with `fast`")
+    if not all(b.strip().isdigit() for b in fast_ballots.split(",") if b.strip()):
+        raise PaxiomError(f"--fast-ballots {fast_ballots!r}: give ballot numbers separated by commas, e.g. 0,2")
+    fast = [int(b) for b in fast_ballots.split(",") if b.strip()]
     try:
-        fast = [int(b) for b in fast_ballots.split(",") if b.strip()]
         model = build_model(variant, qs, values=[f"v{i + 1}" for i in range(n_values)], max_ballot=max_ballot,
                             slots=slots, fast_ballots=fast)
     except ValueError as exc:
