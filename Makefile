@@ -36,7 +36,7 @@ crosshair: venv
 # Every TLC model in tla/ gives the verdict its config names (unsafe quorum models: agreement violated),
 # and the Python explorer on the same constants agrees with TLC.
 tlc: venv java
-	$(PAXIOM) tla check --twin
+	$(PAXIOM) tla check --twin --expected
 
 test: pytest typecheck lint crosshair tlc
 

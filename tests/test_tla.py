@@ -162,7 +162,7 @@ def test_check_exits_1_when_a_model_misses_its_expected_verdict(tmp_path: Path) 
     (tmp_path / f"{model.name}.cfg").write_text(
         model.cfg_text().replace("paxiom-expect: holds", "paxiom-expect: agreement violated")
     )
-    result = CliRunner().invoke(main, ["tla", "check", "--json", "--twin", str(tmp_path)])
+    result = CliRunner().invoke(main, ["tla", "check", "--json", "--twin", "--expected", str(tmp_path)])
     assert result.exit_code == 1, result.output
     (report,) = json.loads(result.stdout)["models"]
     assert (report["result"], report["as_expected"]) == ("holds", False)
@@ -208,7 +208,10 @@ def test_exported_cluster_model_runs_in_tlc_and_matches_the_explorer(tmp_path: P
     checked = CliRunner().invoke(
         main, ["tla", "check", "--json", "--workers", "1", "--trace-out", str(traces), str(out)]
     )
-    assert checked.exit_code == 0, checked.output
+    assert checked.exit_code == 1, checked.output  # the operator's unsafe cluster is a violation
+    assert json.loads(checked.stdout)["holds"] is False
+    as_expected = CliRunner().invoke(main, ["tla", "check", "--json", "--workers", "1", "--expected", str(out)])
+    assert as_expected.exit_code == 0, as_expected.output
     (report,) = json.loads(checked.stdout)["models"]
     assert report["result"] == "agreement violated" and report["as_expected"]
     assert report["violation"]["spec_confirms"]

@@ -10,6 +10,7 @@ from typing import Any, NoReturn, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from paxiom.errors import PaxiomError
 
@@ -33,7 +34,7 @@ def emit_json(document: Any) -> None:
 
 def fail(message: str, *, as_json: bool) -> NoReturn:
     """Report bad input in one line (and as a JSON document with --json), then exit 2."""
-    err_console.print(f"[bold red]paxiom: error:[/] {message}", soft_wrap=True)
+    err_console.print(f"[bold red]paxiom: error:[/] {escape(message)}", soft_wrap=True)
     if as_json:
         emit_json({"error": message})
     sys.exit(EXIT_BAD_INPUT)

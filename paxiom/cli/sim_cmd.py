@@ -150,6 +150,8 @@ def sim(
         finish(False)
     if replicas < 1:
         raise PaxiomError("--replicas must be at least 1")
+    if steps < 1:
+        raise PaxiomError("--steps must be at least 1")
     try:
         settings = ClusterSettings(replicas=replicas, seed=seed, phase1=q1, phase2=q2)
         settings.quorums()

@@ -1,9 +1,10 @@
 """`paxiom tla`: the TLA+ twins of the spec, checked by TLC.
 
-`paxiom tla check` runs TLC on every model in `tla/` (or on the configs and directories given) and compares
-each verdict with the one the model's config names (`\\* paxiom-expect: ...`): an unsafe quorum
-configuration that TLC finds unsafe is a success, not a failure. Exit 0 when every model gives its
-expected verdict, 1 when any does not (an unexpected violation, or an expected one TLC did not find).
+`paxiom tla check` runs TLC on every model in `tla/` (or on the configs and directories given): exit 0 when
+every invariant holds in every model, 1 on a violation (as for every verb). Each model's config also names
+the verdict it expects (`\\* paxiom-expect: ...`); with `--expected`, the regression mode `make test` uses,
+an unsafe quorum configuration that TLC finds unsafe is a success, and exit 1 means some model did not give
+its expected verdict (an unexpected violation, or an expected one TLC did not find).
 
 `paxiom tla export CLUSTER.toml --out DIR` writes a TLC model of a cluster file's quorum families, with
 the twin spec it extends, so an operator can check their own configuration with TLC.
@@ -114,13 +115,18 @@ def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None, twin:
 @click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Write each counterexample as a paxiom trace file (replay: paxiom explore --replay).")
 @click.option("--twin", is_flag=True, help="Also run the Python explorer on each model's constants; both must agree.")
+@click.option("--expected", is_flag=True,
+              help="Exit 0 when every model gives the verdict its config expects (unsafe models: a violation).")
 @json_option
 @user_errors
-def check(paths: tuple[Path, ...], workers: int | None, trace_out: Path | None, twin: bool, as_json: bool) -> None:
-    """Run TLC on every model (default: tla/) and compare each verdict with the one it expects.
+def check(
+    paths: tuple[Path, ...], workers: int | None, trace_out: Path | None, twin: bool, expected: bool, as_json: bool
+) -> None:
+    """Run TLC on every model (default: tla/) and report each verdict beside the one its config expects.
 
     A counterexample of a generated model is replayed through the Python spec, which must break the same
-    invariant. Exit 0 when every model gives its expected verdict, 1 otherwise, 2 when TLC cannot run.
+    invariant. Exit 0 when no model violates an invariant (with --twin: and the explorer agrees), 1 on a
+    violation, 2 when TLC cannot run. With --expected: 0 when every model gives its expected verdict.
     """
     reports: list[dict[str, Any]] = []
     for cfg in _configs(paths):
@@ -130,11 +136,12 @@ def check(paths: tuple[Path, ...], workers: int | None, trace_out: Path | None, 
             run = run_tlc(read_sources(cfg.parent), cfg.stem, cfg_text, workers=workers)
         reports.append(_report(cfg, cfg_text, run, trace_out, twin))
     all_expected = all(r["as_expected"] for r in reports)
+    all_hold = all(r["result"] == "holds" and r.get("explorer", {}).get("agrees", True) for r in reports)
     if as_json:
-        emit_json({"models": reports, "as_expected": all_expected})
+        emit_json({"models": reports, "as_expected": all_expected, "holds": all_hold})
     else:
         _print_reports(reports)
-    finish(all_expected)
+    finish(all_expected if expected else all_hold)
 
 
 def _print_reports(reports: list[dict[str, Any]]) -> None:
@@ -175,6 +182,9 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
         console.print(f"  The Python spec {verdict} it: {escape(violation['spec_reason'])}")
         if "trace" in violation:
             console.print(f"  Replay: paxiom explore --replay {escape(violation['trace'])}")
+    violating = [r["model"] for r in reports if r["result"] != "holds"]
+    if violating:
+        console.print(f"[bold red]{len(violating)} model(s) violate an invariant:[/] {', '.join(violating)}")
     bad = [r["model"] for r in reports if not r["as_expected"]]
     if bad:
         console.print(f"[bold red]{len(bad)} model(s) did not give the expected verdict:[/] {', '.join(bad)}")
