@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
 from paxiom import __version__
+from paxiom.cli.output import emit_json
 
 # verb -> "module:attribute" of its click command; each verb lives in its own module.
 VERBS: dict[str, str] = {
@@ -21,6 +25,22 @@ VERBS: dict[str, str] = {
 
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when invoked or listed."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
+        """Run as click does, except that a usage error under --json also prints a JSON document."""
+        argv = list(sys.argv[1:] if args is None else args)
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(argv, prog_name, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            exc.show()
+            if "--json" in argv:
+                emit_json({"error": exc.format_message()})
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(VERBS)
