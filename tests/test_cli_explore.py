@@ -83,3 +83,9 @@ def test_large_clusters_are_refused_not_hung(tmp_path: Path) -> None:
     for extra in ([], ["--max-states", "10"]):
         code, _, err = run("explore", "--quorums", str(cluster), *extra)
         assert code == 2 and "too many to explore" in err
+
+
+def test_usage_errors_under_json_print_one_document() -> None:
+    code, out, err = run("explore", "--variant", "raft", "--json")
+    assert code == 2
+    assert "raft" in json.loads(out)["error"] and "Usage" in err
