@@ -19,10 +19,19 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_a_conformant_target_exits_0_with_one_json_document(tmp_path: Path) -> None:
-    code, out = run("--adapter", CORE, "--role", "learner", "--max-examples", "30", "--json", "--out", str(tmp_path))
+    code, out = run("--adapter", CORE, "--role", "acceptor", "--max-examples", "30", "--json", "--out", str(tmp_path))
     assert code == 0
     doc = json.loads(out)
-    assert doc["conforms"] is True and doc["role"] == "learner" and doc["protocol"] == "paxiom-conform/1"
+    assert doc["conforms"] is True and doc["role"] == "acceptor" and doc["protocol"] == "paxiom-conform/1"
+    assert doc["messages_judged"]["promise"] > 0
+
+
+def test_a_run_that_judges_nothing_is_inconclusive_not_a_pass(tmp_path: Path) -> None:
+    """Thirty schedules rarely let the learner decide: judging nothing must not read as conformance."""
+    code, out = run("--adapter", CORE, "--role", "learner", "--max-examples", "30", "--json", "--out", str(tmp_path))
+    doc = json.loads(out)
+    assert doc["messages_judged"] == {} and doc["findings"] == []
+    assert code == 1 and doc["vacuous"] is True and doc["conforms"] is False
 
 
 def test_a_violation_exits_1_with_replay_diagram_and_junit(tmp_path: Path) -> None:

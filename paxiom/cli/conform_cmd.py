@@ -48,6 +48,9 @@ def _print(report: Report, written: list[Path]) -> None:
     if report.conforms:
         console.print("[bold green]conforms[/]: no rule broken")
         return
+    if report.vacuous:
+        console.print("[bold yellow]inconclusive[/]: no message of this role was judged; raise --max-examples")
+        return
     table = Table(title=f"{len(report.findings)} finding(s)", show_lines=True)
     for column in ("rule", "node", "reason"):
         table.add_column(column)
@@ -162,7 +165,8 @@ def conform(
     In process:      paxiom conform --adapter mylib_adapter:MyAdapter --role acceptor
     Out of process:  paxiom conform --role acceptor -- node examples/conformance/acceptor.js
 
-    Exit 0: conforms; 1: rules broken (each with a shrunk schedule and a replay file); 2: usage error.
+    Exit 0: conforms; 1: rules broken (each with a shrunk schedule and a replay file), or nothing was judged
+    (inconclusive); 2: usage error.
     """
     opts = _options(options)
     with tempfile.TemporaryDirectory(prefix="paxiom-conform-logs-") as log_dir:  # the processes' stderr

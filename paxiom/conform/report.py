@@ -103,7 +103,12 @@ class Report:
 
     @property
     def conforms(self) -> bool:
-        return not self.findings
+        """No rule broken, and something was judged: a run that judged nothing shows nothing."""
+        return not self.findings and not self.vacuous
+
+    @property
+    def vacuous(self) -> bool:
+        return not self.findings and not self.judged
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +116,7 @@ class Report:
             "target": self.target,
             "role": self.role,
             "conforms": self.conforms,
+            "vacuous": self.vacuous,
             "seed": self.seed,
             "max_examples": self.max_examples,
             "examples_run": self.examples,
