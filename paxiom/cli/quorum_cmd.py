@@ -115,9 +115,16 @@ def _print(report: Report, written: Path | None, asked: Path | None) -> None:
         table.add_row(o.condition.name, "yes" if o.condition.needed else "no", verdict,
                       f"{o.seconds:.3f}", escape(quorums))
     console.print(table)
+    holds = {o.condition.name: o.holds for o in report.outcomes}
     for variant, ok in report.variant_verdicts().items():
-        mark = "[green]safe[/]" if ok else "[red]unsafe[/]"
-        console.print(f"  {mark} for {escape(variant)}: {', '.join(variants(c)[variant])}")
+        needs = variants(c)[variant]
+        if ok:
+            verb = "holds" if len(needs) == 1 else "hold"
+            console.print(f"  [green]safe[/] for {escape(variant)}: {', '.join(needs)} {verb}")
+        else:
+            failed = [n for n in needs if not holds[n]]
+            verb = "fails" if len(failed) == 1 else "fail"
+            console.print(f"  [red]unsafe[/] for {escape(variant)}: {', '.join(failed)} {verb}")
     if report.safe:
         proven = "; ".join(claim(o.condition.families) for o in report.outcomes if o.condition.needed)
         console.print(f"[bold green]SAFE[/]: Z3 proved that {proven}.")
