@@ -87,9 +87,16 @@ class ClusterVerdict:
         ]
         quorums = ", ".join(named[:-1]) + " and " + named[-1]
         axiom = next(a for a, os in self.outcomes.items() if broken in os)
+        if broken.condition.needed:
+            pointer = f"see `paxiom quorum check {file}` for a run that decides two values"
+        else:
+            pointer = (
+                f"the file's own protocol does not need this; `paxiom quorum check {file}` says which variants "
+                "it is safe for"
+            )
         return (
             f"{title} is not shown safe on {file}: its proof assumes {axiom}, but {quorums} share no node "
-            f"(see `paxiom quorum check {file}` for a run that decides two values)."
+            f"({pointer})."
         )
 
     def to_json(self, title: str) -> dict[str, Any]:
