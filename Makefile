@@ -40,6 +40,11 @@ tlc: venv java
 
 test: pytest typecheck lint crosshair tlc
 
+# Every benchmark, each printing ratios against its named peer measured in the same run (tens of minutes).
+BENCHES := explorer_vs_tlc proofs quorum_scale oracle mutants conformance_mutants
+bench: venv java
+	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
+
 demo: venv java
 	bash scripts/demo.sh
 
