@@ -89,11 +89,8 @@ def recoverable(cfg: Config, reports_of_q: dict[int, tuple[int, str | None]]) ->
 
 def _rules(cfg: Config, s: State, b: int) -> Iterator[set[str] | None]:
     """The rule's verdict for every phase-1 quorum that has promised b."""
-    heard = reports(s, b)
-    heard_mask = sum(1 << a for a in heard)
-    for q in cfg.quorums.phase1.quorums:
-        if q & heard_mask == q:
-            yield recoverable(cfg, {a: r for a, r in heard.items() if q >> a & 1})
+    for quorum_reports in voting.promised_quorums(cfg.quorums.phase1.quorums, reports(s, b)):
+        yield recoverable(cfg, quorum_reports)
 
 
 def proposable(cfg: Config, s: State, b: int) -> set[str]:

@@ -19,7 +19,7 @@ from paxiom.spec import voting
 from paxiom.spec.acceptor import Acceptor, accept, promise, promises_only_grow
 from paxiom.spec.model import Action, ModelBase, act
 from paxiom.spec.paxos import Config as PaxosConfig
-from paxiom.spec.paxos import M1a, render_message
+from paxiom.spec.paxos import M1a, render_message, replaced
 
 SlotVote = tuple[int, str | None]
 """(ballot, value) of an acceptor's latest vote in one slot; (-1, None) if it never voted there."""
@@ -75,10 +75,6 @@ def init(cfg: Config) -> State:
     return State((-1,) * n, ((-1,) * blank,) * n, ((None,) * blank,) * n, frozenset())
 
 
-def _put(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
-    return (*t[:i], v, *t[i + 1 :])
-
-
 # ---------------------------------------------------------------- actions
 
 
@@ -92,19 +88,17 @@ def phase1b(cfg: Config, s: State, a: int, b: int) -> State | None:
     if M1a(b) not in s.msgs or promise(Acceptor(s.max_bal[a], -1, None), b) is None:
         return None
     report = tuple(zip(s.max_vbal[a], s.max_val[a], strict=True))
-    return State(_put(s.max_bal, a, b), s.max_vbal, s.max_val, s.msgs | {M1b(a, b, report)})
+    return State(replaced(s.max_bal, a, b), s.max_vbal, s.max_val, s.msgs | {M1b(a, b, report)})
 
 
 def proposable(cfg: Config, s: State, b: int, slot: int) -> set[str]:
     """Values the leader of b may propose in `slot`: the highest vote some promised phase-1 quorum
     reported for that slot, or anything if that quorum reported none."""
     heard = {m.acc: m.votes[slot] for m in s.msgs if m.type == "1b" and m.bal == b}  # type: ignore[union-attr]
-    heard_mask = sum(1 << a for a in heard)
     allowed: set[str] = set()
-    for q in cfg.quorums.phase1.quorums:
-        if q & heard_mask == q:
-            top, vals = voting.highest_vote([heard[a] for a in heard if q >> a & 1])
-            allowed |= vals if top >= 0 else set(cfg.values)
+    for quorum_reports in voting.promised_quorums(cfg.quorums.phase1.quorums, heard):
+        top, vals = voting.highest_vote(list(quorum_reports.values()))
+        allowed |= vals if top >= 0 else set(cfg.values)
     return allowed
 
 
@@ -127,9 +121,9 @@ def phase2b(cfg: Config, s: State, a: int, b: int, slot: int, v: str) -> State |
     if voted is None:
         return None
     return State(
-        _put(s.max_bal, a, b),
-        _put(s.max_vbal, a, _put(s.max_vbal[a], slot, b)),
-        _put(s.max_val, a, _put(s.max_val[a], slot, v)),
+        replaced(s.max_bal, a, b),
+        replaced(s.max_vbal, a, replaced(s.max_vbal[a], slot, b)),
+        replaced(s.max_val, a, replaced(s.max_val[a], slot, v)),
         s.msgs | {M2b(a, b, slot, v)},
     )
 

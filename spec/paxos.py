@@ -112,15 +112,16 @@ def init(cfg: Config) -> State:
     return State((-1,) * n, (-1,) * n, (None,) * n, frozenset())
 
 
-def _set(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
+def replaced(t: tuple[Any, ...], i: int, v: Any) -> tuple[Any, ...]:
+    """`t` with its i-th element replaced by `v`."""
     return (*t[:i], v, *t[i + 1 :])
 
 
 def with_acceptor(s: State, a: int, acc: Acceptor, sent: Message) -> State:
     return State(
-        _set(s.max_bal, a, acc.max_bal),
-        _set(s.max_vbal, a, acc.max_vbal),
-        _set(s.max_val, a, acc.max_val),
+        replaced(s.max_bal, a, acc.max_bal),
+        replaced(s.max_vbal, a, acc.max_vbal),
+        replaced(s.max_val, a, acc.max_val),
         s.msgs | {sent},
     )
 
@@ -151,13 +152,9 @@ def reports(s: State, b: int) -> dict[int, tuple[int, str | None]]:
 def proposable(cfg: Config, s: State, b: int) -> set[str]:
     """Values the leader of b may propose: over every phase-1 quorum that has promised b, the value of the
     highest vote it reports, or any value if it reports none."""
-    heard = reports(s, b)
-    heard_mask = sum(1 << a for a in heard)
     allowed: set[str] = set()
-    for q in cfg.quorums.phase1.quorums:
-        if q & heard_mask != q:
-            continue
-        top, vals = voting.highest_vote([heard[a] for a in heard if q >> a & 1])
+    for quorum_reports in voting.promised_quorums(cfg.quorums.phase1.quorums, reports(s, b)):
+        top, vals = voting.highest_vote(list(quorum_reports.values()))
         allowed |= vals if top >= 0 else set(cfg.values)
         if len(allowed) == len(cfg.values):
             break

@@ -10,11 +10,13 @@ that ballot: the phase-2 quorums at classic ballots, the fast quorums at fast on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 Vote = tuple[int, int, str]
 QuorumTable = Sequence[bool]
 QuorumAt = Callable[[int], QuorumTable]
+R = TypeVar("R")
 
 
 def voters_by_ballot_value(votes: Iterable[Vote]) -> dict[tuple[int, str], int]:
@@ -85,6 +87,17 @@ def _ballots_to_examine(voted: Collection[int], below: int) -> list[int]:
     lower = [c for c in voted if c < below]
     unvoted = next((c for c in range(below - 1, -1, -1) if c not in voted), None)
     return lower + ([unvoted] if unvoted is not None else [])
+
+
+def promised_quorums(quorums: Iterable[int], heard: Mapping[int, R]) -> Iterator[dict[int, R]]:
+    """The phase-1 reports of each quorum (bitmasks) all of whose members have promised, by acceptor.
+
+    A leader may act on any such quorum, so the spec allows whatever the rule allows for any one of them.
+    """
+    heard_mask = sum(1 << a for a in heard)
+    for q in quorums:
+        if q & heard_mask == q:
+            yield {a: report for a, report in heard.items() if q >> a & 1}
 
 
 def highest_vote(reports: Collection[tuple[int, str | None]]) -> tuple[int, set[str]]:
