@@ -19,7 +19,8 @@ from paxiom.cluster.source import SourceIndex
 from paxiom.errors import PaxiomError
 from paxiom.spec.quorums import QuorumSystem
 
-TABLES = ("nodes", "description", "zones", "weights", "quorums", "latency_ms")
+TABLES = ("nodes", "description", "zones", "weights", "quorums", "latency_ms", "addresses", "service")
+"""`addresses` and `service` are the service's tables, read by `paxiom.node.clusterfile`."""
 FAMILIES = ("phase1", "phase2", "fast")
 RESERVED = (*FUNCTIONS, "of")
 

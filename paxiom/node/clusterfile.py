@@ -1,0 +1,181 @@
+"""The service's view of a cluster file: the TOML `paxiom quorum check` certifies, plus where nodes listen.
+
+    nodes = ["n1", "n2", "n3"]
+    [quorums]
+    phase1 = "majority(n1, n2, n3)"
+    [addresses]                 # peer-to-peer, mutual TLS
+    n1 = "127.0.0.1:7001"
+    [service]
+    cluster_id = "dev"          # recorded in every data directory
+    tls_dir = "tls"             # relative to this file (`paxiom cluster init` writes it)
+    tick_ms = 10                # optional tuning, see SERVICE_KEYS
+    [service.clients]           # client listeners (mutual TLS), also serving status
+    n1 = "127.0.0.1:7101"
+    [service.metrics]           # optional Prometheus endpoints (plain HTTP)
+    n1 = "127.0.0.1:9101"
+
+The quorum part is read by `paxiom.cluster.load_cluster` (one parser, one set of error messages); this
+module reads only the service's tables. `certify` runs the certifier's own decision procedure.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from paxiom.cluster import Cluster, load_cluster
+from paxiom.cluster.certify import decide
+from paxiom.cluster.check import conditions
+from paxiom.errors import PaxiomError
+from paxiom.impl.config import UnsafeQuorums
+
+TUNING: dict[str, int] = {
+    "tick_ms": 10,
+    "election_timeout": 30,
+    "heartbeat_interval": 5,
+    "window": 64,
+    "batch_size": 256,
+    "snapshot_interval": 10_000,
+}
+"""Optional [service] integers and their defaults: the tick length and the replica's config in ticks."""
+SERVICE_KEYS = ("cluster_id", "tls_dir", "clients", "metrics", *TUNING)
+
+
+@dataclass(frozen=True)
+class Address:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ServiceCluster:
+    cluster: Cluster
+    path: Path
+    cluster_id: str
+    peers: Mapping[str, Address]
+    clients: Mapping[str, Address]
+    metrics: Mapping[str, Address]
+    tls_dir: Path | None
+    """Absolute; None when the file names none (only `--insecure` can run then)."""
+    tuning: Mapping[str, int] = field(default_factory=lambda: dict(TUNING))
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        return self.cluster.nodes
+
+    def index(self, node: str) -> int:
+        if node not in self.cluster.nodes:
+            raise PaxiomError(f"node {node!r} is not in {self.path} (nodes: {', '.join(self.cluster.nodes)})")
+        return self.cluster.nodes.index(node)
+
+
+def parse_address(text: Any, where: str) -> Address:
+    if not isinstance(text, str):
+        raise PaxiomError(f'an address is a string "host:port", not {text!r}', where=where)
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise PaxiomError(f'address {text!r} is not "host:port" with a port in 0..65535', where=where)
+    return Address(host, int(port))
+
+
+def load_service_cluster(path: str | Path) -> ServiceCluster:
+    """Read the cluster file and its service tables; every node needs a peer and a client address."""
+    path = Path(path)
+    cluster = load_cluster(path)
+    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    where = str(path)
+    service = _table(doc, "service", where)
+    for key in service:
+        if key not in SERVICE_KEYS:
+            raise PaxiomError(f"unknown key service.{key} (expected one of {', '.join(SERVICE_KEYS)})", where=where)
+    peers = _addresses(cluster, _table(doc, "addresses", where), "addresses", where, required=True)
+    clients = _addresses(cluster, _table(service, "clients", where), "service.clients", where, required=True)
+    metrics = _addresses(cluster, _table(service, "metrics", where), "service.metrics", where, required=False)
+    cluster_id = service.get("cluster_id", "paxiom")
+    if not isinstance(cluster_id, str) or not cluster_id:
+        raise PaxiomError("service.cluster_id must be a non-empty string", where=where)
+    tls = service.get("tls_dir")
+    if tls is not None and not isinstance(tls, str):
+        raise PaxiomError("service.tls_dir must be a string (a directory)", where=where)
+    tuning = dict(TUNING)
+    for key in TUNING:
+        value = service.get(key, TUNING[key])
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise PaxiomError(f"service.{key} must be a positive integer, not {value!r}", where=where)
+        tuning[key] = value
+    tls_dir = None if tls is None else (path.parent / tls).resolve()
+    return ServiceCluster(cluster, path, cluster_id, peers, clients, metrics, tls_dir, tuning)
+
+
+def _table(doc: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
+    value = doc.get(name, {})
+    if not isinstance(value, dict):
+        raise PaxiomError(f"{name!r} must be a table", where=where)
+    return value
+
+
+def _addresses(
+    cluster: Cluster, table: Mapping[str, Any], name: str, where: str, *, required: bool
+) -> dict[str, Address]:
+    for node in table:
+        if node not in cluster.nodes:
+            raise PaxiomError(f"[{name}] names unknown node {node!r}", where=where)
+    missing = [node for node in cluster.nodes if node not in table]
+    if required and missing:
+        raise PaxiomError(f"[{name}] has no address for {', '.join(missing)}", where=where)
+    found = {node: parse_address(text, f"{where}: [{name}] {node}") for node, text in table.items()}
+    used: dict[Address, str] = {}
+    for node, address in found.items():
+        if address.port and address in used:
+            raise PaxiomError(f"[{name}] gives {node} and {used[address]} the same address {address}", where=where)
+        used[address] = node
+    return found
+
+
+def certify(cluster: Cluster) -> None:
+    """Refuse quorums the certifier finds unsafe for Multi-Paxos, naming the violating quorums."""
+    if cluster.fast is not None:
+        raise PaxiomError(
+            "paxiom node runs Multi-Paxos, which has no fast quorums: remove [quorums] fast", where=cluster.path
+        )
+    families = {name: fam.expr for name, fam in cluster.families().items()}
+    verdicts = [decide(cond, families, cluster.n) for cond in conditions(cluster) if cond.needed]
+    failures = []
+    for outcome in verdicts:
+        if outcome.counterexample is not None:
+            quorums = " and ".join(
+                f"{fam} quorum {{{', '.join(cluster.names(mask))}}}" for fam, mask in outcome.counterexample.quorums
+            )
+            failures.append(f"{outcome.condition.name} fails: {quorums} share no node")
+    if failures:
+        raise UnsafeQuorums(f"refusing to start on unsafe quorums: {'; '.join(failures)}", where=cluster.path)
+
+
+def render(
+    nodes: list[str],
+    peers: Mapping[str, Address],
+    clients: Mapping[str, Address],
+    metrics: Mapping[str, Address],
+    *,
+    cluster_id: str,
+    tls_dir: str | None,
+    tuning: Mapping[str, int] | None = None,
+) -> str:
+    """The text of a cluster file with majority quorums over `nodes` (what `paxiom cluster up` writes)."""
+    quoted = ", ".join(f'"{n}"' for n in nodes)
+    lines = [f"nodes = [{quoted}]", "", "[quorums]", f'phase1 = "majority({", ".join(nodes)})"', "", "[addresses]"]
+    lines += [f'{n} = "{peers[n]}"' for n in nodes]
+    lines += ["", "[service]", f'cluster_id = "{cluster_id}"']
+    lines += [f'tls_dir = "{tls_dir}"'] if tls_dir is not None else []
+    lines += [f"{key} = {value}" for key, value in (tuning or {}).items()]
+    lines += ["", "[service.clients]", *(f'{n} = "{clients[n]}"' for n in nodes)]
+    if metrics:
+        lines += ["", "[service.metrics]", *(f'{n} = "{metrics[n]}"' for n in nodes if n in metrics)]
+    return "\n".join(lines) + "\n"
