@@ -49,7 +49,7 @@ class Proposer:
         self.proposals: dict[int, Proposal] = {}
         self.next_slot = 0
         self.queue: dict[Command, None] = {}
-        """Commands waiting for a slot, in arrival order (a dict: an ordered set)."""
+        """Commands waiting for a slot, in arrival order (a dict: an ordered set of identities)."""
         self.leader_hint: int | None = None
 
     def everyone(self, msg: Message) -> Outgoing:
@@ -118,6 +118,9 @@ class Proposer:
     # ------------------------------------------------------------------ phase 2
 
     def submit(self, commands: tuple[Command, ...]) -> None:
+        """Queue commands for a slot. A command whose exact identity is already queued or in flight is a
+        client's retry and is not queued twice; commands are never merged by content (two clients sending
+        the same bytes are two commands), and one that is already chosen is the state machine's to spot."""
         in_flight = {c for p in self.proposals.values() for c in p.value}
         for command in commands:
             if command not in in_flight:

@@ -11,7 +11,8 @@ class StateMachine(Protocol):
     """Deterministic: the same commands in the same order give the same results and the same snapshot."""
 
     def apply(self, command: Command) -> bytes:
-        """Execute one command and return its result for the client."""
+        """Execute one command (its identity lets a state machine with client sessions apply a retry once)
+        and return its result for the client."""
         ...
 
     def snapshot(self) -> bytes:

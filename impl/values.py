@@ -1,17 +1,46 @@
-"""What a slot holds: a batch of opaque client commands, or a no-op that fills a hole.
+"""What a slot holds: a batch of client commands, or a no-op that fills a hole.
 
-A value is a tuple of commands (bytes); the empty tuple is the no-op a new leader writes into slots
-nobody voted for, so the log has no gaps and later slots can be applied.
+Every command carries its identity — the client (session) that sent it and that client's sequence
+number — end to end, so two clients sending the same bytes are two commands, and a retry is recognisable
+as one. The core never looks inside `op` and never deduplicates by content: exactly-once is the state
+machine's job (client sessions keyed by this identity). The empty batch is the no-op a new leader writes
+into slots nobody voted for, so the log has no gaps and later slots can be applied.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import re
+from dataclasses import dataclass
 
-Command = bytes
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    client: str
+    """Client/session id, non-empty."""
+    seq: int
+    """Per-client sequence number, >= 1."""
+    op: bytes
+    """Opaque to the core; the state machine interprets it."""
+
+    def __post_init__(self) -> None:
+        if not self.client or self.seq < 1:
+            raise ValueError(f"a command needs a non-empty client and a seq >= 1, not {self.client!r}#{self.seq}")
+
+
 Value = tuple[Command, ...]
 
 NOOP: Value = ()
+
+_PLAIN_CLIENT = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def render_command(command: Command) -> str:
+    """`c1#3 "set a 1"`: a plain client id is shown bare, any other quoted, and the op is always quoted
+    (JSON string escapes, invalid UTF-8 as surrogate escapes), so distinct commands never render alike."""
+    client = command.client if _PLAIN_CLIENT.fullmatch(command.client) else json.dumps(command.client)
+    return f"{client}#{command.seq} {json.dumps(command.op.decode('utf-8', 'surrogateescape'))}"
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -19,12 +48,15 @@ def render_value(value: Value) -> str:
     """A readable, unambiguous name for a value (the spec's value domain is strings)."""
     if value == NOOP:
         return "noop"
-    return "[" + ", ".join(command.decode("utf-8", "backslashreplace") for command in value) + "]"
+    return "[" + ", ".join(map(render_command, value)) + "]"
 
 
 def encode_value(value: Value) -> bytes:
-    """A length-prefixed encoding: distinct values never encode alike (used by checksums)."""
+    """A length-prefixed encoding of every command's identity and op: distinct values never encode alike
+    (used by checksums)."""
     out = bytearray(len(value).to_bytes(4, "big"))
     for command in value:
-        out += len(command).to_bytes(4, "big") + command
+        client = command.client.encode("utf-8", "surrogatepass")
+        out += len(client).to_bytes(4, "big") + client + command.seq.to_bytes(8, "big")
+        out += len(command.op).to_bytes(4, "big") + command.op
     return bytes(out)

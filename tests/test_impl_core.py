@@ -11,9 +11,15 @@ from paxiom.impl.config import ReplicaConfig, UnsafeQuorums
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.learner import Learner
 from paxiom.impl.messages import Accept, Accepted, CatchUpReply, ChosenEntry, Envelope, Nack, Prepare, Promise, Vote
+from paxiom.impl.proposer import Proposer
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState, SavePromise, SaveVote
+from paxiom.impl.values import Command, Value, encode_value, render_value
 from paxiom.spec.quorums import QuorumSystem
+
+
+def cmd(op: str, client: str = "c", seq: int = 1) -> Command:
+    return Command(client, seq, op.encode())
 
 
 def test_refuses_non_intersecting_quorums_and_names_them() -> None:
@@ -38,13 +44,13 @@ def test_acceptor_promises_only_above_and_reports_votes() -> None:
     acc = Acceptor()
     writes, reply = acc.on_prepare(Ballot(1, 0), 0)
     assert writes == [SavePromise(Ballot(1, 0))] and isinstance(reply, Promise)
-    writes, reply = acc.on_accept(Ballot(1, 0), 0, (b"x",))
-    assert writes == [SaveVote(Vote(0, Ballot(1, 0), (b"x",)))] and isinstance(reply, Accepted)
+    writes, reply = acc.on_accept(Ballot(1, 0), 0, (cmd("x"),))
+    assert writes == [SaveVote(Vote(0, Ballot(1, 0), (cmd("x"),)))] and isinstance(reply, Accepted)
     assert acc.on_prepare(Ballot(1, 0), 0) == ([], None)  # a repeat is ignored, never re-answered
     assert acc.on_prepare(Ballot(0, 2), 0) == ([], Nack(Ballot(1, 0)))
     _, reply = acc.on_prepare(Ballot(2, 1), 0)
-    assert isinstance(reply, Promise) and reply.votes == (Vote(0, Ballot(1, 0), (b"x",)),)
-    assert acc.on_accept(Ballot(1, 0), 1, (b"y",)) == ([], Nack(Ballot(2, 1)))
+    assert isinstance(reply, Promise) and reply.votes == (Vote(0, Ballot(1, 0), (cmd("x"),)),)
+    assert acc.on_accept(Ballot(1, 0), 1, (cmd("y"),)) == ([], Nack(Ballot(2, 1)))
 
 
 def test_vote_above_promise_raises_promise() -> None:
@@ -56,13 +62,13 @@ def test_vote_above_promise_raises_promise() -> None:
 def test_restart_from_disk_keeps_promise_and_votes() -> None:
     disk = DurableState()
     disk.persist(SavePromise(Ballot(4, 2)))
-    disk.persist(SaveVote(Vote(0, Ballot(4, 2), (b"set a 1",))))
+    disk.persist(SaveVote(Vote(0, Ballot(4, 2), (cmd("set a 1"),))))
     replica = Replica(ReplicaConfig(1, QuorumSystem.majority(3)), KeyValueStore(), disk, incarnation=1)
     assert replica.acceptor.promise == Ballot(4, 2)
-    assert replica.acceptor.votes[0].value == (b"set a 1",)
+    assert replica.acceptor.votes[0].value == (cmd("set a 1"),)
 
 
-def _entries(values: list[tuple[bytes, ...]]) -> tuple[ChosenEntry, ...]:
+def _entries(values: list[Value]) -> tuple[ChosenEntry, ...]:
     out, prev = [], GENESIS
     for slot, value in enumerate(values):
         prev = chain(prev, slot, value)
@@ -72,15 +78,15 @@ def _entries(values: list[tuple[bytes, ...]]) -> tuple[ChosenEntry, ...]:
 
 def test_catch_up_applies_a_verified_prefix_in_order() -> None:
     learner = Learner(KeyValueStore(), snapshot_interval=100)
-    learner.install(CatchUpReply(None, _entries([(b"set a 1",), (), (b"set a 2",)])))
+    learner.install(CatchUpReply(None, _entries([(cmd("set a 1"),), (), (cmd("set a 2"),)])))
     applied, _ = learner.apply_ready()
     assert [a.slot for a in applied] == [0, 1, 2]
-    assert learner.checksum == _entries([(b"set a 1",), (), (b"set a 2",)])[-1].checksum
+    assert learner.checksum == _entries([(cmd("set a 1"),), (), (cmd("set a 2"),)])[-1].checksum
 
 
 def test_catch_up_refuses_a_corrupted_entry() -> None:
-    good = _entries([(b"set a 1",), (b"set b 2",)])
-    bad = (good[0], ChosenEntry(1, (b"set b 3",), good[1].checksum))
+    good = _entries([(cmd("set a 1"),), (cmd("set b 2"),)])
+    bad = (good[0], ChosenEntry(1, (cmd("set b 3"),), good[1].checksum))
     learner = Learner(KeyValueStore(), snapshot_interval=100)
     learner.install(CatchUpReply(None, bad))
     applied, _ = learner.apply_ready()
@@ -90,7 +96,7 @@ def test_catch_up_refuses_a_corrupted_entry() -> None:
 
 def test_snapshot_compacts_and_serves_lagging_replicas() -> None:
     learner = Learner(KeyValueStore(), snapshot_interval=2)
-    learner.install(CatchUpReply(None, _entries([(b"set a 1",), (b"set b 2",), (b"set c 3",)])))
+    learner.install(CatchUpReply(None, _entries([(cmd("set a 1"),), (cmd("set b 2"),), (cmd("set c 3"),)])))
     learner.apply_ready()
     assert learner.snapshot is not None and learner.snapshot.last_slot == 1
     reply = learner.catch_up_reply(0, {})
@@ -103,7 +109,8 @@ def test_snapshot_compacts_and_serves_lagging_replicas() -> None:
 
 def test_kv_state_machine_round_trips_its_snapshot() -> None:
     kv = KeyValueStore()
-    assert kv.apply(b"set k v") == b"ok" and kv.apply(b"get k") == b"v" and kv.apply(b"bogus").startswith(b"error")
+    assert kv.apply(cmd("set k v")) == b"ok" and kv.apply(cmd("get k", seq=2)) == b"v"
+    assert kv.apply(cmd("bogus", seq=3)).startswith(b"error")
     other = KeyValueStore()
     other.restore(kv.snapshot())
     assert other.data == {"k": "v"}
@@ -116,20 +123,65 @@ def test_ready_carries_the_writes_a_reply_depends_on() -> None:
     ready = replica.ready()
     assert SavePromise(Ballot(2, 0)) in ready.writes
     assert [e.msg for e in ready.messages] == [Promise(Ballot(2, 0), 0, ())]
-    replica.receive(Envelope(0, 1, Accept(Ballot(2, 0), 0, (b"set a 1",))))
+    replica.receive(Envelope(0, 1, Accept(Ballot(2, 0), 0, (cmd("set a 1"),))))
     ready = replica.ready()
-    assert SaveVote(Vote(0, Ballot(2, 0), (b"set a 1",))) in ready.writes
-    assert [e.msg for e in ready.messages] == [Accepted(Ballot(2, 0), 0, (b"set a 1",))]
+    assert SaveVote(Vote(0, Ballot(2, 0), (cmd("set a 1"),))) in ready.writes
+    assert [e.msg for e in ready.messages] == [Accepted(Ballot(2, 0), 0, (cmd("set a 1"),))]
 
 
-def test_a_lone_replica_elects_itself_and_applies_in_order() -> None:
+def _lone_leader() -> Replica:
     replica = Replica(
         ReplicaConfig(0, QuorumSystem.majority(1), election_timeout=2, heartbeat_interval=1), KeyValueStore()
     )
-    while replica.role.value != "leader":
+    for _ in range(10):
         replica.tick()
-    replica.submit((b"set a 1", b"set b 2"))
-    replica.submit((b"set a 3",))
+        if replica.role.value == "leader":
+            return replica
+    raise AssertionError("a lone replica never elected itself")
+
+
+def test_a_lone_replica_elects_itself_and_applies_in_order() -> None:
+    replica = _lone_leader()
+    replica.ready()
+    replica.submit((cmd("set a 1", seq=1), cmd("set b 2", seq=2)))
+    replica.submit((cmd("set a 3", seq=3),))
     applied = replica.ready().applied
-    assert [a.slot for a in applied] == sorted(a.slot for a in applied)
+    assert [(a.slot, [c.seq for c in a.value]) for a in applied] == [(0, [1, 2]), (1, [3])]
     assert replica.learner.sm.snapshot() == b'{"a":"3","b":"2"}'
+
+
+def test_two_clients_sending_the_same_bytes_are_both_applied() -> None:
+    replica = _lone_leader()
+    replica.ready()
+    twins = (cmd("set a 1", client="alice"), cmd("set a 1", client="bob"))
+    replica.submit(twins)
+    applied = replica.ready().applied
+    assert [c for a in applied for c in a.value] == list(twins)
+    assert [r for a in applied for r in a.results] == [b"ok", b"ok"]
+
+
+def test_the_queue_skips_a_retried_identity_but_never_merges_by_content() -> None:
+    proposer = Proposer(ReplicaConfig(0, QuorumSystem.majority(3)))
+    alice, bob = cmd("set a 1", client="alice"), cmd("set a 1", client="bob")
+    proposer.submit((alice, bob, alice))
+    assert list(proposer.queue) == [alice, bob]
+
+
+def test_values_name_and_encode_command_identity() -> None:
+    values: list[Value] = [
+        (cmd("set a 1", client="alice"),),
+        (cmd("set a 1", client="bob"),),
+        (cmd("set a 1", client="alice", seq=2),),
+        (cmd('set a 1", bob#1 "x', client="alice"),),
+        (cmd("set a 1", client="alice"), cmd("x", client="bob")),
+        (Command("a#1", 1, b"x"),),
+        (Command("a", 11, b"x"),),
+        (Command("a", 1, b"\xff"),),
+        (Command("a", 1, b"\\xff"),),
+    ]
+    assert len({render_value(v) for v in values}) == len({encode_value(v) for v in values}) == len(values)
+    assert render_value(values[0]) == '[alice#1 "set a 1"]'
+    with pytest.raises(ValueError):
+        Command("", 1, b"x")
+    with pytest.raises(ValueError):
+        Command("a", 0, b"x")

@@ -11,6 +11,7 @@ from paxiom.impl.messages import Accept, Envelope, Prepare, Promise
 from paxiom.impl.objection import Objection
 from paxiom.impl.sim.runner import Execution, Faults, schedule
 from paxiom.impl.sim.simulator import ClusterSettings
+from paxiom.impl.values import Command
 
 
 def _run(settings: ClusterSettings, steps: int) -> Execution:
@@ -38,10 +39,10 @@ def _inject(execution: Execution, envelope: Envelope) -> str:
 
 def test_a_vote_nobody_proposed_is_not_a_spec_step() -> None:
     execution = Execution(ClusterSettings(replicas=3, seed=0))
-    forged = Envelope(0, 1, Accept(Ballot(5, 0), 0, (b"set x 1",)))
+    forged = Envelope(0, 1, Accept(Ballot(5, 0), 0, (Command("mallory", 1, b"set x 1"),)))
     # acceptor a2 votes for it, but no replica ever sent that 2a: the vote is no spec step
     reason = _inject(execution, forged)
-    assert "Phase2b(a=a2, b=15, slot=0, v=[set x 1])" in reason and "nobody proposed" in reason
+    assert 'Phase2b(a=a2, b=15, slot=0, v=[mallory#1 "set x 1"])' in reason and "nobody proposed" in reason
 
 
 def test_a_promise_that_hides_a_vote_is_named() -> None:
@@ -64,7 +65,7 @@ def test_a_promise_that_hides_a_vote_is_named() -> None:
 
 def test_forged_vote_below_promise_is_refused_by_the_acceptor_not_the_oracle() -> None:
     execution = _run(ClusterSettings(replicas=3, seed=8), 600)
-    stale = Envelope(0, 1, Accept(Ballot(0, 0), 10_000, (b"set y 2",)))
+    stale = Envelope(0, 1, Accept(Ballot(0, 0), 10_000, (Command("mallory", 1, b"set y 2"),)))
     mid = execution.sim.network.send(stale)
     # the acceptor answers with a Nack: nothing changes in the abstract state, the step is a stutter
     assert execution.feed({"action": "deliver", "msg": mid}), str(execution.result.objection)

@@ -4,8 +4,9 @@
     paxiom conform --adapter examples/conformance/paxiom_core.py:Core --role proposer --option mutant=propose-own-value
 
 The suite is single-decree, so everything happens in slot 0: a canonical value `v` is the one-command
-batch `(b"v",)`, and a ballot `[round, proposer]` is the core's `Ballot(round, index of proposer)`. Each role
-wraps the core's own class for it, and persists exactly the writes the core hands out (`impl.storage`):
+batch `(Command("client:v", 1, b"v"),)`, and a ballot `[round, proposer]` is the core's
+`Ballot(round, index of proposer)`. Each role wraps the core's own class for it, and persists exactly the
+writes the core hands out (`impl.storage`):
 - acceptor: `impl.acceptor.Acceptor`;
 - proposer: `impl.proposer.Proposer`, persisting the ballot it stands at as a replica's co-located acceptor
   would (the durable promise the core derives its next ballot from);
@@ -46,7 +47,7 @@ from paxiom.impl.mutants import mutant
 from paxiom.impl.proposer import Proposal, Proposer, Role
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState, Ready, Write
-from paxiom.impl.values import Value, render_value
+from paxiom.impl.values import Command, Value, render_value
 from paxiom.spec.quorums import Explicit, QuorumSystem
 
 
@@ -80,11 +81,13 @@ class Core(Adapter):
 
     @staticmethod
     def value(v: str) -> Value:
-        return (v.encode(),)
+        """The one-command batch asking for `v`, sent by a client of its own (distinct values are distinct
+        commands; the same value asked twice is one client's retry)."""
+        return (Command(f"client:{v}", 1, v.encode()),)
 
     @staticmethod
     def text(value: Value) -> str:
-        return value[0].decode() if len(value) == 1 else render_value(value)
+        return value[0].op.decode() if len(value) == 1 else render_value(value)
 
     def index(self, name: str) -> int:
         return self.node.acceptors.index(name)

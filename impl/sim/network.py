@@ -73,8 +73,9 @@ def _flip(data: bytes) -> bytes:
 def corrupt_reply(reply: CatchUpReply) -> CatchUpReply | None:
     """The reply with one byte flipped in its first non-empty command, or else in its snapshot state."""
     for i, entry in enumerate(reply.entries):
-        if entry.value and entry.value[0]:
-            value = (_flip(entry.value[0]), *entry.value[1:])
+        if entry.value and entry.value[0].op:
+            first = entry.value[0]
+            value = (dataclasses.replace(first, op=_flip(first.op)), *entry.value[1:])
             entries = (*reply.entries[:i], ChosenEntry(entry.slot, value, entry.checksum), *reply.entries[i + 1 :])
             return CatchUpReply(reply.snapshot, entries)
     snap = reply.snapshot

@@ -18,6 +18,7 @@ from paxiom.impl.messages import CatchUpReply, describe
 from paxiom.impl.objection import Objection
 from paxiom.impl.oracle import RefinementOracle
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
+from paxiom.impl.values import render_command
 
 FAULTS = ("loss", "dup", "reorder", "delay", "partition", "crash", "corrupt")
 """loss/dup: drop or duplicate a message; reorder: deliver a random in-flight message rather than the
@@ -61,7 +62,7 @@ def schedule(sim: Simulator, rng: random.Random, faults: Faults, churn: float = 
         if x < 0.06:
             for _ in range(rng.randrange(1, 4)):
                 command += 1
-                yield {"action": "submit", "replica": rng.randrange(n), "command": f"set k{command % 5} v{command}"}
+                yield {"action": "submit", "replica": rng.randrange(n), **client_command(command, 5)}
         elif x < 0.16 or (x < 0.92 and not flight):
             yield {"action": "tick", "replica": rng.randrange(n)}
         elif x < 0.92:
@@ -84,6 +85,16 @@ def schedule(sim: Simulator, rng: random.Random, faults: Faults, churn: float = 
             r = rng.randrange(n)
             for _ in range(rng.randrange(2, 2 * sim.settings.election_timeout)):
                 yield {"action": "tick", "replica": r}
+
+
+def client_command(number: int, keys: int, clients: int = 3) -> Step:
+    """The `number`th command (from 1) of a workload of `clients` clients taking turns, each numbering its
+    own commands from 1: the submit step's client, seq and command text."""
+    return {
+        "client": f"c{number % clients}",
+        "seq": (number - 1) // clients + 1,
+        "command": f"set k{number % keys} v{number}",
+    }
 
 
 def _message_step(rng: random.Random, faults: Faults, flight: list[int], sim: Simulator) -> Step:
@@ -179,7 +190,7 @@ class Execution:
         missing, lagging = self.sim.unapplied(), self.sim.lagging()
         parts = []
         if missing:
-            parts.append(f"{len(missing)} submitted commands never applied (first: {missing[0].decode()})")
+            parts.append(f"{len(missing)} submitted commands never applied (first: {render_command(missing[0])})")
         if lagging:
             parts.append(f"replicas {[self.sim.settings.quorums().nodes[r] for r in lagging]} never caught up")
         raise Objection(

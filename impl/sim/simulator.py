@@ -25,6 +25,7 @@ from paxiom.impl.objection import Objection
 from paxiom.impl.replica import Replica
 from paxiom.impl.sim.network import Network
 from paxiom.impl.storage import DurableState, Ready
+from paxiom.impl.values import Command
 from paxiom.spec.quorums import QuorumSystem
 
 Step = dict[str, Any]
@@ -40,7 +41,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "partition": ("side",),
     "oneway": ("side",),
     "heal": (),
-    "submit": ("replica", "command"),
+    "submit": ("replica", "client", "seq", "command"),
     "quiesce": ("rounds",),
 }
 """Every step kind and its arguments. `quiesce` is the fault-free epilogue of the liveness check: heal,
@@ -125,9 +126,9 @@ class Simulator:
         self.steps_taken = 0
         self.last_quiesce = 0
         """Fair rounds the last `quiesce` step needed to settle."""
-        self.submitted: dict[bytes, None] = {}
+        self.submitted: dict[Command, None] = {}
         """Every command a client submitted, in order."""
-        self.applied_anywhere: set[bytes] = set()
+        self.applied_anywhere: set[Command] = set()
         self.alarms: list[str] = []
         """Integrity failures replicas detected and refused (corrupted catch-up replies)."""
         for r in range(settings.replicas):
@@ -193,7 +194,10 @@ class Simulator:
         if kind == "tick":
             return self._activate(step["replica"], Replica.tick)
         if kind == "submit":
-            command = str(step["command"]).encode()
+            try:
+                command = Command(str(step["client"]), int(step["seq"]), str(step["command"]).encode())
+            except ValueError as exc:
+                raise PaxiomError(f"bad submit step {step}: {exc}") from None
             self.submitted.setdefault(command)
             return self._activate(step["replica"], lambda rep: rep.submit((command,)))
         if kind == "crash":
@@ -231,7 +235,7 @@ class Simulator:
 
     # ------------------------------------------------------------------ the liveness epilogue
 
-    def unapplied(self) -> list[bytes]:
+    def unapplied(self) -> list[Command]:
         """Submitted commands no replica has applied yet."""
         missing = self.submitted.keys() - self.applied_anywhere
         return [c for c in self.submitted if c in missing] if missing else []

@@ -15,7 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from paxiom.impl.messages import CatchUpReply
 from paxiom.impl.sim import trace
-from paxiom.impl.sim.runner import Execution
+from paxiom.impl.sim.runner import Execution, client_command
 from paxiom.impl.sim.simulator import ClusterSettings, Step
 
 
@@ -92,7 +92,7 @@ def cluster_machine(settings: ClusterSettings, trace_path: Path) -> type[RuleBas
         @rule(r=replica)
         def submit(self, r: int) -> None:
             self.commands += 1
-            self._feed({"action": "submit", "replica": r, "command": f"set k{self.commands % 3} v{self.commands}"})
+            self._feed({"action": "submit", "replica": r, **client_command(self.commands, 3)})
 
         @invariant()
         def oracle_content(self) -> None:
