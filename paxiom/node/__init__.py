@@ -1,0 +1,1 @@
+"""The real service: storage, wire encoding, framing, TLS and transport around the verified core."""

@@ -1,0 +1,327 @@
+"""The binary encoding of every message and durable write: msgpack, versioned, strictly decoded.
+
+A payload is the msgpack array `[VERSION, tag, body]`; `body` is the object's fields in declaration order,
+nested dataclasses and named tuples as arrays of their own fields. One table (`KINDS`) maps tags to
+classes; the encoder and decoder of each class are built once from its type annotations, with bounds from
+`RULES`, so adding a message is one line, never a hand-written codec.
+
+Decoding trusts nothing: every field is type-checked (a bool is not an int, a str is not bytes) and
+range-checked, every array has its exact or bounded length, and any failure — malformed msgpack, an
+unknown version or tag, a wrong type, a value out of range — is a `DecodeError` naming the field
+(`Accept.value[2].seq: ...`). No other exception escapes `decode`, whatever the input.
+
+Tag ranges: 1-31 protocol messages, 32-63 durable writes, 64-127 client requests and responses (the
+service registers them with `register`), 128-255 transport control.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+import msgpack
+
+from paxiom.impl.ballot import Ballot
+from paxiom.impl.messages import (
+    Accept,
+    Accepted,
+    CatchUpReply,
+    CatchUpRequest,
+    Chosen,
+    ChosenEntry,
+    Forward,
+    Heartbeat,
+    Message,
+    Nack,
+    Prepare,
+    Promise,
+    Snapshot,
+)
+from paxiom.impl.storage import SaveChosen, SavePromise, SaveSnapshot, SaveVote, Write
+from paxiom.impl.values import Command
+
+VERSION = 1
+I64_MAX = (1 << 63) - 1
+MAX_OP = 1 << 20
+"""Largest command op (1 MiB)."""
+MAX_STATE = 8 << 20
+"""Largest snapshot state (8 MiB): a snapshot travels in one catch-up frame."""
+MAX_ITEMS = 1 << 16
+"""Default bound on the length of any tuple (commands in a batch, votes in a promise, entries)."""
+MAX_DIGEST = 64
+
+
+class DecodeError(Exception):
+    """The payload is not a valid encoding; `path` names the field (`Accept.value[0].seq`)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.path = ""
+
+    def at(self, step: str) -> DecodeError:
+        """Prefix the path with the enclosing field, on the way out of a nested decoder."""
+        self.path = step + self.path
+        return self
+
+    def __str__(self) -> str:
+        return f"{self.path.lstrip('.')}: {self.problem}" if self.path else self.problem
+
+
+class EncodeError(Exception):
+    """The object is not of a registered kind (a programming error in the caller)."""
+
+
+@dataclass(frozen=True)
+class Int:
+    lo: int = 0
+    hi: int = I64_MAX
+
+
+@dataclass(frozen=True)
+class Text:
+    """A str of `lo`..`hi` characters."""
+
+    lo: int = 0
+    hi: int = 256
+
+
+@dataclass(frozen=True)
+class Blob:
+    hi: int = MAX_OP
+
+
+@dataclass(frozen=True)
+class Many:
+    """A homogeneous tuple of at most `hi` items."""
+
+    hi: int = MAX_ITEMS
+
+
+Rule = Int | Text | Blob | Many
+DEFAULTS: dict[type, Rule] = {int: Int(), str: Text(), bytes: Blob(), tuple: Many()}
+
+RULES: dict[tuple[type, str], Rule] = {
+    (Ballot, "round"): Int(-1),
+    (Ballot, "replica"): Int(-1, 1 << 16),
+    (Command, "client"): Text(1, 256),
+    (Command, "seq"): Int(1),
+    (Snapshot, "last_slot"): Int(-1),
+    (Snapshot, "state"): Blob(MAX_STATE),
+    (Snapshot, "checksum"): Blob(MAX_DIGEST),
+    (Snapshot, "digest"): Blob(MAX_DIGEST),
+    (ChosenEntry, "checksum"): Blob(MAX_DIGEST),
+}
+"""Bounds of fields that differ from `DEFAULTS` (ints 0..2^63-1, str <= 256 chars, bytes <= 1 MiB)."""
+
+Encoder = Callable[[Any], Any] | None
+"""None means msgpack packs the value as it is (ints, str, bytes, tuples of those, named tuples)."""
+Decoder = Callable[[Any], Any]
+
+
+def _typename(raw: object) -> str:
+    return "array" if type(raw) is list else type(raw).__name__
+
+
+def _leaf(tp: type, rule: Rule) -> Decoder:
+    if tp is int:
+        assert isinstance(rule, Int)
+        lo, hi = rule.lo, rule.hi
+
+        def dec_int(raw: Any) -> int:
+            if type(raw) is not int:
+                raise DecodeError(f"expected int, got {_typename(raw)}")
+            if not lo <= raw <= hi:
+                raise DecodeError(f"{raw} outside {lo}..{hi}")
+            return raw
+
+        return dec_int
+    if tp is bool:
+
+        def dec_bool(raw: Any) -> bool:
+            if type(raw) is not bool:
+                raise DecodeError(f"expected bool, got {_typename(raw)}")
+            return raw
+
+        return dec_bool
+    expected, (lo, hi) = (str, (rule.lo, rule.hi)) if isinstance(rule, Text) else (bytes, (0, cast(Blob, rule).hi))
+
+    def dec_sized(raw: Any) -> Any:
+        if type(raw) is not expected:
+            raise DecodeError(f"expected {expected.__name__}, got {_typename(raw)}")
+        if not lo <= len(raw) <= hi:
+            raise DecodeError(f"length {len(raw)} outside {lo}..{hi}")
+        return raw
+
+    return dec_sized
+
+
+def _record(cls: type) -> tuple[Encoder, Decoder]:
+    """A dataclass or named tuple: an array of exactly its fields, each by its own annotation."""
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)  # type: ignore[attr-defined]
+    parts = [(name, *_codec(hints[name], RULES.get((cls, name)))) for name in names]
+    count = len(parts)
+    is_tuple = issubclass(cls, tuple)
+    encoder: Encoder
+    if is_tuple and all(enc is None for _, enc, _ in parts):
+        encoder = None
+    else:
+        getters = [(name, enc) for name, enc, _ in parts]
+
+        def encoder(obj: Any) -> list[Any]:
+            return [getattr(obj, n) if e is None else e(getattr(obj, n)) for n, e in getters]
+
+    decoders = [(name, dec) for name, _, dec in parts]
+
+    def decoder(raw: Any) -> Any:
+        if type(raw) is not list or len(raw) != count:
+            shape = f"{len(raw)} items" if type(raw) is list else _typename(raw)
+            raise DecodeError(f"expected an array of {count} fields of {cls.__name__}, got {shape}")
+        args = []
+        for (name, dec), item in zip(decoders, raw, strict=True):
+            try:
+                args.append(dec(item))
+            except DecodeError as exc:
+                raise exc.at(f".{name}") from None
+        try:
+            return cls(*args)
+        except (TypeError, ValueError) as exc:
+            raise DecodeError(f"rejected by {cls.__name__}: {exc}") from None
+
+    return encoder, decoder
+
+
+def _codec(tp: Any, rule: Rule | None) -> tuple[Encoder, Decoder]:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
+        inner = args[0] if args[1] is type(None) else args[1]
+        enc, dec = _codec(inner, rule)
+
+        def dec_optional(raw: Any) -> Any:
+            return None if raw is None else dec(raw)
+
+        return (None if enc is None else lambda obj: None if obj is None else enc(obj)), dec_optional
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        item_enc, item_dec = _codec(args[0], None)
+        hi = cast(Many, rule or DEFAULTS[tuple]).hi
+
+        def dec_tuple(raw: Any) -> tuple[Any, ...]:
+            if type(raw) is not list:
+                raise DecodeError(f"expected an array, got {_typename(raw)}")
+            if len(raw) > hi:
+                raise DecodeError(f"{len(raw)} items, more than {hi}")
+            out = []
+            for i, item in enumerate(raw):
+                try:
+                    out.append(item_dec(item))
+                except DecodeError as exc:
+                    raise exc.at(f"[{i}]") from None
+            return tuple(out)
+
+        return (None if item_enc is None else lambda obj: [item_enc(x) for x in obj]), dec_tuple
+    if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or (issubclass(tp, tuple) and hasattr(tp, "_fields"))):
+        return _record(tp)
+    if tp in (int, str, bytes, bool):
+        return None, _leaf(tp, rule or DEFAULTS.get(tp, Int()))
+    raise TypeError(f"the codec cannot encode fields of type {tp!r}")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    tag: int
+    cls: type
+    encode: Encoder
+    decode: Decoder
+
+
+KINDS: dict[int, _Kind] = {}
+_BY_CLASS: dict[type, _Kind] = {}
+_LIMITS: dict[str, int] = {"max_str_len": 0, "max_bin_len": 0, "max_array_len": 3, "max_map_len": 0, "max_ext_len": 0}
+
+
+def register(tag: int, cls: type, rules: Mapping[tuple[type, str], Rule] | None = None) -> None:
+    """Add a kind to the table (the extension point for client frames and transport control).
+
+    `rules` bounds the fields of `cls` and of the classes nested in it that differ from `DEFAULTS`.
+    """
+    if not 0 < tag < 256 or tag in KINDS or cls in _BY_CLASS:
+        raise ValueError(f"tag {tag} or class {cls.__name__} is already registered or out of range")
+    RULES.update(rules or {})
+    encode_body, decode_body = _codec(cls, None)
+    kind = _Kind(tag, cls, encode_body, decode_body)
+    KINDS[tag] = _BY_CLASS[cls] = kind
+    # msgpack's own limits: nothing the schema could accept is refused, nothing larger is ever built.
+    for rule in (*RULES.values(), *DEFAULTS.values()):
+        if isinstance(rule, Text):
+            _LIMITS["max_str_len"] = max(_LIMITS["max_str_len"], 4 * rule.hi)  # UTF-8: <= 4 bytes a character
+        elif isinstance(rule, Blob):
+            _LIMITS["max_bin_len"] = max(_LIMITS["max_bin_len"], rule.hi)
+        elif isinstance(rule, Many):
+            _LIMITS["max_array_len"] = max(_LIMITS["max_array_len"], rule.hi)
+
+
+def encode(obj: object) -> bytes:
+    """The payload of any registered kind."""
+    kind = _BY_CLASS.get(type(obj))
+    if kind is None:
+        raise EncodeError(f"{type(obj).__name__} is not a registered kind")
+    body = obj if kind.encode is None else kind.encode(obj)
+    return cast(bytes, msgpack.packb((VERSION, kind.tag, body), use_bin_type=True))
+
+
+def decode(data: bytes, accept: Iterable[type] | None = None) -> object:
+    """The object `data` encodes; with `accept`, only a kind among those classes is valid."""
+    try:
+        raw = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True, **_LIMITS)
+    except Exception as exc:  # msgpack raises several unrelated types on malformed input
+        raise DecodeError(f"not valid msgpack ({type(exc).__name__}: {exc})") from None
+    if type(raw) is not list or len(raw) != 3:
+        raise DecodeError(f"expected the array [version, tag, body], got {_typename(raw)}")
+    version, tag, body = raw
+    if type(version) is not int or version != VERSION:
+        raise DecodeError(f"unknown encoding version {version!r}").at("version")
+    kind = KINDS.get(tag) if type(tag) is int else None
+    if kind is None:
+        raise DecodeError(f"unknown kind {tag!r}").at("tag")
+    if accept is not None and kind.cls not in accept:
+        raise DecodeError(f"{kind.cls.__name__} is not accepted here").at("tag")
+    try:
+        return kind.decode(body)
+    except DecodeError as exc:
+        raise exc.at(kind.cls.__name__) from None
+
+
+MESSAGES: frozenset[type] = frozenset(typing.get_args(Message))
+WRITES: frozenset[type] = frozenset(typing.get_args(Write))
+
+
+def decode_message(data: bytes) -> Message:
+    return cast(Message, decode(data, MESSAGES))
+
+
+def decode_write(data: bytes) -> Write:
+    return cast(Write, decode(data, WRITES))
+
+
+for _tag, _cls in (
+    (1, Prepare),
+    (2, Promise),
+    (3, Accept),
+    (4, Accepted),
+    (5, Nack),
+    (6, Heartbeat),
+    (7, Chosen),
+    (8, CatchUpRequest),
+    (9, CatchUpReply),
+    (10, Forward),
+    (32, SavePromise),
+    (33, SaveVote),
+    (34, SaveChosen),
+    (35, SaveSnapshot),
+):
+    register(_tag, _cls)
