@@ -1,0 +1,188 @@
+"""The asyncio client: leader discovery and redirect, retries under the same session seq, deadlines.
+
+Each request runs under a deadline (`timeout`). It goes to the node believed to lead; a `not_leader`
+answer moves it to the hinted node, a refused connection or `unavailable` to the next node after a short
+pause, and a node that says nothing within `attempt_timeout` is left for the next one. Every attempt
+carries the same `(client, seq)`, so however many nodes saw it, the service applies it once and every
+answer is the first one. A session has at most one request in flight; `sessions=k` gives k of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import ssl
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from paxiom.client import protocol
+from paxiom.client.connection import Connection
+from paxiom.client.errors import NotLeader, Rejected, Timeout, Unavailable
+from paxiom.client.protocol import ClientResponse, StatusResponse
+from paxiom.node import kvstore as kv
+from paxiom.node.clusterfile import Address
+
+PAUSE = 0.05
+"""Seconds to wait before trying again after a node refused or could not serve."""
+UNREACHED, REDIRECTED, TIMED_OUT = range(3)
+"""What went wrong last, worst kept: a timed-out request may have been applied, a refused one was not."""
+
+
+@dataclass
+class Session:
+    client: str
+    seq: int = 0
+
+
+class AsyncClient:
+    def __init__(
+        self,
+        addresses: Mapping[str, Address],
+        tls: ssl.SSLContext | None,
+        *,
+        timeout: float = 10.0,
+        attempt_timeout: float = 2.0,
+        sessions: int = 1,
+        client_id: str | None = None,
+    ) -> None:
+        if not addresses:
+            raise ValueError("a client needs at least one node address")
+        self.addresses = dict(addresses)
+        self.tls = tls
+        self.timeout = timeout
+        self.attempt_timeout = attempt_timeout
+        base = client_id or uuid.uuid4().hex
+        self.free: asyncio.Queue[Session] = asyncio.Queue()
+        for i in range(sessions):
+            self.free.put_nowait(Session(base if sessions == 1 else f"{base}.{i}"))
+        self.leader: str | None = None
+        self.connections: dict[str, Connection] = {}
+        self._order = itertools.cycle(list(self.addresses))
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ------------------------------------------------------------------ the KV store's operations
+
+    async def get(self, key: str) -> bytes | None:
+        result = await self.kv(kv.get_op(key))
+        return result.value if result.status == kv.OK else None
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self.kv(kv.put_op(key, value))
+
+    async def delete(self, key: str) -> bool:
+        """True when the key existed."""
+        return (await self.kv(kv.delete_op(key))).status == kv.OK
+
+    async def cas(self, key: str, expected: bytes | None, new: bytes) -> kv.KVResult:
+        """`ok`, `not_found` (expected a value, the key is absent) or `mismatch` (with the current value)."""
+        return await self.kv(kv.cas_op(key, expected, new))
+
+    async def list(self, prefix: str = "", limit: int = kv.MAX_LIST, start_after: str = "") -> kv.KVResult:
+        return await self.kv(kv.list_op(prefix, limit, start_after))
+
+    async def kv(self, op: bytes) -> kv.KVResult:
+        result = kv.KVResult.decode(await self.execute(op))
+        if result.status == kv.ERROR:
+            raise Rejected((result.value or b"").decode("utf-8", "replace"))
+        return result
+
+    # ------------------------------------------------------------------ any application
+
+    async def execute(self, op: bytes) -> bytes:
+        """Run one application op through the log; its result once applied on a synced quorum."""
+        session = await self.free.get()
+        try:
+            session.seq += 1
+            return await self._run(session, op)
+        finally:
+            self.free.put_nowait(session)
+
+    async def status(self, node: str) -> dict[str, object]:
+        """The node's own status document (leader, ballot, commit index, storage figures)."""
+        connection = await self._connect(node, self.attempt_timeout)
+        response = await asyncio.wait_for(connection.status(), self.attempt_timeout)
+        if not isinstance(response, StatusResponse):
+            raise Rejected(f"{node} answered a status request with {response!r}")
+        document = json.loads(response.document)
+        assert isinstance(document, dict)
+        return document
+
+    async def _run(self, session: Session, op: bytes) -> bytes:
+        deadline = time.monotonic() + self.timeout
+        target = self.leader or next(self._order)
+        failure, last, hint = UNREACHED, "no node answered", None
+        while (remaining := deadline - time.monotonic()) > 0:
+            attempt = min(remaining, self.attempt_timeout)
+            try:
+                connection = await self._connect(target, attempt)
+            except (TimeoutError, OSError) as exc:
+                failure, last = max(failure, UNREACHED), f"{target}: cannot connect ({type(exc).__name__} {exc})"
+                target = await self._next(target, deadline)
+                continue
+            try:
+                response = await asyncio.wait_for(connection.command(session.client, session.seq, op), attempt)
+            except (TimeoutError, OSError) as exc:  # ConnectionError is an OSError
+                failure, last = TIMED_OUT, f"{target}: no answer ({type(exc).__name__} {exc})"
+                await self._drop(target)
+                target = next(self._order)
+                continue
+            assert isinstance(response, ClientResponse)
+            if response.status == protocol.OK:
+                self.leader = target
+                return response.result
+            if response.status == protocol.NOT_LEADER:
+                failure, hint = max(failure, REDIRECTED), response.leader or hint
+                last = f"{target}: not the leader" + (f" (leader: {hint})" if hint else "")
+                if response.leader in self.addresses and response.leader != target:
+                    target = response.leader
+                else:
+                    target = await self._next(target, deadline)
+                continue
+            if response.status == protocol.UNAVAILABLE:
+                failure, last = max(failure, REDIRECTED), f"{target}: unavailable ({response.message})"
+                target = await self._next(target, deadline)
+                continue
+            raise Rejected(f"{target}: {response.status}: {response.message}".rstrip(": "))
+        within = f"within {self.timeout:g} s ({last})"
+        if failure == TIMED_OUT:
+            raise Timeout(f"no answer {within}; retrying the call is safe")
+        if failure == REDIRECTED and hint is not None:
+            raise NotLeader(f"no leader answered {within}", hint)
+        raise Unavailable(f"the cluster could not serve {within}")
+
+    async def _next(self, target: str, deadline: float) -> str:
+        """The next node to try, after a short pause (bounded by the deadline)."""
+        await asyncio.sleep(max(0.0, min(PAUSE, deadline - time.monotonic())))
+        if self.leader == target:
+            self.leader = None
+        return next(self._order)
+
+    async def _connect(self, node: str, timeout: float) -> Connection:
+        connection = self.connections.get(node)
+        if connection is None or connection.closed:
+            if node not in self.addresses:
+                raise ConnectionError(f"unknown node {node!r}")
+            connection = await Connection.open(self.addresses[node], self.tls, node, timeout)
+            self.connections[node] = connection
+        return connection
+
+    async def _drop(self, node: str) -> None:
+        connection = self.connections.pop(node, None)
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.close()
+        if self.leader == node:
+            self.leader = None
+
+    async def close(self) -> None:
+        for node in list(self.connections):
+            await self._drop(node)

@@ -1,0 +1,91 @@
+"""One client connection to one node: framed requests out, responses paired with them by id."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import ssl
+from collections.abc import Callable
+
+from paxiom.client import protocol
+from paxiom.client.protocol import ClientRequest, Request, Response, StatusRequest
+from paxiom.node import codec
+from paxiom.node.clusterfile import Address
+from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
+
+READ_CHUNK = 1 << 16
+
+
+class Connection:
+    """Multiplexed: many requests may be outstanding; a reader task resolves each by its response's id.
+
+    Any failure of the stream (closed, reset, undecodable frame) fails every outstanding request with
+    ConnectionError and marks the connection closed, so the client moves on to another node.
+    """
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.ids = itertools.count(1)
+        self.waiting: dict[int, asyncio.Future[Response]] = {}
+        self.closed = False
+        self.task = asyncio.get_running_loop().create_task(self._read())
+
+    @classmethod
+    async def open(cls, address: Address, tls: ssl.SSLContext | None, node: str, timeout: float) -> Connection:
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(address.host, address.port, ssl=tls, server_hostname=node if tls else None),
+            timeout,
+        )
+        return cls(reader, writer)
+
+    async def command(self, client: str, seq: int, op: bytes) -> Response:
+        return await self._call(lambda rid: ClientRequest(rid, client, seq, op))
+
+    async def status(self) -> Response:
+        return await self._call(StatusRequest)
+
+    async def _call(self, build: Callable[[int], Request]) -> Response:
+        if self.closed:
+            raise ConnectionError("connection closed")
+        rid = next(self.ids)
+        request = build(rid)
+        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        self.waiting[rid] = future
+        try:
+            self.writer.write(encode_frame(protocol.encode(request)))
+            await self.writer.drain()
+            return await future
+        finally:
+            self.waiting.pop(rid, None)
+
+    async def _read(self) -> None:
+        decoder = FrameDecoder()
+        problem: Exception = ConnectionError("connection closed by the node")
+        try:
+            while True:
+                data = await self.reader.read(READ_CHUNK)
+                if not data:
+                    break
+                for payload in decoder.feed(data):
+                    response = protocol.decode_response(payload)
+                    future = self.waiting.get(response.id)
+                    if future is not None and not future.done():
+                        future.set_result(response)
+        except (OSError, FrameError, codec.DecodeError) as exc:
+            problem = ConnectionError(f"connection failed: {exc}")
+        finally:
+            self.closed = True
+            for future in self.waiting.values():
+                if not future.done():
+                    future.set_exception(problem)
+            self.writer.close()
+
+    async def close(self) -> None:
+        self.closed = True
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self.task
+        with contextlib.suppress(Exception):
+            await self.writer.wait_closed()

@@ -1,0 +1,87 @@
+"""Client frames: requests and responses on a client connection, encoded by the node codec.
+
+A connection carries any number of requests; `id` (chosen by the client, unique per connection) pairs a
+response with its request. A command request carries the session identity `(client, seq)` that makes a
+retry recognisable, and an opaque application `op` (for the shipped KV store, `paxiom.node.kvstore`'s
+`*_op` functions). Responses:
+
+* `ok` — applied (and synced on a quorum); `result` is the application's result;
+* `not_leader` — `leader` names the node believed to lead (None when unknown); retry there;
+* `unavailable` — the node cannot serve now (no leader elected, storage refusing); retry later;
+* `stale` / `expired` — the session refused the seq (see `paxiom.node.sessions`); not retryable;
+* `error` — the request was malformed or refused; `message` says why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paxiom.node import codec
+
+OK = "ok"
+NOT_LEADER = "not_leader"
+UNAVAILABLE = "unavailable"
+STALE = "stale"
+EXPIRED = "expired"
+ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRequest:
+    id: int
+    client: str
+    seq: int
+    op: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRequest:
+    id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClientResponse:
+    id: int
+    status: str
+    result: bytes = b""
+    leader: str | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResponse:
+    id: int
+    document: bytes
+    """The node's status as a JSON object (see `paxiom.node.server` for its keys)."""
+
+
+REQUESTS: frozenset[type] = frozenset((ClientRequest, StatusRequest))
+RESPONSES: frozenset[type] = frozenset((ClientResponse, StatusResponse))
+Request = ClientRequest | StatusRequest
+Response = ClientResponse | StatusResponse
+
+codec.register(64, ClientRequest, {(ClientRequest, "client"): codec.Text(1, 256), (ClientRequest, "seq"): codec.Int(1)})
+codec.register(65, StatusRequest)
+codec.register(
+    66,
+    ClientResponse,
+    {(ClientResponse, "status"): codec.Text(1, 16), (ClientResponse, "message"): codec.Text(0, 1024)},
+)
+codec.register(67, StatusResponse, {(StatusResponse, "document"): codec.Blob(1 << 20)})
+
+
+def encode(frame: Request | Response) -> bytes:
+    return codec.encode(frame)
+
+
+def decode_request(data: bytes) -> Request:
+    """Raises `codec.DecodeError` on anything but a well-formed request."""
+    frame = codec.decode(data, REQUESTS)
+    assert isinstance(frame, ClientRequest | StatusRequest)
+    return frame
+
+
+def decode_response(data: bytes) -> Response:
+    frame = codec.decode(data, RESPONSES)
+    assert isinstance(frame, ClientResponse | StatusResponse)
+    return frame

@@ -1,0 +1,110 @@
+"""The client's discovery, redirect, retry and error rules, against scripted in-process nodes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+
+from paxiom.client import AsyncClient, NotLeader, Rejected, Timeout, Unavailable
+from paxiom.client import protocol as p
+from paxiom.node import kvstore as kv
+from paxiom.node.clusterfile import Address
+from paxiom.node.framing import FrameDecoder, encode_frame
+
+Script = Callable[[p.ClientRequest], p.ClientResponse | None]
+"""What a fake node answers (None: say nothing)."""
+
+
+class FakeNode:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.seen: list[p.ClientRequest] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> Address:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        return Address("127.0.0.1", self.server.sockets[0].getsockname()[1])
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        decoder = FrameDecoder()
+        while data := await reader.read(65536):
+            for payload in decoder.feed(data):
+                request = p.decode_request(payload)
+                assert isinstance(request, p.ClientRequest)
+                self.seen.append(request)
+                answer = self.script(request)
+                if answer is not None:
+                    writer.write(encode_frame(p.encode(answer)))
+        writer.close()
+
+
+def ok(result: bytes) -> Script:
+    return lambda r: p.ClientResponse(r.id, p.OK, result)
+
+
+def redirect(to: str | None) -> Script:
+    return lambda r: p.ClientResponse(r.id, p.NOT_LEADER, leader=to)
+
+
+async def cluster(**scripts: Script) -> tuple[dict[str, FakeNode], dict[str, Address]]:
+    nodes = {name: FakeNode(script) for name, script in scripts.items()}
+    return nodes, {name: await node.start() for name, node in nodes.items()}
+
+
+def test_redirect_to_the_hinted_leader_then_stick_to_it() -> None:
+    async def main() -> None:
+        nodes, addresses = await cluster(n1=redirect("n3"), n2=redirect("n3"), n3=ok(kv.KVResult(kv.OK, b"v").encode()))
+        async with AsyncClient(addresses, None, timeout=2) as client:
+            assert await client.get("k") == b"v"
+            assert client.leader == "n3"
+            await client.put("k", b"w")
+        assert [r.seq for r in nodes["n3"].seen] == [1, 2]
+        assert len(nodes["n1"].seen) + len(nodes["n2"].seen) <= 2
+
+    asyncio.run(main())
+
+
+def test_a_silent_node_is_left_and_the_retry_keeps_the_seq() -> None:
+    async def main() -> None:
+        nodes, addresses = await cluster(n1=lambda r: None, n2=ok(kv.KVResult(kv.OK).encode()))
+        async with AsyncClient(addresses, None, timeout=3, attempt_timeout=0.2, client_id="me") as client:
+            await client.put("k", b"v")
+        retried = nodes["n1"].seen + nodes["n2"].seen
+        assert {(r.client, r.seq) for r in retried} == {("me", 1)}
+
+    asyncio.run(main())
+
+
+def test_errors_name_what_happened() -> None:
+    async def main() -> None:
+        _, silent = await cluster(n1=lambda r: None)
+        with pytest.raises(Timeout, match="retrying the call is safe"):
+            await AsyncClient(silent, None, timeout=0.3, attempt_timeout=0.1).put("k", b"v")
+        _, lost = await cluster(n1=redirect("n9"), n2=redirect(None))
+        with pytest.raises(NotLeader) as caught:
+            await AsyncClient(lost, None, timeout=0.3).put("k", b"v")
+        assert caught.value.leader in ("n9", None)
+        _, refusing = await cluster(n1=lambda r: p.ClientResponse(r.id, p.STALE, message="seq 1 < 4"))
+        with pytest.raises(Rejected, match="stale"):
+            await AsyncClient(refusing, None, timeout=1).put("k", b"v")
+        _, bad_op = await cluster(n1=ok(kv.KVResult(kv.ERROR, b"bad op").encode()))
+        with pytest.raises(Rejected, match="bad op"):
+            await AsyncClient(bad_op, None, timeout=1).put("k", b"v")
+        nobody = {"n1": Address("127.0.0.1", 1)}
+        with pytest.raises(Unavailable, match="cannot connect"):
+            await AsyncClient(nobody, None, timeout=0.3).put("k", b"v")
+
+    asyncio.run(main())
+
+
+def test_sessions_run_concurrently_each_with_its_own_seq() -> None:
+    async def main() -> None:
+        nodes, addresses = await cluster(n1=ok(kv.KVResult(kv.OK).encode()))
+        async with AsyncClient(addresses, None, sessions=4, client_id="c") as client:
+            await asyncio.gather(*(client.put(f"k{i}", b"") for i in range(12)))
+        seen = [(r.client, r.seq) for r in nodes["n1"].seen]
+        assert len(set(seen)) == 12 and {c for c, _ in seen} == {f"c.{i}" for i in range(4)}
+
+    asyncio.run(main())
