@@ -1,0 +1,94 @@
+"""Length-prefixed frames on a byte stream, with a bounded buffer.
+
+A frame is an 8-byte header — magic `PX`, framing version, flags (must be 0), payload length (big-endian
+u32) — then the payload. The header is checked as soon as its 8 bytes arrive, so an oversized or foreign
+frame is refused before a byte of its body is buffered: a connection never costs more than one maximum
+frame of memory. There is no checksum: peer links run over TLS, whose record MAC already detects every
+change to the bytes; the codec type-checks what remains.
+"""
+
+from __future__ import annotations
+
+import struct
+
+MAGIC = b"PX"
+VERSION = 1
+HEADER = struct.Struct(">2sBBI")
+HEADER_SIZE = HEADER.size
+MAX_FRAME = 16 << 20
+"""Default largest payload (16 MiB): room for a catch-up reply with a snapshot, far below a memory problem."""
+
+
+class FrameError(Exception):
+    """The stream does not carry well-formed frames; the connection must be closed."""
+
+
+def encode_frame(payload: bytes, max_frame: int = MAX_FRAME) -> bytes:
+    """The frame carrying `payload`; refuses a payload the receiver would refuse."""
+    if len(payload) > max_frame:
+        raise FrameError(f"payload of {len(payload)} bytes exceeds the maximum frame of {max_frame}")
+    return HEADER.pack(MAGIC, VERSION, 0, len(payload)) + payload
+
+
+def check_header(header: bytes, max_frame: int = MAX_FRAME) -> int:
+    """The payload length a header announces, or FrameError naming what is wrong with it."""
+    magic, version, flags, length = HEADER.unpack(header)
+    assert isinstance(length, int)
+    if magic != MAGIC:
+        raise FrameError(f"bad magic {magic!r} (not a paxiom stream)")
+    if version != VERSION:
+        raise FrameError(f"unknown framing version {version}")
+    if flags:
+        raise FrameError(f"unknown frame flags {flags:#04x}")
+    if length > max_frame:
+        raise FrameError(f"frame of {length} bytes exceeds the maximum of {max_frame}")
+    return length
+
+
+class FrameDecoder:
+    """Incremental: feed it whatever the socket returned, get back the complete payloads.
+
+    The buffer holds at most one header plus one maximum payload plus the last chunk fed; after a
+    FrameError the decoder is poisoned (the stream position is lost) and raises again on every feed.
+    """
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+        self._need: int | None = None
+        """The payload length of the frame being read, once its header is checked."""
+        self._error: FrameError | None = None
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self._error is not None:
+            raise self._error
+        self._buffer += data
+        frames: list[bytes] = []
+        start = 0
+        buffer = self._buffer
+        try:
+            while True:
+                if self._need is None:
+                    if len(buffer) - start < HEADER_SIZE:
+                        break
+                    self._need = check_header(bytes(buffer[start : start + HEADER_SIZE]), self.max_frame)
+                    start += HEADER_SIZE
+                if len(buffer) - start < self._need:
+                    break
+                frames.append(bytes(buffer[start : start + self._need]))
+                start += self._need
+                self._need = None
+        except FrameError as exc:
+            self._error = exc
+            self._buffer = bytearray()
+            raise
+        del buffer[:start]
+        return frames
+
+    def at_boundary(self) -> bool:
+        """True when no partial frame is buffered: an end of stream here is clean."""
+        return not self._buffer and self._need is None
