@@ -7,6 +7,7 @@ non-stuttering transition (as in TLA+, `[][P]_vars` says nothing about steps tha
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
@@ -19,6 +20,18 @@ S = TypeVar("S", bound=Hashable)
 
 Progress = Callable[[int, int, int], None]
 """Called now and then with (distinct states, states generated, current depth)."""
+
+CHECK_EVERY = 2048
+"""Expanded states between progress calls and memory checks."""
+
+
+def resident_bytes() -> int | None:
+    """This process's resident memory now (Linux /proc), or None where it cannot be read."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 @dataclass
@@ -47,6 +60,8 @@ class Result(Generic[S]):
     complete: bool
     violation: Violation[S] | None = None
     checked: list[str] = field(default_factory=list)
+    stopped: str | None = None
+    """Why exploration stopped early without a violation: "max_states" or "max_memory" (None otherwise)."""
 
     @property
     def states_per_second(self) -> float:
@@ -58,11 +73,14 @@ def explore(
     *,
     only: Collection[str] | None = None,
     max_states: int | None = None,
+    max_memory: int | None = None,
     progress: Progress | None = None,
 ) -> Result[S]:
     """Visit every reachable state (up to `max_states`), stopping at the first violation.
 
-    `only` restricts checking to the named invariants (state or step); None checks them all.
+    `only` restricts checking to the named invariants (state or step); None checks them all. `max_memory`
+    bounds the growth of resident memory (bytes) while exploring: past it the run stops, incomplete, rather
+    than die of a MemoryError hours in.
     """
     invariants = [(n, f) for n, f in model.invariants.items() if only is None or n in only]
     steps = [(n, f) for n, f in model.step_invariants.items() if only is None or n in only]
@@ -70,11 +88,16 @@ def explore(
     started = time.perf_counter()
     parent: dict[S, tuple[S, Action] | None] = {}
     generated, depth = 0, 0
+    memory_at_start = resident_bytes() if max_memory is not None else None
 
-    def result(violation: Violation[S] | None, complete: bool) -> Result[S]:
+    def result(violation: Violation[S] | None, complete: bool, stopped: str | None = None) -> Result[S]:
         seconds = time.perf_counter() - started
         reached = len(violation.trace) - 1 if violation else depth
-        return Result(model.variant, len(parent), generated, reached, seconds, complete, violation, checked)
+        return Result(model.variant, len(parent), generated, reached, seconds, complete, violation, checked, stopped)
+
+    def out_of_memory() -> bool:
+        now = resident_bytes() if memory_at_start is not None else None
+        return max_memory is not None and now is not None and now - (memory_at_start or 0) > max_memory
 
     def trace_to(s: S) -> list[Step[S]]:
         steps_back: list[Step[S]] = []
@@ -122,9 +145,12 @@ def explore(
                 if (bad := broken(t)) is not None:
                     return result(Violation(bad[0], "state", bad[1], trace_to(t)), False)
                 if max_states is not None and len(parent) >= max_states:
-                    return result(None, False)
-            if progress is not None and expanded % 2048 == 0:
-                progress(len(parent), generated, depth)
+                    return result(None, False, "max_states")
+            if expanded % CHECK_EVERY == 0:
+                if progress is not None:
+                    progress(len(parent), generated, depth)
+                if out_of_memory():
+                    return result(None, False, "max_memory")
         frontier = next_frontier
         if frontier:
             depth += 1

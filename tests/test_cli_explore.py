@@ -88,4 +88,5 @@ def test_large_clusters_are_refused_not_hung(tmp_path: Path) -> None:
 def test_usage_errors_under_json_print_one_document() -> None:
     code, out, err = run("explore", "--variant", "raft", "--json")
     assert code == 2
-    assert "raft" in json.loads(out)["error"] and "Usage" in err
+    assert "raft" in json.loads(out)["error"] and "paxiom explore --help" in err
+    assert len(err.strip().splitlines()) == 1

@@ -13,7 +13,16 @@ from rich.table import Table
 
 from paxiom import explorer
 from paxiom import trace as tracefile
-from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cli.output import (
+    console,
+    emit_json,
+    err_console,
+    finish,
+    json_option,
+    output_path,
+    show_progress,
+    user_errors,
+)
 from paxiom.cli.trace_view import print_trace, trace_json, violation_json, violation_summary
 from paxiom.errors import PaxiomError
 from paxiom.explorer import Result, replay
@@ -22,6 +31,23 @@ from paxiom.variants import VARIANTS, AnyModel, build_model
 
 EXPLORABLE_ACCEPTORS = 6
 """Beyond this, explicit-state exploration of even one ballot takes hours: refuse rather than hang."""
+MAX_VALUES, MAX_BALLOT, MAX_SLOTS = 6, 9, 6
+"""Each constant's limit, checked before anything is built: state spaces grow exponentially in all of them."""
+DEFAULT_MAX_MEMORY_MB = 2048
+BYTES_PER_STATE = 1700
+"""Resident memory one explored state costs (measured: 185,369 Paxos states in 313 MB)."""
+HOPELESS = 1000
+"""Refuse up front when the estimated state space is this many times what the memory budget holds."""
+
+
+def check_acceptors(n: int, max_states: int | None) -> None:
+    """Refuse, before any list of names is built, more acceptors than exploration can cope with."""
+    if n > ENUMERATION_LIMIT or (n > EXPLORABLE_ACCEPTORS and max_states is None):
+        bound = " (or bound the search with --max-states)" if n <= ENUMERATION_LIMIT else ""
+        raise PaxiomError(
+            f"{n} acceptors is too many to explore every state (limit {EXPLORABLE_ACCEPTORS}); "
+            f"`paxiom quorum check` decides these quorums symbolically{bound}"
+        )
 
 
 def quorum_system(
@@ -32,21 +58,44 @@ def quorum_system(
         from paxiom.cluster import load_cluster  # the TOML language; imported only when asked for
 
         return load_cluster(quorums).quorum_system
-    if acceptors < 1:
-        raise PaxiomError("--acceptors must be at least 1")
     nodes = acceptor_names(acceptors)
     try:
-        phase1 = Threshold(nodes, q1) if q1 else Majority(nodes)
-        phase2 = Threshold(nodes, q2) if q2 else Majority(nodes)
-        fast_family = Threshold(nodes, fast or math.ceil(3 * acceptors / 4)) if variant == "fastpaxos" else None
+        phase1 = Majority(nodes) if q1 is None else Threshold(nodes, q1)
+        phase2 = Majority(nodes) if q2 is None else Threshold(nodes, q2)
+        fast_k = math.ceil(3 * acceptors / 4) if fast is None else fast
+        fast_family = Threshold(nodes, fast_k) if variant == "fastpaxos" else None
     except ValueError as exc:
         raise PaxiomError(f"bad quorum size: {exc}") from None
     return QuorumSystem(phase1, phase2, fast_family)
 
 
-def run_with_progress(model: AnyModel, only: list[str] | None, max_states: int | None, quiet: bool) -> Result[Any]:
-    if quiet:
-        return explorer.explore(model, only=only, max_states=max_states)
+def estimated_states(variant: str, acceptors: int, values: int, max_ballot: int, slots: int) -> float:
+    """A rough size of the reachable state space, fitted to measured runs of every variant (it errs high, by
+    up to ~30x on those): log10 grows with the square of acceptors x ballots (x slots), and with the values."""
+    u = acceptors * (max_ballot + 1) * (slots if variant == "multipaxos" else 1)
+    return float(10.0 ** (0.035 * u * u + 0.1 * u + 2 + 0.04 * u * math.log2(values / 2)))
+
+
+def check_feasible(variant: str, n: int, values: int, max_ballot: int, slots: int, max_memory_mb: int) -> None:
+    """Refuse, before building anything, a model whose exploration cannot finish within the memory budget."""
+    estimate = estimated_states(variant, n, values, max_ballot, slots)
+    budget = max_memory_mb * 2**20 / BYTES_PER_STATE
+    if estimate > HOPELESS * budget:
+        raise PaxiomError(
+            f"{variant} on {n} acceptors, {values} values, ballots 0..{max_ballot} has about "
+            f"10^{math.log10(estimate):.0f} states, beyond what fits in --max-memory {max_memory_mb} MB "
+            f"(about {budget:,.0f} states): use fewer acceptors or ballots, bound the search with --max-states, "
+            "check the model with TLC (`paxiom tla export`), or decide the quorums symbolically "
+            "(`paxiom quorum check`, `paxiom prove`)"
+        )
+
+
+def run_with_progress(
+    model: AnyModel, only: list[str] | None, max_states: int | None, max_memory_mb: int
+) -> Result[Any]:
+    limits: dict[str, Any] = {"only": only, "max_states": max_states, "max_memory": max_memory_mb * 2**20}
+    if not show_progress():
+        return explorer.explore(model, **limits)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("exploring", total=None)
@@ -54,7 +103,20 @@ def run_with_progress(model: AnyModel, only: list[str] | None, max_states: int |
         def tick(distinct: int, generated: int, depth: int) -> None:
             bar.update(task, description=f"{distinct:,} distinct states, {generated:,} generated, depth {depth}")
 
-        return explorer.explore(model, only=only, max_states=max_states, progress=tick)
+        return explorer.explore(model, **limits, progress=tick)
+
+
+def verdict(model: AnyModel, result: Result[Any]) -> str:
+    """holds, violated, or incomplete: a run stopped by a budget has proved nothing."""
+    if result.violation is not None or (result.complete and model.config_violation is not None):
+        return "violated"
+    return "holds" if result.complete else "incomplete"
+
+
+STOPPED = {
+    "max_states": "stopped at --max-states",
+    "max_memory": "stopped at --max-memory",
+}
 
 
 def summary_json(model: AnyModel, result: Result[Any]) -> dict[str, Any]:
@@ -74,6 +136,8 @@ def summary_json(model: AnyModel, result: Result[Any]) -> dict[str, Any]:
         "seconds": round(result.seconds, 3),
         "states_per_second": round(result.states_per_second),
         "complete": result.complete,
+        "verdict": verdict(model, result),
+        "stopped": result.stopped,
         "violation": violation_json(model, result.violation),
     }
 
@@ -99,7 +163,11 @@ def print_summary(model: AnyModel, result: Result[Any]) -> None:
     elif result.complete:
         console.print(f"\n[bold green]No violation[/] of {', '.join(result.checked)} in any reachable state.")
     else:
-        console.print("\n[yellow]Stopped at --max-states without a violation: the model was not fully explored.[/]")
+        console.print(
+            f"\n[bold yellow]INCOMPLETE[/]: {STOPPED.get(str(result.stopped), 'stopped')} after "
+            f"{result.distinct_states:,} states without a violation; the model was not fully explored, so "
+            "nothing is proved (exit 1)."
+        )
 
 
 def do_replay(path: Path, as_json: bool) -> None:
@@ -109,8 +177,14 @@ def do_replay(path: Path, as_json: bool) -> None:
     except ValueError as exc:
         raise PaxiomError(f"the spec cannot take this trace: {exc}", where=str(path)) from None
     if as_json:
-        emit_json({"variant": model.variant, "replay": str(path), "steps": trace_json(model, trace),
-                   "violations": [violation_summary(x) for x in violations]})
+        emit_json(
+            {
+                "variant": model.variant,
+                "replay": str(path),
+                "steps": trace_json(model, trace),
+                "violations": [violation_summary(x) for x in violations],
+            }
+        )
     else:
         console.print(f"replaying {path} through the {model.variant} spec ({model.cfg.quorums.describe()})")
         print_trace(console, model, trace)
@@ -124,18 +198,53 @@ def do_replay(path: Path, as_json: bool) -> None:
 
 @click.command("explore")
 @click.option("--variant", type=click.Choice(VARIANTS), default="paxos", show_default=True)
-@click.option("--acceptors", "-n", type=int, default=3, show_default=True, help="Acceptors a1..aN.")
-@click.option("--values", "-v", "n_values", type=int, default=2, show_default=True, help="Values v1..vV.")
-@click.option("--max-ballot", "-b", type=int, default=2, show_default=True, help="Ballots are 0..B.")
-@click.option("--q1", type=int, help="Phase-1 quorum size (default: majority).")
-@click.option("--q2", type=int, help="Phase-2 quorum size (default: majority).")
-@click.option("--fast-quorum", type=int, help="Fast quorum size (fastpaxos; default: ceil(3n/4)).")
+@click.option(
+    "--acceptors",
+    "-n",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help=f"Acceptors a1..aN (at most {EXPLORABLE_ACCEPTORS}, or {ENUMERATION_LIMIT} with --max-states).",
+)
+@click.option(
+    "--values",
+    "-v",
+    "n_values",
+    type=click.IntRange(1, MAX_VALUES),
+    default=2,
+    show_default=True,
+    help="Values v1..vV.",
+)
+@click.option(
+    "--max-ballot", "-b", type=click.IntRange(0, MAX_BALLOT), default=2, show_default=True, help="Ballots are 0..B."
+)
+@click.option("--q1", type=click.IntRange(1), help="Phase-1 quorum size (default: majority).")
+@click.option("--q2", type=click.IntRange(1), help="Phase-2 quorum size (default: majority).")
+@click.option("--fast-quorum", type=click.IntRange(1), help="Fast quorum size (fastpaxos; default: ceil(3n/4)).")
 @click.option("--fast-ballots", default="0", show_default=True, help="Comma-separated fast ballots (fastpaxos).")
-@click.option("--slots", type=int, default=2, show_default=True, help="Log slots (multipaxos).")
+@click.option(
+    "--slots", type=click.IntRange(1, MAX_SLOTS), default=2, show_default=True, help="Log slots (multipaxos)."
+)
 @click.option("--quorums", "quorums_file", type=click.Path(path_type=Path), help="Quorums from a cluster TOML file.")
 @click.option("--invariant", "invariants", multiple=True, help="Check only these invariants (repeatable).")
-@click.option("--max-states", type=int, help="Stop after this many distinct states.")
-@click.option("--trace-out", type=click.Path(path_type=Path), help="Write the violating trace as a replay file.")
+@click.option(
+    "--max-states",
+    type=click.IntRange(1),
+    help="Stop after this many distinct states (a stopped run is incomplete: exit 1, never 'holds').",
+)
+@click.option(
+    "--max-memory",
+    "max_memory_mb",
+    type=click.IntRange(16),
+    default=DEFAULT_MAX_MEMORY_MB,
+    show_default=True,
+    help="Megabytes exploration may grow by before it stops, incomplete (exit 1).",
+)
+@click.option(
+    "--trace-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the violating trace as a replay file (missing parent folders are created).",
+)
 @click.option("--replay", "replay_file", type=click.Path(path_type=Path), help="Replay a trace file instead.")
 @json_option
 @user_errors
@@ -152,44 +261,51 @@ def explore(
     quorums_file: Path | None,
     invariants: tuple[str, ...],
     max_states: int | None,
+    max_memory_mb: int,
     trace_out: Path | None,
     replay_file: Path | None,
     as_json: bool,
 ) -> None:
     """Check every invariant in every reachable state (breadth-first: a violation's trace is a shortest one).
 
-    Exit 0 when no invariant is violated (and the quorums intersect), 1 on a violation, 2 on bad input.
+    Exit 0 when no invariant is violated in any reachable state (and the quorums intersect), 1 on a
+    violation or when a budget (--max-states, --max-memory) stopped the run first, 2 on bad input.
     """
     if replay_file is not None:
         do_replay(replay_file, as_json)
+    if quorums_file is None:
+        check_acceptors(acceptors, max_states)
     qs = quorum_system(variant, acceptors, q1, q2, fast_quorum, quorums_file)
-    if qs.n > ENUMERATION_LIMIT or (qs.n > EXPLORABLE_ACCEPTORS and max_states is None):
-        bound = " (or bound the search with --max-states)" if qs.n <= ENUMERATION_LIMIT else ""
-        raise PaxiomError(
-            f"{qs.n} acceptors is too many to explore every state (limit {EXPLORABLE_ACCEPTORS}); "
-            f"`paxiom quorum check` decides these quorums symbolically{bound}"
-        )
+    check_acceptors(qs.n, max_states)
+    if max_states is None:
+        check_feasible(variant, qs.n, n_values, max_ballot, slots, max_memory_mb)
     if variant == "fastpaxos" and qs.fast is None:
         raise PaxiomError("fastpaxos needs fast quorums: give --fast-quorum or a cluster file with `fast`")
     if not all(b.strip().isdigit() for b in fast_ballots.split(",") if b.strip()):
         raise PaxiomError(f"--fast-ballots {fast_ballots!r}: give ballot numbers separated by commas, e.g. 0,2")
     fast = [int(b) for b in fast_ballots.split(",") if b.strip()]
     try:
-        model = build_model(variant, qs, values=[f"v{i + 1}" for i in range(n_values)], max_ballot=max_ballot,
-                            slots=slots, fast_ballots=fast)
+        model = build_model(
+            variant,
+            qs,
+            values=[f"v{i + 1}" for i in range(n_values)],
+            max_ballot=max_ballot,
+            slots=slots,
+            fast_ballots=fast,
+        )
     except ValueError as exc:
         raise PaxiomError(str(exc)) from None
     known = set(model.invariants) | set(model.step_invariants)
     if unknown := [name for name in invariants if name not in known]:
         raise PaxiomError(f"unknown invariant {unknown[0]!r}; known: {', '.join(sorted(known))}")
-    result = run_with_progress(model, list(invariants) or None, max_states, quiet=as_json)
+    result = run_with_progress(model, list(invariants) or None, max_states, max_memory_mb)
     if trace_out is not None and result.violation is not None:
-        tracefile.dump(model, [s.action for s in result.violation.trace if s.action is not None], trace_out)
+        actions = [s.action for s in result.violation.trace if s.action is not None]
+        tracefile.dump(model, actions, output_path(trace_out))
     if as_json:
         emit_json(summary_json(model, result))
     else:
         print_summary(model, result)
         if trace_out is not None and result.violation is not None:
             console.print(f"\ntrace written to {trace_out} (replay: paxiom explore --replay {trace_out})")
-    finish(result.violation is None and model.config_violation is None)
-
+    finish(verdict(model, result) == "holds")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from paxiom import __version__
-from paxiom.cli.output import emit_json
+from paxiom.cli.output import fail
 
 # verb -> "module:attribute" of its click command; each verb lives in its own module.
 VERBS: dict[str, str] = {
@@ -27,16 +27,17 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported only when invoked or listed."""
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, **extra: Any) -> Any:  # type: ignore[override]
-        """Run as click does, except that a usage error under --json also prints a JSON document."""
+        """Run as click does, except that a usage error (any click error is bad input: exit 2) is one line
+        naming the problem and the verb's --help, and under --json also one JSON document, like every error
+        of the verbs themselves."""
         argv = list(sys.argv[1:] if args is None else args)
         extra.pop("standalone_mode", None)
         try:
-            code = super().main(argv, prog_name, standalone_mode=False, **extra)
+            code = super().main(argv, "paxiom", standalone_mode=False, **extra)  # also when run in-process
         except click.ClickException as exc:
-            exc.show()
-            if "--json" in argv:
-                emit_json({"error": exc.format_message()})
-            sys.exit(exc.exit_code)
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see `{ctx.command_path} --help`)" if isinstance(exc, click.UsageError) and ctx else ""
+            fail(exc.format_message() + hint, as_json="--json" in argv)
         except click.exceptions.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)

@@ -11,7 +11,16 @@ import click
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
-from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cli.output import (
+    FiniteFloat,
+    console,
+    emit_json,
+    err_console,
+    finish,
+    json_option,
+    output_path,
+    user_errors,
+)
 from paxiom.cluster.config import Cluster, load_cluster
 from paxiom.errors import PaxiomError
 from paxiom.proofs import prover, variants
@@ -20,6 +29,8 @@ from paxiom.proofs.fol import TransitionSystem
 from paxiom.proofs.prover import ProofResult, has_conjunct, has_weakenable_axiom
 
 MARK = {"proved": "[green]✓[/]", "failed": "[bold red]✗[/]", "unknown": "[yellow]?[/]"}
+MAX_TIMEOUT_S = 86_400
+"""A day per query: Z3 takes its timeout as 32-bit milliseconds, and no obligation here needs more."""
 WIDEST_WITH_TIMES = 6
 """Obligation columns (init and the actions) beyond which the matrix shows verdicts only, to fit 80 columns."""
 
@@ -31,14 +42,35 @@ WIDEST_WITH_TIMES = 6
 @click.option("--list", "list_only", is_flag=True, help="Name each variant's conjuncts, axioms and actions.")
 @click.option("--drop", multiple=True, metavar="CONJUNCT", help="Remove a conjunct from the invariant.")
 @click.option("--weaken", multiple=True, metavar="AXIOM", help="Swap a quorum axiom for a too-weak one.")
-@click.option("--bmc", "bmc_depth", type=click.IntRange(1, 40), metavar="DEPTH",
-              help="Bounded model checking from the initial state, up to DEPTH steps, instead of the proof.")
-@click.option("--trace-out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="With --bmc: write the violating run as a spec trace file (replay: paxiom explore --replay).")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), metavar="CLUSTER.toml",
-              help="Also certify that this cluster's quorums satisfy the axioms the proof assumes.")
-@click.option("--timeout", "timeout_s", type=click.FloatRange(0.1), default=DEFAULT_TIMEOUT_S, show_default=True,
-              help="Seconds allowed per Z3 query.")
+@click.option(
+    "--bmc",
+    "bmc_depth",
+    type=click.IntRange(1, 40),
+    metavar="DEPTH",
+    help="Bounded model checking from the initial state, up to DEPTH steps, instead of the proof.",
+)
+@click.option(
+    "--trace-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="With --bmc: write the violating run as a spec trace file (replay: paxiom explore --replay); "
+    "missing parent folders are created.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    metavar="CLUSTER.toml",
+    help="Also certify that this cluster's quorums satisfy the axioms the proof assumes.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=FiniteFloat(0.1, MAX_TIMEOUT_S),
+    default=DEFAULT_TIMEOUT_S,
+    show_default=True,
+    help=f"Seconds allowed per Z3 query (at most {MAX_TIMEOUT_S:,}).",
+)
 @json_option
 @user_errors
 def prove(
@@ -105,7 +137,8 @@ def _select(
         names = list(variants.NAMES)
     if drop or weaken:
         fitting = [
-            n for n in names
+            n
+            for n in names
             if all(has_conjunct(variants.model(n), d) for d in drop)
             and all(has_weakenable_axiom(variants.model(n), w) for w in weaken)
         ]
@@ -192,9 +225,7 @@ def _list(models: list[TransitionSystem], as_json: bool) -> None:
                 {"name": a.name, "doc": a.doc, "weakenable": a.weakened is not None, "weakened": a.weakened_doc}
                 for a in ts.axioms
             ],
-            "actions": [
-                {"name": a.name, "params": dict(a.params), "doc": a.doc} for a in ts.actions
-            ],
+            "actions": [{"name": a.name, "params": dict(a.params), "doc": a.doc} for a in ts.actions],
             "conjuncts": [{"name": c.name, "doc": c.doc} for c in ts.conjuncts],
             "safety": {"name": ts.safety.name, "doc": ts.safety.doc},
         }
@@ -222,8 +253,13 @@ def _list(models: list[TransitionSystem], as_json: bool) -> None:
 
 
 def _bmc(
-    models: list[TransitionSystem], drop: tuple[str, ...], weaken: tuple[str, ...], depth: int, timeout_s: float,
-    trace_out: Path | None, as_json: bool,
+    models: list[TransitionSystem],
+    drop: tuple[str, ...],
+    weaken: tuple[str, ...],
+    depth: int,
+    timeout_s: float,
+    trace_out: Path | None,
+    as_json: bool,
 ) -> None:
     from paxiom.proofs.bmc import bmc
     from paxiom.proofs.spec_trace import trace_document
@@ -239,15 +275,17 @@ def _bmc(
             result = bmc(varied, depth, timeout_s=max(timeout_s, 120.0))
         violated = violated or result.status == "violated"
         if result.run is not None and trace_out is not None:
-            trace_out.write_text(json.dumps(trace_document(result.run), indent=2) + "\n")
-        docs.append({
-            "variant": ts.variant,
-            "weakened": list(weaken),
-            "depth": result.depth,
-            "status": result.status,
-            "seconds": round(result.seconds, 4),
-            "run": None if result.run is None else result.run.to_json(),
-        })
+            output_path(trace_out).write_text(json.dumps(trace_document(result.run), indent=2) + "\n")
+        docs.append(
+            {
+                "variant": ts.variant,
+                "weakened": list(weaken),
+                "depth": result.depth,
+                "status": result.status,
+                "seconds": round(result.seconds, 4),
+                "run": None if result.run is None else result.run.to_json(),
+            }
+        )
         if as_json:
             continue
         if result.run is not None:
@@ -260,8 +298,7 @@ def _bmc(
             console.print(f"{ts.variant}: Z3 could not decide depth {result.depth} ([yellow]unknown[/])")
         else:
             console.print(
-                f"{ts.variant}: no execution of up to {depth} steps breaks {ts.safety.name} "
-                f"({result.seconds:.2f} s)"
+                f"{ts.variant}: no execution of up to {depth} steps breaks {ts.safety.name} ({result.seconds:.2f} s)"
             )
     if drop:
         err_console.print("note: --drop changes the invariant, which bounded model checking does not use")
