@@ -1,0 +1,65 @@
+"""A node's Prometheus metrics, in a registry of its own (several nodes can share a test process).
+
+Latencies are histograms in seconds: `commit` is a client request's time from arrival at the leader to
+its answer (applied, synced on a quorum), `sync` one group-commit fdatasync as storage reported it.
+"""
+
+from __future__ import annotations
+
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, start_http_server
+
+from paxiom.node.clusterfile import Address
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+class Metrics:
+    def __init__(self, node: str) -> None:
+        self.registry = r = CollectorRegistry()
+        self.node = node
+        self.commit_latency = Histogram(
+            "paxiom_commit_latency_seconds",
+            "Client request to answer, at the leader",
+            ["node"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        ).labels(node)
+        self.sync_latency = Histogram(
+            "paxiom_sync_latency_seconds", "One group-commit fdatasync", ["node"], buckets=LATENCY_BUCKETS, registry=r
+        ).labels(node)
+        self.elections = Counter("paxiom_elections", "Elections this node stood in", ["node"], registry=r).labels(node)
+        self.leader_changes = Counter(
+            "paxiom_leader_changes", "Times this node's view of the leader changed", ["node"], registry=r
+        ).labels(node)
+        self.wal_bytes = Gauge("paxiom_wal_bytes", "Bytes of write-ahead log on disk", ["node"], registry=r).labels(
+            node
+        )
+        self.commit_index = Gauge("paxiom_commit_index", "Slots chosen and applied here", ["node"], registry=r).labels(
+            node
+        )
+        self.is_leader = Gauge("paxiom_is_leader", "1 while this node leads", ["node"], registry=r).labels(node)
+        self.frames = Counter("paxiom_frames", "Frames sent and received", ["node", "link", "direction"], registry=r)
+        self.requests = Counter("paxiom_client_requests", "Client requests by answer", ["node", "status"], registry=r)
+        self._server: WSGIServer | None = None
+
+    def frame(self, link: str, direction: str, count: int = 1) -> None:
+        self.frames.labels(self.node, link, direction).inc(count)
+
+    def answered(self, status: str) -> None:
+        self.requests.labels(self.node, status).inc()
+
+    def serve(self, address: Address) -> int:
+        """Start the HTTP endpoint (a daemon thread of prometheus-client); returns the bound port."""
+        self._server, _ = start_http_server(address.port, address.host, self.registry)
+        return int(self._server.server_port)
+
+    def render(self) -> str:
+        return generate_latest(self.registry).decode()
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None

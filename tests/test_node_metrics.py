@@ -1,0 +1,25 @@
+"""The Prometheus endpoint serves the node's own registry."""
+
+from __future__ import annotations
+
+import urllib.request
+
+from paxiom.node.clusterfile import Address
+from paxiom.node.metrics import Metrics
+
+
+def test_endpoint_serves_histograms_and_counters_of_this_node_only() -> None:
+    first, second = Metrics("n1"), Metrics("n2")
+    first.commit_latency.observe(0.003)
+    first.sync_latency.observe(0.0007)
+    first.frame("peer", "out", 3)
+    port = first.serve(Address("127.0.0.1", 0))
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+    finally:
+        first.close()
+    assert 'paxiom_commit_latency_seconds_bucket{le="0.005",node="n1"} 1.0' in text
+    assert 'paxiom_sync_latency_seconds_count{node="n1"} 1.0' in text
+    assert 'paxiom_frames_total{direction="out",link="peer",node="n1"} 3.0' in text
+    assert "n2" not in text and 'node="n2"' in second.render()
