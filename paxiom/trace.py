@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.errors import PaxiomError
+from paxiom.inputs import read_json
+from paxiom.schema import validate_spec_trace
 from paxiom.spec.model import Action
 from paxiom.spec.quorums import Explicit, QuorumFamily, QuorumSystem
 from paxiom.variants import AnyModel, build_model
@@ -47,20 +49,15 @@ def dump(model: AnyModel, actions: list[Action], path: Path) -> None:
 
 
 def load(path: Path) -> tuple[AnyModel, list[Action]]:
-    """Read a trace file; every defect is a PaxiomError naming the file and what is wrong."""
+    """Read a trace file; every defect is a PaxiomError naming the file, the field and where it is."""
+    document = read_json(path)
+    doc = validate_spec_trace(document)  # every field has its type and range: nothing below can trip on one
+    constants = dict(doc["constants"])
     try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from None
-    try:
-        constants = dict(doc["constants"])
         qs = quorums_from_json(constants)
         for key in ("nodes", "phase1", "phase2", "fast"):
             constants.pop(key, None)
-        model = build_model(str(doc["variant"]), qs, **constants)
-        actions = [Action.from_json(step) for step in doc["steps"]]
-    except KeyError as missing:
-        raise PaxiomError(f"trace file lacks {missing}", where=str(path)) from None
-    except (TypeError, ValueError, AttributeError) as exc:
-        raise PaxiomError(f"malformed trace file: {exc}", where=str(path)) from None
-    return model, actions
+        model = build_model(doc["variant"], qs, **constants)
+    except ValueError as exc:  # consistent types, inconsistent constants (e.g. a fast ballot past max_ballot)
+        raise PaxiomError(f"constants: {exc}", where=document.where(("constants",))) from None
+    return model, [Action.from_json(step) for step in doc["steps"]]

@@ -164,8 +164,10 @@ def test_load_solves_medium_systems_and_declines_honestly_for_size() -> None:
     mom = parse_cluster(f'nodes = [{listed}]\n[zones]\n{zones}\n[quorums]\nphase1 = "majority({gates})"\n')
     assert quorum_load(mom.phase1.expr).value == pytest.approx(9 / 25)
     # a majority of 25 behind a gate: C(25,13) = 5,200,300 minimal quorums, too many for the LP
-    big = parse_cluster(f'nodes = [{listed}]\n[zones]\neveryone = [{listed}]\n[quorums]\n'
-                        'phase1 = "any(majority(everyone), all(n0, n1))"\n')
+    big = parse_cluster(
+        f"nodes = [{listed}]\n[zones]\neveryone = [{listed}]\n[quorums]\n"
+        'phase1 = "any(majority(everyone), all(n0, n1))"\n'
+    )
     declined = quorum_load(big.phase1.expr)
     assert declined.value is None and "too many" in declined.note
 
@@ -183,13 +185,21 @@ def test_latency_is_the_fastest_quorum_answer_and_prefers_near_zones() -> None:
     assert phase.ms == best
     report = check(c, with_load=False)
     assert report.latency is not None and report.latency[0]["phase2"] == {
-        "ms": 12.0, "quorum": c.names(phase.quorum), "prefer": ["majority(dc1)", "majority(dc2)"]}
+        "ms": 12.0,
+        "quorum": c.names(phase.quorum),
+        "prefer": ["majority(dc1)", "majority(dc2)"],
+    }
     assert [r["leader"] for r in report.latency[-3:]] == ["c1", "c2", "c3"]  # the far DC commits slowest
 
 
 def test_latency_of_large_clusters_is_resolved_per_zone() -> None:
-    text = (EXAMPLES / "thousand.toml").read_text() + "\n[latency_ms]\n" + "".join(
-        f"rack{r} = {{ {', '.join(f'rack{s} = {abs(r - s) * 2 + 0.2}' for s in range(r, 10))} }}\n" for r in range(10)
+    text = (
+        (EXAMPLES / "thousand.toml").read_text()
+        + "\n[latency_ms]\n"
+        + "".join(
+            f"rack{r} = {{ {', '.join(f'rack{s} = {abs(r - s) * 2 + 0.2}' for s in range(r, 10))} }}\n"
+            for r in range(10)
+        )
     )
     c = parse_cluster(text)
     report = check(c, with_load=False)
@@ -206,7 +216,9 @@ def test_smallest_counterexample_uses_the_earliest_nodes() -> None:
     assert failed is not None and failed.counterexample is not None
     c = report.cluster
     assert [c.names(m) for _, m in failed.counterexample.quorums] == [
-        ["r1", "r2", "r3", "r4", "r5", "r6"], ["r7", "r8", "r9", "r10"]]
+        ["r1", "r2", "r3", "r4", "r5", "r6"],
+        ["r7", "r8", "r9", "r10"],
+    ]
 
 
 def brute_force_load(c: Cluster, family: str) -> float:
@@ -216,8 +228,15 @@ def brute_force_load(c: Cluster, family: str) -> float:
     quorums = c.families()[family].minimal_quorums
     m = len(quorums)
     rows = [[1.0 if q >> i & 1 else 0.0 for q in quorums] + [-1.0] for i in range(c.n)]
-    result = linprog([0.0] * m + [1.0], A_ub=rows, b_ub=[0.0] * c.n, A_eq=[[1.0] * m + [0.0]], b_eq=[1.0],
-                     bounds=[(0, None)] * (m + 1), method="highs")
+    result = linprog(
+        [0.0] * m + [1.0],
+        A_ub=rows,
+        b_ub=[0.0] * c.n,
+        A_eq=[[1.0] * m + [0.0]],
+        b_eq=[1.0],
+        bounds=[(0, None)] * (m + 1),
+        method="highs",
+    )
     return float(result.fun)
 
 

@@ -48,8 +48,10 @@ def test_unsafe_examples_come_with_a_run_choosing_two_values(name: str, tmp_path
 
 
 def test_fast_file_failing_phase1_x_phase2_gets_a_classic_run_in_the_fast_spec() -> None:
-    text = ('nodes = ["a", "b", "c", "d"]\n[zones]\nz = ["a", "b", "c", "d"]\n'
-            '[quorums]\nphase1 = "2 of (z)"\nfast = "4 of (z)"\n')
+    text = (
+        'nodes = ["a", "b", "c", "d"]\n[zones]\nz = ["a", "b", "c", "d"]\n'
+        '[quorums]\nphase1 = "2 of (z)"\nfast = "4 of (z)"\n'
+    )
     report = check(parse_cluster(text), with_load=False)
     assert report.failed is not None and report.failed.condition.name == "phase1 x phase2"
     run = run_of(report.run)
@@ -59,8 +61,10 @@ def test_fast_file_failing_phase1_x_phase2_gets_a_classic_run_in_the_fast_spec()
 
 def test_fast_quorum_missing_phase1_entirely_chooses_unseen() -> None:
     # phase 1 of 2 meets phase 2 of 4, but a fast quorum of 3 can avoid a phase-1 quorum altogether
-    text = ('nodes = ["a", "b", "c", "d", "e"]\n[zones]\nz = ["a", "b", "c", "d", "e"]\n'
-            '[quorums]\nphase1 = "2 of (z)"\nphase2 = "4 of (z)"\nfast = "3 of (z)"\n')
+    text = (
+        'nodes = ["a", "b", "c", "d", "e"]\n[zones]\nz = ["a", "b", "c", "d", "e"]\n'
+        '[quorums]\nphase1 = "2 of (z)"\nphase2 = "4 of (z)"\nfast = "3 of (z)"\n'
+    )
     c = parse_cluster(text)
     report = check(c, with_load=False)
     failed = report.failed
@@ -77,8 +81,10 @@ def test_fast_quorum_missing_phase1_entirely_chooses_unseen() -> None:
 def test_runs_of_large_clusters_replay_on_the_nodes_they_use() -> None:
     nodes = [f"n{i}" for i in range(40)]
     listed = ", ".join(f'"{n}"' for n in nodes)
-    text = (f'nodes = [{listed}]\n[zones]\neveryone = [{listed}]\n[quorums]\n'
-            'phase1 = "any(all(n0, n1), 30 of (everyone))"\nphase2 = "any(all(n2, n3), 30 of (everyone))"\n')
+    text = (
+        f"nodes = [{listed}]\n[zones]\neveryone = [{listed}]\n[quorums]\n"
+        'phase1 = "any(all(n0, n1), 30 of (everyone))"\nphase2 = "any(all(n2, n3), 30 of (everyone))"\n'
+    )
     report = check(parse_cluster(text), with_load=False)
     run = run_of(report.run)
     assert run.restricted_to == ("n0", "n1", "n2", "n3")
@@ -88,9 +94,11 @@ def test_runs_of_large_clusters_replay_on_the_nodes_they_use() -> None:
 def test_fast_runs_of_large_clusters_replay_on_the_violating_quorums() -> None:
     nodes = [f"n{i}" for i in range(40)]
     listed = ", ".join(f'"{n}"' for n in nodes)
-    text = (f'nodes = [{listed}]\n[zones]\neveryone = [{listed}]\n[quorums]\n'
-            'phase1 = "any(all(n0, n1, n2), 36 of (everyone))"\nphase2 = "38 of (everyone)"\n'
-            'fast = "any(all(n0, n3), all(n1, n4), 39 of (everyone))"\n')
+    text = (
+        f"nodes = [{listed}]\n[zones]\neveryone = [{listed}]\n[quorums]\n"
+        'phase1 = "any(all(n0, n1, n2), 36 of (everyone))"\nphase2 = "38 of (everyone)"\n'
+        'fast = "any(all(n0, n3), all(n1, n4), 39 of (everyone))"\n'
+    )
     report = check(parse_cluster(text), with_load=False)
     assert report.failed is not None and report.failed.condition.name == "phase1 x fast x fast"
     run = run_of(report.run)

@@ -94,7 +94,9 @@ class Report:
                     "needed": o.condition.needed,
                     "holds": o.holds,
                     "seconds": round(o.seconds, 4),
-                    "counterexample": None if o.counterexample is None else {
+                    "counterexample": None
+                    if o.counterexample is None
+                    else {
                         "quorums": [{"family": fam, "nodes": c.names(mask)} for fam, mask in o.counterexample.quorums],
                         "smallest": o.counterexample.minimum,
                     },
@@ -102,20 +104,31 @@ class Report:
                 for o in self.outcomes
             ],
             "fault_tolerance": {
-                **{name: {"min_crashes": t.min_crashes, "example": c.names(t.example), "method": t.method}
-                   for name, t in self.tolerance.items()},
+                **{
+                    name: {"min_crashes": t.min_crashes, "example": c.names(t.example), "method": t.method}
+                    for name, t in self.tolerance.items()
+                },
                 "seconds": round(self.tolerance_seconds, 4),
+                "availability_only": not self.safe,
+                "note": ""
+                if self.safe
+                else "the file is unsafe: these say when the cluster stops, not that it is correct",
                 "zones": self.zones,
             },
             "latency": self.latency,
             "load": {name: {"load": ld.value, "method": ld.method, "note": ld.note} for name, ld in self.loads.items()},
             "trace": run.steps() if run else None,
-            "replay": None if self.run is None else (
-                {"note": self.run} if isinstance(self.run, str) else {
+            "replay": None
+            if self.run is None
+            else (
+                {"note": self.run}
+                if isinstance(self.run, str)
+                else {
                     "variant": self.run.model.variant,
                     "agreement": self.run.agreement,
-                    "first_violation": None if self.run.first_violation is None else dict(
-                        zip(("invariant", "step", "reason"), self.run.first_violation, strict=True)),
+                    "first_violation": None
+                    if self.run.first_violation is None
+                    else dict(zip(("invariant", "step", "reason"), self.run.first_violation, strict=True)),
                     "restricted_to": self.run.restricted_to,
                 }
             ),
@@ -132,8 +145,9 @@ def check(cluster: Cluster, *, leader: str | None = None, with_load: bool = True
     zones = tolerance.zones_that_can_be_lost(families, cluster.zones, cluster.n)
     lat = None
     if cluster.round_trips is not None:
-        leaders = ([cluster.nodes.index(leader)] if leader is not None
-                   else latency.leaders_to_try(cluster.n, cluster.zones))
+        leaders = (
+            [cluster.nodes.index(leader)] if leader is not None else latency.leaders_to_try(cluster.n, cluster.zones)
+        )
         lat = latency.leader_latencies(families, cluster.round_trips, leaders)
     skipped = load.Load(None, "skipped", "not asked for (--no-load)")
     loads = _per_expression(families, load.quorum_load if with_load else lambda _: skipped)
@@ -142,7 +156,6 @@ def check(cluster: Cluster, *, leader: str | None = None, with_load: bool = True
     if failed is not None and failed.counterexample is not None:
         report.run = runs.build_run(cluster, failed.counterexample)
     return report
-
 
 
 def _per_expression(families: dict[str, Expr], compute: Callable[[Expr], T]) -> dict[str, T]:

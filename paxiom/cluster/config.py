@@ -8,7 +8,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,22 @@ from paxiom.cluster.latency import LEADER_LIMIT, RoundTrips
 from paxiom.cluster.parse import FUNCTIONS, Names, parse_expression
 from paxiom.cluster.source import SourceIndex
 from paxiom.errors import PaxiomError
+from paxiom.inputs import Source, check_toml_nesting, huge_number_where, read_source
+from paxiom.schema import describe
 from paxiom.spec.quorums import QuorumSystem
 
 TABLES = ("nodes", "description", "zones", "weights", "quorums", "latency_ms", "addresses", "service")
 """`addresses` and `service` are the service's tables, read by `paxiom.node.clusterfile`."""
 FAMILIES = ("phase1", "phase2", "fast")
 RESERVED = (*FUNCTIONS, "of")
+MAX_WEIGHT = 10**18
+"""Largest node weight; fault tolerance and load stay bounded at any weight (see cluster.selection)."""
+MAX_NAME = 200
+MAX_MS = 1e9
+"""Largest round-trip time (about 11 days): anything above is a typo, and NaN or infinity is refused."""
+MAX_ZONE_DEPTH = 64
+MAX_ZONE_ENTRIES = 10_000_000
+"""Zones are expanded to node lists; a file whose expansion exceeds this many entries is refused."""
 
 
 @dataclass(frozen=True)
@@ -62,18 +72,24 @@ class Cluster:
 
 def load_cluster(path: str | Path) -> Cluster:
     """Read and check a cluster file; raises PaxiomError (with file:line:col) on any mistake."""
-    text = Path(path).read_text(encoding="utf-8")
-    return parse_cluster(text, str(path))
+    return _parse(read_source(path))
 
 
 def parse_cluster(text: str, path: str = "<cluster>") -> Cluster:
     """Parse the text of a cluster file; `path` is used in error positions."""
-    src = SourceIndex(path, text)
+    return _parse(Source(path, text))
+
+
+def _parse(source: Source) -> Cluster:
+    check_toml_nesting(source)
+    src = SourceIndex(source)
     try:
-        doc = tomllib.loads(text)
+        doc = tomllib.loads(source.text)
     except tomllib.TOMLDecodeError as exc:
         message, where = src.toml_error_where(str(exc))
         raise PaxiomError(f"not valid TOML: {message}", where=where) from None
+    except ValueError:  # tomllib's int() of a number past Python's 4,300-digit limit
+        raise PaxiomError("a number with too many digits", where=huge_number_where(source)) from None
     return _Loader(src, doc).cluster()
 
 
@@ -91,14 +107,18 @@ class _Loader:
     def table(self, name: str) -> dict[str, Any]:
         value = self.doc.get(name, {})
         if not isinstance(value, dict):
-            raise PaxiomError(f"'{name}' must be a table ([{name}])", where=self.at_key("", name))
+            raise PaxiomError(
+                f"'{name}' must be a table ([{name}]), not {describe(value)}", where=self.at_key("", name)
+            )
         return value
 
     def cluster(self) -> Cluster:
         for key in self.doc:
             if key not in TABLES:
-                raise PaxiomError(f"unknown key or table {key!r} (expected one of {', '.join(TABLES)})",
-                                  where=self.src.where(self.src.table_offset(key) or self.src.key_offset("", key)))
+                raise PaxiomError(
+                    f"unknown key or table {key!r} (expected one of {', '.join(TABLES)})",
+                    where=self.src.where(self.src.table_offset(key) or self.src.key_offset("", key)),
+                )
         nodes = self.nodes()
         index = {name: i for i, name in enumerate(nodes)}
         weights = self.weights(index)
@@ -106,16 +126,21 @@ class _Loader:
         names = Names(index, weights, zones)
         quorums = self.table("quorums")
         if "quorums" not in self.doc or "phase1" not in quorums:
-            raise PaxiomError("the file must declare [quorums] with at least phase1 = \"...\"",
-                              where=self.src.where(self.src.table_offset("quorums")))
+            raise PaxiomError(
+                'the file must declare [quorums] with at least phase1 = "..."',
+                where=self.src.where(self.src.table_offset("quorums")),
+            )
         for key in quorums:
             if key not in FAMILIES:
-                raise PaxiomError(f"unknown quorum family {key!r} (expected {', '.join(FAMILIES)})",
-                                  where=self.at_key("quorums", key))
+                raise PaxiomError(
+                    f"unknown quorum family {key!r} (expected {', '.join(FAMILIES)})", where=self.at_key("quorums", key)
+                )
         families = {key: self.family(key, quorums[key], nodes, names) for key in FAMILIES if key in quorums}
         description = self.doc.get("description", "")
         if not isinstance(description, str):
-            raise PaxiomError("description must be a string", where=self.at_key("", "description"))
+            raise PaxiomError(
+                f"description must be a string, not {describe(description)}", where=self.at_key("", "description")
+            )
         return Cluster(
             path=self.src.path,
             nodes=nodes,
@@ -131,29 +156,36 @@ class _Loader:
 
     def nodes(self) -> tuple[str, ...]:
         raw = self.doc.get("nodes")
-        where = self.at_key("", "nodes")
         if raw is None:
             raise PaxiomError('the file must list its nodes: nodes = ["a1", "a2", ...]', where=self.src.where(0))
         if not isinstance(raw, list) or not raw:
-            raise PaxiomError("nodes must be a non-empty list of names", where=where)
+            raise PaxiomError(
+                f"nodes must be a non-empty list of names, not {describe(raw)}", where=self.at_key("", "nodes")
+            )
         seen: set[str] = set()
-        for name in raw:
+        for i, name in enumerate(raw):
             if not isinstance(name, str):
-                raise PaxiomError(f"node names must be strings, not {name!r}", where=where)
-            self.check_name(name, "node", self.at_item("", "nodes", name))
+                raise PaxiomError(
+                    f"nodes[{i}] must be a name in quotes, not {describe(name)}", where=self.at_key("", "nodes")
+                )
+            self.check_name(name, "node", partial(self.at_item, "", "nodes", name))
             if name in seen:
                 raise PaxiomError(f"node {name!r} is listed twice", where=self.at_item("", "nodes", name, 2))
             seen.add(name)
         return tuple(raw)
 
-    def check_name(self, name: str, kind: str, where: str) -> None:
-        if not name or '"' in name or "'" in name or name.strip() != name:
-            raise PaxiomError(f"{kind} name {name!r} must be non-empty, without quotes or outer spaces", where=where)
+    def check_name(self, name: str, kind: str, where: Callable[[], str]) -> None:
+        """`where` is only called on a mistake: finding an item's position costs a scan of the text."""
+        if not name or '"' in name or "'" in name or name.strip() != name or len(name) > MAX_NAME:
+            raise PaxiomError(
+                f"{kind} name {describe(name)} must be non-empty, at most {MAX_NAME} characters, "
+                "without quotes or outer spaces",
+                where=where(),
+            )
         if name in RESERVED:
-            raise PaxiomError(f"{name!r} is a keyword of the quorum language and cannot name a {kind}",
-                              where=where)
+            raise PaxiomError(f"{name!r} is a keyword of the quorum language and cannot name a {kind}", where=where())
         if name.isdigit():
-            raise PaxiomError(f"{kind} name {name!r} is all digits: it would read as a threshold", where=where)
+            raise PaxiomError(f"{kind} name {name!r} is all digits: it would read as a threshold", where=where())
 
     def weights(self, index: Mapping[str, int]) -> list[int]:
         weights = [1] * len(index)
@@ -161,8 +193,12 @@ class _Loader:
             where = self.at_key("weights", name)
             if name not in index:
                 raise PaxiomError(f"weight for unknown node {name!r}", where=where)
-            if not isinstance(weight, int) or isinstance(weight, bool) or weight < 1:
-                raise PaxiomError(f"the weight of {name!r} must be a positive integer, not {weight!r}", where=where)
+            if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= MAX_WEIGHT:
+                raise PaxiomError(
+                    f"weights.{name} must be a positive integer up to 10^{len(str(MAX_WEIGHT)) - 1}, "
+                    f"not {describe(weight)}",
+                    where=where,
+                )
             weights[index[name]] = weight
         return weights
 
@@ -170,45 +206,18 @@ class _Loader:
         raw = self.table("zones")
         for zone, members in raw.items():
             where = self.at_key("zones", zone)
-            self.check_name(zone, "zone", where)
+            self.check_name(zone, "zone", partial(str, where))
             if zone in index:
                 raise PaxiomError(f"zone {zone!r} has the same name as a node", where=where)
             if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-                raise PaxiomError(f"zone {zone!r} must be a list of node or zone names", where=where)
-        expanded: dict[str, tuple[int, ...]] = {}
-
-        def expand(zone: str, path: tuple[str, ...]) -> tuple[int, ...]:
-            if zone in expanded:
-                return expanded[zone]
-            result: list[int] = []
-            for member in raw[zone]:
-                where = self.at_item("zones", zone, member)
-                if member in path or member == zone:
-                    cycle = " -> ".join((*path, zone, member)[list((*path, zone)).index(member):])
-                    raise PaxiomError(f"zone {member!r} names itself ({cycle})", where=where)
-                if member in raw:
-                    part = expand(member, (*path, zone))
-                elif member in index:
-                    part = (index[member],)
-                else:
-                    raise PaxiomError(f"zone {zone!r} names unknown node or zone {member!r}", where=where)
-                for i in part:
-                    if i in result:
-                        twice = list(index)[i]
-                        raise PaxiomError(f"zone {zone!r} lists node {twice!r} twice",
-                                          where=self.at_item("zones", zone, member, 2) if member == twice else where)
-                    result.append(i)
-            expanded[zone] = tuple(result)
-            return expanded[zone]
-
-        for zone in raw:
-            expand(zone, ())
-        return expanded
+                raise PaxiomError(f"zones.{zone} must be a list of node or zone names", where=where)
+        return _ZoneExpansion(self, raw, index).run()
 
     def family(self, key: str, text: Any, nodes: tuple[str, ...], names: Names) -> ClusterFamily:
         if not isinstance(text, str):
-            raise PaxiomError(f"quorums.{key} must be a string holding a quorum expression",
-                              where=self.at_key("quorums", key))
+            raise PaxiomError(
+                f"quorums.{key} must be a string holding a quorum expression", where=self.at_key("quorums", key)
+            )
         start = self.src.string_content_offset("quorums", key)
         where = self._string_locator(start)
         expr = parse_expression(text, names, where)
@@ -236,13 +245,22 @@ class _Loader:
             if src_name not in index and src_name not in zones:
                 raise PaxiomError(f"unknown node or zone {src_name!r} in [latency_ms]", where=where)
             if not isinstance(row, dict):
-                raise PaxiomError(f"latency_ms.{src_name} must be a table like {{ b1 = 30, dc2 = 80 }}", where=where)
+                raise PaxiomError(
+                    f"latency_ms.{src_name} must be a table like {{ b1 = 30, dc2 = 80 }}, not {describe(row)}",
+                    where=where,
+                )
             for dst, ms in row.items():
                 if dst not in index and dst not in zones:
-                    raise PaxiomError(f"unknown node or zone {dst!r} in latency_ms.{src_name}", where=where)
-                if not isinstance(ms, int | float) or isinstance(ms, bool) or ms < 0:
-                    raise PaxiomError(f"round-trip time {src_name} -> {dst} must be a number >= 0, not {ms!r}",
-                                      where=where)
+                    raise PaxiomError(
+                        f"unknown node or zone {dst!r} in latency_ms.{src_name}",
+                        where=self.src.where(self.src.inline_key_offset("latency_ms", src_name, dst)),
+                    )
+                if not isinstance(ms, int | float) or isinstance(ms, bool) or not 0 <= ms <= MAX_MS:
+                    raise PaxiomError(
+                        f"latency_ms.{src_name}.{dst}: a round-trip time must be a number of "
+                        f"milliseconds from 0 to {MAX_MS:g}, not {describe(ms)}",
+                        where=self.src.where(self.src.inline_key_offset("latency_ms", src_name, dst)),
+                    )
                 given[src_name, dst] = given[dst, src_name] = float(ms)
         groups: list[list[str]] = [[node] for node in index]
         for zone, members in sorted(zones.items(), key=lambda z: len(z[1])):
@@ -253,3 +271,77 @@ class _Loader:
             for i in range(len(index)):
                 trips.row(i)  # a missing pair is reported now, at load time
         return trips
+
+
+class _ZoneExpansion:
+    """Zones expanded to node indices, without recursion: a zone is expanded after the zones it names."""
+
+    def __init__(self, loader: _Loader, raw: Mapping[str, list[str]], index: Mapping[str, int]) -> None:
+        self.loader = loader
+        self.raw = raw
+        self.index = index
+        self.expanded: dict[str, tuple[int, ...]] = {}
+        self.entries = 0
+
+    def run(self) -> dict[str, tuple[int, ...]]:
+        for root in self.raw:
+            stack: list[tuple[str, int]] = [(root, 0)]  # (zone, how many of its members are dealt with)
+            while stack:
+                zone, done = stack[-1]
+                members = self.raw[zone]
+                if zone in self.expanded:
+                    stack.pop()
+                elif done < len(members):
+                    stack[-1] = (zone, done + 1)
+                    member = members[done]
+                    if member in self.raw and member not in self.expanded:
+                        self._descend(stack, zone, member)
+                else:
+                    self.expanded[zone] = self._flatten(zone)
+                    stack.pop()
+        return {zone: self.expanded[zone] for zone in self.raw}
+
+    def _descend(self, stack: list[tuple[str, int]], zone: str, member: str) -> None:
+        path = [z for z, _ in stack]
+        if member in path:
+            cycle = " -> ".join((*path, member)[path.index(member) :])
+            raise PaxiomError(
+                f"zone {member!r} names itself ({cycle})", where=self.loader.at_item("zones", zone, member)
+            )
+        if len(stack) >= MAX_ZONE_DEPTH:
+            raise PaxiomError(
+                f"zones nest more than {MAX_ZONE_DEPTH} deep ({path[0]} -> ... -> {member})",
+                where=self.loader.at_item("zones", zone, member),
+            )
+        stack.append((member, 0))
+
+    def _flatten(self, zone: str) -> tuple[int, ...]:
+        result: list[int] = []
+        seen: set[int] = set()
+        for member in self.raw[zone]:
+            if member in self.expanded:
+                part = self.expanded[member]
+            elif member in self.index:
+                part = (self.index[member],)
+            else:
+                raise PaxiomError(
+                    f"zone {zone!r} names unknown node or zone {member!r}",
+                    where=self.loader.at_item("zones", zone, member),
+                )
+            for i in part:
+                if i in seen:
+                    twice = list(self.index)[i]
+                    again = 2 if member == twice else 1
+                    raise PaxiomError(
+                        f"zone {zone!r} lists node {twice!r} twice",
+                        where=self.loader.at_item("zones", zone, member, again),
+                    )
+                seen.add(i)
+                result.append(i)
+        self.entries += len(result)
+        if self.entries > MAX_ZONE_ENTRIES:
+            raise PaxiomError(
+                f"the zones expand to more than {MAX_ZONE_ENTRIES:,} node entries",
+                where=self.loader.at_key("zones", zone),
+            )
+        return tuple(result)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from paxiom.cluster.expr import Expr, Gate, Leaf, read_once, support
-from paxiom.cluster.selection import cheapest_selection
+from paxiom.cluster.selection import TooLarge, cheapest_selection
 
 QUORUM_LIMIT = 20_000
 NODE_LIMIT = 64
@@ -54,7 +54,10 @@ def quorum_load(expr: Expr) -> Load:
     except ImportError:
         return Load(None, "declined", "scipy is not installed (pip install scipy)")
     if read_once(expr):
-        return _column_generation(expr, linprog)
+        try:
+            return _column_generation(expr, linprog)
+        except TooLarge as exc:
+            return Load(None, "declined", f"{exc}: the weights are too large for exact pricing")
     nodes_mentioned = support(expr).bit_count()
     if nodes_mentioned > NODE_LIMIT:
         return Load(None, "declined", f"{nodes_mentioned} nodes: too many for the linear program (limit {NODE_LIMIT})")
@@ -129,8 +132,9 @@ def _column_generation(expr: Expr, linprog: Any) -> Load:
             method = f"column generation over {len(columns)} generated quorums, solved by {SOLVER}"
             return Load(upper, method)
         if time.perf_counter() > deadline:
-            return Load(None, "declined", f"column generation ran out of time with the load between "
-                        f"{lower:.4f} and {upper:.4f}")
+            return Load(
+                None, "declined", f"column generation ran out of time with the load between {lower:.4f} and {upper:.4f}"
+            )
         columns.append(quorum)
 
 

@@ -21,9 +21,12 @@ from paxiom.cluster.expr import Expr, Gate, Leaf
 from paxiom.errors import PaxiomError
 
 FUNCTIONS = ("all", "any", "majority")
-_TOKEN = re.compile(
-    r"""\s*(?:(?P<punct>[(),])|(?P<quoted>"[^"]*"|'[^']*')|(?P<word>[A-Za-z0-9_.:@/-]+)|(?P<bad>\S))"""
-)
+MAX_DEPTH = 100
+"""Deepest nesting of gates in one expression; deeper is refused, so nothing that walks the tree
+(evaluation, the Z3 encoding, tolerance, load) can exhaust Python's stack."""
+_LONGEST_THRESHOLD = 40
+"""A threshold with more digits exceeds any total weight (at most 10^18 per node), so it is not converted."""
+_TOKEN = re.compile(r"""\s*(?:(?P<punct>[(),])|(?P<quoted>"[^"]*"|'[^']*')|(?P<word>[A-Za-z0-9_.:@/-]+)|(?P<bad>\S))""")
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ class Token:
 
 def tokenize(text: str, where: Callable[[int], str]) -> list[Token]:
     tokens: list[Token] = []
-    pos = 0
-    while text[pos:].strip():
+    pos, end = 0, len(text.rstrip())
+    while pos < end:  # some non-blank character remains
         m = _TOKEN.match(text, pos)
         assert m is not None  # the pattern matches any non-blank character
         start = m.start(m.lastgroup or 0)
@@ -51,7 +54,7 @@ def tokenize(text: str, where: Callable[[int], str]) -> list[Token]:
             word = m.group("word")
             tokens.append(Token("number" if word.isdigit() else "name", word, start))
         pos = m.end()
-    tokens.append(Token("end", "", len(text.rstrip())))
+    tokens.append(Token("end", "", end))
     return tokens
 
 
@@ -73,6 +76,7 @@ class Parser:
         self.where = where
         self.tokens = tokenize(text, where)
         self.i = 0
+        self.depth = 0
 
     def fail(self, message: str, token: Token) -> PaxiomError:
         return PaxiomError(message, where=self.where(token.offset))
@@ -104,8 +108,9 @@ class Parser:
     def expression(self) -> Expr:
         token = self.take()
         if token.kind == "number":
-            self.expect("of", f"after the threshold {token.text}")
-            return self.gate("of", token, int(token.text))
+            self.expect("of", f"after the threshold {_short(token.text)}")
+            digits = token.text.lstrip("0") or "0"
+            return self.gate("of", token, int(digits) if len(digits) <= _LONGEST_THRESHOLD else 10**_LONGEST_THRESHOLD)
         if token.kind == "name" and not token.quoted and token.text in FUNCTIONS:
             return self.gate(token.text, token, None)
         if token.kind == "name":
@@ -125,7 +130,15 @@ class Parser:
         return self.names.index[token.text]
 
     def gate(self, op: str, head: Token, k: int | None) -> Gate:
-        self.expect("(", f"after {head.text!r}" if k is None else f"after '{k} of'")
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(f"quorum expression nested more than {MAX_DEPTH} deep (the most paxiom reads)", head)
+        gate = self._gate(op, head, k)
+        self.depth -= 1
+        return gate
+
+    def _gate(self, op: str, head: Token, k: int | None) -> Gate:
+        self.expect("(", f"after {head.text!r}" if k is None else f"after '{_short(head.text)} of'")
         args: list[Expr] = []
         weights: list[int] = []
         seen: dict[int, str] = {}
@@ -172,13 +185,20 @@ class Parser:
             if k < 1:
                 raise self.fail("a threshold must be at least 1 (0 would make the empty set a quorum)", head)
             if k > total:
-                raise self.fail(f"threshold {k} is larger than the total weight {total} of its arguments, "
-                                "so no set is a quorum", head)
+                raise self.fail(
+                    f"threshold {_short(head.text)} is larger than the total weight {total} of its arguments, "
+                    "so no set is a quorum",
+                    head,
+                )
             threshold = k
         return Gate(op, threshold, tuple(args), tuple(weights), text)
 
     def _name_of(self, index: int) -> str:
         return next(name for name, i in self.names.index.items() if i == index)
+
+
+def _short(number: str) -> str:
+    return number if len(number) <= 20 else f"{number[:8]}...({len(number)} digits)"
 
 
 def parse_expression(text: str, names: Names, where: Callable[[int], str]) -> Expr:

@@ -84,8 +84,10 @@ def build_run(cluster: Cluster, cex: Counterexample) -> Run | str:
             Restricted(base.fast, keep) if base.fast is not None else None,
         )
     else:
-        return (f"no run replayed: the spec enumerates quorums and the violating quorums span "
-                f"{involved.bit_count()} nodes (limit {ENUMERATION_LIMIT})")
+        return (
+            f"no run replayed: the spec enumerates quorums and the violating quorums span "
+            f"{involved.bit_count()} nodes (limit {ENUMERATION_LIMIT})"
+        )
     names = cluster.nodes
     if families == ("phase1", "phase2"):
         actions = _classic_run(names, masks[0], masks[1])

@@ -9,52 +9,42 @@ enclosing table's header, then to the start of the file — an error is never le
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+
+from paxiom.inputs import Source
 
 _TABLE = re.compile(r"""^\s*\[\s*("?)([^\]"]+)\1\s*\]\s*(#.*)?$""")
+_KEY = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_.-]+))\s*=""")
 _TOML_ERROR = re.compile(r"^(?P<msg>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$")
-
-
-@dataclass(frozen=True)
-class Position:
-    line: int
-    col: int
 
 
 class SourceIndex:
     """Positions of tables, keys and values in one cluster file's text."""
 
-    def __init__(self, path: str, text: str) -> None:
-        self.path = path
-        self.text = text
-        self._line_starts = [0] + [m.end() for m in re.finditer(r"\n", text)]
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.path = src.path
+        self.text = src.text
         self._tables: dict[str, int] = {}
         self._keys: dict[tuple[str, str], int] = {}
         self._scan()
 
     def _scan(self) -> None:
         table = ""
-        for start in self._line_starts:
-            end = self.text.find("\n", start)
-            line = self.text[start : end if end >= 0 else len(self.text)]
+        start = 0
+        for line in self.text.split("\n"):
+            line_start, start = start, start + len(line) + 1
             header = _TABLE.match(line)
             if header:
                 table = header.group(2).strip()
-                self._tables.setdefault(table, start + line.index("["))
+                self._tables.setdefault(table, line_start + line.index("["))
                 continue
-            key = re.match(r"""^\s*(?:"([^"]*)"|'([^']*)'|([A-Za-z0-9_.-]+))\s*=""", line)
+            key = _KEY.match(line)
             if key:
                 name = next(g for g in key.groups() if g is not None)
-                self._keys.setdefault((table, name), start + len(line) - len(line.lstrip()))
-
-    def position(self, offset: int) -> Position:
-        """The 1-based line and column of a character offset."""
-        line = max(i for i, start in enumerate(self._line_starts) if start <= offset)
-        return Position(line + 1, offset - self._line_starts[line] + 1)
+                self._keys.setdefault((table, name), line_start + len(line) - len(line.lstrip()))
 
     def where(self, offset: int) -> str:
-        pos = self.position(offset)
-        return f"{self.path}:{pos.line}:{pos.col}"
+        return self.src.where(offset)
 
     def table_offset(self, table: str) -> int:
         return self._tables.get(table, 0)
@@ -83,6 +73,18 @@ class SourceIndex:
             found = min(hits)
             start = found + 1
         return found
+
+    def inline_key_offset(self, table: str, key: str, inner: str) -> int:
+        """Where `inner` is defined in the value of `key`: in an inline table `key = { inner = 1 }`, or as a line
+        of the sub-table `[table.key]`; else where `key` is."""
+        if (f"{table}.{key}", inner) in self._keys:
+            return self._keys[f"{table}.{key}", inner]
+        start = self.value_offset(table, key)
+        end = self.text.find("}", start)
+        quoted = re.escape(inner)
+        pattern = re.compile(rf"""(?:^|[{{,\s])((?:"{quoted}"|'{quoted}'|{quoted})\s*=)""")
+        found = pattern.search(self.text, start, end if end >= 0 else len(self.text))
+        return found.start(1) if found else self.key_offset(table, key)
 
     def string_content_offset(self, table: str, key: str) -> int:
         """Where the characters of the string value of `key` begin (after the quote(s))."""

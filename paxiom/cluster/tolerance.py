@@ -4,8 +4,9 @@ The fewest crashes that make a family unavailable is the smallest set f of nodes
 contain no quorum; for a monotone family that is "the expression is false on the complement of f".
 When no node appears twice in the expression (a read-once formula: majorities, thresholds, zones of
 zones, rows of a grid) the answer composes bottom-up: a gate fails once arguments of total weight
-`total - K + 1` fail, and the cheapest such arguments are a small knapsack. Otherwise Z3 finds it by
-binary search on |f| over the certifier's 0/1 encoding. Either way nothing is enumerated.
+`total - K + 1` fail, and the cheapest such arguments are a small knapsack. Otherwise (or when the
+weights make that knapsack too large) Z3 finds it by binary search on |f| over the certifier's 0/1
+encoding. Either way nothing is enumerated.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 import z3
 
 from paxiom.cluster.certify import Problem, holds, ints, mask_of_model
-from paxiom.cluster.expr import Expr, Leaf, read_once
-from paxiom.cluster.selection import cheapest_selection
+from paxiom.cluster.expr import Expr, Leaf, read_once, support
+from paxiom.cluster.selection import TooLarge, cheapest_selection
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,10 @@ class Tolerance:
 
 def min_crashes(expr: Expr, n: int) -> Tolerance:
     """The smallest set of nodes whose crash leaves no quorum of `expr` (exact either way)."""
-    cost, mask = _cheapest_failure(expr)
+    try:
+        cost, mask = _cheapest_failure(expr)
+    except TooLarge:  # weights too large and varied for the bottom-up table: Z3 decides it symbolically
+        return _min_crashes_z3(expr, n, support(expr))
     if read_once(expr):
         return Tolerance(cost, mask, "read-once formula, composed bottom-up")
     return _min_crashes_z3(expr, n, mask)
@@ -83,6 +87,5 @@ def zones_that_can_be_lost(
     for zone, members in zones.items():
         survivors = everyone & ~sum(1 << i for i in members)
         alive = {name: expr.holds(survivors) for name, expr in families.items()}
-        result.append({"zone": zone, "nodes": len(members), **alive,
-                       "live": alive["phase1"] and alive["phase2"]})
+        result.append({"zone": zone, "nodes": len(members), **alive, "live": alive["phase1"] and alive["phase2"]})
     return result
