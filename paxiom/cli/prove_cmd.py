@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from rich.markup import escape
 from rich.progress import Progress, TaskID
 from rich.table import Table
 
@@ -27,6 +28,9 @@ from paxiom.proofs import prover, variants
 from paxiom.proofs.check import DEFAULT_TIMEOUT_S, Obligation
 from paxiom.proofs.fol import TransitionSystem
 from paxiom.proofs.prover import ProofResult, has_conjunct, has_weakenable_axiom
+
+if TYPE_CHECKING:
+    from paxiom.proofs.on_cluster import ClusterVerdict
 
 MARK = {"proved": "[green]✓[/]", "failed": "[bold red]✗[/]", "unknown": "[yellow]?[/]"}
 MAX_TIMEOUT_S = 86_400
@@ -105,18 +109,11 @@ def prove(
         return
     if trace_out is not None:
         raise PaxiomError("--trace-out writes the run --bmc finds; add --bmc DEPTH")
-    results = _prove_all(models, drop, weaken, timeout_s, as_json)
-    docs: list[dict[str, Any]] = [r.to_json() for r in results]
-    holds = all(r.proved for r in results)
-    if cluster is not None:
-        from paxiom.proofs.on_cluster import certify
-
-        for model, result, doc in zip(models, results, docs, strict=True):
-            verdict = certify(model, cluster, result.proved)
-            doc["cluster"] = verdict.to_json(model.title)
-            holds = holds and verdict.holds
-            if not as_json:
-                console.print(verdict.sentence(model.title), soft_wrap=True)
+    results = _prove_all(models, drop, weaken, timeout_s, as_json, cluster)
+    docs: list[dict[str, Any]] = []
+    for result, verdict in results:
+        docs.append(result.to_json() | ({"cluster": verdict.to_json(result.title)} if verdict is not None else {}))
+    holds = all(r.proved and (v is None or v.holds) for r, v in results)
     if as_json:
         emit_json(docs[0] if len(docs) == 1 else docs)
     finish(holds)
@@ -150,18 +147,28 @@ def _select(
 
 
 def _prove_all(
-    models: list[TransitionSystem], drop: tuple[str, ...], weaken: tuple[str, ...], timeout_s: float, as_json: bool
-) -> list[ProofResult]:
-    results = []
+    models: list[TransitionSystem],
+    drop: tuple[str, ...],
+    weaken: tuple[str, ...],
+    timeout_s: float,
+    as_json: bool,
+    cluster: Cluster | None,
+) -> list[tuple[ProofResult, ClusterVerdict | None]]:
+    """Each proof, and with --config whether the file's quorums satisfy its axioms, decided before the
+    headline is printed: a proof over quorums the file does not have must not read as PROVED."""
+    from paxiom.proofs.on_cluster import certify
+
+    results: list[tuple[ProofResult, ClusterVerdict | None]] = []
     with Progress(console=err_console, transient=True, disable=as_json) as bar:
         for ts in models:
             task = bar.add_task(f"proving {ts.variant}", total=None)
             tick = functools.partial(_tick, bar, task)
             result = prover.prove(ts, drop=drop, weaken=weaken, timeout_s=timeout_s, progress=tick)
+            verdict = certify(ts, cluster, result.proved) if cluster is not None else None
             bar.remove_task(task)
-            results.append(result)
+            results.append((result, verdict))
             if not as_json:
-                _show(result)
+                _show(result, verdict, cluster)
     return results
 
 
@@ -169,10 +176,13 @@ def _tick(bar: Progress, task: TaskID, _: Obligation) -> None:
     bar.advance(task)
 
 
-def _show(result: ProofResult) -> None:
+def _show(result: ProofResult, on_cluster: ClusterVerdict | None = None, cluster: Cluster | None = None) -> None:
     """One matrix per variant: a row per conjunct, a column per obligation kind (initiation, each action),
-    each cell the verdict and milliseconds; then the safety obligation and any counterexample."""
+    each cell the verdict and milliseconds; then the safety obligation and any counterexample; with
+    --config, the sentence on the file's quorums."""
     verdict = "[bold green]PROVED[/]" if result.proved else "[bold red]NOT PROVED[/]"
+    if result.proved and on_cluster is not None and cluster is not None and not on_cluster.holds:
+        verdict = f"[bold red]NOT SAFE on {escape(cluster.path)}[/] (proved only for quorums meeting its axioms)"
     changes = [*(f"without {d}" for d in result.dropped), *(f"with {w} weakened" for w in result.weakened)]
     console.print(
         f"\n[bold]{result.variant}[/] — {result.title}{' (' + ', '.join(changes) + ')' if changes else ''}: "
@@ -203,6 +213,8 @@ def _show(result: ProofResult) -> None:
         console.print()
         for line in result.cti.lines():
             console.print(line, markup=False, highlight=False, soft_wrap=True)
+    if on_cluster is not None:
+        console.print(on_cluster.sentence(result.title), soft_wrap=True)
 
 
 def _cell(status: str, seconds: float) -> str:

@@ -59,11 +59,14 @@ def quorum() -> None:
     help="Decide with Z3 every intersection condition FILE needs; on failure show the smallest violating "
     "quorums and a replayed spec run choosing two values; on success the fault tolerance.\n\n"
     "Exit 0 when safe for the protocol the file declares (Fast Paxos if it has fast quorums), 1 when "
-    "unsafe, 2 on a bad file."
+    "unsafe, 2 on a bad file.",
 )
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--trace-out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the counterexample run as a trace file (replay: paxiom explore --replay FILE).")
+@click.option(
+    "--trace-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the counterexample run as a trace file (replay: paxiom explore --replay FILE).",
+)
 @click.option("--leader", help="Report latency only for a leader at this node.")
 @click.option("--no-load", is_flag=True, help="Skip the load linear program.")
 @json_option
@@ -108,12 +111,16 @@ def _print(report: Report, written: Path | None, asked: Path | None) -> None:
     table = Table("condition", "needed", "verdict", "seconds", "violating quorums", title="Intersection (Z3)")
     for o in report.outcomes:
         cex = o.counterexample
-        quorums = "" if cex is None else " / ".join(
-            f"{fam} {brief(c.names(m))}" for fam, m in cex.quorums
-        ) + (" (smallest)" if cex.minimum else " (minimal)")
+        quorums = (
+            ""
+            if cex is None
+            else " / ".join(f"{fam} {brief(c.names(m))}" for fam, m in cex.quorums)
+            + (" (smallest)" if cex.minimum else " (minimal)")
+        )
         verdict = "[green]holds[/]" if o.holds else "[red]fails[/]"
-        table.add_row(o.condition.name, "yes" if o.condition.needed else "no", verdict,
-                      f"{o.seconds:.3f}", escape(quorums))
+        table.add_row(
+            o.condition.name, "yes" if o.condition.needed else "no", verdict, f"{o.seconds:.3f}", escape(quorums)
+        )
     console.print(table)
     holds = {o.condition.name: o.holds for o in report.outcomes}
     for variant, ok in report.variant_verdicts().items():
@@ -168,14 +175,29 @@ def _print_unsafe(report: Report, written: Path | None, asked: Path | None) -> N
 
 def _print_tolerance(report: Report) -> None:
     c = report.cluster
+    if not report.safe:
+        console.print(
+            "  [yellow]availability only — the file is UNSAFE, so the numbers below say when the "
+            "cluster stops, not that it stays correct:[/]"
+        )
     for name, t in report.tolerance.items():
-        console.print(f"  fault tolerance {name}: survives any {t.min_crashes - 1} crashes; these "
-                      f"{t.min_crashes} leave no {name} quorum: {brief(c.names(t.example), 20)}")
+        survives = "no crash" if t.min_crashes == 1 else f"any {plural(t.min_crashes - 1, 'crash', 'crashes')}"
+        leave = "this node leaves" if t.min_crashes == 1 else f"these {t.min_crashes} leave"
+        console.print(
+            f"  fault tolerance {name}: survives {survives}; {leave} no {name} quorum: {brief(c.names(t.example), 20)}"
+        )
     if report.zones:
         lost = [str(z["zone"]) for z in report.zones if z["live"]]
         kept = [str(z["zone"]) for z in report.zones if not z["live"]]
-        console.print(f"  zones that can be lost entirely, staying live: {', '.join(lost) or 'none'}"
-                      + (f"; not: {', '.join(kept)}" if kept else ""))
+        staying = "staying live" if report.safe else "keeping quorums (but not safety)"
+        console.print(
+            f"  zones that can be lost entirely, {staying}: {', '.join(lost) or 'none'}"
+            + (f"; not: {', '.join(kept)}" if kept else "")
+        )
+
+
+def plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def brief(names: list[str], limit: int = 8) -> str:
