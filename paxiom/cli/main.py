@@ -20,6 +20,7 @@ VERBS: dict[str, str] = {
     "quorum": "paxiom.cli.quorum_cmd:quorum",
     "prove": "paxiom.cli.prove_cmd:prove",
     "tla": "paxiom.cli.tla_cmd:tla",
+    "kv": "paxiom.cli.kv_cmd:kv_group",
 }
 
 
