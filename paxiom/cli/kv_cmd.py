@@ -28,6 +28,11 @@ from paxiom.client.cluster import connect
 from paxiom.errors import PaxiomError
 from paxiom.node import kvstore as kv
 
+HELP = """Put, get, delete, compare-and-set and list keys of a running cluster (paxiom node).
+
+Exit 0 when the operation succeeded (a get found its key, a cas matched), 1 when it did not (missing key,
+cas mismatch) or the cluster could not answer in time (the message says which), 2 on bad input."""
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -97,7 +102,7 @@ def _answer(document: dict[str, Any], human: str, ok: bool, as_json: bool) -> No
         raise SystemExit(EXIT_VIOLATION)
 
 
-@click.group(help="The key-value service: " + __doc__.split(": ", 1)[1])
+@click.group(help=HELP)
 def kv_group() -> None:
     pass
 
