@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paxiom.cluster.expr import Expr, Gate, Leaf, read_once, support
+from paxiom.cluster.expr import Expr, Gate, Leaf, read_once, support, walk
 from paxiom.cluster.selection import TooLarge, cheapest_selection
 
 QUORUM_LIMIT = 20_000
@@ -59,6 +59,9 @@ def quorum_load(expr: Expr) -> Load:
         except TooLarge as exc:
             return Load(None, "declined", f"{exc}: the weights are too large for exact pricing")
     nodes_mentioned = support(expr).bit_count()
+    widest = max((len(e.args) for e in walk(expr) if isinstance(e, Gate)), default=0)
+    if widest > NODE_LIMIT:  # the minimal-subset search recurses once per argument
+        return Load(None, "declined", f"a gate with {widest} arguments: too many for the linear program")
     if nodes_mentioned > NODE_LIMIT:
         return Load(None, "declined", f"{nodes_mentioned} nodes: too many for the linear program (limit {NODE_LIMIT})")
     try:
