@@ -18,12 +18,13 @@ GRAMMAR = """\
 A cluster file is TOML:
 
 \b
+  description = "..."  # optional, shown in reports
   nodes = ["a1", "a2", "a3", "b1", "b2", "b3", "c1", "c2", "c3"]
   [zones]              # optional named groups; a zone may list zones
   dc1 = ["a1", "a2", "a3"]
   dc2 = ["b1", "b2", "b3"]
   dc3 = ["c1", "c2", "c3"]
-  [weights]            # optional, positive integers, default 1
+  [weights]            # optional, positive integers up to 10^18, default 1
   a1 = 2
   [quorums]
   phase1 = "2 of (majority(dc1), majority(dc2), majority(dc3))"
@@ -32,7 +33,7 @@ A cluster file is TOML:
   [latency_ms]         # optional round-trip times, node or zone keys
   dc1 = { dc1 = 0.5, dc2 = 12, dc3 = 70 }
 
-Quorum expressions (monotone threshold formulas, nested to any depth):
+Quorum expressions (monotone threshold formulas, nested up to 100 deep):
 
 \b
   expr := NODE
