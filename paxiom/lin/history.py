@@ -95,8 +95,11 @@ def _pair(events: Sequence[Event]) -> list[Operation]:
         if ev.type == "invoke":
             if ev.process in outstanding:
                 prior = ops[outstanding[ev.process]]
-                raise _Unpaired(pos, f"process {ev.process} invokes while its {prior.f} of event "
-                                     f"{events[prior.call].index} is still open")  # fmt: skip
+                raise _Unpaired(
+                    pos,
+                    f"process {ev.process} invokes while its {prior.f} of event "
+                    f"{events[prior.call].index} is still open",
+                )
             outstanding[ev.process] = len(ops)
             ops.append(Operation(len(ops), ev.process, ev.f, ev.key, ev.value, None, "info", pos, None, ev.time))
             continue
@@ -217,8 +220,16 @@ def _event(record: Any, position: int, where: str) -> Event:
     except TypeError:
         raise PaxiomError("key and value must not contain maps", where=where) from None
     event_type = cast(EventType, str(kind))
-    return Event(index, str(process) if isinstance(process, str) else process, event_type, str(f),
-                 record.get("value"), key, time, record.get("error"))  # fmt: skip
+    return Event(
+        index,
+        str(process) if isinstance(process, str) else process,
+        event_type,
+        str(f),
+        record.get("value"),
+        key,
+        time,
+        record.get("error"),
+    )
 
 
 def dumps_safe(value: Any) -> str:
