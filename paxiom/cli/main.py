@@ -21,6 +21,7 @@ VERBS: dict[str, str] = {
     "prove": "paxiom.cli.prove_cmd:prove",
     "tla": "paxiom.cli.tla_cmd:tla",
     "kv": "paxiom.cli.kv_cmd:kv_group",
+    "cluster": "paxiom.cli.cluster_cmd:cluster",
 }
 
 
