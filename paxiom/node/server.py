@@ -1,0 +1,494 @@
+"""`paxiom node`: one replica of the service — the verified core, driven by the one host driver, on disk and
+on the network.
+
+Inside one asyncio loop (uvloop when installed): `impl.host.Host` runs the replica over the application
+wrapped in client sessions; `NodeStorage` makes its writes durable by group commit on a worker thread and
+reports each ticket synced back to the loop; the peer transport carries protocol messages over mutual TLS;
+a clock task ticks the replica; the client listener (mutual TLS too) turns requests into commands.
+
+A client is answered only once its command was applied, which the host does only after the writes of that
+Ready (and all before) were synced: an answer is never lost by a crash. Reads are commands too — a `get`
+takes its place in the log and is answered when applied, so it is linearizable without any clock or
+lease. A node that is not the leader answers `not_leader` with its hint; a node whose storage reported
+corruption in the middle of its log refuses to start (repairing from peers is not implemented), because
+voting with lost promises could choose two values.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import signal
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from paxiom.client import protocol
+from paxiom.client.protocol import ClientRequest, ClientResponse, StatusRequest, StatusResponse
+from paxiom.errors import PaxiomError
+from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.host import Host
+from paxiom.impl.messages import Envelope, Message
+from paxiom.impl.observe import Applied, MsgId, Record, dumps
+from paxiom.impl.proposer import Role
+from paxiom.impl.storage import DurableState
+from paxiom.impl.values import Command
+from paxiom.node import codec
+from paxiom.node.clusterfile import ServiceCluster, certify, load_service_cluster
+from paxiom.node.datadir import DataDir, atomic_write
+from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
+from paxiom.node.kvstore import KVStore
+from paxiom.node.metrics import Metrics
+from paxiom.node.sessions import APPLIED, STALE, Application, SessionMachine, decode_outcome
+from paxiom.node.storage import CorruptStorage, NodeStorage
+from paxiom.node.tls import CLIENT, NODE, AuthError, PeerSecurity, TlsDir, check_peer
+from paxiom.node.transport import PeerTransport
+
+log = logging.getLogger("paxiom.node")
+
+WAIT_LIMIT = 30.0
+"""Most seconds a client request waits for its command to be applied before `unavailable`."""
+READ_CHUNK = 1 << 16
+HANDSHAKE_TIMEOUT = 5.0
+MAX_CLIENT_FRAME = 2 << 20
+
+
+class NodeRefused(PaxiomError):
+    """The node must not start (unsafe quorums, a corrupt log, a foreign data directory)."""
+
+
+@dataclass(frozen=True)
+class NodeOptions:
+    config: Path
+    node: str
+    data_dir: Path
+    trace_dir: Path | None = None
+    insecure: bool = False
+    app: Callable[[], Application] = KVStore
+
+
+class JsonLines(logging.Formatter):
+    """Structured log lines: one JSON object per line with time, level, event and the record's fields."""
+
+    FIELDS = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        line |= {k: v for k, v in record.__dict__.items() if k not in self.FIELDS}
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+class _Tag(logging.Filter):
+    """Adds the node's name to every log record."""
+
+    def __init__(self, node: str) -> None:
+        super().__init__()
+        self.node = node
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.node = self.node
+        return True
+
+
+def setup_logging(node: str, stream: IO[str] | None = None) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLines())
+    handler.addFilter(_Tag(node))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+class Waiters:
+    """Client requests waiting for their command to be applied, keyed by the command's identity."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[tuple[str, int], list[asyncio.Future[bytes]]] = {}
+
+    def wait(self, key: tuple[str, int]) -> asyncio.Future[bytes]:
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(key, []).append(future)
+        return future
+
+    def forget(self, key: tuple[str, int], future: asyncio.Future[bytes]) -> None:
+        futures = self._waiting.get(key, [])
+        if future in futures:
+            futures.remove(future)
+        if not futures:
+            self._waiting.pop(key, None)
+
+    def applied(self, record: Applied) -> None:
+        for key, result in record.by_command().items():
+            for future in self._waiting.pop(key, ()):
+                if not future.done():
+                    future.set_result(result)
+
+    def fail_all(self, error: Exception) -> None:
+        waiting, self._waiting = self._waiting, {}
+        for futures in waiting.values():
+            for future in futures:
+                if not future.done():
+                    future.set_exception(error)
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+
+class Deposed(Exception):
+    """The node stopped leading while the request waited; the client should retry at the new leader."""
+
+
+class Trace:
+    """`--trace DIR`: the host's observation records as JSON lines, one file per node incarnation."""
+
+    def __init__(self, directory: Path, node: str, incarnation: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.file = (directory / f"{node}.{incarnation}.jsonl").open("a", encoding="utf-8", buffering=1 << 16)
+
+    def __call__(self, record: Record) -> None:
+        self.file.write(dumps(record) + "\n")
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def next_incarnation(datadir: DataDir) -> int:
+    """A counter kept in the data directory, so message ids stay unique across restarts."""
+    path = datadir.sub("service") / "incarnation"
+    try:
+        previous = int(path.read_text())
+    except (OSError, ValueError):
+        previous = -1
+    atomic_write(path, f"{previous + 1}\n".encode())
+    return previous + 1
+
+
+class Node:
+    """One running node. `start()` opens storage and listeners; `stop()` shuts everything down in order."""
+
+    def __init__(self, sc: ServiceCluster, options: NodeOptions) -> None:
+        self.sc = sc
+        self.options = options
+        self.name = options.node
+        self.me = sc.index(options.node)
+        self.metrics = Metrics(self.name)
+        self.waiters = Waiters()
+        self.started = time.monotonic()
+        self.stopping = asyncio.Event()
+        self.role = Role.FOLLOWER
+        self.leader: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._servers: list[asyncio.Server] = []
+        self._clients: set[asyncio.StreamWriter] = set()
+        self.trace: Trace | None = None
+        self.last_sync: float | None = None
+        self._client_tls: ssl.SSLContext | None = None
+        self.failure: str | None = None
+        """Why the node stopped on its own (a storage failure), for the exit status."""
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self) -> None:
+        certify(self.sc.cluster)
+        tuning = self.sc.tuning
+        config = ReplicaConfig(
+            replica_id=self.me,
+            quorums=self.sc.cluster.quorum_system,
+            seed=int.from_bytes(os.urandom(4), "big"),
+            election_timeout=tuning["election_timeout"],
+            heartbeat_interval=tuning["heartbeat_interval"],
+            window=tuning["window"],
+            batch_size=tuning["batch_size"],
+            snapshot_interval=tuning["snapshot_interval"],
+        )
+        config.check()
+        security = self._security()
+        self.storage, durable = self._open_storage()
+        self.incarnation = next_incarnation(self.storage.datadir)
+        if self.options.trace_dir is not None:
+            self.trace = Trace(self.options.trace_dir, self.name, self.incarnation)
+        self.sm = SessionMachine(self.options.app())
+        self.host = Host(
+            config,
+            self.sm,
+            self.storage,
+            self._send,
+            durable=durable,
+            incarnation=self.incarnation,
+            reply=self.waiters.applied,
+            sink=self.trace,
+        )
+        self.transport = await self._open_transport(security)
+        self._servers.append(await self._listen_clients(security))
+        if self.name in self.sc.metrics:
+            port = self.metrics.serve(self.sc.metrics[self.name])
+            log.info("metrics endpoint up", extra={"event": "metrics", "port": port})
+        self._tasks.append(asyncio.get_running_loop().create_task(self._clock()))
+        log.info(
+            "node started",
+            extra={
+                "event": "start",
+                "incarnation": self.incarnation,
+                "peer": str(self.sc.peers[self.name]),
+                "client": str(self.sc.clients[self.name]),
+                "commit": self.host.replica.commit,
+            },
+        )
+
+    def _security(self) -> PeerSecurity:
+        if self.options.insecure:
+            return PeerSecurity.plaintext(self.sc.cluster_id)
+        if self.sc.tls_dir is None:
+            raise NodeRefused("the cluster file names no service.tls_dir; plaintext needs --insecure")
+        return PeerSecurity.mutual_tls(TlsDir(self.sc.tls_dir), self.sc.cluster_id, self.name)
+
+    async def stop(self) -> None:
+        """Stop taking requests, stop ticking, flush storage, close links: a clean exit."""
+        for server in self._servers:
+            server.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.waiters.fail_all(Deposed("the node is shutting down"))
+        for writer in list(self._clients):
+            writer.close()
+        if hasattr(self, "transport"):
+            await self.transport.stop()
+        if hasattr(self, "storage"):
+            self.storage.close()
+        self.metrics.close()
+        if self.trace is not None:
+            self.trace.close()
+        log.info("node stopped", extra={"event": "stop"})
+
+    async def _clock(self) -> None:
+        period = self.sc.tuning["tick_ms"] / 1000
+        samples = max(1, round(0.5 / period))
+        for count in itertools.count():
+            await asyncio.sleep(period)
+            self.host.tick()
+            self._watch_role()
+            if count % samples == 0:
+                self._sample_storage()
+
+    def _watch_role(self) -> None:
+        replica = self.host.replica
+        role, leader = replica.role, replica.proposer.leader_hint
+        if role is not self.role:
+            if role is Role.CANDIDATE:
+                self.metrics.elections.inc()
+            if self.role is Role.LEADER:
+                self.waiters.fail_all(Deposed("this node stopped leading"))
+            log.info(
+                "role changed", extra={"event": "role", "role": role.value, "ballot": str(replica.proposer.ballot)}
+            )
+            self.role = role
+            self.metrics.is_leader.set(1 if role is Role.LEADER else 0)
+        if leader != self.leader:
+            self.leader = leader
+            self.metrics.leader_changes.inc()
+        self.metrics.commit_index.set(replica.commit)
+
+    # ------------------------------------------------------------------ storage and peers
+
+    def _open_storage(self) -> tuple[NodeStorage, DurableState]:
+        """Recover the data directory (blocking, before serving); corruption in the log refuses the start."""
+        loop = asyncio.get_running_loop()
+
+        def synced(ticket: int) -> None:  # on the group-commit thread
+            loop.call_soon_threadsafe(self.host.synced, ticket)
+
+        def failed(error: BaseException) -> None:
+            loop.call_soon_threadsafe(self._storage_failed, error)
+
+        storage = NodeStorage(
+            self.options.data_dir, cluster_id=self.sc.cluster_id, node_id=self.name, on_synced=synced, on_failure=failed
+        )
+        try:
+            durable = storage.load()
+        except CorruptStorage as exc:
+            storage.close()
+            log.error("refusing to vote or lead", extra={"event": "corrupt", "problems": list(exc.report.problems)})
+            raise NodeRefused(
+                f"{exc}; repair from peers is not implemented: restore this node's data directory "
+                "from a backup or wipe it and let it catch up as a new member"
+            ) from None
+        return storage, durable
+
+    def _storage_failed(self, error: BaseException) -> None:
+        """A failed fdatasync is final: stop rather than serve from state that may not be on disk."""
+        log.error("storage failed, stopping", extra={"event": "storage-failed", "reason": repr(error)})
+        self.failure = f"storage failed: {error!r}"
+        self.stopping.set()
+
+    def _sample_storage(self) -> None:
+        for seconds in self.storage.sync_latencies():
+            self.metrics.sync_latency.observe(seconds)
+            self.last_sync = seconds
+        self.metrics.wal_bytes.set(self.storage.wal_bytes())
+
+    async def _open_transport(self, security: PeerSecurity) -> PeerTransport:
+        transport = PeerTransport(self.name, security, self._receive)
+        address = self.sc.peers[self.name]
+        await transport.listen(address.host, address.port)
+        transport.connect({n: (a.host, a.port) for n, a in self.sc.peers.items()})
+        return transport
+
+    def _receive(self, src: str, msg: Message) -> None:
+        self.host.receive(Envelope(self.sc.index(src), self.me, msg))
+
+    def _send(self, msg_id: MsgId, envelope: Envelope) -> None:
+        self.transport.send(self.sc.nodes[envelope.dst], envelope.msg)
+
+    # ------------------------------------------------------------------ clients
+
+    async def _listen_clients(self, security: PeerSecurity) -> asyncio.Server:
+        address = self.sc.clients[self.name]
+        self._client_tls = security.server
+        return await asyncio.start_server(self._serve_client, address.host, address.port)
+
+    async def _authenticate(self, writer: asyncio.StreamWriter) -> bool:
+        """Upgrade to TLS and check the certificate names a client (or node) of this cluster, before any
+        frame is read; a failure is logged and the connection closed."""
+        if self._client_tls is None:
+            return True
+        peer = writer.get_extra_info("peername")
+        try:
+            await asyncio.wait_for(writer.start_tls(self._client_tls), HANDSHAKE_TIMEOUT)
+            cert = writer.get_extra_info("peercert")
+            try:
+                check_peer(cert, self.sc.cluster_id, CLIENT)
+            except AuthError:
+                check_peer(cert, self.sc.cluster_id, NODE)
+        except (OSError, TimeoutError, AuthError) as exc:
+            log.warning("client refused", extra={"event": "client-refused", "peer": str(peer), "reason": repr(exc)})
+            writer.transport.abort()
+            return False
+        return True
+
+    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if not await self._authenticate(writer):
+            return
+        self._clients.add(writer)
+        decoder = FrameDecoder(MAX_CLIENT_FRAME)
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while data := await reader.read(READ_CHUNK):
+                for payload in decoder.feed(data):
+                    self.metrics.frame("client", "in")
+                    request = protocol.decode_request(payload)
+                    task = asyncio.get_running_loop().create_task(self._answer(request, writer))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+        except (FrameError, codec.DecodeError) as exc:
+            log.warning(
+                "bad client frame, closing", extra={"event": "client-frame", "peer": str(peer), "reason": str(exc)}
+            )
+        except (ConnectionError, ssl.SSLError) as exc:
+            log.info("client connection lost", extra={"event": "client-lost", "peer": str(peer), "reason": str(exc)})
+        finally:
+            for task in tasks:
+                task.cancel()
+            self._clients.discard(writer)
+            writer.close()
+
+    async def _answer(self, request: ClientRequest | StatusRequest, writer: asyncio.StreamWriter) -> None:
+        if isinstance(request, StatusRequest):
+            response: ClientResponse | StatusResponse = StatusResponse(request.id, json.dumps(self.status()).encode())
+        else:
+            response = await self._command(request)
+            self.metrics.answered(response.status)
+        if not writer.is_closing():
+            writer.write(encode_frame(protocol.encode(response)))
+            self.metrics.frame("client", "out")
+
+    def _hint(self) -> str | None:
+        hint = self.host.replica.proposer.leader_hint
+        return None if hint is None or hint == self.me else self.sc.nodes[hint]
+
+    async def _command(self, request: ClientRequest) -> ClientResponse:
+        rid = request.id
+        if self.host.replica.role is not Role.LEADER:
+            return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint())
+        started = time.monotonic()
+        key = (request.client, request.seq)
+        future = self.waiters.wait(key)
+        try:
+            if not self.host.submit((Command(request.client, request.seq, request.op),)):
+                return ClientResponse(rid, protocol.UNAVAILABLE, message="no leader")
+            raw = await asyncio.wait_for(asyncio.shield(future), WAIT_LIMIT)
+        except Deposed as exc:
+            return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint(), message=str(exc))
+        except TimeoutError:
+            return ClientResponse(rid, protocol.UNAVAILABLE, message=f"not applied within {WAIT_LIMIT:g} s")
+        finally:
+            self.waiters.forget(key, future)
+        outcome = decode_outcome(raw)
+        if outcome.tag == APPLIED:
+            self.metrics.commit_latency.observe(time.monotonic() - started)
+            return ClientResponse(rid, protocol.OK, outcome.result)
+        status = protocol.STALE if outcome.tag == STALE else protocol.EXPIRED
+        return ClientResponse(rid, status, message=f"session {request.client} refused seq {request.seq}")
+
+    # ------------------------------------------------------------------ status
+
+    def status(self) -> dict[str, Any]:
+        replica = self.host.replica
+        ballot = replica.proposer.ballot
+        return {
+            "node": self.name,
+            "role": replica.role.value,
+            "leader": None if replica.proposer.leader_hint is None else self.sc.nodes[replica.proposer.leader_hint],
+            "ballot": [ballot.round, ballot.replica],
+            "commit_index": replica.commit,
+            "applied_index": replica.applied,
+            "incarnation": self.incarnation,
+            "waiting_clients": len(self.waiters),
+            "waiting_readys": self.host.waiting,
+            "last_sync_ms": None if self.last_sync is None else round(self.last_sync * 1000, 3),
+            "uptime_s": round(time.monotonic() - self.started, 3),
+        }
+
+
+async def run(options: NodeOptions) -> None:
+    """Run a node until SIGTERM or SIGINT, then stop it cleanly."""
+    sc = load_service_cluster(options.config)
+    node = Node(sc, options)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, node.stopping.set)
+    try:
+        await node.start()
+        await node.stopping.wait()
+    finally:
+        await node.stop()
+    if node.failure is not None:
+        raise NodeRefused(node.failure)
+
+
+def main(options: NodeOptions) -> None:
+    """Blocking entry point: uvloop when importable, plain asyncio otherwise."""
+    try:
+        import uvloop
+
+        runner: Callable[[Any], Any] = uvloop.run
+    except ImportError:
+        runner = asyncio.run
+    runner(run(options))
