@@ -279,7 +279,8 @@ def decode(data: bytes, accept: Iterable[type] | None = None) -> object:
     try:
         raw = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True, **_LIMITS)
     except Exception as exc:  # msgpack raises several unrelated types on malformed input
-        raise DecodeError(f"not valid msgpack ({type(exc).__name__}: {exc})") from None
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise DecodeError(f"not valid msgpack ({detail})") from None
     if type(raw) is not list or len(raw) != 3:
         raise DecodeError(f"expected the array [version, tag, body], got {_typename(raw)}")
     version, tag, body = raw
