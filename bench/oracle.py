@@ -27,7 +27,7 @@ def bare(settings: ClusterSettings, steps: int) -> tuple[float, int]:
     transitions = [0]
 
     class Count:
-        def on_ready(self, replica: int, ready: object) -> None:
+        def on_records(self, replica: int, records: object) -> None:
             transitions[0] += 1
 
         def on_crash(self, replica: int) -> None:

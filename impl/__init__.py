@@ -1,8 +1,11 @@
 """The Multi-Paxos implementation: a sans-IO replica core, and the simulator that tests it against the spec.
 
 - `replica.Replica` — acceptor (`acceptor`), learner (`learner`) and possible leader (`proposer`) in one
-  deterministic object: inputs are ticks, messages and client commands; output is a `storage.Ready`
-  whose durable writes must be made before its messages are sent.
+  deterministic object: inputs are ticks, messages and client commands (`values.Command`); output is a
+  `storage.Ready` whose durable writes must be made before its messages are sent and its committed
+  entries applied. The core decides; the host applies.
+- `host.Host` — the one driver of a replica (persist → sync → send → apply → reply) over a pluggable
+  storage, for the simulator and the server; `observe` — the typed records it reports, as JSON lines.
 - `statemachine.StateMachine` — what the log is applied to; `kv.KeyValueStore` ships for tests and demos.
 - `sim` — the deterministic cluster simulator, its fault schedules, hypothesis rules and shrinker.
 - `oracle.RefinementOracle` — maps every simulated step onto `paxiom.spec.multipaxos` and objects to

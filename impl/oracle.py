@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.kv import KeyValueStore
-from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Vote
+from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Snapshot, Vote
 from paxiom.impl.objection import Objection
-from paxiom.impl.storage import Ready
+from paxiom.impl.observe import Applied, Record, Restored, Sent
 from paxiom.impl.values import Value, render_value
 from paxiom.spec import multipaxos as mp
 from paxiom.spec.model import Action, act
@@ -105,11 +105,16 @@ class RefinementOracle:
 
     # ------------------------------------------------------------------ the Observer interface
 
-    def on_ready(self, replica: int, ready: Ready) -> None:
+    def on_records(self, replica: int, records: list[Record]) -> None:
         self._begin()
-        for envelope in ready.emitted:
-            self._match(envelope)
-        self._check_applied(replica, ready)
+        for record in records:
+            match record:
+                case Sent(envelope=envelope):
+                    self._match(envelope)
+                case Restored(snapshot=snapshot):
+                    self._check_restored(replica, snapshot)
+                case Applied():
+                    self._check_applied(replica, record)
         running = self.sim.replicas[replica]
         if running is not None:
             acceptor = running.acceptor
@@ -356,45 +361,41 @@ class RefinementOracle:
 
     # ------------------------------------------------------------------ what clients see
 
-    def _check_applied(self, r: int, ready: Ready) -> None:
+    def _check_applied(self, r: int, applied: Applied) -> None:
         name = self.names[r]
-        if ready.restored is not None:
-            self.last_applied[r] = ready.restored
-        for applied in ready.applied:
-            slot, value = applied.slot, applied.value
-            if slot != self.last_applied[r] + 1:
-                raise self._object(
-                    "apply-in-order", f"{name} applied slot {slot} right after slot {self.last_applied[r]}"
-                )
-            shown = render_value(value)
-            chosen = self._chosen(slot)
-            if shown not in chosen:
-                raise self._object(
-                    "apply-only-chosen",
-                    f"{name} applied {shown} at slot {slot}, where the spec has "
-                    f"{'chosen ' + str(sorted(chosen)) if chosen else 'chosen nothing'}",
-                )
-            first = self.first_applied.setdefault(slot, value)
-            if first != value:
-                raise self._object(
-                    "same-entry-everywhere",
-                    f"{name} applied {shown} at slot {slot}, another replica applied {render_value(first)}",
-                )
-            if slot == self.reference_last + 1:
-                for command in value:
-                    self.reference.apply(command)
-                self.reference_states[slot] = self.reference.snapshot()
-                self.reference_last = slot
-            self.acknowledged[slot] = value
-            self.last_applied[r] = slot
-        running = self.sim.replicas[r]
-        if ready.restored is not None and running is not None:
-            expected = self.reference_states.get(self.last_applied[r])
-            actual = running.learner.sm.snapshot()
-            if expected is not None and actual != expected:
-                raise self._object(
-                    "snapshot-matches-log",
-                    f"{name} restored a snapshot up to slot {ready.restored} "
-                    f"and now holds {actual.decode()} where the chosen log up to slot "
-                    f"{self.last_applied[r]} gives {expected.decode()}",
-                )
+        slot, value = applied.slot, applied.value
+        if slot != self.last_applied[r] + 1:
+            raise self._object("apply-in-order", f"{name} applied slot {slot} right after slot {self.last_applied[r]}")
+        shown = render_value(value)
+        chosen = self._chosen(slot)
+        if shown not in chosen:
+            raise self._object(
+                "apply-only-chosen",
+                f"{name} applied {shown} at slot {slot}, where the spec has "
+                f"{'chosen ' + str(sorted(chosen)) if chosen else 'chosen nothing'}",
+            )
+        first = self.first_applied.setdefault(slot, value)
+        if first != value:
+            raise self._object(
+                "same-entry-everywhere",
+                f"{name} applied {shown} at slot {slot}, another replica applied {render_value(first)}",
+            )
+        if slot == self.reference_last + 1:
+            for command in value:
+                self.reference.apply(command)
+            self.reference_states[slot] = self.reference.snapshot()
+            self.reference_last = slot
+        self.acknowledged[slot] = value
+        self.last_applied[r] = slot
+
+    def _check_restored(self, r: int, snapshot: Snapshot) -> None:
+        """The restored state is the one the chosen prefix gives (the reference replays every slot once)."""
+        self.last_applied[r] = snapshot.last_slot
+        expected = self.reference_states.get(snapshot.last_slot)
+        if expected is not None and snapshot.state != expected:
+            raise self._object(
+                "snapshot-matches-log",
+                f"{self.names[r]} restored a snapshot up to slot {snapshot.last_slot} "
+                f"and now holds {snapshot.state.decode(errors='replace')} where the chosen log up to slot "
+                f"{snapshot.last_slot} gives {expected.decode()}",
+            )

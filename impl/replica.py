@@ -1,10 +1,13 @@
-"""A Multi-Paxos replica: acceptor, learner and (possible) leader, with no IO of its own.
+"""A Multi-Paxos replica: acceptor, learner and (possible) leader, with no IO and no state machine.
 
-Sans-IO: the host feeds it inputs — `tick()` from its clock, `receive(envelope)` from the network,
-`submit(commands)` from clients — then calls `ready()` and honours the durability contract of
-`paxiom.impl.storage.Ready`: persist `writes`, then send `messages`, then acknowledge `applied`. The
-replica never reads a clock, a socket or a disk, and its only randomness (election timeouts) comes from
-a generator seeded by the configuration, so a run is a pure function of its inputs.
+Sans-IO, in etcd-raft's shape (the core decides, the host applies): the host feeds it inputs — `tick()`
+from its clock, `receive(envelope)` from the network, `submit(commands)` from clients — then calls
+`ready()` and honours the contract of `paxiom.impl.storage.Ready`: persist `writes`, then send
+`messages`, restore `restore`, apply `committed` to its state machine and answer clients. It reports back
+with `applied_through(slot)` and, when a Ready asked for one, `snapshot_taken(slot, state)`;
+`paxiom.impl.host.Host` is the one driver doing all of this. The replica never reads a clock, a socket or
+a disk, and its only randomness (election timeouts) comes from a generator seeded by the configuration,
+so a run is a pure function of its inputs.
 
 Messages a replica addresses to itself (its own acceptor answering its own proposer) go through an
 internal loopback rather than the network, and appear in `Ready.emitted` like every other message.
@@ -25,6 +28,7 @@ from paxiom.impl.messages import (
     CatchUpReply,
     CatchUpRequest,
     Chosen,
+    ChosenEntry,
     Envelope,
     Forward,
     Heartbeat,
@@ -34,15 +38,12 @@ from paxiom.impl.messages import (
     Promise,
 )
 from paxiom.impl.proposer import Outgoing, Proposer, Role
-from paxiom.impl.statemachine import StateMachine
-from paxiom.impl.storage import Applied, DurableState, Ready, SaveSnapshot, Write
+from paxiom.impl.storage import DurableState, Ready, Write
 from paxiom.impl.values import Command, Value
 
 
 class Replica:
-    def __init__(
-        self, config: ReplicaConfig, sm: StateMachine, durable: DurableState | None = None, incarnation: int = 0
-    ) -> None:
+    def __init__(self, config: ReplicaConfig, durable: DurableState | None = None, incarnation: int = 0) -> None:
         """Start fresh, or (given what a previous incarnation persisted) rejoin after a crash."""
         config.check()
         self.config = config
@@ -53,7 +54,7 @@ class Replica:
         self.acceptor = Acceptor(
             config.mutations, durable.promise, durable.votes, snapshot.last_slot + 1 if snapshot else 0
         )
-        self.learner = Learner(sm, config.snapshot_interval, config.mutations, snapshot, durable.chosen)
+        self.learner = Learner(config.snapshot_interval, config.mutations, snapshot, durable.chosen)
         self.proposer = Proposer(config)
         self.clock = 0
         self.heard = 0
@@ -61,9 +62,11 @@ class Replica:
         self.timeout = self._draw_timeout()
         self._writes: list[Write] = []
         self._messages: list[Envelope] = []
-        self._applied: list[Applied] = []
+        self._committed: list[ChosenEntry] = []
         self._emitted: list[Envelope] = []
-        self._restored: int | None = snapshot.last_slot if snapshot else None
+        self._snapshot_at: int | None = None
+        self.applied = snapshot.last_slot if snapshot else -1
+        """The last slot the host reported applied (`applied_through`)."""
         self._loopback: deque[Envelope] = deque()
         self._settle()
 
@@ -100,18 +103,31 @@ class Replica:
         self._settle()
         return True
 
+    def applied_through(self, slot: int) -> None:
+        """The host applied every committed entry up to `slot` to its state machine."""
+        self.applied = max(self.applied, slot)
+
+    def snapshot_taken(self, slot: int, state: bytes) -> None:
+        """The host's state machine after applying every slot up to `slot` (as a Ready's `snapshot`
+        asked): sealed with the checksum chain, saved, and the log and votes below it compacted."""
+        write = self.learner.sealed(slot, state)
+        if write is not None:
+            self._writes.append(write)
+            self.acceptor.compact(slot + 1)
+
     def ready(self) -> Ready:
         """Hand over (and forget) everything produced since the last call."""
         out = Ready(
             tuple(self._writes),
             tuple(self._messages),
-            tuple(self._applied),
+            tuple(self._committed),
             tuple(self._emitted),
-            self._restored,
+            self.learner.restore,
+            self._snapshot_at,
             tuple(self.learner.alarms),
         )
-        self._writes, self._messages, self._applied, self._emitted = [], [], [], []
-        self._restored = None
+        self._writes, self._messages, self._committed, self._emitted = [], [], [], []
+        self._snapshot_at = self.learner.restore = None
         self.learner.alarms.clear()
         return out
 
@@ -123,7 +139,7 @@ class Replica:
 
     @property
     def commit(self) -> int:
-        """Every slot below this is chosen and applied here."""
+        """Every slot below this is chosen and known here (committed: handed to the host to apply)."""
         return self.learner.commit
 
     # ------------------------------------------------------------------ internals
@@ -143,17 +159,15 @@ class Replica:
             (self._loopback if dst == self.me else self._messages).append(envelope)
 
     def _settle(self) -> None:
-        """Drain the loopback, apply what became applicable, and keep the pipeline full."""
+        """Drain the loopback, commit what became committable, and keep the pipeline full."""
         while True:
             while self._loopback:
                 envelope = self._loopback.popleft()
                 self._handle(envelope.src, envelope.msg)
-            applied, writes = self.learner.apply_ready()
-            self._applied += applied
-            self._writes += writes
-            for write in writes:
-                if isinstance(write, SaveSnapshot):
-                    self.acceptor.compact(write.snapshot.last_slot + 1)
+            committed, snapshot_at = self.learner.advance()
+            self._committed += committed
+            if snapshot_at is not None:
+                self._snapshot_at = snapshot_at
             self._send(self.proposer.propose_pending(self.learner.commit))
             if not self._loopback:
                 return
@@ -236,7 +250,9 @@ class Replica:
         writes, restored = self.learner.install(reply)
         self._writes += writes
         if restored and self.learner.snapshot is not None:
-            self._restored = self.learner.snapshot.last_slot
+            # the snapshot covers whatever this Ready had committed or asked to snapshot so far
+            self._committed, self._snapshot_at = [], None
+            self.applied = self.learner.snapshot.last_slot
             self.acceptor.compact(self.learner.snapshot.last_slot + 1)
         for slot in list(self.proposer.proposals):
             if self.learner.knows_chosen(slot):

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import NULL_BALLOT, Ballot
 from paxiom.impl.checksum import GENESIS, chain
 from paxiom.impl.config import ReplicaConfig, UnsafeQuorums
+from paxiom.impl.host import Host, ImmediateStorage, Storage
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.learner import Learner
-from paxiom.impl.messages import Accept, Accepted, CatchUpReply, ChosenEntry, Envelope, Nack, Prepare, Promise, Vote
+from paxiom.impl.messages import (
+    Accept,
+    Accepted,
+    CatchUpReply,
+    ChosenEntry,
+    Envelope,
+    Heartbeat,
+    Nack,
+    Prepare,
+    Promise,
+    Vote,
+)
+from paxiom.impl.observe import Applied, MsgId, ObservationError, Record, Sent, Tick, dumps, from_json
 from paxiom.impl.proposer import Proposer
 from paxiom.impl.replica import Replica
-from paxiom.impl.storage import DurableState, SavePromise, SaveVote
+from paxiom.impl.storage import DurableState, SavePromise, SaveVote, Write
 from paxiom.impl.values import Command, Value, encode_value, render_value
 from paxiom.spec.quorums import QuorumSystem
 
@@ -25,11 +41,11 @@ def cmd(op: str, client: str = "c", seq: int = 1) -> Command:
 def test_refuses_non_intersecting_quorums_and_names_them() -> None:
     config = ReplicaConfig(0, QuorumSystem.flexible(5, 2, 3))
     with pytest.raises(UnsafeQuorums, match=r"phase-1 \{a1, a2\}.*phase-2 \{a3, a4, a5\}"):
-        Replica(config, KeyValueStore())
+        Replica(config)
 
 
 def test_flexible_quorums_that_intersect_start() -> None:
-    replica = Replica(ReplicaConfig(0, QuorumSystem.flexible(5, 4, 2)), KeyValueStore())
+    replica = Replica(ReplicaConfig(0, QuorumSystem.flexible(5, 4, 2)))
     assert replica.commit == 0
 
 
@@ -63,7 +79,7 @@ def test_restart_from_disk_keeps_promise_and_votes() -> None:
     disk = DurableState()
     disk.persist(SavePromise(Ballot(4, 2)))
     disk.persist(SaveVote(Vote(0, Ballot(4, 2), (cmd("set a 1"),))))
-    replica = Replica(ReplicaConfig(1, QuorumSystem.majority(3)), KeyValueStore(), disk, incarnation=1)
+    replica = Replica(ReplicaConfig(1, QuorumSystem.majority(3)), disk, incarnation=1)
     assert replica.acceptor.promise == Ballot(4, 2)
     assert replica.acceptor.votes[0].value == (cmd("set a 1"),)
 
@@ -76,35 +92,42 @@ def _entries(values: list[Value]) -> tuple[ChosenEntry, ...]:
     return tuple(out)
 
 
-def test_catch_up_applies_a_verified_prefix_in_order() -> None:
-    learner = Learner(KeyValueStore(), snapshot_interval=100)
+def test_catch_up_commits_a_verified_prefix_in_order() -> None:
+    learner = Learner(snapshot_interval=100)
     learner.install(CatchUpReply(None, _entries([(cmd("set a 1"),), (), (cmd("set a 2"),)])))
-    applied, _ = learner.apply_ready()
-    assert [a.slot for a in applied] == [0, 1, 2]
-    assert learner.checksum == _entries([(cmd("set a 1"),), (), (cmd("set a 2"),)])[-1].checksum
+    committed, snapshot_at = learner.advance()
+    assert [e.slot for e in committed] == [0, 1, 2] and snapshot_at is None
+    assert (
+        learner.checksum == committed[-1].checksum == _entries([(cmd("set a 1"),), (), (cmd("set a 2"),)])[-1].checksum
+    )
 
 
 def test_catch_up_refuses_a_corrupted_entry() -> None:
     good = _entries([(cmd("set a 1"),), (cmd("set b 2"),)])
     bad = (good[0], ChosenEntry(1, (cmd("set b 3"),), good[1].checksum))
-    learner = Learner(KeyValueStore(), snapshot_interval=100)
+    learner = Learner(snapshot_interval=100)
     learner.install(CatchUpReply(None, bad))
-    applied, _ = learner.apply_ready()
-    assert [a.slot for a in applied] == [0]
+    committed, _ = learner.advance()
+    assert [e.slot for e in committed] == [0]
     assert learner.alarms and "checksum" in learner.alarms[0]
 
 
 def test_snapshot_compacts_and_serves_lagging_replicas() -> None:
-    learner = Learner(KeyValueStore(), snapshot_interval=2)
+    learner = Learner(snapshot_interval=2)
     learner.install(CatchUpReply(None, _entries([(cmd("set a 1"),), (cmd("set b 2"),), (cmd("set c 3"),)])))
-    learner.apply_ready()
-    assert learner.snapshot is not None and learner.snapshot.last_slot == 1
+    committed, snapshot_at = learner.advance()
+    assert snapshot_at == 1  # the host applies slots 0 and 1, snapshots, then applies slot 2
+    kv = KeyValueStore()
+    for entry in committed[:2]:
+        kv.apply(*entry.value)
+    assert learner.sealed(1, kv.snapshot()) is not None
+    assert learner.snapshot is not None and learner.snapshot.last_slot == 1 and sorted(learner.log) == [2]
     reply = learner.catch_up_reply(0, {})
     assert reply is not None and reply.snapshot == learner.snapshot and [e.slot for e in reply.entries] == [2]
-    fresh = Learner(KeyValueStore(), snapshot_interval=2)
+    fresh = Learner(snapshot_interval=2)
     fresh.install(reply)
-    fresh.apply_ready()
-    assert fresh.sm.snapshot() == learner.sm.snapshot() and fresh.checksum == learner.checksum
+    assert fresh.restore == learner.snapshot
+    assert [e.slot for e in fresh.advance()[0]] == [2] and fresh.checksum == learner.checksum
 
 
 def test_kv_state_machine_round_trips_its_snapshot() -> None:
@@ -117,7 +140,7 @@ def test_kv_state_machine_round_trips_its_snapshot() -> None:
 
 
 def test_ready_carries_the_writes_a_reply_depends_on() -> None:
-    replica = Replica(ReplicaConfig(1, QuorumSystem.majority(3)), KeyValueStore())
+    replica = Replica(ReplicaConfig(1, QuorumSystem.majority(3)))
     replica.ready()
     replica.receive(Envelope(0, 1, Prepare(Ballot(2, 0), 0)))
     ready = replica.ready()
@@ -129,35 +152,111 @@ def test_ready_carries_the_writes_a_reply_depends_on() -> None:
     assert [e.msg for e in ready.messages] == [Accepted(Ballot(2, 0), 0, (cmd("set a 1"),))]
 
 
-def _lone_leader() -> Replica:
-    replica = Replica(
-        ReplicaConfig(0, QuorumSystem.majority(1), election_timeout=2, heartbeat_interval=1), KeyValueStore()
-    )
-    for _ in range(10):
-        replica.tick()
-        if replica.role.value == "leader":
-            return replica
-    raise AssertionError("a lone replica never elected itself")
+class DeferredStorage:
+    """A storage whose syncs complete only when the test says so (like a group-commit WAL's)."""
+
+    def __init__(self) -> None:
+        self.appended: list[tuple[Write, ...]] = []
+
+    def append(self, writes: tuple[Write, ...]) -> int:
+        self.appended.append(writes)
+        return len(self.appended)
+
+
+class Lone:
+    """A one-replica cluster run by the host driver, recording what it sends, replies and observes."""
+
+    def __init__(self, storage: Storage | None = None) -> None:
+        config = ReplicaConfig(0, QuorumSystem.majority(1), election_timeout=2, heartbeat_interval=1)
+        self.kv = KeyValueStore()
+        self.replies: list[Applied] = []
+        self.records: list[Record] = []
+        immediate = ImmediateStorage(DurableState())
+        self.host = Host(
+            config,
+            self.kv,
+            storage or immediate,
+            lambda i, e: None,
+            reply=self.replies.append,
+            sink=self.records.append,
+        )
+        immediate.bind(self.host)
+        for _ in range(10):
+            self.host.tick()
+            if self.host.replica.role.value == "leader":
+                return
+        raise AssertionError("a lone replica never elected itself")
 
 
 def test_a_lone_replica_elects_itself_and_applies_in_order() -> None:
-    replica = _lone_leader()
-    replica.ready()
-    replica.submit((cmd("set a 1", seq=1), cmd("set b 2", seq=2)))
-    replica.submit((cmd("set a 3", seq=3),))
-    applied = replica.ready().applied
-    assert [(a.slot, [c.seq for c in a.value]) for a in applied] == [(0, [1, 2]), (1, [3])]
-    assert replica.learner.sm.snapshot() == b'{"a":"3","b":"2"}'
+    lone = Lone()
+    lone.host.submit((cmd("set a 1", seq=1), cmd("set b 2", seq=2)))
+    lone.host.submit((cmd("set a 3", seq=3),))
+    assert [(a.slot, [c.seq for c in a.value]) for a in lone.replies] == [(0, [1, 2]), (1, [3])]
+    assert [a.results for a in lone.replies] == [(b"ok", b"ok"), (b"ok",)]
+    assert lone.kv.snapshot() == b'{"a":"3","b":"2"}' and lone.host.replica.applied == 1
 
 
 def test_two_clients_sending_the_same_bytes_are_both_applied() -> None:
-    replica = _lone_leader()
-    replica.ready()
+    lone = Lone()
     twins = (cmd("set a 1", client="alice"), cmd("set a 1", client="bob"))
-    replica.submit(twins)
-    applied = replica.ready().applied
-    assert [c for a in applied for c in a.value] == list(twins)
-    assert [r for a in applied for r in a.results] == [b"ok", b"ok"]
+    lone.host.submit(twins)
+    assert [c for a in lone.replies for c in a.value] == list(twins)
+    assert lone.replies[0].by_command() == {("alice", 1): b"ok", ("bob", 1): b"ok"}
+
+
+def test_nothing_leaves_or_applies_before_its_writes_sync_and_readys_complete_in_order() -> None:
+    storage = DeferredStorage()
+    lone = Lone(storage)
+    synced_before = len(storage.appended)
+    lone.host.synced(synced_before)
+    lone.host.submit((cmd("set a 1", seq=1),))
+    lone.host.submit((cmd("set a 2", seq=2),))
+    assert len(storage.appended) == synced_before + 2 and lone.replies == [] and lone.host.waiting == 2
+    lone.host.synced(synced_before + 1)
+    assert [a.slot for a in lone.replies] == [0] and lone.host.waiting == 1
+    lone.host.synced(synced_before + 2)  # the second Ready waited for its own sync
+    assert [a.slot for a in lone.replies] == [0, 1] and lone.kv.data == {"a": "2"}
+    kinds = [type(r).__name__ for r in lone.records if not isinstance(r, Tick | Sent)]
+    assert kinds[-4:] == ["Synced", "Applied", "Synced", "Applied"]
+
+
+def test_a_reply_waits_for_the_sync_that_makes_the_promise_durable() -> None:
+    storage = DeferredStorage()
+    sent: list[Envelope] = []
+    host = Host(ReplicaConfig(1, QuorumSystem.majority(3)), KeyValueStore(), storage, lambda i, e: sent.append(e))
+    host.receive(Envelope(0, 1, Prepare(Ballot(2, 0), 0)), MsgId(0, 0, 0))
+    assert storage.appended == [(SavePromise(Ballot(2, 0)),)] and sent == []
+    host.synced(1)
+    assert [e.msg for e in sent] == [Promise(Ballot(2, 0), 0, ())]
+
+
+def test_observations_round_trip_through_json_lines() -> None:
+    lone = Lone()
+    lone.host.submit((cmd("set a 1"), Command('b\n"x', 7, bytes(range(256)))))
+    lone.host.receive(Envelope(0, 0, Heartbeat(Ballot(9, 0), 0)), MsgId(0, 0, 1))
+    assert {type(r).__name__ for r in lone.records} >= {"Start", "Tick", "Submit", "Synced", "Sent", "Applied"}
+    for record in lone.records:
+        assert from_json(json.loads(dumps(record))) == record
+
+
+@pytest.mark.parametrize(
+    ("doc", "field"),
+    [
+        ({"type": "Tick"}, "record.node"),
+        ({"type": "Fly", "node": 0}, "record.type"),
+        ({"type": "Tick", "node": "0"}, "record.node"),
+        ({"type": "Tick", "node": 0, "extra": 1}, "record.extra"),
+        (
+            {"type": "Submit", "node": 0, "commands": [{"client": "", "seq": 1, "op": ""}], "accepted": True},
+            "record.commands[0]",
+        ),
+        ({"type": "Synced", "node": 0, "writes": [{"type": "SavePromise", "ballot": [1]}]}, "record.writes[0].ballot"),
+    ],
+)
+def test_malformed_observations_name_the_field(doc: dict[str, object], field: str) -> None:
+    with pytest.raises(ObservationError, match=re.escape(f"field {field}")):
+        from_json(doc)
 
 
 def test_the_queue_skips_a_retried_identity_but_never_merges_by_content() -> None:

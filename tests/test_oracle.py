@@ -25,13 +25,13 @@ def _run(settings: ClusterSettings, steps: int) -> Execution:
 def test_replicas_converge_on_one_state_after_faults_stop() -> None:
     execution = _run(ClusterSettings(replicas=3, seed=21), 1500)
     assert execution.feed({"action": "quiesce", "rounds": 400})
-    states = {rep.learner.sm.snapshot() for rep in execution.sim.replicas if rep is not None}
+    states = {kv.snapshot() for kv in execution.sim.states}
     assert len(states) == 1
     assert execution.oracle.actions_matched > 0 and execution.oracle.transitions > 1500
 
 
 def _inject(execution: Execution, envelope: Envelope) -> str:
-    mid = execution.sim.network.send(envelope)
+    mid = execution.sim.network.send(None, envelope)
     assert not execution.feed({"action": "deliver", "msg": mid})
     assert execution.result.objection is not None
     return str(execution.result.objection)
@@ -66,6 +66,6 @@ def test_a_promise_that_hides_a_vote_is_named() -> None:
 def test_forged_vote_below_promise_is_refused_by_the_acceptor_not_the_oracle() -> None:
     execution = _run(ClusterSettings(replicas=3, seed=8), 600)
     stale = Envelope(0, 1, Accept(Ballot(0, 0), 10_000, (Command("mallory", 1, b"set y 2"),)))
-    mid = execution.sim.network.send(stale)
+    mid = execution.sim.network.send(None, stale)
     # the acceptor answers with a Nack: nothing changes in the abstract state, the step is a stutter
     assert execution.feed({"action": "deliver", "msg": mid}), str(execution.result.objection)

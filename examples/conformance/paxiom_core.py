@@ -19,7 +19,7 @@ writes the core hands out (`impl.storage`):
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from paxiom.conform import (
@@ -42,7 +42,6 @@ from paxiom.impl import messages as core
 from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import Ballot as CoreBallot
 from paxiom.impl.config import ReplicaConfig
-from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.mutants import mutant
 from paxiom.impl.proposer import Proposal, Proposer, Role
 from paxiom.impl.replica import Replica
@@ -53,6 +52,14 @@ from paxiom.spec.quorums import Explicit, QuorumSystem
 
 class Core(Adapter):
     roles = frozenset({"acceptor", "proposer", "learner", "node"})
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, str]) -> None:
+        """`mutant=NAME` must name a catalogued bug (the KeyError lists the catalogue); nothing else is known."""
+        if unknown := sorted(set(options) - {"mutant"}):
+            raise ValueError(f"unknown option {unknown[0]!r}; this adapter knows only mutant=NAME")
+        if "mutant" in options:
+            mutant(options["mutant"])
 
     def __init__(self, node: Node) -> None:
         super().__init__(node)
@@ -65,7 +72,7 @@ class Core(Adapter):
         self.durable = self.restore(self.load() or {})
         self.acceptor = Acceptor(self.mutations, self.durable.promise, self.durable.votes)
         self.proposer = Proposer(self.config)
-        self.replica = Replica(self.config, KeyValueStore(), self.durable.copy(), node.incarnation)
+        self.replica = Replica(self.config, self.durable.copy(), node.incarnation)
         # (built in every role, for simplicity: only the node role of group tests drives it)
         self.decided = 0 in self.durable.chosen
         self.wanted: tuple[Value, ...] = ()
@@ -237,8 +244,8 @@ class Core(Adapter):
         return [o for o in out if not isinstance(o, Decision)] + self.decisions(ready)
 
     def decisions(self, ready: Ready) -> list[Output]:
-        for applied in ready.applied:
-            if applied.slot == 0 and not self.decided:
+        for entry in ready.committed:
+            if entry.slot == 0 and not self.decided:
                 self.decided = True
-                return self.decide(applied.value)
+                return self.decide(entry.value)
         return []

@@ -12,30 +12,40 @@ from __future__ import annotations
 import dataclasses
 
 from paxiom.impl.messages import CatchUpReply, ChosenEntry, Envelope, Snapshot
+from paxiom.impl.observe import MsgId
 
 
 class Network:
     def __init__(self) -> None:
         self.in_flight: dict[int, Envelope] = {}
-        """Message id -> envelope, in sending order (ids increase)."""
+        """Message id -> envelope, in sending order (ids increase). These ids are the adversary's handles;
+        `sent_as` gives the sender's own id for each (its `Sent` record)."""
+        self.sent_as: dict[int, MsgId | None] = {}
         self.next_id = 0
         self.side: frozenset[int] | None = None
         """When partitioned: the replicas on one side; everyone else is on the other."""
         self.oneway = False
         """Whether only messages leaving `side` are lost."""
 
-    def send(self, envelope: Envelope) -> int:
+    def send(self, msg_id: MsgId | None, envelope: Envelope) -> int:
         mid = self.next_id
         self.next_id += 1
         self.in_flight[mid] = envelope
+        self.sent_as[mid] = msg_id
         return mid
 
-    def take(self, mid: int) -> Envelope | None:
-        """Remove a message from flight; None if it is gone or the partition swallows it."""
+    def take(self, mid: int) -> tuple[MsgId | None, Envelope] | None:
+        """Remove a message from flight (with its sender's id); None if it is gone or the partition
+        swallows it."""
         envelope = self.in_flight.pop(mid, None)
+        msg_id = self.sent_as.pop(mid, None)
         if envelope is None or self.cut(envelope.src, envelope.dst):
             return None
-        return envelope
+        return msg_id, envelope
+
+    def drop(self, mid: int) -> bool:
+        self.sent_as.pop(mid, None)
+        return self.in_flight.pop(mid, None) is not None
 
     def cut(self, a: int, b: int) -> bool:
         if self.side is None:
@@ -48,7 +58,7 @@ class Network:
         envelope = self.in_flight.get(mid)
         if envelope is None:
             return False
-        self.send(envelope)
+        self.send(self.sent_as[mid], envelope)
         return True
 
     def corrupt(self, mid: int) -> bool:

@@ -2,9 +2,11 @@
 
 The simulator does nothing on its own: every step is an adversary's choice (`Step`, a JSON-able dict
 such as `{"action": "deliver", "msg": 17}`), so a schedule — a list of steps — replays exactly, which is
-what makes shrunk counterexamples and `paxiom sim --replay` possible. The host side of the durability
-contract is honoured here: after every input a replica's `Ready` writes go to its disk before its
-messages enter the network. A crash discards the replica object and keeps only its disk.
+what makes shrunk counterexamples and `paxiom sim --replay` possible. Each replica runs under the
+production host driver (`impl.host.Host`) over an in-memory disk that is durable at once, so a Ready's
+writes reach the disk before its messages enter the network and before its entries are applied; the
+host's observation records go to the observers. A crash discards the host, its replica and its state
+machine, and keeps only the disk.
 
 Steps that make no sense in the current state (delivering a message no longer in flight, restarting a
 running replica) are skipped; that is what lets a shrinker delete steps freely.
@@ -15,20 +17,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.host import Host, ImmediateStorage
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.mutants import Mutation
 from paxiom.impl.objection import Objection
+from paxiom.impl.observe import Alarm, Applied, Record
 from paxiom.impl.replica import Replica
+from paxiom.impl.sim.mutants import StaleSnapshotHost
 from paxiom.impl.sim.network import Network
-from paxiom.impl.storage import DurableState, Ready
+from paxiom.impl.storage import DurableState
 from paxiom.impl.values import Command
 from paxiom.spec.quorums import QuorumSystem
 
 Step = dict[str, Any]
+T = TypeVar("T")
 
 ACTIONS: dict[str, tuple[str, ...]] = {
     "deliver": ("msg",),
@@ -52,7 +58,9 @@ unapplied commands are resubmitted)."""
 class Observer(Protocol):
     """Watches a run step by step; the refinement oracle is one. Raising an exception stops the run."""
 
-    def on_ready(self, replica: int, ready: Ready) -> None: ...
+    def on_records(self, replica: int, records: list[Record]) -> None:
+        """What one replica's host observed while handling one input (or booting)."""
+        ...
 
     def on_crash(self, replica: int) -> None: ...
 
@@ -121,7 +129,10 @@ class Simulator:
         self.network = Network()
         self.disks = [DurableState() for _ in range(settings.replicas)]
         self.incarnations = [0] * settings.replicas
-        self.replicas: list[Replica | None] = [None] * settings.replicas
+        self.hosts: list[Host | None] = [None] * settings.replicas
+        self.states: list[KeyValueStore] = [KeyValueStore() for _ in range(settings.replicas)]
+        """Each replica's state machine (replaced by a fresh one at every restart)."""
+        self._records: list[Record] = []
         self.observers = list(observers or [])
         self.steps_taken = 0
         self.last_quiesce = 0
@@ -136,36 +147,58 @@ class Simulator:
 
     # ------------------------------------------------------------------ host side of the contract
 
+    @property
+    def replicas(self) -> list[Replica | None]:
+        """The running replica cores (None while crashed)."""
+        return [host.replica if host is not None else None for host in self.hosts]
+
     def _boot(self, r: int) -> None:
-        replica = Replica(self.configs[r], KeyValueStore(), self.disks[r].copy(), self.incarnations[r])
-        self.replicas[r] = replica
         for observer in self.observers:
             observer.on_restart(r)
-        self._flush(r, replica)
+        storage = ImmediateStorage(self.disks[r])
+        self.states[r] = KeyValueStore()
+        host_class = StaleSnapshotHost if Mutation.SNAPSHOT_DROPS_LAST_APPLIED in self.settings.mutations else Host
+        host = self._guard(
+            r,
+            lambda: host_class(
+                self.configs[r],
+                self.states[r],
+                storage,
+                self.network.send,
+                durable=self.disks[r].copy(),
+                incarnation=self.incarnations[r],
+                sink=self._records.append,
+            ),
+        )
+        storage.bind(host)
+        self.hosts[r] = host
+        self._flush(r)
 
-    def _flush(self, r: int, replica: Replica) -> None:
-        ready = replica.ready()
-        for write in ready.writes:
-            self.disks[r].persist(write)
-        for envelope in ready.messages:
-            self.network.send(envelope)
-        for applied in ready.applied:
-            self.applied_anywhere.update(applied.value)
-        self.alarms += ready.alarms
+    def _flush(self, r: int) -> None:
+        records = list(self._records)
+        self._records.clear()
+        for record in records:
+            if isinstance(record, Applied):
+                self.applied_anywhere.update(record.value)
+            elif isinstance(record, Alarm):
+                self.alarms.append(record.text)
         for observer in self.observers:
-            observer.on_ready(r, ready)
+            observer.on_records(r, records)
 
-    def _activate(self, r: int, poke: Callable[[Replica], object]) -> bool:
-        replica = self.replicas[r] if 0 <= r < len(self.replicas) else None
-        if replica is None:
-            return False
+    def _guard(self, r: int, poke: Callable[[], T]) -> T:
         try:
-            poke(replica)
+            return poke()
         except Exception as exc:  # a replica that crashes on its input is a finding, not a simulator bug
             raise Objection(
                 "replica-failed", f"{self.configs[r].quorums.nodes[r]} raised {exc!r}", self.steps_taken
             ) from exc
-        self._flush(r, replica)
+
+    def _activate(self, r: int, poke: Callable[[Host], object]) -> bool:
+        host = self.hosts[r] if 0 <= r < len(self.hosts) else None
+        if host is None:
+            return False
+        self._guard(r, lambda: poke(host))
+        self._flush(r)
         return True
 
     # ------------------------------------------------------------------ the adversary's moves
@@ -183,23 +216,23 @@ class Simulator:
         kind = step["action"]
         net = self.network
         if kind == "deliver":
-            envelope = net.take(step["msg"])
-            return envelope is not None and self._activate(envelope.dst, lambda rep: rep.receive(envelope))
+            taken = net.take(step["msg"])
+            return taken is not None and self._activate(taken[1].dst, lambda host: host.receive(taken[1], taken[0]))
         if kind == "drop":
-            return net.in_flight.pop(step["msg"], None) is not None
+            return net.drop(step["msg"])
         if kind == "duplicate":
             return net.duplicate(step["msg"])
         if kind == "corrupt":
             return net.corrupt(step["msg"])
         if kind == "tick":
-            return self._activate(step["replica"], Replica.tick)
+            return self._activate(step["replica"], Host.tick)
         if kind == "submit":
             try:
                 command = Command(str(step["client"]), int(step["seq"]), str(step["command"]).encode())
             except ValueError as exc:
                 raise PaxiomError(f"bad submit step {step}: {exc}") from None
             self.submitted.setdefault(command)
-            return self._activate(step["replica"], lambda rep: rep.submit((command,)))
+            return self._activate(step["replica"], lambda host: host.submit((command,)))
         if kind == "crash":
             return self.crash(step["replica"])
         if kind == "restart":
@@ -219,15 +252,15 @@ class Simulator:
         raise PaxiomError(f"unknown step {kind!r} (known: {', '.join(ACTIONS)})")
 
     def crash(self, r: int) -> bool:
-        if not 0 <= r < len(self.replicas) or self.replicas[r] is None:
+        if not 0 <= r < len(self.hosts) or self.hosts[r] is None:
             return False
-        self.replicas[r] = None
+        self.hosts[r] = None
         for observer in self.observers:
             observer.on_crash(r)
         return True
 
     def restart(self, r: int) -> bool:
-        if not 0 <= r < len(self.replicas) or self.replicas[r] is not None:
+        if not 0 <= r < len(self.hosts) or self.hosts[r] is not None:
             return False
         self.incarnations[r] += 1
         self._boot(r)
@@ -253,8 +286,8 @@ class Simulator:
         """Faults stop: heal, restart everyone, then run fair rounds until every submitted command is
         applied at every replica. Returns the rounds it took (`rounds` + 1 if it never got there)."""
         self.network.side, self.network.oneway = None, False
-        for r in range(len(self.replicas)):
-            if self.replicas[r] is None:
+        for r in range(len(self.hosts)):
+            if self.hosts[r] is None:
                 self.restart(r)
         resubmit_every = 2 * self.settings.election_timeout
         for rnd in range(rounds):
@@ -262,12 +295,12 @@ class Simulator:
                 return rnd
             missing = tuple(self.unapplied())
             if missing and rnd % resubmit_every == 0:
-                for r in range(len(self.replicas)):
-                    self._activate(r, partial(Replica.submit, commands=missing))
-            for r in range(len(self.replicas)):
-                self._activate(r, Replica.tick)
+                for r in range(len(self.hosts)):
+                    self._activate(r, partial(Host.submit, commands=missing))
+            for r in range(len(self.hosts)):
+                self._activate(r, Host.tick)
             for mid in list(self.network.in_flight):
-                envelope = self.network.take(mid)
-                if envelope is not None:
-                    self._activate(envelope.dst, partial(Replica.receive, envelope=envelope))
+                taken = self.network.take(mid)
+                if taken is not None:
+                    self._activate(taken[1].dst, partial(Host.receive, envelope=taken[1], msg_id=taken[0]))
         return rounds if self.settled() else rounds + 1

@@ -1,0 +1,196 @@
+"""The one host driver: persist → sync → send → restore/apply/snapshot → reply, for every `Ready` in turn.
+
+The simulator and the real server both run a replica through `Host`, so what the simulator tests is what
+production runs. After every input the host takes the core's `Ready`, hands its writes to the pluggable
+`Storage` (`append(writes) -> ticket`) and queues it. When the storage reports a ticket synced
+(`Host.synced(ticket)`: that append and every earlier one are durable), the host carries out the queued
+Readys up to it, strictly in order: it sends their messages, restores the state machine from a snapshot
+the core handed over, applies the committed entries, takes the snapshots the core asked for and reports
+them back (`snapshot_taken`), and answers clients with each entry's results. A Ready without writes waits
+for the ones before it. Several Readys may wait on one sync (group commit); nothing ever blocks.
+
+Threading: a host is driven from one thread (an asyncio loop, say). A storage that syncs on a worker
+thread must hand its completion back to that thread, e.g. `loop.call_soon_threadsafe(host.synced,
+ticket)`; a storage that is durable as soon as it returns (the simulator's) calls `synced` from within
+`append`, which the host allows.
+
+Every input, synced write batch, emitted message, restore and applied entry is also reported to an
+optional observation sink (`impl.observe`), which is how the refinement oracle watches a run.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.messages import ChosenEntry, Envelope
+from paxiom.impl.observe import Alarm, Applied, MsgId, Receive, Record, Restored, Sent, Start, Submit, Synced, Tick
+from paxiom.impl.replica import Replica
+from paxiom.impl.statemachine import StateMachine
+from paxiom.impl.storage import DurableState, Ready, Write
+from paxiom.impl.values import Command
+
+
+class Storage(Protocol):
+    def append(self, writes: tuple[Write, ...]) -> int:
+        """Start making `writes` durable, after everything appended before; returns a ticket. Tickets
+        increase with every append; the storage reports each one synced through `Host.synced(ticket)`."""
+        ...
+
+
+Send = Callable[[MsgId, Envelope], object]
+"""Put a message on the network; the id travels with it so the receiver can name it (`Host.receive`)."""
+Reply = Callable[[Applied], None]
+"""An entry was applied: answer the clients waiting on its commands (`Applied.by_command`)."""
+Sink = Callable[[Record], None]
+
+
+class Host:
+    def __init__(
+        self,
+        config: ReplicaConfig,
+        sm: StateMachine,
+        storage: Storage,
+        send: Send,
+        *,
+        durable: DurableState | None = None,
+        incarnation: int = 0,
+        reply: Reply | None = None,
+        sink: Sink | None = None,
+        core: type[Replica] = Replica,
+    ) -> None:
+        """Start (or restart from what `durable` holds) a replica of `config` over state machine `sm`,
+        which must be fresh: a restart restores it from the recovered snapshot and re-applies the log."""
+        self.me = config.replica_id
+        self.incarnation = incarnation
+        self.sm = sm
+        self.storage = storage
+        self._send = send
+        self._reply = reply
+        self._sink = sink
+        self._sent = 0
+        self._waiting: deque[tuple[Ready, int | None]] = deque()
+        """Readys not carried out yet, each with the ticket it waits for (None: nothing to wait for)."""
+        self._last_ticket: int | None = None
+        self._synced: int | None = None
+        self._pumping = False
+        durable = durable or DurableState()
+        self._observe(Start(self.me, incarnation, durable.as_writes()))
+        self.replica = core(config, durable, incarnation)
+        self._pump()
+
+    # ------------------------------------------------------------------ inputs
+
+    def tick(self) -> None:
+        self._observe(Tick(self.me))
+        self.replica.tick()
+        self._pump()
+
+    def receive(self, envelope: Envelope, msg_id: MsgId | None = None) -> None:
+        self._observe(Receive(self.me, msg_id, envelope))
+        self.replica.receive(envelope)
+        self._pump()
+
+    def submit(self, commands: tuple[Command, ...]) -> bool:
+        """Hand client commands to the core; False when it knows no leader (the client retries later)."""
+        accepted = self.replica.submit(commands)
+        self._observe(Submit(self.me, commands, accepted))
+        self._pump()
+        return accepted
+
+    def synced(self, ticket: int) -> None:
+        """The storage made the append of `ticket`, and every earlier one, durable."""
+        if self._synced is None or ticket > self._synced:
+            self._synced = ticket
+        self._pump()
+
+    @property
+    def waiting(self) -> int:
+        """Readys queued behind a sync."""
+        return len(self._waiting)
+
+    # ------------------------------------------------------------------ the Ready loop
+
+    def _pump(self) -> None:
+        if self._pumping:  # a storage syncing inside `append`, or a callback feeding us: the loop below sees it
+            return
+        self._pumping = True
+        try:
+            while True:
+                ready = self.replica.ready()
+                if ready:
+                    if ready.writes:
+                        self._last_ticket = self.storage.append(ready.writes)
+                    self._waiting.append((ready, self._last_ticket))
+                elif self._waiting and self._is_synced(self._waiting[0][1]):
+                    self._carry_out(self._waiting.popleft()[0])
+                else:
+                    return
+        finally:
+            self._pumping = False
+
+    def _is_synced(self, ticket: int | None) -> bool:
+        return ticket is None or (self._synced is not None and ticket <= self._synced)
+
+    def _carry_out(self, ready: Ready) -> None:
+        if ready.writes:
+            self._observe(Synced(self.me, ready.writes))
+        for envelope in ready.emitted:
+            msg_id = MsgId(self.me, self.incarnation, self._sent)
+            self._sent += 1
+            self._observe(Sent(self.me, msg_id, envelope))
+            if envelope.dst != self.me:
+                self._send(msg_id, envelope)
+        for text in ready.alarms:
+            self._observe(Alarm(self.me, text))
+        if ready.restore is not None:
+            self.sm.restore(ready.restore.state)
+            self._observe(Restored(self.me, ready.restore))
+        snapshot_at = ready.snapshot
+        for entry in ready.committed:
+            if snapshot_at is not None and entry.slot > snapshot_at:
+                self._snapshot(snapshot_at)
+                snapshot_at = None
+            self._apply(entry)
+        if snapshot_at is not None:
+            self._snapshot(snapshot_at)
+
+    def _apply(self, entry: ChosenEntry) -> None:
+        applied = Applied(self.me, entry.slot, entry.value, tuple(self.sm.apply(c) for c in entry.value))
+        self.replica.applied_through(entry.slot)
+        self._observe(applied)
+        if self._reply is not None:
+            self._reply(applied)
+
+    def _snapshot(self, slot: int) -> None:
+        """The core asked for a snapshot once applied through `slot`; we just have."""
+        self.replica.snapshot_taken(slot, self.sm.snapshot())
+
+    def _observe(self, record: Record) -> None:
+        if self._sink is not None:
+            self._sink(record)
+
+
+class ImmediateStorage:
+    """Storage that is durable as soon as `append` returns: a `DurableState` in memory (the simulator's
+    disk, which survives the replica's crash). Bind it to its host to report every append synced."""
+
+    def __init__(self, disk: DurableState) -> None:
+        self.disk = disk
+        self.ticket = 0
+        self.host: Host | None = None
+
+    def bind(self, host: Host) -> None:
+        self.host = host
+        if self.ticket:
+            host.synced(self.ticket)
+
+    def append(self, writes: tuple[Write, ...]) -> int:
+        for write in writes:
+            self.disk.persist(write)
+        self.ticket += 1
+        if self.host is not None:
+            self.host.synced(self.ticket)
+        return self.ticket
