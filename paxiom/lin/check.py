@@ -95,6 +95,7 @@ class Result:
                 for k in self.keys
             ],
         }
+        doc["explanation"] = None
         if self.explanation is not None:
             ex = self.explanation
             doc["explanation"] = {

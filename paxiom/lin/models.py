@@ -110,9 +110,9 @@ class Model:
             return frozenset({("last", op.value)})
         return frozenset({("val", op.value[1])}) if isinstance(op.value, tuple) and len(op.value) == 2 else frozenset()
 
-    def describe(self, op: Operation) -> str:
+    def describe(self, op: Operation, *, with_key: bool = True) -> str:
         """One line for an operation, as explanations and the timeline show it."""
-        key = "" if op.key is None else f"[{op.key!r}] "
+        key = "" if op.key is None or not with_key else f"[{op.key!r}] "
         if op.f == self.read:
             shown = "?" if op.status != "ok" else _show(op.output)
             return f"{key}{op.f} -> {shown} ({op.status})"
