@@ -20,6 +20,7 @@ VERBS: dict[str, str] = {
     "quorum": "paxiom.cli.quorum_cmd:quorum",
     "prove": "paxiom.cli.prove_cmd:prove",
     "tla": "paxiom.cli.tla_cmd:tla",
+    "lin": "paxiom.cli.lin_cmd:lin",
     "kv": "paxiom.cli.kv_cmd:kv_group",
     "cluster": "paxiom.cli.cluster_cmd:cluster",
 }
