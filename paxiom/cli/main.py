@@ -22,6 +22,7 @@ VERBS: dict[str, str] = {
     "tla": "paxiom.cli.tla_cmd:tla",
     "lin": "paxiom.cli.lin_cmd:lin",
     "kv": "paxiom.cli.kv_cmd:kv_group",
+    "node": "paxiom.cli.node_cmd:node",
     "cluster": "paxiom.cli.cluster_cmd:cluster",
 }
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paxiom.cluster import Cluster, load_cluster
+from paxiom.cluster import Cluster, load_cluster, parse_cluster
 from paxiom.cluster.certify import decide
 from paxiom.cluster.check import conditions
 from paxiom.errors import PaxiomError
@@ -88,8 +88,15 @@ def parse_address(text: Any, where: str) -> Address:
 def load_service_cluster(path: str | Path) -> ServiceCluster:
     """Read the cluster file and its service tables; every node needs a peer and a client address."""
     path = Path(path)
-    cluster = load_cluster(path)
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    return _service(load_cluster(path), tomllib.loads(path.read_text(encoding="utf-8")), path)
+
+
+def parse_service_cluster(text: str, path: Path) -> ServiceCluster:
+    """The same from text (`path` locates errors and anchors a relative tls_dir)."""
+    return _service(parse_cluster(text, str(path)), tomllib.loads(text), path)
+
+
+def _service(cluster: Cluster, doc: dict[str, Any], path: Path) -> ServiceCluster:
     where = str(path)
     service = _table(doc, "service", where)
     for key in service:

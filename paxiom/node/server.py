@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from paxiom.client import protocol
 from paxiom.client.protocol import ClientRequest, ClientResponse, StatusRequest, StatusResponse
@@ -46,7 +46,7 @@ from paxiom.node.datadir import DataDir, atomic_write
 from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
 from paxiom.node.kvstore import KVStore
 from paxiom.node.metrics import Metrics
-from paxiom.node.sessions import APPLIED, STALE, Application, SessionMachine, decode_outcome
+from paxiom.node.sessions import APPLIED, STALE, Application, Outcome, SessionMachine, decode_outcome
 from paxiom.node.storage import CorruptStorage, NodeStorage
 from paxiom.node.tls import CLIENT, NODE, AuthError, PeerSecurity, TlsDir, check_peer
 from paxiom.node.transport import PeerTransport
@@ -58,6 +58,14 @@ WAIT_LIMIT = 30.0
 READ_CHUNK = 1 << 16
 HANDSHAKE_TIMEOUT = 5.0
 MAX_CLIENT_FRAME = 2 << 20
+
+
+class Peers(Protocol):
+    """What the node needs of a peer transport: `PeerTransport` over TCP, or Maelstrom's messages."""
+
+    def send(self, dst: str, msg: Message) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class NodeRefused(PaxiomError):
@@ -152,6 +160,10 @@ class Deposed(Exception):
     """The node stopped leading while the request waited; the client should retry at the new leader."""
 
 
+class NoLeader(Exception):
+    """The core knows no leader to hand the command to; nothing was submitted."""
+
+
 class Trace:
     """`--trace DIR`: the host's observation records as JSON lines, one file per node incarnation."""
 
@@ -180,6 +192,10 @@ def next_incarnation(datadir: DataDir) -> int:
 class Node:
     """One running node. `start()` opens storage and listeners; `stop()` shuts everything down in order."""
 
+    FAIL_ON_DEPOSED = True
+    """Answer waiting clients `not_leader` at once when deposed (they retry at the new leader with the
+    same seq) rather than letting them wait for an entry that may never be chosen."""
+
     def __init__(self, sc: ServiceCluster, options: NodeOptions) -> None:
         self.sc = sc
         self.options = options
@@ -203,6 +219,26 @@ class Node:
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> None:
+        security = self.open()
+        self.transport: Peers = await self._open_transport(security)
+        self._servers.append(await self._listen_clients(security))
+        if self.name in self.sc.metrics:
+            port = self.metrics.serve(self.sc.metrics[self.name])
+            log.info("metrics endpoint up", extra={"event": "metrics", "port": port})
+        self._tasks.append(asyncio.get_running_loop().create_task(self._clock()))
+        log.info(
+            "node started",
+            extra={
+                "event": "start",
+                "incarnation": self.incarnation,
+                "peer": str(self.sc.peers[self.name]),
+                "client": str(self.sc.clients[self.name]),
+                "commit": self.host.replica.commit,
+            },
+        )
+
+    def open(self) -> PeerSecurity:
+        """Everything before the network: certify the quorums, recover storage, build the host."""
         certify(self.sc.cluster)
         tuning = self.sc.tuning
         config = ReplicaConfig(
@@ -232,22 +268,7 @@ class Node:
             reply=self.waiters.applied,
             sink=self.trace,
         )
-        self.transport = await self._open_transport(security)
-        self._servers.append(await self._listen_clients(security))
-        if self.name in self.sc.metrics:
-            port = self.metrics.serve(self.sc.metrics[self.name])
-            log.info("metrics endpoint up", extra={"event": "metrics", "port": port})
-        self._tasks.append(asyncio.get_running_loop().create_task(self._clock()))
-        log.info(
-            "node started",
-            extra={
-                "event": "start",
-                "incarnation": self.incarnation,
-                "peer": str(self.sc.peers[self.name]),
-                "client": str(self.sc.clients[self.name]),
-                "commit": self.host.replica.commit,
-            },
-        )
+        return security
 
     def _security(self) -> PeerSecurity:
         if self.options.insecure:
@@ -293,7 +314,7 @@ class Node:
         if role is not self.role:
             if role is Role.CANDIDATE:
                 self.metrics.elections.inc()
-            if self.role is Role.LEADER:
+            if self.role is Role.LEADER and self.FAIL_ON_DEPOSED:
                 self.waiters.fail_all(Deposed("this node stopped leading"))
             log.info(
                 "role changed", extra={"event": "role", "role": role.value, "ballot": str(replica.proposer.ballot)}
@@ -423,24 +444,31 @@ class Node:
         hint = self.host.replica.proposer.leader_hint
         return None if hint is None or hint == self.me else self.sc.nodes[hint]
 
+    async def execute(self, command: Command, limit: float = WAIT_LIMIT) -> Outcome:
+        """Submit one command and wait until it is applied here (after its sync); raises `NoLeader` when
+        the core knows no leader, `Deposed` when this node stopped leading meanwhile, `TimeoutError`."""
+        key = (command.client, command.seq)
+        future = self.waiters.wait(key)
+        try:
+            if not self.host.submit((command,)):
+                raise NoLeader("no leader is known")
+            return decode_outcome(await asyncio.wait_for(asyncio.shield(future), limit))
+        finally:
+            self.waiters.forget(key, future)
+
     async def _command(self, request: ClientRequest) -> ClientResponse:
         rid = request.id
         if self.host.replica.role is not Role.LEADER:
             return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint())
         started = time.monotonic()
-        key = (request.client, request.seq)
-        future = self.waiters.wait(key)
         try:
-            if not self.host.submit((Command(request.client, request.seq, request.op),)):
-                return ClientResponse(rid, protocol.UNAVAILABLE, message="no leader")
-            raw = await asyncio.wait_for(asyncio.shield(future), WAIT_LIMIT)
+            outcome = await self.execute(Command(request.client, request.seq, request.op))
+        except NoLeader as exc:
+            return ClientResponse(rid, protocol.UNAVAILABLE, message=str(exc))
         except Deposed as exc:
             return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint(), message=str(exc))
         except TimeoutError:
             return ClientResponse(rid, protocol.UNAVAILABLE, message=f"not applied within {WAIT_LIMIT:g} s")
-        finally:
-            self.waiters.forget(key, future)
-        outcome = decode_outcome(raw)
         if outcome.tag == APPLIED:
             self.metrics.commit_latency.observe(time.monotonic() - started)
             return ClientResponse(rid, protocol.OK, outcome.result)
