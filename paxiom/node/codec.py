@@ -21,7 +21,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 import msgpack
 
@@ -160,6 +160,16 @@ def _leaf(tp: type, rule: Rule) -> Decoder:
     return dec_sized
 
 
+def _locate(steps: Iterable[tuple[str, Decoder, Any]]) -> NoReturn:
+    """Re-decode part by part to name the one that failed: the fast path keeps no position."""
+    for step, dec, item in steps:
+        try:
+            dec(item)
+        except DecodeError as exc:
+            raise exc.at(step) from None
+    raise AssertionError("a decoder failed only once")
+
+
 def _record(cls: type) -> tuple[Encoder, Decoder]:
     """A dataclass or named tuple: an array of exactly its fields, each by its own annotation."""
     hints = typing.get_type_hints(cls)
@@ -176,18 +186,17 @@ def _record(cls: type) -> tuple[Encoder, Decoder]:
         def encoder(obj: Any) -> list[Any]:
             return [getattr(obj, n) if e is None else e(getattr(obj, n)) for n, e in getters]
 
-    decoders = [(name, dec) for name, _, dec in parts]
+    decoders = [dec for _, _, dec in parts]
+    steps = [f".{name}" for name, _, _ in parts]
 
     def decoder(raw: Any) -> Any:
         if type(raw) is not list or len(raw) != count:
             shape = f"{len(raw)} items" if type(raw) is list else _typename(raw)
             raise DecodeError(f"expected an array of {count} fields of {cls.__name__}, got {shape}")
-        args = []
-        for (name, dec), item in zip(decoders, raw, strict=True):
-            try:
-                args.append(dec(item))
-            except DecodeError as exc:
-                raise exc.at(f".{name}") from None
+        try:
+            args = [dec(item) for dec, item in zip(decoders, raw, strict=True)]
+        except DecodeError:
+            _locate(zip(steps, decoders, raw, strict=True))
         try:
             return cls(*args)
         except (TypeError, ValueError) as exc:
@@ -215,13 +224,10 @@ def _codec(tp: Any, rule: Rule | None) -> tuple[Encoder, Decoder]:
                 raise DecodeError(f"expected an array, got {_typename(raw)}")
             if len(raw) > hi:
                 raise DecodeError(f"{len(raw)} items, more than {hi}")
-            out = []
-            for i, item in enumerate(raw):
-                try:
-                    out.append(item_dec(item))
-                except DecodeError as exc:
-                    raise exc.at(f"[{i}]") from None
-            return tuple(out)
+            try:
+                return tuple([item_dec(item) for item in raw])
+            except DecodeError:
+                _locate((f"[{i}]", item_dec, item) for i, item in enumerate(raw))
 
         return (None if item_enc is None else lambda obj: [item_enc(x) for x in obj]), dec_tuple
     if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or (issubclass(tp, tuple) and hasattr(tp, "_fields"))):
