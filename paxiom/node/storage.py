@@ -133,6 +133,8 @@ class NodeStorage:
             synced=self.synced, sync=sync,
         )  # fmt: skip
         recovery = self.wal.recovery
+        if not recovery.clean:  # a damaged snapshot is only a problem when the log no longer covers for it
+            problems += [f"snapshots/{name}: {why}" for name, why in found.damaged]
         problems += [f"wal/{c}" for c in recovery.corrupt]
         for lsn, payload in recovery.records:
             try:
