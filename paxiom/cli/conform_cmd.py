@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -10,11 +9,21 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cli.output import (
+    FiniteFloat,
+    console,
+    emit_json,
+    err_console,
+    finish,
+    json_option,
+    output_path,
+    show_progress,
+    user_errors,
+)
 from paxiom.conform.node import ROLES
 from paxiom.conform.report import Report, load_replay
 from paxiom.conform.search import check, replay
-from paxiom.conform.targets import DEFAULT_TIMEOUT, ProcessTarget, Target, load_adapter
+from paxiom.conform.targets import DEFAULT_TIMEOUT, MAX_TIMEOUT, ProcessTarget, Target, load_adapter
 from paxiom.errors import PaxiomError
 
 
@@ -45,12 +54,18 @@ def _print(report: Report, written: list[Path]) -> None:
         f"(seed {report.seed}); judged {judged}",
         soft_wrap=True,
     )
+    if report.replay_of is not None and not report.findings:
+        was = f" (it broke {report.replay_of} when recorded)" if report.replay_of else ""
+        console.print(f"[bold green]no longer fails[/]: the replayed schedule breaks no rule{was}", soft_wrap=True)
+        return
     if report.conforms:
         console.print("[bold green]conforms[/]: no rule broken")
         return
     if report.vacuous:
         console.print("[bold yellow]inconclusive[/]: no message of this role was judged; raise --max-examples")
         return
+    if report.stopped:
+        console.print(f"[bold red]stopped early[/]: {report.stopped}", soft_wrap=True)
     table = Table(title=f"{len(report.findings)} finding(s)", show_lines=True)
     for column in ("rule", "node", "reason"):
         table.add_column(column)
@@ -77,11 +92,14 @@ def _run(
 ) -> Report:
     if replay_file is not None:
         try:
-            role, config, steps, recorded = load_replay(replay_file)
-        except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
-            raise PaxiomError(f"not a replay file: {exc}", where=str(replay_file)) from None
-        report = replay(target, role, config, steps, {**recorded, **opts})
+            recorded = load_replay(replay_file)
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+            raise PaxiomError(f"not a replay file: {type(exc).__name__}: {exc}", where=str(replay_file)) from None
+        target.check_options({**recorded.options, **opts})
+        report = replay(target, recorded.role, recorded.config, recorded.steps, {**recorded.options, **opts},
+                        recorded.rule)  # fmt: skip
     else:
+        target.check_options(opts)
         wanted = "node" if role == "group" else role
         declared = target.roles()
         if declared is not None and wanted not in declared:
@@ -93,7 +111,7 @@ def _run(
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
-            disable=as_json,
+            disable=not show_progress(),
         ) as progress:
             task = progress.add_task(role, total=max_examples * max_findings)
             report = check(
@@ -116,7 +134,7 @@ def _run(
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Passed to the implementation.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0.01),
+    type=FiniteFloat(0.01, MAX_TIMEOUT),
     default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds the implementation may take to answer one input.",
@@ -139,9 +157,13 @@ def _run(
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("conform-findings"),
     show_default=True,
-    help="Where replay files and diagrams of findings are written.",
+    help="Where replay files and diagrams of findings are written (missing parent folders are created).",
 )
-@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML here.")
+@click.option(
+    "--junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write JUnit XML here (missing parent folders are created).",
+)
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @user_errors
@@ -176,12 +198,13 @@ def conform(
     for finding, path in zip(report.findings, written, strict=True):
         path.with_suffix(".mmd").write_text(finding.mermaid() + "\n")
     if junit is not None:
-        report.junit(junit)
+        report.junit(output_path(junit))
     if as_json:
         doc = report.to_json()
         for f, path in zip(doc["findings"], written, strict=True):
             f["replay_file"] = str(path)
         emit_json(doc)
+        err_console.print(report.summary(), markup=False, highlight=False, soft_wrap=True)
     else:
         _print(report, written)
     finish(report.conforms)

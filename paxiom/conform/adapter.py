@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 from paxiom.conform.messages import Input, Output
@@ -28,6 +28,13 @@ class Adapter(ABC):
 
     def __init__(self, node: Node) -> None:
         self.node = node
+
+    @classmethod
+    def check_options(cls, options: Mapping[str, str]) -> None:
+        """Raise ValueError naming any `--option KEY=VALUE` this adapter does not understand: the suite
+        calls it once, before any run, so a typo is a usage error (exit 2) rather than a crash of every node.
+        The default accepts everything."""
+        del options
 
     @abstractmethod
     def handle(self, msg: Input) -> Iterable[Output]:

@@ -11,11 +11,28 @@ because an implementation emitting garbage is itself a finding.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 PROTOCOL = "paxiom-conform/1"
+
+MAX_ROUND = 2**63 - 1
+"""Rounds beyond a signed 64-bit integer are garbage: no implementation mints them, and they would make the
+suite's own arithmetic and printing arbitrarily slow."""
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxdict, _SHORT.maxlist, _SHORT.maxtuple = 4, 8, 8, 8
+_SHORT.maxstring, _SHORT.maxlong, _SHORT.maxother = 120, 40, 120
+
+
+def shown(thing: Any) -> str:
+    """A bounded repr for reports: whatever an implementation emits (huge, deeply nested) stays one short line."""
+    try:
+        return _SHORT.repr(thing)
+    except (ValueError, RecursionError):
+        return f"<{type(thing).__name__} too large to show>"
 
 
 class Garbage(ValueError):
@@ -176,21 +193,21 @@ def _field(doc: Mapping[str, Any], key: str) -> Any:
 def _name(doc: Mapping[str, Any], key: str, known: Collection[str]) -> str:
     value = _field(doc, key)
     if not isinstance(value, str) or value not in known:
-        raise Garbage(f"{key!r} is {value!r}, not a node id from init")
+        raise Garbage(f"{key!r} is {shown(value)}, not a node id from init")
     return value
 
 
 def _value(doc: Mapping[str, Any], key: str = "value") -> str:
     value = _field(doc, key)
     if not isinstance(value, str):
-        raise Garbage(f"{key!r} must be a string, not {value!r}")
+        raise Garbage(f"{key!r} must be a string, not {shown(value)}")
     return value
 
 
 def parse_ballot(raw: Any, proposers: Collection[str]) -> Ballot:
-    ok = isinstance(raw, list) and len(raw) == 2 and type(raw[0]) is int and raw[0] >= 0
-    if not ok or raw[1] not in proposers:
-        raise Garbage(f"ballot {raw!r} is not [round >= 0, proposer id]")
+    ok = isinstance(raw, list) and len(raw) == 2 and type(raw[0]) is int and 0 <= raw[0] <= MAX_ROUND
+    if not ok or not isinstance(raw[1], str) or raw[1] not in proposers:
+        raise Garbage(f"ballot {shown(raw)} is not [round in 0..2^63-1, proposer id]")
     return Ballot(raw[0], raw[1])
 
 
@@ -202,7 +219,7 @@ def from_json(doc: Any, nodes: Collection[str], proposers: Collection[str]) -> O
     if kind == "decision":
         return Decision(_name(doc, "from", nodes), _value(doc))
     if kind not in ("prepare", "promise", "nack", "accept", "accepted"):
-        raise Garbage(f"unknown message type {kind!r}")
+        raise Garbage(f"unknown message type {shown(kind)}")
     src, dst = _name(doc, "from", nodes), _name(doc, "to", nodes)
     ballot = parse_ballot(_field(doc, "ballot"), proposers)
     if kind == "prepare":
@@ -212,7 +229,7 @@ def from_json(doc: Any, nodes: Collection[str], proposers: Collection[str]) -> O
         if last is None:
             return Promise(src, dst, ballot, None)
         if not isinstance(last, dict):
-            raise Garbage(f"'last' must be null or {{ballot, value}}, not {last!r}")
+            raise Garbage(f"'last' must be null or {{ballot, value}}, not {shown(last)}")
         return Promise(src, dst, ballot, LastVote(parse_ballot(_field(last, "ballot"), proposers), _value(last)))
     if kind == "nack":
         return Nack(src, dst, ballot, parse_ballot(_field(doc, "promised"), proposers))

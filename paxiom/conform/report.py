@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from paxiom.conform.messages import PROTOCOL
 from paxiom.conform.node import ROLES
@@ -100,15 +100,29 @@ class Report:
     examples: int
     seconds: float
     judged: Counter[str] = field(default_factory=Counter)
+    stopped: str | None = None
+    """Why the search ended before its budget (the implementation could not start), if it did."""
+    replay_of: str | None = None
+    """For the replay of a recorded finding: the rule it broke when recorded ("" if unknown)."""
 
     @property
     def conforms(self) -> bool:
-        """No rule broken, and something was judged: a run that judged nothing shows nothing."""
-        return not self.findings and not self.vacuous
+        """No rule broken, and something was judged: a run that judged nothing shows nothing. A replay
+        that no longer fails conforms: the schedule that broke the rule has been run and passes."""
+        return not self.findings and (self.replay_of is not None or not self.vacuous)
 
     @property
     def vacuous(self) -> bool:
-        return not self.findings and not self.judged
+        return not self.findings and not self.judged and self.replay_of is None
+
+    def summary(self) -> str:
+        """The one line every run ends with (on stderr under --json)."""
+        verdict = "inconclusive" if self.vacuous else "conforms"
+        verdict = f"{len(self.findings)} finding(s)" if self.findings else verdict
+        if self.replay_of is not None:
+            verdict = "the replayed schedule no longer fails" if self.conforms else f"replay: {verdict}"
+        rules = f": {', '.join(f.rule for f in self.findings)}" if self.findings else ""
+        return f"paxiom conform {self.role}: {self.examples} schedule(s) in {self.seconds:.1f} s, {verdict}{rules}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +136,8 @@ class Report:
             "examples_run": self.examples,
             "seconds": round(self.seconds, 3),
             "messages_judged": dict(sorted(self.judged.items())),
+            "stopped": self.stopped,
+            "replay_of": self.replay_of,
             "findings": [f.to_json() for f in self.findings],
         }
 
@@ -163,12 +179,26 @@ class Report:
         return paths
 
 
-def load_replay(path: Path) -> tuple[str, int, list[Step], dict[str, str]]:
-    """(role, config index, steps, options) from a replay file; ValueError/KeyError on a malformed one."""
+class Replay(NamedTuple):
+    role: str
+    config: int
+    steps: list[Step]
+    options: dict[str, str]
+    rule: str
+    """The rule the schedule broke when it was recorded."""
+
+
+def load_replay(path: Path) -> Replay:
+    """A replay file's schedule; ValueError/KeyError/TypeError on a malformed one."""
     doc = json.loads(path.read_text())
-    if doc.get("format") != REPLAY_FORMAT:
+    if not isinstance(doc, dict) or doc.get("format") != REPLAY_FORMAT:
         raise ValueError(f"not a {REPLAY_FORMAT} file")
-    role, config = str(doc["role"]), int(doc["config"])
-    if role not in ROLES or config not in range(len(CONFIGS)):
-        raise ValueError(f"unknown role {role!r} or quorum configuration {config}")
-    return role, config, [Step.from_json(s) for s in doc["steps"]], dict(doc["options"])
+    role, config = str(doc["role"]), doc["config"]
+    if role not in ROLES or type(config) is not int or config not in range(len(CONFIGS)):
+        raise ValueError(f"unknown role {role!r} or quorum configuration {config!r}")
+    options = doc.get("options", {})
+    if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
+        raise ValueError("'options' must map names to strings")
+    if not isinstance(doc["steps"], list):
+        raise ValueError("'steps' must be a list")
+    return Replay(role, config, [Step.from_json(s) for s in doc["steps"]], options, str(doc.get("rule", "")))

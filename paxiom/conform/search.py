@@ -53,12 +53,14 @@ class _Round:
         """(seconds, schedules run) when the first failing case was found, before shrinking."""
         self.best: tuple[Case, Outcome] | None = None
         self.runs_since_failure = 0
+        self.cannot_start = False
+        """The implementation failed its first start: every schedule would, so nothing more is run."""
 
     def fails(self, case: Case) -> bool:
         if self.best is not None:
             self.runs_since_failure += 1
-            if self.runs_since_failure > self.shrink_budget:
-                # budget spent: only the current best still fails, so hypothesis stops where it is
+            if self.cannot_start or self.runs_since_failure > self.shrink_budget:
+                # nothing left to learn: only the current best still fails, so hypothesis stops where it is
                 return repr(case) == repr(self.best[0])
         outcome = self.run(case)
         v = outcome.violation
@@ -67,6 +69,7 @@ class _Round:
         if self.rule is None:
             self.rule, self.detected_after = v.rule, self.progress()
         self.best = (case, outcome)  # hypothesis only accepts a failing case smaller than its current one
+        self.cannot_start = not outcome.started
         return True
 
 
@@ -85,6 +88,7 @@ def check(
     findings: list[Finding] = []
     judged: Counter[str] = Counter()
     examples = 0
+    stopped: str | None = None
     started = time.monotonic()
 
     def run(case: Case) -> Outcome:
@@ -115,7 +119,12 @@ def check(
         if search.best is None:
             break
         (config, steps), outcome = search.best
+        if search.cannot_start:
+            steps = []  # no step ran: the finding is the start itself
         findings.append(Finding.of(outcome, config, steps, search.detected_after[0], search.detected_after[1]))
+        if search.cannot_start:
+            stopped = f"{target.name} could not start ({findings[-1].rule}), so no schedule could run"
+            break
     return Report(
         target=target.name,
         role=role,
@@ -125,12 +134,17 @@ def check(
         examples=examples,
         seconds=time.monotonic() - started,
         judged=judged,
+        stopped=stopped,
     )
 
 
-def replay(target: Target, role: str, config: int, steps: Sequence[Step], options: dict[str, str]) -> Report:
-    """Run one recorded schedule once (from a replay file) and report what it shows now."""
+def replay(
+    target: Target, role: str, config: int, steps: Sequence[Step], options: dict[str, str], recorded: str | None = None
+) -> Report:
+    """Run one recorded schedule once (from a replay file, which found `recorded`) and report what it shows
+    now: a replay that no longer fails is the fix confirmed, not an inconclusive search."""
     started = time.monotonic()
     outcome = run_case(target, role, (config, list(steps)), options)
     findings = [] if outcome.violation is None else [Finding.of(outcome, config, list(steps), 0.0, 1)]
-    return Report(target.name, role, 0, 1, findings, 1, time.monotonic() - started, outcome.judged)
+    seconds = time.monotonic() - started
+    return Report(target.name, role, 0, 1, findings, 1, seconds, outcome.judged, replay_of=recorded or "")

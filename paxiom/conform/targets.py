@@ -37,6 +37,7 @@ from paxiom.conform.messages import (
     Prepare,
     Promise,
     from_json,
+    shown,
     to_json,
 )
 from paxiom.conform.node import Node
@@ -44,15 +45,20 @@ from paxiom.errors import PaxiomError
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds an implementation may take to react to one input (or to start)."""
+MAX_TIMEOUT = 600.0
+MAX_LINE = 1 << 20
+"""Bytes one line of the process protocol may take: a longer one is garbage, not something to buffer."""
 
 
 class Failure(Exception):
-    """The implementation crashed, hung or emitted garbage: `kind` is the finding's rule."""
+    """The implementation crashed, hung or emitted garbage: `kind` is the finding's rule, `sent` the
+    offending message (shortened) when there is one, so the schedule can show it."""
 
-    def __init__(self, kind: str, detail: str) -> None:
+    def __init__(self, kind: str, detail: str, sent: str | None = None) -> None:
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+        self.sent = sent
 
 
 class Instance(ABC):
@@ -78,14 +84,19 @@ class Target(ABC):
         """The init roles it declares it can play, when known before running it."""
         return None
 
+    def check_options(self, options: dict[str, str]) -> None:
+        """Refuse `--option` settings the implementation does not know, before any run (PaxiomError). A
+        process target learns its options only in `init`, so by default nothing is refused."""
+        del options
+
 
 def check_output(node: Node, raw: Any) -> Output:
     """Validate one emitted message against the schema and the node's identity."""
     if not isinstance(raw, dict):
-        raise Garbage(f"emitted {raw!r}, not a message")
+        raise Garbage(f"emitted {shown(raw)}, not a message")
     msg = from_json(raw, node.nodes, node.proposers)
     if msg.src != node.id:
-        raise Garbage(f"emitted a message claiming to be from {msg.src!r}: {raw}")
+        raise Garbage(f"emitted a message claiming to be from {msg.src!r}: {shown(raw)}")
     return msg
 
 
@@ -124,23 +135,32 @@ class AdapterInstance(Instance):
         self.adapter = self._guard(lambda: cls(node))
 
     def _guard(self, call: Any) -> Any:
+        """Run library code: its exceptions (even SystemExit) are crashes, and what it prints goes to stderr,
+        so a chatty library cannot corrupt the one JSON document of --json on stdout."""
         try:
-            with deadline(self.timeout):
+            with contextlib.redirect_stdout(sys.stderr), deadline(self.timeout):
                 return call()
         except Failure:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise Failure("crash", describe_exception(exc)) from None
 
     def send(self, msg: Input) -> list[Output]:
         emitted = self._guard(lambda: list(self.adapter.handle(msg) or ()))
+        out = []
         for m in emitted:
             if not isinstance(m, Prepare | Promise | Nack | Accept | Accepted | Decision):
-                raise Failure("protocol", f"emitted {m!r} ({type(m).__name__}), not a paxiom.conform message")
-        try:
-            return [check_output(self.node, to_json(m)) for m in emitted]
-        except Garbage as exc:
-            raise Failure("protocol", f"garbage output: {exc}") from None
+                what = f"{shown(m)} ({type(m).__name__})"
+                raise Failure("protocol", f"emitted {what}, not a paxiom.conform message", what)
+            try:
+                doc = to_json(m)
+            except Exception:  # e.g. a ballot that is not a Ballot
+                raise Failure("protocol", f"emitted a malformed {m.type}: {shown(m)}", shown(m)) from None
+            try:
+                out.append(check_output(self.node, doc))
+            except Garbage as exc:
+                raise Failure("protocol", f"garbage output: {exc}", shown(doc)) from None
+        return out
 
     def kill(self) -> None:
         self.adapter = None
@@ -155,6 +175,12 @@ class AdapterTarget(Target):
 
     def roles(self) -> frozenset[str] | None:
         return self.cls.roles
+
+    def check_options(self, options: dict[str, str]) -> None:
+        try:
+            self.cls.check_options(options)
+        except (ValueError, KeyError) as exc:
+            raise PaxiomError(f"--option: {exc.args[0] if exc.args else exc}") from None
 
 
 def load_adapter(spec: str) -> AdapterTarget:
@@ -221,6 +247,8 @@ class ProcessInstance(Instance):
         assert self.proc.stdout is not None
         fd = self.proc.stdout.fileno()
         while b"\n" not in self.buffer:
+            if len(self.buffer) > MAX_LINE:
+                raise Failure("protocol", f"wrote a line longer than {MAX_LINE:,} bytes", shown(self.buffer))
             left = until - time.monotonic()
             if left <= 0:
                 raise Failure("timeout", f"no complete answer within {self.timeout:g} s{self._stderr_tail()}")
@@ -252,19 +280,24 @@ class ProcessInstance(Instance):
             line = self._readline(until)
             try:
                 raw = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise Failure("protocol", f"answering {what}, wrote a line that is not JSON: {line[:120]!r}") from None
+            except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, a 5,000-digit number, too deep
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
+                raise Failure(
+                    "protocol", f"answering {what}, wrote a line that is not JSON ({reason})", shown(line)
+                ) from None
             kind = raw.get("type") if isinstance(raw, dict) else None
             if kind in ("done", "error"):
                 if raw.get("seq") != self.seq:
-                    raise Failure("protocol", f"answering {what} (seq {self.seq}), ended with {raw}")
+                    raise Failure("protocol", f"answering {what} (seq {self.seq}), ended with {shown(raw)}", shown(raw))
                 if kind == "error" and doc["type"] != "timeout":
-                    raise Failure("protocol", f"refused {what}: {raw.get('code')}: {raw.get('text')}")
+                    refusal = f"{shown(raw.get('code'))}: {shown(raw.get('text'))}"
+                    raise Failure("protocol", f"refused {what}: {refusal}", shown(raw))
                 return out
             try:
                 out.append(check_output(self.node, raw))
-            except Garbage as exc:
-                raise Failure("protocol", f"answering {what}, wrote garbage: {exc}") from None
+            except (Garbage, RecursionError) as exc:
+                reason = str(exc) if isinstance(exc, Garbage) else "nested too deeply"
+                raise Failure("protocol", f"answering {what}, wrote garbage: {reason}", shown(raw)) from None
 
     def send(self, msg: Input) -> list[Output]:
         return self.exchange(to_json(msg), msg.type)

@@ -90,6 +90,9 @@ class Outcome:
     events: list[Event]
     judged: Counter[str] = field(default_factory=Counter)
     """How many emitted messages of each type were judged: shows whether the checks had anything to bite."""
+    started: bool = True
+    """False when the implementation failed before the schedule began (its first start): no schedule can
+    get further, so the search stops at once rather than time out on every one."""
 
 
 @dataclass(frozen=True)
@@ -152,11 +155,13 @@ class World:
 
     def run(self, steps: Iterable[Step]) -> Outcome:
         violation = None
+        started = False
         try:
             for name in self.iut:
                 (self.workdir / name).mkdir(parents=True, exist_ok=True)
                 self.current = name
                 self.instances[name] = self.target.start(self.setup.node(name, self.workdir / name, 0))
+            started = True
             for step in steps:
                 self.step(step)
                 self.j.check_invariants(self.current)
@@ -164,13 +169,18 @@ class World:
             violation = exc.violation
         except Failure as exc:
             violation = Violation(exc.kind, self.current, exc.detail)
+            if not started:
+                self.log.append(f"{self.current} is started (init) and fails: {exc.kind}")
+            if exc.sent is not None:
+                self.log.append(f"  {self.current} sends, malformed: {exc.sent}")
+                self.events.append(Event("note", self.current, self.current, f"malformed: {exc.sent}"))
         finally:
             for instance in self.instances.values():
                 instance.kill()
             shutil.rmtree(self.workdir, ignore_errors=True)
         if violation is not None:
             self.events.append(Event("note", violation.node, violation.node, f"VIOLATION {violation.rule}"))
-        return Outcome(violation, self.log, self.events, self.j.judged)
+        return Outcome(violation, self.log, self.events, self.j.judged, started)
 
     def do_finish(self, *orders: int) -> None:
         """Let the run conclude (the last step of every generated schedule): the network delivers what is in
