@@ -68,3 +68,14 @@ def init(
     for role, group in ((NODE, names), (CLIENT, client_names)):
         for name in group:
             console.print(f"  {role:<6} {name:<12} {tls.cert(role, name)}  {tls.key(role, name)}")
+
+
+def _service_commands() -> None:
+    """`up` and `status` live in their own module (the service engineer's)."""
+    from paxiom.cli.cluster_up import status, up
+
+    cluster.add_command(up)
+    cluster.add_command(status)
+
+
+_service_commands()

@@ -479,7 +479,7 @@ class Node:
 
     def status(self) -> dict[str, Any]:
         replica = self.host.replica
-        ballot = replica.proposer.ballot
+        ballot = max(replica.acceptor.promise, replica.proposer.ballot)
         return {
             "node": self.name,
             "role": replica.role.value,
@@ -491,6 +491,7 @@ class Node:
             "waiting_clients": len(self.waiters),
             "waiting_readys": self.host.waiting,
             "last_sync_ms": None if self.last_sync is None else round(self.last_sync * 1000, 3),
+            "wal_bytes": self.storage.wal_bytes(),
             "uptime_s": round(time.monotonic() - self.started, 3),
         }
 

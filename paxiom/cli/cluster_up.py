@@ -1,0 +1,161 @@
+"""`paxiom cluster up` and `paxiom cluster status`: a local supervised cluster, and any cluster's state."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.markup import escape
+from rich.table import Table
+
+from paxiom.cli.output import FiniteFloat, console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
+
+
+@click.command(
+    "up",
+    help="Run a local cluster of N nodes on loopback until Ctrl-C: certificates (as `cluster init` writes "
+    "them), ports from the OS, a data directory and a log per node, one process per node, a node that dies "
+    "restarted. A --dir laid out before is reused (same cluster, same data). Exit 0 after a clean stop, 1 "
+    "if the cluster did not elect a leader in time.",
+)
+@click.option("-n", "count", type=click.IntRange(1, 9), default=3, show_default=True, help="Number of nodes.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("paxiom-cluster"),
+    show_default=True,
+    help="Where the cluster file, certificates, data and logs live.",
+)
+@click.option("--app", help="Replicate this application (MODULE:CLASS or FILE.py:CLASS) instead of the KV store.")
+@click.option("--insecure", is_flag=True, help="Plaintext links (loudly logged by every node).")
+@click.option("--no-restart", is_flag=True, help="Leave a node that dies down.")
+@click.option(
+    "--ready-timeout",
+    type=FiniteFloat(min=1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for every node to answer and a leader to be elected.",
+)
+@json_option
+@user_errors
+def up(
+    count: int, directory: Path, app: str | None, insecure: bool, no_restart: bool, ready_timeout: float, as_json: bool
+) -> None:
+    from paxiom.node.supervisor import Supervisor, prepare, wait_ready
+
+    path = prepare(directory, count)
+    supervisor = Supervisor(path, insecure=insecure, extra=["--app", app] if app else [], restart=not no_restart)
+    stopping: list[int] = []
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        supervisor.start_all()
+        deadline = time.monotonic() + ready_timeout
+        summary = asyncio.run(wait_ready(supervisor.sc, deadline, insecure=insecure, cancelled=lambda: bool(stopping)))
+        if stopping:
+            return
+        ready = bool(summary["leader"]) and not summary["unreachable"]
+        document = {
+            "cluster": str(path),
+            "ready": ready,
+            **summary,
+            "pids": {node: p.popen.pid for node, p in supervisor.processes.items()},
+        }
+        if as_json:
+            emit_json(document)
+        else:
+            _print_up(supervisor.sc, path, document)
+        if not ready:
+            err_console.print(
+                f"[bold red]paxiom: no leader within {ready_timeout:g} s[/]; see {escape(str(directory))}/logs"
+            )
+            finish(False)
+        while not stopping:
+            time.sleep(0.2)
+            for node, code, again in supervisor.reap():
+                what = "restarted" if again else "left down"
+                err_console.print(f"{node} exited with status {code}; {what}", highlight=False)
+    finally:
+        err_console.print("stopping the cluster", highlight=False)
+        supervisor.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _print_up(sc: ServiceCluster, path: Path, doc: dict[str, Any]) -> None:
+    table = Table("node", "pid", "peer", "client", "metrics", title=f"cluster {sc.cluster_id}: {escape(str(path))}")
+    for node in sc.nodes:
+        metrics = f"http://{sc.metrics[node]}/metrics" if node in sc.metrics else ""
+        table.add_row(node, str(doc["pids"].get(node, "-")), str(sc.peers[node]), str(sc.clients[node]), metrics)
+    console.print(table)
+    console.print(f"leader: {doc['leader']}   try:  paxiom kv put greeting hello --cluster {escape(str(path))}")
+    console.print(f"       paxiom cluster status --cluster {escape(str(path))}     (Ctrl-C stops the cluster)")
+
+
+@click.command(
+    "status",
+    help="Ask every node of a running cluster for its state: role, ballot, commit index, "
+    "lag behind the most advanced node, WAL size, last fdatasync. Exit 0 when every node answered "
+    "and one leads, 1 otherwise.",
+)
+@click.option(
+    "--cluster",
+    "cluster_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The cluster file the nodes run with.",
+)
+@click.option("--client", "client_name", help="Client certificate to use (default: the only one).")
+@click.option("--insecure", is_flag=True, help="Plaintext, for nodes started with --insecure.")
+@click.option("--timeout", type=FiniteFloat(min=0.1), default=2.0, show_default=True, help="Seconds per node.")
+@json_option
+@user_errors
+def status(cluster_file: Path, client_name: str | None, insecure: bool, timeout: float, as_json: bool) -> None:
+    from paxiom.node.supervisor import statuses, summarise
+
+    sc = load_service_cluster(cluster_file)
+    summary = summarise(asyncio.run(statuses(sc, client=client_name, insecure=insecure, timeout=timeout)))
+    healthy = bool(summary["leader"]) and not summary["unreachable"]
+    if as_json:
+        emit_json({"cluster": str(cluster_file), "healthy": healthy, **summary})
+        finish(healthy)
+    table = Table(
+        "node",
+        "role",
+        "ballot",
+        "commit",
+        "lag",
+        "applied",
+        "WAL bytes",
+        "last sync ms",
+        "incarnation",
+        title=f"cluster {sc.cluster_id}: leader {summary['leader'] or 'none'}",
+    )
+    for node, doc in summary["nodes"].items():
+        if "error" in doc:
+            table.add_row(node, f"[red]down[/] ({escape(doc['error'].split(':')[0])})", *([""] * 7))
+            continue
+        ballot = ".".join(map(str, doc["ballot"]))
+        cells = [
+            doc["role"],
+            ballot,
+            doc["commit_index"],
+            doc["lag"],
+            doc["applied_index"],
+            doc["wal_bytes"],
+            doc["last_sync_ms"],
+            doc["incarnation"],
+        ]
+        table.add_row(node, *("-" if c is None else escape(str(c)) for c in cells))
+    console.print(table)
+    finish(healthy)
