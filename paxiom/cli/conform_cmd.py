@@ -25,6 +25,7 @@ from paxiom.conform.report import Report, load_replay
 from paxiom.conform.search import check, replay
 from paxiom.conform.targets import DEFAULT_TIMEOUT, MAX_TIMEOUT, ProcessTarget, Target, load_adapter
 from paxiom.errors import PaxiomError
+from paxiom.maelstrom.cli import system_options
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -127,6 +128,7 @@ def _run(
 
 
 @click.command()
+@system_options
 @click.option("--adapter", metavar="MODULE:CLASS", help="An in-process adapter (MODULE:CLASS or FILE.py:CLASS).")
 @click.option("--role", type=click.Choice(ROLES), default="acceptor", show_default=True, help="What to test.")
 @click.option("--max-examples", type=click.IntRange(1), default=200, show_default=True, help="Schedules per search.")
