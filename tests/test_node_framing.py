@@ -97,3 +97,14 @@ def test_a_partial_frame_is_not_a_boundary_and_the_sender_refuses_oversized_payl
     assert decoder.feed(b"c") == [b"abc"]
     with pytest.raises(FrameError, match="exceeds the maximum frame of 1024"):
         encode_frame(bytes(SMALL + 1), SMALL)
+
+
+def test_frames_before_a_bad_header_come_out_before_its_error() -> None:
+    stream = encode_frame(b"one") + encode_frame(b"two") + b"GARBAGE!"
+    decoder = FrameDecoder(SMALL)
+    frames = decoder.frames(stream)
+    assert [next(frames), next(frames)] == [b"one", b"two"]
+    with pytest.raises(FrameError, match="bad magic"):
+        next(frames)
+    with pytest.raises(FrameError, match="bad magic"):
+        FrameDecoder(SMALL).feed(stream)  # feed is all or nothing

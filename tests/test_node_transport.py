@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import random
 import ssl
 import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -313,3 +315,35 @@ def test_plaintext_only_when_asked_for_and_loudly(caplog: pytest.LogCaptureFixtu
     with caplog.at_level(logging.WARNING, logger="paxiom.node.tls"):
         run(scenario())
     assert sum("INSECURE" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_hostile_streams_from_an_authenticated_peer_never_break_the_node(tls: TlsDir) -> None:
+    """Random and mutated frames, seeded: every bad connection is closed, the node keeps serving good ones."""
+    rng = random.Random(12)
+    valid = [encode_frame(codec.encode(m)) for m in (accept(1), accept(2, 300), Heartbeat(Ballot(1, 0), 9))]
+
+    def hostile() -> bytes:
+        stream = bytearray(b"".join(rng.choices(valid, k=3)))
+        for _ in range(rng.randint(1, 4)):
+            stream[rng.randrange(len(stream))] = rng.randrange(256)
+        return bytes(stream) if rng.random() < 0.8 else rng.randbytes(rng.randint(1, 200))
+
+    async def scenario() -> None:
+        async with cluster(tls, ("n1",)) as nodes:
+            t1, inbox1, port1 = nodes["n1"]
+            t1.peers["n2"] = ("127.0.0.1", 1)
+            for _ in range(40):
+                reader, writer = await _authenticated(tls, port1)
+                writer.write(hostile())
+                with contextlib.suppress(TimeoutError):  # a stream that is still valid stays open: move on
+                    await asyncio.wait_for(reader.read(), 0.05)
+                writer.transport.abort()
+            assert t1.counters.decode_errors >= 20
+            before = len(inbox1.got)
+            reader, writer = await _authenticated(tls, port1)
+            writer.write(valid[0])
+            await until(lambda: len(inbox1.got) == before + 1, "a good peer is still served")
+            writer.transport.abort()
+            assert all(type(msg) in (Accept, Heartbeat) for _, msg in inbox1.got)
+
+    run(scenario())

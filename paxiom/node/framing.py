@@ -10,6 +10,7 @@ change to the bytes; the codec type-checks what remains.
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 
 MAGIC = b"PX"
 VERSION = 1
@@ -64,30 +65,36 @@ class FrameDecoder:
         return len(self._buffer)
 
     def feed(self, data: bytes) -> list[bytes]:
+        """The payloads `data` completes; FrameError (and none of them) if a header in it is malformed."""
+        return list(self.frames(data))
+
+    def frames(self, data: bytes) -> Iterator[bytes]:
+        """Lazily, the payloads `data` completes: those before a malformed header come out before its
+        FrameError. Consume it fully before the next call."""
         if self._error is not None:
             raise self._error
         self._buffer += data
-        frames: list[bytes] = []
-        start = 0
         buffer = self._buffer
+        start = 0
         try:
             while True:
                 if self._need is None:
                     if len(buffer) - start < HEADER_SIZE:
-                        break
+                        return
                     self._need = check_header(bytes(buffer[start : start + HEADER_SIZE]), self.max_frame)
                     start += HEADER_SIZE
                 if len(buffer) - start < self._need:
-                    break
-                frames.append(bytes(buffer[start : start + self._need]))
+                    return
+                payload = bytes(buffer[start : start + self._need])
                 start += self._need
                 self._need = None
+                yield payload
         except FrameError as exc:
             self._error = exc
             self._buffer = bytearray()
             raise
-        del buffer[:start]
-        return frames
+        finally:
+            del buffer[:start]
 
     def at_boundary(self) -> bool:
         """True when no partial frame is buffered: an end of stream here is clean."""

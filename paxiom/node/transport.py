@@ -246,7 +246,7 @@ class PeerTransport:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        host, port = writer.get_extra_info("peername")[:2]
+        host, port = (writer.get_extra_info("peername") or ("?", 0))[:2]  # None if it is already gone
         where = f"{host}:{port}"
         src = None
         frames = self._frames(reader, FrameDecoder(self.limits.max_frame))
@@ -268,7 +268,7 @@ class PeerTransport:
     async def _frames(self, reader: asyncio.StreamReader, decoder: FrameDecoder) -> AsyncGenerator[bytes, None]:
         while data := await reader.read(READ_CHUNK):
             self.counters.bytes_in += len(data)
-            for payload in decoder.feed(data):
+            for payload in decoder.frames(data):  # frames before a bad header are still delivered
                 yield payload
         if not decoder.at_boundary():
             raise EOFError("the stream ended inside a frame")
