@@ -301,3 +301,14 @@ def test_completions_arrive_off_the_calling_thread(tmp_path: Path) -> None:
     assert done.wait(5)
     storage.close()
     assert threads == ["paxiom-group-commit"]
+
+
+def test_an_oversized_write_is_refused_before_it_changes_anything(tmp_path: Path) -> None:
+    config = StorageConfig(wal=WalConfig(max_record=200))
+    with NodeStorage(tmp_path, cluster_id="c1", node_id="n1", config=config, sync=no_sync) as storage:
+        big = SaveChosen(1, (Command("c", 1, bytes(300)),))
+        with pytest.raises(PaxiomError, match="maximum record of 200"):
+            storage.append((SavePromise(Ballot(1, 0)), big))
+        storage.append((SavePromise(Ballot(2, 0)),))
+    with NodeStorage(tmp_path, cluster_id="c1", node_id="n1", config=config, sync=no_sync) as storage:
+        assert storage.load() == expected([(SavePromise(Ballot(2, 0)),)])

@@ -200,3 +200,13 @@ def test_rotation_under_group_commit_keeps_every_record(tmp_path: Path) -> None:
     committer.close()
     assert len(committer.wal.segment_paths) > 2
     assert len(recovered(tmp_path)) == 40
+
+
+def test_an_oversized_record_is_refused_at_submit_and_the_log_stays_usable(tmp_path: Path) -> None:
+    committer = open_committer(tmp_path, SlowSync(0))
+    with pytest.raises(PaxiomError, match="above the maximum"):
+        committer.submit([bytes(committer.wal.config.max_record + 1)])
+    fired = threading.Event()
+    committer.submit([b"fine"], lambda error: fired.set())
+    assert fired.wait(5) and committer.failure is None
+    committer.close()

@@ -80,6 +80,9 @@ class GroupCommitter:
         return self._enqueue(_Item((), done, checkpoint))
 
     def _enqueue(self, item: _Item) -> Ticket:
+        limit = self.wal.config.max_record
+        if any(len(record) > limit for record in item.records):  # refused here, not fatal on the worker
+            raise PaxiomError(f"a record above the maximum of {limit} bytes")
         with self._cond:
             if self._closing:
                 raise PaxiomError("group commit is closed")

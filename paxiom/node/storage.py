@@ -164,10 +164,14 @@ class NodeStorage:
         `on_synced` (this call's, else the storage's) receives on the group-commit thread once they are."""
         if self.committer is None:
             raise PaxiomError("storage is corrupt or closed; refusing to write", where=str(self.datadir.path))
+        encoded = [codec.encode(write) for write in writes]  # everything checked before anything changes
+        limit = self.wal.config.max_record
+        if any(len(data) > limit for data in encoded):
+            raise PaxiomError(f"a write encodes to more than the maximum record of {limit} bytes")
         self._tickets += 1
         done = partial(self._done, self._tickets, on_synced or self.on_synced)
         run: list[bytes] = []
-        for i, write in enumerate(writes):
+        for i, (write, data) in enumerate(zip(writes, encoded, strict=True)):
             self._state.persist(write)
             last = i == len(writes) - 1
             if isinstance(write, SaveSnapshot):
@@ -177,7 +181,7 @@ class NodeStorage:
                 checkpoint = partial(self._checkpoint, encode_checkpoint(self._state))
                 self.committer.submit_checkpoint(checkpoint, done if last else None)
             else:
-                run.append(codec.encode(write))
+                run.append(data)
         if run or not writes:
             self.committer.submit(run, done)
         return self._tickets
