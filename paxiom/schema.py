@@ -73,7 +73,7 @@ class Fields:
             raise self.fail(path, f"must be an object, not {describe(value)}")
         for key in required:
             if key not in value:
-                raise self.fail(path, f"lacks {key!r}")
+                raise self.fail((*path, key), "missing")
         if optional is not None:
             unknown = [k for k in value if k not in required and k not in optional]
             if unknown:

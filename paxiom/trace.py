@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.errors import PaxiomError
-from paxiom.inputs import read_json
+from paxiom.inputs import JsonDocument, read_json
 from paxiom.schema import validate_spec_trace
 from paxiom.spec.model import Action
 from paxiom.spec.quorums import Explicit, QuorumFamily, QuorumSystem
@@ -60,4 +60,22 @@ def load(path: Path) -> tuple[AnyModel, list[Action]]:
         model = build_model(doc["variant"], qs, **constants)
     except ValueError as exc:  # consistent types, inconsistent constants (e.g. a fast ballot past max_ballot)
         raise PaxiomError(f"constants: {exc}", where=document.where(("constants",))) from None
-    return model, [Action.from_json(step) for step in doc["steps"]]
+    actions = [Action.from_json(step) for step in doc["steps"]]
+    _check_enabled(model, actions, document)
+    return model, actions
+
+
+def _check_enabled(model: AnyModel, actions: list[Action], document: JsonDocument) -> None:
+    """A step the spec cannot take is reported at its place in the file, before anything replays it."""
+    state = model.init()[0]
+    for i, action in enumerate(actions):
+        where = document.where(("steps", i))
+        try:
+            after = model.apply(state, action)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise PaxiomError(f"steps[{i}]: {exc}", where=where) from None
+        if after is None:
+            raise PaxiomError(
+                f"steps[{i}]: {action} is not enabled in the state the steps before it reach", where=where
+            )
+        state = after

@@ -339,7 +339,7 @@ SIM_TRACE = {
         ({"colour": 1}, None, "constants.colour: unknown key"),
         ({}, {"action": "tick", "replica": "a1"}, "steps[1].replica: must be an integer from 0 to 2"),
         ({}, {"action": "tick", "replica": 0, "note": {"x": 1}}, "steps[1].note: must be a string, not a table"),
-        ({}, {"action": "tick"}, "steps[1]: lacks 'replica'"),
+        ({}, {"action": "tick"}, "steps[1].replica: missing"),
         ({}, {"action": "fly"}, "steps[1].action: must be one of"),
         ({}, {"action": "quiesce", "rounds": 10**12}, "steps[1].rounds: must be an integer from 0 to"),
         ({}, {"action": "partition", "side": [0, 7]}, "steps[1].side[1]: must be an integer from 0 to 2"),

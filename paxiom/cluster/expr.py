@@ -86,8 +86,12 @@ def read_once(expr: Expr) -> bool:
 
 
 def support(expr: Expr) -> int:
-    """The bitmask of every node the expression mentions."""
-    return sum({1 << e.index for e in walk(expr) if isinstance(e, Leaf)})
+    """The bitmask of every node the expression mentions (built as bytes: linear in the number of nodes)."""
+    indices = [e.index for e in walk(expr) if isinstance(e, Leaf)]
+    bitmap = bytearray(max(indices) // 8 + 1)
+    for i in indices:
+        bitmap[i >> 3] |= 1 << (i & 7)
+    return int.from_bytes(bitmap, "little")
 
 
 class ClusterFamily(QuorumFamily):

@@ -58,7 +58,7 @@ def _cheapest_failure(expr: Expr) -> tuple[int, int]:
 def _min_crashes_z3(expr: Expr, n: int, best: int) -> Tolerance:
     """Binary search below the known failing set `best`, probing just under it first."""
     problem = Problem()
-    crashed = problem.vector("f", n)
+    crashed = problem.vector("f", n, support(expr))
     problem.require(f"(not {holds(expr, [f'(- 1 {f})' for f in crashed])})")
     solver = problem.solver()
     low, high = 1, best.bit_count()
