@@ -78,6 +78,8 @@ class _Scan:
     corrupt: list[CorruptRange] = field(default_factory=list)
     truncate: tuple[Path, int] | None = None
     torn_bytes: int = 0
+    _hits_of: bytes | None = None
+    _hits: dict[bytes, tuple[int, int]] = field(default_factory=dict)
 
     def bad(self, seg: Path, offset: int, length: int, reason: str, last_lsn: int | None = None) -> None:
         self.corrupt.append(CorruptRange(seg.name, offset, length, self.expected, last_lsn, reason))
@@ -151,7 +153,7 @@ class _Scan:
         tops = [top.to_bytes(5, "little") for top in range(low >> 24, (high >> 24) + 1)]
         pos = start + 11
         while True:
-            hits = [hit for top in tops if (hit := buf.find(top, pos)) >= 0]
+            hits = [hit for top in tops if (hit := self.find(buf, top, pos)) >= 0]
             if not hits:
                 return None
             at = min(hits) - 11
@@ -163,6 +165,17 @@ class _Scan:
             record = parse_record(buf, at, self.max_record)
             if not isinstance(record, str) and low <= record.lsn <= high:
                 return record
+
+    def find(self, buf: bytes, top: bytes, pos: int) -> int:
+        """`buf.find(top, pos)`, remembering each pattern's last answer so that a pattern with no (or a
+        distant) occurrence is not searched for again on every call: resyncing stays linear."""
+        if self._hits_of is not buf:
+            self._hits_of, self._hits = buf, {}
+        since, hit = self._hits.get(top, (len(buf) + 1, -1))
+        if since > pos or 0 <= hit < pos:
+            since, hit = pos, buf.find(top, pos)
+            self._hits[top] = (since, hit)
+        return hit
 
 
 def segments(directory: Path) -> list[Path]:
