@@ -312,3 +312,26 @@ def test_an_oversized_write_is_refused_before_it_changes_anything(tmp_path: Path
         storage.append((SavePromise(Ballot(2, 0)),))
     with NodeStorage(tmp_path, cluster_id="c1", node_id="n1", config=config, sync=no_sync) as storage:
         assert storage.load() == expected([(SavePromise(Ballot(2, 0)),)])
+
+
+def test_a_restart_republishes_the_snapshot_so_a_power_loss_keeps_it(tmp_path: Path) -> None:
+    appends = [*history(range(1, 40)), (snapshot_at(35),)]
+    run(tmp_path, appends, segment_bytes=600)
+    run(tmp_path, [(SavePromise(Ballot(2, 0)),)], segment_bytes=600)
+    assert any(name.startswith("snapshots/") for name in SyncedOffsets.read(tmp_path))
+    power_loss(tmp_path, random.Random(7))
+    with open_storage(tmp_path, 600) as storage:
+        assert storage.load() == expected([*appends, (SavePromise(Ballot(2, 0)),)])
+
+
+def test_corruption_stays_corruption_across_restarts(tmp_path: Path) -> None:
+    """Refusing to start must not erase the evidence: the second start must not call it a torn tail."""
+    run(tmp_path, history(range(1, 5)))
+    segment = next((tmp_path / "wal").iterdir())
+    data = bytearray(segment.read_bytes())
+    data[-2] ^= 0x08  # the last record: only synced.json shows it was synced
+    segment.write_bytes(bytes(data))
+    for _ in range(2):
+        with open_storage(tmp_path) as storage, pytest.raises(CorruptStorage, match="record CRC mismatch"):
+            storage.load()
+    assert segment.read_bytes() == bytes(data)

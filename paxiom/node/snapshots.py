@@ -56,11 +56,10 @@ class SnapshotStore:
         self._ids = (cluster_id.encode(), node_id.encode())
         self.synced = synced
         self.max_bytes = max_bytes
-        leftovers = list(directory.glob("*.tmp"))
-        for tmp in leftovers:  # a crash between the temp write and the rename: the old snapshot stands
+        for tmp in directory.glob("*.tmp"):  # a crash between the temp write and the rename: the old one stands
             tmp.unlink()
-        if leftovers:
-            fsync_dir(directory)
+        fsync_dir(directory)  # the removals, and a rename a killed predecessor had not synced yet
+        self.synced.update({p: p.stat().st_size for p in self.files()})  # their content was synced before
 
     def files(self) -> list[Path]:
         """Snapshot files, newest first."""

@@ -27,7 +27,7 @@ class SyncedOffsets:
         self.root = root
         self.previous = self.read(root)
         """What the previous run published, read before this run overwrites it: evidence for recovery."""
-        self._lengths: dict[str, int] = {}
+        self._lengths = dict(self.previous)  # kept until superseded: a run that refuses to start keeps the evidence
         self._synced_lsn = 0
         self._lock = threading.Lock()
 
