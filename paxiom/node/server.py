@@ -68,6 +68,16 @@ class Peers(Protocol):
     async def stop(self) -> None: ...
 
 
+class PausedUntilTls(asyncio.StreamReaderProtocol):
+    """Reads nothing until the TLS upgrade: bytes the stream read before `start_tls` (a ClientHello that
+    arrived before the accept task ran) would be lost to the handshake, which then never completes."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.ReadTransport)
+        transport.pause_reading()
+        super().connection_made(transport)
+
+
 class NodeRefused(PaxiomError):
     """The node must not start (unsafe quorums, a corrupt log, a foreign data directory)."""
 
@@ -382,12 +392,20 @@ class Node:
     async def _listen_clients(self, security: PeerSecurity) -> asyncio.Server:
         address = self.sc.clients[self.name]
         self._client_tls = security.server
-        return await asyncio.start_server(self._serve_client, address.host, address.port)
+        loop = asyncio.get_running_loop()
+        return await loop.create_server(
+            lambda: PausedUntilTls(asyncio.StreamReader(limit=READ_CHUNK), self._serve_client, loop=loop),
+            address.host,
+            address.port,
+        )
 
     async def _authenticate(self, writer: asyncio.StreamWriter) -> bool:
         """Upgrade to TLS and check the certificate names a client (or node) of this cluster, before any
         frame is read; a failure is logged and the connection closed."""
         if self._client_tls is None:
+            transport = writer.transport
+            assert isinstance(transport, asyncio.Transport)
+            transport.resume_reading()
             return True
         peer = writer.get_extra_info("peername")
         try:

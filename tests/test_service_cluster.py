@@ -1,0 +1,191 @@
+"""The real service, as separate processes on loopback: serve, lose the leader to SIGKILL, fail over, restart
+and catch up; nothing acknowledged is lost, a retried write applies once, strangers are refused.
+
+Every process runs in its own process group and the fixture kills the groups whatever happens; every wait
+is bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paxiom.client import AsyncClient, Client, Timeout, Unavailable
+from paxiom.client.cluster import client_tls
+from paxiom.client.connection import Connection
+from paxiom.client.protocol import ClientResponse
+from paxiom.node import kvstore as kv
+from paxiom.node import tls
+from paxiom.node.supervisor import CLIENT, NODE_COMMAND, Supervisor, prepare, statuses, summarise, wait_ready
+
+TUNING = {"tick_ms": 10, "election_timeout": 30, "heartbeat_interval": 5}
+
+
+def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any:
+    """Poll `check` until it returns something truthy, at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds} s: {what}")
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Supervisor]:
+    path = prepare(tmp_path / "cluster", 3, tuning=TUNING)
+    supervisor = Supervisor(path, extra=["--trace", str(tmp_path / "trace")], restart=False)
+    try:
+        supervisor.start_all()
+        summary = asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))
+        assert summary["leader"], summary
+        yield supervisor
+    finally:
+        supervisor.stop()
+
+
+def summary_of(supervisor: Supervisor) -> dict[str, Any]:
+    return summarise(asyncio.run(statuses(supervisor.sc, client=CLIENT, timeout=1.0)))
+
+
+def client_of(supervisor: Supervisor) -> Client:
+    return Client(supervisor.sc.clients, client_tls(supervisor.sc, CLIENT), timeout=15)
+
+
+def test_serves_survives_leader_sigkill_and_the_old_leader_catches_up(cluster: Supervisor) -> None:
+    acknowledged: dict[str, bytes] = {}
+    with client_of(cluster) as client:
+        for i in range(20):
+            client.put(f"k{i}", b"v%d" % i)
+            acknowledged[f"k{i}"] = b"v%d" % i
+        assert client.get("k3") == b"v3"
+        assert client.cas("k3", b"v3", b"w3").status == kv.OK
+        acknowledged["k3"] = b"w3"
+        assert client.cas("k3", b"v3", b"x").status == kv.MISMATCH
+        old = client.leader
+        assert old is not None
+        os.killpg(cluster.processes[old].popen.pid, signal.SIGKILL)
+        for i in range(20, 40):  # the first of these waits out the election
+            client.put(f"k{i}", b"v%d" % i)
+            acknowledged[f"k{i}"] = b"v%d" % i
+        assert client.leader != old
+        new = eventually(
+            lambda: (s := summary_of(cluster))["leader"] not in (None, old) and s["leader"], 10, "new leader"
+        )
+        cluster.processes[old].popen.wait(5)
+        cluster.start(old)
+
+        def caught_up() -> bool:
+            nodes = summary_of(cluster)["nodes"]
+            return "error" not in nodes[old] and nodes[old]["lag"] == 0 and nodes[old]["role"] == "follower"
+
+        eventually(caught_up, 20, f"{old} catches up with {new}")
+        for key, value in acknowledged.items():
+            assert client.get(key) == value, key
+        listed = client.list("k", limit=100)
+        assert set(listed.keys) == set(acknowledged) and not listed.more
+    nodes = eventually(lambda: not (s := summary_of(cluster))["unreachable"] and s["nodes"], 10, "all answer")
+    assert nodes[old]["incarnation"] == 1 and nodes[old]["commit_index"] == nodes[new]["commit_index"]
+
+
+def test_a_retried_write_applies_once_and_gets_the_first_answer(cluster: Supervisor) -> None:
+    leader = eventually(lambda: summary_of(cluster)["leader"], 10, "a leader")
+
+    async def main() -> list[kv.KVResult]:
+        sc = cluster.sc
+        context = client_tls(sc, CLIENT)
+        op = kv.cas_op("once", None, b"first")  # succeeds only while the key is absent
+        answers = []
+        for _ in range(2):  # the same (client, seq) twice, on separate connections, as a client retrying
+            connection = await Connection.open(sc.clients[leader], context, leader, 5)
+            response = await asyncio.wait_for(connection.command("retrier", 1, op), 10)
+            await connection.close()
+            assert isinstance(response, ClientResponse) and response.status == "ok", response
+            answers.append(kv.KVResult.decode(response.result))
+        async with AsyncClient(sc.clients, context) as fresh:
+            answers.append(await fresh.cas("once", None, b"second"))
+        return answers
+
+    first, retry, other_session = asyncio.run(main())
+    assert first.status == kv.OK and retry.status == kv.OK  # the retry is answered, not applied again
+    assert other_session == kv.KVResult(kv.MISMATCH, b"first")
+
+
+def test_clients_without_this_clusters_certificate_are_refused(cluster: Supervisor, tmp_path: Path) -> None:
+    tls.generate(tmp_path / "other", "other", ["n1"], [CLIENT])
+    strangers: dict[str, ssl.SSLContext | None] = {
+        "plaintext": None,
+        "another cluster's CA": tls.client_context(tls.TlsDir(tmp_path / "other"), CLIENT),
+    }
+    bare = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    bare.load_verify_locations(cafile=str(tls.TlsDir(cluster.sc.tls_dir or tmp_path).ca))
+    strangers["no certificate"] = bare
+
+    async def attempt(context: ssl.SSLContext | None) -> None:
+        async with AsyncClient(cluster.sc.clients, context, timeout=1.5, attempt_timeout=0.5) as stranger:
+            await stranger.put("intruder", b"x")
+
+    for context in strangers.values():
+        with pytest.raises((Unavailable, Timeout), match=r"within 1\.5 s"):  # refused before any answer
+            asyncio.run(attempt(context))
+
+    with client_of(cluster) as client:
+        assert client.get("intruder") is None
+    logs = "".join((cluster.root / "logs" / f"{n}.log").read_text() for n in cluster.sc.nodes)
+    assert logs.count('"client-refused"') >= len(strangers)
+
+
+def test_a_node_refuses_unsafe_quorums_naming_them(tmp_path: Path) -> None:
+    path = prepare(tmp_path / "cluster", 3)
+    text = path.read_text().replace(
+        'phase1 = "majority(n1, n2, n3)"', 'phase1 = "1 of (n1, n2, n3)"\nphase2 = "2 of (n1, n2, n3)"'
+    )
+    path.write_text(text)
+    run = subprocess.run(
+        [*NODE_COMMAND, "--config", str(path), "--id", "n1", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2
+    assert "phase1 x phase2 fails: phase1 quorum {n1} and phase2 quorum {n2, n3} share no node" in run.stderr
+    assert not (tmp_path / "d").exists()  # refused before touching the data directory
+
+
+def test_a_node_refuses_a_log_corrupted_in_the_middle(tmp_path: Path) -> None:
+    path = prepare(tmp_path / "cluster", 1, tuning=TUNING)
+    supervisor = Supervisor(path, restart=False)
+    try:
+        supervisor.start_all()
+        assert asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))["leader"] == "n1"
+        with client_of(supervisor) as client:
+            for i in range(30):
+                client.put(f"k{i}", b"x" * 100)
+    finally:
+        supervisor.stop()
+    segment = max((path.parent / "data" / "n1" / "wal").iterdir(), key=lambda p: p.stat().st_size)
+    data = bytearray(segment.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    segment.write_bytes(bytes(data))
+    run = subprocess.run(
+        [*NODE_COMMAND, "--config", str(path), "--id", "n1", "--data-dir", str(path.parent / "data" / "n1")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "corrupt" in run.stderr and "refusing to vote or lead" in run.stderr
+
+
+if sys.platform != "linux":  # process groups and fdatasync as the tests assume them
+    pytestmark = pytest.mark.skip("Linux only")
