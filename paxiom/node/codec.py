@@ -21,7 +21,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn, cast
+from typing import Any, NamedTuple, NoReturn, cast
 
 import msgpack
 
@@ -123,11 +123,19 @@ Encoder = Callable[[Any], Any] | None
 Decoder = Callable[[Any], Any]
 
 
+class _Codec(NamedTuple):
+    encode: Encoder
+    decode: Decoder
+    check: str | None = None
+    """For a leaf, a Python condition on `{v}`, true exactly when `decode` refuses the value: records inline
+    it (a call per field is most of a decode's time) and call `decode` only to word the refusal."""
+
+
 def _typename(raw: object) -> str:
     return "array" if type(raw) is list else type(raw).__name__
 
 
-def _leaf(tp: type, rule: Rule) -> Decoder:
+def _leaf(tp: type, rule: Rule) -> _Codec:
     if tp is int:
         assert isinstance(rule, Int)
         lo, hi = rule.lo, rule.hi
@@ -139,7 +147,7 @@ def _leaf(tp: type, rule: Rule) -> Decoder:
                 raise DecodeError(f"{raw} outside {lo}..{hi}")
             return raw
 
-        return dec_int
+        return _Codec(None, dec_int, f"type({{v}}) is not int or not {lo} <= {{v}} <= {hi}")
     if tp is bool:
 
         def dec_bool(raw: Any) -> bool:
@@ -147,7 +155,7 @@ def _leaf(tp: type, rule: Rule) -> Decoder:
                 raise DecodeError(f"expected bool, got {_typename(raw)}")
             return raw
 
-        return dec_bool
+        return _Codec(None, dec_bool, "type({v}) is not bool")
     expected, (lo, hi) = (str, (rule.lo, rule.hi)) if isinstance(rule, Text) else (bytes, (0, cast(Blob, rule).hi))
 
     def dec_sized(raw: Any) -> Any:
@@ -157,7 +165,7 @@ def _leaf(tp: type, rule: Rule) -> Decoder:
             raise DecodeError(f"length {len(raw)} outside {lo}..{hi}")
         return raw
 
-    return dec_sized
+    return _Codec(None, dec_sized, f"type({{v}}) is not {expected.__name__} or not {lo} <= len({{v}}) <= {hi}")
 
 
 def _locate(steps: Iterable[tuple[str, Decoder, Any]]) -> NoReturn:
@@ -170,53 +178,66 @@ def _locate(steps: Iterable[tuple[str, Decoder, Any]]) -> NoReturn:
     raise AssertionError("a decoder failed only once")
 
 
-def _record(cls: type) -> tuple[Encoder, Decoder]:
-    """A dataclass or named tuple: an array of exactly its fields, each by its own annotation."""
+def _record(cls: type) -> _Codec:
+    """A dataclass or named tuple: an array of exactly its fields, each by its own annotation.
+
+    The decoder is generated Python: leaf checks inline, nested decoders called, then `cls(...)`.
+    """
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)  # type: ignore[attr-defined]
-    parts = [(name, *_codec(hints[name], RULES.get((cls, name)))) for name in names]
-    count = len(parts)
-    is_tuple = issubclass(cls, tuple)
+    parts = [(name, _codec(hints[name], RULES.get((cls, name)))) for name in names]
     encoder: Encoder
-    if is_tuple and all(enc is None for _, enc, _ in parts):
+    if issubclass(cls, tuple) and all(part.encode is None for _, part in parts):
         encoder = None
     else:
-        getters = [(name, enc) for name, enc, _ in parts]
+        getters = [(name, part.encode) for name, part in parts]
 
         def encoder(obj: Any) -> list[Any]:
             return [getattr(obj, n) if e is None else e(getattr(obj, n)) for n, e in getters]
 
-    decoders = [dec for _, _, dec in parts]
-    steps = [f".{name}" for name, _, _ in parts]
+    count = len(parts)
+    fields = [f"f{i}" for i in range(count)]
+    env: dict[str, Any] = {"cls": cls, "DecodeError": DecodeError, "_fail": _fail}
+    lines = ["def decode(raw):", f"    if type(raw) is not list or len(raw) != {count}:", "        raise _shape(raw)"]
+    env["_shape"] = lambda raw: DecodeError(
+        f"expected an array of {count} fields of {cls.__name__}, got "
+        + (f"{len(raw)} items" if type(raw) is list else _typename(raw))
+    )
+    if count:
+        lines.append(f"    {', '.join(fields)}, = raw")
+    for (name, part), v in zip(parts, fields, strict=True):
+        env[f"d_{v}"] = part.decode
+        if part.check is not None:
+            lines += [f"    if {part.check.format(v=v)}:", f"        raise _fail({'.' + name!r}, d_{v}, {v})"]
+        else:
+            lines += ["    try:", f"        {v} = d_{v}({v})", "    except DecodeError as exc:"]
+            lines += [f"        raise exc.at({'.' + name!r}) from None"]
+    lines += ["    try:", f"        return cls({', '.join(fields)})", "    except (TypeError, ValueError) as exc:"]
+    lines += [f"        raise DecodeError(f'rejected by {cls.__name__}: {{exc}}') from None"]
+    exec("\n".join(lines), env)  # the source is built above from identifiers and int bounds only
+    return _Codec(encoder, env["decode"])
 
-    def decoder(raw: Any) -> Any:
-        if type(raw) is not list or len(raw) != count:
-            shape = f"{len(raw)} items" if type(raw) is list else _typename(raw)
-            raise DecodeError(f"expected an array of {count} fields of {cls.__name__}, got {shape}")
-        try:
-            args = [dec(item) for dec, item in zip(decoders, raw, strict=True)]
-        except DecodeError:
-            _locate(zip(steps, decoders, raw, strict=True))
-        try:
-            return cls(*args)
-        except (TypeError, ValueError) as exc:
-            raise DecodeError(f"rejected by {cls.__name__}: {exc}") from None
 
-    return encoder, decoder
+def _fail(step: str, decode: Decoder, value: Any) -> DecodeError:
+    """The refusal an inlined check stands for, worded by the leaf's own decoder."""
+    try:
+        decode(value)
+    except DecodeError as exc:
+        return exc.at(step)
+    raise AssertionError(f"the inlined check of {step} refused {value!r}, which its decoder accepts")
 
 
-def _codec(tp: Any, rule: Rule | None) -> tuple[Encoder, Decoder]:
+def _codec(tp: Any, rule: Rule | None) -> _Codec:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
-        inner = args[0] if args[1] is type(None) else args[1]
-        enc, dec = _codec(inner, rule)
+        enc, dec, _ = _codec(args[0] if args[1] is type(None) else args[1], rule)
 
         def dec_optional(raw: Any) -> Any:
             return None if raw is None else dec(raw)
 
-        return (None if enc is None else lambda obj: None if obj is None else enc(obj)), dec_optional
+        return _Codec(None if enc is None else lambda obj: None if obj is None else enc(obj), dec_optional)
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        item_enc, item_dec = _codec(args[0], None)
+        item_enc, item_dec, _ = _codec(args[0], None)
         hi = cast(Many, rule or DEFAULTS[tuple]).hi
 
         def dec_tuple(raw: Any) -> tuple[Any, ...]:
@@ -229,11 +250,11 @@ def _codec(tp: Any, rule: Rule | None) -> tuple[Encoder, Decoder]:
             except DecodeError:
                 _locate((f"[{i}]", item_dec, item) for i, item in enumerate(raw))
 
-        return (None if item_enc is None else lambda obj: [item_enc(x) for x in obj]), dec_tuple
+        return _Codec(None if item_enc is None else lambda obj: [item_enc(x) for x in obj], dec_tuple)
     if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or (issubclass(tp, tuple) and hasattr(tp, "_fields"))):
         return _record(tp)
     if tp in (int, str, bytes, bool):
-        return None, _leaf(tp, rule or DEFAULTS.get(tp, Int()))
+        return _leaf(tp, rule or DEFAULTS.get(tp, Int()))
     raise TypeError(f"the codec cannot encode fields of type {tp!r}")
 
 
@@ -258,7 +279,7 @@ def register(tag: int, cls: type, rules: Mapping[tuple[type, str], Rule] | None 
     if not 0 < tag < 256 or tag in KINDS or cls in _BY_CLASS:
         raise ValueError(f"tag {tag} or class {cls.__name__} is already registered or out of range")
     RULES.update(rules or {})
-    encode_body, decode_body = _codec(cls, None)
+    encode_body, decode_body, _ = _codec(cls, None)
     kind = _Kind(tag, cls, encode_body, decode_body)
     KINDS[tag] = _BY_CLASS[cls] = kind
     # msgpack's own limits: nothing the schema could accept is refused, nothing larger is ever built.
