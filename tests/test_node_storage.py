@@ -208,7 +208,10 @@ CHILD = textwrap.dedent(
     from paxiom.impl.storage import SaveChosen, SavePromise, SaveSnapshot
     from paxiom.impl.values import Command
     from paxiom.node.storage import NodeStorage
-    storage = NodeStorage(sys.argv[1], cluster_id="c1", node_id="n1")
+    from paxiom.node.storage import StorageConfig
+    from paxiom.node.wal import WalConfig
+    config = StorageConfig(wal=WalConfig(segment_bytes=int(sys.argv[2])))
+    storage = NodeStorage(sys.argv[1], cluster_id="c1", node_id="n1", config=config)
     start = max(1, storage.load().promise.round + 1)
     for i in range(start, start + 100000):
         writes = (SavePromise(Ballot(i, 0)), SaveChosen(i, (Command("c", i, b"op"),)))
@@ -226,7 +229,8 @@ def test_power_loss_after_kill_keeps_every_acknowledged_write(tmp_path: Path, se
     rng = random.Random(seed)
     acked = 0
     for _ in range(3):
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        command = [sys.executable, "-c", CHILD, str(tmp_path), "2000"]
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert child.stdout is not None
         target = acked + rng.randint(20, 120)
         try:
@@ -239,12 +243,13 @@ def test_power_loss_after_kill_keeps_every_acknowledged_write(tmp_path: Path, se
             child.wait(10)
         assert acked >= target
         power_loss(tmp_path, rng)
-        with open_storage(tmp_path) as storage:
+        with open_storage(tmp_path, 2000) as storage:
             assert storage.report.clean, storage.report.problems
             state = storage.load()
         assert state.promise.round >= acked
         covered = 0 if state.snapshot is None else state.snapshot.last_slot
         assert all(slot in state.chosen for slot in range(covered + 1, acked + 1))
+    assert len(list((tmp_path / "wal").iterdir())) < acked * 60 // 2000, "compaction never ran"
 
 
 def test_an_empty_dir_is_initialised_and_reopens(tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """Simulate a power loss on a stopped node's data directory, as the fault campaign models it.
 
 Run only after the node was killed (SIGKILL): every log segment and snapshot file is cut back to the length
-`synced.json` lists for it — what the node had synced, which is all it ever acknowledged — and a torn
-fragment of random bytes may be left at its end. A file not listed (created or renamed after the last
+`synced.json` lists for it — what the node had synced, which is all it ever acknowledged — and a file that
+lost bytes that way (writes were in flight) may be left with a torn fragment of random bytes at its end. A
+file with nothing unsynced is left as it is: a power cut does not write to a file nobody was writing (an
+older, rotated segment; a finished snapshot). A file not listed (created or renamed after the last
 publication, or a temp file) is cut to nothing before the fragment: harsher than a real power cut, which
 keeps a synced rename. The identity file, the lock and `synced.json` itself are left alone.
 """
@@ -28,7 +30,8 @@ def power_loss(root: Path, rng: random.Random, max_junk: int = 64) -> list[tuple
             name = f"{sub}/{path.name}"
             before = path.stat().st_size
             keep = min(before, claims.get(name, 0))
-            junk = rng.randbytes(rng.randint(0, max_junk)) if rng.random() < 0.5 else b""
+            torn = before > keep and rng.random() < 0.5  # only a file with writes in flight can be torn
+            junk = rng.randbytes(rng.randint(1, max_junk)) if torn else b""
             with path.open("r+b") as file:
                 file.truncate(keep)
                 file.seek(keep)
