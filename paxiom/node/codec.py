@@ -181,20 +181,11 @@ def _locate(steps: Iterable[tuple[str, Decoder, Any]]) -> NoReturn:
 def _record(cls: type) -> _Codec:
     """A dataclass or named tuple: an array of exactly its fields, each by its own annotation.
 
-    The decoder is generated Python: leaf checks inline, nested decoders called, then `cls(...)`.
+    Encoder and decoder are generated Python: fields read by name, leaf checks inline, nested codecs called.
     """
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)  # type: ignore[attr-defined]
     parts = [(name, _codec(hints[name], RULES.get((cls, name)))) for name in names]
-    encoder: Encoder
-    if issubclass(cls, tuple) and all(part.encode is None for _, part in parts):
-        encoder = None
-    else:
-        getters = [(name, part.encode) for name, part in parts]
-
-        def encoder(obj: Any) -> list[Any]:
-            return [getattr(obj, n) if e is None else e(getattr(obj, n)) for n, e in getters]
-
     count = len(parts)
     fields = [f"f{i}" for i in range(count)]
     env: dict[str, Any] = {"cls": cls, "DecodeError": DecodeError, "_fail": _fail}
@@ -205,8 +196,10 @@ def _record(cls: type) -> _Codec:
     )
     if count:
         lines.append(f"    {', '.join(fields)}, = raw")
+    items = []
     for (name, part), v in zip(parts, fields, strict=True):
-        env[f"d_{v}"] = part.decode
+        env[f"d_{v}"], env[f"e_{v}"] = part.decode, part.encode
+        items.append(f"obj.{name}" if part.encode is None else f"e_{v}(obj.{name})")
         if part.check is not None:
             lines += [f"    if {part.check.format(v=v)}:", f"        raise _fail({'.' + name!r}, d_{v}, {v})"]
         else:
@@ -214,8 +207,10 @@ def _record(cls: type) -> _Codec:
             lines += [f"        raise exc.at({'.' + name!r}) from None"]
     lines += ["    try:", f"        return cls({', '.join(fields)})", "    except (TypeError, ValueError) as exc:"]
     lines += [f"        raise DecodeError(f'rejected by {cls.__name__}: {{exc}}') from None"]
+    plain = issubclass(cls, tuple) and all(part.encode is None for _, part in parts)  # msgpack packs it as it is
+    lines += [] if plain else ["def encode(obj):", f"    return [{', '.join(items)}]"]
     exec("\n".join(lines), env)  # the source is built above from identifiers and int bounds only
-    return _Codec(encoder, env["decode"])
+    return _Codec(env.get("encode"), env["decode"])
 
 
 def _fail(step: str, decode: Decoder, value: Any) -> DecodeError:
