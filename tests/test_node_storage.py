@@ -340,3 +340,13 @@ def test_corruption_stays_corruption_across_restarts(tmp_path: Path) -> None:
         with open_storage(tmp_path) as storage, pytest.raises(CorruptStorage, match="record CRC mismatch"):
             storage.load()
     assert segment.read_bytes() == bytes(data)
+
+
+def test_bytes_after_a_snapshots_payload_are_ignored(tmp_path: Path) -> None:
+    store = SnapshotStore(tmp_path, "c1", "n1", SyncedOffsets(tmp_path))
+    path = store.write(5, b"state")
+    path.write_bytes(path.read_bytes() + b"junk")
+    found = store.load()
+    assert found.snapshot is not None and found.snapshot.payload == b"state"
+    path.write_bytes(path.read_bytes()[:-6])
+    assert store.load().snapshot is None

@@ -17,6 +17,7 @@ so a node never votes or leads from state it cannot trust, and opens the log rea
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable
@@ -211,7 +212,12 @@ class NodeStorage:
         return None if self.committer is None else self.committer.stats()
 
     def wal_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.wal.segment_paths if p.exists())
+        """Bytes in the log's segments (a segment compacted away meanwhile counts as nothing)."""
+        total = 0
+        for path in self.wal.segment_paths:
+            with contextlib.suppress(FileNotFoundError):
+                total += path.stat().st_size
+        return total
 
     def close(self) -> None:
         """Flush every append (their completions fire), then release the directory (idempotent)."""
