@@ -136,6 +136,9 @@ SPEC_VARIANTS = ("paxos", "multipaxos", "fastpaxos")
 MAX_SPEC_NODES = 20
 """A spec trace's quorums are enumerated by the explorer (spec.quorums.ENUMERATION_LIMIT)."""
 MAX_SPEC_BALLOT = 1_000
+MAX_SUBSET_CHECKS = 2**23
+"""The spec tabulates every subset of the nodes against each listed quorum (2^n x quorums per family):
+about ten seconds at this bound, hours at 20 nodes with thousands of quorums."""
 
 
 def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
@@ -154,6 +157,13 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
             quorums = f.array(constants[family], (*c, family), low=1)
             for i, quorum in enumerate(quorums):
                 f.strings(quorum, (*c, family, i), low=1, choices=nodes)
+            if 2 ** len(nodes) * len(quorums) > MAX_SUBSET_CHECKS:
+                raise f.fail(
+                    (*c, family),
+                    f"{len(quorums):,} quorums over {len(nodes)} nodes is more than the spec can tabulate "
+                    f"(2^nodes x quorums at most 2^{MAX_SUBSET_CHECKS.bit_length() - 1}); "
+                    "certify such quorums with paxiom quorum check",
+                )
     f.strings(constants["values"], (*c, "values"), low=1, high=100)
     f.integer(constants["max_ballot"], (*c, "max_ballot"), 0, MAX_SPEC_BALLOT)
     if "slots" in constants:

@@ -403,3 +403,51 @@ def test_prove_on_an_unsafe_file_never_prints_a_proved_headline() -> None:
     assert "NOT SAFE on" in headline and "PROVED," not in headline
     code, out, _ = run("prove", "--config", str(EXAMPLES / "flexible-safe.toml"), "--variant", "flexible")
     assert code == 0 and "Flexible Paxos: PROVED, " in out
+
+
+def test_a_trace_the_spec_cannot_tabulate_is_refused_before_the_table(tmp_path: Path) -> None:
+    nodes = [f"a{i}" for i in range(1, 21)]
+    quorums = [nodes[i : i + 11] for i in range(9)]  # 2^20 subsets x 9 quorums: minutes of tabulation
+    doc = {
+        "variant": "paxos",
+        "constants": {"nodes": nodes, "phase1": quorums, "phase2": quorums, "values": ["v1"], "max_ballot": 0},
+        "steps": [],
+    }
+    path = write(tmp_path, "big.json", json.dumps(doc, indent=1))
+    started = time.perf_counter()
+    bad_input("explore", "--replay", path, where=rf"{re.escape(path)}:\d+:\d+: ", words="constants.phase1: 9 quorums")
+    assert time.perf_counter() - started < 10
+
+
+def test_an_unreplayable_step_is_placed_at_the_step(tmp_path: Path) -> None:
+    doc = trace_with(steps__0={"action": "Phase1b", "a": "a1", "b": 0})  # no prepare for ballot 0 was sent
+    text = json.dumps(doc, indent=1)
+    path = write(tmp_path, "t.json", text)
+    line = next(i for i, ln in enumerate(text.splitlines(), 1) if '"Phase1b"' in ln) - 1
+    bad_input(
+        "explore", "--replay", path, where=rf"{re.escape(path)}:{line}:\d+: ", words="steps[0]: Phase1b(a=a1, b=0)"
+    )
+
+
+def test_whole_file_errors_point_at_the_declaration(tmp_path: Path) -> None:
+    out = str(tmp_path / "out")
+    bad_input(
+        "tla",
+        "export",
+        str(EXAMPLES / "thousand.toml"),
+        "--out",
+        out,
+        where=r".*thousand\.toml:\d+:1: ",
+        words="1000 acceptors",
+    )
+    bad_input(
+        "tla",
+        "export",
+        str(EXAMPLES / "etcd-5.toml"),
+        "--variant",
+        "fastpaxos",
+        "--out",
+        out,
+        where=r".*etcd-5\.toml:\d+:1: ",
+        words="needs fast quorums",
+    )

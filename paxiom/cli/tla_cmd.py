@@ -231,16 +231,18 @@ def export(
     """
     from paxiom.cluster import load_cluster  # the TOML language; imported only when asked for
 
-    qs = load_cluster(cluster).quorum_system
+    loaded = load_cluster(cluster)
+    qs = loaded.quorum_system
     if qs.n > ENUMERATION_LIMIT:
         raise PaxiomError(
             f"{qs.n} acceptors is beyond what a TLC model can enumerate (limit {ENUMERATION_LIMIT}); "
             "certify it with `paxiom quorum check` instead",
-            where=str(cluster),
+            where=loaded.place("nodes"),
         )
     variant = variant or ("fastpaxos" if qs.fast is not None else "paxos")
     if variant == "fastpaxos" and qs.fast is None:
-        raise PaxiomError("Fast Paxos needs fast quorums: the cluster file declares none", where=str(cluster))
+        where = loaded.place("quorums")
+        raise PaxiomError("Fast Paxos needs fast quorums: the cluster file declares none", where=where)
     try:
         fast = tuple(sorted({int(b) for b in fast_ballots.split(",") if b.strip()})) if variant == "fastpaxos" else ()
     except ValueError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,12 @@ class Cluster:
     round_trips: RoundTrips | None
     """Round-trip times from [latency_ms], or None without it."""
     description: str = ""
+    places: Mapping[str, str] = field(default_factory=dict)
+    """Where the file declares `nodes` and each `quorums.FAMILY`, as file:line:col."""
+
+    def place(self, key: str) -> str:
+        """Where `key` ("nodes", "quorums.fast", ...) is declared, for errors about the file as a whole."""
+        return self.places.get(key, self.places.get(key.partition(".")[0], self.path))
 
     @property
     def n(self) -> int:
@@ -152,6 +158,8 @@ class _Loader:
             phase2_declared="phase2" in families,
             round_trips=self.latency(index, zones),
             description=description,
+            places={"nodes": self.at_key("", "nodes"), "quorums": self.src.where(self.src.table_offset("quorums"))}
+            | {f"quorums.{key}": self.at_key("quorums", key) for key in families},
         )
 
     def nodes(self) -> tuple[str, ...]:
