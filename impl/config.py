@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from paxiom.errors import PaxiomError
-from paxiom.impl.mutants import Mutation
 from paxiom.spec.quorums import QuorumSystem, quorum_intersection
 
 
@@ -30,8 +29,6 @@ class ReplicaConfig:
     """Most client commands per slot."""
     snapshot_interval: int = 16
     """Take a snapshot (and compact the log below it) every this many applied slots."""
-    mutations: frozenset[Mutation] = field(default_factory=frozenset)
-    """Injected bugs (see `paxiom.impl.mutants`); empty in production."""
 
     @property
     def n(self) -> int:

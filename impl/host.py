@@ -147,6 +147,7 @@ class Host:
             self._observe(Alarm(self.me, text))
         if ready.restore is not None:
             self.sm.restore(ready.restore.state)
+            self.replica.applied_through(ready.restore.last_slot)
             self._observe(Restored(self.me, ready.restore))
         snapshot_at = ready.snapshot
         for entry in ready.committed:

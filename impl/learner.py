@@ -6,14 +6,16 @@ entries to its state machine in slot order — the core never holds the state ma
 `snapshot_interval` committed slots the learner asks the host for a snapshot at the last of them; the
 host answers with the state bytes (`sealed`), and the learner seals them with the chain checksum and a
 digest, and discards the log below. A replica asking for compacted entries gets the snapshot. Catch-up
-replies are verified link by link before anything in them is committed.
+replies are verified link by link before anything in them is committed (`verify`, `verify_snapshot`:
+the spots the mutant catalogue overrides). Local invariants: the commit index never goes back, and a
+committed slot's value never changes; a peer's decision contradicting ours raises an alarm.
 """
 
 from __future__ import annotations
 
 from paxiom.impl.checksum import GENESIS, chain, state_digest
-from paxiom.impl.messages import CatchUpReply, ChosenEntry, Snapshot, Vote
-from paxiom.impl.mutants import Mutation
+from paxiom.impl.invariant import BrokenInvariant
+from paxiom.impl.messages import CatchUpReply, ChosenEntry, Snapshot
 from paxiom.impl.storage import SaveChosen, SaveSnapshot, Write
 from paxiom.impl.values import Value
 
@@ -22,12 +24,10 @@ class Learner:
     def __init__(
         self,
         snapshot_interval: int,
-        mutations: frozenset[Mutation] = frozenset(),
         snapshot: Snapshot | None = None,
         chosen: dict[int, Value] | None = None,
     ) -> None:
         self.snapshot_interval = snapshot_interval
-        self.mutations = mutations
         self.snapshot: Snapshot | None = None
         self.last = -1
         """The last committed slot (every slot up to it is known chosen and handed to the host)."""
@@ -37,7 +37,6 @@ class Learner:
         """Committed entries above the snapshot, kept to serve catch-up."""
         self.pending: dict[int, Value] = {}
         """Entries known chosen but not committed yet (a gap below them)."""
-        self.early: set[int] = set()
         self.requested = -1
         """The slot of the latest snapshot taken or asked for."""
         self.alarms: list[str] = []
@@ -66,6 +65,9 @@ class Learner:
     def learn(self, slot: int, value: Value) -> list[Write]:
         """Record that `value` is chosen in `slot`; durable before anyone is told it was applied."""
         if self.knows_chosen(slot):
+            known = self.chosen_value(slot)
+            if known is not None and known != value:
+                self.alarms.append(f"slot {slot}: told {value!r:.60} was chosen, but {known!r:.60} was")
             return []
         self.pending[slot] = value
         return [SaveChosen(slot, value)]
@@ -75,20 +77,15 @@ class Learner:
         order, and the slot to snapshot at once they are applied (when one is due)."""
         committed: list[ChosenEntry] = []
         snapshot_at: int | None = None
-        if Mutation.APPLY_OUT_OF_ORDER in self.mutations:
-            for slot in sorted(set(self.pending) - self.early - {self.last + 1}):
-                self.early.add(slot)
-                committed.append(ChosenEntry(slot, self.pending[slot], GENESIS))
         while self.last + 1 in self.pending:
             slot = self.last + 1
             value = self.pending.pop(slot)
+            if slot in self.log and self.log[slot].value != value:
+                raise BrokenInvariant(f"committed slot {slot} would change its value")
             self.last = slot
             self.checksum = chain(self.checksum, slot, value)
             entry = self.log[slot] = ChosenEntry(slot, value, self.checksum)
-            if slot in self.early:
-                self.early.discard(slot)
-            else:
-                committed.append(entry)
+            committed.append(entry)
             if slot - self.requested >= self.snapshot_interval:
                 snapshot_at = self.requested = slot
         return committed, snapshot_at
@@ -104,39 +101,51 @@ class Learner:
         return SaveSnapshot(self.snapshot)
 
     def _adopt(self, snapshot: Snapshot) -> None:
+        if snapshot.last_slot < self.last:
+            raise BrokenInvariant(f"a snapshot up to slot {snapshot.last_slot} would take the commit index back")
         self.snapshot = self.restore = snapshot
         self.last = self.requested = snapshot.last_slot
         self.checksum = snapshot.checksum
         self.log = {s: e for s, e in self.log.items() if s > snapshot.last_slot}
         self.pending = {s: v for s, v in self.pending.items() if s > snapshot.last_slot}
 
-    def catch_up_reply(self, first_slot: int, votes: dict[int, Vote]) -> CatchUpReply | None:
+    def catch_up_reply(self, first_slot: int) -> CatchUpReply | None:
         """What a replica that has committed everything below `first_slot` is missing, if we have more:
-        the snapshot if it compacted slots it needs, then the committed entries above it.
-        (`votes` are our acceptor's: only the CATCHUP_SERVES_VOTES mutant ships them.)"""
+        the snapshot if it compacted slots it needs, then the committed entries above it."""
         snapshot = self.snapshot if self.snapshot and first_slot <= self.snapshot.last_slot else None
         start = snapshot.last_slot + 1 if snapshot else first_slot
-        entries = [self.log[s] for s in range(start, self.last + 1)]
-        if Mutation.CATCHUP_SERVES_VOTES in self.mutations:
-            prev, slot = self.checksum, self.last + 1
-            while slot in votes:
-                prev = chain(prev, slot, votes[slot].value)
-                entries.append(ChosenEntry(slot, votes[slot].value, prev))
-                slot += 1
+        entries = tuple(self.log[s] for s in range(start, self.last + 1))
         if snapshot is None and not entries:
             return None
-        return CatchUpReply(snapshot, tuple(entries))
+        return CatchUpReply(snapshot, entries)
+
+    def verify_snapshot(self, snapshot: Snapshot) -> str | None:
+        """Why a snapshot from a peer must be refused (its digest does not seal its state), if it must."""
+        if state_digest(snapshot.state, snapshot.checksum) != snapshot.digest:
+            return f"refused a snapshot up to slot {snapshot.last_slot}: its digest does not verify"
+        return None
+
+    def verify(self, entry: ChosenEntry, checksum: bytes, known: Value | None) -> str | None:
+        """Why a catch-up entry must be refused, if it must: `checksum` is what the chain gives at its slot
+        (ours, or the reply's own links from our prefix on) and `known` the value we know chosen there."""
+        if entry.checksum != checksum:
+            if entry.slot <= self.last:
+                return f"divergent log at slot {entry.slot}: checksums differ; refused catch-up"
+            return f"catch-up entry at slot {entry.slot} fails its checksum; refused"
+        if known is not None and known != entry.value:
+            return f"divergent log at slot {entry.slot}: catch-up disagrees with what we learned"
+        return None
 
     def install(self, reply: CatchUpReply) -> tuple[list[Write], bool]:
         """Adopt a verified chosen prefix: returns the writes and whether the reply's snapshot replaced our
         prefix (the host restores it). Stops at the first entry whose checksum does not verify."""
         writes: list[Write] = []
         restored = False
-        verify = Mutation.CATCHUP_WITHOUT_CHECKSUM not in self.mutations
         snap = reply.snapshot
         if snap is not None and snap.last_slot > self.last:
-            if verify and state_digest(snap.state, snap.checksum) != snap.digest:
-                self.alarms.append(f"refused a snapshot up to slot {snap.last_slot}: its digest does not verify")
+            refusal = self.verify_snapshot(snap)
+            if refusal is not None:
+                self.alarms.append(refusal)
                 return writes, restored
             self._adopt(snap)
             writes.append(SaveSnapshot(snap))
@@ -145,19 +154,16 @@ class Learner:
         for entry in reply.entries:
             if entry.slot <= self.last:
                 mine = self.log.get(entry.slot)
-                if verify and mine is not None and mine.checksum != entry.checksum:
-                    self.alarms.append(f"divergent log at slot {entry.slot}: checksums differ; refused catch-up")
+                if mine is not None and (refusal := self.verify(entry, mine.checksum, None)) is not None:
+                    self.alarms.append(refusal)
                     break
                 continue
             if entry.slot != next_slot:
                 break
             expected = chain(prev, entry.slot, entry.value)
-            if verify and expected != entry.checksum:
-                self.alarms.append(f"catch-up entry at slot {entry.slot} fails its checksum; refused")
-                break
-            known = self.pending.get(entry.slot)
-            if verify and known is not None and known != entry.value:
-                self.alarms.append(f"divergent log at slot {entry.slot}: catch-up disagrees with what we learned")
+            refusal = self.verify(entry, expected, self.pending.get(entry.slot))
+            if refusal is not None:
+                self.alarms.append(refusal)
                 break
             prev, next_slot = expected, next_slot + 1
             self.pending.pop(entry.slot, None)

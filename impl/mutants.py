@@ -1,15 +1,15 @@
 """The mutant catalogue: named bugs real Paxos implementations have shipped, injectable into the core.
 
-Each `Mutation` is a flag in `ReplicaConfig.mutations`; the core consults it at the one spot the bug
-lives in (two for the bugs that span two roles; search for the member's name in `impl/`), so the
-production path stays the plain code with every flag off. The catalogue exists to prove the refinement
-oracle has teeth: `paxiom sim --mutant NAME` runs seeded fault schedules until the oracle objects, and
-the test suite asserts it always does.
+Each `Mutation` names one bug; production code carries none of them. Each is an override of the one
+small named method of a production class the bug lives in (`paxiom.impl.sim.mutants.OVERRIDES`; two
+for the bugs that span two roles), which the simulator swaps in when `ClusterSettings.mutations` asks.
+The catalogue exists to prove the refinement oracle has teeth: `paxiom sim --mutant NAME` runs seeded
+fault schedules until the oracle objects, and the test suite asserts it always does.
 
 For the conformance suite: `MUTANTS` maps each name to a `MutantInfo` (its description and the role it
-breaks: acceptor, proposer, learner or replication); `ReplicaConfig(...,
-mutations=frozenset({Mutation.X}))` builds a core carrying it, and
-`paxiom.impl.sim.hunt.hunt(MUTANTS[name])` runs the default hunt.
+breaks: acceptor, proposer, learner or replication); `paxiom.impl.sim.mutants.core_class({Mutation.X})`
+builds a core carrying it (its `acceptor_class`, `proposer_class` and `learner_class` are the roles),
+and `paxiom.impl.sim.hunt.hunt(MUTANTS[name])` runs the default hunt.
 """
 
 from __future__ import annotations

@@ -4,6 +4,11 @@ A candidate runs phase 1 once for every slot from its first unchosen one. When a
 promised, it becomes leader: in each slot it re-proposes the highest-ballot vote reported there, fills
 slots nobody voted in with no-ops, and then serves new client commands, up to `batch_size` per slot and
 `window` slots in flight. A leader that hears of a higher ballot steps down.
+
+The rules a bug would break are small named methods (`own_ballot`, `phase1_quorum`, `counts`, `prefer`,
+`pick_value`, `phase2_quorum`, `preempted`), which the mutant catalogue overrides
+(`paxiom.impl.sim.mutants`). Local invariant: every Prepare and Accept goes out at a ballot of our own,
+and every Accept at the ballot whose phase 1 we completed.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from dataclasses import dataclass
 
 from paxiom.impl.ballot import NULL_BALLOT, Ballot
 from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.messages import Accept, Accepted, Message, Prepare, Promise, Vote
-from paxiom.impl.mutants import Mutation
 from paxiom.impl.values import NOOP, Command, Value
 
 Outgoing = list[tuple[int, Message]]
@@ -32,17 +37,16 @@ class Proposal:
     value: Value
     accepted: int = 0
     """Bitmask of the acceptors that voted for it at the leader's ballot."""
-    count: int = 0
-    """Accepted messages received (only the DOUBLE_COUNT_ACCEPTOR mutant looks at this)."""
 
 
 class Proposer:
     def __init__(self, config: ReplicaConfig) -> None:
         self.config = config
         self.me = config.replica_id
-        self.mutations = config.mutations
         self.role = Role.FOLLOWER
         self.ballot = NULL_BALLOT
+        self.held: Ballot | None = None
+        """The ballot whose phase 1 we completed, while we lead it."""
         self.max_round = -1
         """The highest round this proposer has seen or used since it started (volatile)."""
         self.promises: dict[int, Promise] = {}
@@ -55,36 +59,65 @@ class Proposer:
     def everyone(self, msg: Message) -> Outgoing:
         return [(dst, msg) for dst in range(self.config.n)]
 
+    # ------------------------------------------------------------------ the rules
+
+    def own_ballot(self, round: int) -> Ballot:
+        """Ballots carry our replica id, so no two replicas ever use the same one."""
+        return Ballot(round, self.me)
+
+    def phase1_quorum(self, promised: int) -> bool:
+        """Whether the acceptors in bitmask `promised` form a phase-1 quorum."""
+        return self.config.quorums.phase1.is_quorum(promised)
+
+    def counts(self, ballot: Ballot) -> bool:
+        """Only answers to our current ballot count towards its quorums."""
+        return ballot == self.ballot
+
+    def prefer(self, best: Vote | None, vote: Vote) -> Vote:
+        """Of two votes reported in one slot, the one with the higher ballot."""
+        return vote if best is None or vote.ballot > best.ballot else best
+
+    def pick_value(self, slot: int, reported: Vote | None) -> Value | None:
+        """What a new leader proposes in `slot`: the highest vote reported there, else a no-op (None:
+        propose nothing)."""
+        return reported.value if reported is not None else NOOP
+
+    def phase2_quorum(self, slot: int, proposal: Proposal) -> bool:
+        """Whether the acceptors that voted for `proposal` form a phase-2 quorum."""
+        return self.config.quorums.phase2.is_quorum(proposal.accepted)
+
+    def preempted(self, ballot: Ballot, commit: int) -> Outgoing:
+        """A ballot above ours is in play: step down."""
+        self.step_down()
+        return []
+
     # ------------------------------------------------------------------ phase 1
 
     def start_election(self, promised: Ballot, first_slot: int) -> Outgoing:
         """Stand for election at a ballot above everything seen, including our own durable promise."""
         self.max_round = max(self.max_round, promised.round) + 1
-        replica = 0 if Mutation.BALLOTS_NOT_UNIQUE in self.mutations else self.me
-        self.ballot = Ballot(self.max_round, replica)
+        self.ballot = self.own_ballot(self.max_round)
         self.role = Role.CANDIDATE
+        self.held = None
         self.promises = {}
         self.proposals = {}
         self.next_slot = first_slot
         self.leader_hint = None
+        self.check_ballot()
         return self.everyone(Prepare(self.ballot, first_slot))
-
-    def _phase1_quorum(self, mask: int) -> bool:
-        if Mutation.PHASE1_QUORUM_TOO_SMALL in self.mutations:
-            return any(self.config.quorums.phase1.is_quorum(mask | 1 << i) for i in range(self.config.n))
-        return self.config.quorums.phase1.is_quorum(mask)
 
     def on_promise(self, src: int, promise: Promise, known_chosen: dict[int, Value]) -> Outgoing:
         """Collect a promise; on a phase-1 quorum, take over and (re-)propose. `known_chosen` are slots we
         already know the decision of: nothing needs proposing there."""
         if self.role is not Role.CANDIDATE:
             return []
-        if promise.ballot != self.ballot and Mutation.MIXED_BALLOT_VOTES not in self.mutations:
+        if not self.counts(promise.ballot):
             return []
         self.promises[src] = promise
-        if not self._phase1_quorum(sum(1 << a for a in self.promises)):
+        if not self.phase1_quorum(sum(1 << a for a in self.promises)):
             return []
         self.role = Role.LEADER
+        self.held = self.ballot
         self.leader_hint = self.me
         return self._take_over(known_chosen)
 
@@ -92,26 +125,15 @@ class Proposer:
         reported: dict[int, Vote] = {}
         for promise in self.promises.values():
             for vote in promise.votes:
-                best = reported.get(vote.slot)
-                if Mutation.FIRST_VOTE_NOT_HIGHEST in self.mutations:
-                    if best is None:
-                        reported[vote.slot] = vote
-                elif best is None or vote.ballot > best.ballot:
-                    reported[vote.slot] = vote
+                reported[vote.slot] = self.prefer(reported.get(vote.slot), vote)
         top = max(reported, default=self.next_slot - 1)
         out: Outgoing = []
         for slot in range(self.next_slot, top + 1):
             if slot in known_chosen:
                 continue
-            if Mutation.PROPOSE_OWN_VALUE in self.mutations:
-                value = self._next_batch() or NOOP
-            elif slot in reported:
-                value = reported[slot].value
-            elif Mutation.SKIP_HOLES in self.mutations:
-                continue
-            else:
-                value = NOOP
-            out += self._propose(slot, value)
+            value = self.pick_value(slot, reported.get(slot))
+            if value is not None:
+                out += self._propose(slot, value)
         self.next_slot = max(self.next_slot, top + 1)
         return out + self.propose_pending(self.next_slot)
 
@@ -126,7 +148,7 @@ class Proposer:
             if command not in in_flight:
                 self.queue.setdefault(command)
 
-    def _next_batch(self) -> Value:
+    def next_batch(self) -> Value:
         batch: list[Command] = []
         while self.queue and len(batch) < self.config.batch_size:
             command = next(iter(self.queue))
@@ -135,6 +157,7 @@ class Proposer:
         return tuple(batch)
 
     def _propose(self, slot: int, value: Value) -> Outgoing:
+        self.check_ballot()
         self.proposals[slot] = Proposal(value)
         return self.everyone(Accept(self.ballot, slot, value))
 
@@ -145,7 +168,7 @@ class Proposer:
             return out
         self.next_slot = max(self.next_slot, commit)  # slots below commit are chosen (maybe via catch-up)
         while self.queue and self.next_slot < commit + self.config.window:
-            out += self._propose(self.next_slot, self._next_batch())
+            out += self._propose(self.next_slot, self.next_batch())
             self.next_slot += 1
         return out
 
@@ -154,18 +177,10 @@ class Proposer:
         proposal = self.proposals.get(msg.slot)
         if self.role is not Role.LEADER or proposal is None:
             return None
-        if msg.ballot != self.ballot and Mutation.MIXED_BALLOT_VOTES not in self.mutations:
+        if not self.counts(msg.ballot):
             return None
         proposal.accepted |= 1 << src
-        proposal.count += 1
-        mask = proposal.accepted
-        if Mutation.DOUBLE_COUNT_ACCEPTOR in self.mutations:
-            mask = (1 << min(proposal.count, self.config.n)) - 1
-        phase2 = self.config.quorums.phase2
-        chosen = phase2.is_quorum(mask)
-        if Mutation.PHASE2_QUORUM_OFF_BY_ONE in self.mutations:
-            chosen = any(phase2.is_quorum(mask | 1 << i) for i in range(self.config.n))
-        if not chosen:
+        if not self.phase2_quorum(msg.slot, proposal):
             return None
         del self.proposals[msg.slot]
         return proposal.value
@@ -177,6 +192,8 @@ class Proposer:
     def retransmit(self, commit: int) -> Outgoing:
         """Resend Accepts still short of a quorum, to the acceptors that have not voted."""
         out: Outgoing = []
+        if self.proposals:
+            self.check_ballot()
         for slot, proposal in sorted(self.proposals.items()):
             if slot < commit:
                 continue
@@ -191,19 +208,22 @@ class Proposer:
         self.max_round = max(self.max_round, ballot.round)
         if self.role is Role.FOLLOWER or ballot <= self.ballot:
             return []
-        if self.role is Role.LEADER and Mutation.STEP_DOWN_IGNORED in self.mutations:
-            self.max_round += 1
-            self.ballot = Ballot(self.max_round, self.me)
-            for proposal in self.proposals.values():
-                proposal.accepted = proposal.count = 0
-            return self.retransmit(commit)
-        self.step_down()
-        return []
+        return self.preempted(ballot, commit)
 
     def step_down(self) -> None:
         """Become a follower. Queued and in-flight commands are dropped: clients retry through the new
         leader, and an in-flight command may still be chosen by whoever re-proposes its slot."""
         self.role = Role.FOLLOWER
+        self.held = None
         self.queue.clear()
         self.proposals = {}
         self.promises = {}
+
+    # ------------------------------------------------------------------ local invariants
+
+    def check_ballot(self) -> None:
+        """Our ballots are our own, and we only propose at the ballot whose phase 1 we completed."""
+        if self.ballot.replica != self.me:
+            raise BrokenInvariant(f"{self.me} is using ballot {self.ballot}, which is not its own")
+        if self.role is Role.LEADER and self.held != self.ballot:
+            raise BrokenInvariant(f"proposing at ballot {self.ballot}, but phase 1 completed for {self.held}")

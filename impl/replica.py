@@ -9,6 +9,10 @@ with `applied_through(slot)` and, when a Ready asked for one, `snapshot_taken(sl
 a disk, and its only randomness (election timeouts) comes from a generator seeded by the configuration,
 so a run is a pure function of its inputs.
 
+The roles are built from the class attributes `acceptor_class`, `proposer_class` and `learner_class`, and
+catch-up is served by `catch_up_reply`: the mutant catalogue (`paxiom.impl.sim.mutants`) swaps those, so
+production code carries no test machinery. Local invariant: the host applies committed slots contiguously.
+
 Messages a replica addresses to itself (its own acceptor answering its own proposer) go through an
 internal loopback rather than the network, and appear in `Ready.emitted` like every other message.
 """
@@ -21,6 +25,7 @@ from collections import deque
 from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.learner import Learner
 from paxiom.impl.messages import (
     Accept,
@@ -43,6 +48,10 @@ from paxiom.impl.values import Command, Value
 
 
 class Replica:
+    acceptor_class: type[Acceptor] = Acceptor
+    proposer_class: type[Proposer] = Proposer
+    learner_class: type[Learner] = Learner
+
     def __init__(self, config: ReplicaConfig, durable: DurableState | None = None, incarnation: int = 0) -> None:
         """Start fresh, or (given what a previous incarnation persisted) rejoin after a crash."""
         config.check()
@@ -51,11 +60,9 @@ class Replica:
         self.rng = random.Random(f"{config.seed}/{config.replica_id}/{incarnation}")
         durable = durable or DurableState()
         snapshot = durable.snapshot
-        self.acceptor = Acceptor(
-            config.mutations, durable.promise, durable.votes, snapshot.last_slot + 1 if snapshot else 0
-        )
-        self.learner = Learner(config.snapshot_interval, config.mutations, snapshot, durable.chosen)
-        self.proposer = Proposer(config)
+        self.acceptor = self.acceptor_class(durable.promise, durable.votes, snapshot.last_slot + 1 if snapshot else 0)
+        self.learner = self.learner_class(config.snapshot_interval, snapshot, durable.chosen)
+        self.proposer = self.proposer_class(config)
         self.clock = 0
         self.heard = 0
         self.last_beat = 0
@@ -65,8 +72,10 @@ class Replica:
         self._committed: list[ChosenEntry] = []
         self._emitted: list[Envelope] = []
         self._snapshot_at: int | None = None
-        self.applied = snapshot.last_slot if snapshot else -1
+        self.applied = -1
         """The last slot the host reported applied (`applied_through`)."""
+        self._restores: deque[int] = deque()
+        """Snapshots handed to the host (by their last slot) that it has not reported restoring yet."""
         self._loopback: deque[Envelope] = deque()
         self._settle()
 
@@ -104,12 +113,19 @@ class Replica:
         return True
 
     def applied_through(self, slot: int) -> None:
-        """The host applied every committed entry up to `slot` to its state machine."""
-        self.applied = max(self.applied, slot)
+        """The host applied the next committed entry, at `slot`, or restored the next snapshot a Ready
+        handed it, up to `slot`."""
+        if self._restores and slot == self._restores[0]:
+            self._restores.popleft()
+        else:
+            self.check_applied(slot)
+        self.applied = slot
 
     def snapshot_taken(self, slot: int, state: bytes) -> None:
         """The host's state machine after applying every slot up to `slot` (as a Ready's `snapshot`
         asked): sealed with the checksum chain, saved, and the log and votes below it compacted."""
+        if slot > self.applied:
+            raise BrokenInvariant(f"a snapshot at slot {slot}, but the host has applied only up to {self.applied}")
         write = self.learner.sealed(slot, state)
         if write is not None:
             self._writes.append(write)
@@ -117,6 +133,8 @@ class Replica:
 
     def ready(self) -> Ready:
         """Hand over (and forget) everything produced since the last call."""
+        if self.learner.restore is not None:
+            self._restores.append(self.learner.restore.last_slot)
         out = Ready(
             tuple(self._writes),
             tuple(self._messages),
@@ -241,8 +259,12 @@ class Replica:
         if answer is not None:
             self._send([(src, answer)])
 
+    def catch_up_reply(self, first_slot: int) -> CatchUpReply | None:
+        """What we send a replica that asks for the chosen entries from `first_slot` on."""
+        return self.learner.catch_up_reply(first_slot)
+
     def _send_prefix(self, dst: int, first_slot: int) -> None:
-        prefix = self.learner.catch_up_reply(first_slot, self.acceptor.votes)
+        prefix = self.catch_up_reply(first_slot)
         if prefix is not None:
             self._send([(dst, prefix)])
 
@@ -252,8 +274,16 @@ class Replica:
         if restored and self.learner.snapshot is not None:
             # the snapshot covers whatever this Ready had committed or asked to snapshot so far
             self._committed, self._snapshot_at = [], None
-            self.applied = self.learner.snapshot.last_slot
             self.acceptor.compact(self.learner.snapshot.last_slot + 1)
         for slot in list(self.proposer.proposals):
             if self.learner.knows_chosen(slot):
                 self.proposer.forget(slot)
+
+    # ------------------------------------------------------------------ local invariants
+
+    def check_applied(self, slot: int) -> None:
+        """The host applies committed slots one after another, never past what was committed."""
+        if slot != self.applied + 1 or slot > self.learner.last:
+            raise BrokenInvariant(
+                f"the host applied slot {slot} after slot {self.applied} (committed up to {self.learner.last})"
+            )

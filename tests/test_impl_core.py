@@ -12,6 +12,7 @@ from paxiom.impl.ballot import NULL_BALLOT, Ballot
 from paxiom.impl.checksum import GENESIS, chain
 from paxiom.impl.config import ReplicaConfig, UnsafeQuorums
 from paxiom.impl.host import Host, ImmediateStorage, Storage
+from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.learner import Learner
 from paxiom.impl.messages import (
@@ -24,10 +25,11 @@ from paxiom.impl.messages import (
     Nack,
     Prepare,
     Promise,
+    Snapshot,
     Vote,
 )
 from paxiom.impl.observe import Applied, MsgId, ObservationError, Record, Sent, Tick, dumps, from_json
-from paxiom.impl.proposer import Proposer
+from paxiom.impl.proposer import Proposal, Proposer
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState, SavePromise, SaveVote, Write
 from paxiom.impl.values import Command, Value, encode_value, render_value
@@ -122,7 +124,7 @@ def test_snapshot_compacts_and_serves_lagging_replicas() -> None:
         kv.apply(*entry.value)
     assert learner.sealed(1, kv.snapshot()) is not None
     assert learner.snapshot is not None and learner.snapshot.last_slot == 1 and sorted(learner.log) == [2]
-    reply = learner.catch_up_reply(0, {})
+    reply = learner.catch_up_reply(0)
     assert reply is not None and reply.snapshot == learner.snapshot and [e.slot for e in reply.entries] == [2]
     fresh = Learner(snapshot_interval=2)
     fresh.install(reply)
@@ -284,3 +286,58 @@ def test_values_name_and_encode_command_identity() -> None:
         Command("", 1, b"x")
     with pytest.raises(ValueError):
         Command("a", 0, b"x")
+
+
+# ---------------------------------------------------------------------- local invariants, on injected bugs
+
+
+def test_the_acceptor_stops_a_vote_below_its_promise_and_a_falling_promise() -> None:
+    class VotesBelow(Acceptor):
+        def admits(self, ballot: Ballot) -> bool:
+            return True
+
+    class JoinsAnything(Acceptor):
+        def joins(self, ballot: Ballot) -> bool:
+            return True
+
+    with pytest.raises(BrokenInvariant, match="below the promise"):
+        VotesBelow(Ballot(3, 0)).on_accept(Ballot(1, 0), 0, ())
+    with pytest.raises(BrokenInvariant, match="promise would fall"):
+        JoinsAnything(Ballot(3, 0)).on_prepare(Ballot(1, 0), 0)
+
+
+def test_the_proposer_stops_at_a_ballot_it_does_not_hold() -> None:
+    class Borrows(Proposer):
+        def own_ballot(self, round: int) -> Ballot:
+            return Ballot(round, 0)
+
+    with pytest.raises(BrokenInvariant, match="not its own"):
+        Borrows(ReplicaConfig(1, QuorumSystem.majority(3))).start_election(NULL_BALLOT, 0)
+    leader = Lone().host.replica.proposer
+    leader.ballot = Ballot(leader.ballot.round + 1, 0)  # took a ballot over without running phase 1
+    leader.proposals[0] = Proposal(())
+    with pytest.raises(BrokenInvariant, match="phase 1 completed"):
+        leader.retransmit(0)
+
+
+def test_the_replica_stops_a_host_that_applies_out_of_order_or_snapshots_ahead() -> None:
+    lone = Lone()
+    lone.host.submit((cmd("set a 1"),))
+    replica = lone.host.replica
+    assert replica.applied == 0
+    with pytest.raises(BrokenInvariant, match="applied slot 2 after slot 0"):
+        replica.applied_through(2)
+    with pytest.raises(BrokenInvariant, match="applied only up to 0"):
+        replica.snapshot_taken(1, b"{}")
+
+
+def test_the_learner_keeps_its_commit_index_and_committed_values() -> None:
+    learner = Learner(snapshot_interval=100)
+    learner.install(CatchUpReply(None, _entries([(cmd("set a 1"),), (cmd("set a 2"),)])))
+    learner.advance()
+    with pytest.raises(BrokenInvariant, match="commit index back"):
+        learner._adopt(Snapshot(0, b"{}", GENESIS, GENESIS))
+    assert learner.learn(1, (cmd("set a 3"),)) == [] and "was chosen" in learner.alarms[-1]
+    learner.last, learner.pending = 0, {1: (cmd("set a 3"),)}  # a bug that forgot slot 1 was committed
+    with pytest.raises(BrokenInvariant, match="slot 1 would change"):
+        learner.advance()

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from paxiom.impl.ballot import Ballot
-from paxiom.impl.messages import Accept, Envelope, Prepare, Promise
+from paxiom.impl.messages import Accept, Envelope, Nack, Prepare, Promise
 from paxiom.impl.objection import Objection
 from paxiom.impl.sim.runner import Execution, Faults, schedule
 from paxiom.impl.sim.simulator import ClusterSettings
@@ -65,7 +65,17 @@ def test_a_promise_that_hides_a_vote_is_named() -> None:
 
 def test_forged_vote_below_promise_is_refused_by_the_acceptor_not_the_oracle() -> None:
     execution = _run(ClusterSettings(replicas=3, seed=8), 600)
-    stale = Envelope(0, 1, Accept(Ballot(0, 0), 10_000, (Command("mallory", 1, b"set y 2"),)))
+    dst, acceptor = next(
+        (r, rep.acceptor)
+        for r, rep in enumerate(execution.sim.replicas)
+        if r and rep and rep.acceptor.promise > Ballot(0, 0)
+    )
+    promised = acceptor.promise
+    stale = Envelope(0, dst, Accept(Ballot(0, 0), 10_000, (Command("mallory", 1, b"set y 2"),)))
     mid = execution.sim.network.send(None, stale)
+    before = set(execution.sim.network.in_flight)
     # the acceptor answers with a Nack: nothing changes in the abstract state, the step is a stutter
     assert execution.feed({"action": "deliver", "msg": mid}), str(execution.result.objection)
+    answers = [e for m, e in execution.sim.network.in_flight.items() if m not in before]
+    assert answers == [Envelope(dst, 0, Nack(promised))]
+    assert 10_000 not in acceptor.votes and acceptor.promise == promised

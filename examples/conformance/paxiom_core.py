@@ -14,7 +14,8 @@ writes the core hands out (`impl.storage`):
   leadership of each higher ballot whose accept it sees and tallies the accepted messages for it;
 - node (group tests): the whole `impl.replica.Replica`; heartbeats and catch-up are not part of the
   canonical protocol and are not sent (to the suite they are lost messages).
-`--option mutant=NAME` injects one of the core's catalogued bugs (`paxiom.impl.mutants`).
+`--option mutant=NAME` injects one of the core's catalogued bugs (`paxiom.impl.mutants`): the roles are
+built from the mutant's core (`paxiom.impl.sim.mutants.core_class`).
 """
 
 from __future__ import annotations
@@ -39,12 +40,11 @@ from paxiom.conform import (
     Timeout,
 )
 from paxiom.impl import messages as core
-from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import Ballot as CoreBallot
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.mutants import mutant
-from paxiom.impl.proposer import Proposal, Proposer, Role
-from paxiom.impl.replica import Replica
+from paxiom.impl.proposer import Proposal, Role
+from paxiom.impl.sim.mutants import core_class
 from paxiom.impl.storage import DurableState, Ready, Write
 from paxiom.impl.values import Command, Value, render_value
 from paxiom.spec.quorums import Explicit, QuorumSystem
@@ -68,11 +68,12 @@ class Core(Adapter):
         acceptors = node.acceptors
         quorums = QuorumSystem(Explicit(acceptors, node.phase1.sets), Explicit(acceptors, node.phase2.sets))
         me = node.proposers.index(node.id) if node.id in node.proposers else 0
-        self.config = ReplicaConfig(me, quorums, batch_size=1, mutations=self.mutations)
+        self.config = ReplicaConfig(me, quorums, batch_size=1)
         self.durable = self.restore(self.load() or {})
-        self.acceptor = Acceptor(self.mutations, self.durable.promise, self.durable.votes)
-        self.proposer = Proposer(self.config)
-        self.replica = Replica(self.config, self.durable.copy(), node.incarnation)
+        core = core_class(self.mutations)
+        self.acceptor = core.acceptor_class(self.durable.promise, self.durable.votes)
+        self.proposer = core.proposer_class(self.config)
+        self.replica = core(self.config, self.durable.copy(), node.incarnation)
         # (built in every role, for simplicity: only the node role of group tests drives it)
         self.decided = 0 in self.durable.chosen
         self.wanted: tuple[Value, ...] = ()

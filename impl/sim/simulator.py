@@ -22,12 +22,13 @@ from typing import Any, Protocol, TypeVar
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.host import Host, ImmediateStorage
+from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.mutants import Mutation
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import Alarm, Applied, Record
 from paxiom.impl.replica import Replica
-from paxiom.impl.sim.mutants import StaleSnapshotHost
+from paxiom.impl.sim.mutants import core_class, host_class
 from paxiom.impl.sim.network import Network
 from paxiom.impl.storage import DurableState
 from paxiom.impl.values import Command
@@ -84,6 +85,7 @@ class ClusterSettings:
     batch_size: int = 2
     snapshot_interval: int = 4
     mutations: frozenset[Mutation] = field(default_factory=frozenset)
+    """Injected bugs: the simulator builds its cores and hosts from their overrides (`impl.sim.mutants`)."""
 
     def quorums(self) -> QuorumSystem:
         majority = self.replicas // 2 + 1
@@ -99,7 +101,6 @@ class ClusterSettings:
             window=self.window,
             batch_size=self.batch_size,
             snapshot_interval=self.snapshot_interval,
-            mutations=self.mutations,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -126,6 +127,9 @@ class Simulator:
         self.configs = [settings.replica_config(r) for r in range(settings.replicas)]
         for config in self.configs:
             config.check()
+        self.core_class = core_class(settings.mutations)
+        self.host_class = host_class(settings.mutations)
+        """The production classes, or subclasses carrying the settings' injected bugs."""
         self.network = Network()
         self.disks = [DurableState() for _ in range(settings.replicas)]
         self.incarnations = [0] * settings.replicas
@@ -157,10 +161,9 @@ class Simulator:
             observer.on_restart(r)
         storage = ImmediateStorage(self.disks[r])
         self.states[r] = KeyValueStore()
-        host_class = StaleSnapshotHost if Mutation.SNAPSHOT_DROPS_LAST_APPLIED in self.settings.mutations else Host
         host = self._guard(
             r,
-            lambda: host_class(
+            lambda: self.host_class(
                 self.configs[r],
                 self.states[r],
                 storage,
@@ -168,6 +171,7 @@ class Simulator:
                 durable=self.disks[r].copy(),
                 incarnation=self.incarnations[r],
                 sink=self._records.append,
+                core=self.core_class,
             ),
         )
         storage.bind(host)
@@ -188,6 +192,8 @@ class Simulator:
     def _guard(self, r: int, poke: Callable[[], T]) -> T:
         try:
             return poke()
+        except BrokenInvariant as exc:
+            raise Objection("local-invariant", f"{self.configs[r].quorums.nodes[r]}: {exc}", self.steps_taken) from exc
         except Exception as exc:  # a replica that crashes on its input is a finding, not a simulator bug
             raise Objection(
                 "replica-failed", f"{self.configs[r].quorums.nodes[r]} raised {exc!r}", self.steps_taken
