@@ -87,30 +87,53 @@ def pair(events: Sequence[Event]) -> list[Operation]:
 
 
 def _pair(events: Sequence[Event]) -> list[Operation]:
-    ops: list[Operation] = []
-    outstanding: dict[int | str, int] = {}  # process -> index into ops
+    calls: list[Event] = []  # by operation id
+    positions: list[int] = []
+    completions: dict[int, tuple[int, Event]] = {}  # operation id -> (position, completion event)
+    outstanding: dict[int | str, int] = {}  # process -> operation id
     for pos, ev in enumerate(events):
         if ev.process == NEMESIS:
             continue
         if ev.type == "invoke":
             if ev.process in outstanding:
-                prior = ops[outstanding[ev.process]]
+                prior = calls[outstanding[ev.process]]
                 raise _Unpaired(
-                    pos,
-                    f"process {ev.process} invokes while its {prior.f} of event "
-                    f"{events[prior.call].index} is still open",
+                    pos, f"process {ev.process} invokes while its {prior.f} of event {prior.index} is still open"
                 )
-            outstanding[ev.process] = len(ops)
-            ops.append(Operation(len(ops), ev.process, ev.f, ev.key, ev.value, None, "info", pos, None, ev.time))
+            outstanding[ev.process] = len(calls)
+            calls.append(ev)
+            positions.append(pos)
             continue
         at = outstanding.pop(ev.process, None)
         if at is None:
             raise _Unpaired(pos, f"{ev.type} completion of process {ev.process} without an invocation")
-        op = ops[at]
-        if ev.f != op.f:
-            raise _Unpaired(pos, f"{ev.type} {ev.f} completes an invocation of {op.f}")
-        output = ev.value if ev.type == "ok" else None
-        ops[at] = replace(op, output=output, status=ev.type, ret=pos, ret_time=ev.time, error=ev.error)
+        if ev.f != calls[at].f:
+            raise _Unpaired(pos, f"{ev.type} {ev.f} completes an invocation of {calls[at].f}")
+        completions[at] = (pos, ev)
+    ops: list[Operation] = []
+    for i, (call, pos) in enumerate(zip(calls, positions, strict=True)):
+        ret, done = completions.get(i, (None, None))
+        if done is None:
+            ops.append(Operation(i, call.process, call.f, call.key, call.value, None, "info", pos, None, call.time))
+            continue
+        status: Status = "info" if done.type == "invoke" else done.type
+        output = done.value if status == "ok" else None
+        ops.append(
+            Operation(
+                i,
+                call.process,
+                call.f,
+                call.key,
+                call.value,
+                output,
+                status,
+                pos,
+                ret,
+                call.time,
+                done.time,
+                done.error,
+            )
+        )
     return ops
 
 

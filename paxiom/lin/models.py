@@ -73,6 +73,16 @@ class Model:
 
     def compile(self, op: Operation) -> Step | None:
         """The step an operation contributes, or None when it cannot constrain any linearization."""
+        step = self._compile(op)
+        try:
+            hash(step)
+        except TypeError:
+            raise PaxiomError(
+                f"op {op.id} (process {op.process}): values must be hashable (tuples, not lists)"
+            ) from None
+        return step
+
+    def _compile(self, op: Operation) -> Step | None:
         if op.f not in self.fs:
             raise PaxiomError(f"{op.f!r} is not an operation of model {self.name} (it has {', '.join(self.fs)})")
         if op.status == "fail" or (op.f == self.read and op.status == "info"):
