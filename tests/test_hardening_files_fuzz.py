@@ -221,6 +221,58 @@ def mutated_json(draw: st.DrawFn, seed: dict[str, Any]) -> bytes:
     return draw(mutated(text)) if draw(st.booleans()) else text
 
 
+@st.composite
+def generated_cluster(draw: st.DrawFn) -> bytes:
+    """A cluster file built from parts, well-formed TOML but with hostile values: huge or zero weights,
+    NaN/infinite/negative round-trip times, zones naming each other, deep or wide expressions."""
+    nodes = draw(
+        st.lists(
+            st.sampled_from(["a", "b", "c", "d", "e", "f", "g", "h", "i", "10.0.0.1:7", "all", "7", "x y"]),
+            min_size=1,
+            max_size=7,
+            unique=True,
+        )
+    )
+    zone_names = draw(st.lists(st.sampled_from(["z1", "z2", "z3", "dc"]), max_size=3, unique=True))
+    names = nodes + zone_names
+    quoted = [f"'{n}'" if not re.fullmatch(r"[A-Za-z0-9_.:@/-]+", n) else n for n in names]
+    expr = draw(
+        st.recursive(
+            st.sampled_from(quoted),
+            lambda inner: st.tuples(
+                st.sampled_from(["all", "any", "majority"] * 3 + ["1 of", "2 of", "3 of", "99 of", "0 of"]),
+                st.lists(inner, min_size=1, max_size=4),
+            ).map(lambda g: f"{g[0]}({', '.join(g[1])})" if "of" not in g[0] else f"{g[0]} ({', '.join(g[1])})"),
+            max_leaves=12,
+        )
+    )
+    weight = st.one_of(
+        st.integers(1, 4), st.integers(2, 9), st.integers(10**8, 10**9), st.sampled_from([0, -1, 10**19])
+    )
+    number = st.one_of(st.integers(0, 200), st.floats(0, 500), st.floats(allow_nan=True, allow_infinity=True))
+    lines = [f"nodes = {json.dumps(nodes)}"]
+    if draw(st.booleans()):
+        description = draw(st.sampled_from(['"d"', "1", '["x"]']))
+        lines.append(f"description = {description}")
+    lines.append("[zones]")
+    lines += [f"{z} = {json.dumps(draw(st.lists(st.sampled_from(names), max_size=4)))}" for z in zone_names]
+    lines.append("[weights]")
+    lines += [f'"{n}" = {draw(weight)}' for n in draw(st.lists(st.sampled_from(nodes), max_size=3, unique=True))]
+    lines.append("[quorums]")
+    lines.append(f'phase1 = "{expr}"')
+    if draw(st.booleans()):
+        lines.append(f'phase2 = "{draw(st.sampled_from(quoted))}"')
+    if draw(st.booleans()):
+        lines.append("[latency_ms]")
+        for src in draw(st.lists(st.sampled_from(names), max_size=3, unique=True)):
+            row = ", ".join(
+                f'"{dst}" = {draw(number)}'
+                for dst in draw(st.lists(st.sampled_from(names), min_size=1, max_size=3, unique=True))
+            )
+            lines.append(f'"{src}" = {{ {row} }}')
+    return ("\n".join(lines) + "\n").encode()
+
+
 # --- seeds ---------------------------------------------------------------------------------------------------------
 
 
@@ -311,6 +363,17 @@ def fuzz_cluster_files(tmp: Path, examples: int, randomised: bool) -> None:
     check()
 
 
+def fuzz_generated_clusters(tmp: Path, examples: int, randomised: bool) -> None:
+    @campaign(examples, randomised)
+    @given(generated_cluster(), st.booleans())
+    def check(data: bytes, with_load: bool) -> None:
+        path = tmp / "generated.toml"
+        path.write_bytes(data)
+        invoke(["quorum", "check", str(path), *(() if with_load else ("--no-load",))], path)
+
+    check()
+
+
 def fuzz_trace_files(tmp: Path, traces: dict[str, dict[str, Any]], examples: int, randomised: bool) -> None:
     spec = {k: v for k, v in traces.items() if k != "sim"}
 
@@ -348,6 +411,10 @@ def test_fuzz_cluster_files(tmp_path: Path) -> None:
     fuzz_cluster_files(tmp_path, examples=90, randomised=False)
 
 
+def test_fuzz_generated_cluster_files(tmp_path: Path) -> None:
+    fuzz_generated_clusters(tmp_path, examples=120, randomised=False)
+
+
 def test_fuzz_trace_files(tmp_path: Path, traces: dict[str, dict[str, Any]]) -> None:
     fuzz_trace_files(tmp_path, traces, examples=120, randomised=False)
 
@@ -359,6 +426,7 @@ def test_fuzz_simulation_trace_schema(tmp_path: Path, traces: dict[str, dict[str
 @pytest.mark.slow
 def test_fuzz_large_campaign(tmp_path: Path, traces: dict[str, dict[str, Any]]) -> None:
     fuzz_cluster_files(tmp_path, examples=1500, randomised=True)
+    fuzz_generated_clusters(tmp_path, examples=1500, randomised=True)
     fuzz_trace_files(tmp_path, traces, examples=1500, randomised=True)
     fuzz_sim_traces(tmp_path, traces["sim"], examples=3000, randomised=True)
 
