@@ -347,3 +347,23 @@ def test_hostile_streams_from_an_authenticated_peer_never_break_the_node(tls: Tl
             assert all(type(msg) in (Accept, Heartbeat) for _, msg in inbox1.got)
 
     run(scenario())
+
+
+def test_silent_connections_time_out_and_too_many_handshakes_are_turned_away(tls: TlsDir) -> None:
+    async def scenario() -> None:
+        limits = Limits(handshake_timeout=0.3, max_pending=3)
+        t1 = PeerTransport("n1", PeerSecurity.mutual_tls(tls, "test", "n1"), Inbox(), limits)
+        port = await t1.listen()
+        silent = [await asyncio.open_connection("127.0.0.1", port) for _ in range(4)]
+        try:
+            await until(lambda: t1.counters.handshakes_refused == 1, "the fourth turned away at once")
+            assert await asyncio.wait_for(silent[3][0].read(), WAIT) == b""
+            await until(lambda: t1.counters.handshakes_refused == 4, "the other three timed out")
+            for reader, _ in silent[:3]:
+                assert await asyncio.wait_for(reader.read(), WAIT) == b""
+        finally:
+            for _, writer in silent:
+                writer.transport.abort()
+            await t1.stop()
+
+    run(scenario())
