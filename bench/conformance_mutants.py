@@ -100,10 +100,12 @@ def main() -> None:
     parser.add_argument("--max-examples", type=int, default=200)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--no-sim", action="store_true", help="skip the whole-cluster simulator's timings")
+    parser.add_argument("--only", action="append", metavar="MUTANT", help="measure only these mutants")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     err = Console(stderr=True)
     applicable = {n: m.role for n, m in MUTANTS.items() if m.role in ROLES and n not in MULTI_SLOT_ONLY}
+    applicable = {n: r for n, r in applicable.items() if not args.only or n in args.only}
     results = []
     for name, role in applicable.items():
         err.print(f"[dim]{name} ({role}) ...[/]")

@@ -7,6 +7,7 @@ shrink it freely (drop steps, lower indices) towards the shortest one that still
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from hypothesis import strategies as st
@@ -62,6 +63,7 @@ def _rivals(masks: st.SearchStrategy[int]) -> list[st.SearchStrategy[Step]]:
     ]
 
 
+@functools.cache
 def step_kinds(role: str, n: int) -> list[st.SearchStrategy[Step]]:
     masks = _masks(n)
     if role == "acceptor":
@@ -79,21 +81,69 @@ def step_kinds(role: str, n: int) -> list[st.SearchStrategy[Step]]:
     return [*clients, *_network()]
 
 
+def _diverging(d: tuple[int, int, int, int, Step]) -> tuple[Step, ...]:
+    rival, bump, value, other, propose = d
+    return Step("rival_ballot", (rival, bump, 1, value)), Step("rival_ballot", (rival, 0, 2, value + other)), propose
+
+
+@functools.cache
+def openings(role: str, n: int) -> st.SearchStrategy[list[Step]]:
+    """Known adversarial openings a case may start with (its parameters still drawn and shrunk), each one
+    the situation a rule exists for and which an even mix of steps reaches only by luck:
+    - diverging votes: two rival ballots for different values, the lower voted by the first acceptor and the
+      higher by the second, then a client request: the proposer's phase 1 hears of the lower vote first
+      (the highest-vote rule);
+    - preemption in phase 2: the proposer gets its phase-1 quorum, sends its accepts, and a rival's higher
+      prepare reaches every acceptor before them (stepping down, not taking the higher ballot over);
+    - a late promise: one promise of the proposer's first ballot is still in flight when its timer fires
+      and it starts a second (tallying answers to different ballots);
+    - a duplicated vote: one acceptor's accepted message reaches the learner twice (counting acceptors,
+      not messages). The empty opening comes first, so shrinking removes an opening that is not needed."""
+    one = st.integers(0, n - 1).map(lambda a: 1 << a)
+    every = (1 << n) - 1
+    rival_alone = _step("rival_ballot", INDEX, BUMP, one, VALUE)
+    if role == "proposer":
+        diverging = st.tuples(INDEX, BUMP, VALUE, st.integers(1, 2), _step("propose", INDEX, VALUE)).map(_diverging)
+        first_phase = [Step("deliver", (0,))] * (n + 2)
+        preempted = _step("propose", INDEX, VALUE).flatmap(
+            lambda p: _step("rival_prepare", INDEX, BUMP, st.just(every)).map(lambda r: (p, *first_phase, r))
+        )
+        late = _step("propose", INDEX, VALUE).map(lambda p: (p, Step("deliver", (0,)), Step("timeout", (0,))))
+        chosen = [diverging, preempted, late]
+    elif role == "learner":
+        chosen = [st.tuples(rival_alone, _step("duplicate", INDEX))]
+    else:
+        return st.just([])
+    return st.one_of(st.just([]), *(c.map(list) for c in chosen))
+
+
 def case_strategy(role: str, max_steps: int) -> st.SearchStrategy[tuple[int, list[Step]]]:
     """(index into CONFIGS, steps ending in `finish`). Swarm testing (Groce et al., ISSTA 2012): half the
     cases first draw which kinds of step they may use, so cases made mostly of, say, rival ballots and
-    reordered deliveries are common rather than drowned in an even mix; the other half may use every kind."""
+    reordered deliveries are common rather than drowned in an even mix; the other half may use every kind.
+    A case may begin with one of the role's adversarial `openings`."""
 
     @st.composite
     def case(draw: st.DrawFn) -> tuple[int, list[Step]]:
         config = draw(st.integers(0, len(CONFIGS) - 1))
-        kinds = step_kinds(role, CONFIGS[config].n)
-        every = frozenset(range(len(kinds)))
-        enabled = sorted(draw(st.one_of(st.just(every), st.frozensets(st.sampled_from(sorted(every)), min_size=1))))
-        steps = draw(st.lists(st.one_of([kinds[i] for i in enabled]), min_size=1, max_size=max_steps))
-        return config, [*steps, draw(_step("finish", ORDER, ORDER, ORDER))]
+        n = CONFIGS[config].n
+        every = frozenset(range(len(step_kinds(role, n))))
+        enabled = draw(st.one_of(st.just(every), st.frozensets(st.sampled_from(sorted(every)), min_size=1)))
+        opening = draw(openings(role, n))
+        steps = draw(_schedule(role, n, enabled, max(1, max_steps - len(opening))))
+        return config, [*opening, *steps, draw(FINISH)]
 
     return case()
+
+
+FINISH = _step("finish", ORDER, ORDER, ORDER)
+
+
+@functools.cache
+def _schedule(role: str, n: int, enabled: frozenset[int], max_steps: int) -> st.SearchStrategy[list[Step]]:
+    """Built once per swarm choice: building strategies anew for every case cost a third of the run time."""
+    kinds = step_kinds(role, n)
+    return st.lists(st.one_of([kinds[i] for i in sorted(enabled)]), min_size=1, max_size=max_steps)
 
 
 def setup_for(role: str, config: int, options: dict[str, str]) -> Setup:
