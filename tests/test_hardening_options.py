@@ -101,3 +101,18 @@ def test_a_trace_file_goes_into_missing_folders(tmp_path: Path) -> None:
     out_file = tmp_path / "new" / "deeper" / "t.json"
     code, _, _ = run("explore", "-b", "1", "--q1", "1", "--invariant", "agreement", "--trace-out", str(out_file))
     assert code == 1 and out_file.is_file()
+
+
+def test_tla_check_takes_the_module_and_finds_its_config() -> None:
+    from paxiom.cli.tla_cmd import _configs
+    from paxiom.tlc.models import TLA_DIR
+
+    assert _configs((TLA_DIR / "MCPaxos.tla", TLA_DIR / "MCPaxos.cfg")) == [TLA_DIR / "MCPaxos.cfg"] * 2
+    code, out, err = run("tla", "check", str(TLA_DIR / "Paxos.tla"), "--json")
+    one_line_error(code, out, err, "no TLC config Paxos.cfg")
+
+
+def test_one_model_is_not_all_1_models() -> None:
+    from paxiom.cli.output import count
+
+    assert (count(1, "model"), count(7, "model"), count(1_000, "model")) == ("1 model", "7 models", "1,000 models")

@@ -176,7 +176,7 @@ def test_check_refuses_paths_that_are_not_models(tmp_path: Path) -> None:
     stray.write_text("x")
     result = CliRunner().invoke(main, ["tla", "check", "--json", str(stray)])
     assert result.exit_code == 2
-    assert "not a TLC config" in json.loads(result.stdout)["error"]
+    assert "not a TLC model" in json.loads(result.stdout)["error"]
     empty = CliRunner().invoke(main, ["tla", "check", str(tmp_path)])
     assert empty.exit_code == 2 and "no TLC models" in empty.output
 

@@ -69,6 +69,11 @@ def one_line(message: str) -> str:
     return " ".join(message.split())
 
 
+def count(n: int, noun: str) -> str:
+    """`1 model`, `2 models`: the number and the noun in agreement."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
 def show_progress() -> bool:
     """Progress goes to stderr whenever stderr is a terminal (with --json too), never into a log or a pipe."""
     return err_console.is_terminal

@@ -22,7 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paxiom import trace as tracefile
-from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cli.output import console, count, emit_json, err_console, finish, json_option, user_errors
 from paxiom.errors import PaxiomError
 from paxiom.spec.quorums import ENUMERATION_LIMIT
 from paxiom.tlc.counterexample import replay_in_spec
@@ -53,12 +53,19 @@ def _configs(paths: tuple[Path, ...]) -> list[Path]:
     for path in paths or (TLA_DIR,):
         if path.is_dir():
             configs += find_configs(path)
-        elif path.suffix == ".cfg" and path.is_file():
-            if not path.with_suffix(".tla").is_file():
-                raise PaxiomError(f"no model module {path.with_suffix('.tla').name} next to it", where=str(path))
-            configs.append(path)
+        elif path.suffix in (".cfg", ".tla") and path.is_file():
+            cfg, module = path.with_suffix(".cfg"), path.with_suffix(".tla")
+            if not cfg.is_file():
+                raise PaxiomError(
+                    f"no TLC config {cfg.name} next to it (a spec that models extend is checked through them: "
+                    f"`paxiom tla check {path.parent}`)",
+                    where=str(path),
+                )
+            if not module.is_file():
+                raise PaxiomError(f"no model module {module.name} next to it", where=str(path))
+            configs.append(cfg)
         else:
-            raise PaxiomError("not a TLC config (.cfg) or a directory of them", where=str(path))
+            raise PaxiomError("not a TLC model (.cfg or .tla) or a directory of them", where=str(path))
     if not configs:
         raise PaxiomError(f"no TLC models (a .cfg with its .tla) in {', '.join(map(str, paths or (TLA_DIR,)))}")
     return configs
@@ -110,10 +117,11 @@ def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None, twin:
 
 
 @tla.command("check")
-@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[MODEL.cfg|MODEL.tla|DIR]...")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="TLC worker threads (default: cores, ≤ 2).")
 @click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write each counterexample as a paxiom trace file (replay: paxiom explore --replay).")
+              help="Write each counterexample as a paxiom trace file (replay: paxiom explore --replay); "
+              "missing parent folders are created.")
 @click.option("--twin", is_flag=True, help="Also run the Python explorer on each model's constants; both must agree.")
 @click.option("--expected", is_flag=True,
               help="Exit 0 when every model gives the verdict its config expects (unsafe models: a violation).")
@@ -129,19 +137,33 @@ def check(
     violation, 2 when TLC cannot run. With --expected: 0 when every model gives its expected verdict.
     """
     reports: list[dict[str, Any]] = []
-    for cfg in _configs(paths):
+    configs = list(dict.fromkeys(_configs(paths)))  # X.tla and X.cfg name one model
+    for number, cfg in enumerate(configs, start=1):
         cfg_text = cfg.read_text()
         expectation(cfg_text, where=str(cfg))  # refuse a config without its expected verdict before running
-        with err_console.status(f"TLC: {cfg.stem} ({workers or default_workers()} workers)"):
+        where = f"{number}/{len(configs)}"
+        with err_console.status(f"TLC: {cfg.stem}, model {where} ({workers or default_workers()} workers)"):
             run = run_tlc(read_sources(cfg.parent), cfg.stem, cfg_text, workers=workers)
         reports.append(_report(cfg, cfg_text, run, trace_out, twin))
     all_expected = all(r["as_expected"] for r in reports)
     all_hold = all(r["result"] == "holds" and r.get("explorer", {}).get("agrees", True) for r in reports)
     if as_json:
         emit_json({"models": reports, "as_expected": all_expected, "holds": all_hold})
+        err_console.print(_summary(reports), markup=False, highlight=False, soft_wrap=True)
     else:
         _print_reports(reports)
     finish(all_expected if expected else all_hold)
+
+
+def _summary(reports: list[dict[str, Any]]) -> str:
+    """The line a run ends with (on stderr under --json)."""
+    violating = sum(r["result"] != "holds" for r in reports)
+    unexpected = sum(not r["as_expected"] for r in reports)
+    seconds = sum(r["seconds"] for r in reports)
+    return (
+        f"paxiom tla check: {count(len(reports), 'model')} in {seconds:.1f} s, {violating} violating an invariant, "
+        f"{unexpected} not giving the expected verdict"
+    )
 
 
 def _print_reports(reports: list[dict[str, Any]]) -> None:
@@ -184,10 +206,12 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
             console.print(f"  Replay: paxiom explore --replay {escape(violation['trace'])}")
     violating = [r["model"] for r in reports if r["result"] != "holds"]
     if violating:
-        console.print(f"[bold red]{len(violating)} model(s) violate an invariant:[/] {', '.join(violating)}")
+        console.print(f"[bold red]{count(len(violating), 'model')} violating an invariant:[/] {', '.join(violating)}")
     bad = [r["model"] for r in reports if not r["as_expected"]]
     if bad:
-        console.print(f"[bold red]{len(bad)} model(s) did not give the expected verdict:[/] {', '.join(bad)}")
+        console.print(f"[bold red]{count(len(bad), 'model')} not giving the expected verdict:[/] {', '.join(bad)}")
+    elif len(reports) == 1:
+        console.print("[green]The model gave its expected verdict.[/]")
     else:
         console.print(f"[green]All {len(reports)} models gave their expected verdict.[/]")
 
@@ -203,7 +227,8 @@ def _module_name(cluster: Path) -> str:
 
 @tla.command("export")
 @click.argument("cluster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Directory to write.")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Directory to write (created with any missing parents).")
 @click.option("--variant", type=click.Choice(sorted(BASE_MODULES)), default=None,
               help="Spec to check (default: fastpaxos if the cluster has fast quorums, else paxos).")
 @click.option("--values", default="v1,v2", show_default=True, help="Comma-separated proposable values.")
