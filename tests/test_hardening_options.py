@@ -91,8 +91,14 @@ def test_prove_timeout_must_be_a_finite_number_of_seconds(timeout: str) -> None:
 
 
 def test_click_usage_errors_are_one_line_naming_the_help() -> None:
-    for args in (["explore", "--nope"], ["explore", "--acceptors"], ["explore", "-n", "x"], ["nope"],
-                 ["tla", "check", "--workers", "0"], ["prove", "--variant", "raft"]):
+    for args in (
+        ["explore", "--nope"],
+        ["explore", "--acceptors"],
+        ["explore", "-n", "x"],
+        ["nope"],
+        ["tla", "check", "--workers", "0"],
+        ["prove", "--variant", "raft"],
+    ):
         code, out, err = run(*args, "--json")
         one_line_error(code, out, err, "--help")
 

@@ -119,12 +119,19 @@ def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None, twin:
 @tla.command("check")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path), metavar="[MODEL.cfg|MODEL.tla|DIR]...")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="TLC worker threads (default: cores, ≤ 2).")
-@click.option("--trace-out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write each counterexample as a paxiom trace file (replay: paxiom explore --replay); "
-              "missing parent folders are created.")
+@click.option(
+    "--trace-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write each counterexample as a paxiom trace file (replay: paxiom explore --replay); "
+    "missing parent folders are created.",
+)
 @click.option("--twin", is_flag=True, help="Also run the Python explorer on each model's constants; both must agree.")
-@click.option("--expected", is_flag=True,
-              help="Exit 0 when every model gives the verdict its config expects (unsafe models: a violation).")
+@click.option(
+    "--expected",
+    is_flag=True,
+    help="Exit 0 when every model gives the verdict its config expects (unsafe models: a violation).",
+)
 @json_option
 @user_errors
 def check(
@@ -176,8 +183,12 @@ def _print_reports(reports: list[dict[str, Any]]) -> None:
     table.add_column("", no_wrap=True, min_width=1)
     for r in reports:
         table.add_row(
-            r["model"], _short(r["expect"]), _short(r["result"]), f"{r['distinct_states']:,}",
-            str(r["depth"]), f"{r['seconds']:.1f}",
+            r["model"],
+            _short(r["expect"]),
+            _short(r["result"]),
+            f"{r['distinct_states']:,}",
+            str(r["depth"]),
+            f"{r['seconds']:.1f}",
             "[green]✓[/]" if r["as_expected"] else "[bold red]✗[/]",
         )
     console.print(table)
@@ -227,10 +238,18 @@ def _module_name(cluster: Path) -> str:
 
 @tla.command("export")
 @click.argument("cluster", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Directory to write (created with any missing parents).")
-@click.option("--variant", type=click.Choice(sorted(BASE_MODULES)), default=None,
-              help="Spec to check (default: fastpaxos if the cluster has fast quorums, else paxos).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write (created with any missing parents).",
+)
+@click.option(
+    "--variant",
+    type=click.Choice(sorted(BASE_MODULES)),
+    default=None,
+    help="Spec to check (default: fastpaxos if the cluster has fast quorums, else paxos).",
+)
 @click.option("--values", default="v1,v2", show_default=True, help="Comma-separated proposable values.")
 @click.option("--max-ballot", type=click.IntRange(min=0), default=1, show_default=True, help="Ballots 0..N.")
 @click.option("--slots", type=click.IntRange(min=1), default=2, show_default=True, help="Log slots (multipaxos).")
@@ -278,8 +297,13 @@ def export(
     if not vals:
         raise PaxiomError("--values needs at least one value")
     model = TlcModel.predicted(
-        name or _module_name(cluster), variant, qs, values=vals, max_ballot=max_ballot,
-        slots=slots if variant == "multipaxos" else 1, fast_ballots=fast,
+        name or _module_name(cluster),
+        variant,
+        qs,
+        values=vals,
+        max_ballot=max_ballot,
+        slots=slots if variant == "multipaxos" else 1,
+        fast_ballots=fast,
         description=f"{variant} on {cluster.name}: {qs.describe()}",
     )
     written = model.write(out)
@@ -287,13 +311,15 @@ def export(
         (out / f"{module}.tla").write_text(text)
         written.append(out / f"{module}.tla")
     if as_json:
-        emit_json({
-            "model": model.name,
-            "variant": variant,
-            "expect": f"{model.expect} violated" if model.expect else "holds",
-            "acceptors": {str(i): n for i, n in enumerate(qs.nodes)},
-            "written": [str(p) for p in written],
-        })
+        emit_json(
+            {
+                "model": model.name,
+                "variant": variant,
+                "expect": f"{model.expect} violated" if model.expect else "holds",
+                "acceptors": {str(i): n for i, n in enumerate(qs.nodes)},
+                "written": [str(p) for p in written],
+            }
+        )
         return
     console.print(f"Wrote {model.name} ({variant}, {qs.n} acceptors) to {escape(str(out))}:")
     for path in written:
@@ -302,4 +328,3 @@ def export(
     console.print(f"Expected verdict: {expected}.  Check it with: paxiom tla check {escape(str(out))}")
     if qs.n > SMALL_FOR_TLC:
         err_console.print(f"Note: {qs.n} acceptors make a large state space; TLC may take a long time on it.")
-
