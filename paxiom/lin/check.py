@@ -233,10 +233,11 @@ def explain_key(ops: list[Operation], model: Model, outcome: Outcome, key: Any) 
         verdict = linearizable(candidate, model, deadline)
         return None if verdict == "unknown" else verdict == "violation"
 
-    horizon = outcome.horizon if outcome.horizon is not None else max(op.call for op in ops)
-    current = [op for op in ops if op.call < horizon and model.compile(op) is not None]
+    relevant = [op for op in ops if model.compile(op) is not None]
+    horizon = outcome.horizon if outcome.horizon is not None else max(op.call for op in ops) + 1
+    current = without(relevant, [op for op in relevant if op.call >= horizon], model)
     if still_fails(current) is not True:
-        current = [op for op in ops if model.compile(op) is not None]
+        current = relevant
     minimal = True
     chunk = max(1, len(current) // 2)
     while chunk >= 1:
