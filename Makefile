@@ -4,7 +4,7 @@ PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-stamp
 PAXIOM  := $(VENV)/bin/paxiom
 
-.PHONY: demo test venv java pytest typecheck lint crosshair tlc bench clean
+.PHONY: demo test venv java chromium pytest typecheck lint crosshair tlc bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,7 +19,11 @@ venv: $(STAMP)
 java:
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq default-jre-headless; }
 
-pytest: venv java
+# The linearizability timeline tests render HTML in headless Chromium; install Debian's if the machine has none.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
+pytest: venv java chromium
 	$(PY) -m pytest -q
 
 typecheck: venv
