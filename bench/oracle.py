@@ -30,12 +30,6 @@ def bare(settings: ClusterSettings, steps: int) -> tuple[float, int]:
         def on_records(self, replica: int, records: object) -> None:
             transitions[0] += 1
 
-        def on_crash(self, replica: int) -> None:
-            transitions[0] += 1
-
-        def on_restart(self, replica: int) -> None:
-            pass
-
         def end_step(self, index: int, step: object) -> None:
             pass
 

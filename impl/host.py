@@ -77,7 +77,7 @@ class Host:
         self._synced: int | None = None
         self._pumping = False
         durable = durable or DurableState()
-        self._observe(Start(self.me, incarnation, durable.as_writes()))
+        self._observe(Start.of(self.me, incarnation, durable.as_writes(), config.quorums))
         self.replica = core(config, durable, incarnation)
         self._pump()
 

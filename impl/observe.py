@@ -33,6 +33,7 @@ from paxiom.impl.ballot import Ballot
 from paxiom.impl.messages import Envelope, Snapshot
 from paxiom.impl.storage import Write
 from paxiom.impl.values import Command, Value
+from paxiom.spec.quorums import Explicit, QuorumSystem
 
 
 class MsgId(NamedTuple):
@@ -46,11 +47,27 @@ class MsgId(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Start:
-    """The node (re)started; `recovered` rebuilds what it found on disk (snapshot first)."""
+    """The node (re)started; `recovered` rebuilds what it found on disk (snapshot first). It names the
+    cluster too — its nodes and the minimal phase-1 and phase-2 quorums as bitmasks — so a trace is
+    judged against the quorum system the node ran."""
 
     node: int
     incarnation: int
     recovered: tuple[Write, ...]
+    nodes: tuple[str, ...]
+    phase1: tuple[int, ...]
+    phase2: tuple[int, ...]
+
+    @staticmethod
+    def of(node: int, incarnation: int, recovered: tuple[Write, ...], quorums: QuorumSystem) -> Start:
+        families = (quorums.phase1.minimal_quorums, quorums.phase2.minimal_quorums)
+        return Start(node, incarnation, recovered, quorums.nodes, *families)
+
+    def quorums(self) -> QuorumSystem:
+        def family(masks: tuple[int, ...]) -> Explicit:
+            return Explicit(self.nodes, [[n for i, n in enumerate(self.nodes) if m >> i & 1] for m in masks])
+
+        return QuorumSystem(family(self.phase1), family(self.phase2))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,24 +1,28 @@
-"""The refinement oracle: every simulated step must be a step of the Multi-Paxos spec.
+"""The refinement oracle: every observed step must be a step of the Multi-Paxos spec.
 
-After every transition of the simulated cluster (a replica handling an input, a crash, a restart) the
-oracle maps what happened onto `paxiom.spec.multipaxos` and objects — with the spec action it failed to
-match and why — unless the transition is one or more spec actions, or a stutter:
+The oracle reads observations (`impl.observe` records), never the replicas' objects, so it judges the
+simulator (which feeds it each replica's records per transition, `on_records`) and a real run of
+separate processes alike (their merged JSON-lines traces, one record at a time, `feed`; see
+`paxiom trace check`). It maps what happened onto `paxiom.spec.multipaxos` and objects — with the spec
+action it failed to match and why — unless each transition is one or more spec actions, or a stutter:
 
 * The abstraction: a replica ballot `(round, replica)` is the integer `round * n + replica` (order- and
   uniqueness-preserving); a value is its rendering (`noop` or the list of commands); the spec's `msgs`
-  is the history of every protocol message any replica emitted (including those a replica delivered to
-  itself); acceptor `a`'s `maxBal`/`maxVBal`/`maxVal` are replica `a`'s promise and votes — in memory
-  while it runs, on its disk while it is down.
+  is the history of every protocol message any replica emitted (`Sent`, including those a replica
+  delivered to itself); acceptor `a`'s `maxBal`/`maxVBal`/`maxVal` are the promise and votes on `a`'s
+  disk, as its `Synced` records wrote them (a message leaves only once its writes are synced).
 * The matching: each emitted protocol message is the spec action that sends it (`Prepare` is
   Phase1a(b), `Promise` Phase1b(a, b), `Accept` Phase2a(b, slot, v), `Accepted` Phase2b(a, b, slot, v));
   a message already in `msgs` is a resend (stutter). The action is applied with the spec's own action
-  function, which says whether it is enabled; then the replica's acceptor state must equal the spec's.
-  Everything else (heartbeats, catch-up, ticks, crashes, restarts) must be a stutter.
+  function, which says whether it is enabled; at the end of the transition the acceptor's disk must
+  equal the spec's acceptor. Everything else (heartbeats, catch-up, ticks, crashes) must be a stutter.
+  A restart must recover everything synced; writes recovered whose messages never left (a crash between
+  sync and send) are the spec's actions with their messages lost.
 * The invariants: the spec's named invariants and step invariants (agreement, promise monotonicity —
   across crashes too —, votes_safe, stability, ...) are evaluated after every transition that changed
   the abstract state.
-* What clients see: replicas apply entries in slot order, only chosen values, the same value per slot
-  everywhere, and a replica restored from a snapshot holds exactly the state the chosen prefix gives.
+* What clients see (`Applied`, `Restored`): replicas apply entries in slot order, only chosen values, the
+  same value per slot everywhere, and a snapshot restored holds exactly the state the chosen prefix gives.
 
 Per-slot projection. A Multi-Paxos state is the product of its slot projections — every projection
 shares `maxBal` and the 1a messages, and each 1b contributes its report for that slot — and every action
@@ -40,14 +44,16 @@ from paxiom.impl.ballot import Ballot
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Snapshot, Vote
 from paxiom.impl.objection import Objection
-from paxiom.impl.observe import Applied, Record, Restored, Sent
+from paxiom.impl.observe import Alarm, Applied, Crash, Record, Restored, Sent, Start, Synced
+from paxiom.impl.storage import DurableState, Write
 from paxiom.impl.values import Value, render_value
 from paxiom.spec import multipaxos as mp
 from paxiom.spec.model import Action, act
 from paxiom.spec.paxos import M1a
+from paxiom.spec.quorums import QuorumSystem
 
 if TYPE_CHECKING:
-    from paxiom.impl.sim.simulator import Simulator, Step
+    from paxiom.impl.sim.simulator import Step
 
 OTHER_VALUE = "<some other client value>"
 """Stands for every value nobody proposed in a slot, so the spec's value domain is never exhausted."""
@@ -72,13 +78,14 @@ class SlotView:
 
 
 class RefinementOracle:
-    def __init__(self, sim: Simulator, invariants: bool = True) -> None:
+    def __init__(self, quorums: QuorumSystem, invariants: bool = True, reference: bool = True) -> None:
         """`invariants=False` skips the spec's invariants (never the matching of actions): the shrinker
-        uses it to replay faster while hunting a failure that is not an invariant's."""
-        self.sim = sim
+        uses it to replay faster while hunting a failure that is not an invariant's. `reference=False`
+        skips comparing restored snapshots with a reference `KeyValueStore` replaying the chosen log (for
+        runs of another state machine)."""
         self.invariants = invariants
-        self.n = sim.settings.replicas
-        self.quorums = sim.settings.quorums()
+        self.quorums = quorums
+        self.n = quorums.n
         self.names = self.quorums.nodes
         self.template = SlotView(
             self._model((OTHER_VALUE,)), mp.State((-1,) * self.n, ((-1,),) * self.n, ((None,),) * self.n, frozenset())
@@ -91,10 +98,15 @@ class RefinementOracle:
         them lazily, when next touched, so an election costs the same however long the log is."""
         self.voted_by: list[set[int]] = [set() for _ in range(self.n)]
         self.reports: dict[tuple[int, int], tuple[Vote, ...]] = {}
+        self.durable = [DurableState() for _ in range(self.n)]
+        """Each acceptor's state as its `Synced` records built it: what the spec's acceptor maps to."""
+        self.started = [False] * self.n
+        self.dirty: set[int] = set()
+        """Acceptors whose state may have moved since it was last compared with the spec's."""
         self.last_applied = [-1] * self.n
         self.first_applied: dict[int, Value] = {}
-        self.reference = KeyValueStore()
-        self.reference_states: dict[int, bytes] = {-1: self.reference.snapshot()}
+        self.reference = KeyValueStore() if reference else None
+        self.reference_states: dict[int, bytes] = {-1: self.reference.snapshot()} if self.reference else {}
         self.reference_last = -1
         self.acknowledged: dict[int, Value] = {}
         self.step = 0
@@ -103,36 +115,93 @@ class RefinementOracle:
         self._matched: list[Action] = []
         self._before: dict[int, mp.State] = {}
 
-    # ------------------------------------------------------------------ the Observer interface
+    # ------------------------------------------------------------------ feeding observations
 
     def on_records(self, replica: int, records: list[Record]) -> None:
+        """One transition of the simulator: what one replica's host observed for one input (or a crash)."""
         self._begin()
         for record in records:
-            match record:
-                case Sent(envelope=envelope):
-                    self._match(envelope)
-                case Restored(snapshot=snapshot):
-                    self._check_restored(replica, snapshot)
-                case Applied():
-                    self._check_applied(replica, record)
-        running = self.sim.replicas[replica]
-        if running is not None:
-            acceptor = running.acceptor
-            self._check_acceptor(replica, acceptor.promise, acceptor.votes, acceptor.floor, "")
-        if self.invariants:
-            self._check_invariants()
+            self._feed(record)
+        self._settle()
 
-    def on_crash(self, replica: int) -> None:
-        self._begin()
-        disk = self.sim.disks[replica]
-        floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
-        self._check_acceptor(replica, disk.promise, disk.votes, floor, f"the crash of {self.names[replica]}")
+    def feed(self, record: Record) -> None:
+        """One record of a merged multi-process trace, in causal order. A node's transition ends when its
+        next input (or write batch) arrives: its acceptor state is compared with the spec's then."""
+        if record.node in self.dirty and not isinstance(record, Sent | Applied | Restored | Alarm):
+            self._settle()
+            self._begin()
+        self._feed(record)
 
-    def on_restart(self, replica: int) -> None:
-        self.last_applied[replica] = -1
+    def finish(self) -> None:
+        """The end of an offline trace: settle what is pending, and check acknowledged entries."""
+        self._settle()
+        self.final_check()
 
     def end_step(self, index: int, step: Step) -> None:
         self.step = index + 1
+
+    def _feed(self, record: Record) -> None:
+        node = record.node
+        if not 0 <= node < self.n:
+            raise self._object("trace", f"a record of node {node}, outside 0..{self.n - 1}")
+        match record:
+            case Start(recovered=recovered):
+                self._restart(node, recovered)
+            case Synced(writes=writes):
+                for write in writes:
+                    self.durable[node].persist(write)
+                self.dirty.add(node)
+            case Sent(envelope=envelope):
+                if envelope.src != node:
+                    raise self._object("trace", f"{self.names[node]} recorded sending a message from {envelope.src}")
+                self._match(envelope)
+                self.dirty.add(node)
+            case Restored(snapshot=snapshot):
+                self._check_restored(node, snapshot)
+            case Applied():
+                self._check_applied(node, record)
+            case Crash():
+                self.dirty.add(node)
+            case _:
+                pass
+
+    def _settle(self) -> None:
+        """Compare every acceptor that moved with the spec's, then run the invariants on what changed."""
+        for a in sorted(self.dirty):
+            disk = self.durable[a]
+            floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
+            self._check_acceptor(a, disk.promise, disk.votes, floor, "")
+        self.dirty.clear()
+        if self.invariants:
+            self._check_invariants()
+
+    def _restart(self, a: int, recovered: tuple[Write, ...]) -> None:
+        """A (re)start: the disk must hold everything the node synced. Durable writes whose messages
+        never left (a crash between sync and send) are the spec's actions with their messages lost."""
+        state = DurableState()
+        for write in recovered:
+            state.persist(write)
+        before, name = self.durable[a], self.names[a]
+        if self.started[a]:
+            if state.promise < before.promise:
+                raise self._object(
+                    "promise_monotonicity",
+                    f"{name} restarted with promise {state.promise}, below the {before.promise} it had synced",
+                )
+            floor = state.snapshot.last_slot + 1 if state.snapshot else 0
+            for slot, vote in before.votes.items():
+                if slot >= floor and (slot not in state.votes or state.votes[slot].ballot < vote.ballot):
+                    raise self._object("recovery", f"{name} restarted without its synced vote in slot {slot}")
+        for slot, vote in sorted(state.votes.items()):
+            if before.votes.get(slot) != vote:
+                self._phase2b(a, self.ballot(vote.ballot), slot, render_value(vote.value))
+        b = self.ballot(state.promise)
+        if b > self.template.state.max_bal[a]:
+            self._phase1b_unannounced(a, b)
+        self.durable[a] = state
+        self.started[a] = True
+        self.last_applied[a] = -1
+        self.dirty.add(a)
 
     def final_check(self) -> None:
         """Every acknowledged entry is still chosen at the end of the run."""
@@ -247,6 +316,15 @@ class RefinementOracle:
         self._whole_log(action, lambda v: mp.phase1b(v.cfg, v.state, a, b))
         self.reports[a, b] = promise.votes
 
+    def _phase1b_unannounced(self, a: int, b: int) -> None:
+        """A promise found on disk at a restart, whose Promise never left: Phase1b, its 1b lost."""
+        action = act("Phase1b", a=self.names[a], b=b)
+        if mp.phase1b(self.template.cfg, self.template.state, a, b) is None:
+            raise self._object(
+                str(action), f"not enabled: {self.names[a]} recovered promise {b}, which no 1a asked for"
+            )
+        self._whole_log(action, lambda v: mp.phase1b(v.cfg, v.state, a, b))
+
     def _phase2a(self, b: int, slot: int, v: str) -> None:
         view = self._view(slot, v)
         if mp.M2a(b, 0, v) in view.state.msgs:
@@ -307,7 +385,8 @@ class RefinementOracle:
         if mine < spec_bal:
             raise self._object(
                 "promise_monotonicity",
-                f"{what} lowers maxBal[{name}] from {spec_bal} to {mine}: the promise was not kept",
+                f"after {what}, {name}'s disk holds promise {mine}, below the {spec_bal} its messages made "
+                f"(maxBal[{name}] would fall from {spec_bal} to {mine}): the promise was not kept",
             )
         if mine != spec_bal:
             raise self._object(
@@ -380,7 +459,7 @@ class RefinementOracle:
                 "same-entry-everywhere",
                 f"{name} applied {shown} at slot {slot}, another replica applied {render_value(first)}",
             )
-        if slot == self.reference_last + 1:
+        if self.reference is not None and slot == self.reference_last + 1:
             for command in value:
                 self.reference.apply(command)
             self.reference_states[slot] = self.reference.snapshot()

@@ -37,6 +37,8 @@ def test_a_mutant_shrinks_to_a_replayable_schedule(tmp_path: Path) -> None:
     assert loaded == cluster
     again = replay(loaded, steps)
     assert again.objection is not None and again.objection.check == "promise_monotonicity"
-    # minimal: one replica ticks until it stands for election (joining its own ballot), then crashes
-    assert steps[-1] == {"action": "crash", "replica": steps[0]["replica"]}
+    # minimal: no crash is needed, because the oracle compares each acceptor's disk (its synced writes)
+    # with the spec: the first Promise leaves while the disk still holds no promise
+    assert not any(step["action"] == "crash" for step in steps)
     assert len(steps) <= 2 * cluster.election_timeout + 1
+    assert "disk holds promise -1" in str(again.objection)

@@ -142,7 +142,7 @@ class Execution:
 
     def __init__(self, settings: ClusterSettings, invariants: bool = True) -> None:
         self.sim = Simulator(settings)
-        self.oracle = RefinementOracle(self.sim, invariants)
+        self.oracle = RefinementOracle(settings.quorums(), invariants)
         self.sim.observers.append(self.oracle)
         self.result = RunResult(settings)
         self.names = settings.quorums().nodes

@@ -26,7 +26,7 @@ from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.mutants import Mutation
 from paxiom.impl.objection import Objection
-from paxiom.impl.observe import Alarm, Applied, Record
+from paxiom.impl.observe import Alarm, Applied, Crash, Record
 from paxiom.impl.replica import Replica
 from paxiom.impl.sim.mutants import core_class, host_class
 from paxiom.impl.sim.network import Network
@@ -60,12 +60,8 @@ class Observer(Protocol):
     """Watches a run step by step; the refinement oracle is one. Raising an exception stops the run."""
 
     def on_records(self, replica: int, records: list[Record]) -> None:
-        """What one replica's host observed while handling one input (or booting)."""
+        """What one replica's host observed while handling one input or booting (or its crash)."""
         ...
-
-    def on_crash(self, replica: int) -> None: ...
-
-    def on_restart(self, replica: int) -> None: ...
 
     def end_step(self, index: int, step: Step) -> None: ...
 
@@ -157,8 +153,6 @@ class Simulator:
         return [host.replica if host is not None else None for host in self.hosts]
 
     def _boot(self, r: int) -> None:
-        for observer in self.observers:
-            observer.on_restart(r)
         storage = ImmediateStorage(self.disks[r])
         self.states[r] = KeyValueStore()
         host = self._guard(
@@ -261,8 +255,8 @@ class Simulator:
         if not 0 <= r < len(self.hosts) or self.hosts[r] is None:
             return False
         self.hosts[r] = None
-        for observer in self.observers:
-            observer.on_crash(r)
+        self._records.append(Crash(r))
+        self._flush(r)
         return True
 
     def restart(self, r: int) -> bool:
