@@ -8,6 +8,7 @@ is bounded in time.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import ssl
@@ -24,6 +25,8 @@ from paxiom.client import AsyncClient, Client, Timeout, Unavailable
 from paxiom.client.cluster import client_tls
 from paxiom.client.connection import Connection
 from paxiom.client.protocol import ClientResponse
+from paxiom.impl import observe
+from paxiom.impl.values import Value
 from paxiom.node import kvstore as kv
 from paxiom.node import tls
 from paxiom.node.supervisor import CLIENT, NODE_COMMAND, Supervisor, prepare, statuses, summarise, wait_ready
@@ -48,10 +51,16 @@ def cluster(tmp_path: Path) -> Iterator[Supervisor]:
     try:
         supervisor.start_all()
         summary = asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))
-        assert summary["leader"], summary
+        assert summary["leader"], log_tails(supervisor)
         yield supervisor
     finally:
         supervisor.stop()
+
+
+def log_tails(supervisor: Supervisor) -> str:
+    """The end of every node's log, for a failure message."""
+    logs = sorted((supervisor.root / "logs").glob("*.log"))
+    return "\n".join(f"{log.name}: {log.read_text()[-1500:]}" for log in logs)
 
 
 def summary_of(supervisor: Supervisor) -> dict[str, Any]:
@@ -96,6 +105,22 @@ def test_serves_survives_leader_sigkill_and_the_old_leader_catches_up(cluster: S
         assert set(listed.keys) == set(acknowledged) and not listed.more
     nodes = eventually(lambda: not (s := summary_of(cluster))["unreachable"] and s["nodes"], 10, "all answer")
     assert nodes[old]["incarnation"] == 1 and nodes[old]["commit_index"] == nodes[new]["commit_index"]
+    applied = agreed_log(cluster.root.parent / "trace")
+    puts = {kv.put_op(key, value) for key, value in acknowledged.items() if key != "k3"}
+    assert puts <= {command.op for value in applied.values() for command in value}
+
+
+def agreed_log(trace: Path) -> dict[int, Value]:
+    """Every node's applied entries from its trace records: one value per slot across nodes and restarts."""
+    by_slot: dict[int, set[Value]] = {}
+    for file in sorted(trace.glob("*.jsonl")):
+        for line in file.read_text().splitlines():
+            record = observe.from_json(json.loads(line))
+            if isinstance(record, observe.Applied):
+                by_slot.setdefault(record.slot, set()).add(record.value)
+    assert by_slot and all(len(values) == 1 for values in by_slot.values()), "two values applied at one slot"
+    assert sorted(by_slot) == list(range(len(by_slot))), "a slot missing from every node's applied log"
+    return {slot: values.pop() for slot, values in by_slot.items()}
 
 
 def test_a_retried_write_applies_once_and_gets_the_first_answer(cluster: Supervisor) -> None:
@@ -167,7 +192,7 @@ def test_a_node_refuses_a_log_corrupted_in_the_middle(tmp_path: Path) -> None:
     supervisor = Supervisor(path, restart=False)
     try:
         supervisor.start_all()
-        assert asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))["leader"] == "n1"
+        assert asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))["leader"] == "n1", log_tails(supervisor)
         with client_of(supervisor) as client:
             for i in range(30):
                 client.put(f"k{i}", b"x" * 100)

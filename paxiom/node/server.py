@@ -179,7 +179,9 @@ class Trace:
 
     def __init__(self, directory: Path, node: str, incarnation: int) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.file = (directory / f"{node}.{incarnation}.jsonl").open("a", encoding="utf-8", buffering=1 << 16)
+        # line-buffered: a record reaches the file (not the disk) before the node acts on it, so a SIGKILL
+        # loses no record of anything the node did
+        self.file = (directory / f"{node}.{incarnation}.jsonl").open("a", encoding="utf-8", buffering=1)
 
     def __call__(self, record: Record) -> None:
         self.file.write(dumps(record) + "\n")
