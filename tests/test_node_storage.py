@@ -210,6 +210,9 @@ CHILD = textwrap.dedent(
     from paxiom.node.storage import NodeStorage
     from paxiom.node.storage import StorageConfig
     from paxiom.node.wal import WalConfig
+    if len(sys.argv) > 3:
+        from paxiom.node.storage_mutants import install
+        install(sys.argv[3])
     config = StorageConfig(wal=WalConfig(segment_bytes=int(sys.argv[2])))
     storage = NodeStorage(sys.argv[1], cluster_id="c1", node_id="n1", config=config)
     start = max(1, storage.load().promise.round + 1)
@@ -224,12 +227,16 @@ CHILD = textwrap.dedent(
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_power_loss_after_kill_keeps_every_acknowledged_write(tmp_path: Path, seed: int) -> None:
+    kill_cut_restart(tmp_path, seed)
+
+
+def kill_cut_restart(tmp_path: Path, seed: int, mutant: str | None = None) -> None:
     """The fault campaign's model in miniature, three times over: SIGKILL mid-stream, every file cut back
     to its synced length plus random junk, restart; nothing acknowledged may be missing."""
     rng = random.Random(seed)
     acked = 0
     for _ in range(3):
-        command = [sys.executable, "-c", CHILD, str(tmp_path), "2000"]
+        command = [sys.executable, "-c", CHILD, str(tmp_path), "2000", *([mutant] if mutant else [])]
         child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
         assert child.stdout is not None
         target = acked + rng.randint(20, 120)

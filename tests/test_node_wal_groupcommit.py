@@ -37,7 +37,12 @@ class SlowSync:
         self.durable = written
 
 
-def open_committer(root: Path, sync: Sync | SlowSync = os.fdatasync, segment_bytes: int = 1 << 20) -> GroupCommitter:
+def open_committer(
+    root: Path,
+    sync: Sync | SlowSync = os.fdatasync,
+    segment_bytes: int = 1 << 20,
+    kind: type[GroupCommitter] = GroupCommitter,
+) -> GroupCommitter:
     (root / "wal").mkdir(exist_ok=True)
     wal = WriteAheadLog.open(
         root / "wal", cluster_id="c1", node_id="n1", config=WalConfig(segment_bytes=segment_bytes),
@@ -45,7 +50,7 @@ def open_committer(root: Path, sync: Sync | SlowSync = os.fdatasync, segment_byt
     )  # fmt: skip
     if isinstance(sync, SlowSync):
         sync.wal = wal
-    return GroupCommitter(wal)
+    return kind(wal)
 
 
 def recovered(root: Path) -> list[bytes]:

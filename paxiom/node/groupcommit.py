@@ -119,14 +119,12 @@ class GroupCommitter:
         while items:
             run = len(items) if (cut := next((i for i, it in enumerate(items) if it.checkpoint), None)) is None else cut
             if run:
-                records = [r for item in items[:run] for r in item.records]
-                self.wal.write_group(records)
-                latency = self.wal.sync()
+                latency = self.write_and_sync([r for item in items[:run] for r in item.records])
                 with self._cond:
                     self._latencies.append(latency)
                     self._syncs += 1
                     self._batches += run
-                    self._records += len(records)
+                    self._records += sum(len(item.records) for item in items[:run])
                 self._complete(items[:run], None)
                 del items[:run]
             if items:
@@ -137,6 +135,11 @@ class GroupCommitter:
                     self._checkpoints += 1
                 self._complete(items[:1], None)
                 del items[:1]
+
+    def write_and_sync(self, records: list[bytes]) -> float:
+        """Write one sync group and fdatasync it; returns the seconds the sync took."""
+        self.wal.write_group(records)
+        return self.wal.sync()
 
     @staticmethod
     def _complete(items: list[_Item], error: BaseException | None) -> None:

@@ -65,7 +65,9 @@ class Recovery:
 
 
 @dataclass
-class _Scan:
+class Scan:
+    """One pass over the segments; `parse` and `proven_synced` are the spots a storage bug would live in."""
+
     base_lsn: int
     max_record: int
     cluster_id: str
@@ -115,7 +117,7 @@ class _Scan:
     def records_of(self, seg: Path, buf: bytes, last: bool, claim: int) -> None:
         offset = HEADER_SIZE
         while offset < len(buf):
-            record = parse_record(buf, offset, self.max_record)
+            record = self.parse(buf, offset)
             if not isinstance(record, str) and record.lsn != self.expected:
                 record = f"LSN {record.lsn} where {self.expected} was due"
             if not isinstance(record, str):
@@ -125,7 +127,7 @@ class _Scan:
                 offset = record.end
                 continue
             follower = self.next_valid(buf, offset + 1)
-            if not last or offset < claim or self.later_group(buf, follower):
+            if self.proven_synced(buf, offset, follower, last, claim):
                 end = len(buf) if follower is None else follower.offset
                 self.bad(seg, offset, end - offset, record, None if follower is None else follower.lsn - 1)
                 if follower is None:
@@ -135,6 +137,13 @@ class _Scan:
                 continue
             self.truncate, self.torn_bytes = (seg, offset), len(buf) - offset
             return
+
+    def parse(self, buf: bytes, offset: int) -> Record | str:
+        return parse_record(buf, offset, self.max_record)
+
+    def proven_synced(self, buf: bytes, offset: int, follower: Record | None, last: bool, claim: int) -> bool:
+        """Whether the damaged record at `offset` was synced (corruption), by the rules above."""
+        return not last or offset < claim or self.later_group(buf, follower)
 
     def later_group(self, buf: bytes, record: Record | None) -> bool:
         """Whether a valid record of a sync group after the damaged one follows (proof it was synced)."""
@@ -162,7 +171,7 @@ class _Scan:
                 nonzero = _NONZERO.search(buf, at)
                 pos = max(pos, (nonzero.start() if nonzero else len(buf)) - RECORD_HEADER + 12)
                 continue
-            record = parse_record(buf, at, self.max_record)
+            record = self.parse(buf, at)
             if not isinstance(record, str) and low <= record.lsn <= high:
                 return record
 
@@ -195,7 +204,7 @@ def recover(
 ) -> Recovery:
     """Read every segment of `directory`; `base_lsn` is what a snapshot already covers (records at or below
     it are skipped, and the log may start anywhere up to `base_lsn + 1`). Pure: changes nothing on disk."""
-    scan = _Scan(base_lsn, max_record, cluster_id, node_id, claims or {}, expected=base_lsn + 1)
+    scan = Scan(base_lsn, max_record, cluster_id, node_id, claims or {}, expected=base_lsn + 1)
     files = segments(directory)
     for i, seg in enumerate(files):
         scan.segment(seg, seg.read_bytes(), last=i == len(files) - 1)
