@@ -151,9 +151,13 @@ def test_extension_kinds_register_once_with_their_own_bounds() -> None:
         assert decode(encode(Probe("k", (1, 2), None))) == Probe("k", (1, 2), None)
         assert decode(encode(Probe("k", (), b"x")), accept={Probe}) == Probe("k", (), b"x")
         with pytest.raises(DecodeError, match=r"Probe\.values: 3 items, more than 2"):
-            decode(encode(Probe("k", (1, 2, 3), None)))
+            decode(msgpack.packb([codec.VERSION, 250, ["k", [1, 2, 3], None]]))
         with pytest.raises(DecodeError, match=r"Probe\.key: length 9"):
-            decode(encode(Probe("k" * 9, (), None)))
+            decode(msgpack.packb([codec.VERSION, 250, ["k" * 9, [], None]]))
+        with pytest.raises(codec.EncodeError, match=r"Probe\.values: 3 items, more than 2"):
+            encode(Probe("k", (1, 2, 3), None))
+        with pytest.raises(codec.EncodeError, match=r"Probe\.values\[1\]: expected int, got str"):
+            encode(Probe("k", (1, "2"), None))  # type: ignore[arg-type]
         with pytest.raises(ValueError, match="already registered"):
             codec.register(250, Probe)
         with pytest.raises(ValueError, match="already registered"):
@@ -165,6 +169,24 @@ def test_extension_kinds_register_once_with_their_own_bounds() -> None:
 def test_unregistered_objects_are_refused_on_encode() -> None:
     with pytest.raises(codec.EncodeError, match="Vote is not a registered kind"):
         encode(Vote(0, Ballot(0, 0), ()))
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        (Accept(Ballot(1, 0), 0, (Command("c", 1, bytes(codec.MAX_OP + 1)),)), r"Accept\.value\[0\]\.op: length"),
+        (Accept(Ballot(1, 0), 0, (Command("c" * 257, 1, b""),)), r"Accept\.value\[0\]\.client: length 257"),
+        (Accept(Ballot(1, 0), -1, ()), r"Accept\.slot: -1 outside 0\.\."),
+        (Accept(Ballot(True, 0), 0, ()), r"Accept\.ballot\.round: expected int, got bool"),
+        (Accept((1, 0), 0, ()), r"Accept\.ballot: expected Ballot, got tuple"),  # type: ignore[arg-type]
+        (Forward([Command("c", 1, b"")]), r"Forward\.commands: expected a tuple, got list"),  # type: ignore[arg-type]
+        (SaveSnapshot(Snapshot(0, bytes(codec.MAX_STATE + 1), b"", b"")), r"SaveSnapshot\.snapshot\.state"),
+    ],
+)
+def test_what_the_receiver_would_refuse_is_never_encoded(obj: object, message: str) -> None:
+    """A peer would drop the link over it, and a WAL holding it would read back as corrupt."""
+    with pytest.raises(codec.EncodeError, match=message):
+        encode(obj)
 
 
 # ---- fuzzing: nothing but DecodeError, whatever arrives

@@ -73,7 +73,8 @@ class DecodeError(Exception):
 
 
 class EncodeError(Exception):
-    """The object is not of a registered kind (a programming error in the caller)."""
+    """The object is not of a registered kind, or breaks a bound its receiver would refuse: never sent, never
+    logged, since a peer would drop the link and recovery would call the log corrupt."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +119,8 @@ RULES: dict[tuple[type, str], Rule] = {
 }
 """Bounds of fields that differ from `DEFAULTS` (ints 0..2^63-1, str <= 256 chars, bytes <= 1 MiB)."""
 
-Encoder = Callable[[Any], Any] | None
-"""None means msgpack packs the value as it is (ints, str, bytes, tuples of those, named tuples)."""
+Encoder = Callable[[Any], Any]
+"""To what msgpack packs, refusing (DecodeError) what the decoder would refuse: whatever encodes decodes."""
 Decoder = Callable[[Any], Any]
 
 
@@ -147,7 +148,7 @@ def _leaf(tp: type, rule: Rule) -> _Codec:
                 raise DecodeError(f"{raw} outside {lo}..{hi}")
             return raw
 
-        return _Codec(None, dec_int, f"type({{v}}) is not int or not {lo} <= {{v}} <= {hi}")
+        return _Codec(dec_int, dec_int, f"type({{v}}) is not int or not {lo} <= {{v}} <= {hi}")
     if tp is bool:
 
         def dec_bool(raw: Any) -> bool:
@@ -155,7 +156,7 @@ def _leaf(tp: type, rule: Rule) -> _Codec:
                 raise DecodeError(f"expected bool, got {_typename(raw)}")
             return raw
 
-        return _Codec(None, dec_bool, "type({v}) is not bool")
+        return _Codec(dec_bool, dec_bool, "type({v}) is not bool")
     expected, (lo, hi) = (str, (rule.lo, rule.hi)) if isinstance(rule, Text) else (bytes, (0, cast(Blob, rule).hi))
 
     def dec_sized(raw: Any) -> Any:
@@ -165,7 +166,7 @@ def _leaf(tp: type, rule: Rule) -> _Codec:
             raise DecodeError(f"length {len(raw)} outside {lo}..{hi}")
         return raw
 
-    return _Codec(None, dec_sized, f"type({{v}}) is not {expected.__name__} or not {lo} <= len({{v}}) <= {hi}")
+    return _Codec(dec_sized, dec_sized, f"type({{v}}) is not {expected.__name__} or not {lo} <= len({{v}}) <= {hi}")
 
 
 def _locate(steps: Iterable[tuple[str, Decoder, Any]]) -> NoReturn:
@@ -196,21 +197,24 @@ def _record(cls: type) -> _Codec:
     )
     if count:
         lines.append(f"    {', '.join(fields)}, = raw")
-    items = []
+    encoding = ["def encode(obj):", "    if type(obj) is not cls:", "        raise _wrong(obj)"]
+    env["_wrong"] = lambda obj: DecodeError(f"expected {cls.__name__}, got {type(obj).__name__}")
     for (name, part), v in zip(parts, fields, strict=True):
         env[f"d_{v}"], env[f"e_{v}"] = part.decode, part.encode
-        items.append(f"obj.{name}" if part.encode is None else f"e_{v}(obj.{name})")
         if part.check is not None:
-            lines += [f"    if {part.check.format(v=v)}:", f"        raise _fail({'.' + name!r}, d_{v}, {v})"]
+            refuse = [f"    if {part.check.format(v=v)}:", f"        raise _fail({'.' + name!r}, d_{v}, {v})"]
+            lines += refuse
+            encoding += [f"    {v} = obj.{name}", *refuse]
         else:
             lines += ["    try:", f"        {v} = d_{v}({v})", "    except DecodeError as exc:"]
             lines += [f"        raise exc.at({'.' + name!r}) from None"]
+            encoding += ["    try:", f"        {v} = e_{v}(obj.{name})", "    except DecodeError as exc:"]
+            encoding += [f"        raise exc.at({'.' + name!r}) from None"]
     lines += ["    try:", f"        return cls({', '.join(fields)})", "    except (TypeError, ValueError) as exc:"]
     lines += [f"        raise DecodeError(f'rejected by {cls.__name__}: {{exc}}') from None"]
-    plain = issubclass(cls, tuple) and all(part.encode is None for _, part in parts)  # msgpack packs it as it is
-    lines += [] if plain else ["def encode(obj):", f"    return [{', '.join(items)}]"]
+    lines += [*encoding, f"    return [{', '.join(fields)}]"]
     exec("\n".join(lines), env)  # the source is built above from identifiers and int bounds only
-    return _Codec(env.get("encode"), env["decode"])
+    return _Codec(env["encode"], env["decode"])
 
 
 def _fail(step: str, decode: Decoder, value: Any) -> DecodeError:
@@ -226,26 +230,27 @@ def _codec(tp: Any, rule: Rule | None) -> _Codec:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
         enc, dec, _ = _codec(args[0] if args[1] is type(None) else args[1], rule)
-
-        def dec_optional(raw: Any) -> Any:
-            return None if raw is None else dec(raw)
-
-        return _Codec(None if enc is None else lambda obj: None if obj is None else enc(obj), dec_optional)
+        return _Codec(lambda obj: None if obj is None else enc(obj), lambda raw: None if raw is None else dec(raw))
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         item_enc, item_dec, _ = _codec(args[0], None)
         hi = cast(Many, rule or DEFAULTS[tuple]).hi
 
-        def dec_tuple(raw: Any) -> tuple[Any, ...]:
-            if type(raw) is not list:
-                raise DecodeError(f"expected an array, got {_typename(raw)}")
-            if len(raw) > hi:
-                raise DecodeError(f"{len(raw)} items, more than {hi}")
-            try:
-                return tuple([item_dec(item) for item in raw])
-            except DecodeError:
-                _locate((f"[{i}]", item_dec, item) for i, item in enumerate(raw))
+        def sequence(expected: type, convert: Callable[[Any], Any], finish: Callable[[list[Any]], Any]) -> Decoder:
+            def walk(raw: Any) -> Any:
+                if type(raw) is not expected:
+                    got = _typename(raw) if expected is list else type(raw).__name__
+                    raise DecodeError(f"expected {'an array' if expected is list else 'a tuple'}, got {got}")
+                items = cast("list[Any] | tuple[Any, ...]", raw)  # mypy narrows `raw` to object above
+                if len(items) > hi:
+                    raise DecodeError(f"{len(items)} items, more than {hi}")
+                try:
+                    return finish([convert(item) for item in items])
+                except DecodeError:
+                    _locate((f"[{i}]", convert, item) for i, item in enumerate(items))
 
-        return _Codec(None if item_enc is None else lambda obj: [item_enc(x) for x in obj], dec_tuple)
+            return walk
+
+        return _Codec(sequence(tuple, item_enc, list), sequence(list, item_dec, tuple))
     if isinstance(tp, type) and (dataclasses.is_dataclass(tp) or (issubclass(tp, tuple) and hasattr(tp, "_fields"))):
         return _record(tp)
     if tp in (int, str, bytes, bool):
@@ -292,7 +297,10 @@ def encode(obj: object) -> bytes:
     kind = _BY_CLASS.get(type(obj))
     if kind is None:
         raise EncodeError(f"{type(obj).__name__} is not a registered kind")
-    body = obj if kind.encode is None else kind.encode(obj)
+    try:
+        body = kind.encode(obj)
+    except DecodeError as exc:
+        raise EncodeError(f"{exc.at(kind.cls.__name__)} (the receiver would refuse it)") from None
     return cast(bytes, msgpack.packb((VERSION, kind.tag, body), use_bin_type=True))
 
 
