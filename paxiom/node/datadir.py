@@ -72,7 +72,9 @@ class DataDir:
         self.path = Path(path)
         self.cluster_id = cluster_id
         self.node_id = node_id
-        self.path.mkdir(parents=True, exist_ok=True)
+        if not self.path.is_dir():
+            self.path.mkdir(parents=True)
+            fsync_dir(self.path.parent)  # the directory's own entry, or a power cut could take all of it
         self._lock_fd = self._lock()
         try:
             self._check_identity()
