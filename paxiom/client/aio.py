@@ -154,7 +154,7 @@ class AsyncClient:
             raise Rejected(f"{target}: {response.status}: {response.message}".rstrip(": "))
         within = f"within {self.timeout:g} s ({last})"
         if failure == TIMED_OUT:
-            raise Timeout(f"no answer {within}; retrying the call is safe")
+            raise Timeout(f"no answer {within}; the request may still be applied (at most once)")
         if failure == REDIRECTED and hint is not None:
             raise NotLeader(f"no leader answered {within}", hint)
         raise Unavailable(f"the cluster could not serve {within}")

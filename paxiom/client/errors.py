@@ -22,9 +22,10 @@ class Unavailable(ClientError):
 
 
 class Timeout(ClientError):
-    """A node took the request but no answer came before the deadline: it may or may not have applied.
+    """A node took the request but no answer came before the deadline: the outcome is unknown.
 
-    Retrying the same call on the same client is safe: the retry reuses the session seq and applies once.
+    Until the deadline the client retried under the request's one session seq, so it applies at most once;
+    calling again is a new request (a new seq).
     """
 
 
