@@ -367,3 +367,23 @@ def test_silent_connections_time_out_and_too_many_handshakes_are_turned_away(tls
             await t1.stop()
 
     run(scenario())
+
+
+def test_a_message_no_receiver_would_accept_is_dropped_loudly(tls: TlsDir, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        async with cluster(tls, ("n1", "n2")) as nodes:
+            t1, _, _ = nodes["n1"]
+            _, inbox2, _ = nodes["n2"]
+            t1.send("n2", accept(0, codec.MAX_OP + 1))  # an op beyond the codec's bound
+            t1.limits = Limits(max_frame=100)
+            t1.broadcast(accept(1, 200))  # a frame beyond the maximum
+            t1.limits = FAST
+            t1.send("n2", accept(2))
+            await until(lambda: inbox2.got == [("n1", accept(2))], "the next message still delivered")
+            assert t1.counters.unsendable == 2 and t1.counters.dropped == 0
+
+    with caplog.at_level(logging.ERROR, logger="paxiom.node.transport"):
+        run(scenario())
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 2 and all(e.startswith("not sending Accept to n2: ") for e in errors), errors
+    assert "Accept.value[0].op: length 1048577" in errors[0] and "exceeds the maximum frame of 100" in errors[1]

@@ -62,6 +62,8 @@ class Counters:
     decode_errors: int = 0
     dropped: int = 0
     """Frames dropped from a full outbound queue."""
+    unsendable: int = 0
+    """Messages dropped because no receiver would accept them (beyond a bound of the codec or the frame)."""
     connects: int = 0
     disconnects: int = 0
 
@@ -141,13 +143,21 @@ class PeerTransport:
 
     def send(self, dst: str, msg: Message) -> None:
         """Queue `msg` for `dst`; never blocks (a full queue drops its oldest frame)."""
-        self._enqueue((dst,), encode_frame(codec.encode(msg), self.limits.max_frame))
+        self._enqueue((dst,), msg)
 
     def broadcast(self, msg: Message) -> None:
         """Queue `msg` for every peer, encoded once."""
-        self._enqueue(tuple(self._outboxes), encode_frame(codec.encode(msg), self.limits.max_frame))
+        self._enqueue(tuple(self._outboxes), msg)
 
-    def _enqueue(self, dsts: tuple[str, ...], frame: bytes) -> None:
+    def _enqueue(self, dsts: tuple[str, ...], msg: Message) -> None:
+        try:
+            frame = encode_frame(codec.encode(msg), self.limits.max_frame)
+        except (codec.EncodeError, FrameError) as exc:
+            # A message its receivers would refuse (e.g. a catch-up larger than a frame) is dropped like a lost
+            # one, loudly: raising here would take the whole node down over one message.
+            self.counters.unsendable += 1
+            log.error("not sending %s to %s: %s", type(msg).__name__, ", ".join(dsts), exc)
+            return
         for dst in dsts:
             outbox = self._outboxes.get(dst)
             if outbox is None:
