@@ -2,9 +2,9 @@
 
 Every reader of a user's file goes through here, so a hostile file meets one set of limits: at most
 MAX_FILE_BYTES, UTF-8 only, brackets nested at most MAX_NESTING deep (the standard library's TOML and
-JSON parsers recurse once per level and die with RecursionError near 330), and in JSON no NaN, Infinity
-or integer of more than MAX_DIGITS digits (Python refuses to convert 4,301). What is refused is a
-`PaxiomError` whose place is `file:line:col`.
+JSON parsers recurse once per level and die with RecursionError near 330), and no number Python cannot
+convert (4,301 digits and more). In JSON, NaN and the infinities are kept as `Rejected` for the schema
+to name with their field. What is refused is a `PaxiomError` whose place is `file:line:col`.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 """Largest file read (a 100,000-node cluster file is about 2 MB, a long simulation trace a few MB)."""
 MAX_NESTING = 64
 """Deepest nesting of arrays and tables/objects accepted in a TOML or JSON file."""
-MAX_DIGITS = 100
-"""Longest integer accepted in a JSON file; longer ones are reported as out of range by the schema."""
 
-_JSON_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
-_TOML_STRUCTURE = re.compile(
-    r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]', re.DOTALL
-)
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_TOML_HIDDEN = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*', re.DOTALL)
+"""TOML strings and comments, where brackets are text."""
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST = re.compile(r"[\[{][\]}]")
+_BRACKET = re.compile(r'[\[\]{}"\'#]')
 _DIGIT_RUN = re.compile(r"[0-9_]{4000,}")
 
 
@@ -75,22 +75,43 @@ def read_source(path: str | Path, *, limit: int = MAX_FILE_BYTES) -> Source:
     return decode(data, str(path))
 
 
-def check_nesting(src: Source, structure: re.Pattern[str] = _JSON_STRUCTURE, limit: int = MAX_NESTING) -> None:
-    """Refuse brackets nested deeper than `limit` (strings and comments skipped), pointing at the first too deep."""
-    depth = 0
-    for m in structure.finditer(src.text):
-        char = m.group()
-        if char in "[{":
+def check_nesting(src: Source, skip: re.Pattern[str] = _JSON_STRINGS, limit: int = MAX_NESTING) -> None:
+    """Refuse brackets nested deeper than `limit` outside the strings (and comments) `skip` matches.
+
+    Fast at any size: with the rest removed, each pass of one regular expression deletes the innermost
+    bracket pairs, so a string of brackets survives `limit` passes only if it nests deeper (or does not
+    balance, which the parser reports); only then is the place found character by character.
+    """
+    if src.text.count("[") + src.text.count("{") <= limit:
+        return
+    brackets = _NOT_BRACKET.sub("", skip.sub("", src.text))
+    for _ in range(limit):
+        if not brackets:
+            return
+        brackets = _INNERMOST.sub("", brackets)
+    if brackets:
+        _point_at_depth(src, skip, limit)
+
+
+def _point_at_depth(src: Source, skip: re.Pattern[str], limit: int) -> None:
+    depth, pos = 0, 0
+    for m in _BRACKET.finditer(src.text):
+        if m.start() < pos:
+            continue
+        hidden = skip.match(src.text, m.start())
+        if hidden:
+            pos = hidden.end()
+        elif m.group() in "[{":
             depth += 1
             if depth > limit:
                 raise PaxiomError(f"nested more than {limit} deep (the most paxiom reads)", where=src.where(m.start()))
-        elif char in "]}":
+        elif m.group() in "]}":
             depth = max(0, depth - 1)
 
 
 def check_toml_nesting(src: Source) -> None:
     """Refuse what would make the TOML parser recurse past Python's stack (it takes ~330 levels)."""
-    check_nesting(src, _TOML_STRUCTURE)
+    check_nesting(src, _TOML_HIDDEN)
 
 
 def huge_number_where(src: Source) -> str:
@@ -101,17 +122,12 @@ def huge_number_where(src: Source) -> str:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A JSON number paxiom does not take (NaN, an infinity, a huge integer), kept for the schema to name."""
+    """A JSON number paxiom does not take (NaN, an infinity), kept for the schema to name."""
 
     text: str
 
     def describe(self) -> str:
-        digits = self.text.lstrip("-")
-        return f"a {len(digits)}-digit number" if digits.isdigit() else self.text
-
-
-def _parse_int(text: str) -> int | Rejected:
-    return Rejected(text) if len(text) > MAX_DIGITS else int(text)
+        return self.text
 
 
 def _parse_float(text: str) -> float | Rejected:
@@ -135,14 +151,16 @@ def read_json(path: str | Path) -> JsonDocument:
     src = read_source(path)
     check_nesting(src)
     try:
-        value = json.loads(src.text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=Rejected)
+        value = json.loads(src.text, parse_float=_parse_float, parse_constant=Rejected)
     except json.JSONDecodeError as exc:
         raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{src.path}:{exc.lineno}:{exc.colno}") from None
+    except ValueError:  # int() of a number past Python's 4,300-digit limit
+        raise PaxiomError("a number with too many digits", where=huge_number_where(src)) from None
     return JsonDocument(src, value)
 
 
 _BLANK = re.compile(r"[ \t\n\r]*")
-_SCALAR = re.compile(r"[^,\]}\s]*")
+_SKIPPER = json.JSONDecoder(parse_constant=float)
 
 
 def _skip_blank(text: str, pos: int) -> int:
@@ -152,22 +170,8 @@ def _skip_blank(text: str, pos: int) -> int:
 
 
 def _skip_value(text: str, pos: int) -> int:
-    """The offset just after the (valid) JSON value starting at `pos`, without recursion."""
-    if text.startswith('"', pos):
-        return int(scanstring(text, pos + 1)[1])
-    if not text.startswith(("[", "{"), pos):
-        m = _SCALAR.match(text, pos)
-        assert m is not None
-        return m.end()
-    depth = 0
-    for m in _JSON_STRUCTURE.finditer(text, pos):
-        if m.group() in "[{":
-            depth += 1
-        elif m.group() in "]}":
-            depth -= 1
-            if depth == 0:
-                return m.end()
-    return len(text)
+    """The offset just after the (valid, nesting-checked) JSON value starting at `pos`."""
+    return int(_SKIPPER.raw_decode(text, pos)[1])
 
 
 def locate_json(text: str, path: tuple[str | int, ...]) -> int:
@@ -188,12 +192,11 @@ def locate_json(text: str, path: tuple[str | int, ...]) -> int:
             else:
                 hit = index == step
             if hit:
-                found = cursor  # the last duplicate key wins, as in json.loads
+                found = cursor  # of duplicate keys the first is shown (json.loads keeps the last)
+                break
             cursor = _skip_blank(text, _skip_value(text, cursor))
             cursor = _skip_blank(text, cursor + 1) if text.startswith(",", cursor) else cursor
             index += 1
-            if found is not None and opening == "[":
-                break
         if found is None:
             return pos
         pos = found

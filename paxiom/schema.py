@@ -136,6 +136,8 @@ SPEC_VARIANTS = ("paxos", "multipaxos", "fastpaxos")
 MAX_SPEC_NODES = 20
 """A spec trace's quorums are enumerated by the explorer (spec.quorums.ENUMERATION_LIMIT)."""
 MAX_SPEC_BALLOT = 1_000
+MAX_SPEC_STEPS = 10_000
+"""Longest spec trace replayed (counterexamples are tens of steps; every step checks every invariant)."""
 MAX_SUBSET_CHECKS = 2**23
 """The spec tabulates every subset of the nodes against each listed quorum (2^n x quorums per family):
 about ten seconds at this bound, hours at 20 nodes with thousands of quorums."""
@@ -171,7 +173,7 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
     if "fast_ballots" in constants:
         for i, b in enumerate(f.array(constants["fast_ballots"], (*c, "fast_ballots"))):
             f.integer(b, (*c, "fast_ballots", i), 0, MAX_SPEC_BALLOT)
-    for i, step in enumerate(f.array(doc["steps"], ("steps",))):
+    for i, step in enumerate(f.array(doc["steps"], ("steps",), high=MAX_SPEC_STEPS)):
         f.string(f.table(step, ("steps", i), required=("action",), optional=None)["action"], ("steps", i, "action"))
         for key, value in step.items():
             f.scalar(value, ("steps", i, key))

@@ -433,16 +433,26 @@ def test_fuzz_large_campaign(tmp_path: Path, traces: dict[str, dict[str, Any]]) 
 
 # --- worst cases under a memory limit ------------------------------------------------------------------------------
 
+STEP = '{"action": "Phase1a", "b": 0}'
+TRACE_HEAD = (
+    '{"variant": "paxos", "constants": {"nodes": ["a1"], "phase1": [["a1"]], "phase2": [["a1"]], '
+    '"values": ["v1"], "max_ballot": 0}, "steps": '
+)
 WORST_CASES = {
-    "weights-1e9": 'nodes = ["a","b","c","d","e","f","g"]\n[weights]\n'
+    "weights-1e9.toml": 'nodes = ["a","b","c","d","e","f","g"]\n[weights]\n'
     + "".join(f"{n} = {10**9 + 13 * i}\n" for i, n in enumerate("abcdefg"))
     + '[quorums]\nphase1 = "majority(a,b,c,d,e,f,g)"\nphase2 = "2 of (majority(a,b,c), majority(d,e,f,g), g)"\n',
-    "nodes-100k": "nodes = [" + ", ".join(f'"n{i}"' for i in range(100_000)) + ']\n[quorums]\nphase1 = "any(n0, n7)"\n',
-    "expr-depth-5000": 'nodes = ["a","b"]\n[quorums]\nphase1 = "' + "all(" * 5000 + "a" + ")" * 5000 + '"\n',
-    "arrays-depth-1e5": "nodes = " + "[" * 100_000 + "]" * 100_000 + "\n",
-    "zones-chain-1000": 'nodes = ["n0"]\n[zones]\n'
+    "nodes-100k.toml": "nodes = ["
+    + ", ".join(f'"n{i}"' for i in range(100_000))
+    + ']\n[quorums]\nphase1 = "any(n0, n7)"\n',
+    "expr-depth-5000.toml": 'nodes = ["a","b"]\n[quorums]\nphase1 = "' + "all(" * 5000 + "a" + ")" * 5000 + '"\n',
+    "arrays-depth-1e5.toml": "nodes = " + "[" * 100_000 + "]" * 100_000 + "\n",
+    "zones-chain-1000.toml": 'nodes = ["n0"]\n[zones]\n'
     + "".join(f'z{i} = ["z{i + 1}"]\n' for i in range(1000))
     + 'z1000 = ["n0"]\n[quorums]\nphase1 = "any(z0)"\n',
+    "trace-depth-1e5.json": TRACE_HEAD + "[" * 100_000 + "]" * 100_000 + "}",
+    "trace-1e6-digits.json": TRACE_HEAD + "[" + "9" * 1_000_000 + "]}",
+    "trace-32mb.json": TRACE_HEAD + "[" + ", ".join([STEP] * 1_000_000) + "]}",
 }
 MEMORY_LIMIT = 2 * 2**30
 
@@ -453,11 +463,12 @@ def limited() -> None:
 
 @pytest.mark.parametrize("case", sorted(WORST_CASES))
 def test_worst_cases_stay_within_memory_and_time(tmp_path: Path, case: str) -> None:
-    path = tmp_path / f"{case}.toml"
+    path = tmp_path / case
     path.write_text(WORST_CASES[case])
+    verb = ["quorum", "check"] if case.endswith(".toml") else ["explore", "--replay"]
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", "from paxiom.cli.main import main; main()", "quorum", "check", str(path), "--json"],
+        [sys.executable, "-c", "from paxiom.cli.main import main; main()", *verb, str(path), "--json"],
         capture_output=True,
         text=True,
         timeout=120,
