@@ -20,7 +20,6 @@ import json
 import os
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -91,7 +90,7 @@ class PrimaryKV:
         self.inflight: tuple[int, Callable[[Body], None] | None, Body | None] | None = None
         self.acked: dict[str, int] = {}  # backup -> the version it last reported holding
         self.recovered: dict[str, State] | None = None  # wiped primary: backups' states collected so far
-        self.heard = time.monotonic()  # backup: when the primary last replicated to it
+        self.heard: dict[str, float] = {}  # node -> when it last replicated to us
         self.ticks = 0
         node.on_init = self.start
         for kind in ("read", "write", "cas"):
@@ -139,7 +138,7 @@ class PrimaryKV:
         if self.is_primary():
             self.submit(None, body, respond)
             return
-        forward = {"type": "forward", "id": uuid.uuid4().hex, "request": body}
+        forward = {"type": "forward", "id": os.urandom(12).hex(), "request": body}
         self.node.rpc(self.primary, forward, lambda r: respond({k: v for k, v in r.items() if k != "in_reply_to"}))
 
     def on_forward(self, msg: Msg) -> None:
@@ -251,7 +250,7 @@ class PrimaryKV:
     # --- backups -------------------------------------------------------------------------------------------
 
     def on_replicate(self, msg: Msg) -> None:
-        self.heard = time.monotonic()
+        self.heard[msg["src"]] = time.monotonic()
         if self.is_primary():
             return
         state = msg["body"]["state"]

@@ -19,7 +19,7 @@ class SplitBrain(PrimaryKV):
     @property
     def primary(self) -> str:
         first, second = self.node.node_ids[0], self.node.node_ids[1]
-        if self.node.node_id != first and time.monotonic() - self.heard > SUSPECT_AFTER:
+        if self.node.node_id != first and time.monotonic() - self.heard.get(first, 0.0) > SUSPECT_AFTER:
             return second  # the bug: silence is taken for death
         return first
 

@@ -72,12 +72,13 @@ def _system(**kw: Any) -> None:
 @user_errors
 def _run(*, as_json: bool, **kw: Any) -> None:
     command = tuple(kw["command"])
+    kinds = tuple(nemesis.parse_kinds(kw["nemesis_names"]))
     if kw.get("adapter"):
         raise PaxiomError("--adapter cannot be used with --system: give the node's command after --")
     if not command:
         raise PaxiomError("give the node's command after --, e.g. -- python3 examples/maelstrom/primary_kv.py")
     config = Config(command=command, nodes=kw["nodes"], concurrency=kw["concurrency"], rate=kw["rate"],
-                    time_limit=kw["time_limit"], nemesis=tuple(nemesis.parse_kinds(kw["nemesis_names"])),
+                    time_limit=kw["time_limit"], nemesis=kinds,
                     seed=kw["seed"], timeout=kw["timeout"], replay=kw["replay_file"])  # fmt: skip
     out: Path = kw["out"]
     if config.replay is not None:

@@ -59,6 +59,7 @@ class NodeProcess:
         self._proc: asyncio.subprocess.Process | None = None
         self._expect_exit = False
         self._tasks: list[asyncio.Task[None]] = []
+        self.exited = asyncio.Event()  # set when the current process has exited
 
     @property
     def running(self) -> bool:
@@ -67,6 +68,7 @@ class NodeProcess:
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._expect_exit = False
+        self.exited.clear()
         self.starts += 1
         self._note(f"-- harness: start #{self.starts}: {' '.join(self.command)}")
         try:
@@ -81,6 +83,7 @@ class NodeProcess:
             )
         except OSError as exc:
             self._proc = None
+            self.exited.set()
             self.on_finding(Finding("no-init", self.node_id, f"cannot start {self.command[0]}: {exc}", self.clock()))
             return
         proc = self._proc
@@ -173,6 +176,7 @@ class NodeProcess:
             except Garbage as exc:
                 self._garbage(f"{exc}: {line[:200]!r}")
         code = await proc.wait()
+        self.exited.set()
         if not self._expect_exit:
             self.on_finding(Finding("crashed", self.node_id, f"exited with status {code}", self.clock()))
         self._note(f"-- harness: process exited with status {code}")

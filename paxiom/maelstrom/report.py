@@ -21,9 +21,9 @@ TAIL_MARGIN = 1.0  # seconds of stderr kept either side of the anomaly
 
 def reproducibility(seed: int, replayed: bool) -> str:
     drawn = (
-        "the fault schedule was replayed from a file and the clients' operations"
+        "the fault schedule was replayed from a file; the clients' choices (operation, key, node, pacing)"
         if replayed
-        else ("the fault schedule and the clients' operations")
+        else "the fault schedule and the clients' choices (operation, key, node, pacing)"
     )
     return (
         f"{drawn} are drawn from seed {seed}; message timing, the OS scheduler and the nodes' own "

@@ -107,12 +107,15 @@ class Harness:
         body = {"type": "init", "msg_id": msg_id, "node_id": node, "node_ids": self.config.node_ids}
         proc.deliver(Message(CONTROL, node, body))
         timeout = self.config.init_timeout
-        try:
-            reply = await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            if proc.running:  # an exit is reported as a crash already
+        exited = asyncio.create_task(proc.exited.wait())
+        await asyncio.wait((future, exited), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        exited.cancel()
+        if not future.done():
+            self._control.pop(msg_id, None)
+            if not proc.exited.is_set():  # an exit is reported as a crash already
                 self._finding(Finding(kind, node, f"no init_ok within {timeout:g} s", self.clock()))
             return False
+        reply = future.result()
         if reply.get("type") != "init_ok":
             self._finding(Finding(kind, node, f"answered init with {reply.get('type')!r}", self.clock()))
             return False
@@ -126,12 +129,17 @@ class Harness:
         await self._init(node, "hung")
 
     async def _nemesis(self, steps: Sequence[dict[str, Any]]) -> None:
+        """Apply the steps in order; time spent applying one (a restart waits for init_ok) delays the rest,
+        so a restarted node gets its rest period before the next fault, however slowly it starts."""
         active: dict[int, dict[str, Any]] = {}
+        lag = 0.0
         for step in steps:
-            delay = float(step["at"]) - self.clock()
+            delay = float(step["at"]) + lag - self.clock()
             if delay > 0:
                 await asyncio.sleep(delay)
+            began = self.clock()
             await self._apply(step)
+            lag += self.clock() - began
             if step["op"] == "start":
                 active[int(step["id"])] = step
             else:

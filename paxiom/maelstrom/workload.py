@@ -21,7 +21,8 @@ from paxiom.maelstrom.proc import Finding
 from paxiom.maelstrom.protocol import RETRY_ELSEWHERE, Message, error_name, is_definite
 
 KEYS = (0, 1)
-VALUES = 5  # values 0..4: small, so cas often succeeds and reads often tell writes apart
+MIX = ("read", "read", "write", "cas")  # half reads: only reads and successful cas reveal the state
+VALUES = 100  # values 0..99: a stale read rarely matches some other write by chance
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class Clients:
         self.history: list[Event] = []
         self._pending: dict[tuple[str, int], asyncio.Future[dict[str, Any]]] = {}
         self._msg_ids = dict.fromkeys(self.ids, 0)
+        self._seen: dict[int, Any] = {}  # key -> the value some client last saw it hold
 
     def now(self) -> int:
         return time.monotonic_ns() - self.start_ns
@@ -75,13 +77,15 @@ class Clients:
         await asyncio.gather(*(self._client(i, until_s) for i in range(self.concurrency)))
 
     def _op(self) -> Op:
-        f = self.rng.choice(("read", "write", "cas"))
+        """A random operation; a cas expects the value last seen for its key, so it often succeeds."""
+        f = self.rng.choice(MIX)
         key = self.rng.choice(KEYS)
         if f == "read":
             return Op(f, key, None)
         if f == "write":
             return Op(f, key, self.rng.randrange(VALUES))
-        return Op(f, key, (self.rng.randrange(VALUES), self.rng.randrange(VALUES)))
+        seen = self._seen.get(key)
+        return Op(f, key, (self.rng.randrange(VALUES) if seen is None else seen, self.rng.randrange(VALUES)))
 
     async def _client(self, index: int, until_s: float) -> None:
         process = index
@@ -97,6 +101,8 @@ class Clients:
             self._record(process, "invoke", op, op.value)
             kind, value, error = await self._perform(self.ids[index], op)
             self._record(process, kind, op, value, error)
+            if kind == "ok":
+                self._seen[op.key] = value if op.f != "cas" else value[1]
             if kind == "info":
                 process += self.concurrency
 

@@ -1,0 +1,165 @@
+"""`paxiom conform --system lin-kv`: every shipped buggy node is caught by the nemesis that exposes it, the
+correct node passes every nemesis, and a misbehaving node is a finding, never a harness crash."""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from paxiom.cli.main import main
+from paxiom.lin.history import read_history
+from paxiom.maelstrom import nemesis
+
+NODES = Path(__file__).resolve().parents[1] / "examples" / "maelstrom"
+# Small and fast: 3 nodes, 6 clients, 30 ops/s, 0.5 s request timeout.
+WORKLOAD = ("--nodes", "3", "--concurrency", "6", "--rate", "30", "--timeout", "0.5")
+
+
+def conform(
+    out: Path, *args: str, node: str | None = None, command: tuple[str, ...] = ()
+) -> tuple[int, dict[str, Any]]:
+    cmd = command or (sys.executable, "-S", str(NODES / f"{node}.py"))  # -S: a node starts faster
+    result = CliRunner().invoke(main, ["conform", "--system", "lin-kv", *args, "--out", str(out), "--json", "--", *cmd])
+    return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("node", "fault", "seed", "seconds"),
+    [
+        ("stale_reads", "partition", 1, 4),  # n2 cut off from the primary n1 by a bridge partition
+        ("split_brain", "partition", 26, 6),  # n1 cut off for 1.7 s: n2 takes over while n1 still serves
+        ("early_ack", "wipe", 9, 6),  # the primary n1 wiped three times
+        ("forgetful", "kill", 9, 6),  # the primary n1 killed three times
+    ],
+)
+def test_each_buggy_node_is_caught_by_the_nemesis_that_exposes_it(
+    tmp_path: Path, node: str, fault: str, seed: int, seconds: int
+) -> None:
+    args = (*WORKLOAD, "--time-limit", str(seconds), "--nemesis", fault, "--seed", str(seed))
+    code, doc = conform(tmp_path, *args, node=node)
+    assert code == 1
+    assert doc["verdict"] == "not linearizable" and doc["findings"] == []
+    assert doc["explanation"] and "cannot be linearized" in doc["explanation"][0]
+    assert any(fault in s["text"] for s in doc["schedule"])
+    assert read_history(tmp_path / "history.edn")
+
+
+def _every_fault_once(nodes: list[str]) -> dict[str, Any]:
+    """A schedule applying each kind once, aimed at the primary n1 where a kind takes one node."""
+    rng = random.Random(0)
+    steps, at = [], 0.8
+    for fault_id, name in enumerate(nemesis.KINDS):
+        params = nemesis.KINDS[name].plan(rng, nodes)
+        if "node" in params:
+            params["node"] = "n1"
+        steps += [{"at": at, "op": "start", "id": fault_id, "fault": name, "params": params},
+                  {"at": at + 0.5, "op": "heal", "id": fault_id, "fault": name, "params": params}]  # fmt: skip
+        at += 0.8
+    return {"format": nemesis.SCHEDULE_FORMAT, "nodes": nodes, "steps": steps}
+
+
+def test_the_correct_node_passes_every_nemesis_and_the_replay_applies_the_file(tmp_path: Path) -> None:
+    schedule = tmp_path / "every-fault.json"
+    planned = _every_fault_once(["n1", "n2", "n3"])
+    schedule.write_text(json.dumps(planned))
+    out = tmp_path / "out"
+    code, doc = conform(out, *WORKLOAD, "--time-limit", "8", "--replay", str(schedule), node="primary_kv")
+    assert (code, doc["verdict"], doc["findings"]) == (0, "linearizable", [])
+    applied = json.loads((out / "schedule.json").read_text())["steps"]
+    assert [(s["op"], s["fault"], s["params"]) for s in applied] == [
+        (s["op"], s["fault"], s["params"]) for s in planned["steps"]]  # fmt: skip
+    assert {s["fault"] for s in applied} == set(nemesis.KINDS)
+    assert all(abs(a["at"] - p["at"]) < 0.5 for a, p in zip(applied, planned["steps"], strict=True))
+    recovered = doc["availability"]["recovered"]
+    assert recovered["ok"] > 0, "the correct node must serve again once every fault is healed"
+    assert doc["network"]["partitioned"] > 0 and doc["network"]["lost"] > 0 and doc["network"]["duplicated"] > 0
+    assert "nondeterminism" in doc["reproducibility"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", [*nemesis.KINDS, ",".join(nemesis.KINDS)])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_correct_node_passes_each_nemesis_from_seeds(tmp_path: Path, fault: str, seed: int) -> None:
+    code, doc = conform(tmp_path, *WORKLOAD, "--time-limit", "6", "--nemesis", fault, "--seed", str(seed),
+                        node="primary_kv")  # fmt: skip
+    assert (code, doc["verdict"], doc["findings"]) == (0, "linearizable", [])
+
+
+def _inline(tmp_path: Path, source: str) -> tuple[str, ...]:
+    script = tmp_path / "node.py"
+    script.write_text(source)
+    return (sys.executable, str(script))
+
+
+ANSWER_INIT = """
+import json, sys
+for line in sys.stdin:
+    msg = json.loads(line)
+    if msg["body"]["type"] == "init":
+        body = {"type": "init_ok", "in_reply_to": msg["body"]["msg_id"]}
+        print(json.dumps({"src": msg["dest"], "dest": msg["src"], "body": body}), flush=True)
+    else:
+        %s
+"""
+
+
+def test_a_node_that_speaks_garbage_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    command = _inline(tmp_path, ANSWER_INIT % 'print("hello, world", flush=True)')
+    code, doc = conform(tmp_path / "out", "--time-limit", "1", "--rate", "10", "--timeout", "0.3", command=command)
+    assert code == 1
+    kinds = {f["kind"] for f in doc["findings"]}
+    assert kinds == {"garbage"} and "not JSON" in doc["findings"][0]["detail"]
+
+
+def test_a_node_that_exits_mid_run_is_a_crash_finding(tmp_path: Path) -> None:
+    command = _inline(tmp_path, ANSWER_INIT % "sys.exit(7)")
+    code, doc = conform(tmp_path / "out", "--time-limit", "1", "--rate", "10", "--timeout", "0.3", command=command)
+    assert code == 1 and any(f["kind"] == "crashed" and "status 7" in f["detail"] for f in doc["findings"])
+
+
+def test_a_node_that_cannot_start_is_reported_at_once(tmp_path: Path) -> None:
+    code, doc = conform(tmp_path / "out", "--time-limit", "30", "--nemesis", "kill",
+                        command=(sys.executable, "-c", "import sys; sys.exit(3)"))  # fmt: skip
+    assert code == 1 and doc["verdict"] == "not started" and doc["seconds"] < 10
+    assert {f["kind"] for f in doc["findings"]} >= {"crashed"} and doc["schedule"] == []
+
+
+def test_outputs_history_junit_and_logs(tmp_path: Path) -> None:
+    junit = tmp_path / "report.xml"
+    code, doc = conform(tmp_path, *WORKLOAD, "--time-limit", "1.5", "--junit", str(junit), node="primary_kv")
+    assert code == 0 and doc["passed"] is True
+    events = read_history(tmp_path / "history.edn")
+    assert {e.f for e in events} == {"read", "write", "cas"} and all(e.key in (0, 1) for e in events)
+    suite = ET.parse(junit).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0" and suite.get("tests") == "4"
+    assert "init" in (tmp_path / "n1.log").read_text() or (tmp_path / "n1.log").read_text()
+    assert set(doc["latency_ms"]) == {"p50", "p90", "p99", "max"}
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["conform", "--nodes", "5"], "--nodes needs --system"),
+        (["conform", "--system", "lin-kv", "--nemesis", "meteor"], "unknown nemesis meteor"),
+        (["conform", "--system", "lin-kv"], "give the node's command after --"),
+    ],
+)
+def test_usage_errors_exit_2(args: list[str], words: str) -> None:
+    result = CliRunner().invoke(main, [*args, "--json"])
+    assert result.exit_code == 2 and words in json.loads(result.stdout)["error"]
+
+
+def test_a_schedule_naming_other_nodes_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "s.json"
+    bad.write_text(
+        json.dumps({"steps": [{"at": 1, "op": "start", "id": 0, "fault": "kill", "params": {"node": "n9"}}]})
+    )
+    result = CliRunner().invoke(main, ["conform", "--system", "lin-kv", "--replay", str(bad), "--json", "--", "x"])
+    assert result.exit_code == 2 and "outside n1 n2 n3" in json.loads(result.stdout)["error"]
