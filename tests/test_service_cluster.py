@@ -214,3 +214,23 @@ def test_a_node_refuses_a_log_corrupted_in_the_middle(tmp_path: Path) -> None:
 
 if sys.platform != "linux":  # process groups and fdatasync as the tests assume them
     pytestmark = pytest.mark.skip("Linux only")
+
+
+def test_the_kv_and_status_verbs_against_a_running_cluster(cluster: Supervisor) -> None:
+    paxiom = str(Path(sys.executable).parent / "paxiom")
+    path = str(cluster.path)
+
+    def verb(*args: str) -> tuple[int, Any]:
+        run = subprocess.run([paxiom, *args, "--cluster", path, "--json"], capture_output=True, text=True, timeout=60)
+        return run.returncode, json.loads(run.stdout)
+
+    code, put = verb("kv", "put", "cli", "one")
+    assert code == 0 and put["ok"] and put["leader"] in cluster.sc.nodes
+    assert verb("kv", "get", "cli") == (0, {"key": "cli", "found": True, "value": "one"})
+    assert verb("kv", "cas", "cli", "two", "--expect", "nope")[0] == 1
+    assert verb("kv", "cas", "cli", "two", "--expect", "one")[0] == 0
+    assert verb("kv", "list", "cl") == (0, {"prefix": "cl", "keys": ["cli"], "more": False})
+    assert verb("kv", "del", "cli") == (0, {"key": "cli", "deleted": True})
+    assert verb("kv", "get", "cli") == (1, {"key": "cli", "found": False, "value": None})
+    code, status = verb("cluster", "status")
+    assert code == 0 and status["healthy"] and {n["lag"] for n in status["nodes"].values()} <= {0, 1}
