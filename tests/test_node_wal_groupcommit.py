@@ -215,3 +215,20 @@ def test_an_oversized_record_is_refused_at_submit_and_the_log_stays_usable(tmp_p
     committer.submit([b"fine"], lambda error: fired.set())
     assert fired.wait(5) and committer.failure is None
     committer.close()
+
+
+def test_closing_from_a_completion_is_refused_not_a_deadlock(tmp_path: Path) -> None:
+    committer = open_committer(tmp_path, SlowSync(0))
+    outcome: list[BaseException] = []
+    done = threading.Event()
+
+    def close_here(error: BaseException | None) -> None:
+        try:
+            committer.close()
+        except PaxiomError as refused:
+            outcome.append(refused)
+        done.set()
+
+    committer.submit([b"x"], close_here)
+    assert done.wait(5) and "own completion" in str(outcome[0])
+    committer.close()

@@ -168,7 +168,10 @@ class GroupCommitter:
             return self._failure
 
     def close(self) -> None:
-        """Flush everything submitted, stop the worker, close the log (idempotent)."""
+        """Flush everything submitted, stop the worker, close the log (idempotent). Not from a completion:
+        the worker cannot wait for itself."""
+        if threading.current_thread() is self._thread:
+            raise PaxiomError("group commit closed from its own completion callback")
         with self._cond:
             self._closing = True
             self._cond.notify()
