@@ -452,3 +452,8 @@ def test_whole_file_errors_point_at_the_declaration(tmp_path: Path) -> None:
         where=r".*etcd-5\.toml:\d+:1: ",
         words="needs fast quorums",
     )
+
+
+def test_more_nodes_than_the_limit_are_refused_at_the_list(tmp_path: Path) -> None:
+    path = write(tmp_path, "many.toml", many_nodes(100_001))
+    bad_input("quorum", "check", path, where=rf"{re.escape(path)}:1:1: ", words="nodes must be a list of 1 to 100,000")

@@ -28,6 +28,8 @@ RESERVED = (*FUNCTIONS, "of")
 MAX_WEIGHT = 10**18
 """Largest node weight; fault tolerance and load stay bounded at any weight (see cluster.selection)."""
 MAX_NAME = 200
+MAX_NODES = 100_000
+"""Most nodes in a file: a 100,000-node majority takes Z3 about 10 s and 1 GB to certify."""
 MAX_MS = 1e9
 """Largest round-trip time (about 11 days): anything above is a typo, and NaN or infinity is refused."""
 MAX_ZONE_DEPTH = 64
@@ -166,9 +168,9 @@ class _Loader:
         raw = self.doc.get("nodes")
         if raw is None:
             raise PaxiomError('the file must list its nodes: nodes = ["a1", "a2", ...]', where=self.src.where(0))
-        if not isinstance(raw, list) or not raw:
+        if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_NODES:
             raise PaxiomError(
-                f"nodes must be a non-empty list of names, not {describe(raw)}", where=self.at_key("", "nodes")
+                f"nodes must be a list of 1 to {MAX_NODES:,} names, not {describe(raw)}", where=self.at_key("", "nodes")
             )
         seen: set[str] = set()
         for i, name in enumerate(raw):
