@@ -186,6 +186,8 @@ MAX_SIM_REPLICAS = 20
 """The simulator enumerates its replicas' quorums (spec.quorums.ENUMERATION_LIMIT)."""
 SIM_POSITIVE = ("election_timeout", "heartbeat_interval", "window", "batch_size", "snapshot_interval")
 MAX_SIM_SETTING = 1_000_000
+MAX_QUIESCE_ROUNDS = 10_000
+"""A quiesce step waits this many rounds at most (the simulator's own runs wait 100 to 400)."""
 MAX_SIM_STEPS = 100_000
 """Longest schedule replayed (a shrunk finding is a few dozen steps; a default run a few thousand)."""
 
@@ -237,8 +239,10 @@ def _sim_argument(f: Fields, key: str, value: Any, path: FieldPath, replicas: in
             f.integer(r, (*path, j), 0, replicas - 1)
     elif key == "msg":
         f.integer(value, path, -1)  # -1: a message no longer in flight (a shrunk schedule keeps the step)
-    elif key in ("seq", "rounds"):
-        f.integer(value, path, 1 if key == "seq" else 0, MAX_INT if key == "seq" else MAX_SIM_SETTING)
+    elif key == "seq":
+        f.integer(value, path, 1)
+    elif key == "rounds":
+        f.integer(value, path, 0, MAX_QUIESCE_ROUNDS)
     elif key in ("action", "note", "client", "command"):
         f.string(value, path)
     else:
