@@ -70,7 +70,7 @@ class NodeProcess:
         self._expect_exit = False
         self.exited.clear()
         self.starts += 1
-        self._note(f"-- harness: start #{self.starts}: {' '.join(self.command)}")
+        self.note(f"-- harness: start #{self.starts}: {' '.join(self.command)}")
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self.command,
@@ -113,7 +113,7 @@ class NodeProcess:
 
     def wipe(self) -> None:
         shutil.rmtree(self.data_dir, ignore_errors=True)
-        self._note("-- harness: data directory wiped")
+        self.note("-- harness: data directory wiped")
 
     async def wait_exit(self, timeout: float) -> None:
         proc = self._proc
@@ -153,7 +153,8 @@ class NodeProcess:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(sig)
 
-    def _note(self, text: str) -> None:
+    def note(self, text: str) -> None:
+        """A line in the node's log (and its in-memory tail), stamped with the run's clock."""
         now = self.clock()
         self.stderr.append((now, text))
         del self.stderr[:-STDERR_KEPT]
@@ -179,7 +180,7 @@ class NodeProcess:
         self.exited.set()
         if not self._expect_exit:
             self.on_finding(Finding("crashed", self.node_id, f"exited with status {code}", self.clock()))
-        self._note(f"-- harness: process exited with status {code}")
+        self.note(f"-- harness: process exited with status {code}")
 
     async def _read_stderr(self, stderr: asyncio.StreamReader) -> None:
         while True:
@@ -189,8 +190,8 @@ class NodeProcess:
                 continue
             if not line:
                 return
-            self._note(line.decode("utf-8", "replace").rstrip("\n"))
+            self.note(line.decode("utf-8", "replace").rstrip("\n"))
 
     def _garbage(self, detail: str) -> None:
-        self._note(f"-- harness: garbage on stdout: {detail}")
+        self.note(f"-- harness: garbage on stdout: {detail}")
         self.on_finding(Finding("garbage", self.node_id, detail, self.clock()))

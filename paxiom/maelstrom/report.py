@@ -11,8 +11,9 @@ from typing import Any
 
 from paxiom.lin.check import Result
 from paxiom.lin.history import Operation, pair, write_edn
+from paxiom.lin.timeline import render
 from paxiom.maelstrom import nemesis
-from paxiom.maelstrom.run import Outcome
+from paxiom.maelstrom.run import NEMESIS_NOTE, Outcome
 
 PHASES = ("healthy", "faulted", "recovered")
 TAIL_LINES = 12
@@ -104,13 +105,18 @@ class Report:
         if window is None:
             return {}
         lo, hi = window[0] - TAIL_MARGIN, window[1] + TAIL_MARGIN
-        return {node: [f"[{t:8.3f}] {text}" for t, text in lines if lo <= t <= hi][-TAIL_LINES:]
+        return {node: [f"[{t:8.3f}] {text}" for t, text in lines
+                       if lo <= t <= hi and not text.startswith(NEMESIS_NOTE)][-TAIL_LINES:]
                 for node, lines in self.outcome.stderr.items()}  # fmt: skip
 
     def explanation_lines(self) -> list[str]:
+        """The checker's minimal explanation, plus which node answered each of its operations."""
         if self.lin is None or self.lin.explanation is None:
             return []
-        return self.lin.explanation.lines(self.lin.model)
+        ex = self.lin.explanation
+        served = [f"op {op.id} {self.outcome.served[op.ret]}" for op in ex.operations
+                  if op.ret is not None and op.ret in self.outcome.served]  # fmt: skip
+        return ex.lines(self.lin.model) + ([f"  answered by: {', '.join(served)}"] if served else [])
 
     # --- files ---------------------------------------------------------------------------------------------
 
@@ -127,6 +133,10 @@ class Report:
                "steps": self.outcome.steps}  # fmt: skip
         schedule.write_text(json.dumps(doc, indent=2) + "\n")
         files["schedule"] = str(schedule)
+        if self.lin is not None:
+            timeline = self.out / "timeline.html"
+            timeline.write_text(render(self.lin, title=f"paxiom conform --system lin-kv: {self.target}"), "utf-8")
+            files["timeline"] = str(timeline)
         return files
 
     def to_json(self, files: dict[str, str]) -> dict[str, Any]:

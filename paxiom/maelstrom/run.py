@@ -24,6 +24,7 @@ from paxiom.maelstrom.protocol import Message
 from paxiom.maelstrom.workload import Clients
 
 CONTROL = "c0"
+NEMESIS_NOTE = "-- nemesis: "  # how a fault step appears in every node's log
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     stderr: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
     network: dict[str, int] = field(default_factory=dict)
+    served: dict[int, str] = field(default_factory=dict)  # completion event index -> the node that answered
     started: bool = False
     base: float = 0.0  # seconds from the harness's start (time 0 of the history) to the workload's start
     seconds: float = 0.0
@@ -154,7 +156,7 @@ class Harness:
         await action(self, int(step["id"]), step["params"])
         self.outcome.steps.append({**step, "at": round(at - self.outcome.base, 3)})
         for proc in self.nodes.values():
-            proc.stderr.append((at, f"-- nemesis: {nemesis.describe(step)}"))
+            proc.note(f"{NEMESIS_NOTE}{nemesis.describe(step)}")
 
     async def run(self) -> Outcome:
         config = self.config
@@ -175,6 +177,7 @@ class Harness:
         finally:
             await asyncio.gather(*(p.stop() for p in self.nodes.values()))
             self.outcome.history = self.clients.history
+            self.outcome.served = self.clients.served
             self.outcome.stderr = {n: p.stderr for n, p in self.nodes.items()}
             self.outcome.network = dict(self.network.stats)
             self.outcome.seconds = self.clock()

@@ -61,6 +61,7 @@ class Clients:
         self.on_finding = on_finding
         self.ids = [f"c{i + 1}" for i in range(concurrency)]
         self.history: list[Event] = []
+        self.served: dict[int, str] = {}  # completion event index -> the node that answered (or was waited on)
         self._pending: dict[tuple[str, int], asyncio.Future[dict[str, Any]]] = {}
         self._msg_ids = dict.fromkeys(self.ids, 0)
         self._seen: dict[int, Any] = {}  # key -> the value some client last saw it hold
@@ -99,7 +100,8 @@ class Clients:
                 await asyncio.sleep(delay)
             op = self._op()
             self._record(process, "invoke", op, op.value)
-            kind, value, error = await self._perform(self.ids[index], op)
+            kind, value, error, node = await self._perform(self.ids[index], op)
+            self.served[len(self.history)] = node
             self._record(process, kind, op, value, error)
             if kind == "ok":
                 self._seen[op.key] = value if op.f != "cas" else value[1]
@@ -109,8 +111,8 @@ class Clients:
     def _record(self, process: int, kind: EventType, op: Op, value: Any, error: Any = None) -> None:
         self.history.append(Event(len(self.history), process, kind, op.f, value, op.key, self.now(), error))
 
-    async def _perform(self, client: str, op: Op) -> tuple[EventType, Any, Any]:
-        """(type, value, error) of the completion."""
+    async def _perform(self, client: str, op: Op) -> tuple[EventType, Any, Any, str]:
+        """(type, value, error) of the completion, and the node it came from (or was waited on)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
         first = self.rng.choice(self.nodes)
@@ -130,12 +132,12 @@ class Clients:
                 reply = await asyncio.wait_for(future, remaining)
             except TimeoutError:
                 self._pending.pop((client, msg_id), None)
-                return "info", op.value, "timeout"
+                return "info", op.value, "timeout", node
             outcome = self._outcome(op, reply)
             if outcome is not None:
-                return outcome
+                return (*outcome, node)
             error = error_name(int(reply.get("code", -1)))
-        return "fail", op.value, error  # every node said it could not serve now
+        return "fail", op.value, error, node  # every node said it could not serve now
 
     def _outcome(self, op: Op, reply: dict[str, Any]) -> tuple[EventType, Any, Any] | None:
         """The completion a reply means; None to retry on another node."""
