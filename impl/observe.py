@@ -25,6 +25,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple, Union
 
 from paxiom.errors import PaxiomError
@@ -194,6 +195,20 @@ def from_json(doc: Any) -> Record:
 def dumps(record: Record) -> str:
     """One JSON line (no newline)."""
     return json.dumps(to_json(record), separators=(",", ":"))
+
+
+class JsonLines:
+    """A sink appending each record to a file as one JSON line (a process's trace; `paxiom trace check`
+    reads a directory of them, one file per node)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("a", encoding="utf-8")
+
+    def __call__(self, record: Record) -> None:
+        self._file.write(dumps(record) + "\n")
+
+    def close(self) -> None:
+        self._file.close()
 
 
 _HINTS: dict[type[Any], dict[str, Any]] = {}

@@ -223,6 +223,17 @@ def test_nothing_leaves_or_applies_before_its_writes_sync_and_readys_complete_in
     assert kinds[-4:] == ["Synced", "Applied", "Synced", "Applied"]
 
 
+def test_one_group_commit_sync_completes_every_ready_waiting_on_it_in_order() -> None:
+    storage = DeferredStorage()
+    lone = Lone(storage)
+    lone.host.synced(len(storage.appended))
+    for seq in (1, 2, 3):
+        lone.host.submit((cmd(f"set a {seq}", seq=seq),))
+    assert lone.replies == [] and lone.host.waiting == 3
+    lone.host.synced(len(storage.appended))  # one fdatasync covered all three appends
+    assert [a.slot for a in lone.replies] == [0, 1, 2] and lone.kv.data == {"a": "3"} and lone.host.waiting == 0
+
+
 def test_a_reply_waits_for_the_sync_that_makes_the_promise_durable() -> None:
     storage = DeferredStorage()
     sent: list[Envelope] = []

@@ -12,10 +12,12 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from paxiom.errors import PaxiomError
 from paxiom.impl.messages import CatchUpReply, describe
 from paxiom.impl.objection import Objection
+from paxiom.impl.observe import JsonLines, Record
 from paxiom.impl.oracle import RefinementOracle
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
 from paxiom.impl.values import render_command
@@ -137,11 +139,33 @@ class RunResult:
         return self.objection is None
 
 
-class Execution:
-    """One simulated cluster under the oracle, fed step by step."""
+class TraceDir:
+    """Writes every replica's observation records to `DIR/<replica>.jsonl`, as separate processes would
+    (`paxiom trace check DIR` judges them offline)."""
 
-    def __init__(self, settings: ClusterSettings, invariants: bool = True) -> None:
-        self.sim = Simulator(settings)
+    def __init__(self, directory: Path, names: tuple[str, ...]) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.files = [JsonLines(directory / f"{name}.jsonl") for name in names]
+
+    def on_records(self, replica: int, records: list[Record]) -> None:
+        for record in records:
+            self.files[replica](record)
+
+    def end_step(self, index: int, step: Step) -> None:
+        pass
+
+    def close(self) -> None:
+        for file in self.files:
+            file.close()
+
+
+class Execution:
+    """One simulated cluster under the oracle, fed step by step (its records also written to
+    `trace_dir` if given)."""
+
+    def __init__(self, settings: ClusterSettings, invariants: bool = True, trace_dir: Path | None = None) -> None:
+        self.trace = TraceDir(trace_dir, settings.quorums().nodes) if trace_dir is not None else None
+        self.sim = Simulator(settings, [self.trace] if self.trace else [])
         self.oracle = RefinementOracle(settings.quorums(), invariants)
         self.sim.observers.append(self.oracle)
         self.result = RunResult(settings)
@@ -198,6 +222,8 @@ class Execution:
         )
 
     def finish(self) -> RunResult:
+        if self.trace is not None:
+            self.trace.close()
         self.result.transitions = self.oracle.transitions
         self.result.actions_matched = self.oracle.actions_matched
         self.result.refused = len(self.sim.alarms)
@@ -212,9 +238,10 @@ def run(
     liveness_rounds: int | None = None,
     progress: Callable[[int], None] | None = None,
     churn: float = 1.0,
+    trace_dir: Path | None = None,
 ) -> RunResult:
     """`steps` adversarial steps from the schedule seeded by `settings.seed`, then the liveness check."""
-    execution = Execution(settings)
+    execution = Execution(settings, trace_dir=trace_dir)
     rng = random.Random(f"schedule/{settings.seed}")
     adversary = schedule(execution.sim, rng, faults, churn)
     for i in range(steps):
@@ -227,8 +254,10 @@ def run(
     return execution.finish()
 
 
-def replay(settings: ClusterSettings, steps: list[Step], invariants: bool = True) -> RunResult:
-    execution = Execution(settings, invariants)
+def replay(
+    settings: ClusterSettings, steps: list[Step], invariants: bool = True, trace_dir: Path | None = None
+) -> RunResult:
+    execution = Execution(settings, invariants, trace_dir)
     for step in steps:
         if not execution.feed(step):
             break

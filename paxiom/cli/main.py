@@ -17,6 +17,7 @@ VERBS: dict[str, str] = {
     "explore": "paxiom.cli.explore_cmd:explore",
     "conform": "paxiom.cli.conform_cmd:conform",
     "sim": "paxiom.cli.sim_cmd:sim",
+    "trace": "paxiom.cli.trace_cmd:trace",
     "quorum": "paxiom.cli.quorum_cmd:quorum",
     "prove": "paxiom.cli.prove_cmd:prove",
     "tla": "paxiom.cli.tla_cmd:tla",

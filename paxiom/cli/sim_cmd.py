@@ -92,6 +92,12 @@ def _list_mutants(as_json: bool) -> None:
     help="Where a failing (shrunk) schedule is written.",
 )
 @click.option("--shrink-seconds", default=20.0, show_default=True, help="Time allowed for shrinking.")
+@click.option(
+    "--trace-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also write every replica's observation records to DIR/<replica>.jsonl (see paxiom trace check).",
+)
 @json_option
 @user_errors
 def sim(
@@ -106,6 +112,7 @@ def sim(
     replay_file: Path | None,
     trace_out: Path,
     shrink_seconds: float,
+    trace_dir: Path | None,
     as_json: bool,
 ) -> None:
     """Simulate a Multi-Paxos cluster under faults; the spec judges every step.
@@ -118,7 +125,7 @@ def sim(
         return
     if replay_file is not None:
         settings, schedule = trace.load(replay_file)
-        result = replay(settings, schedule)
+        result = replay(settings, schedule, trace_dir=trace_dir)
         _report(result, None, as_json, {"replayed": str(replay_file)})
         finish(result.holds)
     if mutant is not None:
@@ -146,6 +153,8 @@ def sim(
             finish(True)
         assert found.found is not None
         extra["unshrunk_steps"] = len(found.found.steps)
+        if trace_dir is not None:  # the shrunk schedule's records, for paxiom trace check
+            replay(found.shrunk.settings, found.shrunk.steps, trace_dir=trace_dir)
         _report(found.shrunk, trace_out, as_json, extra)
         finish(False)
     if replicas < 1:
@@ -159,7 +168,13 @@ def sim(
         raise PaxiomError(str(exc)) from None
     with Progress(console=err_console, transient=True, disable=as_json) as bar:
         task = bar.add_task(f"simulating {replicas} replicas", total=steps)
-        result = run(settings, steps, Faults.parse(faults), progress=lambda i: bar.update(task, completed=i))
+        result = run(
+            settings,
+            steps,
+            Faults.parse(faults),
+            progress=lambda i: bar.update(task, completed=i),
+            trace_dir=trace_dir,
+        )
     if result.objection is not None:
         result = shrink(settings, result, shrink_seconds)
     _report(result, trace_out if result.objection else None, as_json, {"replicas": replicas, "seed": seed})

@@ -1,0 +1,149 @@
+"""Checking a real run offline: merge per-node JSON-lines traces in causal order and run the oracle.
+
+A run of N processes leaves N trace files (`*.jsonl`), each the `impl.observe` records of one node in
+the order that node produced them, across its restarts. `merge` interleaves them into one causal order:
+each node's own order, and every `Receive` after the `Sent` it names (a `Receive` without an id, or of a
+message from outside the traces, is not held back). Any such interleaving is a possible history of the
+run, so the refinement oracle (`impl.oracle`) judges it as it judges the simulator, record by record.
+
+Defects of the traces themselves are `PaxiomError`s naming the file, line and field (exit 2 at the CLI);
+an objection of the oracle names the record it was raised at.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from paxiom.errors import PaxiomError
+from paxiom.impl.objection import Objection
+from paxiom.impl.observe import MsgId, ObservationError, Receive, Record, Sent, Start, from_json
+from paxiom.impl.oracle import RefinementOracle
+from paxiom.spec.quorums import QuorumSystem
+
+MAX_LINE = 1 << 24
+"""Longest trace line read (a snapshot's state is the biggest thing a record carries)."""
+
+
+@dataclass(frozen=True)
+class Located:
+    file: Path
+    line: int
+    record: Record
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class Verdict:
+    records: int
+    nodes: tuple[str, ...]
+    transitions: int
+    actions_matched: int
+    objection: Objection | None = None
+    at: Located | None = None
+    """The record the oracle objected at."""
+
+    @property
+    def holds(self) -> bool:
+        return self.objection is None
+
+
+def read_trace(path: Path) -> list[Located]:
+    """One node's records; a malformed line is a PaxiomError naming file, line and field."""
+    out: list[Located] = []
+    node: int | None = None
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, text in enumerate(lines, 1):
+                where = f"{path}:{number}"
+                if len(text) > MAX_LINE:
+                    raise PaxiomError(f"a line of more than {MAX_LINE} characters", where=where)
+                if not text.strip():
+                    continue
+                try:
+                    record = from_json(json.loads(text))
+                except json.JSONDecodeError as exc:
+                    raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{where}:{exc.colno}") from None
+                except ObservationError as exc:
+                    raise PaxiomError(str(exc), where=where) from None
+                if node is not None and record.node != node:
+                    raise PaxiomError(f"field record.node: {record.node}, but this file is node {node}'s", where=where)
+                node = record.node
+                out.append(Located(path, number, record))
+    except UnicodeDecodeError as exc:
+        raise PaxiomError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
+    except OSError as exc:
+        raise PaxiomError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    return out
+
+
+def read_dir(directory: Path) -> list[list[Located]]:
+    if not directory.is_dir():
+        raise PaxiomError("not a directory of traces", where=str(directory))
+    files = sorted(directory.glob("*.jsonl"))
+    if not files:
+        raise PaxiomError("no trace files (*.jsonl) here", where=str(directory))
+    return [trace for trace in map(read_trace, files) if trace]
+
+
+def quorums_of(traces: list[list[Located]]) -> QuorumSystem:
+    """The quorum system every `Start` record names (they must all agree)."""
+    starts = [item for trace in traces for item in trace if isinstance(item.record, Start)]
+    if not starts:
+        raise PaxiomError("no Start record in any trace: the quorum system is unknown", where=str(traces[0][0].file))
+    first = starts[0].record
+    assert isinstance(first, Start)
+    for item in starts[1:]:
+        start = item.record
+        assert isinstance(start, Start)
+        if (start.nodes, start.phase1, start.phase2) != (first.nodes, first.phase1, first.phase2):
+            raise PaxiomError(f"field record.phase1: a quorum system other than {starts[0].where}'s", where=item.where)
+    try:
+        return first.quorums()
+    except ValueError as exc:
+        raise PaxiomError(f"field record.nodes: {exc}", where=starts[0].where) from None
+
+
+def merge(traces: list[list[Located]]) -> Iterator[Located]:
+    """The records of every trace in one causal order (each file drained until it waits on a send)."""
+    sent_ids: set[MsgId] = {item.record.id for trace in traces for item in trace if isinstance(item.record, Sent)}
+    sent: set[MsgId] = set()
+    heads = [0] * len(traces)
+    while any(head < len(trace) for head, trace in zip(heads, traces, strict=True)):
+        progressed = False
+        for i, trace in enumerate(traces):
+            while heads[i] < len(trace):
+                item = trace[heads[i]]
+                record = item.record
+                if isinstance(record, Receive) and record.id in sent_ids and record.id not in sent:
+                    break
+                if isinstance(record, Sent):
+                    sent.add(record.id)
+                heads[i] += 1
+                progressed = True
+                yield item
+        if not progressed:
+            stuck = [trace[head] for head, trace in zip(heads, traces, strict=True) if head < len(trace)]
+            raise PaxiomError("field record.id: every trace waits on a receive before its send", where=stuck[0].where)
+
+
+def check(directory: Path, reference: bool = False) -> Verdict:
+    """Run the refinement oracle over the merged traces in `directory`."""
+    traces = read_dir(directory)
+    quorums = quorums_of(traces)
+    oracle = RefinementOracle(quorums, reference=reference)
+    count = 0
+    item: Located | None = None
+    try:
+        for count, item in enumerate(merge(traces), 1):
+            oracle.step = count - 1
+            oracle.feed(item.record)
+        oracle.finish()
+    except Objection as objection:
+        return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched, objection, item)
+    return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched)
