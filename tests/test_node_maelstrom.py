@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import select
 import subprocess
 import sys
 from pathlib import Path
 
 PAXIOM = str(Path(sys.executable).parent / "paxiom")
-REQUESTS = [
+REQUESTS: list[dict[str, object]] = [
     {"type": "write", "key": 1, "value": 5},
     {"type": "read", "key": 1},
     {"type": "cas", "key": 1, "from": 4, "to": 6},
@@ -22,26 +23,32 @@ REQUESTS = [
 
 
 def test_single_node_lin_kv_answers_with_maelstrom_codes(tmp_path: Path) -> None:
-    init = {"src": "c0", "dest": "n1", "body": {"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]}}
-    lines = [json.dumps(init)] + [
-        json.dumps({"src": "c1", "dest": "n1", "body": {**body, "msg_id": i}}) for i, body in enumerate(REQUESTS, 2)
-    ]
-    script = "import sys, time; [print(l, flush=True) or time.sleep(0.05) for l in sys.argv[1:]]; time.sleep(3)"
-    feeder = subprocess.Popen([sys.executable, "-c", script, *lines], stdout=subprocess.PIPE)
+    node = subprocess.Popen(
+        [PAXIOM, "node", "--maelstrom", "--data-dir", str(tmp_path / "d")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert node.stdin is not None and node.stdout is not None
+
+    def call(body: dict[str, object]) -> dict[str, object]:
+        """Send one request and wait (at most 20 s) for its reply, as a Maelstrom client does."""
+        assert node.stdin is not None and node.stdout is not None
+        node.stdin.write(json.dumps({"src": "c1", "dest": "n1", "body": body}).encode() + b"\n")
+        node.stdin.flush()
+        ready, _, _ = select.select([node.stdout], [], [], 20)
+        assert ready, f"no reply to {body}"
+        reply = json.loads(node.stdout.readline())
+        assert reply["body"]["in_reply_to"] == body["msg_id"]
+        return dict(reply["body"])
+
     try:
-        out = subprocess.run(
-            [PAXIOM, "node", "--maelstrom", "--data-dir", str(tmp_path / "d")],
-            stdin=feeder.stdout,
-            capture_output=True,
-            timeout=60,
-            check=True,
-        ).stdout
+        assert call({"type": "init", "msg_id": 1, "node_id": "n1", "node_ids": ["n1"]})["type"] == "init_ok"
+        shape = {}
+        for i, body in enumerate(REQUESTS, 2):
+            reply = call({**body, "msg_id": i})
+            shape[i] = (reply["type"], reply.get("code"), reply.get("value"))
     finally:
-        feeder.kill()
-        feeder.wait()
-    replies = {m["body"]["in_reply_to"]: m["body"] for m in map(json.loads, out.decode().splitlines())}
-    assert replies[1]["type"] == "init_ok"
-    shape = {i: (b["type"], b.get("code"), b.get("value")) for i, b in replies.items() if i > 1}
+        node.kill()
+        node.wait(10)
     assert shape == {
         2: ("write_ok", None, None),
         3: ("read_ok", None, 5),

@@ -15,6 +15,8 @@ from paxiom.node.clusterfile import Address
 from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
 
 READ_CHUNK = 1 << 16
+HIGH_WATER = 1 << 20
+"""Bytes queued on the socket past which a caller waits for them to drain."""
 
 
 class Connection:
@@ -30,6 +32,7 @@ class Connection:
         self.ids = itertools.count(1)
         self.waiting: dict[int, asyncio.Future[Response]] = {}
         self.closed = False
+        self.outgoing: list[bytes] = []
         self.task = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -54,11 +57,20 @@ class Connection:
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self.waiting[rid] = future
         try:
-            self.writer.write(encode_frame(protocol.encode(request)))
-            await self.writer.drain()
+            if not self.outgoing:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self.outgoing.append(encode_frame(protocol.encode(request)))
+            if self.writer.transport.get_write_buffer_size() > HIGH_WATER:
+                await self.writer.drain()
             return await future
         finally:
             self.waiting.pop(rid, None)
+
+    def _flush(self) -> None:
+        """Requests made in one turn of the loop leave in one write (one TLS record, one send)."""
+        frames, self.outgoing = self.outgoing, []
+        if not self.closed:
+            self.writer.write(b"".join(frames))
 
     async def _read(self) -> None:
         decoder = FrameDecoder()
