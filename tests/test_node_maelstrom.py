@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import select
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 PAXIOM = str(Path(sys.executable).parent / "paxiom")
 REQUESTS: list[dict[str, object]] = [
@@ -60,3 +62,68 @@ def test_single_node_lin_kv_answers_with_maelstrom_codes(tmp_path: Path) -> None
         9: ("error", 10, None),
         10: ("error", 12, None),
     }
+
+
+def test_three_nodes_reach_each_other_through_maelstrom_messages(tmp_path: Path) -> None:
+    """A minimal Maelstrom network: peer messages routed between the processes, clients at every node."""
+    ids = ["n1", "n2", "n3"]
+
+    async def main() -> dict[int, dict[str, Any]]:
+        procs = {
+            n: await asyncio.create_subprocess_exec(
+                PAXIOM,
+                "node",
+                "--maelstrom",
+                "--data-dir",
+                str(tmp_path / n),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            for n in ids
+        }
+        replies: dict[int, dict[str, Any]] = {}
+        arrived = asyncio.Event()
+
+        def send(dest: str, message: dict[str, Any]) -> None:
+            stdin = procs[dest].stdin
+            assert stdin is not None
+            stdin.write(json.dumps(message).encode() + b"\n")
+
+        async def route(node: str) -> None:
+            stdout = procs[node].stdout
+            assert stdout is not None
+            while line := await stdout.readline():
+                message = json.loads(line)
+                if message["dest"] in procs:
+                    send(message["dest"], message)
+                else:
+                    replies[message["body"]["in_reply_to"]] = message["body"]
+                    arrived.set()
+
+        async def call(node: str, msg_id: int, body: dict[str, Any]) -> dict[str, Any]:
+            send(node, {"src": "c1", "dest": node, "body": {**body, "msg_id": msg_id}})
+            while msg_id not in replies:
+                arrived.clear()
+                await asyncio.wait_for(arrived.wait(), 20)
+            return replies[msg_id]
+
+        routers = [asyncio.ensure_future(route(n)) for n in ids]
+        try:
+            for i, n in enumerate(ids):
+                await call(n, 100 + i, {"type": "init", "node_id": n, "node_ids": ids})
+            await call("n1", 1, {"type": "write", "key": "x", "value": 1})
+            await call("n2", 2, {"type": "cas", "key": "x", "from": 1, "to": 2})
+            await call("n3", 3, {"type": "read", "key": "x"})
+            await call("n1", 4, {"type": "cas", "key": "x", "from": 1, "to": 3})
+            return replies
+        finally:
+            for proc in procs.values():
+                proc.kill()
+                await proc.wait()
+            for router in routers:
+                router.cancel()
+
+    replies = asyncio.run(asyncio.wait_for(main(), 90))
+    assert [replies[i]["type"] for i in (1, 2, 3)] == ["write_ok", "cas_ok", "read_ok"]
+    assert replies[3]["value"] == 2 and replies[4]["code"] == 22
