@@ -41,6 +41,7 @@ def one_line_error(code: int, out: str, err: str, *words: str) -> dict[str, str]
         (["--max-ballot", "1000000000"], "--max-ballot"),
         (["--slots", "1000000000", "--variant", "multipaxos"], "--slots"),
         (["--acceptors", "6", "--max-ballot", "2"], "paxiom tla export"),
+        (["--acceptors", "6", "--max-ballot", "2", "--max-states", str(10**30)], "paxiom tla export"),
         (["--q1", "0"], "--q1"),
         (["--q2", "-1"], "--q2"),
         (["--variant", "fastpaxos", "--fast-quorum", "0"], "--fast-quorum"),

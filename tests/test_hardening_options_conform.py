@@ -11,7 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from paxiom.cli.main import main
-from paxiom.conform import Accepted, Adapter, Input, Output, Prepare
+from paxiom.conform import Accepted, Adapter, Input, Node, Output, Prepare
+from paxiom.conform.schedules import CONFIGS
 
 HOSTILE = str(Path(__file__).resolve().parent / "hostile_target.py")
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "conformance"
@@ -50,7 +51,8 @@ def test_a_target_that_never_answers_init_stops_the_search_at_once(tmp_path: Pat
     code, doc, err = conform("--timeout", "0.3", "--out", str(tmp_path), "--", sys.executable, "-S", HOSTILE, "silent")
     assert code == 1 and time.monotonic() - started < 10
     assert doc["findings"][0]["rule"] == "timeout" and "could not start" in str(doc["stopped"])  # type: ignore[index]
-    assert doc["examples_run"] == 1 and "1 finding(s): timeout" in err, "a summary line on stderr under --json"
+    assert doc["examples_run"] == len(CONFIGS), "one start per quorum system, then nothing more"
+    assert "1 finding(s): timeout" in err, "a summary line on stderr under --json"
 
 
 @pytest.mark.parametrize("timeout", ["nan", "inf", "-inf", "0", "1e308"])
@@ -82,6 +84,26 @@ class NullVoter(Adapter):
         if isinstance(msg, Prepare):
             return [Accepted(self.node.id, msg.src, msg.ballot, None)]  # type: ignore[arg-type]
         return []
+
+
+class MajorityOnly(Adapter):
+    """A library that cannot express Flexible quorums refuses them at start, as the docs advise."""
+
+    roles = frozenset({"acceptor"})
+
+    def __init__(self, node: Node) -> None:
+        super().__init__(node)
+        if node.phase1 != node.phase2:
+            raise ValueError("this library takes one quorum size")
+
+    def handle(self, msg: Input) -> list[Output]:
+        return []
+
+
+def test_a_target_that_starts_only_with_majorities_is_still_searched(tmp_path: Path) -> None:
+    code, doc, _ = conform("--adapter", f"{__file__}:MajorityOnly", "--max-examples", "30", "--out", str(tmp_path))
+    assert code == 1 and doc["stopped"] is None and int(str(doc["examples_run"])) > len(CONFIGS)
+    assert {f["rule"] for f in doc["findings"]} >= {"crash"}  # type: ignore[attr-defined]
 
 
 def test_a_library_printing_to_stdout_does_not_break_json(tmp_path: Path) -> None:

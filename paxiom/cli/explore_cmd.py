@@ -76,10 +76,15 @@ def estimated_states(variant: str, acceptors: int, values: int, max_ballot: int,
     return float(10.0 ** (0.035 * u * u + 0.1 * u + 2 + 0.04 * u * math.log2(values / 2)))
 
 
-def check_feasible(variant: str, n: int, values: int, max_ballot: int, slots: int, max_memory_mb: int) -> None:
-    """Refuse, before building anything, a model whose exploration cannot finish within the memory budget."""
+def check_feasible(
+    variant: str, n: int, values: int, max_ballot: int, slots: int, max_memory_mb: int, max_states: int | None
+) -> None:
+    """Refuse, before building anything, a model whose exploration cannot finish within the memory budget
+    (unless --max-states asks for a bounded look that fits in it)."""
     estimate = estimated_states(variant, n, values, max_ballot, slots)
     budget = max_memory_mb * 2**20 / BYTES_PER_STATE
+    if max_states is not None and max_states <= budget:
+        return
     if estimate > HOPELESS * budget:
         raise PaxiomError(
             f"{variant} on {n} acceptors, {values} values, ballots 0..{max_ballot} has about "
@@ -277,8 +282,7 @@ def explore(
         check_acceptors(acceptors, max_states)
     qs = quorum_system(variant, acceptors, q1, q2, fast_quorum, quorums_file)
     check_acceptors(qs.n, max_states)
-    if max_states is None:
-        check_feasible(variant, qs.n, n_values, max_ballot, slots, max_memory_mb)
+    check_feasible(variant, qs.n, n_values, max_ballot, slots, max_memory_mb, max_states)
     if variant == "fastpaxos" and qs.fast is None:
         raise PaxiomError("fastpaxos needs fast quorums: give --fast-quorum or a cluster file with `fast`")
     if not all(b.strip().isdigit() for b in fast_ballots.split(",") if b.strip()):

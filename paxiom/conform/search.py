@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 
 from paxiom.conform.report import Finding, Report
-from paxiom.conform.schedules import case_strategy, setup_for
+from paxiom.conform.schedules import CONFIGS, case_strategy, setup_for
 from paxiom.conform.targets import Target
 from paxiom.conform.world import Outcome, Step, World
 
@@ -60,7 +60,8 @@ class _Round:
         self.best: tuple[Case, Outcome] | None = None
         self.runs_since_failure = 0
         self.cannot_start = False
-        """The implementation failed its first start: every schedule would, so nothing more is run."""
+        """The implementation failed its first start under every quorum system: every schedule would, so
+        nothing more is run."""
 
     def fails(self, case: Case) -> bool:
         if self.best is not None:
@@ -75,8 +76,13 @@ class _Round:
         if self.rule is None:
             self.rule, self.detected_after = v.rule, self.progress()
         self.best = (case, outcome)  # hypothesis only accepts a failing case smaller than its current one
-        self.cannot_start = not outcome.started
+        self.cannot_start = not outcome.started and not self.starts_elsewhere(case[0])
         return True
+
+    def starts_elsewhere(self, config: int) -> bool:
+        """Whether the implementation starts under some other quorum system (one that cannot express, say,
+        Flexible quorums still gets its majority runs judged): one empty schedule per configuration."""
+        return any(self.run((other, [])).started for other in range(len(CONFIGS)) if other != config)
 
     def one_by_one(self) -> tuple[Case, Outcome]:
         """After hypothesis has shrunk: drop single steps it could not (an opening is drawn as one unit), as
