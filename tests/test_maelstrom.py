@@ -16,6 +16,8 @@ from click.testing import CliRunner
 from paxiom.cli.main import main
 from paxiom.lin.history import read_history
 from paxiom.maelstrom import nemesis
+from paxiom.maelstrom.network import LinkFault, Network
+from paxiom.maelstrom.protocol import Garbage, Message, parse
 
 NODES = Path(__file__).resolve().parents[1] / "examples" / "maelstrom"
 # Small and fast: 3 nodes, 6 clients, 30 ops/s, 0.5 s request timeout.
@@ -141,6 +143,7 @@ def test_outputs_history_junit_and_logs(tmp_path: Path) -> None:
     assert suite is not None and suite.get("failures") == "0" and suite.get("tests") == "4"
     assert "init" in (tmp_path / "n1.log").read_text() or (tmp_path / "n1.log").read_text()
     assert set(doc["latency_ms"]) == {"p50", "p90", "p99", "max"}
+    assert "<svg" in (tmp_path / "timeline.html").read_text() and doc["files"]["timeline"].endswith("timeline.html")
 
 
 @pytest.mark.parametrize(
@@ -163,3 +166,52 @@ def test_a_schedule_naming_other_nodes_is_refused(tmp_path: Path) -> None:
     )
     result = CliRunner().invoke(main, ["conform", "--system", "lin-kv", "--replay", str(bad), "--json", "--", "x"])
     assert result.exit_code == 2 and "outside n1 n2 n3" in json.loads(result.stdout)["error"]
+
+
+def _network(seed: int = 0) -> tuple[Network, list[Message]]:
+    got: list[Message] = []
+    return Network(["n1", "n2", "n3"], random.Random(seed), got.append), got
+
+
+def test_partitions_block_per_directed_link_and_heal_by_fault_id() -> None:
+    net, got = _network()
+    one_way = next(p for p in (nemesis.KINDS["partition"].plan(random.Random(i), net.nodes) for i in range(50))
+                   if p["shape"] == "one-way")  # fmt: skip
+    net.apply(1, LinkFault(blocked=True), [(x, y) for x, y in one_way["links"]])
+    a, b = one_way["links"][0]
+    net.send(Message(a, b, {"type": "x"}, a))
+    net.send(Message(b, a, {"type": "y"}, b))
+    assert [m.body["type"] for m in got] == ["y"], "a one-way partition drops one direction only"
+    net.heal(1)
+    net.send(Message(a, b, {"type": "z"}, a))
+    assert [m.body["type"] for m in got] == ["y", "z"]
+
+
+def test_loss_and_duplication_apply_their_probability() -> None:
+    net, got = _network()
+    links = [("n1", "n2")]
+    net.apply(1, LinkFault(loss=1.0), links)
+    net.send(Message("n1", "n2", {"type": "x"}, "n1"))
+    net.heal(1)
+    net.apply(2, LinkFault(duplicate=1.0), links)
+    net.send(Message("n1", "n2", {"type": "y"}, "n1"))
+    assert [m.body["type"] for m in got] == ["y", "y"] and net.stats["lost"] == 1
+
+
+def test_a_forwarded_client_request_travels_the_forwarders_link() -> None:
+    """Maelstrom's Raft demo passes a client's request on with src unchanged; the link is the forwarder's."""
+    net, got = _network()
+    net.apply(1, LinkFault(blocked=True), [("n2", "n1")])
+    msg = parse(b'{"src": "c1", "dest": "n1", "body": {"type": "read", "key": 0, "msg_id": 4}}', "n2")
+    net.send(msg)
+    assert got == [] and msg.origin == "n2" and net.stats["partitioned"] == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [(b"[1]", "not an object"), (b"{", "not JSON"), (b'{"src": "n1", "dest": 3, "body": {}}', "dest"),
+     (b'{"src": "n1", "dest": "n2", "body": {"type": "x", "msg_id": "7"}}', "msg_id")],
+)  # fmt: skip
+def test_lines_that_are_not_messages_are_garbage(line: bytes, words: str) -> None:
+    with pytest.raises(Garbage, match=words):
+        parse(line, "n1")

@@ -87,8 +87,13 @@ def _run(*, as_json: bool, **kw: Any) -> None:
         err_console.print(f"[dim]running {escape(' '.join(command))} on {config.nodes} nodes for "
                           f"{config.time_limit:g} s ...[/]")  # fmt: skip
     outcome = run(config, out)
-    lin = check(outcome.history, model="cas-register", timeout=LIN_TIMEOUT) if outcome.started else None
-    report = Report(outcome, lin, " ".join(command), out)
+    lin, failure = None, ""
+    if outcome.started:
+        try:
+            lin = check(outcome.history, model="cas-register", timeout=LIN_TIMEOUT)
+        except Exception as exc:  # a checker fault must not lose the run: verdict unknown, history kept
+            failure = f"the linearizability checker failed: {type(exc).__name__}: {exc}"
+    report = Report(outcome, lin, " ".join(command), out, failure)
     files = report.write()
     junit: Path | None = kw.get("junit")
     if junit is not None:
@@ -109,7 +114,7 @@ def _print(report: Report, files: dict[str, str]) -> None:
       f"{len(report.ops)} operations in {report.outcome.seconds:.1f} s", soft_wrap=True)  # fmt: skip
     colour = "green" if report.passed else "red"
     p(f"[bold {colour}]{report.verdict}[/]" + ("" if not report.outcome.findings else " — and the nodes misbehaved"))
-    for line in report.explanation_lines():
+    for line in report.explanation_lines() + ([report.checker_failure] if report.checker_failure else []):
         p(f"  {escape(line)}", soft_wrap=True)
     for f in report.outcome.findings:
         p(f"  [bold red]{f.kind}[/] {f.node} at {f.time:.2f} s: {escape(f.detail)}", soft_wrap=True)

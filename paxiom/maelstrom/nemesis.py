@@ -179,19 +179,21 @@ class Window:
 
 
 def plan(kinds: Sequence[str], nodes: list[str], rng: random.Random, time_limit: float) -> list[Params]:
-    """One fault at a time: start, hold 0.4-1.2 s, heal, rest 0.3-0.6 s; nothing after the window."""
+    """One fault at a time: start, hold 0.4-1.2 s, heal, rest 0.3-0.6 s (both stretched in proportion for
+    runs over 10 s, so slow failure detectors see long faults too); nothing after the window."""
     steps: list[Params] = []
     window = Window.of(time_limit)
+    scale = max(1.0, time_limit / 10)
     t = window.first
     fault_id = 0
     while kinds and window.last - t >= 0.3:
         kind = KINDS[rng.choice(list(kinds))]
         params = kind.plan(rng, nodes)
-        end = min(t + rng.uniform(0.4, 1.2), window.last)
+        end = min(t + scale * rng.uniform(0.4, 1.2), window.last)
         steps.append({"at": round(t, 3), "op": "start", "id": fault_id, "fault": kind.name, "params": params})
         steps.append({"at": round(end, 3), "op": "heal", "id": fault_id, "fault": kind.name, "params": params})
         fault_id += 1
-        t = end + rng.uniform(0.3, 0.6)
+        t = end + scale * rng.uniform(0.3, 0.6)
     return steps
 
 

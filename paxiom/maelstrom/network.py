@@ -44,7 +44,7 @@ class Network:
             active.pop(fault_id, None)
 
     def send(self, msg: Message) -> None:
-        active = self.faults.get((msg.src, msg.dest))
+        active = self.faults.get((msg.origin, msg.dest))
         if active is None:
             self.stats["unroutable"] += 1
             return

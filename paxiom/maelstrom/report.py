@@ -38,6 +38,7 @@ class Report:
     lin: Result | None  # None when the nodes never started
     target: str
     out: Path
+    checker_failure: str = ""  # why there is no verdict although the nodes ran
 
     @property
     def ops(self) -> list[Operation]:
@@ -156,6 +157,7 @@ class Report:
             ],
             "linearizability": None if self.lin is None else self.lin.to_json(),
             "explanation": self.explanation_lines(),
+            "checker_failure": self.checker_failure or None,
             "availability": self.availability(),
             "latency_ms": self.latency_ms(),
             "schedule": [{"at": s["at"], "text": nemesis.describe(s)} for s in self.outcome.steps],

@@ -95,7 +95,7 @@ class Harness:
         elif msg.dest in self.clients.ids:
             self.clients.on_reply(msg)
         else:
-            self._finding(Finding("garbage", msg.src, f"sent a {msg.body['type']} to unknown destination "
+            self._finding(Finding("garbage", msg.origin, f"sent a {msg.body['type']} to unknown destination "
                                   f"{msg.dest!r} (no Maelstrom services are provided)", self.clock()))  # fmt: skip
 
     async def _init(self, node: str, kind: str) -> bool:

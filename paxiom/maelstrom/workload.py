@@ -72,7 +72,7 @@ class Clients:
     def on_reply(self, msg: Message) -> None:
         future = self._pending.pop((msg.dest, msg.body.get("in_reply_to", -1)), None)
         if future is not None and not future.done():
-            future.set_result({**msg.body, "_from": msg.src})
+            future.set_result({**msg.body, "_from": msg.origin})
 
     async def run(self, until_s: float) -> None:
         await asyncio.gather(*(self._client(i, until_s) for i in range(self.concurrency)))
