@@ -2,9 +2,9 @@
 
 Every reader of a user's file goes through here, so a hostile file meets one set of limits: at most
 MAX_FILE_BYTES, UTF-8 only, brackets nested at most MAX_NESTING deep (the standard library's TOML and
-JSON parsers recurse once per level and die with RecursionError near 330), and no number Python cannot
-convert (4,301 digits and more). In JSON, NaN and the infinities are kept as `Rejected` for the schema
-to name with their field. What is refused is a `PaxiomError` whose place is `file:line:col`.
+JSON parsers recurse once per level and die with RecursionError near 330), and in TOML no number Python
+cannot convert (4,301 digits and more). In JSON such numbers, NaN and the infinities are kept as `Rejected`
+for the schema to name with their field. What is refused is a `PaxiomError` whose place is `file:line:col`.
 """
 
 from __future__ import annotations
@@ -122,12 +122,18 @@ def huge_number_where(src: Source) -> str:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A JSON number paxiom does not take (NaN, an infinity), kept for the schema to name."""
+    """A JSON number paxiom does not take (NaN, an infinity, an integer too long for int()), kept for the
+    schema to name with its field."""
 
     text: str
 
     def describe(self) -> str:
-        return self.text
+        digits = self.text.lstrip("-")
+        return f"a {len(digits):,}-digit number" if digits.isdigit() else self.text
+
+
+def _parse_int(text: str) -> int | Rejected:
+    return Rejected(text) if len(text) > 4000 else int(text)
 
 
 def _parse_float(text: str) -> float | Rejected:
@@ -154,8 +160,8 @@ def read_json(path: str | Path) -> JsonDocument:
         value = json.loads(src.text, parse_float=_parse_float, parse_constant=Rejected)
     except json.JSONDecodeError as exc:
         raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{src.path}:{exc.lineno}:{exc.colno}") from None
-    except ValueError:  # int() of a number past Python's 4,300-digit limit
-        raise PaxiomError("a number with too many digits", where=huge_number_where(src)) from None
+    except ValueError:  # int() of a number past Python's 4,300-digit limit: keep it for the schema to name
+        value = json.loads(src.text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=Rejected)
     return JsonDocument(src, value)
 
 
