@@ -119,8 +119,8 @@ class Host:
         self._pumping = True
         try:
             while True:
-                ready = self.replica.ready()
-                if ready:
+                if self.replica.has_ready():
+                    ready = self.replica.ready()
                     if ready.writes:
                         self._last_ticket = self.storage.append(ready.writes)
                     self._waiting.append((ready, self._last_ticket))

@@ -131,6 +131,13 @@ class Replica:
             self._writes.append(write)
             self.acceptor.compact(slot + 1)
 
+    def has_ready(self) -> bool:
+        """Whether `ready()` would hand over anything (cheaper than building an empty Ready)."""
+        learner = self.learner
+        return bool(self._writes or self._emitted or self._committed or learner.restore or learner.alarms) or (
+            self._snapshot_at is not None
+        )
+
     def ready(self) -> Ready:
         """Hand over (and forget) everything produced since the last call."""
         if self.learner.restore is not None:

@@ -66,11 +66,6 @@ class Ready:
     alarms: tuple[str, ...] = ()
     """Integrity failures detected and refused (a corrupted or divergent catch-up): for the operator."""
 
-    def __bool__(self) -> bool:
-        return bool(self.writes or self.emitted or self.committed or self.restore or self.alarms) or (
-            self.snapshot is not None
-        )
-
 
 @dataclass
 class DurableState:
