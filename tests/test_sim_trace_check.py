@@ -56,3 +56,16 @@ def test_a_malformed_trace_exits_2_naming_file_line_and_field(tmp_path: Path) ->
     assert code == 2 and doc["error"].startswith(f"{path}:3: field record.node")
     code, doc = _check(tmp_path / "nowhere")
     assert code == 2 and "not a directory" in doc["error"]
+
+
+def test_paxiom_sim_writes_traces_that_trace_check_judges(tmp_path: Path) -> None:
+    sim = ["sim", "--replicas", "3", "--seed", "5", "--steps", "300", "--trace-dir", str(tmp_path / "ok"), "--json"]
+    assert CliRunner().invoke(main, sim).exit_code == 0
+    code, doc = _check(tmp_path / "ok", "--kv-reference")
+    assert code == 0 and doc["records"] > 300
+    hunt = ["sim", "--mutant", "phase1-quorum-too-small", "--shrink-seconds", "1", "--json"]
+    hunt += ["--trace-out", str(tmp_path / "t.json"), "--trace-dir", str(tmp_path / "bad")]
+    found = CliRunner().invoke(main, hunt)
+    assert found.exit_code == 1
+    code, doc = _check(tmp_path / "bad")
+    assert code == 1 and doc["check"] == json.loads(found.stdout)["check"]
