@@ -1,6 +1,7 @@
 """How fast `paxiom lin` decides linearizability, on realistic generated histories and on recorded ones.
 
     .venv/bin/python bench/lin.py [--sizes 1000,10000,100000] [--timeout 120] [--grid] [--json] [HISTORY ...]
+    .venv/bin/python bench/lin.py --sizes "" history.edn   # recorded histories only
 
 Histories come from `paxiom.lin.simulate`: clients against a simulated linearizable store of cas-registers
 (each operation takes effect at an instant between random invocation and completion latencies; lost
@@ -69,10 +70,11 @@ def main() -> None:
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     header = f"{'ops':>7} {'keys':>4} {'conc':>4} {'info':>5} | {'linearizable':>22} | {'1% stale reads':>46}"
-    if not args.json:
+    points = cases([int(s) for s in args.sizes.split(",") if s], args.grid)
+    if points and not args.json:
         print(header)
         print("-" * len(header))
-    for case in cases([int(s) for s in args.sizes.split(",")], args.grid):
+    for case in points:
         shape = {"keys": case["keys"], "concurrency": case["concurrency"], "info_rate": case["info"]}
         good = measure(simulate(case["ops"], **shape, seed=args.seed), args.timeout)
         bad = measure(simulate(case["ops"], **shape, stale_rate=STALE, seed=args.seed), args.timeout)
