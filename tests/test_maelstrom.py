@@ -117,7 +117,7 @@ def test_a_node_that_speaks_garbage_is_a_finding_not_a_crash(tmp_path: Path) -> 
     code, doc = conform(tmp_path / "out", "--time-limit", "1", "--rate", "10", "--timeout", "0.3", command=command)
     assert code == 1
     kinds = {f["kind"] for f in doc["findings"]}
-    assert kinds == {"garbage"} and "not JSON" in doc["findings"][0]["detail"]
+    assert kinds == {"garbage", "unavailable"} and "not JSON" in doc["findings"][0]["detail"]
 
 
 def test_a_node_that_exits_mid_run_is_a_crash_finding(tmp_path: Path) -> None:
@@ -140,7 +140,7 @@ def test_outputs_history_junit_and_logs(tmp_path: Path) -> None:
     events = read_history(tmp_path / "history.edn")
     assert {e.f for e in events} == {"read", "write", "cas"} and all(e.key in (0, 1) for e in events)
     suite = ET.parse(junit).getroot().find("testsuite")
-    assert suite is not None and suite.get("failures") == "0" and suite.get("tests") == "4"
+    assert suite is not None and suite.get("failures") == "0" and suite.get("tests") == "5"
     assert "init" in (tmp_path / "n1.log").read_text() or (tmp_path / "n1.log").read_text()
     assert set(doc["latency_ms"]) == {"p50", "p90", "p99", "max"}
     assert "<svg" in (tmp_path / "timeline.html").read_text() and doc["files"]["timeline"].endswith("timeline.html")
@@ -215,3 +215,10 @@ def test_a_forwarded_client_request_travels_the_forwarders_link() -> None:
 def test_lines_that_are_not_messages_are_garbage(line: bytes, words: str) -> None:
     with pytest.raises(Garbage, match=words):
         parse(line, "n1")
+
+
+def test_a_node_that_answers_nothing_is_unavailable_not_linearizable(tmp_path: Path) -> None:
+    command = _inline(tmp_path, ANSWER_INIT % "pass")
+    code, doc = conform(tmp_path / "out", "--time-limit", "1", "--rate", "10", "--timeout", "0.3", command=command)
+    assert code == 1 and doc["verdict"] == "linearizable"
+    assert [f["kind"] for f in doc["findings"]] == ["unavailable"]

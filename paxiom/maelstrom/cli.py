@@ -40,7 +40,7 @@ def system_options(command: F) -> F:
                 flag = "--" + changed[0].replace("_names", "").replace("_", "-")
                 return _usage(f"{flag} needs --system lin-kv", as_json=bool(kwargs.get("as_json")))
             return command(*args, **kwargs)
-        return _system(**mine, **kwargs)
+        return _run(**mine, **kwargs)
 
     options = [
         click.option("--system", type=click.Choice(SYSTEMS), help="Test a whole service over Maelstrom's protocol."),
@@ -63,10 +63,6 @@ def system_options(command: F) -> F:
 @user_errors
 def _usage(message: str, *, as_json: bool) -> None:
     raise PaxiomError(message)
-
-
-def _system(**kw: Any) -> None:
-    _run(as_json=bool(kw["as_json"]), **{k: v for k, v in kw.items() if k != "as_json"})
 
 
 @user_errors

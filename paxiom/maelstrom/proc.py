@@ -27,7 +27,7 @@ STDERR_KEPT = 20_000  # lines of stderr kept in memory per node for the report's
 class Finding:
     """Something a node did that no correct node does: crashed, hung, or spoke garbage."""
 
-    kind: str  # "no-init" | "crashed" | "hung" | "garbage"
+    kind: str  # "no-init" | "crashed" | "hung" | "garbage" | "unavailable" (node "service")
     node: str
     detail: str
     time: float  # seconds since the start of the run

@@ -13,7 +13,7 @@ from paxiom.lin.check import Result
 from paxiom.lin.history import Operation, pair, write_edn
 from paxiom.lin.timeline import render
 from paxiom.maelstrom import nemesis
-from paxiom.maelstrom.run import NEMESIS_NOTE, Outcome
+from paxiom.maelstrom.run import NEMESIS_NOTE, SERVICE, Outcome
 
 PHASES = ("healthy", "faulted", "recovered")
 TAIL_LINES = 12
@@ -167,10 +167,11 @@ class Report:
         }
 
     def junit(self, path: Path) -> None:
-        """Testcases: linearizability, then one per node (it started, answered, and spoke the protocol)."""
+        """Testcases: linearizable, the service answered at all, then each node started, stayed up and spoke
+        the protocol."""
         config = self.outcome.config
         suite = ET.Element("testsuite", name=f"paxiom conform --system lin-kv: {self.target}",
-                           tests=str(1 + len(config.node_ids)), time=f"{self.outcome.seconds:.3f}")  # fmt: skip
+                           tests=str(2 + len(config.node_ids)), time=f"{self.outcome.seconds:.3f}")  # fmt: skip
         failures = 0
         case = ET.SubElement(suite, "testcase", classname="conform.lin-kv", name="linearizable")
         if self.verdict != "linearizable":
@@ -178,8 +179,10 @@ class Report:
             ET.SubElement(case, "failure", message=self.verdict, type="linearizability").text = "\n".join(
                 self.explanation_lines()
             )
-        for node in config.node_ids:
-            case = ET.SubElement(suite, "testcase", classname="conform.lin-kv", name=f"node {node}")
+        for node in [SERVICE, *config.node_ids]:
+            case = ET.SubElement(
+                suite, "testcase", classname="conform.lin-kv", name=node if node == SERVICE else f"node {node}"
+            )
             found = [f for f in self.outcome.findings if f.node == node]
             if found:
                 failures += 1

@@ -24,6 +24,7 @@ from paxiom.maelstrom.protocol import Message
 from paxiom.maelstrom.workload import Clients
 
 CONTROL = "c0"
+SERVICE = "service"  # the node named by a finding about the whole service
 NEMESIS_NOTE = "-- nemesis: "  # how a fault step appears in every node's log
 
 
@@ -174,6 +175,9 @@ class Harness:
             base = self.outcome.base = self.clock()
             steps = [{**s, "at": float(s["at"]) + base} for s in steps]
             await asyncio.gather(self.clients.run(base + config.time_limit), self._nemesis(steps))
+            if self.clients.history and not any(e.type == "ok" for e in self.clients.history):
+                detail = "no request got an ok answer in the whole run (answering nothing is trivially linearizable)"
+                self._finding(Finding("unavailable", SERVICE, detail, self.clock()))
         finally:
             await asyncio.gather(*(p.stop() for p in self.nodes.values()))
             self.outcome.history = self.clients.history
