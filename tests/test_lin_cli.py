@@ -61,7 +61,7 @@ def test_violation_exits_1_with_a_minimal_explanation(bad: Path) -> None:
 
 def test_timeout_is_unknown_and_said_plainly(tmp_path: Path) -> None:
     path = tmp_path / "big.edn"
-    write_edn(simulate(20000, concurrency=10, info_rate=0.2, seed=1), path)
+    write_edn(simulate(8000, concurrency=10, info_rate=0.2, seed=1), path)
     code, out, _ = run(str(path), "--timeout", "0.01")
     assert code == 1 and "UNKNOWN" in out and "not a pass" in out
     code, out, _ = run(str(path), "--timeout", "0.01", "--json")
