@@ -255,8 +255,8 @@ def kill_cut_restart(tmp_path: Path, seed: int, mutant: str | None = None) -> No
             state = storage.load()
         assert state.promise.round >= acked
         covered = 0 if state.snapshot is None else state.snapshot.last_slot
+        assert covered >= acked // 40 * 40, "an acknowledged snapshot is missing"
         assert all(slot in state.chosen for slot in range(covered + 1, acked + 1))
-    assert len(list((tmp_path / "wal").iterdir())) < acked * 60 // 2000, "compaction never ran"
 
 
 def test_an_empty_dir_is_initialised_and_reopens(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ class StorageReport:
     recovery: Recovery
     checkpoint: str | None
     damaged_snapshots: tuple[tuple[str, str], ...] = ()
-    problems: tuple[str, ...] = field(default=())
+    problems: tuple[str, ...] = ()
     """Corruption: each line names a file, a byte range or LSN, and what is wrong."""
 
     @property
@@ -136,14 +136,15 @@ class NodeStorage:
         recovery = self.wal.recovery
         if not recovery.clean:  # a damaged snapshot is only a problem when the log no longer covers for it
             problems += [f"snapshots/{name}: {why}" for name, why in found.damaged]
+        else:
+            for name, why in found.damaged:
+                log.warning("skipped damaged snapshot %s (%s); recovered from an older one and the log", name, why)
         problems += [f"wal/{c}" for c in recovery.corrupt]
         for lsn, payload in recovery.records:
             try:
                 state.persist(codec.decode_write(payload))
             except codec.DecodeError as error:
                 problems.append(f"wal LSN {lsn}: CRC-valid but undecodable: {error}")
-        for name, why in found.damaged:
-            log.warning("skipped damaged snapshot %s (%s); recovered from an older one and the log", name, why)
         if recovery.torn_bytes:
             log.info("dropped a torn log tail of %d bytes (never synced, never acknowledged)", recovery.torn_bytes)
         checkpoint = None if found.snapshot is None else found.snapshot.path.name
