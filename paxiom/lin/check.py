@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from paxiom.lin.history import Event, Operation, pair
@@ -76,7 +76,6 @@ class Result:
     operations: tuple[Operation, ...]
     explanation: Explanation | None = None
     seconds: float = 0.0
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def linearizable(self) -> bool:
