@@ -259,6 +259,7 @@ class Node:
         self._client_tls: ssl.SSLContext | None = None
         self.failure: str | None = None
         self._submitting: list[Command] = []
+        self._peer_frames: dict[str, int] = {}
         """Commands gathered in this turn of the loop, submitted together by `_submit_gathered`."""
         """Why the node stopped on its own (a storage failure), for the exit status."""
 
@@ -409,6 +410,11 @@ class Node:
             self.metrics.sync_latency.observe(seconds)
             self.last_sync = seconds
         self.metrics.wal_bytes.set(self.storage.wal_bytes())
+        counters = getattr(self.transport, "counters", None)
+        if counters is not None:  # the TCP transport's totals (Maelstrom's network counts its own)
+            for direction, total in (("in", counters.frames_in), ("out", counters.frames_out)):
+                self.metrics.frame("peer", direction, total - self._peer_frames.get(direction, 0))
+                self._peer_frames[direction] = total
 
     async def _open_transport(self, security: PeerSecurity) -> PeerTransport:
         transport = PeerTransport(self.name, security, self._receive)
