@@ -258,10 +258,10 @@ class Node:
         self.last_sync: float | None = None
         self._client_tls: ssl.SSLContext | None = None
         self.failure: str | None = None
-        self._submitting: list[Command] = []
-        self._peer_frames: dict[str, int] = {}
-        """Commands gathered in this turn of the loop, submitted together by `_submit_gathered`."""
         """Why the node stopped on its own (a storage failure), for the exit status."""
+        self._submitting: list[Command] = []
+        """Commands gathered in this turn of the loop, submitted together by `_submit_gathered`."""
+        self._peer_frames: dict[str, int] = {}
 
     # ------------------------------------------------------------------ life cycle
 
@@ -394,8 +394,8 @@ class Node:
             storage.close()
             log.error("refusing to vote or lead", extra={"event": "corrupt", "problems": list(exc.report.problems)})
             raise NodeRefused(
-                f"{exc}; repair from peers is not implemented: restore this node's data directory "
-                "from a backup or wipe it and let it catch up as a new member"
+                f"{exc}; repair from peers is not implemented: restore this node's data directory from a "
+                "backup (wiping it is unsafe: the node would forget promises and votes that others counted)"
             ) from None
         return storage, durable
 
