@@ -43,12 +43,19 @@ class Metrics:
         self.frames = Counter("paxiom_frames", "Frames sent and received", ["node", "link", "direction"], registry=r)
         self.requests = Counter("paxiom_client_requests", "Client requests by answer", ["node", "status"], registry=r)
         self._server: WSGIServer | None = None
+        self._children: dict[tuple[str, str], Counter] = {}
 
     def frame(self, link: str, direction: str, count: int = 1) -> None:
-        self.frames.labels(self.node, link, direction).inc(count)
+        child = self._children.get((link, direction))
+        if child is None:  # labels() costs a lock and a dict build: once per label set, not per frame
+            child = self._children[link, direction] = self.frames.labels(self.node, link, direction)
+        child.inc(count)
 
     def answered(self, status: str) -> None:
-        self.requests.labels(self.node, status).inc()
+        child = self._children.get(("status", status))
+        if child is None:
+            child = self._children["status", status] = self.requests.labels(self.node, status)
+        child.inc()
 
     def serve(self, address: Address) -> int:
         """Start the HTTP endpoint (a daemon thread of prometheus-client); returns the bound port."""
