@@ -108,3 +108,24 @@ def test_sessions_run_concurrently_each_with_its_own_seq() -> None:
         assert len(set(seen)) == 12 and {c for c, _ in seen} == {f"c.{i}" for i in range(4)}
 
     asyncio.run(main())
+
+
+def test_concurrent_first_requests_share_one_connection() -> None:
+    """Requests that find no connection at once wait for one attempt: each opening its own orphaned all but
+    the last (their requests hung until a timeout) and cost a TLS handshake apiece."""
+
+    class Counting(FakeNode):
+        accepted = 0
+
+        async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.accepted += 1
+            await super().serve(reader, writer)
+
+    async def main() -> None:
+        node = Counting(ok(kv.KVResult(kv.OK).encode()))
+        async with AsyncClient({"n1": await node.start()}, None, timeout=5, sessions=50) as client:
+            await asyncio.wait_for(asyncio.gather(*(client.put(f"k{i}", b"v") for i in range(50))), 5)
+        assert node.accepted == 1
+        assert len(node.seen) == 50
+
+    asyncio.run(main())

@@ -61,6 +61,7 @@ class AsyncClient:
             self.free.put_nowait(Session(base if sessions == 1 else f"{base}.{i}"))
         self.leader: str | None = None
         self.connections: dict[str, Connection] = {}
+        self._opening: dict[str, asyncio.Future[Connection]] = {}
         self._order = itertools.cycle(list(self.addresses))
 
     async def __aenter__(self) -> AsyncClient:
@@ -167,13 +168,24 @@ class AsyncClient:
         return next(self._order)
 
     async def _connect(self, node: str, timeout: float) -> Connection:
+        """The open connection to `node`, or one being opened: requests that find none at the same time share
+        one attempt (each opening its own would orphan all but the last, and the requests riding on them)."""
         connection = self.connections.get(node)
-        if connection is None or connection.closed:
-            if node not in self.addresses:
-                raise ConnectionError(f"unknown node {node!r}")
-            connection = await Connection.open(self.addresses[node], self.tls, node, timeout)
-            self.connections[node] = connection
-        return connection
+        if connection is not None and not connection.closed:
+            return connection
+        if node not in self.addresses:
+            raise ConnectionError(f"unknown node {node!r}")
+        opening = self._opening.get(node)
+        if opening is None:
+            opening = asyncio.ensure_future(Connection.open(self.addresses[node], self.tls, node, timeout))
+            self._opening[node] = opening
+            opening.add_done_callback(lambda done: self._opened(node, done))
+        return await asyncio.wait_for(asyncio.shield(opening), timeout)
+
+    def _opened(self, node: str, done: asyncio.Future[Connection]) -> None:
+        del self._opening[node]
+        if not done.cancelled() and done.exception() is None:
+            self.connections[node] = done.result()
 
     async def _drop(self, node: str) -> None:
         connection = self.connections.pop(node, None)
@@ -184,5 +196,7 @@ class AsyncClient:
             self.leader = None
 
     async def close(self) -> None:
+        for opening in list(self._opening.values()):
+            opening.cancel()
         for node in list(self.connections):
             await self._drop(node)
