@@ -56,9 +56,9 @@ def load_app(spec: str | None) -> Callable[[], Application]:
 @click.option("--id", "node", help="This node's name in the cluster file. Required unless --maelstrom.")
 @click.option(
     "--data-dir",
-    required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where this node keeps its log and snapshots (created if missing).",
+    help="Where this node keeps its log and snapshots (created if missing). Required unless --maelstrom, "
+    "which defaults to $MAELSTROM_DATA_DIR.",
 )
 @click.option(
     "--trace",
@@ -76,7 +76,7 @@ def load_app(spec: str | None) -> Callable[[], Application]:
 def node(
     config: Path | None,
     node: str | None,
-    data_dir: Path,
+    data_dir: Path | None,
     trace_dir: Path | None,
     insecure: bool,
     app: str | None,
