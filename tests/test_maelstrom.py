@@ -72,7 +72,7 @@ def test_the_correct_node_passes_every_nemesis_and_the_replay_applies_the_file(t
     planned = _every_fault_once(["n1", "n2", "n3"])
     schedule.write_text(json.dumps(planned))
     out = tmp_path / "out"
-    code, doc = conform(out, *WORKLOAD, "--time-limit", "8", "--replay", str(schedule), node="primary_kv")
+    code, doc = conform(out, *WORKLOAD, "--time-limit", "10", "--replay", str(schedule), node="primary_kv")
     assert (code, doc["verdict"], doc["findings"]) == (0, "linearizable", [])
     applied = json.loads((out / "schedule.json").read_text())["steps"]
     assert [(s["op"], s["fault"], s["params"]) for s in applied] == [
@@ -83,6 +83,32 @@ def test_the_correct_node_passes_every_nemesis_and_the_replay_applies_the_file(t
     assert recovered["ok"] > 0, "the correct node must serve again once every fault is healed"
     assert doc["network"]["partitioned"] > 0 and doc["network"]["lost"] > 0 and doc["network"]["duplicated"] > 0
     assert "nondeterminism" in doc["reproducibility"]
+
+
+PAXIOM_NODE = (str(Path(sys.executable).parent / "paxiom"), "node", "--maelstrom", "--data-dir", "{data_dir}")
+
+
+def _steps(*faults: tuple[float, float, str, dict[str, Any]]) -> dict[str, Any]:
+    steps = []
+    for fault_id, (start, heal, name, params) in enumerate(faults):
+        steps += [{"at": start, "op": "start", "id": fault_id, "fault": name, "params": params},
+                  {"at": heal, "op": "heal", "id": fault_id, "fault": name, "params": params}]  # fmt: skip
+    return {"format": nemesis.SCHEDULE_FORMAT, "steps": steps}
+
+
+def test_paxioms_own_node_survives_kill_with_durable_restart_and_a_one_way_partition(tmp_path: Path) -> None:
+    """`paxiom node --maelstrom` under the harness: kill -9 of n1 restarted on its data directory, then n2's
+    messages to the others dropped while theirs reach it."""
+    one_way = {"shape": "one-way", "blocked": True, "links": [["n2", "n1"], ["n2", "n3"]], "text": "n2 -> n1 n3"}
+    schedule = tmp_path / "schedule.json"
+    schedule.write_text(json.dumps(_steps((1.0, 2.0, "kill", {"node": "n1"}), (3.0, 4.5, "partition", one_way))))
+    code, doc = conform(tmp_path / "out", *WORKLOAD, "--time-limit", "8", "--timeout", "1", "--replay", str(schedule),
+                        command=PAXIOM_NODE)  # fmt: skip
+    assert (code, doc["verdict"], doc["findings"]) == (0, "linearizable", [])
+    applied = json.loads((tmp_path / "out" / "schedule.json").read_text())["steps"]
+    assert [(s["op"], s["fault"]) for s in applied] == [("start", "kill"), ("heal", "kill"), ("start", "partition"),
+                                                        ("heal", "partition")]  # fmt: skip
+    assert doc["availability"]["recovered"]["ok"] > 0
 
 
 @pytest.mark.slow

@@ -131,12 +131,20 @@ class Harness:
         await proc.start()
         await self._init(node, "hung")
 
-    async def _nemesis(self, steps: Sequence[dict[str, Any]]) -> None:
+    async def _nemesis(self, steps: Sequence[dict[str, Any]], last_start: float) -> None:
         """Apply the steps in order; time spent applying one (a restart waits for init_ok) delays the rest,
-        so a restarted node gets its rest period before the next fault, however slowly it starts."""
+        so a restarted node gets its rest period before the next fault, however slowly it starts. A fault
+        pushed past `last_start` is not started, so the final quiet period stays quiet."""
         active: dict[int, dict[str, Any]] = {}
+        skipped: set[int] = set()
         lag = 0.0
         for step in steps:
+            if step["op"] == "start" and float(step["at"]) + lag > last_start:
+                skipped.add(int(step["id"]))
+                self.nodes[self.config.node_ids[0]].note(f"{NEMESIS_NOTE}skipped (past the fault window): "
+                                                         f"{nemesis.describe(step)}")  # fmt: skip
+            if int(step["id"]) in skipped:
+                continue
             delay = float(step["at"]) + lag - self.clock()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -174,7 +182,8 @@ class Harness:
                                      config.time_limit)  # fmt: skip
             base = self.outcome.base = self.clock()
             steps = [{**s, "at": float(s["at"]) + base} for s in steps]
-            await asyncio.gather(self.clients.run(base + config.time_limit), self._nemesis(steps))
+            last_start = base + nemesis.Window.of(config.time_limit).last
+            await asyncio.gather(self.clients.run(base + config.time_limit), self._nemesis(steps, last_start))
             if self.clients.history and not any(e.type == "ok" for e in self.clients.history):
                 detail = "no request got an ok answer in the whole run (answering nothing is trivially linearizable)"
                 self._finding(Finding("unavailable", SERVICE, detail, self.clock()))
