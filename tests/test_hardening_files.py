@@ -457,3 +457,8 @@ def test_whole_file_errors_point_at_the_declaration(tmp_path: Path) -> None:
 def test_more_nodes_than_the_limit_are_refused_at_the_list(tmp_path: Path) -> None:
     path = write(tmp_path, "many.toml", many_nodes(100_001))
     bad_input("quorum", "check", path, where=rf"{re.escape(path)}:1:1: ", words="nodes must be a list of 1 to 100,000")
+
+
+def test_an_error_on_line_100_is_not_an_emoji(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.json", "\n" * 99 + "{,}")  # rich printed file💯1 for file:100:1
+    bad_input("explore", "--replay", path, where=rf"{re.escape(path)}:100:2: ", words="not valid JSON")

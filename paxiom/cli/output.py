@@ -43,8 +43,8 @@ class _Console(Console):
 
 
 # Human-readable output goes to stdout; progress and errors to stderr, so --json stdout stays clean.
-console = _Console(highlight=False)
-err_console = _Console(stderr=True, highlight=False)
+console = _Console(highlight=False, emoji=False)  # ":100:" in file:100:1 is not an emoji
+err_console = _Console(stderr=True, highlight=False, emoji=False)
 
 
 def _finite(value: Any) -> Any:
