@@ -225,7 +225,7 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_power_loss_after_kill_keeps_every_acknowledged_write(tmp_path: Path, seed: int) -> None:
     kill_cut_restart(tmp_path, seed)
 

@@ -294,7 +294,7 @@ def test_synced_json_lists_each_file_at_its_synced_length(tmp_path: Path) -> Non
 record_groups = st.lists(st.lists(st.binary(max_size=60), min_size=1, max_size=4), min_size=2, max_size=12)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(groups=record_groups, pick=st.integers(0, 1 << 30), flip=st.integers(1, 255), small=st.booleans())
 def test_any_single_byte_damage_is_torn_only_in_the_last_group(
     tmp_path_factory: pytest.TempPathFactory, groups: list[list[bytes]], pick: int, flip: int, small: bool
