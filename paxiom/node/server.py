@@ -25,8 +25,10 @@ import os
 import signal
 import ssl
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -261,6 +263,8 @@ class Node:
         """Why the node stopped on its own (a storage failure), for the exit status."""
         self._submitting: list[Command] = []
         """Commands gathered in this turn of the loop, submitted together by `_submit_gathered`."""
+        self._deadlines: deque[tuple[float, asyncio.Future[bytes]]] = deque()
+        """Client requests' waiters in arrival order with their deadlines; the clock expires them."""
         self._peer_frames: dict[str, int] = {}
 
     # ------------------------------------------------------------------ life cycle
@@ -352,6 +356,7 @@ class Node:
             await asyncio.sleep(period)
             self.host.tick()
             self._watch_role()
+            self._expire()
             if count % samples == 0:
                 self._sample_storage()
 
@@ -470,15 +475,17 @@ class Node:
         self._clients.add(writer)
         replies = Replies(writer)
         decoder = FrameDecoder(MAX_CLIENT_FRAME)
-        tasks: set[asyncio.Task[None]] = set()
         try:
             while data := await reader.read(READ_CHUNK):
+                frames = 0
                 for payload in decoder.feed(data):
-                    self.metrics.frame("client", "in")
+                    frames += 1
                     request = protocol.decode_request(payload)
-                    task = asyncio.get_running_loop().create_task(self._answer(request, replies))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+                    if isinstance(request, StatusRequest):
+                        self._reply(replies, StatusResponse(request.id, json.dumps(self.status()).encode()))
+                    else:
+                        self._request(request, replies)
+                self.metrics.frame("client", "in", frames)
         except (FrameError, codec.DecodeError) as exc:
             log.warning(
                 "bad client frame, closing", extra={"event": "client-frame", "peer": str(peer), "reason": str(exc)}
@@ -486,19 +493,42 @@ class Node:
         except (ConnectionError, ssl.SSLError) as exc:
             log.info("client connection lost", extra={"event": "client-lost", "peer": str(peer), "reason": str(exc)})
         finally:
-            for task in tasks:
-                task.cancel()
             self._clients.discard(writer)
             writer.close()
 
-    async def _answer(self, request: ClientRequest | StatusRequest, replies: Replies) -> None:
-        if isinstance(request, StatusRequest):
-            response: ClientResponse | StatusResponse = StatusResponse(request.id, json.dumps(self.status()).encode())
-        else:
-            response = await self._command(request)
-            self.metrics.answered(response.status)
+    def _reply(self, replies: Replies, response: ClientResponse | StatusResponse) -> None:
         replies.add(encode_frame(protocol.encode(response)))
         self.metrics.frame("client", "out")
+
+    def _request(self, request: ClientRequest, replies: Replies) -> None:
+        """Take a command request with no task or timer of its own (they were most of a request's cost): its
+        waiter's callback answers once the command is applied or fails, and the clock expires stale waiters."""
+        if self.host.replica.role is not Role.LEADER:
+            self._reply(replies, ClientResponse(request.id, protocol.NOT_LEADER, leader=self._hint()))
+            return
+        key = (request.client, request.seq)
+        future = self.waiters.wait(key)
+        started = time.monotonic()
+        self._deadlines.append((started + WAIT_LIMIT, future))
+        future.add_done_callback(partial(self._settled, request, replies, started))
+        self._gather(Command(request.client, request.seq, request.op))
+
+    def _settled(self, request: ClientRequest, replies: Replies, started: float, future: asyncio.Future[bytes]) -> None:
+        self.waiters.forget((request.client, request.seq), future)
+        if future.cancelled():
+            return
+        error = future.exception()
+        response = self._response(request, started, decode_outcome(future.result()) if error is None else error)
+        self.metrics.answered(response.status)
+        self._reply(replies, response)
+
+    def _expire(self) -> None:
+        """Fail the waiters past their deadline (and drop the settled ones at the front)."""
+        now = time.monotonic()
+        while self._deadlines and (self._deadlines[0][1].done() or self._deadlines[0][0] <= now):
+            _, future = self._deadlines.popleft()
+            if not future.done():
+                future.set_exception(TimeoutError())
 
     def _hint(self) -> str | None:
         hint = self.host.replica.proposer.leader_hint
@@ -512,32 +542,30 @@ class Node:
         in one slot (one vote, one sync, one round trip) instead of one slot each."""
         key = (command.client, command.seq)
         future = self.waiters.wait(key)
-        if not self._submitting:
-            asyncio.get_running_loop().call_soon(self._submit_gathered)
-        self._submitting.append(command)
+        self._gather(command)
         try:
             return decode_outcome(await asyncio.wait_for(asyncio.shield(future), limit))
         finally:
             self.waiters.forget(key, future)
+
+    def _gather(self, command: Command) -> None:
+        if not self._submitting:
+            asyncio.get_running_loop().call_soon(self._submit_gathered)
+        self._submitting.append(command)
 
     def _submit_gathered(self) -> None:
         commands, self._submitting = tuple(self._submitting), []
         if not self.host.submit(commands):
             self.waiters.fail({(c.client, c.seq) for c in commands}, NoLeader("no leader is known"))
 
-    async def _command(self, request: ClientRequest) -> ClientResponse:
+    def _response(self, request: ClientRequest, started: float, outcome: Outcome | BaseException) -> ClientResponse:
         rid = request.id
-        if self.host.replica.role is not Role.LEADER:
-            return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint())
-        started = time.monotonic()
-        try:
-            outcome = await self.execute(Command(request.client, request.seq, request.op))
-        except NoLeader as exc:
-            return ClientResponse(rid, protocol.UNAVAILABLE, message=str(exc))
-        except Deposed as exc:
-            return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint(), message=str(exc))
-        except TimeoutError:
+        if isinstance(outcome, Deposed):
+            return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint(), message=str(outcome))
+        if isinstance(outcome, TimeoutError):
             return ClientResponse(rid, protocol.UNAVAILABLE, message=f"not applied within {WAIT_LIMIT:g} s")
+        if isinstance(outcome, BaseException):  # NoLeader
+            return ClientResponse(rid, protocol.UNAVAILABLE, message=str(outcome))
         if outcome.tag == APPLIED:
             self.metrics.commit_latency.observe(time.monotonic() - started)
             return ClientResponse(rid, protocol.OK, outcome.result)
