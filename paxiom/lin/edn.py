@@ -41,30 +41,37 @@ class Tagged:
     form: Any
 
 
+# One match per token, whitespace, commas and comments skipped in front; `bad` catches any other character
+# (an unterminated string starts with one) and the empty match at the end has no group.
 _TOKEN = re.compile(
-    r"""(?P<ws>[\s,]+|;[^\n]*)
-      |(?P<str>"(?:[^"\\]|\\.)*")
-      |(?P<open>\#\{|[{\[(])
-      |(?P<close>[}\])])
-      |(?P<tag>\#[A-Za-z][\w.\-/]*)
-      |(?P<atom>[^\s,{}\[\]()";#]+)""",
+    r"""(?:[\s,]+|;[^\n]*)*
+      (?:(?P<atom>[^\s,{}\[\]()";\#]+)
+        |(?P<open>\#\{|[{\[(])
+        |(?P<close>[}\])])
+        |(?P<str>"(?:[^"\\]|\\.)*")
+        |(?P<tag>\#[A-Za-z][\w.\-/]*)
+        |(?P<bad>.)
+      )?""",
     re.VERBOSE | re.DOTALL,
 )
 _INT = re.compile(r"[+-]?\d+N?")
 _FLOAT = re.compile(r"[+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?M?")
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f"}
 _CLOSER = {"{": "}", "#{": "}", "[": "]", "(": ")"}
+_TAG = "#tag"  # the opener of a pending tagged literal's frame
 
 
 class _Reader:
-    """Reads top-level forms from one text, tracking the line of each for error messages."""
+    """Reads top-level forms from one text, tracking the line of each for error messages.
+
+    Iterative (a stack of open collections, not recursion), so depth is a counted bound, not the
+    interpreter's stack.
+    """
 
     def __init__(self, text: str, source: str) -> None:
         self.text = text
         self.source = source
         self.seen = (0, 1)  # (offset, line): forms are read in order, so lines are counted incrementally
-        self.tokens = self._tokens()
-        self.pending: tuple[str, str, int] | None = None
 
     def line(self, offset: int) -> int:
         start, line = self.seen if offset >= self.seen[0] else (0, 1)
@@ -75,59 +82,64 @@ class _Reader:
     def error(self, what: str, offset: int) -> PaxiomError:
         return PaxiomError(what, where=f"{self.source}:{self.line(offset)}")
 
-    def _tokens(self) -> Iterator[tuple[str, str, int]]:
-        pos, end = 0, len(self.text)
-        while pos < end:
-            m = _TOKEN.match(self.text, pos)
-            if m is None:
-                char = self.text[pos]
-                raise self.error("unterminated string" if char == '"' else f"unexpected character {char!r}", pos)
-            kind = m.lastgroup
-            assert kind is not None
-            if kind != "ws":
-                yield kind, m.group(), pos
-            pos = m.end()
-
-    def next_token(self) -> tuple[str, str, int] | None:
-        if self.pending is not None:
-            token, self.pending = self.pending, None
-            return token
-        return next(self.tokens, None)
-
     def forms(self) -> Iterator[tuple[Any, int]]:
         """Each top-level form with the line it starts on."""
-        while (token := self.next_token()) is not None:
-            yield self.form(token, 0), self.line(token[2])
+        stack: list[tuple[str, list[Any], int]] = []  # (opener, items so far, offset of the opener)
+        keywords: dict[str, Keyword] = {}
+        tags = 0  # tagged literals still waiting for their form
+        start = 0
+        for m in _TOKEN.finditer(self.text):
+            kind = m.lastgroup
+            if kind is None:
+                continue
+            pos = m.start(kind)
+            if not stack:
+                start = pos
+            value: Any
+            if kind == "atom":
+                text = m.group(kind)
+                value = keywords.get(text)
+                if value is None:
+                    value = self.atom(text, pos)
+                    if isinstance(value, Keyword):
+                        keywords[text] = value  # one object per keyword: histories repeat a dozen of them
+            elif kind == "open" or kind == "tag":
+                if len(stack) >= MAX_DEPTH:
+                    raise self.error(f"nesting deeper than {MAX_DEPTH}", pos)
+                token = m.group(kind)
+                if kind == "tag":
+                    tags += 1
+                stack.append((token if kind == "open" else _TAG + token[1:], [], pos))
+                continue
+            elif kind == "close":
+                if not stack:
+                    raise self.error(f"unexpected {m.group(kind)!r}", pos)
+                if tags and stack[-1][0].startswith(_TAG):
+                    raise self.error(f"tag #{stack[-1][0][len(_TAG) :]} without a form", pos)
+                opener, items, at = stack.pop()
+                value = self.collection(opener, items, at, m.group(kind), pos)
+            elif kind == "str":
+                value = self.string(m.group(kind), pos)
+            else:
+                char = m.group(kind)
+                raise self.error("unterminated string" if char == '"' else f"unexpected character {char!r}", pos)
+            while tags and stack[-1][0].startswith(_TAG):  # a tagged literal is complete with its form
+                tags -= 1
+                tag = stack.pop()[0][len(_TAG) :]
+                value = value if isinstance(value, dict) and "." in tag else Tagged(tag, value)
+            if stack:
+                stack[-1][1].append(value)
+            else:
+                yield value, self.line(start)
+        if stack:
+            opener, _, at = stack[-1]
+            if opener.startswith(_TAG):
+                raise self.error(f"tag #{opener[len(_TAG) :]} without a form", at)
+            raise self.error(f"{opener!r} is never closed", at)
 
-    def form(self, token: tuple[str, str, int], depth: int) -> Any:
-        kind, text, pos = token
-        if depth > MAX_DEPTH:
-            raise self.error(f"nesting deeper than {MAX_DEPTH}", pos)
-        if kind == "atom":
-            return self.atom(text, pos)
-        if kind == "str":
-            return self.string(text, pos)
-        if kind == "open":
-            return self.collection(text, pos, depth)
-        if kind == "tag":
-            inner = self.next_token()
-            if inner is None:
-                raise self.error(f"tag {text} without a form", pos)
-            value = self.form(inner, depth + 1)
-            return value if isinstance(value, dict) and "." in text else Tagged(text[1:], value)
-        raise self.error(f"unexpected {text!r}", pos)
-
-    def collection(self, opener: str, pos: int, depth: int) -> Any:
-        items: list[Any] = []
-        while True:
-            token = self.next_token()
-            if token is None:
-                raise self.error(f"{opener!r} is never closed", pos)
-            if token[0] == "close":
-                if token[1] != _CLOSER[opener]:
-                    raise self.error(f"{opener!r} closed by {token[1]!r}", token[2])
-                break
-            items.append(self.form(token, depth + 1))
+    def collection(self, opener: str, items: list[Any], pos: int, closer: str, close_pos: int) -> Any:
+        if closer != _CLOSER[opener]:
+            raise self.error(f"{opener!r} closed by {closer!r}", close_pos)
         if opener in "[(":
             return tuple(items)
         if opener == "#{":
@@ -145,10 +157,12 @@ class _Reader:
     def atom(self, text: str, pos: int) -> Any:
         if len(text) > MAX_ATOM:
             raise self.error(f"token longer than {MAX_ATOM} characters", pos)
-        if text.startswith(":"):
+        if text[0] == ":":
             if len(text) == 1:
                 raise self.error("empty keyword", pos)
             return Keyword(text[1:])
+        if text.isascii() and text.isdigit():
+            return int(text)
         if text in ("nil", "true", "false"):
             return None if text == "nil" else text == "true"
         if _INT.fullmatch(text):
