@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from paxiom.errors import PaxiomError
 from paxiom.lin.history import Event, Operation, pair
 from paxiom.lin.models import MODELS, Model, infer, show_state
 from paxiom.lin.search import Entry, Outcome, Verdict, search
@@ -138,6 +139,8 @@ def check(
     """
     started = time.monotonic()
     ops = _operations(history)
+    if isinstance(model, str) and model not in MODELS:
+        raise PaxiomError(f"unknown model {model!r} (models: {', '.join(sorted(MODELS))})")
     chosen = model if isinstance(model, Model) else (MODELS[model] if model else infer(ops))
     deadline = None if timeout is None else started + timeout
     by_key: dict[Any, list[Operation]] = defaultdict(list)
