@@ -130,7 +130,8 @@ class AsyncClient:
                 target = await self._next(target, deadline)
                 continue
             try:
-                response = await asyncio.wait_for(connection.command(session.client, session.seq, op), attempt)
+                async with asyncio.timeout(attempt):  # not wait_for: that wraps every request in a task of its own
+                    response = await connection.command(session.client, session.seq, op)
             except (TimeoutError, OSError) as exc:  # ConnectionError is an OSError
                 failure, last = TIMED_OUT, f"{target}: no answer ({type(exc).__name__} {exc})"
                 await self._drop(target)
