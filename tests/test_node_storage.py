@@ -358,3 +358,15 @@ def test_bytes_after_a_snapshots_payload_are_ignored(tmp_path: Path) -> None:
     assert found.snapshot is not None and found.snapshot.payload == b"state"
     path.write_bytes(path.read_bytes()[:-6])
     assert store.load().snapshot is None
+
+
+def test_damage_below_the_snapshot_does_not_stop_the_node(tmp_path: Path) -> None:
+    appends = [*history(range(1, 10)), (snapshot_at(5),), *history(range(10, 14))]
+    run(tmp_path, appends)
+    (segment,) = (tmp_path / "wal").iterdir()
+    data = bytearray(segment.read_bytes())
+    data[200] ^= 0x20  # an early record, long since covered by the snapshot
+    segment.write_bytes(bytes(data))
+    with open_storage(tmp_path) as storage:
+        assert storage.load() == expected(appends)
+        assert storage.report.recovery.covered and storage.report.recovery.clean

@@ -339,3 +339,25 @@ def test_a_record_forged_with_a_valid_crc_but_a_wrong_lsn_is_not_accepted(tmp_pa
     damage(victim.segment, victim.offset, forged)
     result = read(tmp_path)
     assert result.corrupt[0].first_lsn == victim.lsn and "was due" in result.corrupt[0].reason
+
+
+def test_damage_the_snapshot_covers_loses_nothing_and_is_noted_not_refused(tmp_path: Path) -> None:
+    placed = write(tmp_path, [[bytes([i]) * 30] for i in range(20)])
+    victim = placed[4]
+    damage(victim.segment, victim.offset + RECORD_HEADER, b"!")
+    covering = recover(tmp_path / "wal", cluster_id="c1", node_id="n1", max_record=MAX, base_lsn=victim.lsn)
+    assert covering.clean and [c.first_lsn for c in covering.covered] == [victim.lsn]
+    assert covering.records == tuple(payloads([p for p in placed if p.lsn > victim.lsn]))
+    short = recover(tmp_path / "wal", cluster_id="c1", node_id="n1", max_record=MAX, base_lsn=victim.lsn - 1)
+    assert [c.first_lsn for c in short.corrupt] == [victim.lsn] and not short.covered
+
+
+def test_damage_to_the_end_of_a_segment_is_judged_by_where_the_next_one_starts(tmp_path: Path) -> None:
+    placed = write(tmp_path, [[b"x" * 100] for _ in range(12)], segment_bytes=500)
+    first = [p for p in placed if p.segment == placed[0].segment]
+    first[-1].segment.write_bytes(first[-1].segment.read_bytes()[:-1])
+    at_end = recover(tmp_path / "wal", cluster_id="c1", node_id="n1", max_record=MAX, base_lsn=first[-1].lsn)
+    assert at_end.clean and [(c.first_lsn, c.last_lsn) for c in at_end.covered] == [(first[-1].lsn,) * 2]
+    assert not recover(
+        tmp_path / "wal", cluster_id="c1", node_id="n1", max_record=MAX, base_lsn=first[-1].lsn - 1
+    ).clean

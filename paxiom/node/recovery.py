@@ -17,6 +17,7 @@ another cluster or node.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +59,8 @@ class Recovery:
     corrupt: tuple[CorruptRange, ...] = ()
     truncate: tuple[Path, int] | None = None
     """The torn tail to cut: file and the length to keep (0 with a torn header: remove the file)."""
+    covered: tuple[CorruptRange, ...] = ()
+    """Damage that lost only LSNs the snapshot covers: nothing acknowledged is missing."""
 
     @property
     def clean(self) -> bool:
@@ -78,13 +81,35 @@ class Scan:
     """False after damage of unknown extent: the next segment's first LSN is taken as it comes."""
     records: list[tuple[int, bytes]] = field(default_factory=list)
     corrupt: list[CorruptRange] = field(default_factory=list)
+    covered: list[CorruptRange] = field(default_factory=list)
+    open: CorruptRange | None = None
+    """Damage running to the end of a segment: its last LSN is known once the next segment starts."""
     truncate: tuple[Path, int] | None = None
     torn_bytes: int = 0
     _hits_of: bytes | None = None
     _hits: dict[bytes, tuple[int, int]] = field(default_factory=dict)
 
-    def bad(self, seg: Path, offset: int, length: int, reason: str, last_lsn: int | None = None) -> None:
-        self.corrupt.append(CorruptRange(seg.name, offset, length, self.expected, last_lsn, reason))
+    def bad(
+        self, seg: Path, offset: int, length: int, reason: str, last_lsn: int | None = None, *, open_ended: bool = False
+    ) -> None:
+        damage = CorruptRange(seg.name, offset, length, self.expected, last_lsn, reason)
+        if open_ended:
+            self.settle(None)
+            self.open = damage
+        else:
+            self.judge(damage)
+
+    def judge(self, damage: CorruptRange) -> None:
+        """Damage whose every lost LSN the snapshot covers loses nothing: noted, not corruption."""
+        harmless = damage.last_lsn is not None and damage.last_lsn <= self.base_lsn
+        (self.covered if harmless else self.corrupt).append(damage)
+
+    def settle(self, next_first_lsn: int | None) -> None:
+        """Close the open damage: with the first LSN of the segment after it, or as of unknown extent."""
+        if self.open is not None:
+            last = None if next_first_lsn is None else next_first_lsn - 1
+            self.judge(dataclasses.replace(self.open, last_lsn=last))
+            self.open = None
 
     def segment(self, seg: Path, buf: bytes, last: bool) -> None:
         claim = self.claims.get(f"wal/{seg.name}", 0)
@@ -101,6 +126,8 @@ class Scan:
             return
         if parse_segment_name(seg.name) != header.first_lsn:
             self.bad(seg, 0, HEADER_SIZE, f"header says first LSN {header.first_lsn}")
+        elif self.open is not None:
+            self.settle(header.first_lsn)
         elif self.in_step and header.first_lsn != self.expected and header.first_lsn > self.base_lsn + 1:
             gap = "gap" if header.first_lsn > self.expected else "overlap"
             self.bad(seg, 0, HEADER_SIZE, f"LSN {gap}: segment starts at {header.first_lsn}", header.first_lsn - 1)
@@ -111,7 +138,7 @@ class Scan:
         if last and claim == 0 and self.next_valid(buf, 0) is None:
             self.truncate, self.torn_bytes = (seg, 0), len(buf)
         else:
-            self.bad(seg, 0, len(buf), reason)
+            self.bad(seg, 0, len(buf), reason, open_ended=True)
             self.in_step = False
 
     def records_of(self, seg: Path, buf: bytes, last: bool, claim: int) -> None:
@@ -128,11 +155,11 @@ class Scan:
                 continue
             follower = self.next_valid(buf, offset + 1)
             if self.proven_synced(buf, offset, follower, last, claim):
-                end = len(buf) if follower is None else follower.offset
-                self.bad(seg, offset, end - offset, record, None if follower is None else follower.lsn - 1)
                 if follower is None:
+                    self.bad(seg, offset, len(buf) - offset, record, open_ended=True)
                     self.in_step = False
                     return
+                self.bad(seg, offset, follower.offset - offset, record, follower.lsn - 1)
                 self.expected, offset = follower.lsn, follower.offset
                 continue
             self.truncate, self.torn_bytes = (seg, offset), len(buf) - offset
@@ -210,6 +237,7 @@ def recover(
         scan.segment(seg, seg.read_bytes(), last=i == len(files) - 1)
         if scan.truncate is not None:
             break
+    scan.settle(None)
     return Recovery(
         tuple(scan.records),
         max(scan.expected, base_lsn + 1),
@@ -217,4 +245,5 @@ def recover(
         scan.torn_bytes,
         tuple(scan.corrupt),
         scan.truncate,
+        tuple(scan.covered),
     )

@@ -145,6 +145,8 @@ class NodeStorage:
                 state.persist(codec.decode_write(payload))
             except codec.DecodeError as error:
                 problems.append(f"wal LSN {lsn}: CRC-valid but undecodable: {error}")
+        for damage in recovery.covered:
+            log.warning("log damage the snapshot covers (nothing lost): wal/%s", damage)
         if recovery.torn_bytes:
             log.info("dropped a torn log tail of %d bytes (never synced, never acknowledged)", recovery.torn_bytes)
         checkpoint = None if found.snapshot is None else found.snapshot.path.name
