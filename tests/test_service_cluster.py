@@ -25,7 +25,7 @@ from paxiom.client import AsyncClient, Client, Timeout, Unavailable
 from paxiom.client.cluster import client_tls
 from paxiom.client.connection import Connection
 from paxiom.client.protocol import ClientResponse
-from paxiom.impl import observe
+from paxiom.impl import observe, tracecheck
 from paxiom.impl.values import Value
 from paxiom.node import kvstore as kv
 from paxiom.node import tls
@@ -84,7 +84,7 @@ def test_serves_survives_leader_sigkill_and_the_old_leader_catches_up(cluster: S
         old = client.leader
         assert old is not None
         os.killpg(cluster.processes[old].popen.pid, signal.SIGKILL)
-        with (cluster.root.parent / "trace" / f"{old}.0.jsonl").open("a") as trace:  # the killer records it
+        with (cluster.root.parent / "trace" / f"{old}.jsonl").open("a") as trace:  # the killer records it
             trace.write(observe.dumps(observe.Crash(cluster.sc.index(old))) + "\n")
         for i in range(20, 40):  # the first of these waits out the election
             client.put(f"k{i}", b"v%d" % i)
@@ -110,6 +110,10 @@ def test_serves_survives_leader_sigkill_and_the_old_leader_catches_up(cluster: S
         assert set(listed.keys) == set(acknowledged) and not listed.more
     nodes = eventually(lambda: not (s := summary_of(cluster))["unreachable"] and s["nodes"], 10, "all answer")
     assert nodes[old]["incarnation"] == 1 and nodes[old]["commit_index"] == nodes[new]["commit_index"]
+    cluster.stop()  # every record written (a stopped node's last ones too) before the traces are judged
+    verdict = tracecheck.check(cluster.root.parent / "trace")
+    assert verdict.holds, (verdict.objection, verdict.at)
+    assert verdict.nodes and verdict.actions_matched > 0
     applied = agreed_log(cluster.root.parent / "trace")
     puts = {kv.put_op(key, value) for key, value in acknowledged.items() if key != "k3"}
     assert puts <= {command.op for value in applied.values() for command in value}

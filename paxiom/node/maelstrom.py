@@ -26,7 +26,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from paxiom.errors import PaxiomError
 from paxiom.impl.messages import Envelope, Message
@@ -37,6 +37,8 @@ from paxiom.node.clusterfile import Address, parse_service_cluster, render
 from paxiom.node.server import Node, NodeOptions, NoLeader, setup_logging
 from paxiom.node.sessions import APPLIED, Application
 from paxiom.node.tls import PeerSecurity
+from paxiom.node.traced import Traced, opened
+from paxiom.node.transport import RECEIVED
 
 log = logging.getLogger("paxiom.node.maelstrom")
 
@@ -73,7 +75,7 @@ class MaelstromPeers:
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
 
-    def send(self, dst: str, msg: Message) -> None:
+    def send(self, dst: str, msg: Message | Traced) -> None:
         self.wire.emit(dst, {"type": "paxiom", "frame": base64.b64encode(codec.encode(msg)).decode()})
 
     async def stop(self) -> None:
@@ -106,12 +108,12 @@ class MaelstromNode(Node):
         if kind == "paxiom":
             try:
                 payload = base64.b64decode(body["frame"], validate=True)
-                msg = codec.decode_message(payload)
+                msg_id, msg = opened(cast(Message | Traced, codec.decode(payload, RECEIVED)))
                 src = self.sc.index(message["src"])
             except (KeyError, TypeError, binascii.Error, codec.DecodeError, PaxiomError) as exc:
                 log.warning("bad peer message dropped", extra={"event": "peer-frame", "reason": repr(exc)})
                 return
-            self.host.receive(Envelope(src, self.me, msg))
+            self.host.receive(Envelope(src, self.me, msg), msg_id)
             return
         task = asyncio.get_running_loop().create_task(self._client(message))
         self._requests.add(task)

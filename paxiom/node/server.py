@@ -51,6 +51,7 @@ from paxiom.node.metrics import Metrics
 from paxiom.node.sessions import APPLIED, STALE, Application, Outcome, SessionMachine, decode_outcome
 from paxiom.node.storage import CorruptStorage, NodeStorage
 from paxiom.node.tls import CLIENT, NODE, AuthError, PeerSecurity, TlsDir, check_peer
+from paxiom.node.traced import Traced, opened
 from paxiom.node.transport import PeerTransport
 
 log = logging.getLogger("paxiom.node")
@@ -67,7 +68,7 @@ MAX_UNREAD = 16 << 20
 class Peers(Protocol):
     """What the node needs of a peer transport: `PeerTransport` over TCP, or Maelstrom's messages."""
 
-    def send(self, dst: str, msg: Message) -> None: ...
+    def send(self, dst: str, msg: Message | Traced) -> None: ...
 
     async def stop(self) -> None: ...
 
@@ -209,13 +210,15 @@ class NoLeader(Exception):
 
 
 class Trace:
-    """`--trace DIR`: the host's observation records as JSON lines, one file per node incarnation."""
+    """`--trace DIR`: the host's observation records as JSON lines, one file per node that every incarnation
+    appends to (so the file is the node's history in order, restarts included, as `paxiom trace check`
+    reads it)."""
 
-    def __init__(self, directory: Path, node: str, incarnation: int) -> None:
+    def __init__(self, directory: Path, node: str) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         # line-buffered: a record reaches the file (not the disk) before the node acts on it, so a SIGKILL
         # loses no record of anything the node did
-        self.file = (directory / f"{node}.{incarnation}.jsonl").open("a", encoding="utf-8", buffering=1)
+        self.file = (directory / f"{node}.jsonl").open("a", encoding="utf-8", buffering=1)
 
     def __call__(self, record: Record) -> None:
         self.file.write(dumps(record) + "\n")
@@ -307,7 +310,7 @@ class Node:
         self.storage, durable = self._open_storage()
         self.incarnation = next_incarnation(self.storage.datadir)
         if self.options.trace_dir is not None:
-            self.trace = Trace(self.options.trace_dir, self.name, self.incarnation)
+            self.trace = Trace(self.options.trace_dir, self.name)
         self.sm = SessionMachine(self.options.app())
         self.host = Host(
             config,
@@ -428,11 +431,18 @@ class Node:
         transport.connect({n: (a.host, a.port) for n, a in self.sc.peers.items()})
         return transport
 
-    def _receive(self, src: str, msg: Message) -> None:
-        self.host.receive(Envelope(self.sc.index(src), self.me, msg))
+    def _receive(self, src: str, received: Message | Traced) -> None:
+        try:
+            msg_id, msg = opened(received)
+        except codec.DecodeError as exc:
+            log.warning("bad traced message dropped", extra={"event": "peer-frame", "peer": src, "reason": str(exc)})
+            return
+        self.host.receive(Envelope(self.sc.index(src), self.me, msg), msg_id)
 
     def _send(self, msg_id: MsgId, envelope: Envelope) -> None:
-        self.transport.send(self.sc.nodes[envelope.dst], envelope.msg)
+        """With --trace the message carries its id, so the receiver's trace names the same send."""
+        msg = envelope.msg if self.trace is None else Traced.wrap(msg_id, envelope.msg)
+        self.transport.send(self.sc.nodes[envelope.dst], msg)
 
     # ------------------------------------------------------------------ clients
 

@@ -25,18 +25,21 @@ import ssl
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from paxiom.impl.messages import Message
 from paxiom.node import codec
 from paxiom.node.framing import MAX_FRAME, FrameDecoder, FrameError, encode_frame
 from paxiom.node.tls import NODE, AuthError, PeerSecurity, check_peer
+from paxiom.node.traced import Traced
 
 log = logging.getLogger("paxiom.node.transport")
 
-Handler = Callable[[str, Message], None]
+Handler = Callable[[str, Message | Traced], None]
 """Receives every decoded message with the name of the node that sent it; must not block."""
 READ_CHUNK = 1 << 16
+RECEIVED = codec.MESSAGES | {Traced}
+"""What a peer may send after its hello: a protocol message, bare or with its id (a tracing sender)."""
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ class PeerTransport:
             self._outboxes[peer] = Outbox(self.limits.queue_frames, self.limits.queue_bytes)
             self._spawn(self._dial(peer))
 
-    def send(self, dst: str, msg: Message) -> None:
+    def send(self, dst: str, msg: Message | Traced) -> None:
         """Queue `msg` for `dst`; never blocks (a full queue drops its oldest frame)."""
         self._enqueue((dst,), msg)
 
@@ -149,7 +152,7 @@ class PeerTransport:
         """Queue `msg` for every peer, encoded once."""
         self._enqueue(tuple(self._outboxes), msg)
 
-    def _enqueue(self, dsts: tuple[str, ...], msg: Message) -> None:
+    def _enqueue(self, dsts: tuple[str, ...], msg: Message | Traced) -> None:
         try:
             frame = encode_frame(codec.encode(msg), self.limits.max_frame)
         except (codec.EncodeError, FrameError) as exc:
@@ -318,7 +321,7 @@ class PeerTransport:
     async def _read(self, src: str, where: str, frames: AsyncIterator[bytes]) -> None:
         try:
             async for payload in frames:
-                msg = codec.decode_message(payload)
+                msg = cast(Message | Traced, codec.decode(payload, RECEIVED))
                 self.counters.frames_in += 1
                 try:
                     self.handler(src, msg)
