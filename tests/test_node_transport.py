@@ -387,3 +387,29 @@ def test_a_message_no_receiver_would_accept_is_dropped_loudly(tls: TlsDir, caplo
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 2 and all(e.startswith("not sending Accept to n2: ") for e in errors), errors
     assert "Accept.value[0].op: length 1048577" in errors[0] and "exceeds the maximum frame of 100" in errors[1]
+
+
+def test_a_message_sent_to_each_peer_in_turn_is_encoded_once(tls: TlsDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The host sends a broadcast as one send per peer, each with the same or an equal message."""
+    encoded: list[object] = []
+    real = codec.encode
+
+    def counting(obj: Any) -> bytes:
+        encoded.append(obj)
+        return real(obj)
+
+    async def scenario() -> None:
+        async with cluster(tls) as nodes:
+            t1, _ = nodes["n1"][0], monkeypatch.setattr(codec, "encode", counting)
+            value = (Command("c1", 1, b"x" * 100),)
+            for dst in ("n2", "n3"):
+                t1.send(dst, Accept(Ballot(3, 1), 7, value))  # equal copies, as the core builds per peer
+            t1.send("n2", accept(8))
+            t1.send("n3", accept(8))  # the same object would do too
+            for name in ("n2", "n3"):
+                inbox = nodes[name][1]
+                await until(lambda inbox=inbox: len(inbox.got) == 2, f"{name} got both")
+                assert [m for _, m in inbox.got] == [Accept(Ballot(3, 1), 7, value), accept(8)]
+            assert [type(m) for m in encoded if isinstance(m, Accept)] == [Accept, Accept]
+
+    run(scenario())

@@ -129,6 +129,8 @@ class PeerTransport:
         self._server: asyncio.Server | None = None
         self._pending = 0
         self._random = random.Random()
+        self._last: tuple[object, bytes] = (None, b"")
+        """The last message encoded and its frame."""
 
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Start accepting peers; returns the bound port."""
@@ -153,14 +155,20 @@ class PeerTransport:
         self._enqueue(tuple(self._outboxes), msg)
 
     def _enqueue(self, dsts: tuple[str, ...], msg: Message | Traced) -> None:
-        try:
-            frame = encode_frame(codec.encode(msg), self.limits.max_frame)
-        except (codec.EncodeError, FrameError) as exc:
-            # A message its receivers would refuse (e.g. a catch-up larger than a frame) is dropped like a lost
-            # one, loudly: raising here would take the whole node down over one message.
-            self.counters.unsendable += 1
-            log.error("not sending %s to %s: %s", type(msg).__name__, ", ".join(dsts), exc)
-            return
+        last, frame = self._last
+        # The host sends a broadcast as one message per peer, one after the other (the same object, or equal
+        # ones built per peer): encode it once. Equal messages encode alike, and the check is cheap because
+        # the copies share their value tuple.
+        if type(msg) is not type(last) or not (msg is last or msg == last):
+            try:
+                frame = encode_frame(codec.encode(msg), self.limits.max_frame)
+            except (codec.EncodeError, FrameError) as exc:
+                # A message its receivers would refuse (e.g. a catch-up larger than a frame) is dropped like a
+                # lost one, loudly: raising here would take the whole node down over one message.
+                self.counters.unsendable += 1
+                log.error("not sending %s to %s: %s", type(msg).__name__, ", ".join(dsts), exc)
+                return
+            self._last = (msg, frame)
         for dst in dsts:
             outbox = self._outboxes.get(dst)
             if outbox is None:
