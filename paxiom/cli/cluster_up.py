@@ -37,6 +37,12 @@ from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
 @click.option("--insecure", is_flag=True, help="Plaintext links (loudly logged by every node).")
 @click.option("--no-restart", is_flag=True, help="Leave a node that dies down.")
 @click.option(
+    "--trace",
+    "trace_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Nodes write observation records here (a killed node's Crash too), for `paxiom trace check`.",
+)
+@click.option(
     "--ready-timeout",
     type=FiniteFloat(min=1),
     default=30.0,
@@ -46,12 +52,20 @@ from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
 @json_option
 @user_errors
 def up(
-    count: int, directory: Path, app: str | None, insecure: bool, no_restart: bool, ready_timeout: float, as_json: bool
+    count: int,
+    directory: Path,
+    app: str | None,
+    insecure: bool,
+    no_restart: bool,
+    trace_dir: Path | None,
+    ready_timeout: float,
+    as_json: bool,
 ) -> None:
     from paxiom.node.supervisor import Supervisor, prepare, wait_ready
 
     path = prepare(directory, count)
-    supervisor = Supervisor(path, insecure=insecure, extra=["--app", app] if app else [], restart=not no_restart)
+    extra = ["--app", app] if app else []
+    supervisor = Supervisor(path, insecure=insecure, extra=extra, restart=not no_restart, trace_dir=trace_dir)
     stopping: list[int] = []
 
     def stop(signum: int, frame: FrameType | None) -> None:

@@ -28,6 +28,7 @@ from typing import IO, Any
 from paxiom.client.aio import AsyncClient
 from paxiom.client.cluster import client_tls
 from paxiom.errors import PaxiomError
+from paxiom.impl import observe
 from paxiom.node import tls
 from paxiom.node.clusterfile import Address, ServiceCluster, load_service_cluster, render
 
@@ -86,7 +87,13 @@ class Process:
 
 class Supervisor:
     def __init__(
-        self, cluster_file: Path, *, insecure: bool = False, extra: list[str] | None = None, restart: bool = True
+        self,
+        cluster_file: Path,
+        *,
+        insecure: bool = False,
+        extra: list[str] | None = None,
+        restart: bool = True,
+        trace_dir: Path | None = None,
     ) -> None:
         self.path = cluster_file
         self.root = cluster_file.parent
@@ -94,6 +101,8 @@ class Supervisor:
         self.insecure = insecure
         self.extra = extra or []
         self.restart = restart
+        self.trace_dir = trace_dir
+        """Nodes write `--trace` records here; a node killed by a signal gets its `Crash` record appended."""
         self.processes: dict[str, Process] = {}
 
     def command(self, node: str) -> list[str]:
@@ -106,6 +115,7 @@ class Supervisor:
             node,
             "--data-dir",
             str(data),
+            *(["--trace", str(self.trace_dir)] if self.trace_dir is not None else []),
             *(["--insecure"] if self.insecure else []),
             *self.extra,
         ]
@@ -140,6 +150,9 @@ class Supervisor:
             if code is None:
                 continue
             process.log.close()
+            if code < 0 and self.trace_dir is not None:  # killed: the trace says so before the next incarnation
+                with (self.trace_dir / f"{node}.jsonl").open("a", encoding="utf-8") as trace:
+                    trace.write(observe.dumps(observe.Crash(self.sc.index(node))) + "\n")
             again = self.restart and process.restarts < MAX_RESTARTS
             if again:
                 self.start(node, process.restarts + 1)
