@@ -123,3 +123,37 @@ def test_one_model_is_not_all_1_models() -> None:
     from paxiom.cli.output import count
 
     assert (count(1, "model"), count(7, "model"), count(1_000, "model")) == ("1 model", "7 models", "1,000 models")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--replicas", "21"], "paxiom quorum check"),
+        (["--replicas", "10000"], "limit 20"),
+        (["--replicas", "0"], "--replicas"),
+        (["--q1", "0"], "--q1"),
+        (["--q2", "-3"], "--q2"),
+        (["--steps", "0"], "--steps"),
+        (["--shrink-seconds", "nan"], "--shrink-seconds"),
+        (["--mutant", "phase1-quorum-too-small", "--seed", "3"], "--seed does not apply"),
+    ],
+)
+def test_sim_refuses_options_it_cannot_honour(args: list[str], named: str) -> None:
+    one_line_error(*run("sim", *args, "--json"), named)
+
+
+def test_sim_writes_no_trace_into_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("sim", "--mutant", "phase1-quorum-too-small", "--shrink-seconds", "0", "--json")
+    trace = Path(json.loads(out)["trace"])
+    assert code == 1 and trace.is_file() and trace.is_relative_to(tempfile.gettempdir())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sim_steps_name_replicas_as_the_report_does() -> None:
+    from paxiom.cli.trace_view import sim_step_words
+
+    assert sim_step_words({"action": "crash", "replica": 3}) == "action=crash replica=a4"
+    assert sim_step_words({"action": "partition", "side": [0, 2]}) == "action=partition side=a1,a3"

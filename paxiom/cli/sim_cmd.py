@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 
-from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cli.output import (
+    FiniteFloat,
+    console,
+    emit_json,
+    err_console,
+    finish,
+    json_option,
+    output_path,
+    user_errors,
+)
+from paxiom.cli.trace_view import sim_step_words
 from paxiom.errors import PaxiomError
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.sim import trace
@@ -18,6 +30,7 @@ from paxiom.impl.sim.hunt import DEFAULT_RUNS, DEFAULT_STEPS, hunt
 from paxiom.impl.sim.runner import FAULTS, Faults, RunResult, replay, run
 from paxiom.impl.sim.shrink import shrink
 from paxiom.impl.sim.simulator import ClusterSettings
+from paxiom.spec.quorums import ENUMERATION_LIMIT
 
 
 def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: dict[str, Any]) -> None:
@@ -32,7 +45,7 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
         "transitions_per_second": round(result.transitions / result.seconds) if result.seconds else None,
     }
     if trace_path is not None:
-        trace.dump(result, trace_path)
+        trace.dump(result, output_path(trace_path))
         doc["trace"] = str(trace_path)
     if as_json:
         emit_json(doc)
@@ -59,7 +72,7 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
         if len(shown) < len(result.steps):
             console.print(f"    ... {len(result.steps) - len(shown)} earlier steps")
         for i, step in enumerate(shown, len(result.steps) - len(shown)):
-            console.print(f"    {i:>4}  " + escape(" ".join(f"{k}={v}" for k, v in step.items())))
+            console.print(f"    {i:>4}  " + escape(sim_step_words(step)))
 
 
 def _list_mutants(as_json: bool) -> None:
@@ -75,23 +88,37 @@ def _list_mutants(as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--replicas", default=3, show_default=True, help="Cluster size.")
+@click.option(
+    "--replicas",
+    type=click.IntRange(1),
+    default=3,
+    show_default=True,
+    help=f"Cluster size (at most {ENUMERATION_LIMIT}: the oracle enumerates quorums).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seeds the cluster and the fault schedule.")
-@click.option("--steps", default=2000, show_default=True, help="Adversarial steps before the liveness check.")
+@click.option(
+    "--steps",
+    type=click.IntRange(1),
+    default=2000,
+    show_default=True,
+    help="Adversarial steps before the liveness check.",
+)
 @click.option("--faults", default="all", show_default=True, help=f"all, none, or a list of: {', '.join(FAULTS)}.")
-@click.option("--q1", type=int, default=None, help="Phase-1 quorum size (default: majority).")
-@click.option("--q2", type=int, default=None, help="Phase-2 quorum size (default: majority).")
+@click.option("--q1", type=click.IntRange(1), default=None, help="Phase-1 quorum size (default: majority).")
+@click.option("--q2", type=click.IntRange(1), default=None, help="Phase-2 quorum size (default: majority).")
 @click.option("--mutant", default=None, help="Hunt this injected bug with the default budget until the oracle objects.")
 @click.option("--list-mutants", is_flag=True, help="List the mutant catalogue.")
 @click.option("--replay", "replay_file", type=click.Path(path_type=Path), default=None, help="Replay a trace file.")
 @click.option(
     "--trace-out",
     type=click.Path(path_type=Path),
-    default=Path("paxiom-sim-trace.json"),
-    show_default=True,
-    help="Where a failing (shrunk) schedule is written.",
+    default=None,
+    help="Where a failing (shrunk) schedule is written (missing parent folders are created; default: a file "
+    "in the system's temporary directory, named in the report).",
 )
-@click.option("--shrink-seconds", default=20.0, show_default=True, help="Time allowed for shrinking.")
+@click.option(
+    "--shrink-seconds", type=FiniteFloat(0, 3600), default=20.0, show_default=True, help="Time allowed for shrinking."
+)
 @click.option(
     "--trace-dir",
     type=click.Path(path_type=Path),
@@ -110,7 +137,7 @@ def sim(
     mutant: str | None,
     list_mutants: bool,
     replay_file: Path | None,
-    trace_out: Path,
+    trace_out: Path | None,
     shrink_seconds: float,
     trace_dir: Path | None,
     as_json: bool,
@@ -128,14 +155,26 @@ def sim(
         result = replay(settings, schedule, trace_dir=trace_dir)
         _report(result, None, as_json, {"replayed": str(replay_file)})
         finish(result.holds)
+    trace_out = trace_out or Path(tempfile.gettempdir()) / "paxiom-sim" / f"trace-{mutant or f'seed-{seed}'}.json"
+    if replicas > ENUMERATION_LIMIT:
+        raise PaxiomError(
+            f"--replicas {replicas}: the simulator's oracle enumerates quorums (limit {ENUMERATION_LIMIT} "
+            "replicas); certify a larger cluster's quorums with `paxiom quorum check`"
+        )
     if mutant is not None:
         if mutant not in MUTANTS:
             raise PaxiomError(f"no mutant {mutant!r}; see paxiom sim --list-mutants")
+        given = click.get_current_context().get_parameter_source
+        if given("seed") is ParameterSource.COMMANDLINE:
+            raise PaxiomError(
+                f"--mutant hunts over its own seeds (runs 0..{DEFAULT_RUNS - 1}); --seed does not apply to it"
+            )
         with Progress(console=err_console, transient=True, disable=as_json) as bar:
             task = bar.add_task(f"hunting {mutant}", total=DEFAULT_RUNS)
             found = hunt(
                 MUTANTS[mutant],
-                steps=DEFAULT_STEPS,
+                steps=steps if given("steps") is ParameterSource.COMMANDLINE else DEFAULT_STEPS,
+                replicas=replicas if given("replicas") is ParameterSource.COMMANDLINE else None,
                 shrink_seconds=shrink_seconds,
                 progress=lambda i: bar.update(task, completed=i + 1),
             )
@@ -157,10 +196,6 @@ def sim(
             replay(found.shrunk.settings, found.shrunk.steps, trace_dir=trace_dir)
         _report(found.shrunk, trace_out, as_json, extra)
         finish(False)
-    if replicas < 1:
-        raise PaxiomError("--replicas must be at least 1")
-    if steps < 1:
-        raise PaxiomError("--steps must be at least 1")
     try:
         settings = ClusterSettings(replicas=replicas, seed=seed, phase1=q1, phase2=q2)
         settings.quorums()

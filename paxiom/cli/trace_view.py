@@ -11,6 +11,23 @@ from paxiom.explorer import Step, Violation, describe_change
 from paxiom.variants import AnyModel
 
 
+def sim_step_words(step: dict[str, Any]) -> str:
+    """A simulator schedule step for people: replicas by name (`replica=a4`, `side=a1,a2`), as every other
+    line of the report names them, while the trace file keeps their 0-based indices."""
+
+    def name(v: Any) -> str:
+        return f"a{v + 1}" if type(v) is int else str(v)
+
+    def word(key: str, v: Any) -> str:
+        if key == "replica":
+            return name(v)
+        if key == "side" and isinstance(v, list):
+            return ",".join(map(name, v))
+        return str(v)
+
+    return " ".join(f"{k}={word(k, v)}" for k, v in step.items())
+
+
 def format_message(m: dict[str, Any]) -> str:
     fields = ", ".join(f"{k}={v}" for k, v in m.items() if k != "type")
     return f"{m['type']}({fields})"
