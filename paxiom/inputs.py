@@ -157,12 +157,16 @@ def read_json(path: str | Path) -> JsonDocument:
     src = read_source(path)
     check_nesting(src)
     try:
-        value = json.loads(src.text, parse_float=_parse_float, parse_constant=Rejected)
+        return JsonDocument(src, _loads(src))
+    except ValueError:  # int() of a number past Python's 4,300-digit limit: keep it for the schema to name
+        return JsonDocument(src, _loads(src, parse_int=_parse_int))
+
+
+def _loads(src: Source, **hooks: Any) -> Any:
+    try:
+        return json.loads(src.text, parse_float=_parse_float, parse_constant=Rejected, **hooks)
     except json.JSONDecodeError as exc:
         raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{src.path}:{exc.lineno}:{exc.colno}") from None
-    except ValueError:  # int() of a number past Python's 4,300-digit limit: keep it for the schema to name
-        value = json.loads(src.text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=Rejected)
-    return JsonDocument(src, value)
 
 
 _BLANK = re.compile(r"[ \t\n\r]*")

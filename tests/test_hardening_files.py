@@ -459,6 +459,45 @@ def test_more_nodes_than_the_limit_are_refused_at_the_list(tmp_path: Path) -> No
     bad_input("quorum", "check", path, where=rf"{re.escape(path)}:1:1: ", words="nodes must be a list of 1 to 100,000")
 
 
+def test_a_huge_number_then_garbage_is_a_syntax_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "t.json", "9" * 5000 + "{")  # the retry for the huge number met the syntax error
+    bad_input("explore", "--replay", path, where=rf"{re.escape(path)}:1:5001: ", words="not valid JSON: Extra data")
+
+
 def test_an_error_on_line_100_is_not_an_emoji(tmp_path: Path) -> None:
     path = write(tmp_path, "t.json", "\n" * 99 + "{,}")  # rich printed file💯1 for file:100:1
     bad_input("explore", "--replay", path, where=rf"{re.escape(path)}:100:2: ", words="not valid JSON")
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"replicas": 0}, "constants.replicas: must be an integer from 1 to 20, not 0"),
+        ({"replicas": 3.0}, "constants.replicas: must be an integer from 1 to 20, not 3.0"),
+        ({"replicas": 100}, "constants.replicas: must be an integer from 1 to 20, not 100"),
+        ({"phase1": 99}, "constants.phase1: must be an integer from 1 to 3, not 99"),
+        ({"election_timeout": None}, "constants.election_timeout: must be an integer"),
+        ({"steps": {"replica": "a1"}}, "steps[0].replica: must be an integer from 0 to 2, not 'a1'"),
+        ({"steps": {"note": {"m": 1}}}, "steps[0].note: must be a string, not a table"),
+        ({"phase1": 1, "phase2": 1}, "constants: "),  # well-typed, but quorums that share no acceptor
+    ],
+)
+def test_sim_replay_checks_every_field_with_its_place(tmp_path: Path, change: dict[str, Any], field: str) -> None:
+    from paxiom.impl.sim.simulator import ClusterSettings
+
+    doc: dict[str, Any] = {
+        "variant": "multipaxos-sim",
+        "constants": ClusterSettings().to_json(),
+        "steps": [{"action": "tick", "replica": 0}],
+    }
+    doc["steps"][0].update(change.pop("steps", {}))
+    doc["constants"].update(change)
+    path = write(tmp_path, "s.json", json.dumps(doc, indent=1))
+    bad_input("sim", "--replay", path, where=rf"{re.escape(path)}:\d+:\d+: ", words=field)
+
+
+def test_sim_replay_reads_through_the_same_layer(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.json", b'{"variant": "multipaxos-sim",\n "\xfe": 1}')
+    bad_input("sim", "--replay", path, where=rf"{re.escape(path)}:2:3: ", words="not UTF-8")
+    path = write(tmp_path, "d.json", '{"variant": "multipaxos-sim", "steps": ' + "[" * 1000 + "]" * 1000 + "}")
+    bad_input("sim", "--replay", path, where=rf"{re.escape(path)}:1:\d+: ", words="nested more than 64 deep")

@@ -30,11 +30,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paxiom.cli.main import main
-from paxiom.errors import PaxiomError
-from paxiom.impl.mutants import Mutation
-from paxiom.impl.sim.simulator import ACTIONS, ClusterSettings
-from paxiom.inputs import read_json
-from paxiom.schema import validate_sim_trace
+from paxiom.impl.sim.simulator import ClusterSettings
 
 ROOT = Path(__file__).parent.parent
 EXAMPLES = ROOT / "examples" / "quorums"
@@ -121,7 +117,7 @@ def invoke(args: list[str], path: Path, *, field: bool = False) -> int:
             and not message.endswith(("not valid JSON", "deep (the most paxiom reads)"))
             and "UTF-8" not in message
         ):
-            assert re.match(r"(not valid JSON|the document: |[a-z_]+[\w.\[\]]*: )", placed["what"]), message
+            assert re.match(r"(not valid JSON|the document: |[^\s:]+: )", placed["what"]), message
     return int(result.exit_code)
 
 
@@ -317,14 +313,6 @@ def traces(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     return found
 
 
-SIM_SCHEMA: dict[str, Any] = {
-    "variant": "multipaxos-sim",
-    "settings": tuple(ClusterSettings.__dataclass_fields__),
-    "actions": ACTIONS,
-    "mutations": tuple(m.value for m in Mutation),
-}
-
-
 def campaign(examples: int, randomised: bool) -> Callable[[Callable[..., None]], Callable[..., None]]:
     return settings(
         max_examples=examples,
@@ -388,21 +376,12 @@ def fuzz_trace_files(tmp: Path, traces: dict[str, dict[str, Any]], examples: int
 
 
 def fuzz_sim_traces(tmp: Path, seed: dict[str, Any], examples: int, randomised: bool) -> None:
-    """Through the schema (what `sim --replay` must call before trusting a file); placed and field-named."""
-
     @campaign(examples, randomised)
     @given(mutated_json(seed))
     def check(data: bytes) -> None:
         path = tmp / "fuzzed-sim.json"
         path.write_bytes(data)
-        COUNTS["sim trace schema: runs"] += 1
-        try:
-            validate_sim_trace(read_json(path), **SIM_SCHEMA)
-        except PaxiomError as exc:
-            COUNTS["sim trace schema: refused"] += 1
-            assert re.match(rf"{re.escape(str(path))}:\d+:\d+: ", str(exc)), str(exc)
-            return
-        COUNTS["sim trace schema: accepted"] += 1
+        invoke(["sim", "--replay", str(path)], path, field=True)
 
     check()
 
@@ -419,8 +398,8 @@ def test_fuzz_trace_files(tmp_path: Path, traces: dict[str, dict[str, Any]]) -> 
     fuzz_trace_files(tmp_path, traces, examples=120, randomised=False)
 
 
-def test_fuzz_simulation_trace_schema(tmp_path: Path, traces: dict[str, dict[str, Any]]) -> None:
-    fuzz_sim_traces(tmp_path, traces["sim"], examples=200, randomised=False)
+def test_fuzz_simulation_trace_files(tmp_path: Path, traces: dict[str, dict[str, Any]]) -> None:
+    fuzz_sim_traces(tmp_path, traces["sim"], examples=150, randomised=False)
 
 
 @pytest.mark.slow

@@ -40,7 +40,7 @@ def test_bad_input_exits_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"variant": "multipaxos-sim", "constants": {}, "steps": [{"action": "fly"}]}')
     code, doc = _run("--replay", str(bad))
-    assert code == 2 and isinstance(doc, dict) and "step 0" in doc["error"]
+    assert code == 2 and isinstance(doc, dict) and "steps[0].action: must be one of" in doc["error"]
     code, doc = _run("--faults", "lightning")
     assert code == 2 and isinstance(doc, dict) and "lightning" in doc["error"]
     code, doc = _run("--q1", "1", "--q2", "1")

@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.errors import PaxiomError
+from paxiom.impl.mutants import Mutation
 from paxiom.impl.sim.runner import RunResult
 from paxiom.impl.sim.simulator import ACTIONS, ClusterSettings, Step
+from paxiom.inputs import read_json
+from paxiom.schema import validate_sim_trace
 
 VARIANT = "multipaxos-sim"
 
@@ -45,22 +48,19 @@ def dump(result: RunResult, path: Path) -> None:
 
 
 def load(path: Path) -> tuple[ClusterSettings, list[Step]]:
-    """Read a trace file; every defect is a PaxiomError naming the file and the problem."""
+    """Read a trace file; every defect is a PaxiomError naming the file, the field and its line (paxiom.schema)."""
+    document = read_json(path)
+    doc = validate_sim_trace(
+        document,
+        variant=VARIANT,
+        settings=tuple(ClusterSettings.__dataclass_fields__),
+        actions=ACTIONS,
+        mutations=tuple(m.value for m in Mutation),
+    )
+    settings = ClusterSettings.from_json(dict(doc["constants"]))
     try:
-        doc = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}:{exc.colno}") from None
-    if not isinstance(doc, dict) or doc.get("variant") != VARIANT:
-        raise PaxiomError(f"not a simulation trace (variant must be {VARIANT!r})", where=str(path))
-    try:
-        settings = ClusterSettings.from_json(dict(doc["constants"]))
-        steps = [dict(step) for step in doc["steps"]]
-    except KeyError as missing:
-        raise PaxiomError(f"trace file lacks {missing}", where=str(path)) from None
-    except (TypeError, ValueError) as exc:
-        raise PaxiomError(f"malformed trace file: {exc}", where=str(path)) from None
-    for i, step in enumerate(steps):
-        args = ACTIONS.get(str(step.get("action")))
-        if args is None or set(step) - {"note"} != {"action", *args}:
-            raise PaxiomError(f"step {i} is malformed: {step}", where=str(path))
-    return settings, steps
+        for replica in range(settings.replicas):
+            settings.replica_config(replica).check()
+    except PaxiomError as exc:  # each field is well-typed, but together they are no cluster that can run
+        raise PaxiomError(f"constants: {exc}", where=document.where(("constants",))) from None
+    return settings, [dict(step) for step in doc["steps"]]
