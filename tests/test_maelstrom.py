@@ -248,3 +248,11 @@ def test_a_node_that_answers_nothing_is_unavailable_not_linearizable(tmp_path: P
     code, doc = conform(tmp_path / "out", "--time-limit", "1", "--rate", "10", "--timeout", "0.3", command=command)
     assert code == 1 and doc["verdict"] == "linearizable"
     assert [f["kind"] for f in doc["findings"]] == ["unavailable"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", [*nemesis.KINDS, ",".join(nemesis.KINDS)])
+def test_paxioms_own_node_passes_each_nemesis(tmp_path: Path, fault: str) -> None:
+    code, doc = conform(tmp_path, *WORKLOAD, "--time-limit", "15", "--timeout", "1", "--nemesis", fault,
+                        "--seed", "1", command=PAXIOM_NODE)  # fmt: skip
+    assert (code, doc["verdict"], doc["findings"]) == (0, "linearizable", [])
