@@ -11,6 +11,8 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from paxiom.errors import PaxiomError
 from paxiom.impl.ballot import Ballot
@@ -370,3 +372,36 @@ def test_damage_below_the_snapshot_does_not_stop_the_node(tmp_path: Path) -> Non
     with open_storage(tmp_path) as storage:
         assert storage.load() == expected(appends)
         assert storage.report.recovery.covered and storage.report.recovery.clean
+
+
+appends_strategy = st.lists(
+    st.one_of(
+        st.builds(lambda r: (SavePromise(Ballot(r, 0)),), st.integers(1, 50)),
+        st.builds(lambda s: (SaveVote(Vote(s, Ballot(1, 0), value(s))), SaveChosen(s, value(s))), st.integers(1, 30)),
+        st.builds(lambda s: (snapshot_at(s),), st.integers(1, 30)),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(appends=appends_strategy, pick=st.integers(0, 1 << 30), size=st.sampled_from([1, 1, 16, 300]))
+def test_damage_anywhere_after_everything_was_acknowledged_is_refused_or_harmless(
+    tmp_path_factory: pytest.TempPathFactory, appends: list[tuple[Write, ...]], pick: int, size: int
+) -> None:
+    """Every append was acknowledged, so nothing may be lost: a load either refuses or is exact."""
+    root = tmp_path_factory.mktemp("node")
+    run(root, appends, segment_bytes=400)
+    files = sorted([*(root / "wal").iterdir(), *(root / "snapshots").iterdir()])
+    victim = files[pick % len(files)]
+    data = bytearray(victim.read_bytes())
+    at = pick % len(data)
+    data[at : at + size] = bytes(len(data[at : at + size])) if size > 1 else bytes([data[at] ^ 0x5A])
+    victim.write_bytes(bytes(data))
+    with open_storage(root, 400) as storage:
+        try:
+            state = storage.load()
+        except CorruptStorage:
+            return
+    assert state == expected(appends)

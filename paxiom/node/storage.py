@@ -5,10 +5,11 @@ of records, one encoded `Write` each, `paxiom.node.codec`) and `snapshots/` (at 
 
 `append(writes)` returns a ticket (1, 2, ...) at once; the group-commit thread makes the writes durable and
 then reports the ticket through `on_synced` on that thread (the server hands it to its loop with
-`call_soon_threadsafe(host.synced, ticket)`). A `SaveSnapshot` becomes a checkpoint: the whole durable
-state after it (`DurableState.as_writes`, which starts with the snapshot) written as a snapshot file, after
-every earlier record is synced, after which the log segments it covers are deleted. The WAL never holds
-snapshot writes.
+`call_soon_threadsafe(host.synced, ticket)`). A `SaveSnapshot` goes in the log like every write and is
+followed by a checkpoint: the whole durable state after it (`DurableState.as_writes`, which starts with the
+snapshot) written as a snapshot file once every record up to it is synced, after which the log segments it
+covers are deleted. Because the log holds the snapshot write too, an older checkpoint plus the log rebuilds
+exactly what a damaged newer checkpoint held, for as long as compaction has not run behind it.
 
 Opening recovers: the latest valid checkpoint, then the log after it. A torn tail is dropped silently (it
 was never acknowledged); anything else that cannot be vouched for makes `load()` raise `CorruptStorage`,
@@ -178,14 +179,12 @@ class NodeStorage:
         for i, (write, data) in enumerate(zip(writes, encoded, strict=True)):
             self._state.persist(write)
             last = i == len(writes) - 1
+            run.append(data)
             if isinstance(write, SaveSnapshot):
-                if run:
-                    self.committer.submit(run)
-                    run = []
+                self.committer.submit(run)
+                run = []
                 checkpoint = partial(self._checkpoint, encode_checkpoint(self._state))
                 self.committer.submit_checkpoint(checkpoint, done if last else None)
-            else:
-                run.append(data)
         if run or not writes:
             self.committer.submit(run, done)
         return self._tickets
