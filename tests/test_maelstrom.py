@@ -85,6 +85,16 @@ def test_the_correct_node_passes_every_nemesis_and_the_replay_applies_the_file(t
     assert "nondeterminism" in doc["reproducibility"]
 
 
+def test_a_checker_failure_is_unknown_and_keeps_the_history(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("negative shift count")
+
+    monkeypatch.setattr("paxiom.maelstrom.cli.check", broken)
+    code, doc = conform(tmp_path, *WORKLOAD, "--time-limit", "1", node="primary_kv")
+    assert code == 1 and doc["verdict"] == "unknown" and "negative shift count" in doc["checker_failure"]
+    assert read_history(tmp_path / "history.edn")
+
+
 PAXIOM_NODE = (str(Path(sys.executable).parent / "paxiom"), "node", "--maelstrom", "--data-dir", "{data_dir}")
 
 

@@ -65,6 +65,11 @@ class NodeProcess:
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
+    @property
+    def killed(self) -> bool:
+        """Signalled to die by the harness (its exit may not have been reaped yet)."""
+        return self._expect_exit
+
     async def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._expect_exit = False

@@ -46,8 +46,10 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        if not self.outcome.started or self.lin is None:
+        if not self.outcome.started:
             return "not started"
+        if self.lin is None:
+            return "unknown"  # the checker failed: see checker_failure
         return {"ok": "linearizable", "violation": "not linearizable"}.get(self.lin.verdict, "unknown")
 
     @property

@@ -126,6 +126,8 @@ class Harness:
 
     async def restart(self, node: str) -> None:
         proc = self.nodes[node]
+        if proc.killed:
+            await proc.wait_exit(2.0)
         if proc.running:
             return
         await proc.start()
