@@ -62,6 +62,10 @@ READ_CHUNK = 1 << 16
 HANDSHAKE_TIMEOUT = 5.0
 MAX_CLIENT_FRAME = 2 << 20
 MAX_UNREAD = 16 << 20
+MAX_IN_FLIGHT = 8192
+"""Command requests one client connection may have unanswered; past it the connection is closed."""
+MAX_HANDSHAKES = 64
+"""Client connections still in their TLS handshake; more are closed at once (a slow-handshake flood)."""
 """Bytes of answers a client may leave unread before it is disconnected."""
 
 
@@ -184,6 +188,8 @@ class Replies:
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.frames: list[bytes] = []
+        self.pending = 0
+        """Command requests of this connection not answered yet."""
 
     def add(self, frame: bytes) -> None:
         if not self.frames:
@@ -269,6 +275,7 @@ class Node:
         self._deadlines: deque[tuple[float, asyncio.Future[bytes]]] = deque()
         """Client requests' waiters in arrival order with their deadlines; the clock expires them."""
         self._peer_frames: dict[str, int] = {}
+        self._handshakes = 0
 
     # ------------------------------------------------------------------ life cycle
 
@@ -465,6 +472,18 @@ class Node:
             transport.resume_reading()
             return True
         peer = writer.get_extra_info("peername")
+        if self._handshakes >= MAX_HANDSHAKES:
+            log.warning(
+                "client refused",
+                extra={
+                    "event": "client-refused",
+                    "peer": str(peer),
+                    "reason": f"{MAX_HANDSHAKES} handshakes already in progress",
+                },
+            )
+            writer.transport.abort()
+            return False
+        self._handshakes += 1
         try:
             await asyncio.wait_for(writer.start_tls(self._client_tls), HANDSHAKE_TIMEOUT)
             cert = writer.get_extra_info("peercert")
@@ -476,6 +495,8 @@ class Node:
             log.warning("client refused", extra={"event": "client-refused", "peer": str(peer), "reason": repr(exc)})
             writer.transport.abort()
             return False
+        finally:
+            self._handshakes -= 1
         return True
 
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -496,6 +517,12 @@ class Node:
                     else:
                         self._request(request, replies)
                 self.metrics.frame("client", "in", frames)
+                if replies.pending > MAX_IN_FLIGHT:
+                    log.warning(
+                        "client has too many requests in flight, closing",
+                        extra={"event": "client-flood", "peer": str(peer), "in_flight": replies.pending},
+                    )
+                    break
         except (FrameError, codec.DecodeError) as exc:
             log.warning(
                 "bad client frame, closing", extra={"event": "client-frame", "peer": str(peer), "reason": str(exc)}
@@ -519,12 +546,14 @@ class Node:
         key = (request.client, request.seq)
         future = self.waiters.wait(key)
         started = time.monotonic()
+        replies.pending += 1
         self._deadlines.append((started + WAIT_LIMIT, future))
         future.add_done_callback(partial(self._settled, request, replies, started))
         self._gather(Command(request.client, request.seq, request.op))
 
     def _settled(self, request: ClientRequest, replies: Replies, started: float, future: asyncio.Future[bytes]) -> None:
         self.waiters.forget((request.client, request.seq), future)
+        replies.pending -= 1
         if future.cancelled():
             return
         error = future.exception()
