@@ -385,7 +385,7 @@ appends_strategy = st.lists(
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(appends=appends_strategy, pick=st.integers(0, 1 << 30), size=st.sampled_from([1, 1, 16, 300]))
 def test_damage_anywhere_after_everything_was_acknowledged_is_refused_or_harmless(
     tmp_path_factory: pytest.TempPathFactory, appends: list[tuple[Write, ...]], pick: int, size: int

@@ -316,7 +316,7 @@ def test_any_single_byte_damage_is_torn_only_in_the_last_group(
         assert result.records == tuple(payloads([p for p in placed if p is not victim]))
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(groups=record_groups, pick=st.integers(0, 1 << 30), junk=st.binary(max_size=64))
 def test_a_cut_anywhere_in_the_last_segment_plus_junk_keeps_the_whole_records(
     tmp_path_factory: pytest.TempPathFactory, groups: list[list[bytes]], pick: int, junk: bytes
