@@ -12,7 +12,8 @@ Otherwise it is a **torn tail**: the unsynced end of the last group, cut by a po
 torn bytes are truncated; everything before them is returned intact.
 
 Damage also includes LSNs that do not follow on (a gap or overlap between segments) and a segment of
-another cluster or node.
+another cluster or node. Damage whose every lost LSN the loaded snapshot already covers loses nothing: it
+is noted (`Recovery.covered`), not reported as corruption.
 """
 
 from __future__ import annotations
