@@ -157,3 +157,9 @@ def test_sim_steps_name_replicas_as_the_report_does() -> None:
 
     assert sim_step_words({"action": "crash", "replica": 3}) == "action=crash replica=a4"
     assert sim_step_words({"action": "partition", "side": [0, 2]}) == "action=partition side=a1,a3"
+
+
+def test_a_group_without_its_command_shows_the_help() -> None:
+    for args in ([], ["tla"], ["quorum"]):
+        code, out, _ = run(*args)
+        assert code == 0 and out.startswith("Usage: paxiom") and "Commands:" in out

@@ -39,6 +39,9 @@ class LazyGroup(click.Group):
         extra.pop("standalone_mode", None)
         try:
             code = super().main(argv, "paxiom", standalone_mode=False, **extra)  # also when run in-process
+        except click.exceptions.NoArgsIsHelpError as exc:  # `paxiom`, `paxiom tla`: the help, as asked for
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         except click.ClickException as exc:
             ctx = getattr(exc, "ctx", None)
             hint = f" (see `{ctx.command_path} --help`)" if isinstance(exc, click.UsageError) and ctx else ""
