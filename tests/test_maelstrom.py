@@ -122,6 +122,16 @@ def test_paxioms_own_node_survives_kill_with_durable_restart_and_a_one_way_parti
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("node", ["stale_reads", "split_brain", "early_ack", "forgetful"])
+def test_the_every_fault_schedule_the_correct_node_passes_catches_every_buggy_one(tmp_path: Path, node: str) -> None:
+    """The teeth of the pass above: the same replayed schedule fails each buggy node."""
+    schedule = tmp_path / "every-fault.json"
+    schedule.write_text(json.dumps(_every_fault_once(["n1", "n2", "n3"])))
+    code, doc = conform(tmp_path / "out", *WORKLOAD, "--time-limit", "10", "--replay", str(schedule), node=node)
+    assert (code, doc["verdict"]) == (1, "not linearizable")
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", [*nemesis.KINDS, ",".join(nemesis.KINDS)])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_the_correct_node_passes_each_nemesis_from_seeds(tmp_path: Path, fault: str, seed: int) -> None:
