@@ -111,7 +111,7 @@ def test_every_mistake_names_its_position(text: str, where: str, words: str) -> 
 
 def test_multiline_expression_errors_point_into_the_right_line() -> None:
     text = cluster('phase1 = """\nmajority(a, b,\n         c, nope)"""')
-    assert error_of(text).startswith("c.toml:6:13: unknown node or zone 'nope'")
+    assert error_of(text).startswith("c.toml:6:13: quorums.phase1: unknown node or zone 'nope'")
 
 
 def test_quoted_names_reach_nodes_with_odd_characters() -> None:

@@ -138,7 +138,7 @@ def test_cli_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     bad.write_text('nodes = ["a", "b"]\n[quorums]\nphase1 = "3 of (a, b)"\n')
     code, out = invoke("quorum", "check", str(bad), "--json")
     assert code == 2
-    assert json.loads(out)["error"].startswith(f"{bad}:3:11: threshold 3")
+    assert json.loads(out)["error"].startswith(f"{bad}:3:11: quorums.phase1: threshold 3")
     code, _ = invoke("quorum", "check", str(tmp_path / "missing.toml"))
     assert code == 2
 

@@ -226,11 +226,16 @@ class _Loader:
     def family(self, key: str, text: Any, nodes: tuple[str, ...], names: Names) -> ClusterFamily:
         if not isinstance(text, str):
             raise PaxiomError(
-                f"quorums.{key} must be a string holding a quorum expression", where=self.at_key("quorums", key)
+                f"quorums.{key} must be a string holding a quorum expression, not {describe(text)}",
+                where=self.at_key("quorums", key),
             )
         start = self.src.string_content_offset("quorums", key)
         where = self._string_locator(start)
-        expr = parse_expression(text, names, where)
+        try:
+            expr = parse_expression(text, names, where)
+        except PaxiomError as exc:  # the parser places the mistake; the field says which family it is in
+            message = str(exc).removeprefix(f"{exc.where}: ")
+            raise PaxiomError(f"quorums.{key}: {message}", where=exc.where) from None
         return ClusterFamily(nodes, expr, " ".join(text.split()))
 
     def _string_locator(self, start: int) -> Callable[[int], str]:
