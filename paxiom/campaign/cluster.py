@@ -1,0 +1,188 @@
+"""The campaign's cluster: `paxiom node` processes on loopback (certificates, OS ports, data dirs, `--trace`),
+each with its own cluster file whose peer addresses are the proxies of its outgoing links.
+
+Built on `paxiom.node.supervisor` (layout, certificates, process groups); restarts are the campaign's, not
+the supervisor's, so a kill is followed by exactly the restart the schedule says. A node can be started
+as a mutant: a storage bug of `paxiom.node.storage_mutants` or a core bug of `paxiom.impl.mutants`,
+installed by the interpreter's `-c` prelude before the node's code runs (a real node never imports them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from paxiom.campaign.proxy import Proxies
+from paxiom.errors import PaxiomError
+from paxiom.impl import observe
+from paxiom.impl.mutants import MUTANTS as CORE_MUTANTS
+from paxiom.node.clusterfile import Address, render
+from paxiom.node.storage_mutants import MUTANTS as STORAGE_MUTANTS
+from paxiom.node.supervisor import NODE_COMMAND, Supervisor, prepare, statuses, summarise
+
+TUNING = {"tick_ms": 10, "election_timeout": 30, "heartbeat_interval": 5, "snapshot_interval": 100}
+"""Elections within about half a second, and snapshots often enough that runs compact and restore."""
+MUTANTS = (*STORAGE_MUTANTS, *CORE_MUTANTS)
+
+
+def prelude(mutant: str | None) -> str:
+    """The `python -c` code that starts a node, with `mutant` installed first."""
+    start = NODE_COMMAND[2]
+    if mutant is None:
+        return start
+    if mutant in STORAGE_MUTANTS:
+        return f"from paxiom.node.storage_mutants import install; install({mutant!r}); {start}"
+    if mutant in CORE_MUTANTS:
+        return (
+            "import functools; import paxiom.node.server as s; from paxiom.impl.mutants import MUTANTS; "
+            "from paxiom.impl.sim.mutants import core_class, host_class; "
+            f"m = {{MUTANTS[{mutant!r}].mutation}}; s.Host = functools.partial(host_class(m), core=core_class(m)); "
+            f"{start}"
+        )
+    raise PaxiomError(f"unknown mutant {mutant!r} (storage: {', '.join(STORAGE_MUTANTS)}; core: see paxiom sim)")
+
+
+class CampaignSupervisor(Supervisor):
+    """Runs each node on its own cluster file (`nodes/<id>.toml`), as a mutant when asked."""
+
+    def __init__(self, path: Path, trace_dir: Path, mutant: str | None) -> None:
+        super().__init__(path, restart=False, trace_dir=trace_dir)
+        self.code = prelude(mutant)
+
+    def node_file(self, node: str) -> Path:
+        return self.root / "nodes" / f"{node}.toml"
+
+    def command(self, node: str) -> list[str]:
+        argv = super().command(node)
+        argv[2] = self.code
+        argv[argv.index(str(self.path))] = str(self.node_file(node))
+        return argv
+
+
+class CampaignCluster:
+    def __init__(self, root: Path, n: int, rng: random.Random, mutant: str | None = None) -> None:
+        self.root = root
+        self.path = prepare(root / "cluster", n, cluster_id="campaign", tuning=TUNING)
+        self.trace_dir = root / "trace"
+        self.supervisor = CampaignSupervisor(self.path, self.trace_dir, mutant)
+        self.sc = self.supervisor.sc
+        self.nodes = list(self.sc.nodes)
+        self.proxies = Proxies({n: (a.host, a.port) for n, a in self.sc.peers.items()}, rng)
+        self.killed: set[str] = set()
+        """Nodes the campaign stopped on purpose (their exit is not a crash)."""
+        self.paused: set[str] = set()
+        self.crashes: list[str] = []
+        """Nodes that exited on their own, with their status: a finding unless a corrupt start explains it."""
+
+    async def start(self, ready_timeout: float = 30.0) -> None:
+        await self.proxies.start()
+        files = self.root / "cluster" / "nodes"
+        files.mkdir(exist_ok=True)
+        for node in self.nodes:
+            peers = {
+                peer: (a if peer == node else Address("127.0.0.1", self.proxies.port(node, peer)))
+                for peer, a in self.sc.peers.items()
+            }
+            text = render(self.nodes, peers, self.sc.clients, {}, cluster_id=self.sc.cluster_id, tls_dir="../tls",
+                          tuning=TUNING)  # fmt: skip
+            self.supervisor.node_file(node).write_text(text, encoding="utf-8")
+        self.supervisor.start_all()
+        deadline = time.monotonic() + ready_timeout
+        while time.monotonic() < deadline:
+            if (await self.leader()) is not None:
+                return
+            self.check_exits()
+            await asyncio.sleep(0.2)
+        raise PaxiomError(f"the cluster elected no leader within {ready_timeout:g} s:\n{self.tails()}")
+
+    async def status(self) -> dict[str, Any]:
+        live = [n for n in self.nodes if n not in self.paused and self.running(n)]
+        found = await statuses(self.sc, timeout=1.0) if live else {}
+        return summarise({n: v for n, v in found.items() if n in live})
+
+    async def leader(self) -> str | None:
+        leader: str | None = (await self.status())["leader"]
+        return leader
+
+    def running(self, node: str) -> bool:
+        process = self.supervisor.processes.get(node)
+        return process is not None and process.popen.poll() is None
+
+    def pid(self, node: str) -> int:
+        return self.supervisor.processes[node].popen.pid
+
+    def check_exits(self) -> None:
+        """Record nodes that exited without the campaign asking (a crash, or a refused start)."""
+        for node, process in list(self.supervisor.processes.items()):
+            code = process.popen.poll()
+            if code is not None and node not in self.killed:
+                self.crashes.append(f"{node} exited with status {code}")
+                self.killed.add(node)
+                process.log.close()
+
+    async def kill(self, node: str) -> None:
+        """SIGKILL the node's process group, wait for it, and append its Crash record to its trace."""
+        self.check_exits()
+        process = self.supervisor.processes.get(node)
+        self.killed.add(node)
+        if process is None:
+            return
+        if process.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGKILL)
+            for _ in range(100):
+                if process.popen.poll() is not None:
+                    break
+                await asyncio.sleep(0.05)
+            with (self.trace_dir / f"{node}.jsonl").open("a", encoding="utf-8") as trace:
+                trace.write(observe.dumps(observe.Crash(self.sc.index(node))) + "\n")
+        self.paused.discard(node)
+        process.log.close()
+
+    def restart(self, node: str) -> None:
+        if self.running(node):
+            return
+        self.killed.discard(node)
+        self.supervisor.start(node)
+
+    def signal(self, node: str, sig: signal.Signals) -> None:
+        if self.running(node):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.pid(node), sig)
+        (self.paused.add if sig == signal.SIGSTOP else self.paused.discard)(node)
+
+    def data_dir(self, node: str) -> Path:
+        return self.root / "cluster" / "data" / node
+
+    def log_path(self, node: str) -> Path:
+        return self.root / "cluster" / "logs" / f"{node}.log"
+
+    def tail(self, node: str, lines: int = 12) -> list[str]:
+        try:
+            return self.log_path(node).read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        except OSError:
+            return []
+
+    def tails(self, lines: int = 12) -> str:
+        return "\n".join(f"--- {n}\n" + "\n".join(self.tail(n, lines)) for n in self.nodes)
+
+    def rss_kib(self) -> dict[str, int]:
+        found = {}
+        for node in self.nodes:
+            if self.running(node):
+                with contextlib.suppress(OSError, ValueError, StopIteration):
+                    text = Path(f"/proc/{self.pid(node)}/status").read_text()
+                    found[node] = int(next(ln for ln in text.splitlines() if ln.startswith("VmRSS")).split()[1])
+        return found
+
+    async def stop(self) -> None:
+        for node in list(self.paused):
+            self.signal(node, signal.SIGCONT)
+        await asyncio.to_thread(self.supervisor.stop)
+        await self.proxies.stop()
