@@ -413,3 +413,38 @@ def test_a_message_sent_to_each_peer_in_turn_is_encoded_once(tls: TlsDir, monkey
             assert [type(m) for m in encoded if isinstance(m, Accept)] == [Accept, Accept]
 
     run(scenario())
+
+
+class LateAccepter(PeerTransport):
+    """Its accept task runs only after the dialer's first bytes (the ClientHello) have arrived."""
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(0.2)
+        await super()._accept(reader, writer)
+
+
+@pytest.mark.parametrize("secure", [True, False])
+def test_bytes_that_arrive_before_the_accept_task_runs_reach_the_handshake(tls: TlsDir, secure: bool) -> None:
+    async def scenario() -> None:
+        def security(name: str) -> PeerSecurity:
+            return PeerSecurity.mutual_tls(tls, "test", name) if secure else PeerSecurity.plaintext("test")
+
+        limits = Limits(backoff=(0.01, 0.1), handshake_timeout=1.0)
+        inbox = Inbox()
+        t1 = PeerTransport("n1", security("n1"), Inbox(), limits)
+        t2 = LateAccepter("n2", security("n2"), inbox, limits)
+        peers = {"n1": ("127.0.0.1", await t1.listen()), "n2": ("127.0.0.1", await t2.listen())}
+        t1.connect(peers)
+        t2.connect(peers)
+        try:
+            t1.send("n2", accept(0))
+            async with asyncio.timeout(0.9):  # within one handshake timeout: the first connection succeeded
+                while not inbox.got:
+                    await asyncio.sleep(0.005)
+            assert inbox.got == [("n1", accept(0))]
+            assert t2.counters.handshakes_refused == 0
+        finally:
+            await t1.stop()
+            await t2.stop()
+
+    run(scenario())

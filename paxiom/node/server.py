@@ -50,7 +50,7 @@ from paxiom.node.kvstore import KVStore
 from paxiom.node.metrics import Metrics
 from paxiom.node.sessions import APPLIED, STALE, Application, Outcome, SessionMachine, decode_outcome
 from paxiom.node.storage import CorruptStorage, NodeStorage
-from paxiom.node.tls import CLIENT, NODE, AuthError, PeerSecurity, TlsDir, check_peer
+from paxiom.node.tls import CLIENT, NODE, AuthError, PeerSecurity, TlsDir, check_peer, listen_paused, upgrade
 from paxiom.node.traced import Traced, opened
 from paxiom.node.transport import PeerTransport
 
@@ -75,16 +75,6 @@ class Peers(Protocol):
     def send(self, dst: str, msg: Message | Traced) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-class PausedUntilTls(asyncio.StreamReaderProtocol):
-    """Reads nothing until the TLS upgrade: bytes the stream read before `start_tls` (a ClientHello that
-    arrived before the accept task ran) would be lost to the handshake, which then never completes."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.ReadTransport)
-        transport.pause_reading()
-        super().connection_made(transport)
 
 
 class NodeRefused(PaxiomError):
@@ -456,20 +446,13 @@ class Node:
     async def _listen_clients(self, security: PeerSecurity) -> asyncio.Server:
         address = self.sc.clients[self.name]
         self._client_tls = security.server
-        loop = asyncio.get_running_loop()
-        return await loop.create_server(
-            lambda: PausedUntilTls(asyncio.StreamReader(limit=READ_CHUNK), self._serve_client, loop=loop),
-            address.host,
-            address.port,
-        )
+        return await listen_paused(self._serve_client, address.host, address.port, READ_CHUNK)
 
     async def _authenticate(self, writer: asyncio.StreamWriter) -> bool:
         """Upgrade to TLS and check the certificate names a client (or node) of this cluster, before any
         frame is read; a failure is logged and the connection closed."""
         if self._client_tls is None:
-            transport = writer.transport
-            assert isinstance(transport, asyncio.Transport)
-            transport.resume_reading()
+            await upgrade(writer, None)
             return True
         peer = writer.get_extra_info("peername")
         if self._handshakes >= MAX_HANDSHAKES:
@@ -485,7 +468,7 @@ class Node:
             return False
         self._handshakes += 1
         try:
-            await asyncio.wait_for(writer.start_tls(self._client_tls), HANDSHAKE_TIMEOUT)
+            await asyncio.wait_for(upgrade(writer, self._client_tls), HANDSHAKE_TIMEOUT)
             cert = writer.get_extra_info("peercert")
             try:
                 check_peer(cert, self.sc.cluster_id, CLIENT)

@@ -13,13 +13,14 @@ created 0600 and never overwritten.
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import logging
 import os
 import re
 import ssl
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -260,3 +261,36 @@ class PeerSecurity:
             "can read the log and pose as a node"
         )
         return cls(cluster_id, None, None)
+
+
+class PausedUntilTls(asyncio.StreamReaderProtocol):
+    """Reads nothing until the connection is upgraded: bytes the stream read before `start_tls` (a ClientHello
+    that arrived before the accept task ran) would sit in the stream's buffer, lost to the TLS protocol, and
+    the handshake would never complete."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.ReadTransport)
+        transport.pause_reading()
+        super().connection_made(transport)
+
+
+Accepted = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def listen_paused(accepted: Accepted, host: str, port: int, limit: int = 1 << 16) -> asyncio.Server:
+    """`asyncio.start_server`, but each connection reads nothing until `accepted` calls `upgrade` on it."""
+    loop = asyncio.get_running_loop()
+    return await loop.create_server(
+        lambda: PausedUntilTls(asyncio.StreamReader(limit=limit), accepted, loop=loop), host, port
+    )
+
+
+async def upgrade(writer: asyncio.StreamWriter, context: ssl.SSLContext | None) -> None:
+    """Start reading a `listen_paused` connection: through TLS with `context` (`start_tls` resumes reading
+    itself), or plaintext without one."""
+    if context is not None:
+        await writer.start_tls(context)
+        return
+    transport = writer.transport
+    assert isinstance(transport, asyncio.ReadTransport)
+    transport.resume_reading()

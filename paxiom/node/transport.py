@@ -30,7 +30,7 @@ from typing import Any, cast
 from paxiom.impl.messages import Message
 from paxiom.node import codec
 from paxiom.node.framing import MAX_FRAME, FrameDecoder, FrameError, encode_frame
-from paxiom.node.tls import NODE, AuthError, PeerSecurity, check_peer
+from paxiom.node.tls import NODE, AuthError, PeerSecurity, check_peer, listen_paused, upgrade
 from paxiom.node.traced import Traced
 
 log = logging.getLogger("paxiom.node.transport")
@@ -134,7 +134,7 @@ class PeerTransport:
 
     async def listen(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Start accepting peers; returns the bound port."""
-        self._server = await asyncio.start_server(self._accept, host, port)
+        self._server = await listen_paused(self._accept, host, port)
         return int(self._server.sockets[0].getsockname()[1])
 
     def connect(self, peers: Mapping[str, tuple[str, int]]) -> None:
@@ -303,9 +303,9 @@ class PeerTransport:
         self._pending += 1
         try:
             async with asyncio.timeout(self.limits.handshake_timeout):
+                await upgrade(writer, self.security.server)
                 certified = None
                 if self.security.server is not None:
-                    await writer.start_tls(self.security.server)
                     certified = check_peer(writer.get_extra_info("peercert"), self.security.cluster_id, NODE).name
                 hello = codec.decode(await anext(frames), {Hello})
             assert isinstance(hello, Hello)
