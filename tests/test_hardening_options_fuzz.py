@@ -138,11 +138,19 @@ def resolve(args: list[str], paths: dict[str, Path]) -> list[str]:
     return [str(paths[a[1:]]) if a.startswith("@") and a[1:] in paths else a for a in args]
 
 
+TAKE_VALUES = {option for _, options in VERBS.values() for option, kind in options.items() if kind != "flag"}
+
+
+def json_asked(args: list[str]) -> bool:
+    """Whether --json is the flag, not the value of the option before it (`--adapter --json`)."""
+    return any(a == "--json" and (i == 0 or args[i - 1] not in TAKE_VALUES) for i, a in enumerate(args))
+
+
 def check_promises(args: list[str], code: int, out: str, err: str) -> None:
     """The verbs' common promise, for one invocation."""
     assert "Traceback" not in out + err, err[-2000:]
     assert code in (0, 1, 2), (code, err[-500:])
-    if "--json" in args:
+    if json_asked(args):
         json.loads(out, parse_constant=lambda c: pytest.fail(f"{args}: {c} is not JSON"))
     if code == 2:
         assert len(err.strip().splitlines()) == 1, err
