@@ -1,7 +1,8 @@
 """Replicated throughput and latency: paxiom against PySyncObj 0.3.17 (the Python peer), same machine, same run.
 
-    .venv/bin/python bench/replication.py [--sizes 10,1024] [--concurrency 1,8,32,128,256] [--seconds 4]
-        [--repeats 3] [--open-seconds 6] [--insecure] [--no-peer] [--json]
+    .venv/bin/python bench/replication.py [--sizes 10,1024] [--concurrency 1,8,32,128,256,1024] [--seconds 4]
+        [--peer-concurrency ...,16384] [--repeats 3] [--open-seconds 6] [--insecure] [--tuning K=V,...]
+        [--no-peer] [--json]
 
 Both systems run 3 nodes as separate processes on loopback, on ports the OS hands out, and serve a key-value
 `put` whose value is the command size. Each measurement is a closed loop of N requests in flight (a new one
@@ -19,6 +20,10 @@ The two sides are not alike, and the differences favour the peer:
   `paxiom.client`, one multiplexed TLS connection to the leader); PySyncObj has no network client, so its
   load is generated inside the leader process (replicated method calls with a callback, answered when the
   entry is applied there), as its own benchmarks do.
+
+CPU per op (user + system seconds of the three node processes over a run, from /proc, per acknowledged op;
+paxiom's client process is reported apart in --json) is the figure the shared machine's load distorts least:
+on a saturated machine throughput is roughly the CPU share a system gets divided by its CPU per op.
 
 The disk's sync latency is reported twice: from the nodes' own `paxiom_sync_latency_seconds` histograms over
 each run (mean, and the bucket bound under which 99% fell), and from a raw `fdatasync` probe of the same file
@@ -292,8 +297,9 @@ def sync_figures(before: dict[str, float], after: dict[str, float], window: floa
 class Paxiom:
     """A 3-node paxiom cluster (its own processes, under `Supervisor`) and one client in this process."""
 
-    def __init__(self, root: Path, insecure: bool) -> None:
-        self.supervisor = Supervisor(prepare(root, 3, cluster_id="bench"), insecure=insecure, restart=False)
+    def __init__(self, root: Path, insecure: bool, tuning: dict[str, int] | None = None) -> None:
+        path = prepare(root, 3, cluster_id="bench", tuning=tuning)
+        self.supervisor = Supervisor(path, insecure=insecure, restart=False)
         self.sc = self.supervisor.sc
         self.insecure = insecure
         self.supervisor.start_all()
@@ -438,7 +444,8 @@ async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
         raise SystemExit(f"--concurrency above {SESSIONS} sessions")
     doc: dict[str, Any] = {"load_before": load_average(), "probe_before": probe(root / "probe-before")}
     closed: dict[str, dict[int, dict[int, list[dict[str, Any]]]]] = {"paxiom": {}, "pysyncobj": {}}
-    ours = Paxiom(root / "paxiom", args.insecure)
+    tuning = dict(item.split("=") for item in args.tuning.split(",")) if args.tuning else {}
+    ours = Paxiom(root / "paxiom", args.insecure, {k: int(v) for k, v in tuning.items()} or None)
     peer: PeerCluster | None = None
     try:
         await ours.start()
@@ -539,7 +546,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,8,32,128,256,1024", help="paxiom's requests in flight to sweep")
     parser.add_argument(
         "--peer-concurrency",
-        default="1,8,32,128,256,1024,4096",
+        default="1,8,32,128,256,1024,4096,16384",
         help="PySyncObj's (more: it sends appends every 100 ms, so it needs rate x 0.1 s in flight)",
     )
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per run (default 4)")
@@ -547,6 +554,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="runs per configuration (default 3)")
     parser.add_argument("--open-seconds", type=float, default=6.0, help="measured seconds of each open-loop run")
     parser.add_argument("--insecure", action="store_true", help="paxiom in plaintext (default: mutual TLS)")
+    parser.add_argument("--tuning", default="", help="paxiom [service] settings, e.g. batch_size=1024,window=16")
     parser.add_argument("--no-peer", action="store_true", help="measure paxiom only")
     parser.add_argument("--dir", type=Path, default=Path.cwd(), help="where the data directories go (a real disk)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (the table on stderr)")
