@@ -69,7 +69,7 @@ async def _apply_schedule(ctx: Context, steps: list[dict[str, Any]], t0: float, 
         at = time.monotonic() - t0
         if step["id"] in skipped:
             continue
-        if step["op"] == "start" and at > heals.get(step["id"], at + 1) - 0.3:  # pushed past its heal by slow steps
+        if step["op"] == "start" and at > heals.get(step["id"], at + 1):  # pushed past its heal by slow steps
             skipped.add(step["id"])
             done.append(f"{at:6.2f}s skip {describe(step)} (late)")
             continue
