@@ -25,6 +25,7 @@ VERBS: dict[str, str] = {
     "kv": "paxiom.cli.kv_cmd:kv_group",
     "node": "paxiom.cli.node_cmd:node",
     "cluster": "paxiom.cli.cluster_cmd:cluster",
+    "campaign": "paxiom.cli.campaign_cmd:campaign",
 }
 
 
