@@ -163,3 +163,13 @@ def test_a_group_without_its_command_shows_the_help() -> None:
     for args in ([], ["tla"], ["quorum"]):
         code, out, _ = run(*args)
         assert code == 0 and out.startswith("Usage: paxiom") and "Commands:" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [(["--max-ballot", str(10**20)], "--max-ballot"), (["--slots", "1000000000"], "--slots"),
+     (["--values", ",".join(f"v{i}" for i in range(1000))], "limit 6")],
+)  # fmt: skip
+def test_tla_export_refuses_models_tlc_cannot_enumerate(args: list[str], named: str, tmp_path: Path) -> None:
+    cluster = Path(__file__).resolve().parents[1] / "examples" / "quorums" / "etcd-5.toml"
+    one_line_error(*run("tla", "export", str(cluster), "--out", str(tmp_path / "m"), *args, "--json"), named)

@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paxiom import trace as tracefile
+from paxiom.cli.explore_cmd import MAX_BALLOT, MAX_SLOTS, MAX_VALUES
 from paxiom.cli.output import console, count, emit_json, err_console, finish, json_option, user_errors
 from paxiom.errors import PaxiomError
 from paxiom.spec.quorums import ENUMERATION_LIMIT
@@ -251,8 +252,10 @@ def _module_name(cluster: Path) -> str:
     help="Spec to check (default: fastpaxos if the cluster has fast quorums, else paxos).",
 )
 @click.option("--values", default="v1,v2", show_default=True, help="Comma-separated proposable values.")
-@click.option("--max-ballot", type=click.IntRange(min=0), default=1, show_default=True, help="Ballots 0..N.")
-@click.option("--slots", type=click.IntRange(min=1), default=2, show_default=True, help="Log slots (multipaxos).")
+@click.option("--max-ballot", type=click.IntRange(0, MAX_BALLOT), default=1, show_default=True, help="Ballots 0..N.")
+@click.option(
+    "--slots", type=click.IntRange(1, MAX_SLOTS), default=2, show_default=True, help="Log slots (multipaxos)."
+)
 @click.option("--fast-ballots", default="0", show_default=True, help="Comma-separated fast ballots (fastpaxos).")
 @click.option("--name", default=None, help="Model module name (default: MC + the cluster file's name).")
 @json_option
@@ -296,6 +299,8 @@ def export(
     vals = tuple(v.strip() for v in values.split(",") if v.strip())
     if not vals:
         raise PaxiomError("--values needs at least one value")
+    if len(vals) > MAX_VALUES:
+        raise PaxiomError(f"--values: {len(vals)} values is beyond what TLC can enumerate (limit {MAX_VALUES})")
     model = TlcModel.predicted(
         name or _module_name(cluster),
         variant,
