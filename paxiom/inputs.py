@@ -170,7 +170,8 @@ def _loads(src: Source, **hooks: Any) -> Any:
 
 
 _BLANK = re.compile(r"[ \t\n\r]*")
-_SKIPPER = json.JSONDecoder(parse_constant=float)
+_SKIPPER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
+"""Skips values without converting numbers (a 5,000-digit integer would raise)."""
 
 
 def _skip_blank(text: str, pos: int) -> int:

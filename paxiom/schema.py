@@ -35,8 +35,7 @@ def describe(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        text = str(value) if value.bit_length() < 200 else f"a {len(str(abs(value)))}-digit number"
-        return text
+        return str(value) if value.bit_length() < 200 else f"a number of about {value.bit_length() * 3 // 10} digits"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):

@@ -292,7 +292,7 @@ def test_non_finite_and_huge_json_numbers_are_named(tmp_path: Path) -> None:
         ("-Infinity", "not -Infinity"),
         ("1e999", "not 1e999"),
         ("9" * 5000, "not a 5,000-digit number"),
-        ("9" * 200, "not a 200-digit number"),
+        ("9" * 200, "not a number of about 199 digits"),
     ):
         path = write(tmp_path, "t.json", text.replace('"max_ballot": 1', f'"max_ballot": {token}'))
         bad_input("explore", "--replay", path, where=rf"{re.escape(path)}:{line}:\d+: ", words=words)
@@ -457,6 +457,13 @@ def test_whole_file_errors_point_at_the_declaration(tmp_path: Path) -> None:
 def test_more_nodes_than_the_limit_are_refused_at_the_list(tmp_path: Path) -> None:
     path = write(tmp_path, "many.toml", many_nodes(100_001))
     bad_input("quorum", "check", path, where=rf"{re.escape(path)}:1:1: ", words="nodes must be a list of 1 to 100,000")
+
+
+def test_a_field_after_a_huge_number_is_still_located(tmp_path: Path) -> None:
+    text = json.dumps(trace_with(constants__slots=0))
+    path = write(tmp_path, "t.json", '{"huge": ' + "9" * 5000 + ", " + text[1:])  # locating skips the number
+    message = bad_input("explore", "--replay", path, where=rf"{re.escape(path)}:1:\d+: ", words="constants.slots:")
+    assert int(message.split(":")[2]) > 5000
 
 
 def test_a_huge_number_then_garbage_is_a_syntax_error(tmp_path: Path) -> None:
