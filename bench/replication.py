@@ -1,8 +1,8 @@
 """Replicated throughput and latency: paxiom against PySyncObj 0.3.17 (the Python peer), same machine, same run.
 
     .venv/bin/python bench/replication.py [--sizes 10,1024] [--concurrency 1,8,32,128,256,1024] [--seconds 4]
-        [--peer-concurrency ...,16384] [--repeats 3] [--open-seconds 6] [--insecure] [--tuning K=V,...]
-        [--no-peer] [--json]
+        [--peer-concurrency ...,16384] [--repeats 3] [--open-at 0.8] [--open-seconds 6] [--insecure]
+        [--tuning K=V,...] [--no-peer] [--json]
 
 Both systems run 3 nodes as separate processes on loopback, on ports the OS hands out, and serve a key-value
 `put` whose value is the command size. Each measurement is a closed loop of N requests in flight (a new one
@@ -469,17 +469,17 @@ async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
             }
             for name, by_size in closed.items()
         }
-        doc["open"] = {}
-        for size in sizes:
+        doc["open"] = []
+        for size, fraction in itertools.product(sizes, (float(x) for x in args.open_at.split(","))):
             peak = max(s["ops_per_s"] for s in doc["closed"]["paxiom"][size].values())
-            rate = 0.8 * peak
+            rate = fraction * peak
             runs = []
             for rep in range(args.repeats):
                 run = await ours.load(size, 0, args.open_seconds, args.warmup, rate=rate)
                 figures = run.figures() | {"load": load_average()}
                 runs.append(figures)
                 log(f"[{rep + 1}/{args.repeats}] paxiom open loop {size:>5} B at {rate:.0f}/s: {brief(figures)}")
-            doc["open"][size] = {"rate": round(rate, 1), **summary(runs)}
+            doc["open"].append({"size": size, "fraction": fraction, "rate": round(rate, 1), **summary(runs)})
     finally:
         await ours.stop()
         ours.kill()
@@ -527,9 +527,10 @@ def table(doc: dict[str, Any], args: argparse.Namespace) -> Iterator[str]:
             line += f", PySyncObj {rate(peer_peak)}: ratio {ours_peak['ops_per_s'] / peer_peak['ops_per_s']:.2f}"
         yield line
     yield "cpu/op: CPU microseconds per acknowledged op, summed over the 3 node processes (not paxiom's client)"
-    for size, o in doc["open"].items():
-        yield (f"paxiom open loop, {size} B at {o['rate']:.0f}/s (80% of peak): {rate(o)} ops/s, p50 "
-               f"{o['p50_ms']:.2f} ms, p99 {o['p99_ms']:.2f} ms (worst run {o['p99_max_ms']:.2f} ms)")  # fmt: skip
+    for o in doc["open"]:
+        where = f"{o['size']} B at {o['rate']:.0f}/s ({o['fraction']:.0%} of peak)"
+        latency = f"p50 {o['p50_ms']:.2f} ms, p99 {o['p99_ms']:.2f} ms (worst run {o['p99_max_ms']:.2f} ms)"
+        yield f"paxiom open loop, {where}: {rate(o)} ops/s, {latency}"
 
 
 def cpu(s: dict[str, Any]) -> str:
@@ -552,6 +553,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per run (default 4)")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per configuration (default 3)")
+    parser.add_argument("--open-at", default="0.8", help="open-loop rates as fractions of paxiom's peak (default 0.8)")
     parser.add_argument("--open-seconds", type=float, default=6.0, help="measured seconds of each open-loop run")
     parser.add_argument("--insecure", action="store_true", help="paxiom in plaintext (default: mutual TLS)")
     parser.add_argument("--tuning", default="", help="paxiom [service] settings, e.g. batch_size=1024,window=16")
