@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from paxiom.spec import fastpaxos, multipaxos, paxos
+from paxiom.spec import fastpaxos, multipaxos, paxos, reconfig
 from paxiom.spec.quorums import QuorumSystem
 
-AnyModel = paxos.PaxosModel | multipaxos.MultiPaxosModel
-VARIANTS = ("paxos", "multipaxos", "fastpaxos")
+AnyModel = paxos.PaxosModel | multipaxos.MultiPaxosModel | reconfig.ReconfigModel
+VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig")
 
 
 def build_model(
@@ -19,9 +19,16 @@ def build_model(
     max_ballot: int,
     slots: int = 1,
     fast_ballots: list[int] | tuple[int, ...] | frozenset[int] = (),
+    alpha: int = 1,
+    configs: list[Any] | tuple[Any, ...] | None = None,
+    bug: str | None = None,
     **unknown: Any,
 ) -> AnyModel:
-    """A model of `variant` with the given constants; raises ValueError on anything inconsistent."""
+    """A model of `variant` with the given constants; raises ValueError on anything inconsistent.
+
+    reconfig's `configs` are its configurations after the initial one (`quorums`), as QuorumSystems or as
+    `spec.reconfig.config_to_json` documents; None means one: the initial acceptors without the first.
+    """
     if unknown:
         raise ValueError(f"unknown constants for {variant}: {sorted(unknown)}")
     vals = tuple(str(v) for v in values)
@@ -32,4 +39,12 @@ def build_model(
     if variant == "fastpaxos":
         cfg = fastpaxos.Config(quorums, vals, int(max_ballot), fast_ballots=frozenset(int(b) for b in fast_ballots))
         return fastpaxos.FastPaxosModel(cfg)
+    if variant == "reconfig":
+        new = (
+            (reconfig.without(quorums, quorums.nodes[0]),)
+            if configs is None
+            else tuple(reconfig.config_from_json(quorums.nodes, c) for c in configs)
+        )
+        rc = reconfig.Config(quorums, vals, int(max_ballot), slots=int(slots), alpha=int(alpha), new=new, bug=bug)
+        return reconfig.ReconfigModel(rc)
     raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")

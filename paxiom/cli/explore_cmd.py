@@ -69,10 +69,18 @@ def quorum_system(
     return QuorumSystem(phase1, phase2, fast_family)
 
 
+def reconfig_constants(variant: str, alpha: int, new_quorums: Path | None) -> dict[str, Any]:
+    """reconfig's window and, from a cluster file, its second configuration (other variants take neither)."""
+    if variant != "reconfig":
+        return {}
+    configs = None if new_quorums is None else [quorum_system(variant, 0, None, None, None, new_quorums)]
+    return {"alpha": alpha, "configs": configs}
+
+
 def estimated_states(variant: str, acceptors: int, values: int, max_ballot: int, slots: int) -> float:
     """A rough size of the reachable state space, fitted to measured runs of every variant (it errs high, by
     up to ~30x on those): log10 grows with the square of acceptors x ballots (x slots), and with the values."""
-    u = acceptors * (max_ballot + 1) * (slots if variant == "multipaxos" else 1)
+    u = acceptors * (max_ballot + 1) * (slots if variant in ("multipaxos", "reconfig") else 1)
     return float(10.0 ** (0.035 * u * u + 0.1 * u + 2 + 0.04 * u * math.log2(values / 2)))
 
 
@@ -231,6 +239,20 @@ def do_replay(path: Path, as_json: bool) -> None:
     "--slots", type=click.IntRange(1, MAX_SLOTS), default=2, show_default=True, help="Log slots (multipaxos)."
 )
 @click.option("--quorums", "quorums_file", type=click.Path(path_type=Path), help="Quorums from a cluster TOML file.")
+@click.option(
+    "--alpha",
+    type=click.IntRange(1, MAX_SLOTS),
+    default=1,
+    show_default=True,
+    help="Reconfiguration window (reconfig).",
+)
+@click.option(
+    "--new-quorums",
+    "new_quorums_file",
+    type=click.Path(path_type=Path),
+    help="The configuration cfg1 switches to, from a cluster TOML file over the same acceptors "
+    "(reconfig; default: a majority of all but the first acceptor).",
+)
 @click.option("--invariant", "invariants", multiple=True, help="Check only these invariants (repeatable).")
 @click.option(
     "--max-states",
@@ -264,6 +286,8 @@ def explore(
     fast_ballots: str,
     slots: int,
     quorums_file: Path | None,
+    alpha: int,
+    new_quorums_file: Path | None,
     invariants: tuple[str, ...],
     max_states: int | None,
     max_memory_mb: int,
@@ -296,6 +320,7 @@ def explore(
             max_ballot=max_ballot,
             slots=slots,
             fast_ballots=fast,
+            **reconfig_constants(variant, alpha, new_quorums_file),
         )
     except ValueError as exc:
         raise PaxiomError(str(exc)) from None
