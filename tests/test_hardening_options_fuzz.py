@@ -94,7 +94,7 @@ VERBS: dict[str, tuple[list[str], dict[str, str]]] = {
          "--q2": "int", "--mutant": "str", "--replay": "path", "--trace-out": "path", "--shrink-seconds": "seconds"},
     ),
     "tla check": (
-        ["tla", "check", "@dir"],
+        ["tla", "check", "@no-models"],  # a directory no fuzzed option writes into: TLC never starts
         {"--workers": "int", "--trace-out": "path", "--twin": "flag", "--expected": "flag"},
     ),
     "tla export": (
@@ -127,11 +127,13 @@ def invocations(draw: st.DrawFn) -> list[str]:
 def paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("fuzz")
     (root / "dir").mkdir()
+    (root / "no-models").mkdir()
     (root / "garbage").write_text("not a paxiom file {]")
     (root / "non-utf8").write_bytes(b"\xff\xfe\x00bad")
     (root / "deep-json").write_text("[" * 100_000 + "]" * 100_000)
     (root / "empty").write_text("")
-    return {k: root / k for k in PATH_KEYS} | {"out": root / "out", "in-missing-folders": root / "a" / "b" / "c"}
+    extra = {"out": root / "out", "in-missing-folders": root / "a" / "b" / "c", "no-models": root / "no-models"}
+    return {k: root / k for k in PATH_KEYS} | extra
 
 
 def resolve(args: list[str], paths: dict[str, Path]) -> list[str]:
