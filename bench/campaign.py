@@ -33,6 +33,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--progress", type=Path, help="Rewrite the running totals (JSON) here after every run.")
     args = parser.parse_args()
     reports: list[RunReport] = []
     started = time.monotonic()
@@ -42,6 +43,8 @@ def main() -> None:
         reports += found
         r = found[0]
         print(f"seed {r.seed} {'holds' if r.ok else 'FAILS: ' + '; '.join(r.anomalies)[:300]}", file=sys.stderr)
+        if args.progress is not None:
+            args.progress.write_text(json.dumps(totals(reports), indent=1) + "\n")
     table = totals(reports) | {"wall_seconds": round(time.monotonic() - started)}
     if args.json:
         print(json.dumps(table))

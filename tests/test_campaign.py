@@ -13,7 +13,7 @@ import pytest
 
 from paxiom.campaign.faults import KINDS, load, plan
 from paxiom.campaign.run import RunSpec, run_one
-from paxiom.campaign.table import campaign
+from paxiom.campaign.table import campaign, totals
 from paxiom.campaign.teeth import schedule
 from paxiom.node.storage_mutants import MUTANTS
 
@@ -35,8 +35,14 @@ def test_each_storage_bug_fails_its_run(mutant: str, tmp_path: Path) -> None:
 
 
 def test_a_short_campaign_with_every_fault_kind_holds(tmp_path: Path) -> None:
-    spec = RunSpec(seed=11, duration=14)
-    reports, table = campaign(spec, 2, tmp_path)
+    halves = (("kill", "power", "corrupt", "hostile"), ("partition", "delay", "reset", "pause"))
+    reports = [
+        asyncio.run(
+            run_one(RunSpec(seed=11 + i, duration=15, faults=kinds), tmp_path / f"seed-{11 + i}", tmp_path / "f")
+        )
+        for i, kinds in enumerate(halves)
+    ]
+    table = totals(reports)
     assert set(table["faults"]) == set(KINDS), table["faults"]  # every kind was injected somewhere
     assert all(r.ok for r in reports), [(r.seed, r.anomalies, r.schedule, r.log_tails) for r in reports]
     assert table["lost_acknowledged_writes"] == 0 and table["node_crashes"] == 0

@@ -29,7 +29,7 @@ from paxiom.node import codec, tls
 from paxiom.node.framing import encode_frame
 from paxiom.node.transport import RECEIVED, Hello
 
-BURST = 64
+BURST = 256
 """Hostile frames written per authenticated connection."""
 STRANGERS = ("plaintext", "no-cert", "foreign-ca")
 
