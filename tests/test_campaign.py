@@ -65,3 +65,21 @@ def test_the_plan_deals_every_kind_and_stays_in_the_window() -> None:
 def test_the_long_campaign_holds(tmp_path: Path) -> None:
     _, table = campaign(RunSpec(seed=1000, duration=15), 200, None)
     assert table["runs_failed"] == 0, table
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--faults", "kill,flood"], "unknown fault flood"),
+        (["--mutant", "nope"], "unknown mutant 'nope'"),
+        (["--replay", "missing.json"], "not a replayable schedule"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], says: str, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from paxiom.cli.main import main
+
+    result = CliRunner().invoke(main, ["campaign", *args, "--json"])
+    assert result.exit_code == 2, result.output
+    assert says in result.output and "Traceback" not in result.output
