@@ -448,3 +448,34 @@ def test_bytes_that_arrive_before_the_accept_task_runs_reach_the_handshake(tls: 
             await t2.stop()
 
     run(scenario())
+
+
+def test_a_peer_that_dials_back_is_redialed_at_once_not_after_the_backoff(tls: TlsDir) -> None:
+    """A restarted node must hear its leader before its election timeout, whatever the leader's backoff."""
+
+    async def scenario() -> None:
+        slow = Limits(backoff=(3.0, 8.0), handshake_timeout=2.0)  # a lost link waits 3-6 s before it is redialed
+        t1 = PeerTransport("n1", PeerSecurity.mutual_tls(tls, "test", "n1"), Inbox(), slow)
+        t2 = PeerTransport("n2", PeerSecurity.mutual_tls(tls, "test", "n2"), Inbox(), FAST)
+        peers = {"n1": ("127.0.0.1", await t1.listen()), "n2": ("127.0.0.1", await t2.listen())}
+        t1.connect(peers)
+        t2.connect(peers)
+        reborn_inbox = Inbox()
+        reborn = PeerTransport("n2", PeerSecurity.mutual_tls(tls, "test", "n2"), reborn_inbox, FAST)
+        try:
+            t1.send("n2", accept(0))
+            await until(lambda: t2.counters.frames_in == 1, "first delivery")
+            await t2.stop()
+            await until(lambda: t1.counters.disconnects >= 1, "n1 saw the link go")
+            await reborn.listen(port=peers["n2"][1])
+            reborn.connect(peers)
+            t1.send("n2", accept(1))
+            async with asyncio.timeout(2.5):
+                while not reborn_inbox.got:
+                    await asyncio.sleep(0.005)
+            assert reborn_inbox.got == [("n1", accept(1))]
+        finally:
+            for transport in (t1, t2, reborn):
+                await transport.stop()
+
+    run(scenario())

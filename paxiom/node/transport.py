@@ -19,6 +19,7 @@ would keep delivering stale traffic and hand the loss to the core as an error it
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import ssl
@@ -106,7 +107,8 @@ class Limits:
     queue_frames: int = 4096
     queue_bytes: int = 32 << 20
     backoff: tuple[float, float] = (0.05, 2.0)
-    """First and largest delay between reconnection attempts (doubling, with jitter)."""
+    """First and largest delay between reconnection attempts (doubling, with jitter); a peer that dials us is
+    back, so our dialer to it stops waiting and dials at once."""
     handshake_timeout: float = 5.0
     """For the TLS handshake and the Hello that follows it."""
     max_pending: int = 64
@@ -124,6 +126,8 @@ class PeerTransport:
         self.counters = Counters()
         self.peers: dict[str, tuple[str, int]] = {}
         self._outboxes: dict[str, Outbox] = {}
+        self._back: dict[str, asyncio.Event] = {}
+        """Set when a peer dialed us: its listener is up, so a dialer waiting to retry it dials now."""
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.Server | None = None
@@ -144,6 +148,7 @@ class PeerTransport:
                 continue
             self.peers[peer] = address
             self._outboxes[peer] = Outbox(self.limits.queue_frames, self.limits.queue_bytes)
+            self._back[peer] = asyncio.Event()
             self._spawn(self._dial(peer))
 
     def send(self, dst: str, msg: Message | Traced) -> None:
@@ -204,15 +209,17 @@ class PeerTransport:
         low, high = self.limits.backoff
         delay = low
         loop = asyncio.get_running_loop()
+        back = self._back[peer]
         while True:
             started = loop.time()
+            back.clear()
             try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(
+                # asyncio.timeout, not wait_for: on 3.11 wait_for returns a connection that completed in the turn
+                # `stop` cancelled it, swallowing the cancellation, and the dialer would run on forever
+                async with asyncio.timeout(self.limits.handshake_timeout):
+                    reader, writer = await asyncio.open_connection(
                         host, port, ssl=self.security.client, server_hostname=peer if self.security.client else None
-                    ),
-                    self.limits.handshake_timeout,
-                )
+                    )
             except (OSError, TimeoutError) as exc:
                 if isinstance(exc, ssl.SSLCertVerificationError):
                     self.counters.handshakes_refused += 1
@@ -226,9 +233,14 @@ class PeerTransport:
                 finally:
                     self.counters.disconnects += 1
                     writer.transport.abort()  # close() would wait to flush to a peer that may never read
-            # a link that stayed up a while reconnects at once; one that keeps failing backs off
+            # a link that stayed up a while reconnects at once; one that keeps failing backs off, until the peer
+            # dials us: a restarted node must hear its leader before its election timeout, not after our backoff
             delay = low if loop.time() - started > high else min(2 * delay, high)
-            await asyncio.sleep(delay * self._random.uniform(0.5, 1.0))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay * self._random.uniform(0.5, 1.0)):
+                    await back.wait()
+            if back.is_set():
+                delay = low
 
     async def _pump(self, peer: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.security.client is not None:
@@ -324,6 +336,8 @@ class PeerTransport:
             previous.transport.abort()  # the peer reconnected; its old connection is dead or dying
         self._inbound[hello.node] = writer
         self.counters.connects += 1
+        if (back := self._back.get(hello.node)) is not None:  # None: a peer we do not dial (tests)
+            back.set()
         return hello.node
 
     async def _read(self, src: str, where: str, frames: AsyncIterator[bytes]) -> None:

@@ -1,0 +1,66 @@
+"""A restarted follower rejoins a three-node cluster (in one process, real sockets on 127.0.0.1) without an
+election: it hears the leader before its election timeout, so the healthy leader keeps its ballot."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from paxiom.impl.proposer import Role
+from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
+from paxiom.node.server import Node, NodeOptions
+from paxiom.node.supervisor import prepare
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def until(check: Callable[[], bool], seconds: float, what: str) -> None:
+    try:
+        async with asyncio.timeout(seconds):
+            while not check():
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"no {what} within {seconds} s") from None
+
+
+def leader_of(nodes: dict[str, Node]) -> Node | None:
+    leading = [node for node in nodes.values() if node.host.replica.role is Role.LEADER]
+    return leading[0] if len(leading) == 1 else None
+
+
+def test_a_restarted_follower_rejoins_without_deposing_the_leader(tmp_path: Path) -> None:
+    path = prepare(tmp_path, 3)
+    sc: ServiceCluster = dataclasses.replace(load_service_cluster(path), metrics={})
+
+    def node(name: str) -> Node:
+        return Node(sc, NodeOptions(config=path, node=name, data_dir=tmp_path / "data" / name))
+
+    async def scenario() -> None:
+        nodes = {name: node(name) for name in sc.nodes}
+        try:
+            for n in nodes.values():
+                await n.start()
+            await until(lambda: leader_of(nodes) is not None, 20, "a leader")
+            leader = leader_of(nodes)
+            assert leader is not None
+            ballot = leader.host.replica.proposer.ballot
+            follower = next(name for name, n in nodes.items() if n is not leader)
+            await nodes[follower].stop()
+            await asyncio.sleep(4.0)  # long enough for the leader's dialer to back off to its longest delay
+            nodes[follower] = node(follower)
+            await nodes[follower].start()
+            reborn = nodes[follower].host.replica
+            await until(lambda: reborn.proposer.leader_hint == leader.me, 5, "the restarted node hears the leader")
+            await asyncio.sleep(1.5)  # beyond any election timeout (300-600 ms)
+            assert leader.host.replica.role is Role.LEADER
+            assert leader.host.replica.proposer.ballot == ballot, "the healthy leader was deposed"
+            assert reborn.role is Role.FOLLOWER and reborn.acceptor.promise == ballot
+        finally:
+            for n in nodes.values():
+                await n.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 50))
