@@ -14,6 +14,7 @@ MODULES = {
     "fastpaxos": "paxiom.proofs.fastpaxos",
     "fast-flexible": "paxiom.proofs.fast_flexible",
     "cheap": "paxiom.proofs.cheap",
+    "reconfig": "paxiom.proofs.reconfig",
 }
 NAMES = tuple(MODULES)
 
