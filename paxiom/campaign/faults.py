@@ -219,8 +219,12 @@ async def _hostile(ctx: Context, params: Params) -> None:
     as_node = params["as"] if params["as"] != node else next(n for n in cluster.nodes if n != node)
     rng = random.Random(params["seed"])
 
+    stop = asyncio.Event()
+
     async def attack() -> None:
-        for _ in range(10_000):  # bounded; heal cancels it long before
+        for _ in range(10_000):  # bounded; heal stops it long before
+            if stop.is_set():
+                return
             if rng.random() < 0.2:
                 kind = rng.choice(STRANGERS)
                 await ctx.attacker.stranger(node, cluster.sc.peers[node].port, cluster.sc.clients[node].port, kind)
@@ -228,14 +232,19 @@ async def _hostile(ctx: Context, params: Params) -> None:
                 await ctx.attacker.garbage(node, cluster.sc.peers[node].port, as_node)
             await asyncio.sleep(0.01)
 
-    params["_task"] = asyncio.ensure_future(attack())
+    params["_task"] = (asyncio.ensure_future(attack()), stop)
 
 
 async def _calm(ctx: Context, params: Params) -> None:
-    task = params.pop("_task", None)
-    if task is not None:
+    """Stop the attacker after its current connection (each is bounded by a few seconds). Not by
+    cancelling alone: `paxiom.client.connection.Connection.close` swallows a cancellation that arrives
+    while it waits for its reader task."""
+    found = params.pop("_task", None)
+    if found is not None:
+        task, stop = found
+        stop.set()
+        await asyncio.wait({task}, timeout=15.0)
         task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 KINDS: dict[str, FaultKind] = {

@@ -146,7 +146,7 @@ class Attacker:
                     self.stats.admitted = [*(self.stats.admitted or []), where]
                     return
                 finally:
-                    await connection.close()
+                    await asyncio.wait({asyncio.ensure_future(connection.close())}, timeout=3.0)
             except Exception:  # refused in the handshake, closed, or never answered
                 self.stats.strangers_refused += 1
                 return

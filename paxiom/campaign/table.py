@@ -22,10 +22,19 @@ def campaign(
         reports = []
         for i in range(runs):
             seed = spec.seed + i
-            report = asyncio.run(run_one(replace(spec, seed=seed), root / f"seed-{seed}", root / "foreign-tls"))
+            report = asyncio.run(bounded(replace(spec, seed=seed), root / f"seed-{seed}", root / "foreign-tls"))
             progress(report)
             reports.append(report)
     return reports, totals(reports)
+
+
+async def bounded(spec: RunSpec, directory: Path, foreign: Path) -> RunReport:
+    """One run, given up (its cluster stopped by the run's own finally) if it outlasts its duration by 3 min."""
+    limit = spec.duration + 180
+    try:
+        return await asyncio.wait_for(run_one(spec, directory, foreign), limit)
+    except TimeoutError:
+        return RunReport(spec.seed, str(directory), False, [f"the run did not finish within {limit:g} s"])
 
 
 def _pct(values: list[float], q: float) -> float | None:
