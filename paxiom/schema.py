@@ -9,6 +9,8 @@ trace files.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ from paxiom.errors import PaxiomError
 from paxiom.inputs import JsonDocument, Rejected, read_json
 
 FieldPath = tuple[str | int, ...]
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 MAX_ITEMS = 1_000_000
 """Longest list accepted anywhere in a trace file (a step list, a quorum list)."""
@@ -48,10 +51,15 @@ def describe(value: Any) -> str:
 
 
 def dotted(path: FieldPath) -> str:
-    """`constants.replicas`, `steps[3].msg`."""
+    """`constants.replicas`, `steps[3].msg`, `constants["odd key"]`."""
     text = ""
     for step in path:
-        text += f"[{step}]" if isinstance(step, int) else (f".{step}" if text else step)
+        if isinstance(step, int):
+            text += f"[{step}]"
+        elif _PLAIN_KEY.fullmatch(step):
+            text += f".{step}" if text else step
+        else:
+            text += f"[{json.dumps(step if len(step) <= 40 else step[:37] + '...')}]"
     return text or "the document"
 
 

@@ -508,3 +508,10 @@ def test_sim_replay_reads_through_the_same_layer(tmp_path: Path) -> None:
     bad_input("sim", "--replay", path, where=rf"{re.escape(path)}:2:3: ", words="not UTF-8")
     path = write(tmp_path, "d.json", '{"variant": "multipaxos-sim", "steps": ' + "[" * 1000 + "]" * 1000 + "}")
     bad_input("sim", "--replay", path, where=rf"{re.escape(path)}:1:\d+: ", words="nested more than 64 deep")
+
+
+def test_an_odd_key_is_quoted_in_the_field_name(tmp_path: Path) -> None:
+    doc = trace_with()
+    doc["constants"]["3 of (x"] = 1
+    path = write(tmp_path, "t.json", json.dumps(doc, indent=1))
+    bad_input("explore", "--replay", path, where=rf"{re.escape(path)}:\d+:\d+: ", words='constants["3 of (x"]: unknown')

@@ -37,6 +37,9 @@ EXAMPLES = ROOT / "examples" / "quorums"
 SMALL_CLUSTERS = sorted(p for p in EXAMPLES.glob("*.toml") if p.name not in ("thousand.toml", "zones-9x9.toml"))
 SECONDS_PER_RUN = 30.0
 COUNTS: Counter[str] = Counter()
+KEY = r'\["(?:[^"\\]|\\.)*"\]'
+FIELD = rf"(?:[A-Za-z_]\w*|{KEY})(?:\.[A-Za-z_]\w*|\[\d+\]|{KEY})*: "
+"""How a trace error names its field: `constants.replicas: `, `steps[3].msg: `, `constants["odd key"]: `."""
 
 HOSTILE = [
     b"nan",
@@ -117,7 +120,7 @@ def invoke(args: list[str], path: Path, *, field: bool = False) -> int:
             and not message.endswith(("not valid JSON", "deep (the most paxiom reads)"))
             and "UTF-8" not in message
         ):
-            assert re.match(r"(not valid JSON|the document: |[^\s:]+: )", placed["what"]), message
+            assert re.match(rf"(not valid JSON|the document: |{FIELD})", placed["what"]), message
     return int(result.exit_code)
 
 
