@@ -278,10 +278,19 @@ Accepted = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None
 
 
 async def listen_paused(accepted: Accepted, host: str, port: int, limit: int = 1 << 16) -> asyncio.Server:
-    """`asyncio.start_server`, but each connection reads nothing until `accepted` calls `upgrade` on it."""
+    """`asyncio.start_server`, but each connection reads nothing until `accepted` calls `upgrade` on it, and a
+    connection cancelled by a stop (or by the loop's end) closes quietly."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await accepted(reader, writer)
+        except asyncio.CancelledError:
+            # nobody awaits this task: ending cancelled would make asyncio's stream callback log an error
+            writer.transport.abort()
+
     loop = asyncio.get_running_loop()
     return await loop.create_server(
-        lambda: PausedUntilTls(asyncio.StreamReader(limit=limit), accepted, loop=loop), host, port
+        lambda: PausedUntilTls(asyncio.StreamReader(limit=limit), serve, loop=loop), host, port
     )
 
 

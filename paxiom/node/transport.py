@@ -289,8 +289,6 @@ class PeerTransport:
                 await self._read(src, where, frames)
         except OSError as exc:
             log.info("connection from %s (%s) lost: %s", src or "?", where, _reason(exc))
-        except asyncio.CancelledError:
-            pass  # only `stop` cancels; ending normally spares asyncio's stream callback a spurious error log
         finally:
             self._tasks.discard(task)
             if src is not None and self._inbound.get(src) is writer:

@@ -1,10 +1,12 @@
-"""A restarted follower rejoins a three-node cluster (in one process, real sockets on 127.0.0.1) without an
-election: it hears the leader before its election timeout, so the healthy leader keeps its ballot."""
+"""Nodes in one process on real sockets (127.0.0.1, ports from the OS): a restarted follower rejoins without
+an election, a clean stop is silent, and what a client cannot be answered in full is still answered."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,3 +66,29 @@ def test_a_restarted_follower_rejoins_without_deposing_the_leader(tmp_path: Path
                 await n.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 50))
+
+
+def test_a_clean_stop_is_silent(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Connections still in their handshake (client and peer) when the node stops are closed without asyncio
+    logging an error for their cancelled tasks."""
+    path = prepare(tmp_path, 1)
+    sc = dataclasses.replace(load_service_cluster(path), metrics={})
+
+    async def scenario() -> None:
+        node = Node(sc, NodeOptions(config=path, node="n1", data_dir=tmp_path / "data" / "n1"))
+        silent = []
+        try:
+            await node.start()
+            for address in (sc.clients["n1"], sc.peers["n1"]):
+                silent += [await asyncio.open_connection(address.host, address.port) for _ in range(3)]
+            await asyncio.sleep(0.2)  # their accept tasks are waiting for a ClientHello
+        finally:
+            await node.stop()
+            for _, writer in silent:
+                writer.transport.abort()
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(asyncio.wait_for(scenario(), 30))
+        gc.collect()
+    noise = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR or r.name == "asyncio"]
+    assert noise == []
