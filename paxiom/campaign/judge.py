@@ -5,6 +5,7 @@ and refinement from the nodes' traces (`paxiom trace check`'s library function),
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -84,11 +85,28 @@ def refinement(trace_dir: Path) -> tuple[dict[str, Any], str | None]:
         verdict = tracecheck.check(trace_dir)
     except PaxiomError as exc:
         return {"records": 0}, f"the traces cannot be checked: {exc}"
-    figures = {"records": verdict.records, "spec_actions_matched": verdict.actions_matched}
+    figures: dict[str, Any] = {"records": verdict.records, "spec_actions_matched": verdict.actions_matched}
     if verdict.objection is None:
         return figures, None
     where = f" at {verdict.at.where}" if verdict.at is not None else ""
+    figures["pattern"] = _pattern(verdict)
     return figures, f"oracle objects{where}: {verdict.objection.check}: {verdict.objection.reason}"
+
+
+OWN_PROPOSAL = re.compile(r"Phase2b\(a=(?P<a>[^,]+), b=(?P<b>\d+),")
+
+
+def _pattern(verdict: tracecheck.Verdict) -> str | None:
+    """ "recovered-own-proposal" for the objection a leader killed between the sync of its own vote and the
+    recording of that sync draws (docs/campaign.md, findings): at a restart, a vote at its own ballot in a
+    slot whose proposal the trace never shows. The objection still fails the run; this only names it."""
+    objection, at = verdict.objection, verdict.at
+    found = OWN_PROPOSAL.match(objection.check) if objection is not None else None
+    if found is None or at is None or not isinstance(at.record, observe.Start) or objection is None:
+        return None
+    nodes = at.record.nodes
+    own = nodes[int(found["b"]) % len(nodes)] == found["a"]
+    return "recovered-own-proposal" if own and "nobody proposed" in objection.reason else None
 
 
 def availability(
