@@ -137,9 +137,10 @@ class Simulator:
         self.steps_taken = 0
         self.last_quiesce = 0
         """Fair rounds the last `quiesce` step needed to settle."""
-        self.submitted: dict[Command, None] = {}
-        """Every command a client submitted, in order."""
         self.applied_anywhere: set[Command] = set()
+        self._unapplied: dict[Command, None] = {}
+        """Submitted commands not in `applied_anywhere`, in submission order, kept as commands come and go
+        (the liveness epilogue asks for them every round)."""
         self.alarms: list[str] = []
         """Integrity failures replicas detected and refused (corrupted catch-up replies)."""
         for r in range(settings.replicas):
@@ -178,6 +179,8 @@ class Simulator:
         for record in records:
             if isinstance(record, Applied):
                 self.applied_anywhere.update(record.value)
+                for command in record.value:
+                    self._unapplied.pop(command, None)
             elif isinstance(record, Alarm):
                 self.alarms.append(record.text)
         for observer in self.observers:
@@ -231,7 +234,8 @@ class Simulator:
                 command = Command(str(step["client"]), int(step["seq"]), str(step["command"]).encode())
             except ValueError as exc:
                 raise PaxiomError(f"bad submit step {step}: {exc}") from None
-            self.submitted.setdefault(command)
+            if command not in self.applied_anywhere:
+                self._unapplied.setdefault(command)
             return self._activate(step["replica"], lambda host: host.submit((command,)))
         if kind == "crash":
             return self.crash(step["replica"])
@@ -270,8 +274,7 @@ class Simulator:
 
     def unapplied(self) -> list[Command]:
         """Submitted commands no replica has applied yet."""
-        missing = self.submitted.keys() - self.applied_anywhere
-        return [c for c in self.submitted if c in missing] if missing else []
+        return list(self._unapplied)
 
     def lagging(self) -> list[int]:
         """Live replicas whose applied prefix is shorter than the longest one."""
@@ -280,7 +283,7 @@ class Simulator:
         return [r for r, c in commits.items() if c < top]
 
     def settled(self) -> bool:
-        return not self.unapplied() and not self.lagging()
+        return not self._unapplied and not self.lagging()
 
     def quiesce(self, rounds: int) -> int:
         """Faults stop: heal, restart everyone, then run fair rounds until every submitted command is
