@@ -71,6 +71,11 @@ class SlotView:
     state: mp.State
     synced: int = 0
     """How many whole-log events (`RefinementOracle.events`) this projection has absorbed."""
+    phase2: frozenset[mp.Message] = frozenset()
+    """The 2a and 2b messages in `state` (the template has none): what is chosen, and every invariant but
+    `type_ok` and `promise_monotonicity`, reads only these, so they are judged on these alone."""
+    judged: mp.State | None = None
+    """The state the invariants last held in (None: never judged)."""
 
     @property
     def cfg(self) -> mp.Config:
@@ -113,7 +118,8 @@ class RefinementOracle:
         self.transitions = 0
         self.actions_matched = 0
         self._matched: list[Action] = []
-        self._before: dict[int, mp.State] = {}
+        self._before: dict[int, tuple[mp.State, frozenset[mp.Message]]] = {}
+        """Each projection this transition moved: its state and 2a/2b messages before."""
 
     # ------------------------------------------------------------------ feeding observations
 
@@ -239,7 +245,7 @@ class RefinementOracle:
 
     def _chosen(self, slot: int) -> set[str]:
         view = self.slots.get(slot)
-        return mp.chosen(view.cfg, view.state).get(0, set()) if view else set()
+        return mp.chosen(view.cfg, view.state._replace(msgs=view.phase2)).get(0, set()) if view else set()
 
     # ------------------------------------------------------------------ matching steps to spec actions
 
@@ -252,7 +258,7 @@ class RefinementOracle:
         return Objection(check, reason, self.step, tuple(self._matched))
 
     def _set(self, slot: int, view: SlotView, state: mp.State) -> None:
-        self._before.setdefault(slot, view.state)
+        self._before.setdefault(slot, (view.state, view.phase2))
         view.state = state
 
     def _match(self, envelope: Envelope) -> None:
@@ -327,13 +333,15 @@ class RefinementOracle:
 
     def _phase2a(self, b: int, slot: int, v: str) -> None:
         view = self._view(slot, v)
-        if mp.M2a(b, 0, v) in view.state.msgs:
+        proposal = mp.M2a(b, 0, v)
+        if proposal in view.phase2:
             return
         action = act("Phase2a", b=b, slot=slot, v=v)
         after = mp.phase2a(view.cfg, view.state, b, 0, v)
         if after is None:
             raise self._object(str(action), f"not enabled: {self._why_not_2a(view, b, v)}")
         self._set(slot, view, after)
+        view.phase2 |= {proposal}
         self._matched.append(action)
         self.actions_matched += 1
 
@@ -352,7 +360,8 @@ class RefinementOracle:
 
     def _phase2b(self, a: int, b: int, slot: int, v: str) -> None:
         view = self._view(slot, v)
-        if mp.M2b(a, b, 0, v) in view.state.msgs:
+        vote = mp.M2b(a, b, 0, v)
+        if vote in view.phase2:
             return
         name = self.names[a]
         action = act("Phase2b", a=name, b=b, slot=slot, v=v)
@@ -360,11 +369,12 @@ class RefinementOracle:
         if after is None:
             why = (
                 f"nobody proposed {v!r} in slot {slot} at ballot {b}"
-                if mp.M2a(b, 0, v) not in view.state.msgs
+                if mp.M2a(b, 0, v) not in view.phase2
                 else f"ballot {b} is below maxBal[{name}] = {view.state.max_bal[a]}"
             )
             raise self._object(str(action), f"not enabled: {why}")
         self._set(slot, view, after)
+        view.phase2 |= {vote}
         self.voted_by[a].add(slot)
         promise = after.max_bal
         if promise[a] > self.template.state.max_bal[a]:
@@ -426,17 +436,31 @@ class RefinementOracle:
     # ------------------------------------------------------------------ invariants
 
     def _check_invariants(self) -> None:
-        for slot, before in self._before.items():
+        for slot, (before, before_phase2) in self._before.items():
             view = self.template if slot < 0 else self.slots[slot]
             where = "" if slot < 0 else f"slot {slot}: "
             for name, holds in view.model.invariants.items():
-                reason = holds(view.state)
+                reason = holds(self._unjudged(view))
                 if reason is not None:
                     raise self._object(name, where + reason)
+            past, now = before._replace(msgs=before_phase2), view.state._replace(msgs=view.phase2)
             for name, step_holds in view.model.step_invariants.items():
-                reason = step_holds(before, view.state)
+                reason = step_holds(past, now)
                 if reason is not None:
                     raise self._object(name, where + reason)
+            view.judged = view.state
+
+    @staticmethod
+    def _unjudged(view: SlotView) -> mp.State:
+        """The projection's state with only the messages the invariants have not yet held for, plus its 2a
+        and 2b messages: the same verdicts as the whole state, at a cost that does not grow with the
+        elections behind it. `type_ok` and `promise_monotonicity` judge each 1a and 1b by itself, against
+        constants the oracle's models share (ballots, one slot) and a promise that has not fallen since
+        they last held (else the whole state is judged); the other invariants read only the 2a and 2b."""
+        state, judged = view.state, view.judged
+        if judged is None or any(now < then for now, then in zip(state.max_bal, judged.max_bal, strict=True)):
+            return state
+        return state._replace(msgs=(state.msgs - judged.msgs) | view.phase2)
 
     # ------------------------------------------------------------------ what clients see
 
