@@ -13,6 +13,8 @@ from paxiom.tlc.models import TLA_DIR, TlcModel
 
 VALUES = ("v1", "v2")
 TWO = acceptor_names(2)
+A1, A2 = (QuorumSystem(Explicit(TWO, [[a]]), Explicit(TWO, [[a]])) for a in TWO)
+"""Reconfiguration's configurations: a1 alone, then a2 alone (disjoint: only the window keeps it safe)."""
 
 MODELS: tuple[TlcModel, ...] = (
     TlcModel(
@@ -44,6 +46,20 @@ MODELS: tuple[TlcModel, ...] = (
         "MCFastPaxosUnsafe", "fastpaxos", QuorumSystem.fast_paxos(3, 2, 2), VALUES, max_ballot=1,
         fast_ballots=(0,), expect="agreement",
         description="Fast Paxos with fast quorums of 2 of 3: a classic and two fast quorums can miss",
+    ),
+    TlcModel(
+        "MCReconfig", "reconfig", A1, ("v1",), max_ballot=1, slots=2, configs=(A2,),
+        description="reconfiguration: cfg1 (a1 -> a2) chosen in slot i governs slots from i + 1; 2 slots, ballots 0..1",
+    ),
+    TlcModel(
+        "MCReconfigEarly", "reconfig", A1, ("v1",), max_ballot=1, slots=2, alpha=2, configs=(A2,), bug="early",
+        expect="agreement",
+        description="reconfiguration applied as soon as it is chosen, before slot i + alpha (alpha = 2)",
+    ),
+    TlcModel(
+        "MCReconfigMixed", "reconfig", A1, ("v1",), max_ballot=1, slots=2, configs=(A2,), bug="mixed",
+        expect="agreement",
+        description="reconfiguration whose leaders take a phase-1 quorum of either configuration",
     ),
 )
 """Checked in under tla/ and run by `paxiom tla check` (and so by `make test`)."""

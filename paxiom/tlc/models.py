@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from paxiom.errors import PaxiomError
 from paxiom.spec.quorums import QuorumFamily, QuorumSystem, members, quorum_intersection
+from paxiom.spec.reconfig import config_from_json, config_members, config_to_json, switch
 from paxiom.trace import quorums_from_json, quorums_to_json
 from paxiom.variants import AnyModel, build_model
 
-BASE_MODULES = {"paxos": "Paxos", "multipaxos": "MultiPaxos", "fastpaxos": "FastPaxos"}
+BASE_MODULES = {"paxos": "Paxos", "multipaxos": "MultiPaxos", "fastpaxos": "FastPaxos", "reconfig": "Reconfig"}
 """The TLA+ twin of each spec variant, in the repository's `tla/` directory."""
 
 STATE_INVARIANTS = (
@@ -42,6 +43,8 @@ STATE_INVARIANTS = (
     "agreement",
     "validity",
 )
+VARIANT_INVARIANTS = {"reconfig": ("votes_governed",)}
+"""Invariants only some variants have, checked after the shared ones."""
 STEP_PROPERTIES = ("promise_monotonicity_step", "stability")
 """Action properties; `promise_monotonicity_step` is the step half of the explorer's `promise_monotonicity`."""
 
@@ -66,6 +69,11 @@ class TlcModel:
     expect: str | None = None
     """The invariant TLC must find violated, or None when every invariant must hold."""
     description: str = field(default="", compare=False)
+    alpha: int = 1
+    configs: tuple[QuorumSystem, ...] = ()
+    """reconfig: the configurations after the initial one (`quorums`), over the same acceptors."""
+    bug: str | None = None
+    """reconfig: one of the spec's deliberate bugs (`paxiom.spec.reconfig.BUGS`), or None."""
 
     def __post_init__(self) -> None:
         if self.variant not in BASE_MODULES:
@@ -97,7 +105,11 @@ class TlcModel:
     @property
     def checked(self) -> tuple[str, ...]:
         """The invariants and properties this model checks (TLC names)."""
-        return (self.expect,) if self.expect else STATE_INVARIANTS + STEP_PROPERTIES
+        return (self.expect,) if self.expect else self.state_invariants + STEP_PROPERTIES
+
+    @property
+    def state_invariants(self) -> tuple[str, ...]:
+        return STATE_INVARIANTS + VARIANT_INVARIANTS.get(self.variant, ())
 
     @property
     def explorer_only(self) -> frozenset[str] | None:
@@ -113,7 +125,11 @@ class TlcModel:
             max_ballot=self.max_ballot,
             slots=self.slots,
             fast_ballots=self.fast_ballots,
+            **self._reconfig_constants(),
         )
+
+    def _reconfig_constants(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "configs": self.configs, "bug": self.bug} if self.variant == "reconfig" else {}
 
     def module_text(self) -> str:
         """The model module: the base spec extended with these constants as TLA+ definitions."""
@@ -127,11 +143,12 @@ class TlcModel:
             "",
             f"MCAcceptors == 0..{qs.n - 1}",
             "MCValues == {" + ", ".join(_tla_string(v) for v in self.values) + "}",
-            f"MCQuorum1 == {_upward_closure(qs.phase1)}",
-            f"MCQuorum2 == {_upward_closure(qs.phase2)}",
+            *self._quorum_lines(),
         ]
-        if self.variant == "multipaxos":
+        if self.variant in ("multipaxos", "reconfig"):
             lines.append(f"MCSlots == 0..{self.slots - 1}")
+        if self.variant == "reconfig":
+            lines += self._reconfig_lines()
         if self.variant == "fastpaxos":
             if qs.fast is None:
                 raise PaxiomError(f"{self.name}: Fast Paxos needs fast quorums")
@@ -139,6 +156,38 @@ class TlcModel:
             lines.append(f"MCFastQuorum == {_upward_closure(qs.fast)}")
         lines.append("=" * 40)
         return "\n".join(lines) + "\n"
+
+    def _quorum_lines(self) -> list[str]:
+        """The quorum families; reconfig's are per configuration 0..K (with each one's members)."""
+        if self.variant != "reconfig":
+            return [
+                f"MCQuorum1 == {_upward_closure(self.quorums.phase1)}",
+                f"MCQuorum2 == {_upward_closure(self.quorums.phase2)}",
+            ]
+        systems = (self.quorums, *self.configs)
+
+        def per_config(name: str, render: Callable[[QuorumSystem], str]) -> str:
+            cases = " [] ".join(f"c = {c} -> {render(qs)}" for c, qs in enumerate(systems))
+            return f"{name} == [c \\in MCConfigIds |-> CASE {cases}]"
+
+        def acceptors(qs: QuorumSystem) -> str:
+            return "{" + ", ".join(map(str, sorted(config_members(qs)))) + "}"
+
+        return [
+            f"MCConfigIds == 0..{len(systems) - 1}",
+            per_config("MCQuorum1", lambda qs: _upward_closure(qs.phase1)),
+            per_config("MCQuorum2", lambda qs: _upward_closure(qs.phase2)),
+            per_config("MCMembers", acceptors),
+        ]
+
+    def _reconfig_lines(self) -> list[str]:
+        """The window, the switch commands cfg1..cfgK and the deliberate bug ("none" for the real protocol)."""
+        commands = " [] ".join(f"k = {k} -> {_tla_string(switch(k))}" for k in range(1, len(self.configs) + 1))
+        return [
+            f"MCAlpha == {self.alpha}",
+            f"MCSwitch == [k \\in 1..{len(self.configs)} |-> CASE {commands or 'FALSE -> None'}]",
+            f"MCBug == {_tla_string(self.bug or 'none')}",
+        ]
 
     def cfg_text(self, checked: tuple[str, ...] | None = None) -> str:
         """The TLC config: constants bound to the module's definitions, and what to check.
@@ -148,7 +197,11 @@ class TlcModel:
         checked = self.checked if checked is None else checked
         expectation = f"{self.expect} violated" if self.expect else "holds"
         substitutions = ["Acceptors", "Values", "Quorum1", "Quorum2"]
-        substitutions += {"multipaxos": ["Slots"], "fastpaxos": ["FastBallots", "FastQuorum"]}.get(self.variant, [])
+        substitutions += {
+            "multipaxos": ["Slots"],
+            "fastpaxos": ["FastBallots", "FastQuorum"],
+            "reconfig": ["Slots", "Alpha", "ConfigIds", "Members", "Switch", "Bug"],
+        }.get(self.variant, [])
         lines = [
             f"\\* TLC model {self.name}: {self.description or self.variant}",
             f"\\* paxiom-expect: {expectation}",
@@ -160,7 +213,7 @@ class TlcModel:
             "INIT Init",
             "NEXT Next",
         ]
-        invariants = [c for c in checked if c in STATE_INVARIANTS]
+        invariants = [c for c in checked if c in self.state_invariants]
         properties = [c for c in checked if c in STEP_PROPERTIES]
         if invariants:
             lines.append("INVARIANTS " + " ".join(invariants))
@@ -172,8 +225,11 @@ class TlcModel:
         """The model as JSON: what `from_cfg` reads back to replay TLC's counterexamples in the spec."""
         doc: dict[str, Any] = {"variant": self.variant, **quorums_to_json(self.quorums)}
         doc |= {"values": list(self.values), "max_ballot": self.max_ballot}
-        if self.variant == "multipaxos":
+        if self.variant in ("multipaxos", "reconfig"):
             doc["slots"] = self.slots
+        if self.variant == "reconfig":
+            doc |= {"alpha": self.alpha, "configs": [config_to_json(c) for c in self.configs]}
+            doc |= {"bug": self.bug} if self.bug else {}
         if self.variant == "fastpaxos":
             doc["fast_ballots"] = list(self.fast_ballots)
         return doc
@@ -186,15 +242,19 @@ class TlcModel:
             return None
         try:
             doc = json.loads(m[1])
+            quorums = quorums_from_json(doc)
             return cls(
                 name,
                 doc["variant"],
-                quorums_from_json(doc),
+                quorums,
                 tuple(doc["values"]),
                 int(doc["max_ballot"]),
                 int(doc.get("slots", 1)),
                 tuple(doc.get("fast_ballots", ())),
                 expectation(cfg_text, where=name),
+                alpha=int(doc.get("alpha", 1)),
+                configs=tuple(config_from_json(quorums.nodes, c) for c in doc.get("configs", ())),
+                bug=doc.get("bug"),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PaxiomError(f"malformed paxiom-model line: {exc}", where=name) from None
