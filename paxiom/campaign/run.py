@@ -57,22 +57,18 @@ class RunReport:
 
 
 async def _apply_schedule(ctx: Context, steps: list[dict[str, Any]], t0: float, done: list[str]) -> dict[str, Any]:
-    """Run the steps at their offsets; returns timing facts for the availability figures."""
+    """Run the steps at their offsets; a step that takes time (a corrupt start waits for the refusal, a
+    repair copies a directory) pushes every later step back by as much, so each fault keeps its planned
+    hold and rest. Returns timing facts for the availability figures."""
     windows: list[tuple[float, float]] = []
     opened: dict[int, float] = {}
     last_heal = None
-    heals = {s["id"]: float(s["at"]) for s in steps if s["op"] == "heal"}
-    skipped: set[int] = set()
+    lag = 0.0
     for step in steps:
-        await asyncio.sleep(max(0.0, t0 + float(step["at"]) - time.monotonic()))
+        target = t0 + float(step["at"]) + lag
+        await asyncio.sleep(max(0.0, target - time.monotonic()))
         kind = KINDS[step["fault"]]
         at = time.monotonic() - t0
-        if step["id"] in skipped:
-            continue
-        if step["op"] == "start" and at > heals.get(step["id"], at + 1):  # pushed past its heal by slow steps
-            skipped.add(step["id"])
-            done.append(f"{at:6.2f}s skip {describe(step)} (late)")
-            continue
         if step["op"] == "start":
             ctx.count(kind.name)
             await kind.start(ctx, step["params"])
@@ -82,6 +78,7 @@ async def _apply_schedule(ctx: Context, steps: list[dict[str, Any]], t0: float, 
             last_heal = time.monotonic()
             if kind.minority and not step["params"].get("nodes") and step["id"] in opened:
                 windows.append((opened[step["id"]], at))
+        lag += max(0.0, time.monotonic() - target)
         ctx.cluster.check_exits()
         done.append(f"{at:6.2f}s {describe(step)}")
     return {"windows": windows, "last_heal": last_heal}
@@ -106,7 +103,7 @@ async def run_one(spec: RunSpec, directory: Path, foreign: Path) -> RunReport:
         workload.recorder.started = t0 = time.monotonic()
         load = asyncio.ensure_future(workload.run())
         timing = await _apply_schedule(ctx, steps, t0, report.schedule)
-        await asyncio.sleep(max(0.0, t0 + spec.duration - time.monotonic()))
+        await asyncio.sleep(max(1.0, t0 + spec.duration - time.monotonic()))  # at least a second of healed load
         workload.stopping.set()
         await asyncio.wait({load}, timeout=15.0)  # workers stop after their current op (each has a deadline)
         load.cancel()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.campaign.run import RunReport, RunSpec, run_one
+from paxiom.errors import PaxiomError
 
 
 def campaign(
@@ -30,11 +31,13 @@ def campaign(
 
 async def bounded(spec: RunSpec, directory: Path, foreign: Path) -> RunReport:
     """One run, given up (its cluster stopped by the run's own finally) if it outlasts its duration by 3 min."""
-    limit = spec.duration + 180
+    limit = spec.duration + 240
     try:
         return await asyncio.wait_for(run_one(spec, directory, foreign), limit)
     except TimeoutError:
         return RunReport(spec.seed, str(directory), False, [f"the run did not finish within {limit:g} s"])
+    except PaxiomError as exc:  # the cluster did not come up: a failed run, and the campaign goes on
+        return RunReport(spec.seed, str(directory), False, [f"the run could not start: {exc}"])
 
 
 def _pct(values: list[float], q: float) -> float | None:
