@@ -67,6 +67,14 @@ def test_the_plan_deals_every_kind_and_stays_in_the_window() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mutant", ["vote-not-persisted", "promise-not-persisted", "phase2-quorum-off-by-one"])
+def test_core_mutants_fail_their_run(mutant: str, tmp_path: Path) -> None:
+    spec = RunSpec(seed=21, duration=12, mutant=mutant, faults=("kill", "power", "partition", "pause"))
+    report = asyncio.run(run_one(spec, tmp_path / "run", tmp_path / "foreign"))
+    assert not report.ok and report.figures["trace"].get("pattern") != OWN_PROPOSAL, report.anomalies
+
+
+@pytest.mark.slow
 def test_the_long_campaign_holds(tmp_path: Path) -> None:
     _, table = campaign(RunSpec(seed=1000, duration=15), 200, None)
     assert table["runs_failed"] == 0, table
