@@ -140,18 +140,22 @@ async def _corrupt(ctx: Context, params: Params) -> None:
 
 
 async def _repair(ctx: Context, params: Params) -> None:
-    """Restore the copy taken at the stop (exactly the state before the damage) and restart."""
+    """A node that refused to start gets the copy taken at the stop (exactly its state before the damage,
+    and it wrote nothing since) and is restarted. A node that started (it fell back from a damaged snapshot
+    to an older one and the log) keeps running on its own directory: it has synced new promises and votes
+    since, which restoring the copy would take back."""
     node = params["node"]
     cluster = ctx.cluster
-    await cluster.kill(node)
     data = cluster.data_dir(node)
     backup = data.with_name(f"{node}.backup")
-    if backup.exists():
+    if not cluster.running(node) and backup.exists():
+        await cluster.kill(node)  # already exited; makes sure, and records it as expected
         shutil.rmtree(data)
         backup.rename(data)
         if "skipped" not in params.get("damage", {}):
             ctx.count("repaired")
-    cluster.restart(node)
+        cluster.restart(node)
+    shutil.rmtree(backup, ignore_errors=True)
 
 
 async def _pause(ctx: Context, params: Params) -> None:
@@ -255,7 +259,7 @@ KINDS: dict[str, FaultKind] = {
         FaultKind("power", "kill -9, then cut every log and snapshot file to its synced length plus a torn "
                   "fragment; sometimes every node at once", _plan_power, _power, _restart, minority=False),
         FaultKind("corrupt", "bit flip or zeroed block in a synced log record or snapshot of one stopped node; it "
-                  "must refuse to start; healed by restoring the copy taken at the stop", _plan_corrupt,
+                  "must refuse to start; a refusal is healed by restoring the copy taken at the stop", _plan_corrupt,
                   _corrupt, _repair, hold=(0.2, 0.8)),
         FaultKind("partition", "random halves, one node or the leader isolated, a bridge, or one-way",
                   _plan_partition_or_leader, _partition, _unpartition, minority=False),
