@@ -27,6 +27,12 @@ class ReplicaConfig:
     """Most slots a leader keeps in flight (proposed, not yet known chosen)."""
     batch_size: int = 4
     """Most client commands per slot."""
+    batch_bytes: int = 4 << 20
+    """Most bytes of commands per slot (`values.value_bytes`), well below the 16 MiB frame a slot travels in;
+    a command larger than this alone goes alone (the server refuses such ops before they reach the core)."""
+    catch_up_bytes: int = 12 << 20
+    """Most bytes of one catch-up reply (snapshot and entries, beyond its first item): a longer prefix goes
+    in chunks the lagging replica asks for in turn."""
     snapshot_interval: int = 16
     """Take a snapshot (and compact the log below it) every this many applied slots."""
 
@@ -41,8 +47,18 @@ class ReplicaConfig:
             raise UnsafeQuorums(violation.describe(self.quorums.nodes))
         if not 0 <= self.replica_id < self.n:
             raise PaxiomError(f"replica id {self.replica_id} is outside 0..{self.n - 1}")
-        for name in ("election_timeout", "heartbeat_interval", "window", "batch_size", "snapshot_interval"):
+        for name in (
+            "election_timeout",
+            "heartbeat_interval",
+            "window",
+            "batch_size",
+            "batch_bytes",
+            "catch_up_bytes",
+            "snapshot_interval",
+        ):
             if getattr(self, name) < 1:
                 raise PaxiomError(f"{name} must be at least 1")
         if self.heartbeat_interval >= self.election_timeout:
             raise PaxiomError("heartbeat_interval must be below election_timeout, or followers keep electing")
+        if self.catch_up_bytes < 2 * self.batch_bytes:
+            raise PaxiomError("catch_up_bytes must be at least twice batch_bytes, or a cut reply looks complete")

@@ -5,8 +5,9 @@ folded into the checksum chain, kept to serve catch-up, and handed to the host, 
 entries to its state machine in slot order — the core never holds the state machine. Every
 `snapshot_interval` committed slots the learner asks the host for a snapshot at the last of them; the
 host answers with the state bytes (`sealed`), and the learner seals them with the chain checksum and a
-digest, and discards the log below. A replica asking for compacted entries gets the snapshot. Catch-up
-replies are verified link by link before anything in them is committed (`verify`, `verify_snapshot`:
+digest, and discards the log below. A replica asking for compacted entries gets the snapshot. A catch-up
+reply is bounded in bytes, so a long prefix goes in chunks, each asked for in turn. Catch-up replies are
+verified link by link before anything in them is committed (`verify`, `verify_snapshot`:
 the spots the mutant catalogue overrides). Local invariants: the commit index never goes back, and a
 committed slot's value never changes; a peer's decision contradicting ours raises an alarm.
 """
@@ -14,10 +15,30 @@ committed slot's value never changes; a peer's decision contradicting ours raise
 from __future__ import annotations
 
 from paxiom.impl.checksum import GENESIS, chain, state_digest
+from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.messages import CatchUpReply, ChosenEntry, Snapshot
 from paxiom.impl.storage import SaveChosen, SaveSnapshot, Write
-from paxiom.impl.values import Value
+from paxiom.impl.values import Value, value_bytes
+
+ENTRY_BYTES = 96
+"""At least the wire bytes of a chosen entry besides its value (slot, checksum, headers); a snapshot's
+besides its state is below twice that."""
+
+
+def entry_bytes(entry: ChosenEntry) -> int:
+    return value_bytes(entry.value) + ENTRY_BYTES
+
+
+def reply_bytes(reply: CatchUpReply) -> int:
+    snapshot = 0 if reply.snapshot is None else len(reply.snapshot.state) + 2 * ENTRY_BYTES
+    return snapshot + sum(map(entry_bytes, reply.entries))
+
+
+def may_be_cut(reply: CatchUpReply, limit: int, largest_entry: int) -> bool:
+    """Whether `catch_up_reply(..., limit)` may have left entries out of `reply`: it stops only where the next
+    entry (at most `largest_entry` bytes) would not fit, so a shorter reply holds everything its sender had."""
+    return reply_bytes(reply) > limit - largest_entry
 
 
 class Learner:
@@ -109,15 +130,23 @@ class Learner:
         self.log = {s: e for s, e in self.log.items() if s > snapshot.last_slot}
         self.pending = {s: v for s, v in self.pending.items() if s > snapshot.last_slot}
 
-    def catch_up_reply(self, first_slot: int) -> CatchUpReply | None:
+    def catch_up_reply(self, first_slot: int, limit: int = ReplicaConfig.catch_up_bytes) -> CatchUpReply | None:
         """What a replica that has committed everything below `first_slot` is missing, if we have more:
-        the snapshot if it compacted slots it needs, then the committed entries above it."""
+        the snapshot if it compacted slots it needs, then the committed entries above it, as many as fit in
+        `limit` bytes (`reply_bytes`; the first item always goes). The receiver asks for the rest."""
         snapshot = self.snapshot if self.snapshot and first_slot <= self.snapshot.last_slot else None
         start = snapshot.last_slot + 1 if snapshot else first_slot
-        entries = tuple(self.log[s] for s in range(start, self.last + 1))
+        entries: list[ChosenEntry] = []
+        room = limit - (0 if snapshot is None else reply_bytes(CatchUpReply(snapshot, ())))
+        for slot in range(start, self.last + 1):
+            entry = self.log[slot]
+            room -= entry_bytes(entry)
+            if room < 0 and (entries or snapshot is not None):
+                break
+            entries.append(entry)
         if snapshot is None and not entries:
             return None
-        return CatchUpReply(snapshot, entries)
+        return CatchUpReply(snapshot, tuple(entries))
 
     def verify_snapshot(self, snapshot: Snapshot) -> str | None:
         """Why a snapshot from a peer must be refused (its digest does not seal its state), if it must."""

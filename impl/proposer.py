@@ -2,8 +2,8 @@
 
 A candidate runs phase 1 once for every slot from its first unchosen one. When a phase-1 quorum has
 promised, it becomes leader: in each slot it re-proposes the highest-ballot vote reported there, fills
-slots nobody voted in with no-ops, and then serves new client commands, up to `batch_size` per slot and
-`window` slots in flight. A leader that hears of a higher ballot steps down.
+slots nobody voted in with no-ops, and then serves new client commands, up to `batch_size` commands and
+`batch_bytes` bytes per slot and `window` slots in flight. A leader that hears of a higher ballot steps down.
 
 The rules a bug would break are small named methods (`own_ballot`, `phase1_quorum`, `counts`, `prefer`,
 `pick_value`, `phase2_quorum`, `preempted`), which the mutant catalogue overrides
@@ -20,7 +20,7 @@ from paxiom.impl.ballot import NULL_BALLOT, Ballot
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.messages import Accept, Accepted, Message, Prepare, Promise, Vote
-from paxiom.impl.values import NOOP, Command, Value
+from paxiom.impl.values import NOOP, Command, Value, command_bytes
 
 Outgoing = list[tuple[int, Message]]
 """(destination replica, message); the replica routes messages to itself through its loopback."""
@@ -149,11 +149,17 @@ class Proposer:
                 self.queue.setdefault(command)
 
     def next_batch(self) -> Value:
+        """The oldest queued commands, bounded in count and in bytes (a slot must fit in one message)."""
         batch: list[Command] = []
+        room = self.config.batch_bytes
         while self.queue and len(batch) < self.config.batch_size:
             command = next(iter(self.queue))
+            size = command_bytes(command)
+            if batch and size > room:
+                break
             del self.queue[command]
             batch.append(command)
+            room -= size
         return tuple(batch)
 
     def _propose(self, slot: int, value: Value) -> Outgoing:

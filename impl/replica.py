@@ -26,7 +26,7 @@ from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.invariant import BrokenInvariant
-from paxiom.impl.learner import Learner
+from paxiom.impl.learner import ENTRY_BYTES, Learner, may_be_cut
 from paxiom.impl.messages import (
     Accept,
     Accepted,
@@ -244,8 +244,13 @@ class Replica:
                 self._learn(slot, value)
             case CatchUpRequest(first_slot):
                 self._send_prefix(src, first_slot)
-            case CatchUpReply():
+            case CatchUpReply(snapshot, entries):
                 self.on_catch_up(msg)
+                end = entries[-1].slot if entries else snapshot.last_slot if snapshot else -1
+                largest = self.config.batch_bytes + ENTRY_BYTES
+                if end >= 0 and self.learner.knows_chosen(end) and may_be_cut(msg, self.config.catch_up_bytes, largest):
+                    # installed, and maybe cut short: ask for the next chunk
+                    self._send([(src, CatchUpRequest(max(end, self.learner.last) + 1))])
             case Forward(commands):
                 if self.proposer.role is Role.LEADER:  # never re-forward: stale hints could ping-pong
                     self.proposer.submit(commands)
@@ -268,7 +273,7 @@ class Replica:
 
     def catch_up_reply(self, first_slot: int) -> CatchUpReply | None:
         """What we send a replica that asks for the chosen entries from `first_slot` on."""
-        return self.learner.catch_up_reply(first_slot)
+        return self.learner.catch_up_reply(first_slot, self.config.catch_up_bytes)
 
     def _send_prefix(self, dst: int, first_slot: int) -> None:
         prefix = self.catch_up_reply(first_slot)

@@ -51,6 +51,17 @@ def render_value(value: Value) -> str:
     return "[" + ", ".join(map(render_command, value)) + "]"
 
 
+def command_bytes(command: Command) -> int:
+    """At least the bytes `command` takes on the wire (msgpack: headers, a client id of up to 4 bytes a
+    character, the seq, the op): what batches and catch-up replies are bounded by."""
+    return len(command.op) + 4 * len(command.client) + 24
+
+
+def value_bytes(value: Value) -> int:
+    """The commands' bytes; a message holding the batch adds its own headers."""
+    return sum(map(command_bytes, value))
+
+
 def encode_value(value: Value) -> bytes:
     """A length-prefixed encoding of every command's identity and op: distinct values never encode alike
     (used by checksums)."""
