@@ -139,7 +139,7 @@ def fields_of(document: JsonDocument) -> Fields:
 
 # --- the explorer's trace files (paxiom/trace.py) -------------------------------------------------------------
 
-SPEC_VARIANTS = ("paxos", "multipaxos", "fastpaxos")
+SPEC_VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig")
 MAX_SPEC_NODES = 20
 """A spec trace's quorums are enumerated by the explorer (spec.quorums.ENUMERATION_LIMIT)."""
 MAX_SPEC_BALLOT = 1_000
@@ -156,7 +156,12 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
     doc = f.table(document.value, (), required=("variant", "constants", "steps"), optional=None)
     variant = f.string(doc["variant"], ("variant",), choices=SPEC_VARIANTS)
     c = ("constants",)
-    optional = {"paxos": ("fast",), "multipaxos": ("fast", "slots"), "fastpaxos": ("fast", "fast_ballots")}[variant]
+    optional = {
+        "paxos": ("fast",),
+        "multipaxos": ("fast", "slots"),
+        "fastpaxos": ("fast", "fast_ballots"),
+        "reconfig": ("slots", "alpha", "configs", "bug"),
+    }[variant]
     constants = f.table(
         doc["constants"], c, required=("nodes", "phase1", "phase2", "values", "max_ballot"), optional=optional
     )
@@ -180,11 +185,26 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
     if "fast_ballots" in constants:
         for i, b in enumerate(f.array(constants["fast_ballots"], (*c, "fast_ballots"))):
             f.integer(b, (*c, "fast_ballots", i), 0, MAX_SPEC_BALLOT)
+    _reconfig_constants(f, constants, nodes)
     for i, step in enumerate(f.array(doc["steps"], ("steps",), high=MAX_SPEC_STEPS)):
         f.string(f.table(step, ("steps", i), required=("action",), optional=None)["action"], ("steps", i, "action"))
         for key, value in step.items():
             f.scalar(value, ("steps", i, key))
     return doc
+
+
+def _reconfig_constants(f: Fields, constants: dict[str, Any], nodes: list[str]) -> None:
+    """reconfig's window, deliberate bug and further configurations (each {"phase1", "phase2"} over `nodes`)."""
+    c = ("constants",)
+    if "alpha" in constants:
+        f.integer(constants["alpha"], (*c, "alpha"), 1, 100)
+    if "bug" in constants:
+        f.string(constants["bug"], (*c, "bug"), choices=("early", "mixed"))
+    for k, config in enumerate(f.array(constants.get("configs", []), (*c, "configs"), high=MAX_SPEC_NODES)):
+        families = f.table(config, (*c, "configs", k), required=("phase1", "phase2"), optional=())
+        for family, quorums in families.items():
+            for i, quorum in enumerate(f.array(quorums, (*c, "configs", k, family), low=1, high=MAX_SPEC_NODES)):
+                f.strings(quorum, (*c, "configs", k, family, i), low=1, choices=nodes)
 
 
 # --- the simulator's trace files (impl/sim/trace.py) ----------------------------------------------------------

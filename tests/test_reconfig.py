@@ -5,11 +5,13 @@ to break it."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from paxiom import trace
 from paxiom.cli.main import main
 from paxiom.explorer import explore, replay
 from paxiom.spec import reconfig
@@ -169,3 +171,18 @@ def test_stability_catches_a_lost_vote() -> None:
     before, after = state({0: (0, "v1")}, msgs), state({0: (0, "v1")}, {M2a(0, 0, "v1", 0)})
     assert swap().step_invariants["stability"](before, after) is not None
     assert swap().step_invariants["stability"](after, before) is None
+
+
+def test_a_violating_trace_file_replays_and_a_malformed_one_is_refused(tmp_path: Path) -> None:
+    m = swap(2, "early")
+    result = explore(m, only={"agreement"})
+    assert result.violation is not None
+    path = tmp_path / "early.json"
+    trace.dump(m, [s.action for s in result.violation.trace if s.action is not None], path)
+    out = CliRunner().invoke(main, ["explore", "--replay", str(path), "--json"])
+    assert out.exit_code == 1 and "agreement" in {v["invariant"] for v in json.loads(out.output)["violations"]}
+    doc = json.loads(path.read_text())
+    doc["constants"]["configs"][0]["phase1"] = [["a9"]]
+    path.write_text(json.dumps(doc))
+    bad = CliRunner().invoke(main, ["explore", "--replay", str(path), "--json"])
+    assert bad.exit_code == 2 and "configs" in bad.output
