@@ -186,3 +186,22 @@ def test_a_violating_trace_file_replays_and_a_malformed_one_is_refused(tmp_path:
     path.write_text(json.dumps(doc))
     bad = CliRunner().invoke(main, ["explore", "--replay", str(path), "--json"])
     assert bad.exit_code == 2 and "configs" in bad.output
+
+
+def test_cli_takes_the_second_configuration_from_a_cluster_file(tmp_path: Path) -> None:
+    """Replace a1 by a3 (a2 stays): three acceptors, each configuration a pair that must both answer."""
+
+    def cluster(name: str, nodes: str, pair: str) -> str:
+        path = tmp_path / f"{name}.toml"
+        path.write_text(f'nodes = [{nodes}]\n[quorums]\nphase1 = "all({pair})"\nphase2 = "all({pair})"\n')
+        return str(path)
+
+    three = '"a1", "a2", "a3"'
+    old, new = cluster("old", three, "a1, a2"), cluster("new", three, "a2, a3")
+    args = ["explore", "--variant", "reconfig", "--quorums", old, "-b", "1", "-v", "1", "--json"]
+    out = CliRunner().invoke(main, [*args, "--new-quorums", new])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert (doc["verdict"], doc["distinct_states"], doc["depth"]) == ("holds", 3193, 20)
+    other = CliRunner().invoke(main, [*args, "--new-quorums", cluster("other", '"x", "y"', "x, y")])
+    assert other.exit_code == 2 and "same acceptors" in other.output
