@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from paxiom.client import Rejected, protocol
+from paxiom.client.cluster import aconnect
+from paxiom.client.protocol import ClientRequest, ClientResponse
 from paxiom.impl.proposer import Role
+from paxiom.node import codec
 from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
-from paxiom.node.server import Node, NodeOptions
+from paxiom.node.server import Node, NodeOptions, NoLeader
 from paxiom.node.supervisor import prepare
 
 pytestmark = pytest.mark.timeout(60)
@@ -92,3 +96,46 @@ def test_a_clean_stop_is_silent(tmp_path: Path, caplog: pytest.LogCaptureFixture
         gc.collect()
     noise = [f"{r.name}: {r.getMessage()}" for r in caplog.records if r.levelno >= logging.ERROR or r.name == "asyncio"]
     assert noise == []
+
+
+class BigAnswers:
+    """An application whose answer to `big` is above any answer's bound; any other op is echoed."""
+
+    def apply(self, op: bytes) -> bytes:
+        return bytes(2 << 20) if op == b"big" else op
+
+    def snapshot(self) -> bytes:
+        return b""
+
+    def restore(self, state: bytes) -> None:
+        pass
+
+
+def test_what_cannot_be_answered_in_full_is_refused_with_its_reason(tmp_path: Path) -> None:
+    """An op no slot can carry is refused before it reaches the core, an answer above its bound becomes an
+    error, and a message of any length is cut to fit: the client always hears why."""
+    path = prepare(tmp_path, 1)
+    sc = dataclasses.replace(load_service_cluster(path), metrics={})
+
+    async def scenario() -> None:
+        node = Node(sc, NodeOptions(config=path, node="n1", data_dir=tmp_path / "data" / "n1", app=BigAnswers))
+        await node.start()
+        try:
+            await until(lambda: node.host.replica.role is Role.LEADER, 20, "leadership")
+            async with aconnect(path, timeout=10) as client:
+                assert await client.execute(b"echo") == b"echo"
+                with pytest.raises(Rejected, match="an op of 1048577 bytes is above the largest command, 1048576"):
+                    await client.execute(bytes(codec.MAX_OP + 1))
+                with pytest.raises(Rejected, match="above the largest request"):
+                    await client.execute(bytes(protocol.MAX_REQUEST_OP + 1))
+                with pytest.raises(Rejected, match=r"unsendable answer: ClientResponse\.result"):
+                    await client.execute(b"big")
+                assert await client.execute(b"still serving") == b"still serving"
+            huge = node._response(ClientRequest(1, "c", 1, b""), 0.0, NoLeader("x" * 100_000))
+            answer = protocol.decode_response(protocol.encode(huge))
+            assert isinstance(answer, ClientResponse) and len(answer.message) == protocol.MAX_MESSAGE
+            assert answer.message.startswith("xxx") and answer.message.endswith("…")
+        finally:
+            await node.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 40))

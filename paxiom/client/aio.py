@@ -100,6 +100,8 @@ class AsyncClient:
 
     async def execute(self, op: bytes) -> bytes:
         """Run one application op through the log; its result once applied on a synced quorum."""
+        if len(op) > protocol.MAX_REQUEST_OP:  # no node could read the request
+            raise Rejected(f"an op of {len(op)} bytes is above the largest request, {protocol.MAX_REQUEST_OP} bytes")
         session = await self.free.get()
         try:
             session.seq += 1

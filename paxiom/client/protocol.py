@@ -24,6 +24,11 @@ UNAVAILABLE = "unavailable"
 STALE = "stale"
 EXPIRED = "expired"
 ERROR = "error"
+MAX_MESSAGE = 1024
+"""Characters of a response's message; a longer one (an exception's text, say) is cut to fit."""
+MAX_REQUEST_OP = (2 << 20) - 1024
+"""Bytes of a request's op: it fits the node's 2 MiB client frame, so an op too large for a command (1 MiB, or
+the node's batch bound) still reaches the node and is refused with a reason rather than dropping the link."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,11 @@ class ClientResponse:
     leader: str | None = None
     message: str = ""
 
+    def __post_init__(self) -> None:
+        # here rather than at each construction: an answer whose message its codec would refuse is never built
+        if len(self.message) > MAX_MESSAGE:
+            object.__setattr__(self, "message", self.message[: MAX_MESSAGE - 1] + "…")
+
 
 @dataclass(frozen=True, slots=True)
 class StatusResponse:
@@ -60,12 +70,20 @@ RESPONSES: frozenset[type] = frozenset((ClientResponse, StatusResponse))
 Request = ClientRequest | StatusRequest
 Response = ClientResponse | StatusResponse
 
-codec.register(64, ClientRequest, {(ClientRequest, "client"): codec.Text(1, 256), (ClientRequest, "seq"): codec.Int(1)})
+codec.register(
+    64,
+    ClientRequest,
+    {
+        (ClientRequest, "client"): codec.Text(1, 256),
+        (ClientRequest, "seq"): codec.Int(1),
+        (ClientRequest, "op"): codec.Blob(MAX_REQUEST_OP),
+    },
+)
 codec.register(65, StatusRequest)
 codec.register(
     66,
     ClientResponse,
-    {(ClientResponse, "status"): codec.Text(1, 16), (ClientResponse, "message"): codec.Text(0, 1024)},
+    {(ClientResponse, "status"): codec.Text(1, 16), (ClientResponse, "message"): codec.Text(0, MAX_MESSAGE)},
 )
 codec.register(67, StatusResponse, {(StatusResponse, "document"): codec.Blob(1 << 20)})
 

@@ -41,7 +41,7 @@ from paxiom.impl.messages import Envelope, Message
 from paxiom.impl.observe import Applied, MsgId, Record, dumps
 from paxiom.impl.proposer import Role
 from paxiom.impl.storage import DurableState
-from paxiom.impl.values import Command
+from paxiom.impl.values import Command, command_bytes
 from paxiom.node import codec
 from paxiom.node.clusterfile import ServiceCluster, certify, load_service_cluster
 from paxiom.node.datadir import DataDir, atomic_write
@@ -517,12 +517,24 @@ class Node:
             writer.close()
 
     def _reply(self, replies: Replies, response: ClientResponse | StatusResponse) -> None:
-        replies.add(encode_frame(protocol.encode(response)))
+        try:
+            payload = protocol.encode(response)
+        except codec.EncodeError as exc:  # an application's result beyond the bound: raising here loses the answer
+            log.error("answer cannot be encoded", extra={"event": "client-answer", "reason": str(exc)})
+            payload = protocol.encode(ClientResponse(response.id, protocol.ERROR, message=f"unsendable answer: {exc}"))
+        replies.add(encode_frame(payload))
         self.metrics.frame("client", "out")
 
     def _request(self, request: ClientRequest, replies: Replies) -> None:
         """Take a command request with no task or timer of its own (they were most of a request's cost): its
         waiter's callback answers once the command is applied or fails, and the clock expires stale waiters."""
+        command = Command(request.client, request.seq, request.op)
+        if len(command.op) > codec.MAX_OP or command_bytes(command) > self.host.replica.config.batch_bytes:
+            # no slot could carry it, nor any peer message: refused here, on every node, with the reason
+            largest = min(codec.MAX_OP, self.host.replica.config.batch_bytes - command_bytes(command) + len(command.op))
+            message = f"an op of {len(command.op)} bytes is above the largest command, {largest} bytes"
+            self._reply(replies, ClientResponse(request.id, protocol.ERROR, message=message))
+            return
         if self.host.replica.role is not Role.LEADER:
             self._reply(replies, ClientResponse(request.id, protocol.NOT_LEADER, leader=self._hint()))
             return
@@ -532,7 +544,7 @@ class Node:
         replies.pending += 1
         self._deadlines.append((started + WAIT_LIMIT, future))
         future.add_done_callback(partial(self._settled, request, replies, started))
-        self._gather(Command(request.client, request.seq, request.op))
+        self._gather(command)
 
     def _settled(self, request: ClientRequest, replies: Replies, started: float, future: asyncio.Future[bytes]) -> None:
         self.waiters.forget((request.client, request.seq), future)
