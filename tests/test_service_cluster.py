@@ -193,6 +193,7 @@ def test_a_node_refuses_unsafe_quorums_naming_them(tmp_path: Path) -> None:
     )
     assert run.returncode == 2
     assert "phase1 x phase2 fails: phase1 quorum {n1} and phase2 quorum {n2, n3} share no node" in run.stderr
+    assert '"node stopped"' not in run.stderr  # it never started
     assert not (tmp_path / "d").exists()  # refused before touching the data directory
 
 

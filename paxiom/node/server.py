@@ -347,7 +347,8 @@ class Node:
         self.metrics.close()
         if self.trace is not None:
             self.trace.close()
-        log.info("node stopped", extra={"event": "stop"})
+        if self._tasks:  # it started (the clock runs); a refused start logs only its refusal
+            log.info("node stopped", extra={"event": "stop"})
 
     async def _clock(self) -> None:
         period = self.sc.tuning["tick_ms"] / 1000
