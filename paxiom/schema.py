@@ -171,13 +171,7 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
             quorums = f.array(constants[family], (*c, family), low=1)
             for i, quorum in enumerate(quorums):
                 f.strings(quorum, (*c, family, i), low=1, choices=nodes)
-            if 2 ** len(nodes) * len(quorums) > MAX_SUBSET_CHECKS:
-                raise f.fail(
-                    (*c, family),
-                    f"{len(quorums):,} quorums over {len(nodes)} nodes is more than the spec can tabulate "
-                    f"(2^nodes x quorums at most 2^{MAX_SUBSET_CHECKS.bit_length() - 1}); "
-                    "certify such quorums with paxiom quorum check",
-                )
+            _tabulable(f, (*c, family), quorums, nodes)
     f.strings(constants["values"], (*c, "values"), low=1, high=100)
     f.integer(constants["max_ballot"], (*c, "max_ballot"), 0, MAX_SPEC_BALLOT)
     if "slots" in constants:
@@ -193,6 +187,16 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
     return doc
 
 
+def _tabulable(f: Fields, path: FieldPath, quorums: list[Any], nodes: list[str]) -> None:
+    if 2 ** len(nodes) * len(quorums) > MAX_SUBSET_CHECKS:
+        raise f.fail(
+            path,
+            f"{len(quorums):,} quorums over {len(nodes)} nodes is more than the spec can tabulate "
+            f"(2^nodes x quorums at most 2^{MAX_SUBSET_CHECKS.bit_length() - 1}); "
+            "certify such quorums with paxiom quorum check",
+        )
+
+
 def _reconfig_constants(f: Fields, constants: dict[str, Any], nodes: list[str]) -> None:
     """reconfig's window, deliberate bug and further configurations (each {"phase1", "phase2"} over `nodes`)."""
     c = ("constants",)
@@ -205,6 +209,7 @@ def _reconfig_constants(f: Fields, constants: dict[str, Any], nodes: list[str]) 
         for family, quorums in families.items():
             for i, quorum in enumerate(f.array(quorums, (*c, "configs", k, family), low=1, high=MAX_SPEC_NODES)):
                 f.strings(quorum, (*c, "configs", k, family, i), low=1, choices=nodes)
+            _tabulable(f, (*c, "configs", k, family), quorums, nodes)
 
 
 # --- the simulator's trace files (impl/sim/trace.py) ----------------------------------------------------------
