@@ -167,3 +167,14 @@ def test_timeline_of_an_info_op_is_open_ended(tmp_path: Path) -> None:
     assert run(str(path), "--html", str(html))[0] == 1
     text = html.read_text()
     assert 'class="op info open"' in text and 'class="op ok violating blocked"' in text
+
+
+def test_a_single_registers_key_is_named_nil_as_the_docs_name_it(tmp_path: Path) -> None:
+    path = tmp_path / "stale.edn"
+    path.write_text(
+        "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :ok, :f :write, :value 1, :process 0}\n"
+        "{:type :invoke, :f :read, :value nil, :process 1}\n{:type :ok, :f :read, :value 2, :process 1}\n"
+    )
+    code, out, _ = run(str(path), "--html", str(tmp_path / "t.html"))
+    assert code == 1 and "key nil: violation" in out and "key nil: 1 operations cannot" in out and "None" not in out
+    assert "Key nil:" in (tmp_path / "t.html").read_text()

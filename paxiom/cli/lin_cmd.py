@@ -18,7 +18,7 @@ from paxiom.errors import PaxiomError
 from paxiom.lin.check import Result
 from paxiom.lin.check import check as check_history
 from paxiom.lin.history import read_history
-from paxiom.lin.models import MODELS
+from paxiom.lin.models import MODELS, show_state
 from paxiom.lin.timeline import render
 
 _MARK = {"ok": "[green]linearizable[/]", "violation": "[red]NOT linearizable[/]", "unknown": "[yellow]UNKNOWN[/]"}
@@ -84,7 +84,7 @@ def _print(result: Result) -> None:
     for k in result.keys:
         if k.verdict != "ok":
             reason = f" ({escape(k.reason)})" if k.reason else ""
-            console.print(f"  key {escape(repr(k.key))}: {k.verdict}{reason}, {k.operations} operations")
+            console.print(f"  key {escape(show_state(k.key))}: {k.verdict}{reason}, {k.operations} operations")
     if result.explanation is not None:
         for line in result.explanation.lines(result.model):
             console.print(escape(line))

@@ -55,7 +55,7 @@ class Explanation:
     def lines(self, model: Model) -> list[str]:
         """Human-readable lines: the operations, then the linearization that gets stuck."""
         out = [
-            f"key {self.key!r}: {len(self.operations)} operations cannot be linearized"
+            f"key {show_state(self.key)}: {len(self.operations)} operations cannot be linearized"
             + ("" if self.minimal else " (minimal within the shrink budget)")
         ]
         out += [f"  op {op.id} process {op.process}: {model.describe(op)}" for op in self.operations]

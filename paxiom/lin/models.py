@@ -151,5 +151,5 @@ def infer(ops: list[Operation]) -> Model:
 
 
 def show_state(state: Any) -> str:
-    """A model state for humans: nil for a missing key."""
+    """A model state or key for humans: nil for None (a missing key's value, a single register's key)."""
     return _show(state)

@@ -104,7 +104,7 @@ def _selection(result: Result) -> tuple[list[Operation], set[int], dict[int, int
     if len(window) > MAX_BARS:
         window = [op for op in window if op.id in marked] + [op for op in window if op.id not in marked]
         window = sorted(window[:MAX_BARS], key=lambda op: op.call)
-    note = f"Key {ex.key!r}: {len(window)} of its {len(key_ops)} operations around the violation."
+    note = f"Key {show_state(ex.key)}: {len(window)} of its {len(key_ops)} operations around the violation."
     return window, marked, order, note
 
 
@@ -139,7 +139,7 @@ def _summary(result: Result) -> list[str]:
     keys = len(result.keys)
     bad = [k for k in result.keys if k.verdict != "ok"]
     lines = [f"{result.verdict}: {len(result.operations)} operations on {keys} key(s), model {result.model.name}"]
-    lines += [f"key {k.key!r}: {k.verdict}" + (f" ({k.reason})" if k.reason else "") for k in bad[:20]]
+    lines += [f"key {show_state(k.key)}: {k.verdict}" + (f" ({k.reason})" if k.reason else "") for k in bad[:20]]
     if result.explanation is not None:
         lines += result.explanation.lines(result.model)
     return lines
