@@ -31,12 +31,8 @@ CHEAP_BY_DEFAULT = ("config_unique",)
 """Cheap Paxos's 113 obligations take seconds per run: this conjunct runs by default, the rest with -m slow."""
 
 
-SLOW_DROPS = {("reconfig", "type_ok")}
-"""Measured at ~27 s on the shared machine: its CTI takes Z3 the longest to find."""
-
-
 def _case(variant: str, name: str) -> Any:
-    slow = (variant == "cheap" and name not in CHEAP_BY_DEFAULT) or (variant, name) in SLOW_DROPS
+    slow = variant == "cheap" and name not in CHEAP_BY_DEFAULT
     return pytest.param(variant, name, marks=[pytest.mark.slow] if slow else [])
 
 
