@@ -75,7 +75,8 @@ class SlotView:
     """The 2a and 2b messages in `state` (the template has none): what is chosen, and every invariant but
     `type_ok` and `promise_monotonicity`, reads only these, so they are judged on these alone."""
     judged: mp.State | None = None
-    """The state the invariants last held in (None: never judged)."""
+    """The state the invariants last held in (None: never judged). A new slot's projection starts as the
+    template's state and inherits what the template's judging covered."""
 
     @property
     def cfg(self) -> mp.Config:
@@ -232,7 +233,8 @@ class RefinementOracle:
         when first needed); `value` joins its value domain."""
         view = self.slots.get(slot)
         if view is None:
-            view = self.slots[slot] = SlotView(self.template.model, self.template.state, len(self.events))
+            template = self.template
+            view = self.slots[slot] = SlotView(template.model, template.state, len(self.events), judged=template.judged)
             bisect.insort(self.slot_order, slot)
         for event in self.events[view.synced :]:
             after = event(view)
@@ -439,8 +441,9 @@ class RefinementOracle:
         for slot, (before, before_phase2) in self._before.items():
             view = self.template if slot < 0 else self.slots[slot]
             where = "" if slot < 0 else f"slot {slot}: "
+            unjudged = self._unjudged(view)
             for name, holds in view.model.invariants.items():
-                reason = holds(self._unjudged(view))
+                reason = holds(unjudged)
                 if reason is not None:
                     raise self._object(name, where + reason)
             past, now = before._replace(msgs=before_phase2), view.state._replace(msgs=view.phase2)
