@@ -9,6 +9,7 @@ import gc
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from paxiom.client.protocol import ClientRequest, ClientResponse
 from paxiom.impl.proposer import Role
 from paxiom.node import codec
 from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
+from paxiom.node.recovery import segments
 from paxiom.node.server import Node, NodeOptions, NoLeader
 from paxiom.node.supervisor import prepare
 
@@ -139,3 +141,32 @@ def test_what_cannot_be_answered_in_full_is_refused_with_its_reason(tmp_path: Pa
             await node.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 40))
+
+
+def test_status_and_log_show_what_the_last_recovery_dropped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = prepare(tmp_path, 1)
+    sc = dataclasses.replace(load_service_cluster(path), metrics={})
+    data = tmp_path / "data" / "n1"
+
+    async def incarnation(write: bool) -> Any:
+        node = Node(sc, NodeOptions(config=path, node="n1", data_dir=data))
+        await node.start()
+        try:
+            if write:
+                await until(lambda: node.host.replica.role is Role.LEADER, 20, "leadership")
+                async with aconnect(path, timeout=10) as client:
+                    await client.put("k", b"v")
+            return node.status()["recovery"]
+        finally:
+            await node.stop()
+
+    with caplog.at_level(logging.INFO, logger="paxiom.node"):
+        first = asyncio.run(asyncio.wait_for(incarnation(True), 40))
+        assert first["torn_bytes"] == 0
+        segment = segments(data / "wal")[-1]
+        with segment.open("ab") as f:
+            f.write(b"\x07" * 37)  # a torn tail: bytes of a write that never completed, never synced
+        second = asyncio.run(asyncio.wait_for(incarnation(False), 40))
+    assert second["torn_bytes"] == 37 and second["covered"] == [] and second["skipped_snapshots"] == []
+    recovered = [r for r in caplog.records if getattr(r, "event", None) == "recovered"]
+    assert [r.torn_bytes for r in recovered] == [0, 37]

@@ -49,7 +49,7 @@ from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
 from paxiom.node.kvstore import KVStore
 from paxiom.node.metrics import Metrics
 from paxiom.node.sessions import APPLIED, STALE, Application, Outcome, SessionMachine, decode_outcome
-from paxiom.node.storage import CorruptStorage, NodeStorage
+from paxiom.node.storage import CorruptStorage, NodeStorage, StorageReport
 from paxiom.node.tls import CLIENT, NODE, AuthError, PeerSecurity, TlsDir, check_peer, listen_paused, upgrade
 from paxiom.node.traced import Traced, opened
 from paxiom.node.transport import PeerTransport
@@ -223,6 +223,17 @@ class Trace:
         self.file.close()
 
 
+def recovery(report: StorageReport) -> dict[str, Any]:
+    """What this incarnation's start found on disk and set aside (corruption refuses the start instead, logged
+    as `corrupt`): a torn tail dropped, log damage a snapshot covers, damaged snapshots skipped."""
+    return {
+        "checkpoint": report.checkpoint,
+        "torn_bytes": report.recovery.torn_bytes,
+        "covered": [str(damage) for damage in report.recovery.covered],
+        "skipped_snapshots": [f"{name}: {why}" for name, why in report.damaged_snapshots],
+    }
+
+
 def next_incarnation(datadir: DataDir) -> int:
     """A counter kept in the data directory, so message ids stay unique across restarts."""
     path = datadir.sub("service") / "incarnation"
@@ -305,6 +316,7 @@ class Node:
         config.check()
         security = self._security()
         self.storage, durable = self._open_storage()
+        log.info("storage recovered", extra={"event": "recovered", **recovery(self.storage.report)})
         self.incarnation = next_incarnation(self.storage.datadir)
         if self.options.trace_dir is not None:
             self.trace = Trace(self.options.trace_dir, self.name)
@@ -624,6 +636,7 @@ class Node:
             "waiting_readys": self.host.waiting,
             "last_sync_ms": None if self.last_sync is None else round(self.last_sync * 1000, 3),
             "wal_bytes": self.storage.wal_bytes(),
+            "recovery": recovery(self.storage.report),
             "uptime_s": round(time.monotonic() - self.started, 3),
         }
 
