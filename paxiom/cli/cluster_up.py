@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
 from pathlib import Path
@@ -72,6 +73,8 @@ def up(
         stopping.append(signum)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    ready = False
+    logs = {node: _log_size(supervisor.root, node) for node in supervisor.sc.nodes}
     try:
         supervisor.start_all()
         deadline = time.monotonic() + ready_timeout
@@ -87,12 +90,11 @@ def up(
         }
         if as_json:
             emit_json(document)
-        else:
-            _print_up(supervisor.sc, path, document)
+        elif ready:
+            _print_up(supervisor.sc, path, document, app)
         if not ready:
-            err_console.print(
-                f"[bold red]paxiom: no leader within {ready_timeout:g} s[/]; see {escape(str(directory))}/logs"
-            )
+            why = _first_error(supervisor.root, logs) or f"unreachable: {', '.join(summary['unreachable']) or 'none'}"
+            err_console.print(f"paxiom: no leader within {ready_timeout:g} s; {why}", highlight=False, soft_wrap=True)
             finish(False)
         while not stopping:
             time.sleep(0.2)
@@ -100,19 +102,67 @@ def up(
                 what = "restarted" if again else "left down"
                 err_console.print(f"{node} exited with status {code}; {what}", highlight=False)
     finally:
-        err_console.print("stopping the cluster", highlight=False)
+        if ready or stopping:
+            err_console.print("stopping the cluster", highlight=False)
         supervisor.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _print_up(sc: ServiceCluster, path: Path, doc: dict[str, Any]) -> None:
+def _log_size(root: Path, node: str) -> int:
+    try:
+        return (root / "logs" / f"{node}.log").stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _first_error(root: Path, since: dict[str, int]) -> str | None:
+    """`logs/n1.log: <its last error line>` for the first node whose log gained one since `since` (its size
+    before this start): a JSON line at ERROR or above, or a line that is not JSON (`paxiom: error: ...`, a
+    traceback's last line)."""
+    for node, offset in since.items():
+        log = root / "logs" / f"{node}.log"
+        try:
+            with log.open("rb") as f:
+                f.seek(offset)
+                lines = f.read().decode("utf-8", "replace").splitlines()
+        except FileNotFoundError:
+            continue
+        errors = [shown for line in lines if (shown := _error_text(line.strip()))]
+        if errors:
+            return f"{log}: {errors[-1]}"
+    return None
+
+
+def _error_text(line: str) -> str | None:
+    """The line as an error worth naming, or None (an empty line, a JSON log line below ERROR)."""
+    if not line:
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line
+    if not isinstance(record, dict):
+        return line
+    if record.get("level") not in ("error", "critical"):
+        return None
+    return " ".join(str(record[k]) for k in ("msg", "reason", "problems") if k in record)
+
+
+def _print_up(sc: ServiceCluster, path: Path, doc: dict[str, Any], app: str | None) -> None:
     table = Table("node", "pid", "peer", "client", "metrics", title=f"cluster {sc.cluster_id}: {escape(str(path))}")
     for node in sc.nodes:
         metrics = f"http://{sc.metrics[node]}/metrics" if node in sc.metrics else ""
         table.add_row(node, str(doc["pids"].get(node, "-")), str(sc.peers[node]), str(sc.clients[node]), metrics)
     console.print(table)
-    console.print(f"leader: {doc['leader']}   try:  paxiom kv put greeting hello --cluster {escape(str(path))}")
+    where = escape(str(path))
+    if app is None:
+        console.print(f"leader: {doc['leader']}   try:  paxiom kv put greeting hello --cluster {where}")
+    else:  # the app's ops are its own: the KV verbs would be applied as malformed ops
+        console.print(
+            f"leader: {doc['leader']}   {escape(app)}'s ops go through its own client, built on "
+            f'paxiom.client.cluster.connect("{where}").execute(op) (docs/service.md, "Embedding")'
+        )
     console.print(f"       paxiom cluster status --cluster {escape(str(path))}     (Ctrl-C stops the cluster)")
 
 
