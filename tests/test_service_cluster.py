@@ -244,3 +244,14 @@ def test_the_kv_and_status_verbs_against_a_running_cluster(cluster: Supervisor) 
     assert verb("kv", "get", "cli") == (1, {"key": "cli", "found": False, "value": None})
     code, status = verb("cluster", "status")
     assert code == 0 and status["healthy"] and {n["lag"] for n in status["nodes"].values()} <= {0, 1}
+
+    def caught_up() -> bool:  # both columns count slots: a node that applied all it committed shows them equal
+        nodes = verb("cluster", "status")[1]["nodes"].values()
+        return all(n["applied_index"] == n["commit_index"] == status["commit_index"] > 0 for n in nodes)
+
+    eventually(caught_up, 10, "every node applies what it committed")
+    wide = {**os.environ, "COLUMNS": "200"}
+    table = subprocess.run(
+        [paxiom, "cluster", "status", "--cluster", path], capture_output=True, text=True, timeout=60, env=wide
+    )
+    assert "committed" in table.stdout and "applied" in table.stdout

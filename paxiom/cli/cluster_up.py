@@ -168,8 +168,8 @@ def _print_up(sc: ServiceCluster, path: Path, doc: dict[str, Any], app: str | No
 
 @click.command(
     "status",
-    help="Ask every node of a running cluster for its state: role, ballot, commit index, "
-    "lag behind the most advanced node, WAL size, last fdatasync. Exit 0 when every node answered "
+    help="Ask every node of a running cluster for its state: role, ballot, slots committed, "
+    "lag behind the most advanced node, slots applied, WAL size, last fdatasync. Exit 0 when every node answered "
     "and one leads, 1 otherwise.",
 )
 @click.option(
@@ -197,7 +197,7 @@ def status(cluster_file: Path, client_name: str | None, insecure: bool, timeout:
         "node",
         "role",
         "ballot",
-        "commit",
+        "committed",
         "lag",
         "applied",
         "WAL bytes",

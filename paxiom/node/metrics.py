@@ -36,9 +36,9 @@ class Metrics:
         self.wal_bytes = Gauge("paxiom_wal_bytes", "Bytes of write-ahead log on disk", ["node"], registry=r).labels(
             node
         )
-        self.commit_index = Gauge("paxiom_commit_index", "Slots chosen and applied here", ["node"], registry=r).labels(
-            node
-        )
+        self.commit_index = Gauge(
+            "paxiom_commit_index", "Slots committed here (a count: the first slot not committed)", ["node"], registry=r
+        ).labels(node)
         self.is_leader = Gauge("paxiom_is_leader", "1 while this node leads", ["node"], registry=r).labels(node)
         self.frames = Counter("paxiom_frames", "Frames sent and received", ["node", "link", "direction"], registry=r)
         self.requests = Counter("paxiom_client_requests", "Client requests by answer", ["node", "status"], registry=r)

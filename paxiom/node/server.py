@@ -630,7 +630,7 @@ class Node:
             "leader": None if replica.proposer.leader_hint is None else self.sc.nodes[replica.proposer.leader_hint],
             "ballot": [ballot.round, ballot.replica],
             "commit_index": replica.commit,
-            "applied_index": replica.applied,
+            "applied_index": replica.applied + 1,  # slots applied, counted as commit_index counts them
             "incarnation": self.incarnation,
             "waiting_clients": len(self.waiters),
             "waiting_readys": self.host.waiting,
