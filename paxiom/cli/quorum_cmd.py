@@ -59,10 +59,19 @@ def quorum() -> None:
     "check",
     help="Decide with Z3 every intersection condition FILE needs; on failure show the smallest violating "
     "quorums and a replayed spec run choosing two values; on success the fault tolerance.\n\n"
+    "With --transition OLD NEW (and no FILE): whether changing OLD's configuration to NEW's is safe under "
+    "the α-window reconfiguration protocol (spec/reconfig.py); node names match across the files.\n\n"
     "Exit 0 when safe for the protocol the file declares (Fast Paxos if it has fast quorums), 1 when "
     "unsafe, 2 on a bad file.",
 )
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.option(
+    "--transition",
+    nargs=2,
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OLD NEW",
+    help="Certify the change from OLD's configuration to NEW's instead of one file.",
+)
 @click.option(
     "--trace-out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -72,7 +81,22 @@ def quorum() -> None:
 @click.option("--no-load", is_flag=True, help="Skip the load linear program.")
 @json_option
 @user_errors
-def check_cmd(file: Path, trace_out: Path | None, leader: str | None, no_load: bool, as_json: bool) -> None:
+def check_cmd(
+    file: Path | None,
+    transition: tuple[Path, Path] | None,
+    trace_out: Path | None,
+    leader: str | None,
+    no_load: bool,
+    as_json: bool,
+) -> None:
+    if transition:
+        if file is not None or leader is not None or no_load:
+            raise PaxiomError("--transition OLD NEW takes no FILE, --leader or --no-load")
+        from paxiom.cli.transition_view import transition_check  # it prints with this module's helpers
+
+        transition_check(*transition, trace_out, as_json)
+    if file is None:
+        raise PaxiomError("give a cluster FILE, or --transition OLD NEW")
     cluster = load_cluster(file)
     if leader is not None and leader not in cluster.nodes:
         raise PaxiomError(f"--leader {leader!r} is not a node of {file}")
@@ -152,7 +176,11 @@ def _print_unsafe(report: Report, written: Path | None, asked: Path | None) -> N
     assert failed is not None and failed.counterexample is not None
     parts = " and ".join(f"{fam} quorum {brief(c.names(m), 40)}" for fam, m in failed.counterexample.quorums)
     console.print(f"[bold red]UNSAFE[/]: {failed.condition.name} fails: {escape(parts)} share no node.")
-    run = report.run
+    print_run(report.run, written, asked)
+
+
+def print_run(run: Run | str | None, written: Path | None, asked: Path | None) -> None:
+    """The replayed counterexample run step by step (or why there is none), and where it was written."""
     if not isinstance(run, Run):
         console.print(f"  {escape(str(run))}")
         return

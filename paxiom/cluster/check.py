@@ -120,18 +120,7 @@ class Report:
             "trace": run.steps() if run else None,
             "replay": None
             if self.run is None
-            else (
-                {"note": self.run}
-                if isinstance(self.run, str)
-                else {
-                    "variant": self.run.model.variant,
-                    "agreement": self.run.agreement,
-                    "first_violation": None
-                    if self.run.first_violation is None
-                    else dict(zip(("invariant", "step", "reason"), self.run.first_violation, strict=True)),
-                    "restricted_to": self.run.restricted_to,
-                }
-            ),
+            else ({"note": self.run} if isinstance(self.run, str) else self.run.summary()),
         }
 
 

@@ -17,6 +17,7 @@ restriction to the nodes the run uses (a run there is a run of the whole cluster
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from paxiom.cluster.config import Cluster
 from paxiom.spec import fastpaxos, paxos
 from paxiom.spec.model import Action, act
 from paxiom.spec.quorums import ENUMERATION_LIMIT, QuorumFamily, QuorumSystem
+from paxiom.variants import AnyModel
 
 VALUES = ("v1", "v2")
 
@@ -57,7 +59,7 @@ class Restricted(QuorumFamily):
 
 @dataclass(frozen=True)
 class Run:
-    model: paxos.PaxosModel
+    model: AnyModel
     actions: list[Action]
     restricted_to: tuple[str, ...] | None
     """The nodes of the system the run was replayed on, when that is a restriction of the cluster."""
@@ -66,10 +68,21 @@ class Run:
     first_violation: tuple[str, int, str] | None
     """(invariant, step number, reason): the first invariant the run breaks on the way."""
     chosen: list[list[str]]
-    """The values chosen after each step."""
+    """The values chosen after each step (reconfig's as "slot: value")."""
 
     def steps(self) -> list[dict[str, Any]]:
         return [a.to_json() for a in self.actions]
+
+    def summary(self) -> dict[str, Any]:
+        """The --json document's `replay` field."""
+        return {
+            "variant": self.model.variant,
+            "agreement": self.agreement,
+            "first_violation": None
+            if self.first_violation is None
+            else dict(zip(("invariant", "step", "reason"), self.first_violation, strict=True)),
+            "restricted_to": self.restricted_to,
+        }
 
     def write(self, path: Path) -> None:
         trace.dump(self.model, self.actions, path)
@@ -112,7 +125,7 @@ def build_run(cluster: Cluster, cex: Counterexample) -> Run | str:
     else:
         model = paxos.PaxosModel(paxos.Config(qs, VALUES, 1))
     restricted = None if keep == (1 << cluster.n) - 1 else tuple(qs.nodes)
-    return _replay(model, actions, restricted)
+    return replay(model, actions, restricted, lambda state: sorted(paxos.chosen(model.cfg, state)))
 
 
 def _each(names: tuple[str, ...], mask: int) -> list[str]:
@@ -150,8 +163,11 @@ def _fast_run(names: tuple[str, ...], q1: int, f1: int, f2: int) -> list[Action]
     return steps
 
 
-def _replay(model: paxos.PaxosModel, actions: list[Action], restricted: tuple[str, ...] | None) -> Run | str:
-    state = model.init()[0]
+def replay(
+    model: AnyModel, actions: list[Action], restricted: tuple[str, ...] | None, chosen_in: Callable[[Any], list[str]]
+) -> Run | str:
+    """Run `actions` through the spec's own actions, noting what is chosen (`chosen_in`) and what breaks."""
+    state: Any = model.init()[0]
     first: tuple[str, int, str] | None = None
     chosen: list[list[str]] = []
     for number, action in enumerate(actions, start=1):
@@ -159,7 +175,7 @@ def _replay(model: paxos.PaxosModel, actions: list[Action], restricted: tuple[st
         if nxt is None:
             return f"the spec does not accept step {number} of the constructed run, {action} (a paxiom bug)"
         state = nxt
-        chosen.append(sorted(paxos.chosen(model.cfg, state)))
+        chosen.append(chosen_in(state))
         for name, check in model.invariants.items():
             if first is None and (reason := check(state)) is not None:
                 first = (name, number, reason)

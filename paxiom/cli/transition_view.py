@@ -1,0 +1,70 @@
+"""`paxiom quorum check --transition OLD NEW`: the certified change of configuration, as text or JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+from rich.markup import escape
+from rich.table import Table
+
+from paxiom.cli.output import console, emit_json, err_console, finish
+from paxiom.cli.quorum_cmd import brief, claim, print_run
+from paxiom.cluster.runs import Run
+from paxiom.cluster.transition import TransitionReport, check_transition, load_transition
+
+
+def transition_check(old: Path, new: Path, trace_out: Path | None, as_json: bool) -> NoReturn:
+    transition = load_transition(str(old), str(new))
+    if as_json:
+        report = check_transition(transition)
+    else:
+        with err_console.status(f"certifying the transition over {transition.n} nodes with Z3"):
+            report = check_transition(transition)
+    written = None
+    if trace_out is not None and isinstance(report.run, Run):
+        report.run.write(trace_out)
+        written = trace_out
+    if as_json:
+        emit_json(report.to_json() | {"trace_file": str(written) if written else None})
+    else:
+        _print(report, written, trace_out)
+    finish(report.safe)
+
+
+def _print(report: TransitionReport, written: Path | None, asked: Path | None) -> None:
+    t = report.transition
+    doc = report.to_json()
+    changes = [f"{kind} {', '.join(doc['nodes'][kind])}" for kind in ("added", "removed") if doc["nodes"][kind]]
+    console.print(
+        f"[bold]{escape(t.old.path)}[/] -> [bold]{escape(t.new.path)}[/]: {len(t.old.nodes)} -> {len(t.new.nodes)} "
+        f"nodes{escape(' (' + '; '.join(changes) + ')' if changes else '')}, under the α-window (spec/reconfig.py)"
+    )
+    for name, fam in t.families.items():
+        console.print(f"  {name}: {escape(fam.describe())}")
+    table = Table("condition", "needed", "verdict", "seconds", "violating quorums", title="Intersection (Z3)")
+    for o in report.outcomes:
+        cex = o.counterexample
+        quorums = (
+            ""
+            if cex is None
+            else " / ".join(f"{fam} {brief(t.names(m))}" for fam, m in cex.quorums)
+            + (" (smallest)" if cex.minimum else " (minimal)")
+        )
+        verdict = "[green]holds[/]" if o.holds else "[red]fails[/]"
+        table.add_row(
+            o.condition.name, "yes" if o.condition.needed else "no", verdict, f"{o.seconds:.3f}", escape(quorums)
+        )
+    console.print(table)
+    for check in doc["checks"]:
+        if not check["needed"]:
+            console.print(f"  {check['condition']}: {escape(check['why'])}")
+    if report.safe:
+        proven = "; ".join(claim(o.condition.families) for o in report.outcomes if o.condition.needed)
+        console.print(f"[bold green]SAFE[/] to change configuration: Z3 proved that {escape(proven)}.")
+        return
+    failed = report.failed
+    assert failed is not None and failed.counterexample is not None
+    parts = " and ".join(f"{fam} quorum {brief(t.names(m), 40)}" for fam, m in failed.counterexample.quorums)
+    console.print(f"[bold red]UNSAFE[/]: {failed.condition.name} fails: {escape(parts)} share no node.")
+    print_run(report.run, written, asked)
