@@ -19,7 +19,7 @@ from paxiom.impl.messages import Accept, Heartbeat, Message, Nack, Prepare
 from paxiom.impl.values import Command
 from paxiom.node import codec
 from paxiom.node.framing import HEADER, MAGIC, VERSION, encode_frame
-from paxiom.node.tls import NODE, PeerSecurity, TlsDir, generate
+from paxiom.node.tls import NODE, Incoming, PeerSecurity, TlsDir, generate
 from paxiom.node.transport import Hello, Limits, PeerTransport
 
 NODES = ("n1", "n2", "n3")
@@ -418,9 +418,9 @@ def test_a_message_sent_to_each_peer_in_turn_is_encoded_once(tls: TlsDir, monkey
 class LateAccepter(PeerTransport):
     """Its accept task runs only after the dialer's first bytes (the ClientHello) have arrived."""
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, incoming: Incoming) -> None:
         await asyncio.sleep(0.2)
-        await super()._accept(reader, writer)
+        await super()._accept(incoming)
 
 
 @pytest.mark.parametrize("secure", [True, False])

@@ -50,7 +50,7 @@ from paxiom.node.kvstore import KVStore
 from paxiom.node.metrics import Metrics
 from paxiom.node.sessions import APPLIED, STALE, Application, Outcome, SessionMachine, decode_outcome
 from paxiom.node.storage import CorruptStorage, NodeStorage, StorageReport
-from paxiom.node.tls import CLIENT, NODE, AuthError, PeerSecurity, TlsDir, check_peer, listen_paused, upgrade
+from paxiom.node.tls import CLIENT, NODE, AuthError, Incoming, Listener, PeerSecurity, TlsDir, check_peer, listen_paused
 from paxiom.node.traced import Traced, opened
 from paxiom.node.transport import PeerTransport
 
@@ -264,7 +264,7 @@ class Node:
         self.role = Role.FOLLOWER
         self.leader: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._servers: list[asyncio.Server] = []
+        self._servers: list[Listener] = []
         self._clients: set[asyncio.StreamWriter] = set()
         self.trace: Trace | None = None
         self.last_sync: float | None = None
@@ -456,18 +456,17 @@ class Node:
 
     # ------------------------------------------------------------------ clients
 
-    async def _listen_clients(self, security: PeerSecurity) -> asyncio.Server:
+    async def _listen_clients(self, security: PeerSecurity) -> Listener:
         address = self.sc.clients[self.name]
         self._client_tls = security.server
         return await listen_paused(self._serve_client, address.host, address.port, READ_CHUNK)
 
-    async def _authenticate(self, writer: asyncio.StreamWriter) -> bool:
+    async def _authenticate(self, incoming: Incoming) -> asyncio.StreamWriter | None:
         """Upgrade to TLS and check the certificate names a client (or node) of this cluster, before any
-        frame is read; a failure is logged and the connection closed."""
+        frame is read; a failure is logged and the connection closed (None)."""
         if self._client_tls is None:
-            await upgrade(writer, None)
-            return True
-        peer = writer.get_extra_info("peername")
+            return await incoming.upgrade(None)
+        peer = incoming.peername
         if self._handshakes >= MAX_HANDSHAKES:
             log.warning(
                 "client refused",
@@ -477,11 +476,11 @@ class Node:
                     "reason": f"{MAX_HANDSHAKES} handshakes already in progress",
                 },
             )
-            writer.transport.abort()
-            return False
+            incoming.abort()
+            return None
         self._handshakes += 1
         try:
-            await asyncio.wait_for(upgrade(writer, self._client_tls), HANDSHAKE_TIMEOUT)
+            writer = await asyncio.wait_for(incoming.upgrade(self._client_tls), HANDSHAKE_TIMEOUT)
             cert = writer.get_extra_info("peercert")
             try:
                 check_peer(cert, self.sc.cluster_id, CLIENT)
@@ -489,15 +488,15 @@ class Node:
                 check_peer(cert, self.sc.cluster_id, NODE)
         except (OSError, TimeoutError, AuthError) as exc:
             log.warning("client refused", extra={"event": "client-refused", "peer": str(peer), "reason": repr(exc)})
-            writer.transport.abort()
-            return False
+            incoming.abort()
+            return None
         finally:
             self._handshakes -= 1
-        return True
+        return writer
 
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
-        if not await self._authenticate(writer):
+    async def _serve_client(self, incoming: Incoming) -> None:
+        peer, reader = incoming.peername, incoming.reader
+        if (writer := await self._authenticate(incoming)) is None:
             return
         self._clients.add(writer)
         replies = Replies(writer)

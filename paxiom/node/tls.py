@@ -14,11 +14,13 @@ created 0600 and never overwritten.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ipaddress
 import logging
 import os
 import re
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -263,43 +265,90 @@ class PeerSecurity:
         return cls(cluster_id, None, None)
 
 
-class PausedUntilTls(asyncio.StreamReaderProtocol):
-    """Reads nothing until the connection is upgraded: bytes the stream read before `start_tls` (a ClientHello
-    that arrived before the accept task ran) would sit in the stream's buffer, lost to the TLS protocol, and
-    the handshake would never complete."""
+class Incoming:
+    """An accepted TCP connection that no transport reads yet. `upgrade` attaches one that already speaks TLS
+    (or plaintext), so a ClientHello that arrived before the accept task ran is the TLS layer's first input.
+    (Pausing a stream transport in `connection_made` is not enough: uvloop starts reading after it returns,
+    and the hello would land in the stream's buffer, lost to the TLS protocol.)"""
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.ReadTransport)
-        transport.pause_reading()
-        super().connection_made(transport)
-
-
-Accepted = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-async def listen_paused(accepted: Accepted, host: str, port: int, limit: int = 1 << 16) -> asyncio.Server:
-    """`asyncio.start_server`, but each connection reads nothing until `accepted` calls `upgrade` on it, and a
-    connection cancelled by a stop (or by the loop's end) closes quietly."""
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, sock: socket.socket, limit: int) -> None:
+        self.reader = asyncio.StreamReader(limit=limit)
+        """Fed once `upgrade` attached a transport."""
+        self.writer: asyncio.StreamWriter | None = None
+        """Set by a successful `upgrade`."""
+        self._sock: socket.socket | None = sock
+        """Until `upgrade` hands it to the loop."""
         try:
-            await accepted(reader, writer)
-        except asyncio.CancelledError:
-            # nobody awaits this task: ending cancelled would make asyncio's stream callback log an error
-            writer.transport.abort()
+            self.peername: tuple[str, int] = sock.getpeername()[:2]
+        except OSError:  # already gone
+            self.peername = ("?", 0)
 
-    loop = asyncio.get_running_loop()
-    return await loop.create_server(
-        lambda: PausedUntilTls(asyncio.StreamReader(limit=limit), serve, loop=loop), host, port
-    )
+    async def upgrade(self, context: ssl.SSLContext | None) -> asyncio.StreamWriter:
+        """Start reading into `reader`: through a TLS handshake as the server with `context`, or plaintext."""
+        sock, self._sock = self._sock, None
+        if sock is None:
+            raise PaxiomError("the connection was already upgraded or aborted")
+        loop = asyncio.get_running_loop()
+        protocol = asyncio.StreamReaderProtocol(self.reader, loop=loop)
+        transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock, ssl=context)
+        self.writer = asyncio.StreamWriter(transport, protocol, self.reader, loop)
+        return self.writer
+
+    def abort(self) -> None:
+        """Close at once, upgraded or not (idempotent)."""
+        if self.writer is not None:
+            self.writer.transport.abort()
+        elif self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
 
-async def upgrade(writer: asyncio.StreamWriter, context: ssl.SSLContext | None) -> None:
-    """Start reading a `listen_paused` connection: through TLS with `context` (`start_tls` resumes reading
-    itself), or plaintext without one."""
-    if context is not None:
-        await writer.start_tls(context)
-        return
-    transport = writer.transport
-    assert isinstance(transport, asyncio.ReadTransport)
-    transport.resume_reading()
+Accepted = Callable[[Incoming], Awaitable[None]]
+
+
+class Listener:
+    """Accepts TCP connections and hands each, unread, to `accepted` in a task of its own. `close` stops
+    accepting (connections already handed over stay open, as with `asyncio.Server`)."""
+
+    def __init__(self, sock: socket.socket, accepted: Accepted, limit: int) -> None:
+        self.sockets = [sock]
+        self._accepted = accepted
+        self._limit = limit
+        self._connections: set[asyncio.Task[None]] = set()
+        self._task = asyncio.get_running_loop().create_task(self._accept_loop())
+
+    async def _accept_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                sock, _ = await loop.sock_accept(self.sockets[0])
+            except OSError as exc:  # e.g. EMFILE: keep listening, as asyncio.Server does
+                log.warning("accept failed: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            task = loop.create_task(self._serve(Incoming(sock, self._limit)))
+            self._connections.add(task)
+            task.add_done_callback(self._connections.discard)
+
+    async def _serve(self, incoming: Incoming) -> None:
+        try:
+            await self._accepted(incoming)
+        except asyncio.CancelledError:  # a stop or the loop's end: close quietly
+            incoming.abort()
+
+    def close(self) -> None:
+        self._task.cancel()
+        self.sockets[0].close()
+
+    async def wait_closed(self) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+
+async def listen_paused(accepted: Accepted, host: str, port: int, limit: int = 1 << 16) -> Listener:
+    """Listen on `host:port`; `accepted` gets each connection unread and calls `Incoming.upgrade` on it."""
+    sock = socket.create_server((host, port), backlog=128)
+    sock.setblocking(False)
+    return Listener(sock, accepted, limit)

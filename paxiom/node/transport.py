@@ -31,7 +31,7 @@ from typing import Any, cast
 from paxiom.impl.messages import Message
 from paxiom.node import codec
 from paxiom.node.framing import MAX_FRAME, FrameDecoder, FrameError, encode_frame
-from paxiom.node.tls import NODE, AuthError, PeerSecurity, check_peer, listen_paused, upgrade
+from paxiom.node.tls import NODE, AuthError, Incoming, Listener, PeerSecurity, check_peer, listen_paused
 from paxiom.node.traced import Traced
 
 log = logging.getLogger("paxiom.node.transport")
@@ -130,7 +130,7 @@ class PeerTransport:
         """Set when a peer dialed us: its listener is up, so a dialer waiting to retry it dials now."""
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._server: asyncio.Server | None = None
+        self._server: Listener | None = None
         self._pending = 0
         self._random = random.Random()
         self._last: tuple[object, bytes] = (None, b"")
@@ -275,25 +275,25 @@ class PeerTransport:
 
     # ---- inbound: handshake, hello, then frames to the handler until anything is wrong
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _accept(self, incoming: Incoming) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        host, port = (writer.get_extra_info("peername") or ("?", 0))[:2]  # None if it is already gone
+        host, port = incoming.peername
         where = f"{host}:{port}"
         src = None
-        frames = self._frames(reader, FrameDecoder(self.limits.max_frame))
+        frames = self._frames(incoming.reader, FrameDecoder(self.limits.max_frame))
         try:
-            src = await self._handshake(where, writer, frames)
+            src = await self._handshake(where, incoming, frames)
             if src is not None:
                 await self._read(src, where, frames)
         except OSError as exc:
             log.info("connection from %s (%s) lost: %s", src or "?", where, _reason(exc))
         finally:
             self._tasks.discard(task)
-            if src is not None and self._inbound.get(src) is writer:
+            if src is not None and self._inbound.get(src) is incoming.writer:
                 del self._inbound[src]
-            writer.transport.abort()
+            incoming.abort()
             await frames.aclose()
 
     async def _frames(self, reader: asyncio.StreamReader, decoder: FrameDecoder) -> AsyncGenerator[bytes, None]:
@@ -304,7 +304,7 @@ class PeerTransport:
         if not decoder.at_boundary():
             raise EOFError("the stream ended inside a frame")
 
-    async def _handshake(self, where: str, writer: asyncio.StreamWriter, frames: AsyncIterator[bytes]) -> str | None:
+    async def _handshake(self, where: str, incoming: Incoming, frames: AsyncIterator[bytes]) -> str | None:
         """The authenticated name of the dialer, or None after counting and logging a refusal."""
         if self._pending >= self.limits.max_pending:
             self.counters.handshakes_refused += 1
@@ -313,7 +313,7 @@ class PeerTransport:
         self._pending += 1
         try:
             async with asyncio.timeout(self.limits.handshake_timeout):
-                await upgrade(writer, self.security.server)
+                writer = await incoming.upgrade(self.security.server)
                 certified = None
                 if self.security.server is not None:
                     certified = check_peer(writer.get_extra_info("peercert"), self.security.cluster_id, NODE).name
