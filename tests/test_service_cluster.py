@@ -226,6 +226,22 @@ if sys.platform != "linux":  # process groups and fdatasync as the tests assume 
     pytestmark = pytest.mark.skip("Linux only")
 
 
+def five_minutes() -> list[tuple[str, str]]:
+    """The `paxiom kv` commands of docs/service.md's "Five minutes" and the output shown under each."""
+    text = (Path(__file__).parent.parent / "docs" / "service.md").read_text(encoding="utf-8")
+    block = text.split("## Five minutes", 1)[1].split("```console\n", 1)[1].split("```", 1)[0]
+    assert "python -c" not in block  # python3: what a Debian or macOS shell has
+    pairs: list[tuple[str, str]] = []
+    for line in block.splitlines():
+        if line.startswith("$ "):
+            pairs.append((line[2:].split("#")[0].strip(), ""))
+        elif pairs:
+            pairs[-1] = (pairs[-1][0], pairs[-1][1] + line + "\n")
+    kv = [(command, shown) for command, shown in pairs if command.startswith("paxiom kv ")]
+    assert len(kv) >= 5
+    return kv[:-1]  # the last get follows the kill, which this test does not do
+
+
 def test_the_kv_and_status_verbs_against_a_running_cluster(cluster: Supervisor) -> None:
     paxiom = str(Path(sys.executable).parent / "paxiom")
     path = str(cluster.path)
@@ -234,6 +250,9 @@ def test_the_kv_and_status_verbs_against_a_running_cluster(cluster: Supervisor) 
         run = subprocess.run([paxiom, *args, "--cluster", path, "--json"], capture_output=True, text=True, timeout=60)
         return run.returncode, json.loads(run.stdout)
 
+    for command, shown in five_minutes():  # docs/service.md's walk-through prints what the verbs print
+        args = command.replace("dev/cluster.toml", path).split()[1:]
+        assert subprocess.run([paxiom, *args], capture_output=True, text=True, timeout=60).stdout == shown, command
     code, put = verb("kv", "put", "cli", "one")
     assert code == 0 and put["ok"] and put["leader"] in cluster.sc.nodes
     assert verb("kv", "get", "cli") == (0, {"key": "cli", "found": True, "value": "one"})
