@@ -2,8 +2,10 @@
 
 Run: `.venv/bin/python bench/storage.py [--dir DIR] [--syncs 200] [--seconds 3] [--submitters 1,16] [--record 64]`
 
-Latency: `--syncs` rounds of one 64-byte record appended to a log segment then `os.fdatasync`, timed alone
-(p50/p99/max). Throughput: each submitter is a thread in a closed loop (submit one record, wait for its
+Latency: `--syncs` rounds of one 64-byte record appended to a log segment then `WriteAheadLog.sync`: the
+`os.fdatasync` alone (p50/p99/max), and the whole call — the sync plus the claim of the synced length that
+recovery and the power-loss cut read (`synced.py`) — which is what every group commit waits for before its
+completions fire. Throughput: each submitter is a thread in a closed loop (submit one record, wait for its
 completion, repeat) for `--seconds`; the figures are acknowledged appends per second, fdatasyncs per
 second and the mean batches per sync — with one submitter every append pays a whole sync, with many they
 share it. The directory defaults to a temp dir on the file system of the working directory (not /tmp,
@@ -34,14 +36,17 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def sync_latency(root: Path, syncs: int, record: bytes) -> list[float]:
+def sync_latency(root: Path, syncs: int, record: bytes) -> tuple[list[float], list[float]]:
+    """(fdatasync seconds, sync-and-claim seconds) per round."""
     wal = open_wal(root)
-    samples = []
+    syncs_alone, whole = [], []
     for _ in range(syncs):
         wal.write_group([record])
-        samples.append(wal.sync())
+        start = time.perf_counter()
+        syncs_alone.append(wal.sync())
+        whole.append(time.perf_counter() - start)
     wal.close()
-    return samples
+    return syncs_alone, whole
 
 
 def throughput(root: Path, submitters: int, seconds: float, record: bytes) -> tuple[float, float, float]:
@@ -78,10 +83,13 @@ def main() -> None:
     args = parser.parse_args()
     record = os.urandom(args.record)
     with tempfile.TemporaryDirectory(dir=args.dir, prefix=".bench-storage-") as tmp:
-        samples = sync_latency(Path(tmp) / "latency", args.syncs, record)
-        ms = [s * 1000 for s in samples]
-        p50, p99 = percentile(ms, 0.5), percentile(ms, 0.99)
-        print(f"fdatasync on {args.dir}: {len(ms)} syncs, p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {max(ms):.2f} ms")
+        alone, whole = sync_latency(Path(tmp) / "latency", args.syncs, record)
+        claims = [w - a for a, w in zip(alone, whole, strict=True)]
+        for what, samples in (("fdatasync", alone), ("sync + claim", whole), ("claim alone", claims)):
+            ms = [s * 1000 for s in samples]
+            p50, p99, mean = percentile(ms, 0.5), percentile(ms, 0.99), sum(ms) / len(ms)
+            figures = f"mean {mean:.3f} ms, p50 {p50:.3f} ms, p99 {p99:.3f} ms, max {max(ms):.3f} ms"
+            print(f"{what:>12} on {args.dir}: {len(ms)} syncs, {figures}")
         for n in (int(x) for x in args.submitters.split(",")):
             rate, syncs, per_sync = throughput(Path(tmp) / f"tp{n}", n, args.seconds, record)
             rates = f"{rate:>7.0f} appends/s, {syncs:>6.0f} fdatasyncs/s, {per_sync:.1f} per sync"
