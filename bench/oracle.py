@@ -24,22 +24,12 @@ from paxiom.impl.sim.simulator import ClusterSettings, Simulator
 def bare(settings: ClusterSettings, steps: int) -> tuple[float, int]:
     """The same schedule without the oracle: (seconds, replica transitions)."""
     sim = Simulator(settings)
-    transitions = [0]
-
-    class Count:
-        def on_records(self, replica: int, records: object) -> None:
-            transitions[0] += 1
-
-        def end_step(self, index: int, step: object) -> None:
-            pass
-
-    sim.observers.append(Count())
     adversary = schedule(sim, random.Random(f"schedule/{settings.seed}"), Faults())
     started = time.perf_counter()
     for _ in range(steps):
         sim.step(next(adversary))
     sim.step({"action": "quiesce", "rounds": liveness_bound(sim)})
-    return time.perf_counter() - started, transitions[0]
+    return time.perf_counter() - started, sim.transitions
 
 
 def main() -> None:

@@ -9,9 +9,10 @@ import pytest
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.messages import Accept, Envelope, Nack, Prepare, Promise
 from paxiom.impl.objection import Objection
-from paxiom.impl.sim.runner import Execution, Faults, schedule
-from paxiom.impl.sim.simulator import ClusterSettings
+from paxiom.impl.sim.runner import Execution, Faults, liveness_bound, schedule
+from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
 from paxiom.impl.values import Command
+from paxiom.spec import multipaxos as mp
 
 
 def _run(settings: ClusterSettings, steps: int) -> Execution:
@@ -28,6 +29,50 @@ def test_replicas_converge_on_one_state_after_faults_stop() -> None:
     states = {kv.snapshot() for kv in execution.sim.states}
     assert len(states) == 1
     assert execution.oracle.actions_matched > 0 and execution.oracle.transitions > 1500
+
+
+def test_a_bare_simulator_builds_no_records_and_runs_as_a_watched_one() -> None:
+    settings = ClusterSettings(replicas=3, seed=4)
+    bare, watched = Simulator(settings), Simulator(settings)
+    handed: list[int] = []
+
+    class Count:
+        def on_records(self, replica: int, records: list[object]) -> None:
+            handed.append(len(records))
+
+        def end_step(self, index: int, step: Step) -> None:
+            pass
+
+    watched.watch(Count())
+    assert all(h is not None and h.sink is None for h in bare.hosts)
+    assert all(h is not None and h.sink is not None for h in watched.hosts)
+    for sim in (bare, watched):
+        adversary = schedule(sim, random.Random(4), Faults())
+        for _ in range(1500):
+            sim.step(next(adversary))
+        sim.step({"action": "quiesce", "rounds": liveness_bound(sim)})
+    assert bare.settled() and bare.last_quiesce == watched.last_quiesce > 0
+    assert bare.network.next_id == watched.network.next_id
+    assert bare.transitions == watched.transitions == len(handed) + settings.replicas and min(handed) > 0
+
+
+def test_invariants_judge_new_messages_and_the_whole_state_once_a_promise_falls() -> None:
+    oracle = _run(ClusterSettings(replicas=3, seed=21), 600).oracle
+    template = oracle.template
+    judged = template.state
+    assert template.judged is judged and any(m.type == "1b" for m in judged.msgs)
+    oracle._begin()
+    forged = mp.M1b(0, 1, ((1, "x"),))  # below a0's promise, so only its report is wrong
+    oracle._set(-1, template, judged._replace(msgs=judged.msgs | {forged}))
+    with pytest.raises(Objection, match="reports a vote at or above the ballot it promises"):
+        oracle._settle()
+    template.state = judged
+    oracle._begin()
+    sender = next(m for m in judged.msgs if m.type == "1b" and m.bal > 0)  # type: ignore[union-attr]
+    fallen = tuple(-1 if a == sender.acc else b for a, b in enumerate(judged.max_bal))  # type: ignore[union-attr]
+    oracle._set(-1, template, judged._replace(max_bal=fallen))
+    with pytest.raises(Objection, match="was sent above the sender's promise"):  # not only "went down"
+        oracle._settle()
 
 
 def _inject(execution: Execution, envelope: Envelope) -> str:

@@ -167,7 +167,7 @@ class Execution:
         self.trace = TraceDir(trace_dir, settings.quorums().nodes) if trace_dir is not None else None
         self.sim = Simulator(settings, [self.trace] if self.trace else [])
         self.oracle = RefinementOracle(settings.quorums(), invariants)
-        self.sim.observers.append(self.oracle)
+        self.sim.watch(self.oracle)
         self.result = RunResult(settings)
         self.names = settings.quorums().nodes
         self._started = time.perf_counter()

@@ -5,8 +5,8 @@ such as `{"action": "deliver", "msg": 17}`), so a schedule â€” a list of steps â
 what makes shrunk counterexamples and `paxiom sim --replay` possible. Each replica runs under the
 production host driver (`impl.host.Host`) over an in-memory disk that is durable at once, so a Ready's
 writes reach the disk before its messages enter the network and before its entries are applied; the
-host's observation records go to the observers. A crash discards the host, its replica and its state
-machine, and keeps only the disk.
+host's observation records go to the observers (`watch`), and are not built while nobody watches. A
+crash discards the host, its replica and its state machine, and keeps only the disk.
 
 Steps that make no sense in the current state (delivering a message no longer in flight, restarting a
 running replica) are skipped; that is what lets a shrinker delete steps freely.
@@ -133,8 +133,10 @@ class Simulator:
         self.states: list[KeyValueStore] = [KeyValueStore() for _ in range(settings.replicas)]
         """Each replica's state machine (replaced by a fresh one at every restart)."""
         self._records: list[Record] = []
-        self.observers = list(observers or [])
+        self._observers = list(observers or [])
         self.steps_taken = 0
+        self.transitions = 0
+        """Replica transitions (an input handled, a boot, a crash): what an observer is handed one by one."""
         self.last_quiesce = 0
         """Fair rounds the last `quiesce` step needed to settle."""
         self.applied_anywhere: set[Command] = set()
@@ -142,11 +144,23 @@ class Simulator:
         """Submitted commands not in `applied_anywhere`, in submission order, kept as commands come and go
         (the liveness epilogue asks for them every round)."""
         self.alarms: list[str] = []
-        """Integrity failures replicas detected and refused (corrupted catch-up replies)."""
+        """Integrity failures replicas detected and refused (corrupted catch-up replies), from their hosts'
+        `Alarm` records: collected while an observer watches."""
         for r in range(settings.replicas):
             self._boot(r)
 
     # ------------------------------------------------------------------ host side of the contract
+
+    @property
+    def observers(self) -> tuple[Observer, ...]:
+        return tuple(self._observers)
+
+    def watch(self, observer: Observer) -> None:
+        """Hand `observer` every transition from now on (the hosts start building records if nobody watched)."""
+        self._observers.append(observer)
+        for host in self.hosts:
+            if host is not None:
+                host.sink = self._records.append
 
     @property
     def replicas(self) -> list[Replica | None]:
@@ -165,7 +179,8 @@ class Simulator:
                 self.network.send,
                 durable=self.disks[r].copy(),
                 incarnation=self.incarnations[r],
-                sink=self._records.append,
+                reply=self._applied,
+                sink=self._records.append if self._observers else None,
                 core=self.core_class,
             ),
         )
@@ -173,17 +188,19 @@ class Simulator:
         self.hosts[r] = host
         self._flush(r)
 
+    def _applied(self, applied: Applied) -> None:
+        self.applied_anywhere.update(applied.value)
+        for command in applied.value:
+            self._unapplied.pop(command, None)
+
     def _flush(self, r: int) -> None:
+        self.transitions += 1
+        if not self._observers:
+            return
         records = list(self._records)
         self._records.clear()
-        for record in records:
-            if isinstance(record, Applied):
-                self.applied_anywhere.update(record.value)
-                for command in record.value:
-                    self._unapplied.pop(command, None)
-            elif isinstance(record, Alarm):
-                self.alarms.append(record.text)
-        for observer in self.observers:
+        self.alarms += [record.text for record in records if isinstance(record, Alarm)]
+        for observer in self._observers:
             observer.on_records(r, records)
 
     def _guard(self, r: int, poke: Callable[[], T]) -> T:
@@ -211,7 +228,7 @@ class Simulator:
         done = self._do(step)
         index = self.steps_taken
         self.steps_taken += 1
-        for observer in self.observers:
+        for observer in self._observers:
             observer.end_step(index, step)
         return done
 
@@ -259,7 +276,8 @@ class Simulator:
         if not 0 <= r < len(self.hosts) or self.hosts[r] is None:
             return False
         self.hosts[r] = None
-        self._records.append(Crash(r))
+        if self._observers:
+            self._records.append(Crash(r))
         self._flush(r)
         return True
 
