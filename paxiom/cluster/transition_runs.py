@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from paxiom.cluster.certify import Counterexample, shrink
+from paxiom.cluster.certify import Counterexample
 from paxiom.cluster.expr import support
 from paxiom.cluster.runs import VALUES, Restricted, Run, _each, replay
 from paxiom.spec import reconfig
@@ -30,7 +30,8 @@ def build_run(transition: Transition, cex: Counterexample, bug: str | None = Non
     """The run for a failed condition (`bug` names a spec variant to replay on), or why none was built."""
     (_, q1), (phase2, q2) = cex.quorums
     in_new = phase2.startswith("new")
-    old1, old2 = (_some_quorum(transition, f"old {p}") if in_new else 0 for p in ("phase1", "phase2"))
+    old1 = _quorum_near(transition, "old phase1", q1 | q2) if in_new else 0
+    old2 = _quorum_near(transition, "old phase2", q1 | q2 | old1) if in_new else 0
     involved = q1 | q2 | old1 | old2
     everyone = (1 << transition.n) - 1
     if transition.n <= ENUMERATION_LIMIT:
@@ -50,10 +51,15 @@ def build_run(transition: Transition, cex: Counterexample, bug: str | None = Non
     return replay(model, actions, restricted, lambda state: _chosen(cfg, state))
 
 
-def _some_quorum(transition: Transition, family: str) -> int:
-    """An inclusion-minimal quorum of `family` (to choose cfg1 with)."""
+def _quorum_near(transition: Transition, family: str, near: int) -> int:
+    """An inclusion-minimal quorum of `family` (to choose cfg1 with), of nodes in `near` where it can be: a
+    large cluster's run then spans few enough nodes to replay."""
     expr = transition.families[family].expr
-    return shrink(expr, support(expr), transition.n)
+    mask = support(expr)
+    for i in sorted(range(transition.n), key=lambda i: near >> i & 1):
+        if mask >> i & 1 and expr.holds(mask & ~(1 << i)):
+            mask &= ~(1 << i)
+    return mask
 
 
 def _restricted(qs: QuorumSystem, keep: int, everyone: int) -> QuorumSystem:
