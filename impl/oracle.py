@@ -134,10 +134,17 @@ class RefinementOracle:
     def feed(self, record: Record) -> None:
         """One record of a merged multi-process trace, in causal order. A node's transition ends when its
         next input (or write batch) arrives: its acceptor state is compared with the spec's then."""
-        if record.node in self.dirty and not isinstance(record, Sent | Applied | Restored | Alarm):
-            self._settle()
-            self._begin()
+        if self.ends_transition(record):
+            self.end_transition()
         self._feed(record)
+
+    def ends_transition(self, record: Record) -> bool:
+        """Whether `feed(record)` first judges the transitions fed so far (an objection then is theirs)."""
+        return record.node in self.dirty and not isinstance(record, Sent | Applied | Restored | Alarm)
+
+    def end_transition(self) -> None:
+        self._settle()
+        self._begin()
 
     def finish(self) -> None:
         """The end of an offline trace: settle what is pending, and check acknowledged entries."""

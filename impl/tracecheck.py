@@ -46,7 +46,7 @@ class Verdict:
     actions_matched: int
     objection: Objection | None = None
     at: Located | None = None
-    """The record the oracle objected at."""
+    """The record whose transition the oracle objected to (its last record fed before the objection)."""
 
     @property
     def holds(self) -> bool:
@@ -138,12 +138,22 @@ def check(directory: Path, reference: bool = False) -> Verdict:
     quorums = quorums_of(traces)
     oracle = RefinementOracle(quorums, reference=reference)
     count = 0
-    item: Located | None = None
+    at: Located | None = None
+    pending: Located | None = None
+    """The last record of the transitions fed and not yet judged: they are judged when a later record (a
+    Tick, a Receive) ends them, and an objection then names this record, not the later one."""
     try:
         for count, item in enumerate(merge(traces), 1):
             oracle.step = count - 1
+            if oracle.ends_transition(item.record):
+                at = pending
+                oracle.end_transition()
+            at = item
             oracle.feed(item.record)
+            if item.record.node in oracle.dirty:
+                pending = item
+        at = pending or at
         oracle.finish()
     except Objection as objection:
-        return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched, objection, item)
+        return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched, objection, at)
     return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched)
