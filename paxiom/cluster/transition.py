@@ -23,6 +23,8 @@ from typing import Any
 from paxiom.cluster.certify import Condition, Outcome, decide
 from paxiom.cluster.config import Cluster, load_cluster
 from paxiom.cluster.expr import ClusterFamily, Expr, Gate, Leaf
+from paxiom.cluster.runs import Run
+from paxiom.cluster.transition_runs import build_run
 from paxiom.errors import PaxiomError
 from paxiom.spec.quorums import QuorumSystem
 
@@ -99,8 +101,8 @@ def load_transition(old_path: str, new_path: str) -> Transition:
 class TransitionReport:
     transition: Transition
     outcomes: list[Outcome]
-    run: Any
-    """The replayed counterexample run (`transition_runs.Run`), why none was built, or None when safe."""
+    run: Run | str | None
+    """The replayed counterexample run, why none was built, or None when safe."""
 
     @property
     def safe(self) -> bool:
@@ -149,8 +151,6 @@ class TransitionReport:
 
 def check_transition(transition: Transition) -> TransitionReport:
     """Decide every condition; on a needed failure, build and replay a spec run choosing two values."""
-    from paxiom.cluster.transition_runs import build_run  # the spec's model is built only for a failure
-
     exprs = {name: fam.expr for name, fam in transition.families.items()}
     outcomes = [decide(cond, exprs, transition.n) for cond in CONDITIONS]
     report = TransitionReport(transition, outcomes, None)
