@@ -101,8 +101,13 @@ def _pattern(verdict: tracecheck.Verdict) -> str | None:
     recording of that sync draws (docs/campaign.md, findings): at a restart, a vote at its own ballot in a
     slot whose proposal the trace never shows. The objection still fails the run; this only names it."""
     objection, at = verdict.objection, verdict.at
-    found = OWN_PROPOSAL.match(objection.check) if objection is not None else None
-    if found is None or at is None or not isinstance(at.record, observe.Start) or objection is None:
+    if objection is None or at is None:
+        return None
+    crash = isinstance(at.record, observe.Crash)
+    if crash and objection.check == "refinement" and "but the spec has" in objection.reason:
+        return "crash-between-synced-and-sent"  # a Synced vote whose Accepted the crash kept from being recorded
+    found = OWN_PROPOSAL.match(objection.check)
+    if found is None or not isinstance(at.record, observe.Start):
         return None
     nodes = at.record.nodes
     own = nodes[int(found["b"]) % len(nodes)] == found["a"]
