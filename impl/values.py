@@ -10,8 +10,10 @@ into slots nobody voted for, so the log has no gaps and later slots can be appli
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -36,11 +38,39 @@ NOOP: Value = ()
 _PLAIN_CLIENT = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
+OpRenderer = Callable[[bytes], str | None]
+"""A state machine's names for its ops: None for bytes it does not know, else a name that starts with a
+letter, holds no `, ` or `]` outside JSON strings, and tells distinct ops apart."""
+_op_renderers: list[OpRenderer] = []
+
+
+def render_ops_with(renderer: OpRenderer) -> None:
+    """Name ops that are not UTF-8 text by `renderer` where it knows them (e.g. the service KV's msgpack)."""
+    if renderer not in _op_renderers:
+        _op_renderers.append(renderer)
+        render_value.cache_clear()
+
+
+def render_op(op: bytes) -> str:
+    """UTF-8 text quoted as a JSON string; other bytes by a registered renderer, else `0x` and hex (beyond
+    32 bytes: the first 16, `...`, the length and `~` a 128-bit digest). The three forms start differently."""
+    try:
+        return json.dumps(op.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    for renderer in _op_renderers:
+        if (shown := renderer(op)) is not None:
+            return shown
+    if len(op) <= 32:
+        return "0x" + op.hex()
+    return f"0x{op[:16].hex()}...{len(op)}B~{hashlib.blake2b(op, digest_size=16).hexdigest()}"
+
+
 def render_command(command: Command) -> str:
-    """`c1#3 "set a 1"`: a plain client id is shown bare, any other quoted, and the op is always quoted
-    (JSON string escapes, invalid UTF-8 as surrogate escapes), so distinct commands never render alike."""
+    """`c1#3 "set a 1"`: a plain client id is shown bare, any other quoted, and the op as `render_op`
+    names it, so distinct commands never render alike."""
     client = command.client if _PLAIN_CLIENT.fullmatch(command.client) else json.dumps(command.client)
-    return f"{client}#{command.seq} {json.dumps(command.op.decode('utf-8', 'surrogateescape'))}"
+    return f"{client}#{command.seq} {render_op(command.op)}"
 
 
 @functools.lru_cache(maxsize=1 << 14)

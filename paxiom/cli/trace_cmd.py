@@ -10,6 +10,8 @@ from rich.markup import escape
 
 from paxiom.cli.output import console, emit_json, finish, json_option, user_errors
 from paxiom.impl.tracecheck import check
+from paxiom.impl.values import render_ops_with
+from paxiom.node.kvstore import render_op
 
 
 @click.group()
@@ -32,6 +34,7 @@ def check_cmd(directory: Path, kv_reference: bool, as_json: bool) -> None:
     Exit 0: every step matched spec actions and every invariant held; 1: the first objection; 2: a
     malformed trace (one line naming file, line and field).
     """
+    render_ops_with(render_op)  # the service KV's msgpack ops by name in objections, not byte by byte
     verdict = check(directory, reference=kv_reference)
     doc: dict[str, Any] = {
         "holds": verdict.holds,

@@ -9,6 +9,8 @@ applied as no-ops answered `error`, because every replica must apply every chose
 from __future__ import annotations
 
 import bisect
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +64,45 @@ def cas_op(key: str, expected: bytes | None, new: bytes) -> bytes:
 
 def list_op(prefix: str, limit: int = MAX_LIST, start_after: str = "") -> bytes:
     return _pack("list", prefix, limit, start_after)
+
+
+def render_op(op: bytes) -> str | None:
+    """`put greeting=hello`, `cas counter 1->2`, `cas counter (absent)->1`, `get k`, `del k`,
+    `list prefix=p limit=10 after=k`: a name for an op these functions encode (None for any other bytes,
+    which includes an encoding they would not produce), for `paxiom trace check` (`render_ops_with`). A
+    word is bare when plain, else a JSON string; a value that is not UTF-8 is `0x` hex."""
+    try:
+        fields = msgpack.unpackb(op, raw=False)
+    except (ValueError, TypeError, msgpack.UnpackException):
+        return None
+    if not isinstance(fields, list) or not fields or _pack(*fields) != op:
+        return None
+    name, args = fields[0], fields[1:]
+    shape = [type(arg) for arg in args]
+    if name in ("get", "del") and shape == [str]:
+        return f"{name} {_word(args[0])}"
+    if name == "put" and shape == [str, bytes]:
+        return f"put {_word(args[0])}={_bytes(args[1])}"
+    if name == "cas" and shape in ([str, bytes, bytes], [str, type(None), bytes]):
+        expected = "(absent)" if args[1] is None else _bytes(args[1])
+        return f"cas {_word(args[0])} {expected}->{_bytes(args[2])}"
+    if name == "list" and shape == [str, int, str]:
+        return f"list prefix={_word(args[0])} limit={args[1]} after={_word(args[2])}"
+    return None
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_.\-]+")
+
+
+def _word(text: str) -> str:
+    return text if _PLAIN.fullmatch(text) and not text.startswith("0x") else json.dumps(text)
+
+
+def _bytes(data: bytes) -> str:
+    try:
+        return _word(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        return "0x" + data.hex()
 
 
 def _pack(*fields: Any) -> bytes:
