@@ -82,6 +82,16 @@ class CampaignCluster:
 
     async def start(self, ready_timeout: float = 30.0) -> None:
         await self.proxies.start()
+        # the nodes' ports were handed out and released before the proxies bound theirs: move a proxy that
+        # got one of them (the node could not bind it, and its cluster file would name one address twice)
+        taken = {a.port for a in self.sc.peers.values()} | {a.port for a in self.sc.clients.values()}
+        for proxy in self.proxies.links.values():
+            for _ in range(20):
+                if proxy.port not in taken:
+                    break
+                await proxy.stop()
+                await proxy.start()
+            taken.add(proxy.port)
         files = self.root / "cluster" / "nodes"
         files.mkdir(exist_ok=True)
         for node in self.nodes:
