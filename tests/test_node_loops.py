@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import socket
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from paxiom.impl.proposer import Role
 from paxiom.node.clusterfile import load_service_cluster
 from paxiom.node.server import Node, NodeOptions
 from paxiom.node.supervisor import prepare
+from paxiom.node.tls import Incoming, listen_paused
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -51,3 +53,28 @@ def test_a_three_node_cluster_elects_and_serves_a_client_over_mutual_tls(tmp_pat
                 await node.stop()
 
     run(asyncio.wait_for(scenario(), 45))
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost"])
+def test_the_listener_binds_what_asyncio_would(host: str) -> None:
+    async def scenario() -> None:
+        async def echo(incoming: Incoming) -> None:
+            writer = await incoming.upgrade(None)
+            writer.write(await incoming.reader.readexactly(2))
+            await writer.drain()
+            writer.close()
+
+        listener = await listen_paused(echo, host, 0)
+        try:
+            address = listener.sockets[0].getsockname()
+            reader, writer = await asyncio.open_connection(address[0], address[1])
+            writer.write(b"hi")
+            assert await reader.readexactly(2) == b"hi"
+            writer.close()
+        finally:
+            listener.close()
+            await listener.wait_closed()
+
+    if host == "::1" and not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    asyncio.run(asyncio.wait_for(scenario(), 10))

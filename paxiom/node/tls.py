@@ -349,6 +349,8 @@ class Listener:
 
 async def listen_paused(accepted: Accepted, host: str, port: int, limit: int = 1 << 16) -> Listener:
     """Listen on `host:port`; `accepted` gets each connection unread and calls `Incoming.upgrade` on it."""
-    sock = socket.create_server((host, port), backlog=128)
+    loop = asyncio.get_running_loop()
+    family, *_, address = (await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE))[0]
+    sock = socket.create_server(address, family=family, backlog=128)
     sock.setblocking(False)
     return Listener(sock, accepted, limit)
