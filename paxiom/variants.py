@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from paxiom.spec import fastpaxos, multipaxos, paxos, reconfig
+from paxiom.spec import cheap, fastpaxos, multipaxos, paxos, reconfig
 from paxiom.spec.quorums import QuorumSystem
 
 AnyModel = paxos.PaxosModel | multipaxos.MultiPaxosModel | reconfig.ReconfigModel
-VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig")
+VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig", "cheap")
 
 
 def build_model(
@@ -22,12 +22,16 @@ def build_model(
     alpha: int = 1,
     configs: list[Any] | tuple[Any, ...] | None = None,
     bug: str | None = None,
+    mains: int = 0,
+    retirable: int = 0,
     **unknown: Any,
 ) -> AnyModel:
     """A model of `variant` with the given constants; raises ValueError on anything inconsistent.
 
     reconfig's `configs` are its configurations after the initial one (`quorums`), as QuorumSystems or as
     `spec.reconfig.config_to_json` documents; None means one: the initial acceptors without the first.
+    cheap derives its configurations from `mains` (0: a majority of the acceptors) and `retirable` (how many
+    mains have a retirement command; 0: all) and takes no `configs`.
     """
     if unknown:
         raise ValueError(f"unknown constants for {variant}: {sorted(unknown)}")
@@ -47,4 +51,18 @@ def build_model(
         )
         rc = reconfig.Config(quorums, vals, int(max_ballot), slots=int(slots), alpha=int(alpha), new=new, bug=bug)
         return reconfig.ReconfigModel(rc)
+    if variant == "cheap":
+        if configs:
+            raise ValueError("cheap derives its configurations from its mains; give no configs")
+        cc = cheap.Config(
+            quorums,
+            vals,
+            int(max_ballot),
+            slots=int(slots),
+            alpha=int(alpha),
+            bug=bug,
+            mains=int(mains),
+            retirable=int(retirable),
+        )
+        return cheap.CheapModel(cc)
     raise ValueError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")

@@ -27,10 +27,10 @@ Two deliberate bugs (`Config.bug`) show what the window prevents, and the explor
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, NamedTuple, cast
+from typing import Any, ClassVar, NamedTuple, cast
 
 from paxiom.spec import multipaxos, voting
 from paxiom.spec.acceptor import Acceptor, accept, promises_only_grow
@@ -84,6 +84,8 @@ class Config(multipaxos.Config):
     bug: str | None = None
     commands: tuple[str, ...] = field(init=False, repr=False)
     members: tuple[frozenset[int], ...] = field(init=False, repr=False)
+    bugs: ClassVar[tuple[str, ...]] = BUGS
+    """The deliberate bugs this variant knows (a variant built on this one names its own)."""
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -91,8 +93,8 @@ class Config(multipaxos.Config):
             raise ValueError("alpha must be at least 1: with 0 a slot's configuration would depend on its own value")
         if any(c.nodes != self.quorums.nodes for c in self.new):
             raise ValueError("every configuration must range over the same acceptors as the initial one")
-        if self.bug not in (None, *BUGS):
-            raise ValueError(f"unknown bug {self.bug!r}; choose one of {', '.join(BUGS)}")
+        if self.bug not in (None, *self.bugs):
+            raise ValueError(f"unknown bug {self.bug!r}; choose one of {', '.join(self.bugs)}")
         switches = tuple(switch(k) for k in range(1, len(self.new) + 1))
         if set(switches) & set(self.values):
             raise ValueError(f"values may not be named like configuration commands ({', '.join(switches)})")
@@ -102,6 +104,10 @@ class Config(multipaxos.Config):
     @property
     def configs(self) -> tuple[QuorumSystem, ...]:
         return (self.quorums, *self.new)
+
+    def may_vote(self, a: int, conf: int, v: str) -> bool:
+        """Whether acceptor a may vote for v in a slot that configuration conf governs: here, if a is a member."""
+        return a in self.members[conf]
 
 
 def switch(k: int) -> str:
@@ -234,9 +240,10 @@ def phase2a(cfg: Config, s: State, b: int, slot: int, v: str) -> State | None:
 
 
 def phase2b(cfg: Config, s: State, a: int, b: int, slot: int, v: str) -> State | None:
-    """Acceptor a, a member of the proposal's configuration, votes for it unless it promised a higher ballot."""
+    """Acceptor a, if the proposal's configuration lets it vote (`Config.may_vote`: a member), votes for it
+    unless it promised a higher ballot."""
     m = _proposal(s, b, slot)
-    if m is None or m.val != v or a not in cfg.members[m.conf]:
+    if m is None or m.val != v or not cfg.may_vote(a, m.conf, v):
         return None
     voted = accept(Acceptor(s.max_bal[a], s.max_vbal[a][slot], s.max_val[a][slot]), b, v)
     if voted is None:
@@ -342,7 +349,7 @@ class ReconfigModel(ModelBase[State, Config]):
 
     variant = "reconfig"
     actions = {"Phase1a": phase1a, "Phase1b": phase1b, "Phase2a": phase2a, "Phase2b": phase2b}
-    state_checks = (
+    state_checks: ClassVar[tuple[Callable[[Any, Any], str | None], ...]] = (
         type_ok,
         promise_monotonicity,
         one_value_per_ballot,
