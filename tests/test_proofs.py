@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import z3
 
+from paxiom.errors import PaxiomError
 from paxiom.explorer import replay
 from paxiom.proofs import variants
 from paxiom.proofs.bmc import bmc
@@ -230,11 +231,15 @@ def test_spec_fast_paxos_recovery_keeps_agreement(tmp_path: Path) -> None:
     a bug in an earlier version of the spec, which treated any fast ballot without an O4 value as free)."""
     path = tmp_path / "run.json"
     path.write_text(json.dumps(FAST_RECOVERY_RUN))
+    with pytest.raises(PaxiomError, match=r"steps\[14\]: Phase2a\(b=2, v=v2\) is not enabled"):
+        load(path)
+    steps = [dict(step) for step in FAST_RECOVERY_RUN["steps"]]
+    assert steps[14] == {"action": "Phase2a", "b": 2, "v": "v2"}
+    steps[14]["v"] = "v1"
+    path.write_text(json.dumps({**FAST_RECOVERY_RUN, "steps": steps[:15]}))
     model, actions = load(path)
-    with pytest.raises(ValueError, match=r"step 15, Phase2a\(b=2, v=v2\), is not enabled"):
-        replay(model, actions)
-    fixed = [*actions[:14], act("Phase2a", b=2, v="v1")]
-    _, violations = replay(model, fixed)
+    assert actions[14] == act("Phase2a", b=2, v="v1")
+    _, violations = replay(model, actions)
     assert violations == []
 
 
