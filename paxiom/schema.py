@@ -139,7 +139,7 @@ def fields_of(document: JsonDocument) -> Fields:
 
 # --- the explorer's trace files (paxiom/trace.py) -------------------------------------------------------------
 
-SPEC_VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig")
+SPEC_VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig", "cheap")
 MAX_SPEC_NODES = 20
 """A spec trace's quorums are enumerated by the explorer (spec.quorums.ENUMERATION_LIMIT)."""
 MAX_SPEC_BALLOT = 1_000
@@ -161,6 +161,7 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
         "multipaxos": ("fast", "slots"),
         "fastpaxos": ("fast", "fast_ballots"),
         "reconfig": ("slots", "alpha", "configs", "bug"),
+        "cheap": ("slots", "alpha", "mains", "retirable", "bug"),
     }[variant]
     constants = f.table(
         doc["constants"], c, required=("nodes", "phase1", "phase2", "values", "max_ballot"), optional=optional
@@ -179,7 +180,7 @@ def validate_spec_trace(document: JsonDocument) -> dict[str, Any]:
     if "fast_ballots" in constants:
         for i, b in enumerate(f.array(constants["fast_ballots"], (*c, "fast_ballots"))):
             f.integer(b, (*c, "fast_ballots", i), 0, MAX_SPEC_BALLOT)
-    _reconfig_constants(f, constants, nodes)
+    _reconfig_constants(f, constants, nodes, variant)
     for i, step in enumerate(f.array(doc["steps"], ("steps",), high=MAX_SPEC_STEPS)):
         f.string(f.table(step, ("steps", i), required=("action",), optional=None)["action"], ("steps", i, "action"))
         for key, value in step.items():
@@ -197,13 +198,18 @@ def _tabulable(f: Fields, path: FieldPath, quorums: list[Any], nodes: list[str])
         )
 
 
-def _reconfig_constants(f: Fields, constants: dict[str, Any], nodes: list[str]) -> None:
-    """reconfig's window, deliberate bug and further configurations (each {"phase1", "phase2"} over `nodes`)."""
+def _reconfig_constants(f: Fields, constants: dict[str, Any], nodes: list[str], variant: str) -> None:
+    """reconfig's window, deliberate bug and further configurations (each {"phase1", "phase2"} over `nodes`);
+    cheap's window, bug, and how many mains there are and how many of them may be retired."""
     c = ("constants",)
     if "alpha" in constants:
         f.integer(constants["alpha"], (*c, "alpha"), 1, 100)
     if "bug" in constants:
-        f.string(constants["bug"], (*c, "bug"), choices=("early", "mixed"))
+        bugs = ("aux-quorum", "aux-commands") if variant == "cheap" else ("early", "mixed")
+        f.string(constants["bug"], (*c, "bug"), choices=bugs)
+    for name in ("mains", "retirable"):
+        if name in constants:
+            f.integer(constants[name], (*c, name), 0, len(nodes))
     for k, config in enumerate(f.array(constants.get("configs", []), (*c, "configs"), high=MAX_SPEC_NODES)):
         families = f.table(config, (*c, "configs", k), required=("phase1", "phase2"), optional=())
         for family, quorums in families.items():

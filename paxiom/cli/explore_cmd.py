@@ -70,7 +70,10 @@ def quorum_system(
 
 
 def reconfig_constants(variant: str, alpha: int, new_quorums: Path | None) -> dict[str, Any]:
-    """reconfig's window and, from a cluster file, its second configuration (other variants take neither)."""
+    """reconfig's window and, from a cluster file, its second configuration; cheap's window (its configurations
+    follow from its mains); other variants take neither."""
+    if variant == "cheap":
+        return {"alpha": alpha}
     if variant != "reconfig":
         return {}
     configs = None if new_quorums is None else [quorum_system(variant, 0, None, None, None, new_quorums)]
@@ -80,7 +83,7 @@ def reconfig_constants(variant: str, alpha: int, new_quorums: Path | None) -> di
 def estimated_states(variant: str, acceptors: int, values: int, max_ballot: int, slots: int) -> float:
     """A rough size of the reachable state space, fitted to measured runs of every variant (it errs high, by
     up to ~30x on those): log10 grows with the square of acceptors x ballots (x slots), and with the values."""
-    u = acceptors * (max_ballot + 1) * (slots if variant in ("multipaxos", "reconfig") else 1)
+    u = acceptors * (max_ballot + 1) * (slots if variant in ("multipaxos", "reconfig", "cheap") else 1)
     return float(10.0 ** (0.035 * u * u + 0.1 * u + 2 + 0.04 * u * math.log2(values / 2)))
 
 
@@ -244,7 +247,7 @@ def do_replay(path: Path, as_json: bool) -> None:
     type=click.IntRange(1, MAX_SLOTS),
     default=1,
     show_default=True,
-    help="Reconfiguration window (reconfig).",
+    help="Reconfiguration window (reconfig, cheap).",
 )
 @click.option(
     "--new-quorums",
