@@ -40,7 +40,7 @@ def test_checked_in_models_are_the_catalog_rendered() -> None:
 
 
 def test_every_variant_has_a_safe_and_an_unsafe_model() -> None:
-    for variant in ("paxos", "multipaxos", "fastpaxos", "reconfig"):
+    for variant in ("paxos", "multipaxos", "fastpaxos", "reconfig", "cheap"):
         expects = {m.expect for m in MODELS if m.variant == variant}
         assert expects == {None, "agreement"}, variant
 

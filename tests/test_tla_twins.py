@@ -12,6 +12,7 @@ at an order-dependent point, so its count is not comparable).
 from __future__ import annotations
 
 import shutil
+from typing import Any
 
 import pytest
 
@@ -63,14 +64,20 @@ def assert_same_verdict_on(model: TlcModel, invariant: str) -> None:
 
 
 UNSAFE = [m for m in MODELS if m.expect]
+SLOW_TWINS = frozenset({"MCCheap", "MCCheapAuxQuorum"})
+"""Cheap Paxos's three acceptors: 30,641 and 57,369 states, minutes of TLC on the shared machine (-m slow)."""
 
 
-@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
+def cases(models: list[TlcModel] | tuple[TlcModel, ...]) -> list[Any]:
+    return [pytest.param(m, marks=pytest.mark.slow) if m.name in SLOW_TWINS else m for m in models]
+
+
+@pytest.mark.parametrize("model", cases(MODELS), ids=lambda m: m.name)
 def test_twins_agree(model: TlcModel) -> None:
     assert_twins_agree(model)
 
 
-@pytest.mark.parametrize("model", UNSAFE, ids=lambda m: m.name)
+@pytest.mark.parametrize("model", cases(UNSAFE), ids=lambda m: m.name)
 def test_twins_find_the_same_first_unsafe_vote(model: TlcModel) -> None:
     """votes_safe (SafeAt) is the subtle invariant: an unsafe configuration breaks it before agreement."""
     assert_same_verdict_on(model, "votes_safe")

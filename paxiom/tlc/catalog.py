@@ -61,6 +61,15 @@ MODELS: tuple[TlcModel, ...] = (
         expect="agreement",
         description="reconfiguration whose leaders take a phase-1 quorum of either configuration",
     ),
+    TlcModel(
+        "MCCheap", "cheap", QuorumSystem.majority(3), ("v1",), max_ballot=1, slots=2, mains=2, retirable=1,
+        description="Cheap Paxos: mains a1, a2, auxiliary a3; cfg1 retires a1 (alpha = 1); 2 slots, ballots 0..1",
+    ),
+    TlcModel(
+        "MCCheapAuxQuorum", "cheap", QuorumSystem.majority(3), ("v1",), max_ballot=1, slots=2, mains=2, retirable=1,
+        bug="aux-quorum", expect="agreement",
+        description="Cheap Paxos whose retirement of a1 keeps the auxiliary: a3 alone is a quorum after it",
+    ),
 )
 """Checked in under tla/ and run by `paxiom tla check` (and so by `make test`)."""
 

@@ -22,6 +22,7 @@ from paxiom.tlc.runner import TlcRun
 
 _STATE = re.compile(r"^State \d+: <([\w!]+)")
 _OPEN, _CLOSE = "([{", ")]}"
+_BRACKET_SPACE = re.compile(r"(?<=[\[(]) | (?=[\])])")
 _ARGUMENTS = (("acc", "a"), ("bal", "b"), ("slot", "slot"), ("val", "v"))
 """Message field -> action argument, in the order the spec's actions declare them."""
 
@@ -76,11 +77,12 @@ def _variable(lines: list[str], start: int, name: str) -> str:
 
 
 def _messages(set_text: str) -> set[str]:
-    """The records of a printed set, each with its whitespace normalised."""
+    """The records of a printed set, each with its whitespace normalised (TLC breaks a record over lines, with
+    a space after its opening bracket, in one state and prints it on one line in the next)."""
     inner = set_text.strip()
     if not (inner.startswith("{") and inner.endswith("}")):
         raise PaxiomError(f"TLC printed msgs as {set_text[:40]!r}, not a set")
-    return {" ".join(item.split()) for item in _split_top(inner[1:-1]) if item.strip()}
+    return {_BRACKET_SPACE.sub("", " ".join(item.split())) for item in _split_top(inner[1:-1]) if item.strip()}
 
 
 def _fields(record: str) -> dict[str, str]:

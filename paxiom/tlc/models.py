@@ -20,18 +20,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from paxiom.errors import PaxiomError
+from paxiom.spec.cheap import Config as CheapConfig
 from paxiom.spec.quorums import QuorumFamily, QuorumSystem, members, quorum_intersection
 from paxiom.spec.reconfig import config_from_json, config_members, config_to_json, switch
 from paxiom.trace import quorums_from_json, quorums_to_json
 from paxiom.variants import AnyModel, build_model
 
-BASE_MODULES = {"paxos": "Paxos", "multipaxos": "MultiPaxos", "fastpaxos": "FastPaxos", "reconfig": "Reconfig"}
+BASE_MODULES = {
+    "paxos": "Paxos",
+    "multipaxos": "MultiPaxos",
+    "fastpaxos": "FastPaxos",
+    "reconfig": "Reconfig",
+    "cheap": "Cheap",
+}
 """The TLA+ twin of each spec variant, in the repository's `tla/` directory."""
 
 STATE_INVARIANTS = (
@@ -43,7 +50,11 @@ STATE_INVARIANTS = (
     "agreement",
     "validity",
 )
-VARIANT_INVARIANTS = {"reconfig": ("votes_governed",)}
+VARIANT_INVARIANTS = {"reconfig": ("votes_governed",), "cheap": ("votes_governed", "aux_votes_retire")}
+LOGGED = ("multipaxos", "reconfig", "cheap")
+"""The variants with a log of slots."""
+RECONFIGURED = ("reconfig", "cheap")
+"""The variants whose configurations change through the log (`Reconfig.tla`, and `Cheap.tla` on top of it)."""
 """Invariants only some variants have, checked after the shared ones."""
 STEP_PROPERTIES = ("promise_monotonicity_step", "stability")
 """Action properties; `promise_monotonicity_step` is the step half of the explorer's `promise_monotonicity`."""
@@ -73,7 +84,10 @@ class TlcModel:
     configs: tuple[QuorumSystem, ...] = ()
     """reconfig: the configurations after the initial one (`quorums`), over the same acceptors."""
     bug: str | None = None
-    """reconfig: one of the spec's deliberate bugs (`paxiom.spec.reconfig.BUGS`), or None."""
+    """reconfig, cheap: one of the spec's deliberate bugs (`paxiom.spec.reconfig.BUGS`, `cheap.BUGS`), or None."""
+    mains: int = 0
+    retirable: int = 0
+    """cheap: how many acceptors are mains, and how many of them have a retirement command (0: the default)."""
 
     def __post_init__(self) -> None:
         if self.variant not in BASE_MODULES:
@@ -129,7 +143,15 @@ class TlcModel:
         )
 
     def _reconfig_constants(self) -> dict[str, Any]:
+        if self.variant == "cheap":
+            return {"alpha": self.alpha, "bug": self.bug, "mains": self.mains, "retirable": self.retirable}
         return {"alpha": self.alpha, "configs": self.configs, "bug": self.bug} if self.variant == "reconfig" else {}
+
+    def _systems(self) -> tuple[QuorumSystem, ...]:
+        """Every configuration, the initial one first (cheap's follow from its mains, so the spec builds them)."""
+        if self.variant == "cheap":
+            return cast(CheapConfig, self.python_model().cfg).configs
+        return (self.quorums, *self.configs)
 
     def module_text(self) -> str:
         """The model module: the base spec extended with these constants as TLA+ definitions."""
@@ -145,9 +167,9 @@ class TlcModel:
             "MCValues == {" + ", ".join(_tla_string(v) for v in self.values) + "}",
             *self._quorum_lines(),
         ]
-        if self.variant in ("multipaxos", "reconfig"):
+        if self.variant in LOGGED:
             lines.append(f"MCSlots == 0..{self.slots - 1}")
-        if self.variant == "reconfig":
+        if self.variant in RECONFIGURED:
             lines += self._reconfig_lines()
         if self.variant == "fastpaxos":
             if qs.fast is None:
@@ -158,34 +180,40 @@ class TlcModel:
         return "\n".join(lines) + "\n"
 
     def _quorum_lines(self) -> list[str]:
-        """The quorum families; reconfig's are per configuration 0..K (with each one's members)."""
-        if self.variant != "reconfig":
+        """The quorum families; reconfig's are per configuration 0..K (with each one's members, and cheap's mains)."""
+        if self.variant not in RECONFIGURED:
             return [
                 f"MCQuorum1 == {_upward_closure(self.quorums.phase1)}",
                 f"MCQuorum2 == {_upward_closure(self.quorums.phase2)}",
             ]
-        systems = (self.quorums, *self.configs)
+        systems = self._systems()
 
         def per_config(name: str, render: Callable[[QuorumSystem], str]) -> str:
             cases = " [] ".join(f"c = {c} -> {render(qs)}" for c, qs in enumerate(systems))
             return f"{name} == [c \\in MCConfigIds |-> CASE {cases}]"
 
         def acceptors(qs: QuorumSystem) -> str:
-            return "{" + ", ".join(map(str, sorted(config_members(qs)))) + "}"
+            return _tla_set(config_members(qs))
 
-        return [
+        lines = [
             f"MCConfigIds == 0..{len(systems) - 1}",
             per_config("MCQuorum1", lambda qs: _upward_closure(qs.phase1)),
             per_config("MCQuorum2", lambda qs: _upward_closure(qs.phase2)),
             per_config("MCMembers", acceptors),
         ]
+        if self.variant == "cheap":
+            mains = cast(CheapConfig, self.python_model().cfg).mains_of
+            cases = " [] ".join(f"c = {c} -> {_tla_set(m)}" for c, m in enumerate(mains))
+            lines.append(f"MCMains == [c \\in MCConfigIds |-> CASE {cases}]")
+        return lines
 
     def _reconfig_lines(self) -> list[str]:
         """The window, the switch commands cfg1..cfgK and the deliberate bug ("none" for the real protocol)."""
-        commands = " [] ".join(f"k = {k} -> {_tla_string(switch(k))}" for k in range(1, len(self.configs) + 1))
+        further = len(self._systems()) - 1
+        commands = " [] ".join(f"k = {k} -> {_tla_string(switch(k))}" for k in range(1, further + 1))
         return [
             f"MCAlpha == {self.alpha}",
-            f"MCSwitch == [k \\in 1..{len(self.configs)} |-> CASE {commands or 'FALSE -> None'}]",
+            f"MCSwitch == [k \\in 1..{further} |-> CASE {commands or 'FALSE -> None'}]",
             f"MCBug == {_tla_string(self.bug or 'none')}",
         ]
 
@@ -201,6 +229,7 @@ class TlcModel:
             "multipaxos": ["Slots"],
             "fastpaxos": ["FastBallots", "FastQuorum"],
             "reconfig": ["Slots", "Alpha", "ConfigIds", "Members", "Switch", "Bug"],
+            "cheap": ["Slots", "Alpha", "ConfigIds", "Members", "Mains", "Switch", "Bug"],
         }.get(self.variant, [])
         lines = [
             f"\\* TLC model {self.name}: {self.description or self.variant}",
@@ -225,10 +254,13 @@ class TlcModel:
         """The model as JSON: what `from_cfg` reads back to replay TLC's counterexamples in the spec."""
         doc: dict[str, Any] = {"variant": self.variant, **quorums_to_json(self.quorums)}
         doc |= {"values": list(self.values), "max_ballot": self.max_ballot}
-        if self.variant in ("multipaxos", "reconfig"):
+        if self.variant in LOGGED:
             doc["slots"] = self.slots
         if self.variant == "reconfig":
             doc |= {"alpha": self.alpha, "configs": [config_to_json(c) for c in self.configs]}
+        if self.variant == "cheap":
+            doc |= {"alpha": self.alpha, "mains": self.mains, "retirable": self.retirable}
+        if self.variant in RECONFIGURED:
             doc |= {"bug": self.bug} if self.bug else {}
         if self.variant == "fastpaxos":
             doc["fast_ballots"] = list(self.fast_ballots)
@@ -255,6 +287,8 @@ class TlcModel:
                 alpha=int(doc.get("alpha", 1)),
                 configs=tuple(config_from_json(quorums.nodes, c) for c in doc.get("configs", ())),
                 bug=doc.get("bug"),
+                mains=int(doc.get("mains", 0)),
+                retirable=int(doc.get("retirable", 0)),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise PaxiomError(f"malformed paxiom-model line: {exc}", where=name) from None
@@ -290,7 +324,7 @@ def find_configs(directory: Path) -> list[Path]:
 
 def base_sources(variant: str) -> Mapping[str, str]:
     """The twin spec of `variant` (and any module it instantiates), from the repository's `tla/`."""
-    names = [BASE_MODULES[variant]] + (["Paxos"] if variant == "fastpaxos" else [])
+    names = [BASE_MODULES[variant], *{"fastpaxos": ["Paxos"], "cheap": ["Reconfig"]}.get(variant, [])]
     missing = [n for n in names if not (TLA_DIR / f"{n}.tla").is_file()]
     if missing:
         raise PaxiomError(f"the TLA+ specs {missing} are missing from {TLA_DIR}")
@@ -301,6 +335,10 @@ def _upward_closure(family: QuorumFamily) -> str:
     """Every quorum of the family, as the sets containing one of its minimal quorums."""
     minimal = ", ".join("{" + ", ".join(map(str, sorted(members(q)))) + "}" for q in family.minimal_quorums)
     return f"{{Q \\in SUBSET MCAcceptors : \\E M \\in {{{minimal}}} : M \\subseteq Q}}"
+
+
+def _tla_set(indices: Iterable[int]) -> str:
+    return "{" + ", ".join(map(str, sorted(indices))) + "}"
 
 
 def _tla_string(text: str) -> str:
