@@ -74,7 +74,7 @@ class Config(reconfig.Config):
             layouts.append((kept, auxiliaries if self.bug == "aux-quorum" else auxiliaries[: len(kept) - 1]))
         systems = tuple(_config(nodes, m, x) for m, x in layouts)
         if _minimal(self.quorums) != _minimal(systems[0]):
-            raise ValueError(f"cheap's quorums follow from its mains: {systems[0].describe()}, not the ones given")
+            raise ValueError(f"cheap's quorums follow from its mains: any {k} of its {len(nodes)} acceptors, not these")
         object.__setattr__(self, "mains", k)
         object.__setattr__(self, "retirable", self.retirable or k)
         object.__setattr__(self, "quorums", systems[0])

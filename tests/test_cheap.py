@@ -141,3 +141,9 @@ def test_cli_explores_cheap() -> None:
     assert doc["constants"]["mains"] == 2 and doc["constants"]["retirable"] == 2
     bad = runner.invoke(main, ["explore", "--variant", "cheap", "-n", "1", "--json"])
     assert bad.exit_code == 2 and "at least 2 mains" in bad.output
+
+
+def test_tla_export_refuses_a_cluster_cheap_cannot_run(tmp_path: Path) -> None:
+    cluster = Path(__file__).resolve().parents[1] / "examples" / "quorums" / "flexible-unsafe.toml"
+    out = CliRunner().invoke(main, ["tla", "export", str(cluster), "--variant", "cheap", "--out", str(tmp_path)])
+    assert out.exit_code == 2 and "cheap's quorums follow from its mains" in out.output

@@ -94,6 +94,11 @@ class TlcModel:
             raise PaxiomError(f"unknown variant {self.variant!r}; choose one of {', '.join(BASE_MODULES)}")
         if not re.fullmatch(r"[A-Za-z]\w*", self.name):
             raise PaxiomError(f"{self.name!r} is not a TLA+ module name (letters, digits, underscores)")
+        if self.variant == "cheap":  # its configurations follow from its constants: refuse ones that cannot
+            try:
+                self.python_model()
+            except ValueError as exc:
+                raise PaxiomError(str(exc), where=self.name) from None
 
     @classmethod
     def predicted(
