@@ -14,9 +14,11 @@ thread must hand its completion back to that thread, e.g. `loop.call_soon_thread
 ticket)`; a storage that is durable as soon as it returns (the simulator's) calls `synced` from within
 `append`, which the host allows.
 
-Every input, synced write batch, emitted message, restore and applied entry is also reported to an
-optional observation sink (`impl.observe`), which is how the refinement oracle watches a run. Without a
-sink no record is built (they are a good part of a bare simulated step's cost).
+Every input, write batch (announced by an `Intent`, written to the sink before the storage gets the batch,
+so a kill after the sync cannot leave a durable write the trace never mentioned; then `Synced`), emitted
+message, restore and applied entry is also reported to an optional observation sink (`impl.observe`),
+which is how the refinement oracle watches a run. Without a sink no record is built (they are a good
+part of a bare simulated step's cost).
 """
 
 from __future__ import annotations
@@ -27,7 +29,20 @@ from typing import Protocol
 
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.messages import ChosenEntry, Envelope
-from paxiom.impl.observe import Alarm, Applied, MsgId, Receive, Record, Restored, Sent, Start, Submit, Synced, Tick
+from paxiom.impl.observe import (
+    Alarm,
+    Applied,
+    Intent,
+    MsgId,
+    Receive,
+    Record,
+    Restored,
+    Sent,
+    Start,
+    Submit,
+    Synced,
+    Tick,
+)
 from paxiom.impl.replica import Replica
 from paxiom.impl.statemachine import StateMachine
 from paxiom.impl.storage import DurableState, Ready, Write
@@ -128,6 +143,8 @@ class Host:
                 if self.replica.has_ready():
                     ready = self.replica.ready()
                     if ready.writes:
+                        if self.sink is not None:  # before the storage may make them durable: see `Intent`
+                            self.sink(Intent(self.me, ready.writes, ready.emitted))
                         self._last_ticket = self.storage.append(ready.writes)
                     self._waiting.append((ready, self._last_ticket))
                 elif self._waiting and self._is_synced(self._waiting[0][1]):

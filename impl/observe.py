@@ -2,8 +2,9 @@
 
 The host driver (`impl.host.Host`) emits, per node and in the order things happened: every input
 (`Start` with what was recovered from disk, `Tick`, `Receive`, `Submit`), every batch of durable writes
-once it is synced (`Synced`), every protocol message the core emitted, including those it delivered to
-itself (`Sent`), the snapshots it restored (`Restored`) and the entries it applied with their results
+with the messages that wait on it, before the storage gets it (`Intent`), and the batch again once it is
+synced (`Synced`), every protocol message the core emitted, including those it delivered to itself
+(`Sent`), the snapshots it restored (`Restored`) and the entries it applied with their results
 (`Applied`), and integrity alarms (`Alarm`); a supervisor adds `Crash`. The simulator feeds the same
 records to the refinement oracle, and a real process writes them one JSON object per line, so the oracle
 can judge a run of separate processes offline.
@@ -95,6 +96,18 @@ class Submit:
 
 
 @dataclass(frozen=True, slots=True)
+class Intent:
+    """These writes are handed to storage now, and `emitted` (every message of their Ready, the loopback
+    ones too) leaves once they are synced. Recorded before the storage can make anything durable, so a
+    node killed between the sync and its `Synced`/`Sent` records still left a record of what its disk may
+    hold: the oracle accepts a recovered write only if a `Synced` or an `Intent` announced it."""
+
+    node: int
+    writes: tuple[Write, ...]
+    emitted: tuple[Envelope, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Synced:
     """These writes, in order, are durable."""
 
@@ -148,7 +161,7 @@ class Crash:
     node: int
 
 
-Record = Start | Tick | Receive | Submit | Synced | Sent | Restored | Applied | Alarm | Crash
+Record = Start | Tick | Receive | Submit | Intent | Synced | Sent | Restored | Applied | Alarm | Crash
 RECORDS: tuple[type[Any], ...] = typing.get_args(Record)
 
 

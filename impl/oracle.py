@@ -16,8 +16,17 @@ action it failed to match and why — unless each transition is one or more spec
   a message already in `msgs` is a resend (stutter). The action is applied with the spec's own action
   function, which says whether it is enabled; at the end of the transition the acceptor's disk must
   equal the spec's acceptor. Everything else (heartbeats, catch-up, ticks, crashes) must be a stutter.
-  A restart must recover everything synced; writes recovered whose messages never left (a crash between
-  sync and send) are the spec's actions with their messages lost.
+  A restart must recover everything synced, and nothing that was neither synced nor announced.
+* Kills between a sync and its records: the host records each write batch, with every message of its
+  Ready, in an `Intent` before the storage gets it (`impl.host`), so whatever a disk can hold was on
+  record first. A synced batch whose `Sent` records stop short (a kill after `Synced`) has its remaining
+  messages sent and lost when its transition is judged. At a restart, every recovered vote or promise
+  the `Synced` records did not build must be a write of an announced, unsynced intent (else "recovery"
+  objects); the intents up to the last one the disk shows reached storage, in order, so their proposals
+  (1a, 2a: their loopback copies reached the node's own acceptor) are the spec's Phase1a/Phase2a with
+  their network copies lost, and the recovered votes and promise are Phase2b/Phase1b with theirs lost.
+  The spec still judges each of those actions enabled, so the leader's recovered vote for its own
+  proposal is accepted only if that proposal was one the spec allows.
 * The invariants: the spec's named invariants and step invariants (agreement, promise monotonicity —
   across crashes too —, votes_safe, stability, ...) are evaluated after every transition that changed
   the abstract state.
@@ -36,6 +45,7 @@ because the real domain (all batches of commands) is unbounded.
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -44,8 +54,8 @@ from paxiom.impl.ballot import Ballot
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Snapshot, Vote
 from paxiom.impl.objection import Objection
-from paxiom.impl.observe import Alarm, Applied, Crash, Record, Restored, Sent, Start, Synced
-from paxiom.impl.storage import DurableState, Write
+from paxiom.impl.observe import Alarm, Applied, Crash, Intent, Record, Restored, Sent, Start, Synced
+from paxiom.impl.storage import DurableState, SavePromise, SaveVote, Write
 from paxiom.impl.values import Value, render_value
 from paxiom.spec import multipaxos as mp
 from paxiom.spec.model import Action, act
@@ -107,6 +117,10 @@ class RefinementOracle:
         self.durable = [DurableState() for _ in range(self.n)]
         """Each acceptor's state as its `Synced` records built it: what the spec's acceptor maps to."""
         self.started = [False] * self.n
+        self.announced: list[deque[Intent]] = [deque() for _ in range(self.n)]
+        """Each node's intents whose `Synced` has not been recorded yet, oldest first."""
+        self.due: list[deque[Envelope]] = [deque() for _ in range(self.n)]
+        """The messages of each node's last synced batch not yet recorded `Sent`."""
         self.dirty: set[int] = set()
         """Acceptors whose state may have moved since it was last compared with the spec's."""
         self.last_applied = [-1] * self.n
@@ -140,7 +154,7 @@ class RefinementOracle:
 
     def ends_transition(self, record: Record) -> bool:
         """Whether `feed(record)` first judges the transitions fed so far (an objection then is theirs)."""
-        return record.node in self.dirty and not isinstance(record, Sent | Applied | Restored | Alarm)
+        return record.node in self.dirty and not isinstance(record, Sent | Applied | Restored | Alarm | Intent)
 
     def end_transition(self) -> None:
         self._settle()
@@ -161,7 +175,10 @@ class RefinementOracle:
         match record:
             case Start(recovered=recovered):
                 self._restart(node, recovered)
+            case Intent():
+                self.announced[node].append(record)
             case Synced(writes=writes):
+                self._synced(node, writes)
                 for write in writes:
                     self.durable[node].persist(write)
                 self.dirty.add(node)
@@ -169,6 +186,9 @@ class RefinementOracle:
                 if envelope.src != node:
                     raise self._object("trace", f"{self.names[node]} recorded sending a message from {envelope.src}")
                 self._match(envelope)
+                due = self.due[node]
+                if due and due[0] == envelope:
+                    due.popleft()
                 self.dirty.add(node)
             case Restored(snapshot=snapshot):
                 self._check_restored(node, snapshot)
@@ -182,6 +202,8 @@ class RefinementOracle:
     def _settle(self) -> None:
         """Compare every acceptor that moved with the spec's, then run the invariants on what changed."""
         for a in sorted(self.dirty):
+            self._lost(a)
+        for a in sorted(self.dirty):
             disk = self.durable[a]
             floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
             self._check_acceptor(a, disk.promise, disk.votes, floor, "")
@@ -189,9 +211,27 @@ class RefinementOracle:
         if self.invariants:
             self._check_invariants()
 
+    def _synced(self, a: int, writes: tuple[Write, ...]) -> None:
+        """A batch became durable: its intent's messages are due now (traces without intents have none)."""
+        self._lost(a)
+        announced = self.announced[a]
+        if not announced:
+            return
+        if announced[0].writes != writes:
+            raise self._object("trace", f"{self.names[a]} synced writes other than its next intent announced")
+        self.due[a] = deque(announced.popleft().emitted)
+
+    def _lost(self, a: int) -> None:
+        """The synced batch's messages never recorded sent (a kill in between): sent, then lost."""
+        due = self.due[a]
+        while due:
+            self._match(due.popleft())
+
     def _restart(self, a: int, recovered: tuple[Write, ...]) -> None:
-        """A (re)start: the disk must hold everything the node synced. Durable writes whose messages
-        never left (a crash between sync and send) are the spec's actions with their messages lost."""
+        """A (re)start: the disk must hold everything the node synced, and nothing it neither synced nor
+        announced. Durable writes whose messages never left (a crash between sync and send, or between
+        sync and the records of it) are the spec's actions with their messages lost."""
+        self._lost(a)
         state = DurableState()
         for write in recovered:
             state.persist(write)
@@ -206,6 +246,7 @@ class RefinementOracle:
             for slot, vote in before.votes.items():
                 if slot >= floor and (slot not in state.votes or state.votes[slot].ballot < vote.ballot):
                     raise self._object("recovery", f"{name} restarted without its synced vote in slot {slot}")
+        self._recover_intents(a, before, state)
         for slot, vote in sorted(state.votes.items()):
             if before.votes.get(slot) != vote:
                 self._phase2b(a, self.ballot(vote.ballot), slot, render_value(vote.value))
@@ -216,6 +257,45 @@ class RefinementOracle:
         self.started[a] = True
         self.last_applied[a] = -1
         self.dirty.add(a)
+
+    def _recover_intents(self, a: int, before: DurableState, state: DurableState) -> None:
+        """Match what the disk holds beyond the synced records with the node's unsynced intents: every new
+        vote or promise must be one of their writes; the proposals of the intents up to the last one the
+        disk shows are Phase1a/Phase2a, their messages lost (`RefinementOracle`, the kills)."""
+        announced, name = self.announced[a], self.names[a]
+        wrote: dict[Write, int] = {}
+        for i, intent in enumerate(announced):
+            for write in intent.writes:
+                if isinstance(write, SaveVote | SavePromise):
+                    wrote[write] = i
+        reached = -1
+        for slot, vote in sorted(state.votes.items()):
+            if before.votes.get(slot) == vote or self._cast(a, vote):
+                continue
+            at = wrote.get(SaveVote(vote))
+            if at is None:
+                raise self._object(
+                    "recovery", f"{name} restarted with a vote in slot {slot} it neither synced nor announced"
+                )
+            reached = max(reached, at)
+        if self.ballot(state.promise) > max(self.ballot(before.promise), self.template.state.max_bal[a]):
+            at = wrote.get(SavePromise(state.promise))
+            if at is None:
+                raise self._object(
+                    "recovery", f"{name} restarted with promise {state.promise}, which it neither synced nor announced"
+                )
+            reached = max(reached, at)
+        for intent in list(announced)[: reached + 1]:
+            for envelope in intent.emitted:
+                if isinstance(envelope.msg, Prepare | Accept):
+                    self._match(envelope)
+        announced.clear()
+
+    def _cast(self, a: int, vote: Vote) -> bool:
+        """Whether the spec already has this vote of `a` (recovered again from an older snapshot's log)."""
+        view = self.slots.get(vote.slot)
+        m2b = mp.M2b(a, self.ballot(vote.ballot), 0, render_value(vote.value))
+        return view is not None and m2b in view.phase2
 
     def final_check(self) -> None:
         """Every acknowledged entry is still chosen at the end of the run."""

@@ -33,7 +33,9 @@ def test_an_objection_names_the_last_record_of_the_transition_that_broke_the_che
         for i, r in enumerate(records)
         if r["type"] == "Synced" and [w["type"] for w in r["writes"]] == ["SavePromise"] and r["writes"][0]["ballot"][1]
     )
-    records[i]["writes"][0]["ballot"][1] -= 1
+    intent = max(j for j in range(i) if records[j]["type"] == "Intent" and records[j]["writes"] == records[i]["writes"])
+    for j in (intent, i):  # the host announces the batch it syncs: a consistent forgery lowers both
+        records[j]["writes"][0]["ballot"][1] -= 1
     path.write_text("".join(json.dumps(r) + "\n" for r in records))
     last = i + 1
     while records[last]["type"] in OUTPUTS:

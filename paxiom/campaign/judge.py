@@ -5,7 +5,6 @@ and refinement from the nodes' traces (`paxiom trace check`'s library function),
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,29 +88,7 @@ def refinement(trace_dir: Path) -> tuple[dict[str, Any], str | None]:
     if verdict.objection is None:
         return figures, None
     where = f" at {verdict.at.where}" if verdict.at is not None else ""
-    figures["pattern"] = _pattern(verdict)
     return figures, f"oracle objects{where}: {verdict.objection.check}: {verdict.objection.reason}"
-
-
-OWN_PROPOSAL = re.compile(r"Phase2b\(a=(?P<a>[^,]+), b=(?P<b>\d+),")
-
-
-def _pattern(verdict: tracecheck.Verdict) -> str | None:
-    """ "recovered-own-proposal" for the objection a leader killed between the sync of its own vote and the
-    recording of that sync draws (docs/campaign.md, findings): at a restart, a vote at its own ballot in a
-    slot whose proposal the trace never shows. The objection still fails the run; this only names it."""
-    objection, at = verdict.objection, verdict.at
-    if objection is None or at is None:
-        return None
-    crash = isinstance(at.record, observe.Crash)
-    if crash and objection.check == "refinement" and "but the spec has" in objection.reason:
-        return "crash-between-synced-and-sent"  # a Synced vote whose Accepted the crash kept from being recorded
-    found = OWN_PROPOSAL.match(objection.check)
-    if found is None or not isinstance(at.record, observe.Start):
-        return None
-    nodes = at.record.nodes
-    own = nodes[int(found["b"]) % len(nodes)] == found["a"]
-    return "recovered-own-proposal" if own and "nobody proposed" in objection.reason else None
 
 
 def availability(

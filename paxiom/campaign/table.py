@@ -13,8 +13,6 @@ from typing import Any
 from paxiom.campaign.run import RunReport, RunSpec, run_one
 from paxiom.errors import PaxiomError
 
-KILL_PATTERNS = ("recovered-own-proposal", "crash-between-synced-and-sent")
-
 
 def campaign(
     spec: RunSpec, runs: int, out: Path | None, progress: Callable[[RunReport], None] = lambda r: None
@@ -83,9 +81,6 @@ def totals(reports: list[RunReport]) -> dict[str, Any]:
         "linearizability_violations": sum(1 for f in figures if f.get("linearizable") == "violation"),
         "linearizability_unknown": sum(1 for f in figures if f.get("linearizable") == "unknown"),
         "refinement_objections": total("refinement_objections"),
-        "refinement_objections_kill_between_sync_and_record": sum(
-            1 for f in figures if f.get("trace", {}).get("pattern") in KILL_PATTERNS
-        ),
         "slot_disagreements": sum(1 for r in reports for a in r.anomalies if a.startswith("slot ")),
         "corruption_injected": total("corruption", "injected"),
         "corruption_detected": total("corruption", "detected"),
