@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 import pytest
 
 from paxiom.client import AsyncClient, NotLeader, Rejected, Timeout, Unavailable
+from paxiom.client import connection as connection_module
 from paxiom.client import protocol as p
+from paxiom.client.connection import Connection
 from paxiom.node import kvstore as kv
 from paxiom.node.clusterfile import Address
 from paxiom.node.framing import FrameDecoder, encode_frame
@@ -129,3 +132,54 @@ def test_concurrent_first_requests_share_one_connection() -> None:
         assert len(node.seen) == 50
 
     asyncio.run(main())
+
+
+async def _silent_connection() -> tuple[Connection, asyncio.Server]:
+    """A client connection to a listener that accepts and then never reads, writes or closes."""
+    server = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    return Connection(reader, writer), server
+
+
+def test_a_cancelled_close_propagates_to_its_caller() -> None:
+    """Cancelling a task while it closes a connection cancels that task (it used to swallow the
+    cancellation while awaiting the reader and carry on, which hung the campaign's attacker)."""
+
+    async def scenario() -> None:
+        connection, server = await _silent_connection()
+
+        async def stubborn_reader() -> None:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.5)  # takes its time to stop, as a reader mid-frame may
+
+        connection.task.cancel()
+        connection.task = asyncio.get_running_loop().create_task(stubborn_reader())
+        await asyncio.sleep(0)
+        closing = asyncio.get_running_loop().create_task(connection.close())
+        await asyncio.sleep(0.05)
+        closing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(closing, 5)
+        server.close()
+
+    asyncio.run(asyncio.wait_for(scenario(), 20))
+
+
+def test_close_is_bounded_when_the_stream_never_finishes_closing(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> float:
+        connection, server = await _silent_connection()
+
+        async def never() -> None:
+            await asyncio.sleep(3600)
+
+        monkeypatch.setattr(connection.writer, "wait_closed", never)
+        monkeypatch.setattr(connection_module, "CLOSE_TIMEOUT", 0.2)
+        started = time.monotonic()
+        await asyncio.wait_for(connection.close(), 10)
+        server.close()
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) < 5

@@ -17,6 +17,8 @@ from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
 READ_CHUNK = 1 << 16
 HIGH_WATER = 1 << 20
 """Bytes queued on the socket past which a caller waits for them to drain."""
+CLOSE_TIMEOUT = 2.0
+"""Seconds a close waits for the stream to finish closing (a TLS peer may never answer close_notify)."""
 
 
 class Connection:
@@ -95,9 +97,14 @@ class Connection:
             self.writer.close()
 
     async def close(self) -> None:
+        """Stop the reader and close the stream, within CLOSE_TIMEOUT. A cancellation of the caller while
+        closing propagates (awaiting the reader under a suppress would swallow it and leave the caller
+        running); the reader's own end, cancelled or failed, is not the caller's error."""
         self.closed = True
         self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.task
+        await asyncio.wait({self.task})
+        if not self.task.cancelled():
+            self.task.exception()  # retrieved: the reader already failed every waiter with it
         with contextlib.suppress(Exception):
-            await self.writer.wait_closed()
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self.writer.wait_closed()
