@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -9,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.cluster.certify import Outcome
 from paxiom.cluster.check import Report, check, variants
 from paxiom.cluster.config import load_cluster
 from paxiom.cluster.runs import Run
@@ -133,20 +135,7 @@ def _print(report: Report, written: Path | None, asked: Path | None) -> None:
     for name, fam in c.families().items():
         default = " (default: phase1)" if name == "phase2" and not c.phase2_declared else ""
         console.print(f"  {name}: {escape(fam.describe())}{default}")
-    table = Table("condition", "needed", "verdict", "seconds", "violating quorums", title="Intersection (Z3)")
-    for o in report.outcomes:
-        cex = o.counterexample
-        quorums = (
-            ""
-            if cex is None
-            else " / ".join(f"{fam} {brief(c.names(m))}" for fam, m in cex.quorums)
-            + (" (smallest)" if cex.minimum else " (minimal)")
-        )
-        verdict = "[green]holds[/]" if o.holds else "[red]fails[/]"
-        table.add_row(
-            o.condition.name, "yes" if o.condition.needed else "no", verdict, f"{o.seconds:.3f}", escape(quorums)
-        )
-    console.print(table)
+    console.print(intersection_table(report.outcomes, c.names))
     holds = {o.condition.name: o.holds for o in report.outcomes}
     for variant, ok in report.variant_verdicts().items():
         needs = variants(c)[variant]
@@ -234,6 +223,24 @@ def brief(names: list[str], limit: int = 8) -> str:
     if len(names) <= limit:
         return "{" + ", ".join(names) + "}"
     return "{" + ", ".join(names[:limit]) + f", … ({len(names)} nodes)}}"
+
+
+def intersection_table(outcomes: list[Outcome], names: Callable[[int], list[str]]) -> Table:
+    """Each decided condition as a row, with its violating quorums (shared by the file and transition checks)."""
+    table = Table("condition", "needed", "verdict", "seconds", "violating quorums", title="Intersection (Z3)")
+    for o in outcomes:
+        cex = o.counterexample
+        quorums = (
+            ""
+            if cex is None
+            else " / ".join(f"{fam} {brief(names(m))}" for fam, m in cex.quorums)
+            + (" (smallest)" if cex.minimum else " (minimal)")
+        )
+        verdict = "[green]holds[/]" if o.holds else "[red]fails[/]"
+        table.add_row(
+            o.condition.name, "yes" if o.condition.needed else "no", verdict, f"{o.seconds:.3f}", escape(quorums)
+        )
+    return table
 
 
 def _print_latency(report: Report) -> None:

@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import NoReturn
 
 from rich.markup import escape
-from rich.table import Table
 
 from paxiom.cli.output import console, emit_json, err_console, finish
-from paxiom.cli.quorum_cmd import brief, claim, print_run
+from paxiom.cli.quorum_cmd import brief, claim, intersection_table, print_run
 from paxiom.cluster.runs import Run
 from paxiom.cluster.transition import TransitionReport, check_transition, load_transition
 
@@ -42,20 +41,7 @@ def _print(report: TransitionReport, written: Path | None, asked: Path | None) -
     )
     for name, fam in t.families.items():
         console.print(f"  {name}: {escape(fam.describe())}")
-    table = Table("condition", "needed", "verdict", "seconds", "violating quorums", title="Intersection (Z3)")
-    for o in report.outcomes:
-        cex = o.counterexample
-        quorums = (
-            ""
-            if cex is None
-            else " / ".join(f"{fam} {brief(t.names(m))}" for fam, m in cex.quorums)
-            + (" (smallest)" if cex.minimum else " (minimal)")
-        )
-        verdict = "[green]holds[/]" if o.holds else "[red]fails[/]"
-        table.add_row(
-            o.condition.name, "yes" if o.condition.needed else "no", verdict, f"{o.seconds:.3f}", escape(quorums)
-        )
-    console.print(table)
+    console.print(intersection_table(report.outcomes, t.names))
     for check in doc["checks"]:
         if not check["needed"]:
             console.print(f"  {check['condition']}: {escape(check['why'])}")

@@ -11,8 +11,9 @@ majority of 25 where this takes milliseconds (`bench/quorum_scale.py` times the 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import z3
 
@@ -114,6 +115,23 @@ class Outcome:
     @property
     def holds(self) -> bool:
         return self.counterexample is None
+
+    def to_json(self, names: Callable[[int], list[str]], why: str | None = None) -> dict[str, Any]:
+        """The check as a report row; `why` (a transition's reason for `needed`) stands right after `needed`."""
+        cex = self.counterexample
+        return {
+            "condition": self.condition.name,
+            "needed": self.condition.needed,
+            **({} if why is None else {"why": why}),
+            "holds": self.holds,
+            "seconds": round(self.seconds, 4),
+            "counterexample": None
+            if cex is None
+            else {
+                "quorums": [{"family": fam, "nodes": names(mask)} for fam, mask in cex.quorums],
+                "smallest": cex.minimum,
+            },
+        }
 
 
 def shrink(expr: Expr, mask: int, n: int) -> int:

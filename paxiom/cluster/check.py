@@ -88,21 +88,7 @@ class Report:
             "quorums": {name: fam.describe() for name, fam in c.families().items()},
             "safe": self.safe,
             "variants": self.variant_verdicts(),
-            "checks": [
-                {
-                    "condition": o.condition.name,
-                    "needed": o.condition.needed,
-                    "holds": o.holds,
-                    "seconds": round(o.seconds, 4),
-                    "counterexample": None
-                    if o.counterexample is None
-                    else {
-                        "quorums": [{"family": fam, "nodes": c.names(mask)} for fam, mask in o.counterexample.quorums],
-                        "smallest": o.counterexample.minimum,
-                    },
-                }
-                for o in self.outcomes
-            ],
+            "checks": [o.to_json(c.names) for o in self.outcomes],
             "fault_tolerance": {
                 **{
                     name: {"min_crashes": t.min_crashes, "example": c.names(t.example), "method": t.method}

@@ -128,22 +128,7 @@ class TransitionReport:
             },
             "quorums": {side: {p: t.families[f"{side} {p}"].describe() for p in PHASES} for side in SIDES},
             "safe": self.safe,
-            "checks": [
-                {
-                    "condition": o.condition.name,
-                    "needed": o.condition.needed,
-                    "why": WHY[o.condition.name],
-                    "holds": o.holds,
-                    "seconds": round(o.seconds, 4),
-                    "counterexample": None
-                    if o.counterexample is None
-                    else {
-                        "quorums": [{"family": fam, "nodes": t.names(mask)} for fam, mask in o.counterexample.quorums],
-                        "smallest": o.counterexample.minimum,
-                    },
-                }
-                for o in self.outcomes
-            ],
+            "checks": [o.to_json(t.names, WHY[o.condition.name]) for o in self.outcomes],
             "trace": None if run is None or isinstance(run, str) else run.steps(),
             "replay": None if run is None else ({"note": run} if isinstance(run, str) else run.summary()),
         }
