@@ -63,6 +63,11 @@ def _connection(func: Callable[P, R]) -> Callable[P, R]:
     return func
 
 
+def _kv_verb(func: Callable[P, None]) -> Callable[P, None]:
+    """What every kv verb shares: the connection options, --json, and one-line errors instead of tracebacks."""
+    return _connection(json_option(user_errors(_service_errors(func))))
+
+
 def _service_errors(func: Callable[P, None]) -> Callable[P, None]:
     """A cluster that cannot answer is exit 1 with one line; a refused request is bad input (exit 2)."""
 
@@ -110,10 +115,7 @@ def kv_group() -> None:
 @kv_group.command("put", help="Set KEY to VALUE (UTF-8).")
 @click.argument("key")
 @click.argument("value")
-@_connection
-@json_option
-@user_errors
-@_service_errors
+@_kv_verb
 def put(
     key: str, value: str, cluster: Path, client_name: str | None, insecure: bool, timeout: float, as_json: bool
 ) -> None:
@@ -124,10 +126,7 @@ def put(
 
 @kv_group.command("get", help="Print KEY's value (a linearizable read, through the log). Exit 1 if absent.")
 @click.argument("key")
-@_connection
-@json_option
-@user_errors
-@_service_errors
+@_kv_verb
 def get(key: str, cluster: Path, client_name: str | None, insecure: bool, timeout: float, as_json: bool) -> None:
     with _open(cluster, client_name, insecure, timeout) as client:
         value = client.get(key)
@@ -141,10 +140,7 @@ def get(key: str, cluster: Path, client_name: str | None, insecure: bool, timeou
 
 @kv_group.command("del", help="Delete KEY. Exit 1 if it was absent.")
 @click.argument("key")
-@_connection
-@json_option
-@user_errors
-@_service_errors
+@_kv_verb
 def delete(key: str, cluster: Path, client_name: str | None, insecure: bool, timeout: float, as_json: bool) -> None:
     with _open(cluster, client_name, insecure, timeout) as client:
         existed = client.delete(key)
@@ -158,10 +154,7 @@ def delete(key: str, cluster: Path, client_name: str | None, insecure: bool, tim
 @click.argument("new")
 @click.option("--expect", "expected", help="The value KEY must hold.")
 @click.option("--absent", is_flag=True, help="KEY must not exist.")
-@_connection
-@json_option
-@user_errors
-@_service_errors
+@_kv_verb
 def cas(
     key: str,
     new: str,
@@ -188,10 +181,7 @@ def cas(
 @click.argument("prefix", default="")
 @click.option("--limit", type=click.IntRange(1, kv.MAX_LIST), default=100, show_default=True)
 @click.option("--after", default="", help="Start after this key (paging).")
-@_connection
-@json_option
-@user_errors
-@_service_errors
+@_kv_verb
 def list_keys(
     prefix: str,
     limit: int,
