@@ -134,6 +134,16 @@ class Outcome:
         }
 
 
+def needed_hold(outcomes: Sequence[Outcome]) -> bool:
+    """Safe: every condition the protocol needs holds (conditions decided only for the report do not count)."""
+    return all(o.holds for o in outcomes if o.condition.needed)
+
+
+def first_failure(outcomes: Sequence[Outcome]) -> Outcome | None:
+    """The needed condition that fails first, the one a counterexample run is built from."""
+    return next((o for o in outcomes if o.condition.needed and not o.holds), None)
+
+
 def shrink(expr: Expr, mask: int, n: int) -> int:
     """Drop nodes while the set stays a quorum: an inclusion-minimal quorum inside `mask` (nodes the
     expression does not mention go first, at once)."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from paxiom.cluster import latency, load, runs, tolerance
-from paxiom.cluster.certify import Condition, Outcome, decide
+from paxiom.cluster.certify import Condition, Outcome, decide, first_failure, needed_hold
 from paxiom.cluster.config import Cluster
 from paxiom.cluster.expr import Expr
 
@@ -69,11 +69,11 @@ class Report:
 
     @property
     def safe(self) -> bool:
-        return all(o.holds for o in self.outcomes if o.condition.needed)
+        return needed_hold(self.outcomes)
 
     @property
     def failed(self) -> Outcome | None:
-        return next((o for o in self.outcomes if o.condition.needed and not o.holds), None)
+        return first_failure(self.outcomes)
 
     def variant_verdicts(self) -> dict[str, bool]:
         holds = {o.condition.name: o.holds for o in self.outcomes}

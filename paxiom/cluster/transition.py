@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paxiom.cluster.certify import Condition, Outcome, decide
+from paxiom.cluster.certify import Condition, Outcome, decide, first_failure, needed_hold
 from paxiom.cluster.config import Cluster, load_cluster
 from paxiom.cluster.expr import ClusterFamily, Expr, Gate, Leaf
 from paxiom.cluster.runs import Run
@@ -106,11 +106,11 @@ class TransitionReport:
 
     @property
     def safe(self) -> bool:
-        return all(o.holds for o in self.outcomes if o.condition.needed)
+        return needed_hold(self.outcomes)
 
     @property
     def failed(self) -> Outcome | None:
-        return next((o for o in self.outcomes if o.condition.needed and not o.holds), None)
+        return first_failure(self.outcomes)
 
     def to_json(self) -> dict[str, Any]:
         t = self.transition
