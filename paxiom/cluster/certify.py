@@ -134,14 +134,20 @@ class Outcome:
         }
 
 
-def needed_hold(outcomes: Sequence[Outcome]) -> bool:
-    """Safe: every condition the protocol needs holds (conditions decided only for the report do not count)."""
-    return all(o.holds for o in outcomes if o.condition.needed)
+class Verdicts:
+    """The verdicts a report draws from its decided conditions (shared by the file and transition reports)."""
 
+    outcomes: list[Outcome]
 
-def first_failure(outcomes: Sequence[Outcome]) -> Outcome | None:
-    """The needed condition that fails first, the one a counterexample run is built from."""
-    return next((o for o in outcomes if o.condition.needed and not o.holds), None)
+    @property
+    def safe(self) -> bool:
+        """Every condition the protocol needs holds (conditions decided only for the report do not count)."""
+        return all(o.holds for o in self.outcomes if o.condition.needed)
+
+    @property
+    def failed(self) -> Outcome | None:
+        """The needed condition that fails first, the one a counterexample run is built from."""
+        return next((o for o in self.outcomes if o.condition.needed and not o.holds), None)
 
 
 def shrink(expr: Expr, mask: int, n: int) -> int:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from paxiom.cluster import latency, load, runs, tolerance
-from paxiom.cluster.certify import Condition, Outcome, decide, first_failure, needed_hold
+from paxiom.cluster.certify import Condition, Outcome, Verdicts, decide
 from paxiom.cluster.config import Cluster
 from paxiom.cluster.expr import Expr
 
@@ -54,7 +54,7 @@ def variants(cluster: Cluster) -> dict[str, list[str]]:
 
 
 @dataclass
-class Report:
+class Report(Verdicts):
     """Everything `paxiom quorum check` found about one file; `to_json()` is the --json document."""
 
     cluster: Cluster
@@ -66,14 +66,6 @@ class Report:
     loads: dict[str, load.Load]
     run: runs.Run | str | None
     """The replayed counterexample run, or why none was built, or None when the file is safe."""
-
-    @property
-    def safe(self) -> bool:
-        return needed_hold(self.outcomes)
-
-    @property
-    def failed(self) -> Outcome | None:
-        return first_failure(self.outcomes)
 
     def variant_verdicts(self) -> dict[str, bool]:
         holds = {o.condition.name: o.holds for o in self.outcomes}

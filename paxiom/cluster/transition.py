@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from paxiom.cluster.certify import Condition, Outcome, decide, first_failure, needed_hold
+from paxiom.cluster.certify import Condition, Outcome, Verdicts, decide
 from paxiom.cluster.config import Cluster, load_cluster
 from paxiom.cluster.expr import ClusterFamily, Expr, Gate, Leaf
 from paxiom.cluster.runs import Run
@@ -98,19 +98,11 @@ def load_transition(old_path: str, new_path: str) -> Transition:
 
 
 @dataclass
-class TransitionReport:
+class TransitionReport(Verdicts):
     transition: Transition
     outcomes: list[Outcome]
     run: Run | str | None
     """The replayed counterexample run, why none was built, or None when safe."""
-
-    @property
-    def safe(self) -> bool:
-        return needed_hold(self.outcomes)
-
-    @property
-    def failed(self) -> Outcome | None:
-        return first_failure(self.outcomes)
 
     def to_json(self) -> dict[str, Any]:
         t = self.transition
