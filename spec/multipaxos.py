@@ -11,9 +11,10 @@ Slots are 0..slots-1. Values are free text; `Config.values` is what the explorer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from functools import partial
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from paxiom.spec import voting
 from paxiom.spec.acceptor import Acceptor, accept, promise, promises_only_grow
@@ -52,12 +53,26 @@ class M2b(NamedTuple):
 Message = M1a | M1b | M2a | M2b
 
 
-class State(NamedTuple):
+M = TypeVar("M")
+
+
+class LogState(NamedTuple, Generic[M]):
+    """Per acceptor its promise and, per slot, its latest vote; the messages sent, of a variant's types M."""
+
     max_bal: tuple[int, ...]
     max_vbal: tuple[tuple[int, ...], ...]
     """max_vbal[a][slot]"""
     max_val: tuple[tuple[str | None, ...], ...]
-    msgs: frozenset[Message]
+    msgs: frozenset[M]
+
+
+State = LogState[Message]
+
+
+Logs = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], tuple[tuple[str | None, ...], ...]]
+"""(max_bal, max_vbal, max_val): the acceptors' part of a state."""
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -117,14 +132,18 @@ def phase2b(cfg: Config, s: State, a: int, b: int, slot: int, v: str) -> State |
     """Acceptor a votes for (b, slot, v) unless it promised a higher ballot."""
     if M2a(b, slot, v) not in s.msgs:
         return None
-    voted = accept(Acceptor(s.max_bal[a], s.max_vbal[a][slot], s.max_val[a][slot]), b, v)
-    if voted is None:
+    logs = vote(s, a, b, slot, v)
+    return None if logs is None else State(*logs, s.msgs | {M2b(a, b, slot, v)})
+
+
+def vote(s: State, a: int, b: int, slot: int, v: str) -> Logs | None:
+    """The acceptors' logs once a votes for v at (b, slot), or None if its promise forbids that vote."""
+    if accept(Acceptor(s.max_bal[a], s.max_vbal[a][slot], s.max_val[a][slot]), b, v) is None:
         return None
-    return State(
+    return (
         replaced(s.max_bal, a, b),
         replaced(s.max_vbal, a, replaced(s.max_vbal[a], slot, b)),
         replaced(s.max_val, a, replaced(s.max_val[a], slot, v)),
-        s.msgs | {M2b(a, b, slot, v)},
     )
 
 
@@ -146,11 +165,16 @@ def chosen(cfg: Config, s: State) -> dict[int, set[str]]:
 
 def type_ok(cfg: Config, s: State) -> str | None:
     """Ballots in -1..max_ballot, slots in 0..slots-1, values from the configured set."""
+    return well_formed(cfg, s, cfg.values)
+
+
+def well_formed(cfg: Config, s: State, commands: Iterable[str]) -> str | None:
+    """`type_ok` with votes drawn from `commands` (a variant may propose more than `cfg.values`)."""
     for a in cfg.acceptors:
         if not -1 <= s.max_bal[a] <= cfg.max_ballot or len(s.max_vbal[a]) != cfg.slots:
             return f"acceptor {a} has a malformed promise or log"
         for vbal, val in zip(s.max_vbal[a], s.max_val[a], strict=True):
-            if not -1 <= vbal <= cfg.max_ballot or (val is None) != (vbal == -1) or val not in (None, *cfg.values):
+            if not -1 <= vbal <= cfg.max_ballot or (val is None) != (vbal == -1) or val not in (None, *commands):
                 return f"acceptor {a} has a malformed vote ({vbal}, {val!r})"
     for m in s.msgs:
         if m.bal not in cfg.ballots or not 0 <= getattr(m, "slot", 0) < cfg.slots:
@@ -193,7 +217,11 @@ def votes_safe(cfg: Config, s: State) -> str | None:
 
 def agreement(cfg: Config, s: State) -> str | None:
     """At most one value is chosen in each slot."""
-    for slot, vals in chosen(cfg, s).items():
+    return one_per_slot(chosen(cfg, s))
+
+
+def one_per_slot(log: dict[int, set[str]]) -> str | None:
+    for slot, vals in log.items():
         if len(vals) > 1:
             return f"slot {slot} has two chosen values: {sorted(vals)}"
     return None
@@ -201,8 +229,12 @@ def agreement(cfg: Config, s: State) -> str | None:
 
 def validity(cfg: Config, s: State) -> str | None:
     """Every chosen value was proposed in that slot by some leader."""
-    for slot, vals in chosen(cfg, s).items():
-        proposed = {m.val for m in s.msgs if m.type == "2a" and m.slot == slot}  # type: ignore[union-attr]
+    return all_proposed(s.msgs, chosen(cfg, s))
+
+
+def all_proposed(msgs: Iterable[Any], log: dict[int, set[str]]) -> str | None:
+    for slot, vals in log.items():
+        proposed = {m.val for m in msgs if m.type == "2a" and m.slot == slot}
         if vals - proposed:
             return f"slot {slot}: chosen but never proposed: {sorted(vals - proposed)}"
     return None
@@ -212,8 +244,11 @@ def stability(cfg: Config, s: State, t: State) -> str | None:
     """Once chosen in a slot, always chosen there."""
     if s.msgs <= t.msgs:
         return None  # chosen depends only on the 2b messages, monotonically: no message lost, nothing unchosen
-    after = chosen(cfg, t)
-    for slot, vals in chosen(cfg, s).items():
+    return none_lost(chosen(cfg, s), chosen(cfg, t))
+
+
+def none_lost(before: dict[int, set[str]], after: dict[int, set[str]]) -> str | None:
+    for slot, vals in before.items():
         if lost := vals - after.get(slot, set()):
             return f"slot {slot}: {sorted(lost)} stopped being chosen"
     return None
@@ -234,32 +269,52 @@ class MultiPaxosModel(ModelBase[State, Config]):
         return [init(self.cfg)]
 
     def next(self, s: State) -> Iterator[tuple[Action, State]]:
-        cfg, names = self.cfg, self.cfg.quorums.nodes
+        cfg = self.cfg
         for b in cfg.ballots:
             yield act("Phase1a", b=b), s._replace(msgs=s.msgs | {M1a(b)})
             for slot in range(cfg.slots):
                 if not _proposed(s, b, slot):
                     for v in sorted(proposable(cfg, s, b, slot)):
                         yield act("Phase2a", b=b, slot=slot, v=v), s._replace(msgs=s.msgs | {M2a(b, slot, v)})
-        for m in s.msgs:
-            if m.type == "1a":
-                for a in cfg.acceptors:
-                    if (t := phase1b(cfg, s, a, m.bal)) is not None:
-                        yield act("Phase1b", a=names[a], b=m.bal), t
-            elif m.type == "2a":
-                for a in cfg.acceptors:
-                    if (t := phase2b(cfg, s, a, m.bal, m.slot, m.val)) is not None:  # type: ignore[union-attr]
-                        yield act("Phase2b", a=names[a], b=m.bal, slot=m.slot, v=m.val), t  # type: ignore[union-attr]
+        yield from acceptor_steps(cfg, s.msgs, partial(phase1b, cfg, s), partial(phase2b, cfg, s))
 
     def render(self, s: State) -> dict[str, Any]:
-        names = self.cfg.quorums.nodes
-        return {
-            "maxBal": dict(zip(names, s.max_bal, strict=True)),
-            "maxVBal": {n: list(v) for n, v in zip(names, s.max_vbal, strict=True)},
-            "maxVal": {n: list(v) for n, v in zip(names, s.max_val, strict=True)},
-            "msgs": sorted((render_message(m, names) for m in s.msgs), key=lambda d: (d["type"], str(d))),
-            "chosen": {str(slot): sorted(v) for slot, v in chosen(self.cfg, s).items()},
-        }
+        return render_log(self.cfg.quorums.nodes, s, chosen(self.cfg, s))
 
     def constants(self) -> dict[str, Any]:
-        return {"values": list(self.cfg.values), "max_ballot": self.cfg.max_ballot, "slots": self.cfg.slots}
+        return log_constants(self.cfg)
+
+
+def log_constants(cfg: Config) -> dict[str, Any]:
+    return {"values": list(cfg.values), "max_ballot": cfg.max_ballot, "slots": cfg.slots}
+
+
+def acceptor_steps(
+    cfg: Config,
+    msgs: Iterable[Any],
+    one_b: Callable[[int, int], T | None],
+    two_b: Callable[[int, int, int, str], T | None],
+) -> Iterator[tuple[Action, T]]:
+    """Every acceptor's enabled Phase1b and Phase2b steps, answering the 1a and 2a messages in `msgs`
+    (`one_b(a, b)`, `two_b(a, b, slot, v)`: a variant's phase1b and phase2b at the current state)."""
+    names = cfg.quorums.nodes
+    for m in msgs:
+        if m.type == "1a":
+            for a in cfg.acceptors:
+                if (t := one_b(a, m.bal)) is not None:
+                    yield act("Phase1b", a=names[a], b=m.bal), t
+        elif m.type == "2a":
+            for a in cfg.acceptors:
+                if (u := two_b(a, m.bal, m.slot, m.val)) is not None:
+                    yield act("Phase2b", a=names[a], b=m.bal, slot=m.slot, v=m.val), u
+
+
+def render_log(names: tuple[str, ...], s: Any, log: dict[int, set[str]]) -> dict[str, Any]:
+    """A log state as JSON: the acceptors' promises and votes by name, the messages, and the chosen log."""
+    return {
+        "maxBal": dict(zip(names, s.max_bal, strict=True)),
+        "maxVBal": {n: list(v) for n, v in zip(names, s.max_vbal, strict=True)},
+        "maxVal": {n: list(v) for n, v in zip(names, s.max_val, strict=True)},
+        "msgs": sorted((render_message(m, names) for m in s.msgs), key=lambda d: (d["type"], str(d))),
+        "chosen": {str(slot): sorted(v) for slot, v in log.items()},
+    }

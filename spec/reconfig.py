@@ -33,10 +33,10 @@ from functools import partial
 from typing import Any, ClassVar, NamedTuple, cast
 
 from paxiom.spec import multipaxos, voting
-from paxiom.spec.acceptor import Acceptor, accept, promises_only_grow
+from paxiom.spec.acceptor import promises_only_grow
 from paxiom.spec.model import Action, ModelBase, act
 from paxiom.spec.multipaxos import M1b, one_value_per_ballot, promise_monotonicity
-from paxiom.spec.paxos import M1a, render_message, replaced
+from paxiom.spec.paxos import M1a
 from paxiom.spec.quorums import Explicit, QuorumSystem, Violation, members, quorum_intersection
 
 BUGS = ("early", "mixed")
@@ -65,13 +65,8 @@ class M2b(NamedTuple):
 Message = M1a | M1b | M2a | M2b
 
 
-class State(NamedTuple):
-    """Multi-Paxos's state (`spec/multipaxos.py`), its 2a and 2b messages naming a configuration."""
-
-    max_bal: tuple[int, ...]
-    max_vbal: tuple[tuple[int, ...], ...]
-    max_val: tuple[tuple[str | None, ...], ...]
-    msgs: frozenset[Message]
+State = multipaxos.LogState[Message]
+"""Multi-Paxos's state (`spec/multipaxos.py`), its 2a and 2b messages naming a configuration."""
 
 
 @dataclass(frozen=True)
@@ -245,15 +240,8 @@ def phase2b(cfg: Config, s: State, a: int, b: int, slot: int, v: str) -> State |
     m = _proposal(s, b, slot)
     if m is None or m.val != v or not cfg.may_vote(a, m.conf, v):
         return None
-    voted = accept(Acceptor(s.max_bal[a], s.max_vbal[a][slot], s.max_val[a][slot]), b, v)
-    if voted is None:
-        return None
-    return State(
-        replaced(s.max_bal, a, b),
-        replaced(s.max_vbal, a, replaced(s.max_vbal[a], slot, b)),
-        replaced(s.max_val, a, replaced(s.max_val[a], slot, v)),
-        s.msgs | {M2b(a, b, slot, v, m.conf)},
-    )
+    logs = multipaxos.vote(cast(multipaxos.State, s), a, b, slot, v)
+    return None if logs is None else State(*logs, s.msgs | {M2b(a, b, slot, v, m.conf)})
 
 
 # ---------------------------------------------------------------- invariants
@@ -261,15 +249,10 @@ def phase2b(cfg: Config, s: State, a: int, b: int, slot: int, v: str) -> State |
 
 def type_ok(cfg: Config, s: State) -> str | None:
     """Multi-Paxos's shape, over every command, with configurations among those defined."""
-    for a in cfg.acceptors:
-        if not -1 <= s.max_bal[a] <= cfg.max_ballot or len(s.max_vbal[a]) != cfg.slots:
-            return f"acceptor {a} has a malformed promise or log"
-        for vbal, val in zip(s.max_vbal[a], s.max_val[a], strict=True):
-            if not -1 <= vbal <= cfg.max_ballot or (val is None) != (vbal == -1) or val not in (None, *cfg.commands):
-                return f"acceptor {a} has a malformed vote ({vbal}, {val!r})"
+    reason = multipaxos.well_formed(cfg, cast(multipaxos.State, s), cfg.commands)
+    if reason is not None:
+        return reason
     for m in s.msgs:
-        if m.bal not in cfg.ballots or not 0 <= getattr(m, "slot", 0) < cfg.slots:
-            return f"message {m} is not well formed"
         if m.type in ("2a", "2b") and not 0 <= m.conf < len(cfg.configs):  # type: ignore[union-attr]
             return f"message {m} names no configuration"
     return None
@@ -314,31 +297,20 @@ def votes_safe(cfg: Config, s: State) -> str | None:
 
 
 def agreement(cfg: Config, s: State) -> str | None:
-    """At most one command is chosen in each slot."""
-    for slot, vals in chosen(cfg, s).items():
-        if len(vals) > 1:
-            return f"slot {slot} has two chosen values: {sorted(vals)}"
-    return None
+    """At most one command is chosen in each slot (Multi-Paxos's check over this spec's `chosen`)."""
+    return multipaxos.one_per_slot(chosen(cfg, s))
 
 
 def validity(cfg: Config, s: State) -> str | None:
     """Every chosen command was proposed in that slot by some leader."""
-    for slot, vals in chosen(cfg, s).items():
-        proposed = {m.val for m in s.msgs if m.type == "2a" and m.slot == slot}  # type: ignore[union-attr]
-        if vals - proposed:
-            return f"slot {slot}: chosen but never proposed: {sorted(vals - proposed)}"
-    return None
+    return multipaxos.all_proposed(s.msgs, chosen(cfg, s))
 
 
 def stability(cfg: Config, s: State, t: State) -> str | None:
     """Once chosen in a slot, always chosen there."""
     if s.msgs <= t.msgs:
         return None  # chosen depends only on the 2b messages, monotonically
-    later = chosen(cfg, t)
-    for slot, vals in chosen(cfg, s).items():
-        if lost := vals - later.get(slot, set()):
-            return f"slot {slot}: {sorted(lost)} stopped being chosen"
-    return None
+    return multipaxos.none_lost(chosen(cfg, s), chosen(cfg, t))
 
 
 # ---------------------------------------------------------------- the model
@@ -370,7 +342,7 @@ class ReconfigModel(ModelBase[State, Config]):
         return [init(self.cfg)]
 
     def next(self, s: State) -> Iterator[tuple[Action, State]]:
-        cfg, names = self.cfg, self.cfg.quorums.nodes
+        cfg = self.cfg
         log = chosen(cfg, s)
         for b in cfg.ballots:
             yield act("Phase1a", b=b), s._replace(msgs=s.msgs | {M1a(b)})
@@ -379,30 +351,16 @@ class ReconfigModel(ModelBase[State, Config]):
                 if conf is not None and _proposal(s, b, slot) is None:
                     for v in sorted(proposable(cfg, s, b, slot, conf)):
                         yield act("Phase2a", b=b, slot=slot, v=v), s._replace(msgs=s.msgs | {M2a(b, slot, v, conf)})
-        for m in s.msgs:
-            if m.type == "1a":
-                for a in cfg.acceptors:
-                    if (t := phase1b(cfg, s, a, m.bal)) is not None:
-                        yield act("Phase1b", a=names[a], b=m.bal), t
-            elif m.type == "2a":
-                for a in cfg.acceptors:
-                    if (t := phase2b(cfg, s, a, m.bal, m.slot, m.val)) is not None:  # type: ignore[union-attr]
-                        yield act("Phase2b", a=names[a], b=m.bal, slot=m.slot, v=m.val), t  # type: ignore[union-attr]
+        yield from multipaxos.acceptor_steps(cfg, s.msgs, partial(phase1b, cfg, s), partial(phase2b, cfg, s))
 
     def render(self, s: State) -> dict[str, Any]:
-        names, log = self.cfg.quorums.nodes, chosen(self.cfg, s)
-        return {
-            "maxBal": dict(zip(names, s.max_bal, strict=True)),
-            "maxVBal": {n: list(v) for n, v in zip(names, s.max_vbal, strict=True)},
-            "maxVal": {n: list(v) for n, v in zip(names, s.max_val, strict=True)},
-            "msgs": sorted((render_message(m, names) for m in s.msgs), key=lambda d: (d["type"], str(d))),
-            "chosen": {str(slot): sorted(v) for slot, v in log.items()},
-            "governing": {str(slot): governing(self.cfg, log, slot) for slot in range(self.cfg.slots)},
-        }
+        log = chosen(self.cfg, s)
+        governs = {str(slot): governing(self.cfg, log, slot) for slot in range(self.cfg.slots)}
+        return multipaxos.render_log(self.cfg.quorums.nodes, s, log) | {"governing": governs}
 
     def constants(self) -> dict[str, Any]:
         cfg = self.cfg
-        doc: dict[str, Any] = {"values": list(cfg.values), "max_ballot": cfg.max_ballot, "slots": cfg.slots}
+        doc = multipaxos.log_constants(cfg)
         doc |= {"alpha": cfg.alpha, "configs": [config_to_json(c) for c in cfg.new]}
         return doc | ({"bug": cfg.bug} if cfg.bug else {})
 
