@@ -24,72 +24,29 @@ add two configurations for a slot, which `config_unique` rules out.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import z3
 
-from paxiom.proofs.fol import (
-    Action,
-    Axiom,
-    Conjunct,
-    Params,
-    Rel,
-    Relation,
-    State,
-    TransitionSystem,
-    added,
-    exists,
-    forall,
-)
-from paxiom.proofs.paxos import Vocabulary, classic_actions, classic_conjuncts
+from paxiom.proofs.fol import Action, Axiom, Params, Rel, Relation, State, TransitionSystem, added, exists, forall
+from paxiom.proofs.logconfig import RECONFIGURE_PARAMS, LogConfigVocabulary, conj
+from paxiom.proofs.paxos import classic_actions, classic_conjuncts
 
 
-class CheapVocabulary(Vocabulary):
+class CheapVocabulary(LogConfigVocabulary):
     """Multi-Paxos's vocabulary plus configurations, their quorums, main and auxiliary acceptors."""
 
     def __init__(self) -> None:
-        super().__init__(flexible=False, slots=True)
-        self.config = z3.DeclareSort("config")
-        self.sorts["config"] = self.config
-        slot = self.sorts["slot"]
+        super().__init__(flexible=False)
         b = z3.BoolSort()
         self.qconf = z3.Function("qconf", self.quorum1, self.config, b)
         self.main = z3.Function("main", self.node, self.config, b)
         self.aux = z3.Function("aux", self.node, self.config, b)
-        self.pred = z3.Function("pred", slot, slot, b)
-        self.decides = z3.Function("decides", slot, slot, b)
-        self.early = z3.Function("early", slot, b)
-        self.next_conf = z3.Function("next_conf", self.config, self.value, self.config, b)
         self.retires = z3.Function("retires", self.value, self.node, b)
-        self.c0 = z3.Const("c0", self.config)
-        for f in (self.qconf, self.main, self.aux, self.pred, self.decides, self.early, self.next_conf, self.retires):
-            self.rigid[f.name()] = f
-        self.C, self.C1, self.C2, self.CP = z3.Consts("C C1 C2 CP", self.config)
-        self.J, self.P, self.I1 = z3.Consts("J P I1", slot)
-
-    def extra_constants(self) -> dict[str, z3.ExprRef]:
-        return {"c0": self.c0}
+        self.lead_quorum, self.decide_quorum, self.decide_member = self.qconf, self.qconf, self.member1
+        self.rigidify(self.qconf, self.main, self.aux, self.retires)
 
     def in_config(self, s: State, slot: z3.ExprRef, q: z3.ExprRef) -> z3.BoolRef:
         """q is a quorum of every configuration slot runs under (there is at most one)."""
         return forall([self.C], z3.Implies(s["config_of"](slot, self.C), self.qconf(q, self.C)))
-
-    def may_lead(self, s: State, p: Params) -> z3.BoolRef:
-        return z3.And(s["config_of"](p["slot"], p["c"]), self.qconf(p["q"], p["c"]))
-
-    def lead_params(self) -> tuple[tuple[str, str], ...]:
-        return (("c", "config"),)
-
-    def not_choosable(self, s: State, r: z3.ExprRef, val: z3.ExprRef) -> z3.BoolRef:
-        v = self
-        (i,) = v.I
-        return forall(
-            [v.C, v.Q],
-            z3.Implies(
-                z3.And(s["config_of"](i, v.C), v.qconf(v.Q, v.C)),
-                exists([v.N], z3.And(v.member1(v.N, v.Q), s["left_round"](v.N, r), z3.Not(s["vote"](v.N, i, r, val)))),
-            ),
-        )
 
     def chosen_at(self, s: State, r: z3.ExprRef, val: z3.ExprRef) -> z3.BoolRef:
         v = self
@@ -104,9 +61,7 @@ class CheapVocabulary(Vocabulary):
         v = self
         return exists(
             [v.R, v.Q],
-            z3.And(
-                v.in_config(s, i, v.Q), forall([v.N], z3.Implies(v.member1(v.N, v.Q), s["vote"](v.N, i, v.R, val)))
-            ),
+            z3.And(v.in_config(s, i, v.Q), forall([v.N], z3.Implies(v.member1(v.N, v.Q), s["vote"](v.N, i, v.R, val)))),
         )
 
     def axioms(self) -> tuple[Axiom, ...]:
@@ -122,26 +77,22 @@ class CheapVocabulary(Vocabulary):
         nonempty = forall([v.C, q1], z3.Implies(v.qconf(q1, v.C), exists([v.N], v.member1(v.N, q1))))
         structure = z3.And(
             forall([v.Q], exists([v.N], v.member1(v.N, v.Q))),
-            forall([v.C], exists([v.Q], z3.And(
-                v.qconf(v.Q, v.C), forall([v.N], v.member1(v.N, v.Q) == v.main(v.N, v.C))
-            ))),
-            forall([v.C, v.Q, v.N], z3.Implies(
-                z3.And(v.qconf(v.Q, v.C), v.member1(v.N, v.Q)), z3.Or(v.main(v.N, v.C), v.aux(v.N, v.C))
-            )),
+            forall(
+                [v.C], exists([v.Q], z3.And(v.qconf(v.Q, v.C), forall([v.N], v.member1(v.N, v.Q) == v.main(v.N, v.C))))
+            ),
+            forall(
+                [v.C, v.Q, v.N],
+                z3.Implies(z3.And(v.qconf(v.Q, v.C), v.member1(v.N, v.Q)), z3.Or(v.main(v.N, v.C), v.aux(v.N, v.C))),
+            ),
             forall([v.N, v.C], z3.Not(z3.And(v.main(v.N, v.C), v.aux(v.N, v.C)))),
-            forall([v.C, v.V, v.C1, v.C2], z3.Implies(
-                z3.And(v.next_conf(v.C, v.V, v.C1), v.next_conf(v.C, v.V, v.C2)), v.C1 == v.C2
-            )),
-            forall([v.C, v.V, v.C1, v.N], z3.Implies(
-                z3.And(v.next_conf(v.C, v.V, v.C1), v.retires(v.V, v.N)),
-                z3.And(v.main(v.N, v.C), z3.Not(v.main(v.N, v.C1)), z3.Not(v.aux(v.N, v.C1))),
-            )),
-        )
-        (i,) = v.I
-        slots = z3.And(
-            forall([v.P, i, v.J], z3.Implies(z3.And(v.pred(v.P, v.J), v.pred(i, v.J)), i == v.P)),
-            forall([v.I1, i, v.J], z3.Implies(z3.And(v.decides(v.I1, v.J), v.decides(i, v.J)), i == v.I1)),
-            forall([i, v.J], z3.Implies(v.early(v.J), z3.Not(v.decides(i, v.J)))),
+            v.functional_next(),
+            forall(
+                [v.C, v.V, v.C1, v.N],
+                z3.Implies(
+                    z3.And(v.next_conf(v.C, v.V, v.C1), v.retires(v.V, v.N)),
+                    z3.And(v.main(v.N, v.C), z3.Not(v.main(v.N, v.C1)), z3.Not(v.aux(v.N, v.C1))),
+                ),
+            ),
         )
         return (
             v.round_order(),
@@ -158,12 +109,7 @@ class CheapVocabulary(Vocabulary):
                 "mains and auxiliaries; a command leads to one next configuration, and one retiring n drops main n",
                 structure,
             ),
-            Axiom(
-                "log_slots",
-                "a slot has at most one predecessor and at most one slot deciding its configuration; early "
-                "slots have none",
-                slots,
-            ),
+            v.log_slots(),
         )
 
 
@@ -189,74 +135,55 @@ def build() -> TransitionSystem:
 
     def reconfigure(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
         j, c = p["slot"], p["c"]
-        guard = z3.And(
-            v.decides(p["i"], j),
-            s["executed"](p["i"], p["v"]),
-            v.pred(p["prev"], j),
-            s["config_of"](p["prev"], p["cprev"]),
-            v.next_conf(p["cprev"], p["v"], c),
-        )
+        guard = v.reconfigured(s, p, s["executed"](p["i"], p["v"]))
         return guard, {**configure(s, j, c), "applied": added(s["applied"], j, p["v"])}
 
     actions = (
         *classic_actions(v),
         Action("Learn", "a replica learns that v is chosen at slot", (("slot", "slot"), ("v", "value")), learn),
-        Action("Configure", "an early slot runs under the initial configuration c0", (("slot", "slot"),),
-               configure_initial),
+        Action(
+            "Configure", "an early slot runs under the initial configuration c0", (("slot", "slot"),), configure_initial
+        ),
         Action(
             "Reconfigure",
             "slot runs under c: the configuration of its predecessor prev (cprev) after executing the command v "
             "learned at slot i, the slot that decides it (v may retire a failed main)",
-            (("slot", "slot"), ("i", "slot"), ("v", "value"), ("prev", "slot"), ("cprev", "config"),
-             ("c", "config")),
+            RECONFIGURE_PARAMS,
             reconfigure,
         ),
     )
 
-    def conj(name: str, doc: str, variables: list[z3.ExprRef], body: Callable[[State], z3.BoolRef]) -> Conjunct:
-        return Conjunct(name, doc, lambda s: forall(variables, body(s)))
-
+    shared = v.config_conjuncts()
     conjuncts = (
         *classic_conjuncts(v, relations),
+        shared["config_unique"],
         conj(
-            "config_unique", "each slot runs under at most one configuration", [i, v.C1, v.C2],
-            lambda s: z3.Implies(z3.And(s["config_of"](i, v.C1), s["config_of"](i, v.C2)), v.C1 == v.C2),
-        ),
-        conj(
-            "proposals_configured", "proposals are made only in slots whose configuration is known", [i, v.R, v.V],
+            "proposals_configured",
+            "proposals are made only in slots whose configuration is known",
+            [i, v.R, v.V],
             lambda s: z3.Implies(s["proposal"](i, v.R, v.V), s["configured"](i)),
         ),
         conj(
-            "configured_has_config", "a slot is configured exactly when it has a configuration", [i, v.C1],
+            "configured_has_config",
+            "a slot is configured exactly when it has a configuration",
+            [i, v.C1],
             lambda s: z3.And(
                 z3.Implies(s["configured"](i), exists([v.C], s["config_of"](i, v.C))),
                 z3.Implies(s["config_of"](i, v.C1), s["configured"](i)),
             ),
         ),
+        shared["initial_config"],
+        shared["config_applied"],
         conj(
-            "initial_config", "early slots run under c0", [v.J, v.C],
-            lambda s: z3.Implies(z3.And(s["config_of"](v.J, v.C), v.early(v.J)), v.c0 == v.C),
-        ),
-        conj(
-            "config_applied", "a decided slot's configuration comes from executing some command", [v.J, v.C, i],
-            lambda s: z3.Implies(
-                z3.And(s["config_of"](v.J, v.C), v.decides(i, v.J)), exists([v.V], s["applied"](v.J, v.V))
-            ),
-        ),
-        conj(
-            "applied_executed", "that command was learned at the deciding slot", [v.J, v.V, i],
+            "applied_executed",
+            "that command was learned at the deciding slot",
+            [v.J, v.V, i],
             lambda s: z3.Implies(z3.And(s["applied"](v.J, v.V), v.decides(i, v.J)), s["executed"](i, v.V)),
         ),
+        shared["applied_next"],
         conj(
-            "applied_next", "and leads from the predecessor's configuration to this one",
-            [v.J, v.C, v.V, v.P, v.CP],
-            lambda s: z3.Implies(
-                z3.And(s["config_of"](v.J, v.C), s["applied"](v.J, v.V), v.pred(v.P, v.J), s["config_of"](v.P, v.CP)),
-                v.next_conf(v.CP, v.V, v.C),
-            ),
-        ),
-        conj(
-            "applied_in_order", "a command is applied to a slot only together with its configuration, "
+            "applied_in_order",
+            "a command is applied to a slot only together with its configuration, "
             "and only once its predecessor is configured",
             [v.J, v.V, v.P],
             lambda s: z3.Implies(
@@ -264,12 +191,15 @@ def build() -> TransitionSystem:
             ),
         ),
         conj(
-            "executed_chosen", "a learned command is chosen", [i, v.V],
+            "executed_chosen",
+            "a learned command is chosen",
+            [i, v.V],
             lambda s: z3.Implies(s["executed"](i, v.V), v.chosen(s, i, v.V)),
         ),
     )
-    return v.system("cheap", "Cheap Paxos (Multi-Paxos reconfigured through the log)", relations, v.axioms(),
-                    actions, conjuncts)
+    return v.system(
+        "cheap", "Cheap Paxos (Multi-Paxos reconfigured through the log)", relations, v.axioms(), actions, conjuncts
+    )
 
 
 MODEL = build()

@@ -24,69 +24,27 @@ there (the spec forbids it; allowing more behaviour only strengthens a safety pr
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import z3
 
-from paxiom.proofs.fol import (
-    Action,
-    Axiom,
-    Conjunct,
-    Params,
-    Rel,
-    Relation,
-    State,
-    TransitionSystem,
-    added,
-    exists,
-    forall,
-)
-from paxiom.proofs.paxos import Vocabulary, classic_actions, classic_conjuncts
+from paxiom.proofs.fol import Action, Axiom, Params, Rel, Relation, State, TransitionSystem, added, exists, forall
+from paxiom.proofs.logconfig import RECONFIGURE_PARAMS, LogConfigVocabulary, conj
+from paxiom.proofs.paxos import classic_actions, classic_conjuncts
 
 
-class ReconfigVocabulary(Vocabulary):
-    """Multi-Paxos's flexible vocabulary plus configurations, their quorums and the log's slot structure."""
+class ReconfigVocabulary(LogConfigVocabulary):
+    """Multi-Paxos's flexible vocabulary plus configurations, their phase-1 and phase-2 quorums and the log."""
 
     def __init__(self) -> None:
-        super().__init__(flexible=True, slots=True)
-        self.config = z3.DeclareSort("config")
-        self.sorts["config"] = self.config
-        slot, b = self.sorts["slot"], z3.BoolSort()
+        super().__init__(flexible=True)
+        b = z3.BoolSort()
         self.qconf1 = z3.Function("qconf1", self.quorum1, self.config, b)
         self.qconf2 = z3.Function("qconf2", self.quorum2, self.config, b)
-        self.pred = z3.Function("pred", slot, slot, b)
-        self.decides = z3.Function("decides", slot, slot, b)
-        self.early = z3.Function("early", slot, b)
-        self.next_conf = z3.Function("next_conf", self.config, self.value, self.config, b)
-        self.c0 = z3.Const("c0", self.config)
-        for f in (self.qconf1, self.qconf2, self.pred, self.decides, self.early, self.next_conf):
-            self.rigid[f.name()] = f
-        self.C, self.C1, self.C2, self.CP = z3.Consts("C C1 C2 CP", self.config)
-        self.J, self.P, self.I1 = z3.Consts("J P I1", slot)
-
-    def extra_constants(self) -> dict[str, z3.ExprRef]:
-        return {"c0": self.c0}
+        self.lead_quorum, self.decide_quorum, self.decide_member = self.qconf1, self.qconf2, self.member2
+        self.rigidify(self.qconf1, self.qconf2)
 
     def governed(self, s: State, slot: z3.ExprRef, q: z3.ExprRef) -> z3.BoolRef:
         """q is a phase-2 quorum of a configuration slot runs under (nothing is chosen in a slot without one)."""
         return exists([self.C], z3.And(s["config_of"](slot, self.C), self.qconf2(q, self.C)))
-
-    def may_lead(self, s: State, p: Params) -> z3.BoolRef:
-        return z3.And(s["config_of"](p["slot"], p["c"]), self.qconf1(p["q"], p["c"]))
-
-    def lead_params(self) -> tuple[tuple[str, str], ...]:
-        return (("c", "config"),)
-
-    def not_choosable(self, s: State, r: z3.ExprRef, val: z3.ExprRef) -> z3.BoolRef:
-        v = self
-        (i,) = v.I
-        return forall(
-            [v.C, v.Q],
-            z3.Implies(
-                z3.And(s["config_of"](i, v.C), v.qconf2(v.Q, v.C)),
-                exists([v.N], z3.And(v.member2(v.N, v.Q), s["left_round"](v.N, r), z3.Not(s["vote"](v.N, i, r, val)))),
-            ),
-        )
 
     def chosen_at(self, s: State, r: z3.ExprRef, val: z3.ExprRef) -> z3.BoolRef:
         v = self
@@ -107,16 +65,6 @@ class ReconfigVocabulary(Vocabulary):
         nonempty = z3.And(
             forall([q1], exists([v.N], v.member1(v.N, q1))), forall([q2], exists([v.N], v.member2(v.N, q2)))
         )
-        (i,) = v.I
-        functional = forall(
-            [v.C, v.V, v.C1, v.C2],
-            z3.Implies(z3.And(v.next_conf(v.C, v.V, v.C1), v.next_conf(v.C, v.V, v.C2)), v.C1 == v.C2),
-        )
-        slots = z3.And(
-            forall([v.P, i, v.J], z3.Implies(z3.And(v.pred(v.P, v.J), v.pred(i, v.J)), i == v.P)),
-            forall([v.I1, i, v.J], z3.Implies(z3.And(v.decides(v.I1, v.J), v.decides(i, v.J)), i == v.I1)),
-            forall([i, v.J], z3.Implies(v.early(v.J), z3.Not(v.decides(i, v.J)))),
-        )
         return (
             v.round_order(),
             Axiom(
@@ -127,14 +75,11 @@ class ReconfigVocabulary(Vocabulary):
                 "every quorum has a member",
             ),
             Axiom(
-                "next_configuration", "executing a command in a configuration leads to one configuration", functional
+                "next_configuration",
+                "executing a command in a configuration leads to one configuration",
+                v.functional_next(),
             ),
-            Axiom(
-                "log_slots",
-                "a slot has at most one predecessor and at most one slot deciding its configuration; the first "
-                "α slots have none",
-                slots,
-            ),
+            v.log_slots(),
         )
 
 
@@ -152,13 +97,7 @@ def build() -> TransitionSystem:
 
     def reconfigure(s: State, p: Params) -> tuple[z3.BoolRef, dict[str, Rel]]:
         j, c = p["slot"], p["c"]
-        guard = z3.And(
-            v.decides(p["i"], j),
-            v.chosen(s, p["i"], p["v"]),
-            v.pred(p["prev"], j),
-            s["config_of"](p["prev"], p["cprev"]),
-            v.next_conf(p["cprev"], p["v"], c),
-        )
+        guard = v.reconfigured(s, p, v.chosen(s, p["i"], p["v"]))
         return guard, {"config_of": added(s["config_of"], j, c), "applied": added(s["applied"], j, p["v"])}
 
     actions = (
@@ -173,14 +112,12 @@ def build() -> TransitionSystem:
             "Reconfigure",
             "slot runs under c: its predecessor prev's configuration cprev after executing v, the command chosen "
             "at i, the slot that decides it (i = slot − α)",
-            (("slot", "slot"), ("i", "slot"), ("v", "value"), ("prev", "slot"), ("cprev", "config"), ("c", "config")),
+            RECONFIGURE_PARAMS,
             reconfigure,
         ),
     )
 
-    def conj(name: str, doc: str, variables: list[z3.ExprRef], body: Callable[[State], z3.BoolRef]) -> Conjunct:
-        return Conjunct(name, doc, lambda s: forall(variables, body(s)))
-
+    shared = v.config_conjuncts()
     conjuncts = (
         *classic_conjuncts(v, relations),
         conj(
@@ -189,41 +126,16 @@ def build() -> TransitionSystem:
             [i, v.R, v.V],
             lambda s: z3.Implies(s["proposal"](i, v.R, v.V), exists([v.C], s["config_of"](i, v.C))),
         ),
-        conj(
-            "config_unique",
-            "each slot runs under at most one configuration",
-            [i, v.C1, v.C2],
-            lambda s: z3.Implies(z3.And(s["config_of"](i, v.C1), s["config_of"](i, v.C2)), v.C1 == v.C2),
-        ),
-        conj(
-            "initial_config",
-            "the first α slots run under c0",
-            [v.J, v.C],
-            lambda s: z3.Implies(z3.And(s["config_of"](v.J, v.C), v.early(v.J)), v.c0 == v.C),
-        ),
-        conj(
-            "config_applied",
-            "a decided slot's configuration comes from executing some command",
-            [v.J, v.C, i],
-            lambda s: z3.Implies(
-                z3.And(s["config_of"](v.J, v.C), v.decides(i, v.J)), exists([v.V], s["applied"](v.J, v.V))
-            ),
-        ),
+        shared["config_unique"],
+        shared["initial_config"],
+        shared["config_applied"],
         conj(
             "applied_chosen",
             "that command is chosen at the deciding slot",
             [v.J, v.V, i],
             lambda s: z3.Implies(z3.And(s["applied"](v.J, v.V), v.decides(i, v.J)), v.chosen(s, i, v.V)),
         ),
-        conj(
-            "applied_next",
-            "and leads from the predecessor's configuration to this one",
-            [v.J, v.C, v.V, v.P, v.CP],
-            lambda s: z3.Implies(
-                z3.And(s["config_of"](v.J, v.C), s["applied"](v.J, v.V), v.pred(v.P, v.J), s["config_of"](v.P, v.CP)),
-                v.next_conf(v.CP, v.V, v.C),
-            ),
-        ),
+        shared["applied_next"],
         conj(
             "applied_in_order",
             "a command is applied to a slot only with its configuration, and only once the "
