@@ -21,10 +21,11 @@ from paxiom.errors import PaxiomError
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import MsgId, ObservationError, Receive, Record, Sent, Start, from_json
 from paxiom.impl.oracle import RefinementOracle
+from paxiom.inputs import read_lines
 from paxiom.spec.quorums import QuorumSystem
 
 MAX_LINE = 1 << 24
-"""Longest trace line read (a snapshot's state is the biggest thing a record carries)."""
+"""Longest trace line read, in bytes (a snapshot's state is the biggest thing a record carries)."""
 
 
 @dataclass(frozen=True)
@@ -57,28 +58,20 @@ def read_trace(path: Path) -> list[Located]:
     """One node's records; a malformed line is a PaxiomError naming file, line and field."""
     out: list[Located] = []
     node: int | None = None
-    try:
-        with path.open(encoding="utf-8") as lines:
-            for number, text in enumerate(lines, 1):
-                where = f"{path}:{number}"
-                if len(text) > MAX_LINE:
-                    raise PaxiomError(f"a line of more than {MAX_LINE} characters", where=where)
-                if not text.strip():
-                    continue
-                try:
-                    record = from_json(json.loads(text))
-                except json.JSONDecodeError as exc:
-                    raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{where}:{exc.colno}") from None
-                except ObservationError as exc:
-                    raise PaxiomError(str(exc), where=where) from None
-                if node is not None and record.node != node:
-                    raise PaxiomError(f"field record.node: {record.node}, but this file is node {node}'s", where=where)
-                node = record.node
-                out.append(Located(path, number, record))
-    except UnicodeDecodeError as exc:
-        raise PaxiomError(f"not UTF-8 text ({exc.reason})", where=str(path)) from None
-    except OSError as exc:
-        raise PaxiomError(f"cannot read: {exc.strerror}", where=str(path)) from None
+    for number, text in read_lines(path, max_line=MAX_LINE):
+        where = f"{path}:{number}"
+        if not text.strip():
+            continue
+        try:
+            record = from_json(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise PaxiomError(f"not valid JSON: {exc.msg}", where=f"{where}:{exc.colno}") from None
+        except ObservationError as exc:
+            raise PaxiomError(str(exc), where=where) from None
+        if node is not None and record.node != node:
+            raise PaxiomError(f"field record.node: {record.node}, but this file is node {node}'s", where=where)
+        node = record.node
+        out.append(Located(path, number, record))
     return out
 
 

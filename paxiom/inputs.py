@@ -10,9 +10,11 @@ for the schema to name with their field. What is refused is a `PaxiomError` whos
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
@@ -73,6 +75,31 @@ def read_source(path: str | Path, *, limit: int = MAX_FILE_BYTES) -> Source:
     if len(data) > limit:
         raise PaxiomError(f"the file is larger than {limit:,} bytes, the most paxiom reads", where=str(path))
     return decode(data, str(path))
+
+
+def read_lines(path: str | Path, *, max_line: int) -> Iterator[tuple[int, str]]:
+    """Each line of a text file too large to read whole (a trace), numbered from 1 and read at most
+    `max_line` bytes at a time, so one endless line costs `max_line` of memory; a longer line, a bad
+    UTF-8 byte (at its column) or an unreadable file is a PaxiomError."""
+    try:
+        with open(path, "rb") as handle:
+            for number in itertools.count(1):
+                raw = handle.readline(max_line + 1)
+                if not raw:
+                    return
+                if len(raw) > max_line:
+                    raise PaxiomError(f"a line of more than {max_line:,} bytes", where=f"{path}:{number}")
+                yield number, _decode_line(raw, f"{path}:{number}")
+    except OSError as exc:
+        raise PaxiomError(f"cannot read: {exc.strerror}", where=str(path)) from None
+
+
+def _decode_line(raw: bytes, where: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        col = len(raw[: exc.start].decode("utf-8", errors="replace")) + 1
+        raise PaxiomError(f"not UTF-8 (byte 0x{raw[exc.start]:02x})", where=f"{where}:{col}") from None
 
 
 def check_nesting(src: Source, skip: re.Pattern[str] = _JSON_STRINGS, limit: int = MAX_NESTING) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from paxiom.cli.main import main
+from paxiom.impl import tracecheck
 from paxiom.impl.mutants import Mutation
 from paxiom.impl.sim.runner import Faults, run
 from paxiom.impl.sim.simulator import ClusterSettings
@@ -56,6 +58,20 @@ def test_a_malformed_trace_exits_2_naming_file_line_and_field(tmp_path: Path) ->
     assert code == 2 and doc["error"].startswith(f"{path}:3: field record.node")
     code, doc = _check(tmp_path / "nowhere")
     assert code == 2 and "not a directory" in doc["error"]
+
+
+def test_a_bad_byte_or_an_endless_line_is_named_at_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run(ClusterSettings(replicas=3, seed=2), 100, Faults(), trace_dir=tmp_path)
+    path = tmp_path / "a3.jsonl"
+    good = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(good[:4]) + b'{"kind": "\xff\xfe"}\n' + b"".join(good[4:]))
+    code, doc = _check(tmp_path)
+    assert code == 2 and doc["error"].startswith(f"{path}:5:11: not UTF-8 (byte 0xff)")
+    longest = max(len(line) for trace in tmp_path.iterdir() for line in trace.read_bytes().splitlines(keepends=True))
+    monkeypatch.setattr(tracecheck, "MAX_LINE", longest)  # a longer line is refused, not read whole
+    path.write_bytes(b"".join(good[:1]) + b" " * longest + b"\n")
+    code, doc = _check(tmp_path)
+    assert code == 2 and doc["error"].startswith(f"{path}:2: a line of more than {longest:,} bytes")
 
 
 def test_paxiom_sim_writes_traces_that_trace_check_judges(tmp_path: Path) -> None:

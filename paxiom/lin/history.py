@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, cast
 
 from paxiom.errors import PaxiomError
+from paxiom.inputs import decode
 from paxiom.lin.edn import Keyword, dumps, read_forms
 
 EventType = Literal["invoke", "ok", "fail", "info"]
@@ -146,10 +147,7 @@ def read_history(path: str | os.PathLike[str]) -> list[Event]:
     p = Path(path)
     if p.stat().st_size > MAX_BYTES:
         raise PaxiomError(f"history larger than {MAX_BYTES} bytes", where=source)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise PaxiomError(f"not UTF-8 text (byte {exc.start})", where=source) from None
+    text = decode(p.read_bytes(), source).text
     first = text.lstrip()[:2]
     records = _json_records(text, source) if first.startswith("{") and first[1:].lstrip()[:1] == '"' else None
     if records is None:
