@@ -46,7 +46,9 @@ def axiom_conditions(variant: str, cluster: Cluster) -> dict[str, list[str]]:
     if variant not in table:
         raise PaxiomError(f"{variant} changes configurations as it runs; a cluster file describes only one")
     if "fast" in variant and cluster.fast is None:
-        raise PaxiomError(f"{cluster.path} declares no fast quorums, so {variant} does not apply to it")
+        raise PaxiomError(
+            f"field quorums: no fast quorums declared, so {variant} does not apply", where=cluster.place("quorums")
+        )
     return table[variant]
 
 

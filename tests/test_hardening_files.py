@@ -406,6 +406,13 @@ def test_prove_on_an_unsafe_file_never_prints_a_proved_headline() -> None:
     assert code == 0 and "Flexible Paxos: PROVED, " in out
 
 
+def test_a_fast_variant_on_a_file_without_fast_quorums_points_at_its_quorums_table() -> None:
+    path = str(EXAMPLES / "etcd-5.toml")
+    line = next(i for i, text in enumerate(Path(path).read_text().splitlines(), 1) if text == "[quorums]")
+    where = rf"{re.escape(path)}:{line}:1: field quorums: "
+    bad_input("prove", "--config", path, "--variant", "fastpaxos", where=where, words="no fast quorums declared")
+
+
 def test_a_trace_the_spec_cannot_tabulate_is_refused_before_the_table(tmp_path: Path) -> None:
     nodes = [f"a{i}" for i in range(1, 21)]
     quorums = [nodes[i : i + 11] for i in range(9)]  # 2^20 subsets x 9 quorums: minutes of tabulation
