@@ -78,7 +78,14 @@ def up(
     try:
         supervisor.start_all()
         deadline = time.monotonic() + ready_timeout
-        summary = asyncio.run(wait_ready(supervisor.sc, deadline, insecure=insecure, cancelled=lambda: bool(stopping)))
+        summary = asyncio.run(
+            wait_ready(
+                supervisor.sc,
+                deadline,
+                insecure=insecure,
+                cancelled=lambda: bool(stopping) or not supervisor.can_elect(),
+            )
+        )
         if stopping:
             return
         ready = bool(summary["leader"]) and not summary["unreachable"]
@@ -94,7 +101,8 @@ def up(
             _print_up(supervisor.sc, path, document, app)
         if not ready:
             why = _first_error(supervisor.root, logs) or f"unreachable: {', '.join(summary['unreachable']) or 'none'}"
-            err_console.print(f"paxiom: no leader within {ready_timeout:g} s; {why}", highlight=False, soft_wrap=True)
+            when = f"within {ready_timeout:g} s" if supervisor.can_elect() else "possible: too few nodes still running"
+            err_console.print(f"paxiom: no leader {when}; {why}", highlight=False, soft_wrap=True)
             finish(False)
         while not stopping:
             time.sleep(0.2)

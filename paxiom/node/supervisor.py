@@ -162,6 +162,13 @@ class Supervisor:
             events.append((node, code, again))
         return events
 
+    def can_elect(self) -> bool:
+        """Whether the nodes still running (none reaped yet) hold a phase-1 and a phase-2 quorum, so a
+        leader can still come up; `cluster up` stops waiting once it cannot."""
+        quorums = self.sc.cluster.quorum_system
+        running = sum(1 << self.sc.index(node) for node, p in self.processes.items() if p.popen.poll() is None)
+        return quorums.phase1.is_quorum(running) and quorums.phase2.is_quorum(running)
+
     def stop(self) -> None:
         """SIGTERM every node's process group, wait up to GRACE, then SIGKILL what is left."""
         for process in self.processes.values():
