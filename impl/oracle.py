@@ -48,7 +48,7 @@ import bisect
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.kv import KeyValueStore
@@ -73,6 +73,21 @@ Event = Callable[["SlotView"], mp.State | None]
 """A whole-log change, replayable on any slot projection with the spec's own action function."""
 
 
+class SlotRules(NamedTuple):
+    """The spec functions the oracle judges one slot's projection with: `spec/multipaxos.py`'s, or a variant's
+    over the same single-slot state shape (`impl.fast.oracle` routes them to `spec/fastpaxos.py`)."""
+
+    phase1a: Callable[[mp.Config, mp.State, int], mp.State | None]
+    phase1b: Callable[[mp.Config, mp.State, int, int], mp.State | None]
+    phase2a: Callable[[mp.Config, mp.State, int, int, str], mp.State | None]
+    phase2b: Callable[[mp.Config, mp.State, int, int, int, str], mp.State | None]
+    proposable: Callable[[mp.Config, mp.State, int, int], set[str]]
+    chosen: Callable[[mp.Config, mp.State], dict[int, set[str]]]
+
+
+MULTIPAXOS = SlotRules(mp.phase1a, mp.phase1b, mp.phase2a, mp.phase2b, mp.proposable, mp.chosen)
+
+
 @dataclass
 class SlotView:
     """One slot's projection of the abstract state, with the spec model configured for it."""
@@ -94,6 +109,8 @@ class SlotView:
 
 
 class RefinementOracle:
+    rules: ClassVar[SlotRules] = MULTIPAXOS
+
     def __init__(self, quorums: QuorumSystem, invariants: bool = True, reference: bool = True) -> None:
         """`invariants=False` skips the spec's invariants (never the matching of actions): the shrinker
         uses it to replay faster while hunting a failure that is not an invariant's. `reference=False`
@@ -334,7 +351,7 @@ class RefinementOracle:
 
     def _chosen(self, slot: int) -> set[str]:
         view = self.slots.get(slot)
-        return mp.chosen(view.cfg, view.state._replace(msgs=view.phase2)).get(0, set()) if view else set()
+        return self.rules.chosen(view.cfg, view.state._replace(msgs=view.phase2)).get(0, set()) if view else set()
 
     # ------------------------------------------------------------------ matching steps to spec actions
 
@@ -377,13 +394,13 @@ class RefinementOracle:
         self.actions_matched += 1
 
     def _phase1a(self, b: int) -> None:
-        self._whole_log(act("Phase1a", b=b), lambda v: mp.phase1a(v.cfg, v.state, b))
+        self._whole_log(act("Phase1a", b=b), lambda v: self.rules.phase1a(v.cfg, v.state, b))
 
     def _phase1b(self, a: int, promise: Promise) -> None:
         b, name = self.ballot(promise.ballot), self.names[a]
         action = act("Phase1b", a=name, b=b)
         template = self.template.state
-        if mp.phase1b(self.template.cfg, template, a, b) is None:
+        if self.rules.phase1b(self.template.cfg, template, a, b) is None:
             why = (
                 f"no 1a for ballot {b} was ever sent"
                 if M1a(b) not in template.msgs
@@ -408,17 +425,17 @@ class RefinementOracle:
                     f"the spec's 1b reports (maxVBal, maxVal) = {spec_vote} in slot "
                     f"{slot}, the replica's promise reports {mine}",
                 )
-        self._whole_log(action, lambda v: mp.phase1b(v.cfg, v.state, a, b))
+        self._whole_log(action, lambda v: self.rules.phase1b(v.cfg, v.state, a, b))
         self.reports[a, b] = promise.votes
 
     def _phase1b_unannounced(self, a: int, b: int) -> None:
         """A promise found on disk at a restart, whose Promise never left: Phase1b, its 1b lost."""
         action = act("Phase1b", a=self.names[a], b=b)
-        if mp.phase1b(self.template.cfg, self.template.state, a, b) is None:
+        if self.rules.phase1b(self.template.cfg, self.template.state, a, b) is None:
             raise self._object(
                 str(action), f"not enabled: {self.names[a]} recovered promise {b}, which no 1a asked for"
             )
-        self._whole_log(action, lambda v: mp.phase1b(v.cfg, v.state, a, b))
+        self._whole_log(action, lambda v: self.rules.phase1b(v.cfg, v.state, a, b))
 
     def _phase2a(self, b: int, slot: int, v: str) -> None:
         view = self._view(slot, v)
@@ -426,7 +443,7 @@ class RefinementOracle:
         if proposal in view.phase2:
             return
         action = act("Phase2a", b=b, slot=slot, v=v)
-        after = mp.phase2a(view.cfg, view.state, b, 0, v)
+        after = self.rules.phase2a(view.cfg, view.state, b, 0, v)
         if after is None:
             raise self._object(str(action), f"not enabled: {self._why_not_2a(view, b, v)}")
         self._set(slot, view, after)
@@ -439,7 +456,7 @@ class RefinementOracle:
         if earlier:
             return f"ballot {b} already proposed {earlier[0]!r} in this slot (one value per ballot and slot)"
         promised = sorted(m.acc for m in view.state.msgs if m.type == "1b" and m.bal == b)  # type: ignore[union-attr]
-        allowed = mp.proposable(view.cfg, view.state, b, 0)
+        allowed = self.rules.proposable(view.cfg, view.state, b, 0)
         if not allowed:
             if not promised:
                 return f"no acceptor promised ballot {b}"
@@ -454,7 +471,7 @@ class RefinementOracle:
             return
         name = self.names[a]
         action = act("Phase2b", a=name, b=b, slot=slot, v=v)
-        after = mp.phase2b(view.cfg, view.state, a, b, 0, v)
+        after = self.rules.phase2b(view.cfg, view.state, a, b, 0, v)
         if after is None:
             why = (
                 f"nobody proposed {v!r} in slot {slot} at ballot {b}"
