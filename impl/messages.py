@@ -124,7 +124,36 @@ class Forward:
     commands: tuple[Command, ...]
 
 
-Message = Prepare | Promise | Accept | Accepted | Nack | Heartbeat | Chosen | CatchUpRequest | CatchUpReply | Forward
+@dataclass(frozen=True, slots=True)
+class AnyFrom:
+    """Fast Paxos's "any": the leader of fast `ballot` lets acceptors vote for client commands directly, in
+    every slot from `first_slot` on (`impl.fast`)."""
+
+    ballot: Ballot
+    first_slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class Propose:
+    """Fast Paxos: client commands sent straight to an acceptor, to vote for at its open fast ballot."""
+
+    commands: tuple[Command, ...]
+
+
+Message = (
+    Prepare
+    | Promise
+    | Accept
+    | Accepted
+    | Nack
+    | Heartbeat
+    | Chosen
+    | CatchUpRequest
+    | CatchUpReply
+    | Forward
+    | AnyFrom
+    | Propose
+)
 
 
 @dataclass(frozen=True, slots=True)
