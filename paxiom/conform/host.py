@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.conform.adapter import Adapter
-from paxiom.conform.messages import Garbage, Input, Propose, Timeout, from_json, to_json
+from paxiom.conform.messages import Garbage, Input, Propose, Timeout, Wire, from_json, to_json
 from paxiom.conform.node import Node, Quorums
 from paxiom.conform.targets import describe_exception, load_adapter
 
@@ -34,6 +34,9 @@ def node_from_init(doc: dict[str, Any]) -> Node:
         Path(doc["data_dir"]),
         doc.get("incarnation", 0),
         doc.get("options", {}),
+        Wire(doc.get("variant", "paxos"), doc.get("slots", 1)),
+        quorums("fast") if "fast" in doc["quorums"] else None,
+        tuple(doc.get("fast_rounds", ())),
     )
 
 
@@ -42,7 +45,7 @@ def parse_input(doc: dict[str, Any], node: Node) -> Input:
         return Propose(str(doc["value"]))
     if doc.get("type") == "timeout":
         return Timeout()
-    msg = from_json(doc, node.nodes, node.proposers)
+    msg = from_json(doc, node.nodes, node.proposers, node.wire)
     if isinstance(msg, Propose | Timeout) or msg.type == "decision":
         raise Garbage(f"a node is never sent {msg.type}")
     return msg  # type: ignore[return-value]

@@ -12,14 +12,28 @@ order and uniqueness.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Protocol as Typing
 
-from paxiom.conform.messages import Accept, Accepted, Ballot, Decision, Output, Prepare, Promise, Protocol, describe
+from paxiom.conform.messages import (
+    Accept,
+    AcceptAny,
+    Accepted,
+    Ballot,
+    Decision,
+    Input,
+    Output,
+    Prepare,
+    Promise,
+    Protocol,
+    describe,
+)
 from paxiom.spec import paxos
-from paxiom.spec.paxos import M1a, M1b, M2a, M2b
+from paxiom.spec.paxos import M1a, M1b, M2a, M2b, MAny
 
 if TYPE_CHECKING:
     from paxiom.conform.world import Setup
@@ -27,7 +41,7 @@ if TYPE_CHECKING:
 MAX_BALLOT = 10**9
 """The spec's ballot bound; ballots are never enumerated here, only compared."""
 
-ALLOWED_OUTPUT = {
+ALLOWED_OUTPUT: dict[str, set[str]] = {
     "acceptor": {"promise", "nack", "accepted"},
     "proposer": {"prepare", "accept", "decision"},
     "learner": {"decision"},
@@ -49,11 +63,30 @@ class Violated(Exception):
         self.violation = Violation(rule, node, reason)
 
 
-class Judge:
+class SpecState(Typing):
+    """What every variant's spec state offers the judge: the set of messages sent, replaceable."""
+
+    @property
+    def msgs(self) -> frozenset[Any]: ...
+
+    @property
+    def max_bal(self) -> tuple[int, ...]: ...
+
+    def _replace(self, *, msgs: frozenset[Any]) -> Any: ...
+
+
+S = TypeVar("S", bound=SpecState)
+
+
+class BaseJudge(ABC, Generic[S]):
+    """What judging means in every variant: the spec state `s`, what each node under test was delivered,
+    the dispatch of emitted messages to the rule checks, and the mapping of ballots to the spec's integers.
+    A variant's judge supplies the checks by calling its own spec."""
+
+    s: S
+
     def __init__(self, setup: Setup) -> None:
         self.setup = setup
-        self.cfg = paxos.Config(setup.quorums, setup.values, MAX_BALLOT)
-        self.s = paxos.init(self.cfg)
         self.ranked = tuple(sorted(setup.proposers))
         self.acc_index = {name: i for i, name in enumerate(setup.acceptors)}
         self.delivered: dict[str, set[paxos.Message]] = {n: set() for n in setup.under_test}
@@ -68,6 +101,34 @@ class Judge:
         if spec_msg is not None and m.dst in self.delivered:
             self.delivered[m.dst].add(spec_msg)
 
+    def send(self, m: Any) -> None:
+        """Add a spec message to the set of messages sent (the suite's own parties send this way)."""
+        self.s = self.s._replace(msgs=self.s.msgs | {m})
+
+    @abstractmethod
+    def to_spec(self, m: Protocol) -> Any:
+        """The spec's message for a canonical one (None for those the spec has no message for)."""
+
+    @abstractmethod
+    def must_answer(self, m: Input) -> str | None:
+        """For an acceptor under test alone: why it must answer `m` (the spec lets it), or None."""
+
+    @abstractmethod
+    def check_invariants(self, node: str) -> None:
+        """The spec's agreement and validity over everything anybody sent, after every step."""
+
+    def judge_accept(self, node: str, o: Accept) -> None:
+        raise Violated("protocol", node, f"the {self.setup.variant} suite judges no proposer: {describe(o)}")
+
+    def judge_decision(self, node: str, value: str, slot: int | None) -> None:
+        raise Violated("protocol", node, f"the {self.setup.variant} suite judges no learner: decided {value}")
+
+    @abstractmethod
+    def judge_promise(self, node: str, o: Promise) -> None: ...
+
+    @abstractmethod
+    def judge_accepted(self, node: str, o: Accepted) -> None: ...
+
     def judge(self, node: str, o: Output, incarnation: int) -> None:
         """Judge one message `node` emitted; raises Violated naming the rule it breaks."""
         role = self.setup.role
@@ -75,7 +136,7 @@ class Judge:
             raise Violated("protocol", node, f"a {role} sent {describe(o)}")
         if isinstance(o, Decision):
             self.judged["decision"] += 1
-            self.judge_decision(node, o.value)
+            self.judge_decision(node, o.value, o.slot)
             return
         receivers = RECEIVERS.get(o.type, "learners or proposers")
         allowed = getattr(self.setup, receivers, None) or self.setup.learners + self.setup.proposers
@@ -98,24 +159,11 @@ class Judge:
     # ------------------------------------------------------------ mapping to the spec
 
     def bint(self, b: Ballot) -> int:
+        """A ballot as the spec's integer: `round * P + rank(proposer)`."""
         return b.round * len(self.ranked) + self.ranked.index(b.node)
 
     def ballot(self, i: int) -> Ballot:
         return Ballot(i // len(self.ranked), self.ranked[i % len(self.ranked)])
-
-    def to_spec(self, m: Protocol) -> paxos.Message | None:
-        match m:
-            case Prepare(ballot=b):
-                return M1a(self.bint(b))
-            case Promise(src=src, ballot=b, last=last):
-                if last is None:
-                    return M1b(self.acc_index[src], self.bint(b), -1, None)
-                return M1b(self.acc_index[src], self.bint(b), self.bint(last.ballot), last.value)
-            case Accept(ballot=b, value=v):
-                return M2a(self.bint(b), v)
-            case Accepted(src=src, ballot=b, value=v):
-                return M2b(self.acc_index[src], self.bint(b), v)
-        return None
 
     def vote(self, mbal: int, mval: str | None) -> str:
         return "none" if mbal < 0 else f"({self.ballot(mbal)}, {mval})"
@@ -123,32 +171,28 @@ class Judge:
     def names(self, mask: int) -> str:
         return "{" + ", ".join(self.setup.quorums.phase1.names(mask)) + "}"
 
-    # ------------------------------------------------------------ views
-
-    def proposal_at(self, bi: int) -> str | None:
-        return next((m.val for m in self.s.msgs if isinstance(m, M2a) and m.bal == bi), None)
-
-    def view(self, node: str, kinds: Iterable[str], everyone: Iterable[str] = ()) -> paxos.State:
+    def view(self, node: str, kinds: Iterable[str], everyone: Iterable[str] = ()) -> S:
         """The spec state as `node` has seen it: the messages of `kinds` delivered to it, plus the messages of
         kinds `everyone` that anybody sent (proposals are global: one per ballot across all proposers)."""
         kinds, everyone = set(kinds), set(everyone)
         seen = {m for m in self.delivered.get(node, ()) if m.type in kinds}
-        return self.s._replace(msgs=frozenset(seen | {m for m in self.s.msgs if m.type in everyone}))
+        return self.s._replace(msgs=frozenset(seen | {m for m in self.s.msgs if m.type in everyone}))  # type: ignore[no-any-return]
 
-    def must_answer(self, m: Protocol) -> str | None:
-        """For an acceptor under test alone: why it must answer `m` (the spec lets it), or None."""
-        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
-            return None
-        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
-        view = self.view(m.dst, ("1a", "2a"))
-        promised = self.ballot(self.s.max_bal[a]) if self.s.max_bal[a] >= 0 else "nothing"
-        if isinstance(m, Prepare) and paxos.phase1b(self.cfg, view, a, bi) is not None:
-            return f"did not promise {m.ballot} although its promise was {promised}"
-        if isinstance(m, Accept) and paxos.phase2b(self.cfg, view, a, bi, m.value) is not None:
-            return f"did not vote for {m.value} at {m.ballot} although its promise was {promised}"
-        return None
+    def promised_text(self, a: int) -> str:
+        promised = self.s.max_bal[a]
+        return str(self.ballot(promised)) if promised >= 0 else "nothing"
 
-    # ------------------------------------------------------------ the rules
+    def refuse_promise(self, node: str, o: Promise, view: S, last: str) -> Violated:
+        """Why the spec's phase1b refused `o` (a promise): no prepare asked for it, or the promise forbids it."""
+        if M1a(self.bint(o.ballot)) not in view.msgs:
+            return Violated("replies_to_requests", node, f"promised {o.ballot}, which no prepare it got asked for")
+        promised = self.promised_text(self.acc_index[node])
+        if promised == str(o.ballot):
+            reason = f"promised {o.ballot} a second time (reporting {last}): a ballot may be joined only once, "
+            reason += f"strictly above the promise, and its promise already was {promised}"
+        else:
+            reason = f"promised {o.ballot} although its promise already was {promised}"
+        return Violated("promise_above_promise", node, reason)
 
     def judge_prepare(self, node: str, o: Prepare, inc: int) -> None:
         self.owned(node, o.ballot, "prepare")
@@ -165,11 +209,62 @@ class Judge:
                 )
         if node not in self.highest or o.ballot > self.highest[node][0]:
             self.highest[node] = (o.ballot, inc)
-        self.s = self.s._replace(msgs=self.s.msgs | {M1a(self.bint(o.ballot))})
+        self.send(M1a(self.bint(o.ballot)))
 
     def owned(self, node: str, b: Ballot, what: str) -> None:
         if b.node != node:
             raise Violated("ballot_owned", node, f"sent {what} with ballot {b}, which belongs to {b.node}")
+
+
+class Judge(BaseJudge[paxos.State]):
+    """Single-decree Paxos (`spec/paxos.py`); Fast Paxos's judge extends it (the same state and messages)."""
+
+    def __init__(self, setup: Setup) -> None:
+        super().__init__(setup)
+        self.cfg = self.config()
+        self.s = paxos.init(self.cfg)
+
+    def config(self) -> paxos.Config:
+        return paxos.Config(self.setup.quorums, self.setup.values, MAX_BALLOT)
+
+    def to_spec(self, m: Protocol) -> paxos.Message | None:
+        match m:
+            case Prepare(ballot=b):
+                return M1a(self.bint(b))
+            case Promise(src=src, ballot=b, last=last):
+                if last is None:
+                    return M1b(self.acc_index[src], self.bint(b), -1, None)
+                return M1b(self.acc_index[src], self.bint(b), self.bint(last.ballot), last.value)
+            case Accept(ballot=b, value=v):
+                return M2a(self.bint(b), v)
+            case Accepted(src=src, ballot=b, value=v):
+                return M2b(self.acc_index[src], self.bint(b), v)
+            case AcceptAny(ballot=b):
+                return MAny(self.bint(b))
+        return None
+
+    # ------------------------------------------------------------ views
+
+    def proposal_at(self, bi: int) -> str | None:
+        return next((m.val for m in self.s.msgs if isinstance(m, M2a) and m.bal == bi), None)
+
+    def must_answer(self, m: Input) -> str | None:
+        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
+            return None
+        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
+        view = self.view(m.dst, ("1a", "2a"))
+        promised = self.promised_text(a)
+        if isinstance(m, Prepare) and paxos.phase1b(self.cfg, view, a, bi) is not None:
+            return f"did not promise {m.ballot} although its promise was {promised}"
+        if isinstance(m, Accept) and self.phase2b(view, a, bi, m.value) is not None:
+            return f"did not vote for {m.value} at {m.ballot} although its promise was {promised}"
+        return None
+
+    def phase2b(self, view: paxos.State, a: int, bi: int, v: str) -> paxos.State | None:
+        """The variant's Phase2b action (a vote for a leader's proposal)."""
+        return paxos.phase2b(self.cfg, view, a, bi, v)
+
+    # ------------------------------------------------------------ the rules
 
     def judge_accept(self, node: str, o: Accept) -> None:
         self.owned(node, o.ballot, "accept")
@@ -209,15 +304,7 @@ class Judge:
         view = self.view(node, ("1a", "2a"))
         t = paxos.phase1b(self.cfg, view, a, bi)
         if t is None:
-            if M1a(bi) not in view.msgs:
-                raise Violated("replies_to_requests", node, f"promised {o.ballot}, which no prepare it got asked for")
-            promised = self.ballot(self.s.max_bal[a])
-            if promised == o.ballot:
-                reason = f"promised {o.ballot} a second time (reporting last vote {self.last_text(o)}): a ballot "
-                reason += f"may be joined only once, strictly above the promise, and its promise already was {promised}"
-            else:
-                reason = f"promised {o.ballot} although its promise already was {promised}"
-            raise Violated("promise_above_promise", node, reason)
+            raise self.refuse_promise(node, o, view, f"last vote {self.last_text(o)}")
         expected = M1b(a, bi, t.max_vbal[a], t.max_val[a])
         if m != expected:
             raise Violated(
@@ -237,20 +324,28 @@ class Judge:
         m = M2b(a, bi, o.value)
         if m in self.s.msgs:
             return
-        view = self.view(node, ("1a", "2a"))
-        t = paxos.phase2b(self.cfg, view, a, bi, o.value)
+        view = self.view(node, ("1a", "2a", "any"))
+        t = self.phase2b(view, a, bi, o.value) if M2a(bi, o.value) in view.msgs else self.fast_vote(node, view, o)
         if t is None:
             if M2a(bi, o.value) not in view.msgs:
                 raise Violated(
                     "replies_to_requests", node, f"voted for {o.value} at {o.ballot}, which nobody asked it to"
                 )
-            promised = self.ballot(self.s.max_bal[a])
-            raise Violated(
-                "accept_at_or_above_promise", node, f"voted for {o.value} at {o.ballot} below its promise {promised}"
-            )
+            raise self.refuse_vote(node, o)
         self.s = t._replace(msgs=self.s.msgs | {m})
 
-    def judge_decision(self, node: str, value: str) -> None:
+    def fast_vote(self, node: str, view: paxos.State, o: Accepted) -> paxos.State | None:
+        """A vote no proposal asked for: none in single-decree Paxos (Fast Paxos: a client's value)."""
+        return None
+
+    def refuse_vote(self, node: str, o: Accepted) -> Violated:
+        """Why the spec refused a vote that was asked for."""
+        promised = self.promised_text(self.acc_index[node])
+        return Violated(
+            "accept_at_or_above_promise", node, f"voted for {o.value} at {o.ballot} below its promise {promised}"
+        )
+
+    def judge_decision(self, node: str, value: str, slot: int | None) -> None:
         view = self.view(node, ("2b",))
         if value not in paxos.chosen(self.cfg, view):
             by_ballot: dict[int, list[str]] = {}
@@ -273,7 +368,6 @@ class Judge:
         self.decided[node] = value
 
     def check_invariants(self, node: str) -> None:
-        """The spec's agreement and validity over everything anybody sent, after every step."""
         for rule, invariant in (("agreement", paxos.agreement), ("validity", paxos.validity)):
             reason = invariant(self.cfg, self.s)
             if reason is not None:

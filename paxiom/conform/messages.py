@@ -1,4 +1,9 @@
-"""The canonical messages every implementation under test speaks, and their JSON form (protocol version 1).
+"""The canonical messages every implementation under test speaks, and their JSON form (protocol versions 1, 2).
+
+Version 1 is single-decree Paxos. Version 2 adds what the other variants need: Multi-Paxos's slots (on
+accept, accepted and decision, and a promise reporting its latest vote in every slot), and Fast Paxos's
+`any` message and client values sent straight to acceptors (`propose` to an acceptor). Which fields a
+message must carry depends on the variant of the run (`Wire`), given at init.
 
 A ballot is a pair `[round, proposer]`: rounds order ballots, the proposer's id breaks ties, and because a
 proposer only ever mints ballots carrying its own id, no ballot is ever used by two proposers. This is the
@@ -17,6 +22,26 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 PROTOCOL = "paxiom-conform/1"
+PROTOCOL_2 = "paxiom-conform/2"
+
+
+class Wire(NamedTuple):
+    """What the messages of a run look like: its variant and, for Multi-Paxos, how many slots are in play."""
+
+    variant: str = "paxos"
+    slots: int = 1
+
+    @property
+    def protocol(self) -> str:
+        """Single-decree runs keep version 1, so version-1 implementations keep working unchanged."""
+        return PROTOCOL if self.variant == "paxos" else PROTOCOL_2
+
+    @property
+    def slotted(self) -> bool:
+        return self.variant == "multipaxos"
+
+
+V1 = Wire()
 
 MAX_ROUND = 2**63 - 1
 """Rounds beyond a signed 64-bit integer are garbage: no implementation mints them, and they would make the
@@ -59,6 +84,14 @@ class LastVote(NamedTuple):
     value: str
 
 
+class SlotVote(NamedTuple):
+    """Multi-Paxos: an acceptor's latest vote in one slot, reported in its promise."""
+
+    slot: int
+    ballot: Ballot
+    value: str
+
+
 @dataclass(frozen=True)
 class Prepare:
     """1a: `src` asks `dst` to join `ballot`."""
@@ -71,12 +104,15 @@ class Prepare:
 
 @dataclass(frozen=True)
 class Promise:
-    """1b: `src` joins `ballot` and reports its latest vote (None if it never voted)."""
+    """1b: `src` joins `ballot` and reports its latest vote (None if it never voted). In Multi-Paxos it
+    joins `ballot` for every slot at once and `votes` reports its latest vote in each slot it voted in
+    (`last` is then unused)."""
 
     src: str
     dst: str
     ballot: Ballot
     last: LastVote | None
+    votes: tuple[SlotVote, ...] | None = None
     type = "promise"
 
 
@@ -93,38 +129,54 @@ class Nack:
 
 @dataclass(frozen=True)
 class Accept:
-    """2a: `src` asks `dst` to vote for `value` at `ballot`."""
+    """2a: `src` asks `dst` to vote for `value` at `ballot` (in `slot`, in Multi-Paxos)."""
 
     src: str
     dst: str
     ballot: Ballot
     value: str
+    slot: int | None = None
     type = "accept"
 
 
 @dataclass(frozen=True)
+class AcceptAny:
+    """Fast Paxos 2a "any": the coordinator of fast ballot `ballot` lets `dst` vote for the first client
+    value that reaches it."""
+
+    src: str
+    dst: str
+    ballot: Ballot
+    type = "any"
+
+
+@dataclass(frozen=True)
 class Accepted:
-    """2b: `src` voted for `value` at `ballot`; sent to proposers and learners."""
+    """2b: `src` voted for `value` at `ballot` (in `slot`, in Multi-Paxos); sent to proposers and learners."""
 
     src: str
     dst: str
     ballot: Ballot
     value: str
+    slot: int | None = None
     type = "accepted"
 
 
 @dataclass(frozen=True)
 class Decision:
-    """`src` has learned that `value` is chosen (addressed to the suite, standing in for clients)."""
+    """`src` has learned that `value` is chosen (in `slot`, in Multi-Paxos), addressed to the suite, which
+    stands in for clients."""
 
     src: str
     value: str
+    slot: int | None = None
     type = "decision"
 
 
 @dataclass(frozen=True)
 class Propose:
-    """Control input to a proposer: a client asks it to get `value` chosen."""
+    """Control input to a proposer: a client asks it to get `value` chosen. In Fast Paxos clients also send
+    their value straight to acceptors, which vote for it at a ballot opened with "any"."""
 
     value: str
     type = "propose"
@@ -137,7 +189,7 @@ class Timeout:
     type = "timeout"
 
 
-Protocol = Prepare | Promise | Nack | Accept | Accepted
+Protocol = Prepare | Promise | Nack | Accept | AcceptAny | Accepted
 """Messages between nodes."""
 Output = Protocol | Decision
 """Everything an implementation may emit."""
@@ -147,38 +199,52 @@ Input = Protocol | Propose | Timeout
 
 def to_json(msg: Output | Input) -> dict[str, Any]:
     doc: dict[str, Any] = {"type": msg.type}
-    if isinstance(msg, Prepare | Promise | Nack | Accept | Accepted | Decision):
+    if isinstance(msg, Prepare | Promise | Nack | Accept | AcceptAny | Accepted | Decision):
         doc["from"] = msg.src
-    if isinstance(msg, Prepare | Promise | Nack | Accept | Accepted):
+    if isinstance(msg, Prepare | Promise | Nack | Accept | AcceptAny | Accepted):
         doc["to"] = msg.dst
         doc["ballot"] = msg.ballot.to_json()
-    if isinstance(msg, Promise):
+    if isinstance(msg, Promise) and msg.votes is not None:
+        doc["votes"] = [{"slot": v.slot, "ballot": v.ballot.to_json(), "value": v.value} for v in msg.votes]
+    elif isinstance(msg, Promise):
         doc["last"] = None if msg.last is None else {"ballot": msg.last.ballot.to_json(), "value": msg.last.value}
     if isinstance(msg, Nack):
         doc["promised"] = msg.promised.to_json()
     if isinstance(msg, Accept | Accepted | Decision | Propose):
         doc["value"] = msg.value
+    if isinstance(msg, Accept | Accepted | Decision) and msg.slot is not None:
+        doc["slot"] = msg.slot
     return doc
 
 
 def describe(msg: Output | Input) -> str:
-    """One line for step lists and diagrams, e.g. `promise 2.p1 last=(1.p2, v1)`."""
+    """One line for step lists and diagrams, e.g. `promise 2.p1 last=(1.p2, v1)`, `accept 1.p1 slot 2 v3`."""
     match msg:
         case Prepare(ballot=b):
             return f"prepare {b}"
+        case Promise(ballot=b, votes=tuple(votes)):
+            return f"promise {b} votes=" + (
+                ", ".join(f"slot {v.slot} ({v.ballot}, {v.value})" for v in votes) or "none"
+            )
         case Promise(ballot=b, last=last):
             return f"promise {b} last=" + ("none" if last is None else f"({last.ballot}, {last.value})")
         case Nack(ballot=b, promised=p):
             return f"nack {b} promised={p}"
-        case Accept(ballot=b, value=v):
-            return f"accept {b} {v}"
-        case Accepted(ballot=b, value=v):
-            return f"accepted {b} {v}"
-        case Decision(value=v):
-            return f"decision {v}"
+        case Accept(ballot=b, value=v, slot=slot):
+            return f"accept {b}{in_slot(slot)} {v}"
+        case AcceptAny(ballot=b):
+            return f"any {b}"
+        case Accepted(ballot=b, value=v, slot=slot):
+            return f"accepted {b}{in_slot(slot)} {v}"
+        case Decision(value=v, slot=slot):
+            return f"decision{in_slot(slot)} {v}"
         case Propose(value=v):
             return f"propose {v}"
     return "timeout"
+
+
+def in_slot(slot: int | None) -> str:
+    return "" if slot is None else f" slot {slot}"
 
 
 # ---------------------------------------------------------------- strict parsing
@@ -211,19 +277,45 @@ def parse_ballot(raw: Any, proposers: Collection[str]) -> Ballot:
     return Ballot(raw[0], raw[1])
 
 
-def from_json(doc: Any, nodes: Collection[str], proposers: Collection[str]) -> Output:
-    """An emitted message, validated against the node ids given at init."""
+def _slot(doc: Mapping[str, Any], wire: Wire) -> int | None:
+    """The slot a Multi-Paxos message must carry; other variants have none."""
+    return _slot_in(doc, wire) if wire.slotted else None
+
+
+def _slot_in(doc: Mapping[str, Any], wire: Wire) -> int:
+    slot = _field(doc, "slot")
+    if type(slot) is not int or not 0 <= slot < wire.slots:
+        raise Garbage(f"'slot' is {shown(slot)}, not a slot in 0..{wire.slots - 1} (init's slots)")
+    return slot
+
+
+def _votes(raw: Any, proposers: Collection[str], wire: Wire) -> tuple[SlotVote, ...]:
+    if not isinstance(raw, list) or not all(isinstance(v, dict) for v in raw):
+        raise Garbage(f"'votes' must be a list of {{slot, ballot, value}}, not {shown(raw)}")
+    votes = tuple(SlotVote(_slot_in(v, wire), parse_ballot(_field(v, "ballot"), proposers), _value(v)) for v in raw)
+    if len({v.slot for v in votes}) != len(votes):
+        raise Garbage(f"'votes' reports a slot twice: {shown(raw)}")
+    return tuple(sorted(votes))
+
+
+def from_json(doc: Any, nodes: Collection[str], proposers: Collection[str], wire: Wire = V1) -> Output:
+    """An emitted message, validated against the node ids given at init and the run's `wire`."""
     if not isinstance(doc, dict):
         raise Garbage(f"a message must be a JSON object, not {type(doc).__name__}")
     kind = doc.get("type")
     if kind == "decision":
-        return Decision(_name(doc, "from", nodes), _value(doc))
-    if kind not in ("prepare", "promise", "nack", "accept", "accepted"):
+        return Decision(_name(doc, "from", nodes), _value(doc), _slot(doc, wire))
+    kinds = ("prepare", "promise", "nack", "accept", "accepted") + (("any",) if wire.variant == "fastpaxos" else ())
+    if kind not in kinds:
         raise Garbage(f"unknown message type {shown(kind)}")
     src, dst = _name(doc, "from", nodes), _name(doc, "to", nodes)
     ballot = parse_ballot(_field(doc, "ballot"), proposers)
     if kind == "prepare":
         return Prepare(src, dst, ballot)
+    if kind == "any":
+        return AcceptAny(src, dst, ballot)
+    if kind == "promise" and wire.slotted:
+        return Promise(src, dst, ballot, None, _votes(_field(doc, "votes"), proposers, wire))
     if kind == "promise":
         last = _field(doc, "last")
         if last is None:
@@ -234,5 +326,5 @@ def from_json(doc: Any, nodes: Collection[str], proposers: Collection[str]) -> O
     if kind == "nack":
         return Nack(src, dst, ballot, parse_ballot(_field(doc, "promised"), proposers))
     if kind == "accept":
-        return Accept(src, dst, ballot, _value(doc))
-    return Accepted(src, dst, ballot, _value(doc))
+        return Accept(src, dst, ballot, _value(doc), _slot(doc, wire))
+    return Accepted(src, dst, ballot, _value(doc), _slot(doc, wire))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paxiom.conform.messages import PROTOCOL
+from paxiom.conform.messages import Wire
 from paxiom.spec.quorums import QuorumFamily, Threshold
 
 ROLES = ("acceptor", "proposer", "learner", "group")
@@ -51,6 +51,12 @@ class Node:
     """0 at first start, then 1, 2, ... after each kill and restart on the same data directory."""
     options: Mapping[str, str] = field(default_factory=dict)
     """Free-form `--option KEY=VALUE` settings from the command line (e.g. which mutant to inject)."""
+    wire: Wire = Wire()
+    """The variant of the run (paxos, multipaxos, fastpaxos) and, for Multi-Paxos, the slots in play."""
+    fast: Quorums | None = None
+    """Fast Paxos: the fast quorums."""
+    fast_rounds: tuple[int, ...] = ()
+    """Fast Paxos: the rounds whose ballots are fast (every other ballot is classic)."""
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -58,9 +64,10 @@ class Node:
         return tuple(dict.fromkeys(self.acceptors + self.proposers + self.learners))
 
     def init_json(self) -> dict[str, Any]:
-        return {
+        """The init line: version 1's fields, and version 2's `variant` and its constants beside them."""
+        doc: dict[str, Any] = {
             "type": "init",
-            "protocol": PROTOCOL,
+            "protocol": self.wire.protocol,
             "node": self.id,
             "role": self.role,
             "acceptors": list(self.acceptors),
@@ -71,3 +78,11 @@ class Node:
             "incarnation": self.incarnation,
             "options": dict(self.options),
         }
+        if self.wire.protocol != Wire().protocol:
+            doc["variant"] = self.wire.variant
+        if self.wire.slotted:
+            doc["slots"] = self.wire.slots
+        if self.fast is not None:
+            doc["quorums"]["fast"] = self.fast.to_json()
+            doc["fast_rounds"] = list(self.fast_rounds)
+        return doc

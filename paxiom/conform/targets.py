@@ -28,6 +28,7 @@ from typing import IO, Any
 from paxiom.conform.adapter import Adapter
 from paxiom.conform.messages import (
     Accept,
+    AcceptAny,
     Accepted,
     Decision,
     Garbage,
@@ -94,7 +95,7 @@ def check_output(node: Node, raw: Any) -> Output:
     """Validate one emitted message against the schema and the node's identity."""
     if not isinstance(raw, dict):
         raise Garbage(f"emitted {shown(raw)}, not a message")
-    msg = from_json(raw, node.nodes, node.proposers)
+    msg = from_json(raw, node.nodes, node.proposers, node.wire)
     if msg.src != node.id:
         raise Garbage(f"emitted a message claiming to be from {msg.src!r}: {shown(raw)}")
     return msg
@@ -149,7 +150,7 @@ class AdapterInstance(Instance):
         emitted = self._guard(lambda: list(self.adapter.handle(msg) or ()))
         out = []
         for m in emitted:
-            if not isinstance(m, Prepare | Promise | Nack | Accept | Accepted | Decision):
+            if not isinstance(m, Prepare | Promise | Nack | Accept | AcceptAny | Accepted | Decision):
                 what = f"{shown(m)} ({type(m).__name__})"
                 raise Failure("protocol", f"emitted {what}, not a paxiom.conform message", what)
             try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from paxiom.conform.judges import Judge, Violated, Violation
+from paxiom.conform.judges import BaseJudge, Judge, Violated, Violation
 from paxiom.conform.messages import (
     Accept,
     Accepted,
@@ -30,6 +30,7 @@ from paxiom.conform.messages import (
     Propose,
     Protocol,
     Timeout,
+    Wire,
     describe,
 )
 from paxiom.conform.node import Node, Quorums
@@ -40,6 +41,10 @@ from paxiom.spec.paxos import M1a, M2a
 from paxiom.spec.quorums import QuorumSystem
 
 VALUES = ("v1", "v2", "v3")
+SLOTS = 3
+"""Multi-Paxos: the slots in play (0..2): enough for a hole below a vote and a slot above it."""
+FAST_ROUNDS = (0, 2)
+"""Fast Paxos: the rounds whose ballots are fast; the others (1, 3, ...) are classic, for recovery."""
 
 SETTLE_LIMIT = 60
 """Most deliveries one `settle` step makes: an implementation that chatters forever is still judged."""
@@ -101,6 +106,11 @@ class Setup:
     quorums: QuorumSystem
     values: tuple[str, ...] = VALUES
     options: tuple[tuple[str, str], ...] = ()
+    variant: str = "paxos"
+
+    @property
+    def wire(self) -> Wire:
+        return Wire(self.variant, SLOTS if self.variant == "multipaxos" else 1)
 
     @property
     def acceptors(self) -> tuple[str, ...]:
@@ -131,13 +141,22 @@ class Setup:
             data_dir,
             incarnation,
             dict(self.options),
+            self.wire,
+            None if self.quorums.fast is None else Quorums.of(self.quorums.fast),
+            FAST_ROUNDS if self.variant == "fastpaxos" else (),
         )
 
 
-class World:
+class BaseWorld:
+    """What every variant's run shares: starting, feeding, killing and restarting the nodes under test, the
+    network, clients, and judging everything they emit. A variant adds the steps its schedules use."""
+
+    judge_class: type[BaseJudge[Any]]
+    j: BaseJudge[Any]
+
     def __init__(self, target: Target, setup: Setup, workdir: Path) -> None:
         self.target, self.setup, self.workdir = target, setup, workdir
-        self.j = Judge(setup)
+        self.j = self.judge_class(setup)
         self.iut = setup.under_test
         self.rivals = tuple(p for p in setup.proposers if p not in self.iut)
         self.instances: dict[str, Instance] = {}
@@ -250,16 +269,8 @@ class World:
     def do_prepare(self, p: int, rnd: int) -> None:
         """A suite proposer sends a prepare to the acceptor under test."""
         b = Ballot(rnd, pick(self.rivals, p))
-        self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M1a(self.j.bint(b))})
+        self.j.send(M1a(self.j.bint(b)))
         self.inputs.append(Prepare(b.node, self.iut[0], b))
-        self.deliver(self.inputs[-1])
-
-    def do_accept(self, p: int, rnd: int, vk: int) -> None:
-        """A suite proposer asks the acceptor under test to vote (one value per ballot, as proposers do)."""
-        b = Ballot(rnd, pick(self.rivals, p))
-        value = self.j.proposal_at(self.j.bint(b)) or pick(self.setup.values, vk)
-        self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M2a(self.j.bint(b), value)})
-        self.inputs.append(Accept(b.node, self.iut[0], b, value))
         self.deliver(self.inputs[-1])
 
     def do_redeliver(self, k: int) -> None:
@@ -310,6 +321,54 @@ class World:
         self.instances.pop(node).kill()
         self.incarnation[node] += 1
         self.instances[node] = self.target.start(self.setup.node(node, self.workdir / node, self.incarnation[node]))
+
+    # ------------------------------------------------------------ helpers
+
+    def proposers_under_test(self) -> tuple[str, ...]:
+        return tuple(n for n in self.iut if n in self.setup.proposers)
+
+    def simulated_acceptor(self, m: Protocol) -> None:
+        """An acceptor the suite plays answers `m`: only proposer tests have them (World's, by the spec)."""
+
+    # ------------------------------------------------------------ what the implementation emits
+
+    def emit(self, node: str, o: Output) -> None:
+        try:
+            self.j.judge(node, o, self.incarnation[node])
+        except Violated:
+            if not isinstance(o, Decision):
+                self.events.append(Event("msg", o.src, o.dst, describe(o)))  # the offending message, drawn
+            raise
+        finally:
+            if isinstance(o, Decision):
+                self.events.append(Event("note", node, node, describe(o)))
+        if not isinstance(o, Decision):
+            self.route(o)
+
+    def route(self, o: Protocol) -> None:
+        if o.dst == o.src:
+            self.j.record_delivery(o)  # handled inside the node itself: it has seen its own message
+            return
+        if o.dst in self.instances or (self.setup.role == "proposer" and o.dst in self.j.acc_index):
+            self.pending.append(o)
+        else:
+            self.events.append(Event("msg", o.src, o.dst, describe(o)))
+
+
+class World(BaseWorld):
+    """Single-decree Paxos, and what Fast Paxos's world extends: the suite's proposers and acceptors act by
+    `spec/paxos.py`'s actions."""
+
+    judge_class = Judge
+    j: Judge
+
+    def do_accept(self, p: int, rnd: int, vk: int) -> None:
+        """A suite proposer asks the acceptor under test to vote (one value per ballot, as proposers do)."""
+        b = Ballot(rnd, pick(self.rivals, p))
+        value = self.j.proposal_at(self.j.bint(b)) or pick(self.setup.values, vk)
+        self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M2a(self.j.bint(b), value)})
+        self.inputs.append(Accept(b.node, self.iut[0], b, value))
+        self.deliver(self.inputs[-1])
 
     def next_rival_ballot(self, p: int, bump: int) -> Ballot:
         """A rival's new ballot: `bump` rounds above its previous one (a proposer's ballots only increase)."""
@@ -380,11 +439,6 @@ class World:
         self.rival_phase1(b, chosen_quorum)
         self.do_rival_accept(p, voters, vk)
 
-    # ------------------------------------------------------------ helpers
-
-    def proposers_under_test(self) -> tuple[str, ...]:
-        return tuple(n for n in self.iut if n in self.setup.proposers)
-
     def mask_acceptors(self, mask: int) -> list[int]:
         return [a for a in self.j.cfg.acceptors if mask >> a & 1]
 
@@ -411,30 +465,6 @@ class World:
             if t is not None:
                 self.j.s = t
             self.pending.append(reply)
-
-    # ------------------------------------------------------------ what the implementation emits
-
-    def emit(self, node: str, o: Output) -> None:
-        try:
-            self.j.judge(node, o, self.incarnation[node])
-        except Violated:
-            if not isinstance(o, Decision):
-                self.events.append(Event("msg", o.src, o.dst, describe(o)))  # the offending message, drawn
-            raise
-        finally:
-            if isinstance(o, Decision):
-                self.events.append(Event("note", node, node, describe(o)))
-        if not isinstance(o, Decision):
-            self.route(o)
-
-    def route(self, o: Protocol) -> None:
-        if o.dst == o.src:
-            self.j.record_delivery(o)  # handled inside the node itself: it has seen its own message
-            return
-        if o.dst in self.instances or (self.setup.role == "proposer" and o.dst in self.j.acc_index):
-            self.pending.append(o)
-        else:
-            self.events.append(Event("msg", o.src, o.dst, describe(o)))
 
 
 def summarize(out: Sequence[Output]) -> list[str]:
