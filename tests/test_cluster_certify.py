@@ -248,8 +248,8 @@ def test_load_of_every_small_example_matches_the_plain_lp(path: Path) -> None:
         assert result.value == pytest.approx(brute_force_load(c, name), abs=1e-6), (name, result.method)
 
 
-def test_load_by_column_generation_reaches_large_read_once_systems() -> None:
+def test_load_of_large_symmetric_systems_in_closed_form() -> None:
     c = load_cluster(EXAMPLES / "zones-9x9.toml")
     result = quorum_load(c.phase1.expr)
     assert result.value == pytest.approx((5 / 9) ** 2)  # a majority of zones, a majority in each
-    assert "column generation" in result.method
+    assert "closed form" in result.method and "25/81" in result.method

@@ -1,25 +1,39 @@
 """Quorum load (Naor and Wool, 1998): the busiest node's share under the best strategy for picking quorums.
 
 load = min over probability distributions σ on quorums of max over nodes i of Σ_{Q ∋ i} σ(Q).
-For a threshold over unit-weight nodes (any K of n) it is K/n exactly: the uniform strategy reaches it and
-every quorum has K members, so the shares sum to at least K. Otherwise the linear program is solved with
-HiGHS (scipy.optimize.linprog, method="highs"), two ways:
+The first of four exact methods that applies answers:
 
-* read-once formulas (no node twice: majorities of majorities, weighted votes, rows of a grid) by column
-  generation: the LP starts with one quorum, and its dual prices y (a distribution over nodes) ask for
-  the quorum Q minimising y(Q), found bottom-up exactly; min y(Q) is a lower bound on the load and the
-  LP's value an upper bound, and we stop when they meet. No quorum list is ever built;
+* closed form, for a symmetric read-once tree (every gate's arguments weigh the same and have the same
+  shape: K of n, majorities of equal majorities, rows of a grid): load = Π K/m over its levels, an exact
+  fraction. The uniform strategy reaches it, and the uniform distribution over nodes proves no strategy
+  does better, since every quorum has at least Π K nodes out of Π m (Naor and Wool's composition);
+* for other read-once formulas (no node twice: uneven zones, weighted votes) a compact linear program:
+  one variable per gate and node, its usage (the probability that a quorum uses it), with the root used
+  always and each node's usage at most the load. Because the branches share no node, a strategy is fixed
+  by how each gate, when used, spreads over its arguments: a unit-weight gate's arguments' usages lie in
+  [0, u] and sum to at least K·u (the hull of the K-subsets), a weighted gate's are the take-flows of a
+  path through its knapsack table (a network flow, so integral: paths are the subsets weighing >= K).
+  Size linear in the nodes (times the distinct weights a weighted gate needs), solved by HiGHS;
+* read-once formulas whose weighted tables are too large for that, by column generation: the LP over a
+  few quorums, whose dual prices y (a distribution over nodes) ask for the quorum Q minimising y(Q),
+  found bottom-up exactly; min y(Q) is a lower bound and the LP's value an upper bound, and we stop
+  when they meet;
 * other formulas over the minimal quorums, generated from the expression (supersets never help a
   strategy). Beyond QUORUM_LIMIT of them or NODE_LIMIT nodes we decline and say so, rather than run for
   minutes as enumerating tools do.
+
+The LPs are solved by HiGHS (scipy.optimize.linprog, method="highs"); the tests check the first three
+against the last on random small systems.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 from paxiom.cluster.expr import Expr, Gate, Leaf, read_once, support, walk
@@ -47,17 +61,167 @@ class _TooMany(Exception):
 
 
 def quorum_load(expr: Expr) -> Load:
-    if isinstance(expr, Gate) and all(isinstance(a, Leaf) for a in expr.args) and set(expr.weights) == {1}:
-        return Load(expr.threshold / len(expr.args), "closed form: a K-of-n threshold has load K/n")
+    """The load by the first exact method that applies (see the module's docstring), or why none did."""
+    exact = symmetric_load(expr)
+    if exact is not None:
+        return Load(float(exact), f"closed form: a symmetric threshold tree has load Π K/m = {exact}")
     try:
         from scipy.optimize import linprog
     except ImportError:
         return Load(None, "declined", "scipy is not installed (pip install scipy)")
     if read_once(expr):
+        compact = compact_load(expr, linprog)
+        if compact is not None:
+            return compact
         try:
-            return _column_generation(expr, linprog)
+            return column_generation_load(expr, linprog)
         except TooLarge as exc:
             return Load(None, "declined", f"{exc}: the weights are too large for exact pricing")
+    return enumerated_load(expr, linprog)
+
+
+def symmetric_load(expr: Expr) -> Fraction | None:
+    """The exact load of a read-once tree whose gates each weigh their arguments alike and whose arguments
+    have one shape; None for any other expression."""
+    if not read_once(expr):
+        return None
+    shaped = _shape(expr)
+    return None if shaped is None else shaped[1]
+
+
+def _shape(expr: Expr) -> tuple[object, Fraction] | None:
+    """(canonical shape, load) bottom-up: a gate needing K of m alike arguments has load K/m times theirs."""
+    if isinstance(expr, Leaf):
+        return "node", Fraction(1)
+    if len(set(expr.weights)) != 1:
+        return None
+    args = [_shape(arg) for arg in expr.args]
+    first = args[0]
+    if first is None or any(a is None or a[0] != first[0] for a in args):
+        return None
+    need = -(-expr.threshold // expr.weights[0])
+    return (need, len(args), first[0]), Fraction(need, len(args)) * first[1]
+
+
+def compact_load(expr: Expr, linprog: Any) -> Load | None:
+    """The usage LP of a read-once expression (see the module's docstring); None when its weighted gates'
+    tables would exceed FLOW_CELLS states, or the expression is not read-once."""
+    if not read_once(expr):
+        return None
+    program = _UsageProgram()
+    root = program.variable()
+    program.row([(root, 1.0)], "=", 1.0)
+    pending = [(expr, root)]
+    while pending:
+        node, used = pending.pop()
+        if isinstance(node, Leaf):
+            program.row([(used, 1.0), (LOAD, -1.0)], "<=")
+            continue
+        args = [program.variable() for _ in node.args]
+        if not program.spread(used, args, node.weights, node.threshold):
+            return None
+        pending += zip(node.args, args, strict=True)
+    value = program.solve(linprog)
+    return Load(value, f"compact linear program ({program.size()}), solved by {SOLVER}")
+
+
+LOAD = 0
+"""The LP variable holding the load: the objective, and every node's usage is at most it."""
+FLOW_CELLS = 200_000
+"""Most knapsack-table states the compact LP gives its weighted gates, over the whole expression."""
+
+
+class _UsageProgram:
+    """min load over usage variables (all >= 0) and sparse rows `Σ c·x (<= | =) rhs`."""
+
+    def __init__(self) -> None:
+        self.variables = 1
+        self.rows: dict[str, tuple[list[int], list[int], list[float], list[float]]] = {
+            "<=": ([], [], [], []),
+            "=": ([], [], [], []),
+        }
+        self.cells = 0
+
+    def variable(self) -> int:
+        self.variables += 1
+        return self.variables - 1
+
+    def row(self, terms: Sequence[tuple[int, float]], sense: str, rhs: float = 0.0) -> None:
+        rows, cols, values, rhss = self.rows[sense]
+        for col, value in terms:
+            rows.append(len(rhss))
+            cols.append(col)
+            values.append(value)
+        rhss.append(rhs)
+
+    def spread(self, used: int, args: Sequence[int], weights: Sequence[int], threshold: int) -> bool:
+        """Rows making `args`' usages a mixture, scaled by the gate's usage `used`, of the argument sets
+        weighing at least `threshold`. False when the gate's table would pass FLOW_CELLS."""
+        capped = [min(w, threshold) for w in weights]
+        g = math.gcd(*capped)
+        need = -(-threshold // g)
+        scaled = [w // g for w in capped]
+        if all(w == 1 for w in scaled):  # the hull of the need-subsets: 0 <= x_j <= u, Σ x_j >= need·u
+            for arg in args:
+                self.row([(arg, 1.0), (used, -1.0)], "<=")
+            self.row([(used, float(need))] + [(arg, -1.0) for arg in args], "<=")
+            return True
+        self.cells += len(args) * (need + 1)
+        if self.cells > FLOW_CELLS:
+            return False
+        # heaviest first: the reachable weights stay few (multiples of the large weights) for longer
+        order = sorted(range(len(args)), key=lambda j: -scaled[j])
+        self._flow(used, [args[j] for j in order], [scaled[j] for j in order], need)
+        return True
+
+    def _flow(self, used: int, args: Sequence[int], weights: Sequence[int], need: int) -> None:
+        """A flow of `used` through states (arguments decided, weight taken capped at need) from (0, 0)
+        to (m, need): arguments are taken on the `take` arcs, and a full state takes nothing more."""
+        suffix = list(itertools.accumulate(reversed(weights), initial=0))[::-1]
+        inflow: dict[int, list[int]] = {0: []}
+        for i, (arg, weight) in enumerate(zip(args, weights, strict=True)):
+            outflow: dict[int, list[int]] = {}
+            takes: list[tuple[int, float]] = []
+            for taken, arcs_in in inflow.items():
+                arcs_out: list[int] = []
+                moves = [(taken, False)] if taken == need else [(taken, False), (min(need, taken + weight), True)]
+                for to, take in moves:
+                    if to + suffix[i + 1] < need:
+                        continue  # the remaining arguments cannot reach the threshold from there
+                    arc = self.variable()
+                    arcs_out.append(arc)
+                    outflow.setdefault(to, []).append(arc)
+                    if take:
+                        takes.append((arc, -1.0))
+                source = [(used, -1.0)] if i == 0 else [(a, -1.0) for a in arcs_in]
+                self.row([(a, 1.0) for a in arcs_out] + source, "=")
+            self.row([(arg, 1.0), *takes], "=")
+            inflow = outflow
+
+    def size(self) -> str:
+        constraints = sum(len(r[3]) for r in self.rows.values())
+        return f"{self.variables:,} variables, {constraints:,} constraints"
+
+    def solve(self, linprog: Any) -> float:
+        from scipy.sparse import csr_matrix
+
+        def matrix(sense: str) -> tuple[Any, list[float]] | tuple[None, None]:
+            rows, cols, values, rhs = self.rows[sense]
+            if not rhs:
+                return None, None
+            return csr_matrix((values, (rows, cols)), shape=(len(rhs), self.variables)), rhs
+
+        a_ub, b_ub = matrix("<=")
+        a_eq, b_eq = matrix("=")
+        objective = [0.0] * self.variables
+        objective[LOAD] = 1.0
+        result = linprog(objective, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        assert result.status == 0, result.message  # feasible (use every argument) and bounded (load >= 0)
+        return float(result.fun)
+
+
+def enumerated_load(expr: Expr, linprog: Any) -> Load:
+    """The LP over every minimal quorum, for any expression (declined past NODE_LIMIT or QUORUM_LIMIT)."""
     nodes_mentioned = support(expr).bit_count()
     widest = max((len(e.args) for e in walk(expr) if isinstance(e, Gate)), default=0)
     if widest > NODE_LIMIT:  # the minimal-subset search recurses once per argument
@@ -115,7 +279,8 @@ def _cheapest_quorum(expr: Expr, price: dict[int, float]) -> tuple[float, int]:
     return cheapest_selection(options, expr.threshold)
 
 
-def _column_generation(expr: Expr, linprog: Any) -> Load:
+def column_generation_load(expr: Expr, linprog: Any) -> Load:
+    """The LP of a read-once expression by column generation, certified by a matching lower bound."""
     nodes = _nodes_of(expr)
     deadline = time.perf_counter() + GENERATION_SECONDS
     columns = _spread_quorums(expr, nodes)
