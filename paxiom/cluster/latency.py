@@ -2,7 +2,9 @@
 
 A leader at node L that sends to everyone hears back from the nodes in order of their round-trip time
 from L (its own answer is immediate); a phase completes when the nodes heard so far contain a quorum.
-Because families are monotone, the first such prefix is found by binary search over that order.
+The answers are added one by one to an incremental evaluation of the expression (each walks up from the
+node only while a gate's verdict changes), so the first quorum prefix and its minimal quorum (slowest
+members dropped first) cost O(n · depth) rather than an evaluation of the whole expression per node.
 """
 
 from __future__ import annotations
@@ -60,24 +62,62 @@ class PhaseLatency:
 
 def fastest_quorum(expr: Expr, leader: int, row: Sequence[float]) -> PhaseLatency:
     """How long a leader with round-trip times `row` waits for `expr`'s fastest quorum, and which it is."""
-    n = len(row)
-    order = sorted(range(n), key=lambda j: (row[j], j != leader, j))
-    prefix = [0]
-    for j in order:
-        prefix.append(prefix[-1] | 1 << j)
-    low, high = 1, n  # the smallest prefix length that holds a quorum; all n nodes always do
-    while low < high:
-        mid = (low + high) // 2
-        if expr.holds(prefix[mid]):
-            high = mid
-        else:
-            low = mid + 1
-    quorum = prefix[low]
-    for j in reversed(order[:low]):
-        if expr.holds(quorum & ~(1 << j)):
+    order = sorted(range(len(row)), key=lambda j: (row[j], j != leader, j))
+    tally = _Tally(expr)
+    heard = 0
+    while not tally.set(order[heard], True):  # all n nodes always hold a quorum
+        heard += 1
+    quorum = 0
+    for j in order[: heard + 1]:
+        quorum |= 1 << j
+    for j in reversed(order[: heard + 1]):
+        if tally.set(j, False):
             quorum &= ~(1 << j)
-    slowest = max(row[j] for j in order[:low] if quorum >> j & 1)
+        else:
+            tally.set(j, True)
+    slowest = max(row[j] for j in order[: heard + 1] if quorum >> j & 1)
     return PhaseLatency(slowest, quorum)
+
+
+class _Tally:
+    """`expr` evaluated on a set that changes one node at a time. Every occurrence of a sub-expression is a
+    position with its parent, its weight there and (for gates) the weight of its satisfied arguments."""
+
+    def __init__(self, expr: Expr) -> None:
+        self.parent: list[int] = []
+        self.weight: list[int] = []
+        self.threshold: list[int] = []
+        self.reached: list[int] = []
+        self.holds: list[bool] = []
+        self.occurrences: dict[int, list[int]] = {}
+        stack: list[tuple[Expr, int, int]] = [(expr, -1, 0)]
+        while stack:
+            node, parent, weight = stack.pop()
+            here = len(self.parent)
+            self.parent.append(parent)
+            self.weight.append(weight)
+            self.reached.append(0)
+            self.holds.append(False)
+            if isinstance(node, Leaf):
+                self.threshold.append(1)
+                self.occurrences.setdefault(node.index, []).append(here)
+            else:
+                self.threshold.append(node.threshold)
+                stack += ((arg, here, w) for arg, w in zip(node.args, node.weights, strict=True))
+
+    def set(self, node: int, present: bool) -> bool:
+        """Add or remove `node` (it must be absent or present respectively); whether the expression holds."""
+        for leaf in self.occurrences.get(node, ()):
+            self.holds[leaf] = present
+            child, up = leaf, self.parent[leaf]
+            while up >= 0:
+                self.reached[up] += self.weight[child] if present else -self.weight[child]
+                now = self.reached[up] >= self.threshold[up]
+                if now == self.holds[up]:
+                    break
+                self.holds[up] = now
+                child, up = up, self.parent[up]
+        return self.holds[0]
 
 
 def preferred_alternatives(expr: Expr, quorum: int) -> list[str]:

@@ -1,6 +1,9 @@
-"""Every fast load method against the plain LP over brute-force-enumerated minimal quorums, on random small
-systems: the closed form of symmetric trees, the compact usage LP, column generation and the LP over the
-minimal quorums paxiom generates must all give the exact load."""
+"""The quorum certifier's fast paths against definitions computed the slow way, on random small systems.
+
+Load: the closed form of symmetric trees, the compact usage LP, column generation and the LP over the
+minimal quorums paxiom generates all give the load of the plain LP over brute-force-enumerated minimal
+quorums. Latency: the incremental fastest quorum is the one whole evaluations find, and none is faster.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from scipy.optimize import linprog
 
 from paxiom.cluster import parse_cluster
 from paxiom.cluster.expr import Expr
+from paxiom.cluster.latency import fastest_quorum
 from paxiom.cluster.load import (
     column_generation_load,
     compact_load,
@@ -172,3 +176,28 @@ def test_uneven_zones_take_the_compact_lp() -> None:
     result = quorum_load(expr)
     assert "compact linear program" in result.method
     assert result.value == pytest.approx(enumerated_load(expr, linprog).value, abs=EXACT)
+
+
+def reference_fastest(expr: Expr, leader: int, row: list[float]) -> tuple[float, int]:
+    """The fastest quorum by whole evaluations: the shortest answering prefix, then its slowest members
+    dropped while a quorum remains."""
+    order = sorted(range(len(row)), key=lambda j: (row[j], j != leader, j))
+    heard = next(k for k in range(1, len(row) + 1) if expr.holds(sum(1 << j for j in order[:k])))
+    quorum = sum(1 << j for j in order[:heard])
+    for j in reversed(order[:heard]):
+        if expr.holds(quorum & ~(1 << j)):
+            quorum &= ~(1 << j)
+    return max(row[j] for j in range(len(row)) if quorum >> j & 1), quorum
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(systems(), shared_systems()), st.data())
+def test_the_fastest_quorum_is_the_earliest_answering_one(system: tuple[Expr, int], data: st.DataObject) -> None:
+    expr, n = system
+    row = data.draw(st.lists(st.sampled_from([0.5, 1.0, 2.0, 5.0, 9.0]), min_size=n, max_size=n))
+    leader = data.draw(st.integers(0, n - 1))
+    row[leader] = 0.0
+    phase = fastest_quorum(expr, leader, row)
+    assert (phase.ms, phase.quorum) == reference_fastest(expr, leader, row)
+    # no quorum at all answers sooner
+    assert phase.ms == min(max(row[j] for j in range(n) if q >> j & 1) for q in range(1, 1 << n) if expr.holds(q))
