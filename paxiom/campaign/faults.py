@@ -1,7 +1,7 @@
-"""The campaign's faults, one registry in the shape of `paxiom.maelstrom.nemesis` (whose partition shapes,
-fault window and step wording it reuses): each kind plans concrete JSON-able parameters from a seeded RNG,
-starts and heals. A target of "leader" is resolved when the fault starts, and the executed schedule
-records the node it hit, so `--replay` re-applies exactly what happened.
+"""The campaign's faults, one registry in the shape of `paxiom.maelstrom.nemesis` (partition shapes, the
+fault window and step wording come from `paxiom.faultplan`, which both share): each kind plans concrete
+JSON-able parameters from a seeded RNG, starts and heals. A target of "leader" is resolved when the fault
+starts, and the executed schedule records the node it hit, so `--replay` re-applies exactly what happened.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from paxiom.campaign.cluster import CampaignCluster
 from paxiom.campaign.disk import corrupt
 from paxiom.campaign.hostile import STRANGERS, Attacker
 from paxiom.errors import PaxiomError
-from paxiom.maelstrom.nemesis import Window, _all_links, _plan_partition, describe
+from paxiom.faultplan import Window, all_links, describe, plan_partition
 from paxiom.node.powerloss import power_loss
 
 SCHEDULE_FORMAT = "paxiom-campaign-schedule/1"
@@ -172,7 +172,7 @@ async def _resume(ctx: Context, params: Params) -> None:
 def _plan_partition_or_leader(rng: random.Random, nodes: list[str]) -> Params:
     if rng.random() < 0.3:
         return {"shape": "isolate", "node": "leader", "text": "the leader isolated"}
-    return _plan_partition(rng, nodes)
+    return plan_partition(rng, nodes)
 
 
 def _links(params: Params) -> list[tuple[str, str]]:
@@ -194,12 +194,12 @@ async def _unpartition(ctx: Context, params: Params) -> None:
 
 def _plan_delay(rng: random.Random, nodes: list[str]) -> Params:
     high = round(rng.uniform(0.02, 0.2), 3)
-    return {"delay": high, "links": _all_links(nodes), "text": f"every link delayed 0-{high * 1000:.0f} ms"}
+    return {"delay": high, "links": all_links(nodes), "text": f"every link delayed 0-{high * 1000:.0f} ms"}
 
 
 def _plan_reset(rng: random.Random, nodes: list[str]) -> Params:
     rate = round(rng.uniform(0.5, 3.0), 2)
-    return {"reset_rate": rate, "links": _all_links(nodes), "text": f"connections reset {rate}/s per link"}
+    return {"reset_rate": rate, "links": all_links(nodes), "text": f"connections reset {rate}/s per link"}
 
 
 async def _shape(ctx: Context, params: Params) -> None:

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 from rich.markup import escape
 
+from paxiom import faultplan
 from paxiom.cli.output import console, emit_json, err_console, finish, user_errors
 from paxiom.errors import PaxiomError
 from paxiom.lin.check import check
@@ -121,7 +122,7 @@ def _print(report: Report, files: dict[str, str]) -> None:
         if lat:
             p("  latency ms: " + "  ".join(f"{k} {v:g}" for k, v in lat.items()))
     for step in report.outcome.steps:
-        p(f"  [dim]{step['at']:7.2f} s[/] {escape(nemesis.describe(step))}", soft_wrap=True)
+        p(f"  [dim]{step['at']:7.2f} s[/] {escape(faultplan.describe(step))}", soft_wrap=True)
     for node, lines in report.tails().items():
         if lines:
             p(f"  [bold]{node} stderr around the anomaly[/]")

@@ -10,14 +10,14 @@ import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from paxiom.errors import PaxiomError
+from paxiom.faultplan import Params, Window, all_links, plan_partition
 from paxiom.maelstrom.network import Link, LinkFault, Network
 from paxiom.maelstrom.proc import NodeProcess
 
 SCHEDULE_FORMAT = "paxiom-maelstrom-schedule/1"
-Params = dict[str, Any]
 
 
 class Cluster(Protocol):
@@ -39,46 +39,8 @@ class FaultKind:
 # --- network faults -------------------------------------------------------------------------------------------
 
 
-def _cut(a: Sequence[str], b: Sequence[str], *, both: bool = True) -> list[list[str]]:
-    return [[x, y] for x in a for y in b] + ([[y, x] for x in a for y in b] if both else [])
-
-
-def _plan_partition(rng: random.Random, nodes: list[str]) -> Params:
-    shapes = (
-        ["halves", "isolate", "one-way"]
-        + (["bridge"] if len(nodes) >= 3 else [])
-        + (["ring"] if len(nodes) >= 5 else [])
-    )
-    shape = rng.choice(shapes)
-    order = rng.sample(nodes, len(nodes))
-    half = len(nodes) // 2
-    if shape == "isolate":
-        cut, text = _cut(order[:1], order[1:]), f"{order[0]} isolated"
-    elif shape == "halves":
-        cut, text = _cut(order[:half], order[half:]), f"{' '.join(order[:half])} | {' '.join(order[half:])}"
-    elif shape == "one-way":
-        cut = _cut(order[:half], order[half:], both=False)
-        text = f"{' '.join(order[:half])} -> {' '.join(order[half:])} dropped (the other way works)"
-    elif shape == "bridge":
-        rest = order[1:]
-        side = len(rest) // 2
-        cut = _cut(rest[:side], rest[side:])
-        text = f"{' '.join(rest[:side])} | {' '.join(rest[side:])}, bridged by {order[0]}"
-    else:  # ring: everyone sees a majority, no two the same one
-        reach = (len(nodes) // 2 + 1) // 2
-        n = len(order)
-        far = [(i, j) for i in range(n) for j in range(n) if i != j and min((i - j) % n, (j - i) % n) > reach]
-        cut = [[order[i], order[j]] for i, j in far]
-        text = f"majority ring {' '.join(order)}"
-    return {"shape": shape, "blocked": True, "links": cut, "text": text}
-
-
 def _links(params: Params) -> list[Link]:
     return [(a, b) for a, b in params["links"]]
-
-
-def _all_links(nodes: list[str]) -> list[list[str]]:
-    return [[a, b] for a in nodes for b in nodes if a != b]
 
 
 async def _start_links(cluster: Cluster, fault_id: int, params: Params) -> None:
@@ -94,17 +56,17 @@ async def _heal_links(cluster: Cluster, fault_id: int, params: Params) -> None:
 
 def _plan_loss(rng: random.Random, nodes: list[str]) -> Params:
     p = round(rng.uniform(0.2, 0.5), 2)
-    return {"loss": p, "links": _all_links(nodes), "text": f"{p:.0%} of messages lost"}
+    return {"loss": p, "links": all_links(nodes), "text": f"{p:.0%} of messages lost"}
 
 
 def _plan_duplicate(rng: random.Random, nodes: list[str]) -> Params:
     p = round(rng.uniform(0.2, 0.5), 2)
-    return {"duplicate": p, "links": _all_links(nodes), "text": f"{p:.0%} of messages delivered twice"}
+    return {"duplicate": p, "links": all_links(nodes), "text": f"{p:.0%} of messages delivered twice"}
 
 
 def _plan_delay(rng: random.Random, nodes: list[str]) -> Params:
     high = round(rng.uniform(0.03, 0.2), 3)
-    return {"min": 0.0, "max": high, "links": _all_links(nodes), "text": f"delays 0-{high * 1000:.0f} ms (reorders)"}
+    return {"min": 0.0, "max": high, "links": all_links(nodes), "text": f"delays 0-{high * 1000:.0f} ms (reorders)"}
 
 
 # --- process faults -------------------------------------------------------------------------------------------
@@ -141,7 +103,7 @@ KINDS: dict[str, FaultKind] = {
     k.name: k
     for k in (
         FaultKind("partition", "partitions: random halves, one node isolated, a bridge, a majority ring, or one-way",
-                  _plan_partition, _start_links, _heal_links),
+                  plan_partition, _start_links, _heal_links),
         FaultKind("loss", "every node-to-node message lost with probability p", _plan_loss, _start_links, _heal_links),
         FaultKind("duplicate", "messages delivered twice with probability p", _plan_duplicate, _start_links,
                   _heal_links),
@@ -164,18 +126,6 @@ def parse_kinds(text: str) -> list[str]:
 
 
 # --- schedules ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Window:
-    """When faults may happen: after a healthy lead-in, and all healed before the final quiet period."""
-
-    first: float
-    last: float
-
-    @staticmethod
-    def of(time_limit: float) -> Window:
-        return Window(min(1.0, 0.2 * time_limit), time_limit - max(1.0, 0.25 * time_limit))
 
 
 def plan(kinds: Sequence[str], nodes: list[str], rng: random.Random, time_limit: float) -> list[Params]:
@@ -213,9 +163,3 @@ def load(path: Path, nodes: list[str]) -> list[Params]:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PaxiomError(f"not a replayable schedule: {exc}", where=str(path)) from None
     return sorted(steps, key=lambda s: (float(s["at"]), s["op"] == "start"))
-
-
-def describe(step: Params) -> str:
-    params = step["params"]
-    what = params.get("text") or params.get("node", "")
-    return f"{step['op']} {step['fault']} #{step['id']}: {what}"

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from paxiom import faultplan
 from paxiom.lin.check import Result
 from paxiom.lin.history import Operation, pair, write_edn
 from paxiom.lin.timeline import render
@@ -162,7 +163,7 @@ class Report:
             "checker_failure": self.checker_failure or None,
             "availability": self.availability(),
             "latency_ms": self.latency_ms(),
-            "schedule": [{"at": s["at"], "text": nemesis.describe(s)} for s in self.outcome.steps],
+            "schedule": [{"at": s["at"], "text": faultplan.describe(s)} for s in self.outcome.steps],
             "network": self.outcome.network,
             "stderr_tails": self.tails(),
             "files": files,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from paxiom import faultplan
 from paxiom.lin.history import Event
 from paxiom.maelstrom import nemesis
 from paxiom.maelstrom.network import Network
@@ -144,7 +145,7 @@ class Harness:
             if step["op"] == "start" and float(step["at"]) + lag > last_start:
                 skipped.add(int(step["id"]))
                 self.nodes[self.config.node_ids[0]].note(f"{NEMESIS_NOTE}skipped (past the fault window): "
-                                                         f"{nemesis.describe(step)}")  # fmt: skip
+                                                         f"{faultplan.describe(step)}")  # fmt: skip
             if int(step["id"]) in skipped:
                 continue
             delay = float(step["at"]) + lag - self.clock()
@@ -167,7 +168,7 @@ class Harness:
         await action(self, int(step["id"]), step["params"])
         self.outcome.steps.append({**step, "at": round(at - self.outcome.base, 3)})
         for proc in self.nodes.values():
-            proc.note(f"{NEMESIS_NOTE}{nemesis.describe(step)}")
+            proc.note(f"{NEMESIS_NOTE}{faultplan.describe(step)}")
 
     async def run(self) -> Outcome:
         config = self.config
@@ -184,7 +185,7 @@ class Harness:
                                      config.time_limit)  # fmt: skip
             base = self.outcome.base = self.clock()
             steps = [{**s, "at": float(s["at"]) + base} for s in steps]
-            last_start = base + nemesis.Window.of(config.time_limit).last
+            last_start = base + faultplan.Window.of(config.time_limit).last
             await asyncio.gather(self.clients.run(base + config.time_limit), self._nemesis(steps, last_start))
             if self.clients.history and not any(e.type == "ok" for e in self.clients.history):
                 detail = "no request got an ok answer in the whole run (answering nothing is trivially linearizable)"
