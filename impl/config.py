@@ -35,6 +35,9 @@ class ReplicaConfig:
     in chunks the lagging replica asks for in turn."""
     snapshot_interval: int = 16
     """Take a snapshot (and compact the log below it) every this many applied slots."""
+    snapshot_bytes: int = 8 << 20
+    """Largest state machine snapshot kept: a bigger one is not taken (an alarm says so) and the log below
+    it stays, because a snapshot must fit one durable record and one catch-up frame."""
 
     @property
     def n(self) -> int:
@@ -55,6 +58,7 @@ class ReplicaConfig:
             "batch_bytes",
             "catch_up_bytes",
             "snapshot_interval",
+            "snapshot_bytes",
         ):
             if getattr(self, name) < 1:
                 raise PaxiomError(f"{name} must be at least 1")

@@ -75,6 +75,7 @@ class Host:
         incarnation: int = 0,
         reply: Reply | None = None,
         sink: Sink | None = None,
+        alarm: Callable[[str], None] | None = None,
         core: type[Replica] = Replica,
     ) -> None:
         """Start (or restart from what `durable` holds) a replica of `config` over state machine `sm`,
@@ -87,6 +88,8 @@ class Host:
         self._reply = reply
         self.sink = sink
         """Where observation records go; None builds none. It may be set or cleared between inputs."""
+        self._alarm = alarm
+        """Told each alarm of the core (a refused catch-up, a snapshot not taken), e.g. to log it."""
         self._sent = 0
         self._waiting: deque[tuple[Ready, int | None]] = deque()
         """Readys not carried out yet, each with the ticket it waits for (None: nothing to wait for)."""
@@ -168,9 +171,11 @@ class Host:
                 sink(Sent(self.me, msg_id, envelope))
             if envelope.dst != self.me:
                 self._send(msg_id, envelope)
-        if sink is not None:
-            for text in ready.alarms:
+        for text in ready.alarms:
+            if sink is not None:
                 sink(Alarm(self.me, text))
+            if self._alarm is not None:
+                self._alarm(text)
         if ready.restore is not None:
             self.sm.restore(ready.restore.state)
             self.replica.applied_through(ready.restore.last_slot)

@@ -126,6 +126,12 @@ class Replica:
         asked): sealed with the checksum chain, saved, and the log and votes below it compacted."""
         if slot > self.applied:
             raise BrokenInvariant(f"a snapshot at slot {slot}, but the host has applied only up to {self.applied}")
+        if len(state) > self.config.snapshot_bytes:
+            self.learner.alarms.append(
+                f"snapshot at slot {slot} not taken: its {len(state):,} bytes exceed snapshot_bytes "
+                f"({self.config.snapshot_bytes:,}); the log below it is kept"
+            )
+            return
         write = self.learner.sealed(slot, state)
         if write is not None:
             self._writes.append(write)

@@ -31,7 +31,7 @@ from paxiom.impl.messages import (
 from paxiom.impl.observe import Applied, MsgId, ObservationError, Record, Sent, Tick, dumps, from_json
 from paxiom.impl.proposer import Proposal, Proposer
 from paxiom.impl.replica import Replica
-from paxiom.impl.storage import DurableState, SavePromise, SaveVote, Write
+from paxiom.impl.storage import DurableState, SavePromise, SaveSnapshot, SaveVote, Write
 from paxiom.impl.values import Command, Value, encode_value, render_value
 from paxiom.spec.quorums import QuorumSystem
 
@@ -130,6 +130,30 @@ def test_snapshot_compacts_and_serves_lagging_replicas() -> None:
     fresh.install(reply)
     assert fresh.restore == learner.snapshot
     assert [e.slot for e in fresh.advance()[0]] == [2] and fresh.checksum == learner.checksum
+
+
+def test_a_snapshot_above_snapshot_bytes_is_not_taken_and_the_log_stays() -> None:
+    config = ReplicaConfig(0, QuorumSystem.majority(1), election_timeout=2, heartbeat_interval=1,
+                           snapshot_interval=2, snapshot_bytes=64)  # fmt: skip
+    replica = Replica(config, DurableState())
+    for _ in range(10):
+        replica.tick()
+    kv, writes, alarms = KeyValueStore(), [], []
+    for i in range(20):
+        if i < 6:
+            replica.submit((cmd(f"set k{i} {'v' * 40}", seq=i + 1),))
+        ready = replica.ready()
+        writes += ready.writes
+        alarms += ready.alarms
+        for entry in ready.committed:
+            for command in entry.value:
+                kv.apply(command)
+            replica.applied_through(entry.slot)
+        if ready.snapshot is not None:
+            replica.snapshot_taken(ready.snapshot, kv.snapshot())
+    assert replica.applied >= 1 and not any(isinstance(w, SaveSnapshot) for w in writes)
+    assert alarms and "exceed snapshot_bytes (64)" in alarms[0] and replica.learner.snapshot is None
+    assert replica.learner.catch_up_reply(0) is not None  # the log below is still served
 
 
 def test_kv_state_machine_round_trips_its_snapshot() -> None:
