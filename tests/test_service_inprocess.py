@@ -133,7 +133,7 @@ def test_what_cannot_be_answered_in_full_is_refused_with_its_reason(tmp_path: Pa
                 with pytest.raises(Rejected, match=r"unsendable answer: ClientResponse\.result"):
                     await client.execute(b"big")
                 assert await client.execute(b"still serving") == b"still serving"
-            huge = node._response(ClientRequest(1, "c", 1, b""), 0.0, NoLeader("x" * 100_000))
+            huge = node.response(ClientRequest(1, "c", 1, b""), NoLeader("x" * 100_000))
             answer = protocol.decode_response(protocol.encode(huge))
             assert isinstance(answer, ClientResponse) and len(answer.message) == protocol.MAX_MESSAGE
             assert answer.message.startswith("xxx") and answer.message.endswith("…")

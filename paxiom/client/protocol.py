@@ -15,6 +15,7 @@ retry recognisable, and an opaque application `op` (for the shipped KV store, `p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from paxiom.node import codec
 
@@ -90,6 +91,17 @@ codec.register(67, StatusResponse, {(StatusResponse, "document"): codec.Blob(1 <
 
 def encode(frame: Request | Response) -> bytes:
     return codec.encode(frame)
+
+
+_OK_TAG = codec.tag_of(ClientResponse)
+_RESULT = cast(codec.Blob, codec.rule(ClientResponse, "result", bytes))
+
+
+def encode_ok(rid: int, result: bytes) -> bytes:
+    """`encode(ClientResponse(rid, OK, result))` without building the response: nearly every answer is one."""
+    if type(rid) is not int or not 0 <= rid <= codec.I64_MAX or len(result) > _RESULT.hi:
+        return encode(ClientResponse(rid, OK, result))  # refused there, with the reason
+    return codec.pack(_OK_TAG, [rid, OK, result, None, ""])
 
 
 def decode_request(data: bytes) -> Request:

@@ -301,7 +301,22 @@ def encode(obj: object) -> bytes:
         body = kind.encode(obj)
     except DecodeError as exc:
         raise EncodeError(f"{exc.at(kind.cls.__name__)} (the receiver would refuse it)") from None
-    return cast(bytes, msgpack.packb((VERSION, kind.tag, body), use_bin_type=True))
+    return pack(kind.tag, body)
+
+
+def pack(tag: int, body: list[Any]) -> bytes:
+    """The payload of kind `tag` with `body` as `encode` builds it: for a fast path that builds (and checks
+    against `rule`) a frequent body itself rather than a dataclass to encode."""
+    return cast(bytes, msgpack.packb((VERSION, tag, body), use_bin_type=True))
+
+
+def tag_of(cls: type) -> int:
+    return _BY_CLASS[cls].tag
+
+
+def rule(cls: type, name: str, tp: type) -> Rule:
+    """The bound of field `name` (of type `tp`) of `cls`: its own in `RULES`, else the default."""
+    return RULES.get((cls, name)) or DEFAULTS[tp]
 
 
 def decode(data: bytes, accept: Iterable[type] | None = None) -> object:

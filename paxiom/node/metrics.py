@@ -51,11 +51,11 @@ class Metrics:
             child = self._children[link, direction] = self.frames.labels(self.node, link, direction)
         child.inc(count)
 
-    def answered(self, status: str) -> None:
+    def answered(self, status: str, count: int = 1) -> None:
         child = self._children.get(("status", status))
         if child is None:
             child = self._children["status", status] = self.requests.labels(self.node, status)
-        child.inc()
+        child.inc(count)
 
     def serve(self, address: Address) -> int:
         """Start the HTTP endpoint (a daemon thread of prometheus-client); returns the bound port."""

@@ -25,10 +25,9 @@ import os
 import signal
 import ssl
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import IO, Any, Protocol
 
@@ -56,6 +55,8 @@ from paxiom.node.transport import PeerTransport
 
 log = logging.getLogger("paxiom.node")
 
+APPLIED_TAG = bytes((APPLIED,))
+"""The first byte of a session result whose command was applied (`sessions.encode_outcome`)."""
 WAIT_LIMIT = 30.0
 """Most seconds a client request waits for its command to be applied before `unavailable`."""
 READ_CHUNK = 1 << 16
@@ -130,42 +131,45 @@ def setup_logging(node: str, stream: IO[str] | None = None) -> None:
     root.setLevel(logging.INFO)
 
 
+Settle = Callable[[bytes | BaseException], None]
+"""Ends one wait: given the command's result once it is applied, or the error that ends the wait instead."""
+
+
 class Waiters:
-    """Client requests waiting for their command to be applied, keyed by the command's identity."""
+    """Requests waiting for their command to be applied, keyed by the command's identity; each is settled
+    at most once, synchronously (no future or scheduled callback per request: they were much of its cost)."""
 
     def __init__(self) -> None:
-        self._waiting: dict[tuple[str, int], list[asyncio.Future[bytes]]] = {}
+        self._waiting: dict[tuple[str, int], list[Settle]] = {}
 
-    def wait(self, key: tuple[str, int]) -> asyncio.Future[bytes]:
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._waiting.setdefault(key, []).append(future)
-        return future
+    def wait(self, key: tuple[str, int], settle: Settle) -> None:
+        self._waiting.setdefault(key, []).append(settle)
 
-    def forget(self, key: tuple[str, int], future: asyncio.Future[bytes]) -> None:
-        futures = self._waiting.get(key, [])
-        if future in futures:
-            futures.remove(future)
-        if not futures:
+    def forget(self, key: tuple[str, int], settle: Settle) -> None:
+        settles = self._waiting.get(key, [])
+        if settle in settles:
+            settles.remove(settle)
+        if not settles:
             self._waiting.pop(key, None)
 
     def applied(self, record: Applied) -> None:
-        for key, result in record.by_command().items():
-            for future in self._waiting.pop(key, ()):
-                if not future.done():
-                    future.set_result(result)
+        waiting = self._waiting
+        if not waiting:  # a follower's entries, or nobody waiting here
+            return
+        for command, result in zip(record.value, record.results, strict=True):
+            for settle in waiting.pop((command.client, command.seq), ()):
+                settle(result)
 
     def fail(self, keys: set[tuple[str, int]], error: Exception) -> None:
         for key in keys:
-            for future in self._waiting.pop(key, ()):
-                if not future.done():
-                    future.set_exception(error)
+            for settle in self._waiting.pop(key, ()):
+                settle(error)
 
     def fail_all(self, error: Exception) -> None:
         waiting, self._waiting = self._waiting, {}
-        for futures in waiting.values():
-            for future in futures:
-                if not future.done():
-                    future.set_exception(error)
+        for settles in waiting.values():
+            for settle in settles:
+                settle(error)
 
     def __len__(self) -> int:
         return len(self._waiting)
@@ -175,8 +179,9 @@ class Replies:
     """A client connection's answers, written together once per turn of the loop (one TLS record and one
     send for all of them). A client that does not read its answers is disconnected, not buffered for."""
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: asyncio.StreamWriter, metrics: Metrics) -> None:
         self.writer = writer
+        self.metrics = metrics
         self.frames: list[bytes] = []
         self.pending = 0
         """Command requests of this connection not answered yet."""
@@ -188,6 +193,7 @@ class Replies:
 
     def flush(self) -> None:
         frames, self.frames = self.frames, []
+        self.metrics.frame("client", "out", len(frames))
         if self.writer.is_closing():
             return
         if self.writer.transport.get_write_buffer_size() > MAX_UNREAD:
@@ -195,6 +201,41 @@ class Replies:
             self.writer.transport.abort()
             return
         self.writer.write(b"".join(frames))
+
+
+class Pending:
+    """One client command request waiting for its command to be applied (a `Settle` of `Waiters`): answered
+    on its connection once, by whichever comes first of the result, a failure, or its deadline."""
+
+    __slots__ = ("deadline", "done", "node", "replies", "request", "started")
+
+    def __init__(self, node: Node, replies: Replies, request: ClientRequest, started: float) -> None:
+        self.node = node
+        self.replies = replies
+        self.request = request
+        self.started = started
+        self.deadline = started + WAIT_LIMIT
+        self.done = False
+
+    def __call__(self, outcome: bytes | BaseException) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.replies.pending -= 1
+        node, request = self.node, self.request
+        if isinstance(outcome, bytes) and outcome[:1] == APPLIED_TAG:  # nearly every answer: no objects built
+            node.metrics.commit_latency.observe(time.monotonic() - self.started)
+            node.answers[protocol.OK] += 1
+            try:
+                self.replies.add(encode_frame(protocol.encode_ok(request.id, outcome[1:])))
+            except codec.EncodeError:  # a result beyond the bound: `reply` answers why
+                node.reply(self.replies, ClientResponse(request.id, protocol.OK, outcome[1:]))
+            return
+        if isinstance(outcome, TimeoutError):
+            node.waiters.forget((request.client, request.seq), self)
+        response = node.response(request, decode_outcome(outcome) if isinstance(outcome, bytes) else outcome)
+        node.answers[response.status] += 1
+        node.reply(self.replies, response)
 
 
 class Deposed(Exception):
@@ -273,8 +314,10 @@ class Node:
         """Why the node stopped on its own (a storage failure), for the exit status."""
         self._submitting: list[Command] = []
         """Commands gathered in this turn of the loop, submitted together by `_submit_gathered`."""
-        self._deadlines: deque[tuple[float, asyncio.Future[bytes]]] = deque()
-        """Client requests' waiters in arrival order with their deadlines; the clock expires them."""
+        self._deadlines: deque[Pending] = deque()
+        """Client requests waiting, in arrival order (so by deadline); the clock expires them."""
+        self.answers: Counter[str] = Counter()
+        """Answers by status since the metrics last took them (in bulk, with the storage samples)."""
         self._peer_frames: dict[str, int] = {}
         self._handshakes = 0
 
@@ -428,6 +471,9 @@ class Node:
             self.metrics.sync_latency.observe(seconds)
             self.last_sync = seconds
         self.metrics.wal_bytes.set(self.storage.wal_bytes())
+        for status, count in self.answers.items():
+            self.metrics.answered(status, count)
+        self.answers.clear()
         counters = getattr(self.transport, "counters", None)
         if counters is not None:  # the TCP transport's totals (Maelstrom's network counts its own)
             for direction, total in (("in", counters.frames_in), ("out", counters.frames_out)):
@@ -499,7 +545,7 @@ class Node:
         if (writer := await self._authenticate(incoming)) is None:
             return
         self._clients.add(writer)
-        replies = Replies(writer)
+        replies = Replies(writer, self.metrics)
         decoder = FrameDecoder(MAX_CLIENT_FRAME)
         try:
             while data := await reader.read(READ_CHUNK):
@@ -508,7 +554,7 @@ class Node:
                     frames += 1
                     request = protocol.decode_request(payload)
                     if isinstance(request, StatusRequest):
-                        self._reply(replies, StatusResponse(request.id, json.dumps(self.status()).encode()))
+                        self.reply(replies, StatusResponse(request.id, json.dumps(self.status()).encode()))
                     else:
                         self._request(request, replies)
                 self.metrics.frame("client", "in", frames)
@@ -528,53 +574,38 @@ class Node:
             self._clients.discard(writer)
             writer.close()
 
-    def _reply(self, replies: Replies, response: ClientResponse | StatusResponse) -> None:
+    def reply(self, replies: Replies, response: ClientResponse | StatusResponse) -> None:
         try:
             payload = protocol.encode(response)
         except codec.EncodeError as exc:  # an application's result beyond the bound: raising here loses the answer
             log.error("answer cannot be encoded", extra={"event": "client-answer", "reason": str(exc)})
             payload = protocol.encode(ClientResponse(response.id, protocol.ERROR, message=f"unsendable answer: {exc}"))
         replies.add(encode_frame(payload))
-        self.metrics.frame("client", "out")
 
     def _request(self, request: ClientRequest, replies: Replies) -> None:
-        """Take a command request with no task or timer of its own (they were most of a request's cost): its
-        waiter's callback answers once the command is applied or fails, and the clock expires stale waiters."""
+        """Take a command request with no task, timer or future of its own (they were most of a request's
+        cost): its `Pending` answers once the command is applied or fails, and the clock expires stale ones."""
         command = Command(request.client, request.seq, request.op)
         if len(command.op) > codec.MAX_OP or command_bytes(command) > self.host.replica.config.batch_bytes:
             # no slot could carry it, nor any peer message: refused here, on every node, with the reason
             largest = min(codec.MAX_OP, self.host.replica.config.batch_bytes - command_bytes(command) + len(command.op))
             message = f"an op of {len(command.op)} bytes is above the largest command, {largest} bytes"
-            self._reply(replies, ClientResponse(request.id, protocol.ERROR, message=message))
+            self.reply(replies, ClientResponse(request.id, protocol.ERROR, message=message))
             return
         if self.host.replica.role is not Role.LEADER:
-            self._reply(replies, ClientResponse(request.id, protocol.NOT_LEADER, leader=self._hint()))
+            self.reply(replies, ClientResponse(request.id, protocol.NOT_LEADER, leader=self._hint()))
             return
-        key = (request.client, request.seq)
-        future = self.waiters.wait(key)
-        started = time.monotonic()
+        pending = Pending(self, replies, request, time.monotonic())
         replies.pending += 1
-        self._deadlines.append((started + WAIT_LIMIT, future))
-        future.add_done_callback(partial(self._settled, request, replies, started))
+        self.waiters.wait((request.client, request.seq), pending)
+        self._deadlines.append(pending)
         self._gather(command)
 
-    def _settled(self, request: ClientRequest, replies: Replies, started: float, future: asyncio.Future[bytes]) -> None:
-        self.waiters.forget((request.client, request.seq), future)
-        replies.pending -= 1
-        if future.cancelled():
-            return
-        error = future.exception()
-        response = self._response(request, started, decode_outcome(future.result()) if error is None else error)
-        self.metrics.answered(response.status)
-        self._reply(replies, response)
-
     def _expire(self) -> None:
-        """Fail the waiters past their deadline (and drop the settled ones at the front)."""
+        """Fail the requests past their deadline (and drop the settled ones at the front)."""
         now = time.monotonic()
-        while self._deadlines and (self._deadlines[0][1].done() or self._deadlines[0][0] <= now):
-            _, future = self._deadlines.popleft()
-            if not future.done():
-                future.set_exception(TimeoutError())
+        while self._deadlines and (self._deadlines[0].done or self._deadlines[0].deadline <= now):
+            self._deadlines.popleft()(TimeoutError())
 
     def _hint(self) -> str | None:
         hint = self.host.replica.proposer.leader_hint
@@ -587,12 +618,21 @@ class Node:
         Commands arriving in one turn of the event loop are submitted together, so the core can put them
         in one slot (one vote, one sync, one round trip) instead of one slot each."""
         key = (command.client, command.seq)
-        future = self.waiters.wait(key)
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+        def settle(outcome: bytes | BaseException) -> None:
+            if not future.done():
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+        self.waiters.wait(key, settle)
         self._gather(command)
         try:
-            return decode_outcome(await asyncio.wait_for(asyncio.shield(future), limit))
+            return decode_outcome(await asyncio.wait_for(future, limit))
         finally:
-            self.waiters.forget(key, future)
+            self.waiters.forget(key, settle)
 
     def _gather(self, command: Command) -> None:
         if not self._submitting:
@@ -604,7 +644,8 @@ class Node:
         if not self.host.submit(commands):
             self.waiters.fail({(c.client, c.seq) for c in commands}, NoLeader("no leader is known"))
 
-    def _response(self, request: ClientRequest, started: float, outcome: Outcome | BaseException) -> ClientResponse:
+    def response(self, request: ClientRequest, outcome: Outcome | BaseException) -> ClientResponse:
+        """The answer to a request whose command was not applied for it: refused by its session, or failed."""
         rid = request.id
         if isinstance(outcome, Deposed):
             return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint(), message=str(outcome))
@@ -612,9 +653,6 @@ class Node:
             return ClientResponse(rid, protocol.UNAVAILABLE, message=f"not applied within {WAIT_LIMIT:g} s")
         if isinstance(outcome, BaseException):  # NoLeader
             return ClientResponse(rid, protocol.UNAVAILABLE, message=str(outcome))
-        if outcome.tag == APPLIED:
-            self.metrics.commit_latency.observe(time.monotonic() - started)
-            return ClientResponse(rid, protocol.OK, outcome.result)
         status = protocol.STALE if outcome.tag == STALE else protocol.EXPIRED
         return ClientResponse(rid, status, message=f"session {request.client} refused seq {request.seq}")
 
