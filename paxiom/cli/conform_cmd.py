@@ -26,6 +26,7 @@ from paxiom.conform.search import check, replay
 from paxiom.conform.targets import DEFAULT_TIMEOUT, MAX_TIMEOUT, ProcessTarget, Target, load_adapter
 from paxiom.errors import PaxiomError
 from paxiom.maelstrom.cli import system_options
+from paxiom.variants import VARIANTS
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -51,7 +52,7 @@ def _target(adapter: str | None, command: tuple[str, ...], timeout: float, log_d
 def _print(report: Report, written: list[Path]) -> None:
     judged = ", ".join(f"{n} {kind}" for kind, n in sorted(report.judged.items())) or "no messages"
     console.print(
-        f"[bold]{report.target}[/] as [bold]{report.role}[/]: {report.examples} schedules in {report.seconds:.1f} s "
+        f"[bold]{report.target}[/] as [bold]{report.suite}[/]: {report.examples} schedules in {report.seconds:.1f} s "
         f"(seed {report.seed}); judged {judged}",
         soft_wrap=True,
     )
@@ -83,6 +84,7 @@ def _print(report: Report, written: list[Path]) -> None:
 
 def _run(
     target: Target,
+    variant: str,
     role: str,
     max_examples: int,
     seed: int,
@@ -98,7 +100,7 @@ def _run(
             raise PaxiomError(f"not a replay file: {type(exc).__name__}: {exc}", where=str(replay_file)) from None
         target.check_options({**recorded.options, **opts})
         report = replay(target, recorded.role, recorded.config, recorded.steps, {**recorded.options, **opts},
-                        recorded.rule)  # fmt: skip
+                        recorded.rule, recorded.variant)  # fmt: skip
     else:
         target.check_options(opts)
         wanted = "node" if role == "group" else role
@@ -123,6 +125,7 @@ def _run(
                 options=opts,
                 max_findings=max_findings,
                 on_example=lambda: progress.advance(task),
+                variant=variant,
             )
     return report
 
@@ -131,6 +134,13 @@ def _run(
 @system_options
 @click.option("--adapter", metavar="MODULE:CLASS", help="An in-process adapter (MODULE:CLASS or FILE.py:CLASS).")
 @click.option("--role", type=click.Choice(ROLES), default="acceptor", show_default=True, help="What to test.")
+@click.option(
+    "--variant",
+    type=click.Choice(VARIANTS),
+    default="paxos",
+    show_default=True,
+    help="The protocol judged: multipaxos and fastpaxos speak paxiom-conform/2 (acceptors, so far).",
+)
 @click.option("--max-examples", type=click.IntRange(1), default=200, show_default=True, help="Schedules per search.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the schedule search (reproducible).")
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Passed to the implementation.")
@@ -172,6 +182,7 @@ def _run(
 def conform(
     adapter: str | None,
     role: str,
+    variant: str,
     max_examples: int,
     seed: int,
     options: tuple[str, ...],
@@ -188,13 +199,14 @@ def conform(
     \b
     In process:      paxiom conform --adapter mylib_adapter:MyAdapter --role acceptor
     Out of process:  paxiom conform --role acceptor -- node examples/conformance/acceptor.js
+    Multi-Paxos:     paxiom conform --variant multipaxos -- python3 examples/conformance/log_acceptor.py
 
     Exit 0: conforms; 1: rules broken (each with a shrunk schedule and a replay file), or nothing was judged
     (inconclusive); 2: usage error.
     """
     opts = _options(options)
     with tempfile.TemporaryDirectory(prefix="paxiom-conform-logs-") as log_dir:  # the processes' stderr
-        report = _run(_target(adapter, command, timeout, Path(log_dir)), role, max_examples, seed, opts,
+        report = _run(_target(adapter, command, timeout, Path(log_dir)), variant, role, max_examples, seed, opts,
                       max_findings, replay_file, as_json)  # fmt: skip
     written = report.write_replays(out, opts) if report.findings else []
     for finding, path in zip(report.findings, written, strict=True):

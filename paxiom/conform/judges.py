@@ -327,19 +327,17 @@ class Judge(BaseJudge[paxos.State]):
         view = self.view(node, ("1a", "2a", "any"))
         t = self.phase2b(view, a, bi, o.value) if M2a(bi, o.value) in view.msgs else self.fast_vote(node, view, o)
         if t is None:
-            if M2a(bi, o.value) not in view.msgs:
-                raise Violated(
-                    "replies_to_requests", node, f"voted for {o.value} at {o.ballot}, which nobody asked it to"
-                )
-            raise self.refuse_vote(node, o)
+            raise self.refuse_vote(node, view, o)
         self.s = t._replace(msgs=self.s.msgs | {m})
 
     def fast_vote(self, node: str, view: paxos.State, o: Accepted) -> paxos.State | None:
         """A vote no proposal asked for: none in single-decree Paxos (Fast Paxos: a client's value)."""
         return None
 
-    def refuse_vote(self, node: str, o: Accepted) -> Violated:
-        """Why the spec refused a vote that was asked for."""
+    def refuse_vote(self, node: str, view: paxos.State, o: Accepted) -> Violated:
+        """Why the spec refused a vote: nobody asked for it, or the promise forbids it."""
+        if M2a(self.bint(o.ballot), o.value) not in view.msgs:
+            return Violated("replies_to_requests", node, f"voted for {o.value} at {o.ballot}, which nobody asked it to")
         promised = self.promised_text(self.acc_index[node])
         return Violated(
             "accept_at_or_above_promise", node, f"voted for {o.value} at {o.ballot} below its promise {promised}"

@@ -223,9 +223,7 @@ def describe(msg: Output | Input) -> str:
         case Prepare(ballot=b):
             return f"prepare {b}"
         case Promise(ballot=b, votes=tuple(votes)):
-            return f"promise {b} votes=" + (
-                ", ".join(f"slot {v.slot} ({v.ballot}, {v.value})" for v in votes) or "none"
-            )
+            return f"promise {b} votes={votes_text(votes)}"
         case Promise(ballot=b, last=last):
             return f"promise {b} last=" + ("none" if last is None else f"({last.ballot}, {last.value})")
         case Nack(ballot=b, promised=p):
@@ -241,6 +239,11 @@ def describe(msg: Output | Input) -> str:
         case Propose(value=v):
             return f"propose {v}"
     return "timeout"
+
+
+def votes_text(votes: tuple[SlotVote, ...]) -> str:
+    """`slot 0 (1.p1, v1), slot 2 (0.p2, v3)`, or `none`."""
+    return ", ".join(f"slot {v.slot} ({v.ballot}, {v.value})" for v in votes) or "none"
 
 
 def in_slot(slot: int | None) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paxiom.conform.messages import Wire
+from paxiom.conform.messages import V1, Wire
 from paxiom.spec.quorums import QuorumFamily, Threshold
 
 ROLES = ("acceptor", "proposer", "learner", "group")
@@ -51,7 +51,7 @@ class Node:
     """0 at first start, then 1, 2, ... after each kill and restart on the same data directory."""
     options: Mapping[str, str] = field(default_factory=dict)
     """Free-form `--option KEY=VALUE` settings from the command line (e.g. which mutant to inject)."""
-    wire: Wire = Wire()
+    wire: Wire = V1
     """The variant of the run (paxos, multipaxos, fastpaxos) and, for Multi-Paxos, the slots in play."""
     fast: Quorums | None = None
     """Fast Paxos: the fast quorums."""
@@ -78,7 +78,7 @@ class Node:
             "incarnation": self.incarnation,
             "options": dict(self.options),
         }
-        if self.wire.protocol != Wire().protocol:
+        if self.wire.protocol != V1.protocol:
             doc["variant"] = self.wire.variant
         if self.wire.slotted:
             doc["slots"] = self.wire.slots

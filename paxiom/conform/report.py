@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from paxiom.conform.messages import PROTOCOL
+from paxiom.conform.messages import Wire
 from paxiom.conform.node import ROLES
 from paxiom.conform.rules import RULES
-from paxiom.conform.schedules import CONFIGS, config_json
+from paxiom.conform.schedules import VARIANT_CONFIGS, config_json
 from paxiom.conform.world import Event, Outcome, Step
 
 REPLAY_FORMAT = "paxiom-conform-replay/1"
@@ -32,12 +32,15 @@ class Finding:
     events: list[Event]
     seconds_to_detection: float
     examples_to_detection: int
+    variant: str = "paxos"
 
     @classmethod
-    def of(cls, outcome: Outcome, config: int, steps: list[Step], seconds: float, examples: int) -> Finding:
+    def of(
+        cls, outcome: Outcome, config: int, steps: list[Step], seconds: float, examples: int, variant: str = "paxos"
+    ) -> Finding:
         v = outcome.violation
         assert v is not None
-        return cls(v.rule, v.node, v.reason, config, steps, outcome.log, outcome.events, seconds, examples)
+        return cls(v.rule, v.node, v.reason, config, steps, outcome.log, outcome.events, seconds, examples, variant)
 
     @property
     def title(self) -> str:
@@ -63,7 +66,8 @@ class Finding:
     def replay_doc(self, role: str, target: str, options: dict[str, str]) -> dict[str, Any]:
         return {
             "format": REPLAY_FORMAT,
-            "protocol": PROTOCOL,
+            "protocol": Wire(self.variant).protocol,
+            "variant": self.variant,
             "role": role,
             "target": target,
             "options": options,
@@ -78,10 +82,10 @@ class Finding:
         return {
             "rule": self.rule,
             "role": RULES[self.rule].role,
-            "judged_by": RULES[self.rule].judged_by,
+            "judged_by": RULES[self.rule].judged_in(self.variant),
             "node": self.node,
             "reason": self.reason,
-            "config": config_json(self.config),
+            "config": config_json(self.variant, self.config),
             "schedule": self.log,
             "steps": [s.to_json() for s in self.steps],
             "mermaid": self.mermaid(),
@@ -104,6 +108,12 @@ class Report:
     """Why the search ended before its budget (the implementation could not start), if it did."""
     replay_of: str | None = None
     """For the replay of a recorded finding: the rule it broke when recorded ("" if unknown)."""
+    variant: str = "paxos"
+
+    @property
+    def suite(self) -> str:
+        """`acceptor`, or `multipaxos acceptor` for the other variants: how the run is named."""
+        return self.role if self.variant == "paxos" else f"{self.variant} {self.role}"
 
     @property
     def conforms(self) -> bool:
@@ -122,11 +132,12 @@ class Report:
         if self.replay_of is not None:
             verdict = "the replayed schedule no longer fails" if self.conforms else f"replay: {verdict}"
         rules = f": {', '.join(f.rule for f in self.findings)}" if self.findings else ""
-        return f"paxiom conform {self.role}: {self.examples} schedule(s) in {self.seconds:.1f} s, {verdict}{rules}"
+        return f"paxiom conform {self.suite}: {self.examples} schedule(s) in {self.seconds:.1f} s, {verdict}{rules}"
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "protocol": PROTOCOL,
+            "protocol": Wire(self.variant).protocol,
+            "variant": self.variant,
             "target": self.target,
             "role": self.role,
             "conforms": self.conforms,
@@ -146,14 +157,14 @@ class Report:
         role the spec's agreement and validity over everything sent, and the runner's failures."""
         roles = {"acceptor": {"acceptor"}, "proposer": {"proposer", "learner"}, "learner": {"learner"}}
         judged = roles.get(self.role, {"acceptor", "proposer", "learner"}) | {"group", "any"}
-        return [name for name, rule in RULES.items() if rule.role in judged]
+        return [name for name, rule in RULES.items() if rule.role in judged and rule.applies_to(self.variant)]
 
     def junit(self, path: Path) -> None:
         """One testcase per rule checked; each finding is a failure of its rule's testcase."""
         by_rule = {f.rule: f for f in self.findings}
         suite = ET.Element(
             "testsuite",
-            name=f"paxiom conform {self.role}: {self.target}",
+            name=f"paxiom conform {self.suite}: {self.target}",
             tests=str(len(self.rules_checked())),
             failures=str(len(self.findings)),
             time=f"{self.seconds:.3f}",
@@ -173,7 +184,7 @@ class Report:
         directory.mkdir(parents=True, exist_ok=True)
         paths = []
         for i, f in enumerate(self.findings, 1):
-            path = directory / f"{self.role}-{i}-{f.rule}.json"
+            path = directory / f"{self.suite.replace(' ', '-')}-{i}-{f.rule}.json"
             path.write_text(json.dumps(f.replay_doc(self.role, self.target, options), indent=2) + "\n")
             paths.append(path)
         return paths
@@ -186,6 +197,7 @@ class Replay(NamedTuple):
     options: dict[str, str]
     rule: str
     """The rule the schedule broke when it was recorded."""
+    variant: str = "paxos"
 
 
 def load_replay(path: Path) -> Replay:
@@ -193,12 +205,15 @@ def load_replay(path: Path) -> Replay:
     doc = json.loads(path.read_text())
     if not isinstance(doc, dict) or doc.get("format") != REPLAY_FORMAT:
         raise ValueError(f"not a {REPLAY_FORMAT} file")
-    role, config = str(doc["role"]), doc["config"]
-    if role not in ROLES or type(config) is not int or config not in range(len(CONFIGS)):
+    role, config, variant = str(doc["role"]), doc["config"], doc.get("variant", "paxos")
+    if variant not in VARIANT_CONFIGS:
+        raise ValueError(f"unknown variant {variant!r}; the suite judges {', '.join(VARIANT_CONFIGS)}")
+    if role not in ROLES or type(config) is not int or config not in range(len(VARIANT_CONFIGS[variant])):
         raise ValueError(f"unknown role {role!r} or quorum configuration {config!r}")
     options = doc.get("options", {})
     if not isinstance(options, dict) or not all(isinstance(v, str) for v in options.values()):
         raise ValueError("'options' must map names to strings")
     if not isinstance(doc["steps"], list):
         raise ValueError("'steps' must be a list")
-    return Replay(role, config, [Step.from_json(s) for s in doc["steps"]], options, str(doc.get("rule", "")))
+    steps = [Step.from_json(s) for s in doc["steps"]]
+    return Replay(role, config, steps, options, str(doc.get("rule", "")), variant)

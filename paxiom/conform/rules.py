@@ -9,6 +9,15 @@ class Rule(NamedTuple):
     role: str
     summary: str
     judged_by: str
+    variants: frozenset[str] | None = None
+    """The variants whose runs judge it; None: every variant."""
+
+    def judged_in(self, variant: str) -> str:
+        """`judged_by` naming the variant's own spec module (Multi-Paxos's phase1b, not Paxos's)."""
+        return self.judged_by.replace("spec.paxos.", f"spec.{variant}.")
+
+    def applies_to(self, variant: str) -> bool:
+        return self.variants is None or variant in self.variants
 
 
 RULES: dict[str, Rule] = {
@@ -20,6 +29,18 @@ RULES: dict[str, Rule] = {
     ),
     "accept_at_or_above_promise": Rule(
         "acceptor", "votes only at or above its promise, and voting raises the promise", "spec.acceptor.accept"
+    ),
+    "promise_covers_all_slots": Rule(
+        "acceptor",
+        "keeps one promise for every slot: a vote in one slot bounds promises and votes in all of them",
+        "spec.multipaxos.phase1b / phase2b",
+        frozenset({"multipaxos"}),
+    ),
+    "one_vote_per_ballot": Rule(
+        "acceptor",
+        "votes at most once per ballot: at a fast ballot, for the first client value only",
+        "spec.fastpaxos.phase2b / phase2b_any",
+        frozenset({"fastpaxos"}),
     ),
     "replies_to_requests": Rule(
         "acceptor",

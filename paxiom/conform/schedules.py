@@ -12,7 +12,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from paxiom.conform.world import Setup, Step
+from paxiom.conform.world import FAST_ROUNDS, SLOTS, Setup, Step
 from paxiom.spec.quorums import QuorumSystem
 
 ROUNDS = st.integers(0, 3)
@@ -29,6 +29,17 @@ CONFIGS: tuple[QuorumSystem, ...] = (
     QuorumSystem.flexible(4, 2, 3),
 )
 """Classic majorities and both Flexible Paxos trade-offs (|Q1| + |Q2| > n)."""
+
+VARIANT_CONFIGS: dict[str, tuple[QuorumSystem, ...]] = {
+    "paxos": CONFIGS,
+    "multipaxos": CONFIGS,
+    "fastpaxos": (QuorumSystem.fast_paxos(3, 2, 3), QuorumSystem.fast_paxos(4, 3, 3)),
+}
+"""The quorum systems of each variant's runs; Fast Paxos's meet `quorums.phase1_meets_two_fast`."""
+
+
+def configs(variant: str) -> tuple[QuorumSystem, ...]:
+    return VARIANT_CONFIGS[variant]
 
 
 def _step(kind: str, *args: st.SearchStrategy[int]) -> st.SearchStrategy[Step]:
@@ -64,12 +75,15 @@ def _rivals(masks: st.SearchStrategy[int]) -> list[st.SearchStrategy[Step]]:
 
 
 @functools.cache
-def step_kinds(role: str, n: int) -> list[st.SearchStrategy[Step]]:
+def step_kinds(variant: str, role: str, n: int) -> list[st.SearchStrategy[Step]]:
     masks = _masks(n)
     if role == "acceptor":
+        accept = _step("accept", INDEX, ROUNDS, st.integers(0, SLOTS - 1), VALUE)  # Multi-Paxos: in a slot
+        fast = [_step("any", INDEX, st.integers(0, len(FAST_ROUNDS) - 1)), _step("client", VALUE)]
         return [
             _step("prepare", INDEX, ROUNDS),
-            _step("accept", INDEX, ROUNDS, VALUE),
+            accept if variant == "multipaxos" else _step("accept", INDEX, ROUNDS, VALUE),
+            *(fast if variant == "fastpaxos" else []),
             _step("redeliver", INDEX),
             _step("crash", INDEX),
         ]
@@ -87,7 +101,7 @@ def _diverging(d: tuple[int, int, int, int, Step]) -> tuple[Step, ...]:
 
 
 @functools.cache
-def openings(role: str, n: int) -> st.SearchStrategy[list[Step]]:
+def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
     """Known adversarial openings a case may start with (its parameters still drawn and shrunk), each one
     the situation a rule exists for and which an even mix of steps reaches only by luck:
     - diverging votes: two rival ballots for different values, the lower voted by the first acceptor and the
@@ -98,7 +112,10 @@ def openings(role: str, n: int) -> st.SearchStrategy[list[Step]]:
     - a late promise: one promise of the proposer's first ballot is still in flight when its timer fires
       and it starts a second (tallying answers to different ballots);
     - a duplicated vote: one acceptor's accepted message reaches the learner twice (counting acceptors,
-      not messages). The empty opening comes first, so shrinking removes an opening that is not needed."""
+      not messages). The empty opening comes first, so shrinking removes an opening that is not needed.
+    Only single-decree Paxos has openings: the other variants test acceptors, whose steps need none."""
+    if variant != "paxos":
+        return st.just([])
     one = st.integers(0, n - 1).map(lambda a: 1 << a)
     every = (1 << n) - 1
     rival_alone = _step("rival_ballot", INDEX, BUMP, one, VALUE)
@@ -117,7 +134,7 @@ def openings(role: str, n: int) -> st.SearchStrategy[list[Step]]:
     return st.one_of(st.just([]), *(c.map(list) for c in chosen))
 
 
-def case_strategy(role: str, max_steps: int) -> st.SearchStrategy[tuple[int, list[Step]]]:
+def case_strategy(variant: str, role: str, max_steps: int) -> st.SearchStrategy[tuple[int, list[Step]]]:
     """(index into CONFIGS, steps ending in `finish`). Swarm testing (Groce et al., ISSTA 2012): half the
     cases first draw which kinds of step they may use, so cases made mostly of, say, rival ballots and
     reordered deliveries are common rather than drowned in an even mix; the other half may use every kind.
@@ -125,12 +142,12 @@ def case_strategy(role: str, max_steps: int) -> st.SearchStrategy[tuple[int, lis
 
     @st.composite
     def case(draw: st.DrawFn) -> tuple[int, list[Step]]:
-        config = draw(st.integers(0, len(CONFIGS) - 1))
-        n = CONFIGS[config].n
-        every = frozenset(range(len(step_kinds(role, n))))
+        config = draw(st.integers(0, len(configs(variant)) - 1))
+        n = configs(variant)[config].n
+        every = frozenset(range(len(step_kinds(variant, role, n))))
         enabled = draw(st.one_of(st.just(every), st.frozensets(st.sampled_from(sorted(every)), min_size=1)))
-        opening = draw(openings(role, n))
-        steps = draw(_schedule(role, n, enabled, max(1, max_steps - len(opening))))
+        opening = draw(openings(variant, role, n))
+        steps = draw(_schedule(variant, role, n, enabled, max(1, max_steps - len(opening))))
         return config, [*opening, *steps, draw(FINISH)]
 
     return case()
@@ -140,16 +157,18 @@ FINISH = _step("finish", ORDER, ORDER, ORDER)
 
 
 @functools.cache
-def _schedule(role: str, n: int, enabled: frozenset[int], max_steps: int) -> st.SearchStrategy[list[Step]]:
+def _schedule(
+    variant: str, role: str, n: int, enabled: frozenset[int], max_steps: int
+) -> st.SearchStrategy[list[Step]]:
     """Built once per swarm choice: building strategies anew for every case cost a third of the run time."""
-    kinds = step_kinds(role, n)
+    kinds = step_kinds(variant, role, n)
     return st.lists(st.one_of([kinds[i] for i in sorted(enabled)]), min_size=1, max_size=max_steps)
 
 
-def setup_for(role: str, config: int, options: dict[str, str]) -> Setup:
-    return Setup(role, CONFIGS[config], options=tuple(sorted(options.items())))
+def setup_for(variant: str, role: str, config: int, options: dict[str, str]) -> Setup:
+    return Setup(role, configs(variant)[config], options=tuple(sorted(options.items())), variant=variant)
 
 
-def config_json(config: int) -> dict[str, Any]:
-    qs = CONFIGS[config]
+def config_json(variant: str, config: int) -> dict[str, Any]:
+    qs = configs(variant)[config]
     return {"index": config, "describe": qs.describe(), "n": qs.n}

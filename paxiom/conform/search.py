@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
 
 from paxiom.conform.report import Finding, Report
-from paxiom.conform.schedules import CONFIGS, case_strategy, setup_for
+from paxiom.conform.schedules import case_strategy, configs, setup_for
+from paxiom.conform.suites import suite
 from paxiom.conform.targets import Target
-from paxiom.conform.world import Outcome, Step, World
+from paxiom.conform.world import Outcome, Step
 
 Case = tuple[int, list[Step]]
 
@@ -36,10 +37,11 @@ SCRATCH = Path("/dev/shm") if Path("/dev/shm").is_dir() and os.access("/dev/shm"
 disk cost a sixth of the run time), else the system's temporary directory."""
 
 
-def run_case(target: Target, role: str, case: Case, options: dict[str, str]) -> Outcome:
-    """Run one schedule against fresh instances in a throw-away directory."""
+def run_case(target: Target, role: str, case: Case, options: dict[str, str], variant: str = "paxos") -> Outcome:
+    """Run one schedule of `variant` against fresh instances in a throw-away directory."""
+    world = suite(variant, role).world
     workdir = Path(tempfile.mkdtemp(prefix="paxiom-conform-", dir=SCRATCH))
-    return World(target, setup_for(role, case[0], options), workdir).run(case[1])
+    return world(target, setup_for(variant, role, case[0], options), workdir).run(case[1])
 
 
 class _Round:
@@ -52,8 +54,10 @@ class _Round:
         known: set[str],
         shrink_budget: int,
         progress: Callable[[], tuple[float, int]],
+        configs: int,
     ) -> None:
         self.run, self.known, self.shrink_budget, self.progress = run, known, shrink_budget, progress
+        self.configs = configs
         self.rule: str | None = None
         self.detected_after = (0.0, 0)
         """(seconds, schedules run) when the first failing case was found, before shrinking."""
@@ -82,7 +86,7 @@ class _Round:
     def starts_elsewhere(self, config: int) -> bool:
         """Whether the implementation starts under some other quorum system (one that cannot express, say,
         Flexible quorums still gets its majority runs judged): one empty schedule per configuration."""
-        return any(self.run((other, [])).started for other in range(len(CONFIGS)) if other != config)
+        return any(self.run((other, [])).started for other in range(self.configs) if other != config)
 
     def one_by_one(self) -> tuple[Case, Outcome]:
         """After hypothesis has shrunk: drop single steps it could not (an opening is drawn as one unit), as
@@ -107,8 +111,10 @@ def check(
     max_findings: int = 3,
     max_steps: int = 30,
     on_example: Callable[[], None] = lambda: None,
+    variant: str = "paxos",
 ) -> Report:
     options = options or {}
+    suite(variant, role)  # a variant or role the suite has no judge for is a usage error before any run
     findings: list[Finding] = []
     judged: Counter[str] = Counter()
     examples = 0
@@ -119,16 +125,19 @@ def check(
         nonlocal examples
         examples += 1
         on_example()
-        outcome = run_case(target, role, case, options)
+        outcome = run_case(target, role, case, options, variant)
         judged.update(outcome.judged)
         return outcome
 
+    def progress() -> tuple[float, int]:
+        return time.monotonic() - started, examples
+
     for round_no in range(max_findings):
         known = {f.rule for f in findings}
-        search = _Round(run, known, SHRINK_BUDGET, lambda: (time.monotonic() - started, examples))
+        search = _Round(run, known, SHRINK_BUDGET, progress, len(configs(variant)))
         with contextlib.suppress(NoSuchExample):
             find(
-                case_strategy(role, max_steps),
+                case_strategy(variant, role, max_steps),
                 search.fails,
                 settings=settings(
                     max_examples=max_examples,
@@ -145,7 +154,8 @@ def check(
         (config, steps), outcome = search.best if search.cannot_start else search.one_by_one()
         if search.cannot_start:
             steps = []  # no step ran: the finding is the start itself
-        findings.append(Finding.of(outcome, config, steps, search.detected_after[0], search.detected_after[1]))
+        detected = search.detected_after
+        findings.append(Finding.of(outcome, config, steps, detected[0], detected[1], variant))
         if search.cannot_start:
             stopped = f"{target.name} could not start ({findings[-1].rule}), so no schedule could run"
             break
@@ -159,16 +169,25 @@ def check(
         seconds=time.monotonic() - started,
         judged=judged,
         stopped=stopped,
+        variant=variant,
     )
 
 
 def replay(
-    target: Target, role: str, config: int, steps: Sequence[Step], options: dict[str, str], recorded: str | None = None
+    target: Target,
+    role: str,
+    config: int,
+    steps: Sequence[Step],
+    options: dict[str, str],
+    recorded: str | None = None,
+    variant: str = "paxos",
 ) -> Report:
     """Run one recorded schedule once (from a replay file, which found `recorded`) and report what it shows
     now: a replay that no longer fails is the fix confirmed, not an inconclusive search."""
     started = time.monotonic()
-    outcome = run_case(target, role, (config, list(steps)), options)
-    findings = [] if outcome.violation is None else [Finding.of(outcome, config, list(steps), 0.0, 1)]
+    outcome = run_case(target, role, (config, list(steps)), options, variant)
+    findings = [] if outcome.violation is None else [Finding.of(outcome, config, list(steps), 0.0, 1, variant)]
     seconds = time.monotonic() - started
-    return Report(target.name, role, 0, 1, findings, 1, seconds, outcome.judged, replay_of=recorded or "")
+    return Report(
+        target.name, role, 0, 1, findings, 1, seconds, outcome.judged, replay_of=recorded or "", variant=variant
+    )

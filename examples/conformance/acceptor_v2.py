@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""An acceptor for single-decree, Multi- and Fast Paxos, speaking paxiom-conform/1 and /2 on stdin/stdout.
+
+    paxiom conform --variant multipaxos -- python3 examples/conformance/acceptor_v2.py
+    paxiom conform --variant fastpaxos -- python3 examples/conformance/acceptor_v2.py
+    paxiom conform --variant multipaxos --option mutant=promise-per-slot -- python3 examples/conformance/acceptor_v2.py
+
+Standard library only, knowing nothing of paxiom but the wire format (docs/conformance.md). Its state is
+one promise for the whole log and, per slot, the latest vote (single-decree and Fast Paxos use slot 0),
+kept in <data_dir>/acceptor.json — written, fsynced and renamed into place before any reply that depends
+on it. A Fast Paxos coordinator's `any` opens a fast ballot; the first client value (`propose`) to reach
+the acceptor there gets its vote, and no later one: one vote per ballot.
+
+`--option mutant=NAME` swaps in a subclass overriding one method with a bug real implementations have had:
+- promise-per-slot (multipaxos): a vote raises only its own slot's promise, as if each slot had its own;
+- forget-on-catch-up (multipaxos): an accept beyond a hole makes it jump ahead, dropping its lower slots;
+- second-fast-vote (fastpaxos): at a fast ballot it votes for every client value, not just the first;
+- fast-vote-below-promise (fastpaxos): it takes client values at a fast ballot below its promise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+PROTOCOLS = ("paxiom-conform/1", "paxiom-conform/2")
+Ballot = list[Any]
+"""[round, proposer id], compared by round, then id."""
+
+
+def key(b: Ballot | None) -> tuple[int, str]:
+    return (-1, "") if b is None else (b[0], b[1])
+
+
+class Refused(Exception):
+    """An input this acceptor does not take: answered with an error line instead of done."""
+
+    def __init__(self, code: str, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+
+
+class Acceptor:
+    def __init__(self, init: dict[str, Any]) -> None:
+        self.me, self.variant = init["node"], init.get("variant", "paxos")
+        self.file = os.path.join(init["data_dir"], "acceptor.json")
+        state: dict[str, Any] = {"promised": None, "votes": {}}
+        if os.path.exists(self.file):
+            with open(self.file) as f:
+                state = json.load(f)
+        self.promised: Ballot | None = state["promised"]
+        self.votes: dict[int, list[Any]] = {int(s): v for s, v in state["votes"].items()}
+        """slot -> [ballot, value] of the latest vote there."""
+        self.opened: list[Ballot] = []
+        """Fast ballots a coordinator opened with any (volatile: forgetting one only forgoes a fast vote)."""
+
+    def save(self) -> None:
+        tmp = self.file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"promised": self.promised, "votes": self.votes}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.file)
+
+    # ---------------------------------------------------------------- messages in
+
+    def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = msg["type"]
+        if kind == "prepare":
+            return self.on_prepare(msg["from"], msg["ballot"])
+        if kind == "accept":
+            return self.on_accept(msg["from"], msg["ballot"], msg.get("slot", 0), msg["value"])
+        if kind == "any" and self.variant == "fastpaxos":
+            self.opened.append(msg["ballot"])
+            return []
+        if kind == "propose" and self.variant == "fastpaxos":
+            return self.on_client(msg["value"])
+        raise Refused("unsupported", f"a {self.variant} acceptor does not handle {kind}")
+
+    def on_prepare(self, src: str, b: Ballot) -> list[dict[str, Any]]:
+        if key(b) <= key(self.promised):
+            return [self.nack(src, b)]
+        self.promised = b
+        self.save()
+        return [{"type": "promise", "from": self.me, "to": src, "ballot": b, **self.report()}]
+
+    def report(self) -> dict[str, Any]:
+        """The promise's report: every slot's latest vote in Multi-Paxos, the one latest vote otherwise."""
+        if self.variant == "multipaxos":
+            return {"votes": [{"slot": s, "ballot": b, "value": v} for s, (b, v) in sorted(self.votes.items())]}
+        last = self.votes.get(0)
+        return {"last": None if last is None else {"ballot": last[0], "value": last[1]}}
+
+    def on_accept(self, src: str, b: Ballot, slot: int, value: str) -> list[dict[str, Any]]:
+        if not self.may_vote(b, slot, value):
+            return [self.nack(src, b)]
+        return self.vote(src, b, slot, value)
+
+    def may_vote(self, b: Ballot, slot: int, value: str) -> bool:
+        """At or above the promise; in Fast Paxos once per ballot (a repeated accept is answered again)."""
+        voted = self.votes.get(slot)
+        once = self.variant != "fastpaxos" or voted is None or key(voted[0]) < key(b) or voted == [b, value]
+        return key(b) >= key(self.promised) and once
+
+    def vote(self, to: str, b: Ballot, slot: int, value: str) -> list[dict[str, Any]]:
+        self.promised = max(self.promised, b, key=key)
+        self.votes[slot] = [b, value]
+        self.save()
+        slotted = {"slot": slot} if self.variant == "multipaxos" else {}
+        return [{"type": "accepted", "from": self.me, "to": to, "ballot": b, "value": value, **slotted}]
+
+    def on_client(self, value: str) -> list[dict[str, Any]]:
+        """Fast Paxos: vote for a client's value at the highest fast ballot opened that it may still vote at."""
+        for b in sorted(self.opened, key=key, reverse=True):
+            if self.may_take_client(b):
+                return self.vote(b[1], b, 0, value)  # to the ballot's coordinator
+        return []
+
+    def may_take_client(self, b: Ballot) -> bool:
+        voted = self.votes.get(0)
+        return key(b) >= key(self.promised) and (voted is None or key(voted[0]) < key(b))
+
+    def nack(self, to: str, b: Ballot) -> dict[str, Any]:
+        return {"type": "nack", "from": self.me, "to": to, "ballot": b, "promised": self.promised}
+
+
+# -------------------------------------------------------------------- mutants: one overridden method each
+
+
+class PromisePerSlot(Acceptor):
+    def vote(self, to: str, b: Ballot, slot: int, value: str) -> list[dict[str, Any]]:
+        promised = self.promised
+        out = super().vote(to, b, slot, value)
+        self.promised = promised  # BUG: the vote raised its slot's promise only (its own ballot, kept below)
+        self.save()
+        return out
+
+    def may_vote(self, b: Ballot, slot: int, value: str) -> bool:
+        voted = self.votes.get(slot)
+        return key(b) >= max(key(self.promised), key(None if voted is None else voted[0]))
+
+
+class ForgetOnCatchUp(Acceptor):
+    def vote(self, to: str, b: Ballot, slot: int, value: str) -> list[dict[str, Any]]:
+        if slot > max(self.votes, default=-1) + 1:
+            self.votes = {}  # BUG: catching up past a hole, it takes the lower slots as settled and drops them
+        return super().vote(to, b, slot, value)
+
+
+class SecondFastVote(Acceptor):
+    def may_take_client(self, b: Ballot) -> bool:
+        return key(b) >= key(self.promised)  # BUG: forgets that it already voted at this fast ballot
+
+
+class FastVoteBelowPromise(Acceptor):
+    def may_take_client(self, b: Ballot) -> bool:
+        voted = self.votes.get(0)
+        return voted is None or key(voted[0]) < key(b)  # BUG: never looks at its promise
+
+
+MUTANTS = {
+    "promise-per-slot": PromisePerSlot,
+    "forget-on-catch-up": ForgetOnCatchUp,
+    "second-fast-vote": SecondFastVote,
+    "fast-vote-below-promise": FastVoteBelowPromise,
+}
+
+
+def start(init: dict[str, Any]) -> Acceptor:
+    if init.get("protocol") not in PROTOCOLS or init.get("variant", "paxos") not in (
+        "paxos",
+        "multipaxos",
+        "fastpaxos",
+    ):
+        raise Refused("unsupported", f"speaks {', '.join(PROTOCOLS)} for paxos, multipaxos and fastpaxos")
+    name = init.get("options", {}).get("mutant")
+    if name is not None and name not in MUTANTS:
+        raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(MUTANTS)}")
+    return MUTANTS.get(name, Acceptor)(init)
+
+
+def main() -> None:
+    acceptor: Acceptor | None = None
+    for line in sys.stdin:
+        msg = json.loads(line)
+        try:
+            if msg["type"] == "init":
+                acceptor, out = start(msg), []
+            elif acceptor is None:
+                raise Refused("malformed", "init must come first")
+            else:
+                out = acceptor.handle(msg)
+        except Refused as refused:
+            print(json.dumps({"type": "error", "seq": msg.get("seq"), "code": refused.code, "text": str(refused)}))
+            sys.stdout.flush()
+            continue
+        for o in out:
+            print(json.dumps(o))
+        print(json.dumps({"type": "done", "seq": msg.get("seq")}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""Multi-Paxos conformance: an acceptor of a log of slots, judged by `spec/multipaxos.py`.
+
+What changes from single-decree Paxos is what makes a log cheap, and what its implementations get wrong:
+one promise covers every slot (a vote in any slot raises it, and it bounds votes in every slot), and a
+promise reports the latest vote of every slot at once, so a new leader's single phase 1 learns the whole log
+(its catch-up of the slots it missed). The judge holds the spec's `LogState`; a promise is judged by
+`multipaxos.phase1b` and compared with the 1b message the spec itself would send, a vote by
+`multipaxos.phase2b`, and after every step the spec's per-slot agreement and validity must hold.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paxiom.conform.judges import MAX_BALLOT, BaseJudge, Violated
+from paxiom.conform.messages import Accept, Accepted, Ballot, Input, Prepare, Promise, Protocol, SlotVote, votes_text
+from paxiom.conform.world import SLOTS, BaseWorld, pick
+from paxiom.spec import multipaxos as mp
+from paxiom.spec.paxos import M1a
+from paxiom.variants import build_model
+
+if TYPE_CHECKING:
+    from paxiom.conform.world import Setup
+
+
+class MultiJudge(BaseJudge[mp.State]):
+    def __init__(self, setup: Setup) -> None:
+        super().__init__(setup)
+        model = build_model(
+            "multipaxos", setup.quorums, values=setup.values, max_ballot=MAX_BALLOT, slots=setup.wire.slots
+        )
+        assert isinstance(model, mp.MultiPaxosModel)
+        self.cfg = model.cfg
+        self.s = mp.init(self.cfg)
+        self.raised: dict[int, tuple[str, int | None]] = {}
+        """Per acceptor: what last raised its promise (for the reason), and the slot of that vote if one did."""
+
+    # ------------------------------------------------------------ mapping to the spec
+
+    def report(self, votes: tuple[SlotVote, ...]) -> tuple[mp.SlotVote, ...]:
+        """A promise's sparse votes as the spec's 1b report: (ballot, value) for every slot, (-1, None) unvoted."""
+        dense: list[mp.SlotVote] = [(-1, None)] * self.cfg.slots
+        for v in votes:
+            dense[v.slot] = (self.bint(v.ballot), v.value)
+        return tuple(dense)
+
+    def to_spec(self, m: Protocol) -> mp.Message | None:
+        match m:
+            case Prepare(ballot=b):
+                return M1a(self.bint(b))
+            case Promise(src=src, ballot=b, votes=votes):
+                return mp.M1b(self.acc_index[src], self.bint(b), self.report(votes or ()))
+            case Accept(ballot=b, value=v, slot=int(slot)):
+                return mp.M2a(self.bint(b), slot, v)
+            case Accepted(src=src, ballot=b, value=v, slot=int(slot)):
+                return mp.M2b(self.acc_index[src], self.bint(b), slot, v)
+        return None
+
+    def proposal_at(self, bi: int, slot: int) -> str | None:
+        return next((m.val for m in self.s.msgs if isinstance(m, mp.M2a) and (m.bal, m.slot) == (bi, slot)), None)
+
+    def slot_vote(self, vote: mp.SlotVote) -> str:
+        return self.vote(*vote)
+
+    # ------------------------------------------------------------ the rules
+
+    def must_answer(self, m: Input) -> str | None:
+        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
+            return None
+        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
+        view = self.view(m.dst, ("1a", "2a"))
+        promised = self.promised_text(a)
+        if isinstance(m, Prepare) and mp.phase1b(self.cfg, view, a, bi) is not None:
+            return f"did not promise {m.ballot} although its promise for every slot was {promised}"
+        if isinstance(m, Accept) and mp.phase2b(self.cfg, view, a, bi, m.slot or 0, m.value) is not None:
+            return f"did not vote for {m.value} at {m.ballot} in slot {m.slot} although its promise was {promised}"
+        return None
+
+    def judge_promise(self, node: str, o: Promise) -> None:
+        a, m = self.acc_index[node], self.to_spec(o)
+        if m in self.s.msgs:
+            return  # a retransmission
+        view = self.view(node, ("1a", "2a"))
+        t = mp.phase1b(self.cfg, view, a, self.bint(o.ballot))
+        if t is None:
+            refusal = self.refuse_promise(node, o, view, f"votes {votes_text(o.votes or ())}")
+            raise self.slot_rule(a, None, refusal)
+        (expected,) = t.msgs - view.msgs  # the 1b the spec's phase1b sends
+        assert isinstance(expected, mp.M1b) and isinstance(m, mp.M1b)
+        if m != expected:
+            wrong = [
+                f"slot {slot}: it reports {self.slot_vote(said)} but its latest vote there is {self.slot_vote(truth)}"
+                for slot, (said, truth) in enumerate(zip(m.votes, expected.votes, strict=True))
+                if said != truth
+            ]
+            raise Violated(
+                "promise_reports_last_vote",
+                node,
+                f"its promise for {o.ballot} must report its latest vote in every slot; " + "; ".join(wrong),
+            )
+        self.raise_promise(a, t, f"its promise for {o.ballot}", None)
+        self.s = t._replace(msgs=self.s.msgs | {expected})
+
+    def judge_accepted(self, node: str, o: Accepted) -> None:
+        a, m = self.acc_index[node], self.to_spec(o)
+        if m in self.s.msgs or not isinstance(m, mp.M2b):
+            return
+        view = self.view(node, ("1a", "2a"))
+        t = mp.phase2b(self.cfg, view, a, m.bal, m.slot, m.val)
+        if t is None:
+            if mp.M2a(m.bal, m.slot, m.val) not in view.msgs:
+                raise Violated(
+                    "replies_to_requests",
+                    node,
+                    f"voted for {o.value} at {o.ballot} in slot {m.slot}, which nobody asked it to",
+                )
+            refusal = Violated(
+                "accept_at_or_above_promise",
+                node,
+                f"voted for {o.value} at {o.ballot} in slot {m.slot} below its promise {self.promised_text(a)}",
+            )
+            raise self.slot_rule(a, m.slot, refusal)
+        self.raise_promise(a, t, f"its vote at {o.ballot} in slot {m.slot}", m.slot)
+        self.s = t._replace(msgs=self.s.msgs | {m})
+
+    def raise_promise(self, a: int, t: mp.State, what: str, slot: int | None) -> None:
+        if t.max_bal[a] != self.s.max_bal[a]:
+            self.raised[a] = (what, slot)
+
+    def slot_rule(self, a: int, slot: int | None, refusal: Violated) -> Violated:
+        """A refusal whose promise came from a vote in another slot: the acceptor kept a promise per slot."""
+        what, raised_in = self.raised.get(a, ("", None))
+        if raised_in is None or raised_in == slot:
+            return refusal
+        v = refusal.violation
+        reason = f"{v.reason}, which covers every slot: {what} raised it"
+        return Violated("promise_covers_all_slots", v.node, reason)
+
+    def check_invariants(self, node: str) -> None:
+        for rule, invariant in (("agreement", mp.agreement), ("validity", mp.validity)):
+            reason = invariant(self.cfg, self.s)
+            if reason is not None:
+                raise Violated(rule, node, reason)
+
+
+class MultiWorld(BaseWorld):
+    """The acceptor of a log under test: suite proposers send prepares (one for all slots) and accepts for any
+    slot in any order, as a leader filling holes and a lagging acceptor catching up see them."""
+
+    judge_class = MultiJudge
+    j: MultiJudge
+
+    def do_accept(self, p: int, rnd: int, slot: int, vk: int) -> None:
+        """A suite proposer asks the acceptor under test to vote in `slot` (one value per ballot and slot)."""
+        b, slot = Ballot(rnd, pick(self.rivals, p)), slot % SLOTS
+        bi = self.j.bint(b)
+        value = self.j.proposal_at(bi, slot) or pick(self.setup.values, vk)
+        self.j.send(mp.M2a(bi, slot, value))
+        self.inputs.append(Accept(b.node, self.iut[0], b, value, slot))
+        self.deliver(self.inputs[-1])
