@@ -1,8 +1,14 @@
-"""Hunting a mutant: seeded fault schedules until the oracle objects, then shrinking the schedule.
+"""Hunting: seeded fault schedules until the oracle objects, then shrinking the schedule.
 
-The default budget cycles through four profiles — 5 or 3 replicas, normal or doubled churn (crashes,
+A hunt for a mutant cycles through four profiles — 5 or 3 replicas, normal or doubled churn (crashes,
 partitions, clock bursts) — with a new seed per run. Some bugs need five replicas to hurt (with three,
-one duplicate vote plus the leader's own is a true majority); others need many leader changes.
+one duplicate vote plus the leader's own is a true majority); others need many leader changes. A hunt
+without a mutant (a soak) runs the production code over consecutive seeds the same way.
+
+Runs are fanned out by `paxiom.fanout` (local cores, or a Dask cluster): each worker runs one seed and
+sends back its step count and, if the oracle objected, the failing schedule; results are taken in seed
+order, so the first failure, the runs and the steps counted until it are those of one worker. The
+failing schedule is replayed here (the replay file's own check) and shrunk here.
 """
 
 from __future__ import annotations
@@ -11,10 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from paxiom.fanout import IN_PROCESS, Pool, ordered
 from paxiom.impl.mutants import MutantInfo
-from paxiom.impl.sim.runner import Faults, RunResult, run
+from paxiom.impl.sim.runner import Faults, RunResult, replay, run
 from paxiom.impl.sim.shrink import shrink
-from paxiom.impl.sim.simulator import ClusterSettings
+from paxiom.impl.sim.simulator import ClusterSettings, Step
 
 DEFAULT_RUNS = 120
 """Runs (seeds 0, 1, 2, ...), cycling through the four profiles."""
@@ -23,7 +30,8 @@ DEFAULT_STEPS = 3000
 
 @dataclass
 class Hunt:
-    mutant: MutantInfo
+    mutant: MutantInfo | None
+    """None for a soak of the production code."""
     found: RunResult | None
     """The first failing run (unshrunk), if any."""
     shrunk: RunResult | None
@@ -35,27 +43,81 @@ class Hunt:
     shrink_seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One seeded run, as sent to a worker."""
+
+    settings: ClusterSettings
+    steps: int
+    faults: Faults
+    churn: float
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a worker sends back: the run's length and, when the oracle objected, its schedule."""
+
+    steps: int
+    failing: list[Step] | None
+
+
+def attempt(job: Attempt) -> Outcome:
+    result = run(job.settings, job.steps, job.faults, churn=job.churn)
+    return Outcome(len(result.steps), None if result.objection is None else result.steps)
+
+
+def attempts(
+    mutant: MutantInfo | None,
+    runs: int,
+    steps: int,
+    faults: Faults | None,
+    replicas: int | None,
+    first_seed: int = 0,
+) -> list[Attempt]:
+    """The hunt's runs in order: seed first_seed + i with the i-th profile."""
+    mutations = frozenset() if mutant is None else frozenset({mutant.mutation})
+    plan = []
+    for i in range(runs):
+        n, churn = replicas or (5, 3)[i % 2], (1.0, 2.0)[i // 2 % 2]
+        settings = ClusterSettings(replicas=n, seed=first_seed + i, mutations=mutations)
+        plan.append(Attempt(settings, steps, faults or Faults(), churn))
+    return plan
+
+
 def hunt(
-    mutant: MutantInfo,
+    mutant: MutantInfo | None,
     runs: int = DEFAULT_RUNS,
     steps: int = DEFAULT_STEPS,
     faults: Faults | None = None,
     replicas: int | None = None,
     shrink_seconds: float = 10.0,
     progress: Callable[[int], None] | None = None,
+    *,
+    first_seed: int = 0,
+    pool: Pool = IN_PROCESS,
 ) -> Hunt:
+    """Run the attempts in `pool` until the first (in seed order) the oracle objects to, and shrink it."""
     started = time.perf_counter()
     total = 0
-    for run_index in range(runs):
-        n, churn = replicas or (5, 3)[run_index % 2], (1.0, 2.0)[run_index // 2 % 2]
-        settings = ClusterSettings(replicas=n, seed=run_index, mutations=frozenset({mutant.mutation}))
-        result = run(settings, steps, faults or Faults(), churn=churn)
-        total += len(result.steps)
-        if progress is not None:
-            progress(run_index)
-        if result.objection is not None:
-            found_after = time.perf_counter() - started
-            t = time.perf_counter()
-            small = shrink(settings, result, shrink_seconds) if shrink_seconds > 0 else result
-            return Hunt(mutant, result, small, run_index + 1, total, found_after, time.perf_counter() - t)
-    return Hunt(mutant, None, None, runs, total, time.perf_counter() - started)
+    plan = attempts(mutant, runs, steps, faults, replicas, first_seed)
+    first: tuple[int, list[Step]] | None = None
+    results = ordered(attempt, plan, pool)
+    try:
+        for index, outcome in enumerate(results):
+            total += outcome.steps
+            if progress is not None:
+                progress(index)
+            if outcome.failing is not None:
+                first = index, outcome.failing
+                break
+    finally:
+        results.close()  # stops the workers still running seeds past the first failure
+    if first is None:
+        return Hunt(mutant, None, None, runs, total, time.perf_counter() - started)
+    index, failing = first
+    found_after = time.perf_counter() - started
+    found = replay(plan[index].settings, failing)
+    assert found.objection is not None, "a failing schedule replays to its objection"
+    t = time.perf_counter()
+    small = shrink(plan[index].settings, found, shrink_seconds) if shrink_seconds > 0 else found
+    return Hunt(mutant, found, small, index + 1, total, found_after, time.perf_counter() - t)
