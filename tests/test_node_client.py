@@ -183,3 +183,29 @@ def test_close_is_bounded_when_the_stream_never_finishes_closing(monkeypatch: py
         return time.monotonic() - started
 
     assert asyncio.run(scenario()) < 5
+
+
+def test_a_connection_times_out_each_request_at_its_own_deadline() -> None:
+    """One timer serves all of a connection's requests: a short deadline after a long one still fires on time,
+    an answered request is not failed later, and a request without a timeout waits on."""
+
+    async def main() -> None:
+        _, addresses = await cluster(n1=lambda r: ok(b"")(r) if r.seq == 3 else None)
+        connection = await Connection.open(addresses["n1"], None, "n1", 1)
+        loop = asyncio.get_running_loop()
+        long = loop.create_task(connection.command("c", 1, b"", 5))
+        unbounded = loop.create_task(connection.command("c", 2, b""))
+        await asyncio.sleep(0)
+        started = loop.time()
+        with pytest.raises(TimeoutError):
+            await connection.command("c", 4, b"", 0.1)
+        assert loop.time() - started < 2
+        assert isinstance(await connection.command("c", 3, b"", 0.1), p.ClientResponse)
+        await asyncio.sleep(0.2)  # past the answered request's deadline: nothing fails it
+        assert not long.done() and not unbounded.done()
+        await connection.close()
+        for task in (long, unbounded):
+            with pytest.raises(ConnectionError):
+                await task
+
+    asyncio.run(main())

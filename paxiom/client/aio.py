@@ -112,7 +112,7 @@ class AsyncClient:
     async def status(self, node: str) -> dict[str, object]:
         """The node's own status document (leader, ballot, commit index, storage figures)."""
         connection = await self._connect(node, self.attempt_timeout)
-        response = await asyncio.wait_for(connection.status(), self.attempt_timeout)
+        response = await connection.status(self.attempt_timeout)
         if not isinstance(response, StatusResponse):
             raise Rejected(f"{node} answered a status request with {response!r}")
         document = json.loads(response.document)
@@ -132,8 +132,7 @@ class AsyncClient:
                 target = await self._next(target, deadline)
                 continue
             try:
-                async with asyncio.timeout(attempt):  # not wait_for: that wraps every request in a task of its own
-                    response = await connection.command(session.client, session.seq, op)
+                response = await connection.command(session.client, session.seq, op, attempt)
             except (TimeoutError, OSError) as exc:  # ConnectionError is an OSError
                 failure, last = TIMED_OUT, f"{target}: no answer ({type(exc).__name__} {exc})"
                 await self._drop(target)

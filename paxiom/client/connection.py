@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import itertools
 import ssl
-from collections.abc import Callable
 
 from paxiom.client import protocol
 from paxiom.client.protocol import ClientRequest, Request, Response, StatusRequest
@@ -35,6 +35,10 @@ class Connection:
         self.waiting: dict[int, asyncio.Future[Response]] = {}
         self.closed = False
         self.outgoing: list[bytes] = []
+        self.deadlines: list[tuple[float, int, asyncio.Future[Response]]] = []
+        """A heap of the outstanding requests' deadlines (loop time), swept by one timer: a timer (and a
+        timeout context) of each request's own was a good part of its cost."""
+        self.timer: asyncio.TimerHandle | None = None
         self.task = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
@@ -45,28 +49,58 @@ class Connection:
         )
         return cls(reader, writer)
 
-    async def command(self, client: str, seq: int, op: bytes) -> Response:
-        return await self._call(lambda rid: ClientRequest(rid, client, seq, op))
+    async def command(self, client: str, seq: int, op: bytes, timeout: float | None = None) -> Response:
+        """The node's answer to a command request; TimeoutError if none came within `timeout` s (None: no bound)."""
+        rid = next(self.ids)
+        return await self._call(rid, ClientRequest(rid, client, seq, op), timeout)
 
-    async def status(self) -> Response:
-        return await self._call(StatusRequest)
+    async def status(self, timeout: float | None = None) -> Response:
+        rid = next(self.ids)
+        return await self._call(rid, StatusRequest(rid), timeout)
 
-    async def _call(self, build: Callable[[int], Request]) -> Response:
+    async def _call(self, rid: int, request: Request, timeout: float | None) -> Response:
+        """Send `request` and wait for its answer, for at most `timeout` seconds (None: no bound)."""
         if self.closed:
             raise ConnectionError("connection closed")
-        rid = next(self.ids)
-        request = build(rid)
-        future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Response] = loop.create_future()
         self.waiting[rid] = future
+        deadline = None
+        if timeout is not None:
+            deadline = loop.time() + timeout
+            heap = self.deadlines
+            while heap and heap[0][2].done():  # answered ones go here, not only at the timer: the heap stays small
+                heapq.heappop(heap)
+            heapq.heappush(heap, (deadline, rid, future))
+            if self.timer is None or deadline < self.timer.when():
+                self._arm(loop, deadline)
         try:
             if not self.outgoing:
-                asyncio.get_running_loop().call_soon(self._flush)
+                loop.call_soon(self._flush)
             self.outgoing.append(encode_frame(protocol.encode(request)))
             if self.writer.transport.get_write_buffer_size() > HIGH_WATER:
-                await self.writer.drain()
+                async with asyncio.timeout_at(deadline):
+                    await self.writer.drain()
             return await future
         finally:
             self.waiting.pop(rid, None)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = loop.call_at(when, self._expire)
+
+    def _expire(self) -> None:
+        """Fail the requests past their deadline with TimeoutError; drop the answered ones on the way."""
+        self.timer = None
+        loop = asyncio.get_running_loop()
+        now, heap = loop.time(), self.deadlines
+        while heap and (heap[0][2].done() or heap[0][0] <= now):
+            _, _, future = heapq.heappop(heap)
+            if not future.done():
+                future.set_exception(TimeoutError())
+        if heap:
+            self._arm(loop, heap[0][0])
 
     def _flush(self) -> None:
         """Requests made in one turn of the loop leave in one write (one TLS record, one send)."""
@@ -91,6 +125,8 @@ class Connection:
             problem = ConnectionError(f"connection failed: {exc}")
         finally:
             self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
             for future in self.waiting.values():
                 if not future.done():
                     future.set_exception(problem)

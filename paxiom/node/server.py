@@ -26,10 +26,10 @@ import signal
 import ssl
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, TypeVar
 
 from paxiom.client import protocol
 from paxiom.client.protocol import ClientRequest, ClientResponse, StatusRequest, StatusResponse
@@ -54,6 +54,7 @@ from paxiom.node.traced import Traced, opened
 from paxiom.node.transport import PeerTransport
 
 log = logging.getLogger("paxiom.node")
+T = TypeVar("T")
 
 APPLIED_TAG = bytes((APPLIED,))
 """The first byte of a session result whose command was applied (`sessions.encode_outcome`)."""
@@ -694,12 +695,18 @@ async def run(options: NodeOptions) -> None:
         raise NodeRefused(node.failure)
 
 
-def main(options: NodeOptions) -> None:
-    """Blocking entry point: uvloop when importable, plain asyncio otherwise."""
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run `main` to completion on uvloop when importable, plain asyncio otherwise (the benchmark's client
+    runs on the same loop as the nodes)."""
     try:
         import uvloop
 
-        runner: Callable[[Any], Any] = uvloop.run
+        runner: Callable[[Coroutine[Any, Any, T]], T] = uvloop.run
     except ImportError:
         runner = asyncio.run
-    runner(run(options))
+    return runner(main)
+
+
+def main(options: NodeOptions) -> None:
+    """Blocking entry point."""
+    run_loop(run(options))
