@@ -15,6 +15,7 @@ and `paxiom.impl.sim.hunt.hunt(MUTANTS[name])` runs the default hunt.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -38,14 +39,19 @@ class Mutation(enum.Enum):
     APPLY_OUT_OF_ORDER = "apply-out-of-order"
     CATCHUP_WITHOUT_CHECKSUM = "catchup-without-checksum"
     SNAPSHOT_DROPS_LAST_APPLIED = "snapshot-drops-last-applied"
+    FAST_QUORUM_TOO_SMALL = "fast-quorum-too-small"
+    FAST_RECOVERY_ANY_VALUE = "fast-recovery-any-value"
 
 
 @dataclass(frozen=True)
 class MutantInfo:
     mutation: Mutation
     role: str
-    """acceptor, proposer, learner or replication: the part of a replica the bug lives in."""
+    """acceptor, proposer, learner or replication: the part of a replica the bug lives in; fast: the fast
+    path of the Fast Paxos core (`impl.fast`)."""
     description: str
+    variant: str = "multipaxos"
+    """The protocol whose core the bug is injected into (`paxiom.variants.SIMULATED`)."""
 
     @property
     def name(self) -> str:
@@ -53,7 +59,7 @@ class MutantInfo:
 
 
 def _info(mutation: Mutation, role: str, description: str) -> tuple[str, MutantInfo]:
-    return mutation.value, MutantInfo(mutation, role, description)
+    return mutation.value, MutantInfo(mutation, role, description, "fastpaxos" if role == "fast" else "multipaxos")
 
 
 MUTANTS: dict[str, MutantInfo] = dict(
@@ -168,8 +174,29 @@ MUTANTS: dict[str, MutantInfo] = dict(
             "The snapshot is labelled with the last applied slot but taken before that slot was applied; a "
             "replica restored from it silently loses one entry.",
         ),
+        _info(
+            Mutation.FAST_QUORUM_TOO_SMALL,
+            "fast",
+            "A slot is learned chosen at a fast ballot by one acceptor fewer than a fast quorum, so a value a "
+            "collision's recovery may replace is already applied.",
+        ),
+        _info(
+            Mutation.FAST_RECOVERY_ANY_VALUE,
+            "fast",
+            "Recovering from a collision, the leader re-proposes any value voted at the highest reported ballot "
+            "(classic Paxos's rule), not the one all of some fast quorum's reporting members voted, so it can "
+            "replace a value a fast quorum chose.",
+        ),
     ]
 )
+
+
+def variant_of(mutations: Iterable[Mutation]) -> str:
+    """The variant whose core `mutations` are bugs of (multipaxos when there are none)."""
+    variants = {MUTANTS[m.value].variant for m in mutations}
+    if len(variants) > 1:
+        raise ValueError(f"mutations of different variants cannot be combined: {sorted(variants)}")
+    return variants.pop() if variants else "multipaxos"
 
 
 def mutant(name: str) -> MutantInfo:

@@ -9,6 +9,8 @@ from paxiom.spec.quorums import QuorumSystem
 
 AnyModel = paxos.PaxosModel | multipaxos.MultiPaxosModel | reconfig.ReconfigModel
 VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig", "cheap")
+SIMULATED = ("multipaxos", "fastpaxos")
+"""The variants the implementation runs (`paxiom sim --variant`), each judged by its spec's oracle."""
 
 
 def build_model(

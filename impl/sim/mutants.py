@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.checksum import GENESIS, chain
+from paxiom.impl.fast.mutants import FastQuorumTooSmall, RecoveryAnyValue
 from paxiom.impl.host import Host
 from paxiom.impl.learner import Learner
 from paxiom.impl.messages import CatchUpReply, ChosenEntry, Snapshot, Vote
@@ -221,6 +222,8 @@ OVERRIDES: dict[Mutation, tuple[type[Any], ...]] = {
     Mutation.APPLY_OUT_OF_ORDER: (ApplyOutOfOrder, AppliesOutOfOrder),
     Mutation.CATCHUP_WITHOUT_CHECKSUM: (CatchUpWithoutChecksum,),
     Mutation.SNAPSHOT_DROPS_LAST_APPLIED: (StaleSnapshotHost,),
+    Mutation.FAST_QUORUM_TOO_SMALL: (FastQuorumTooSmall,),
+    Mutation.FAST_RECOVERY_ANY_VALUE: (RecoveryAnyValue,),
 }
 """Every catalogued bug: the override classes that inject it."""
 
@@ -240,12 +243,14 @@ def compose(base: type[C], mutations: Iterable[Mutation]) -> type[C]:
     return cast(type[C], type("+".join(cls.__name__ for cls in parts), tuple(parts), {}))
 
 
-def core_class(mutations: Iterable[Mutation]) -> type[Replica]:
-    """The replica core carrying `mutations`: its roles and replica-level overrides swapped in."""
+def core_class(mutations: Iterable[Mutation], base: type[Replica] = Replica) -> type[Replica]:
+    """The replica core `base` (a variant's, e.g. `impl.fast.replica.FastReplica`) carrying `mutations`: its
+    roles and replica-level overrides swapped in."""
     mutations = frozenset(mutations)
-    replica = compose(Replica, mutations)
-    acceptor, proposer, learner = (compose(role, mutations) for role in (Acceptor, Proposer, Learner))
-    if (acceptor, proposer, learner) == (Acceptor, Proposer, Learner):
+    replica = compose(base, mutations)
+    plain = (base.acceptor_class, base.proposer_class, base.learner_class)
+    acceptor, proposer, learner = (compose(role, mutations) for role in plain)
+    if (acceptor, proposer, learner) == plain:
         return replica
     roles = {"acceptor_class": acceptor, "proposer_class": proposer, "learner_class": learner}
     return type(f"Mutant{replica.__name__}", (replica,), roles)

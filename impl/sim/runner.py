@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from paxiom.errors import PaxiomError
+from paxiom.impl.fast.oracle import FastRefinementOracle
 from paxiom.impl.messages import CatchUpReply, describe
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import JsonLines, Record
@@ -166,7 +167,8 @@ class Execution:
     def __init__(self, settings: ClusterSettings, invariants: bool = True, trace_dir: Path | None = None) -> None:
         self.trace = TraceDir(trace_dir, settings.quorums().nodes) if trace_dir is not None else None
         self.sim = Simulator(settings, [self.trace] if self.trace else [])
-        self.oracle = RefinementOracle(settings.quorums(), invariants)
+        oracle = FastRefinementOracle if settings.variant == "fastpaxos" else RefinementOracle
+        self.oracle = oracle(settings.quorums(), invariants)
         self.sim.watch(self.oracle)
         self.result = RunResult(settings)
         self.names = settings.quorums().nodes

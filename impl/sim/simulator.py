@@ -21,10 +21,11 @@ from typing import Any, Protocol, TypeVar
 
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.fast.replica import FastReplica, smallest_fast_quorum
 from paxiom.impl.host import Host, ImmediateStorage
 from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.kv import KeyValueStore
-from paxiom.impl.mutants import Mutation
+from paxiom.impl.mutants import Mutation, variant_of
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import Alarm, Applied, Crash, Record
 from paxiom.impl.replica import Replica
@@ -32,7 +33,8 @@ from paxiom.impl.sim.mutants import core_class, host_class
 from paxiom.impl.sim.network import Network
 from paxiom.impl.storage import DurableState
 from paxiom.impl.values import Command
-from paxiom.spec.quorums import QuorumSystem
+from paxiom.spec.quorums import QuorumSystem, Threshold, acceptor_names
+from paxiom.variants import SIMULATED
 
 Step = dict[str, Any]
 T = TypeVar("T")
@@ -83,9 +85,30 @@ class ClusterSettings:
     mutations: frozenset[Mutation] = field(default_factory=frozenset)
     """Injected bugs: the simulator builds its cores and hosts from their overrides (`impl.sim.mutants`)."""
 
+    variant: str = ""
+    """The protocol the replicas run (`paxiom.variants.SIMULATED`); empty: the one the mutations are bugs of
+    (multipaxos when there are none)."""
+    fast: int | None = None
+    """Fast quorum size, for fastpaxos (None: the smallest the phase-1 quorum allows)."""
+
+    def __post_init__(self) -> None:
+        if not self.variant:
+            object.__setattr__(self, "variant", variant_of(self.mutations))
+        if self.variant not in SIMULATED:
+            raise PaxiomError(f"variant {self.variant!r} is not simulated; choose one of {', '.join(SIMULATED)}")
+
     def quorums(self) -> QuorumSystem:
         majority = self.replicas // 2 + 1
-        return QuorumSystem.flexible(self.replicas, self.phase1 or majority, self.phase2 or majority)
+        q1, q2 = self.phase1 or majority, self.phase2 or majority
+        if self.variant != "fastpaxos":
+            return QuorumSystem.flexible(self.replicas, q1, q2)
+        nodes, fast = acceptor_names(self.replicas), self.fast or smallest_fast_quorum(self.replicas, q1)
+        families = (Threshold(nodes, q1), Threshold(nodes, q2), Threshold(nodes, fast))
+        return QuorumSystem(*families, name=f"|Q1|={q1}, |Q2|={q2}, fast {fast} of {self.replicas}")
+
+    def core(self) -> type[Replica]:
+        """The variant's replica core, before any injected bug."""
+        return FastReplica if self.variant == "fastpaxos" else Replica
 
     def replica_config(self, replica: int) -> ReplicaConfig:
         return ReplicaConfig(
@@ -123,7 +146,7 @@ class Simulator:
         self.configs = [settings.replica_config(r) for r in range(settings.replicas)]
         for config in self.configs:
             config.check()
-        self.core_class = core_class(settings.mutations)
+        self.core_class = core_class(settings.mutations, settings.core())
         self.host_class = host_class(settings.mutations)
         """The production classes, or subclasses carrying the settings' injected bugs."""
         self.network = Network()

@@ -1,0 +1,277 @@
+"""Fast Multi-Paxos: the Multi-Paxos replica with fast ballots, in which clients' commands go straight to
+acceptors (Lamport, "Fast Paxos", 2006, section 4 on a sequence of instances).
+
+Ballots of even rounds are fast, of odd rounds classic (`is_fast`). A replica elected at a fast ballot runs
+phase 1 once for the log as in Multi-Paxos, (re-)proposes in the slots its promises reported votes in, by
+the coordinator's recovery rule of `spec/fastpaxos.py` (`fastpaxos.recoverable`, called here, not
+restated), and then sends `AnyFrom(ballot, next_slot)`: every acceptor that has not promised higher now
+votes for each client command it receives (`Propose`, or a client submitting to it) in its lowest slot
+from there on where it has not voted at that ballot, and sends the vote to every replica. Every replica
+learns a slot when a fast quorum voted one value there at one fast ballot: two message delays from the
+client, against three in classic Multi-Paxos (client, leader, acceptors, learners).
+
+Collisions: acceptors that received two commands in different orders put them in different slots. The
+leader sees it in its tally (no value can still reach a fast quorum) or, for slots left short by lost
+messages, when the commit point has not moved for two heartbeats; it falls back to a classic ballot (the
+next odd round) whose phase 1 reports the fast votes, proposes in each slot what the recovery rule allows
+(a collided command when it is free to choose, so none is lost), and once those slots are chosen, is
+elected at the next fast ballot again. An acceptor with no open fast ballot (none received, or promised
+higher since) forwards a client's commands to the leader, as classic Multi-Paxos does; commands queued at a
+leader whose fast ballot is open are relayed to the acceptors as a `Propose`.
+
+The rules a bug would break are small named methods (`FastProposer.decides`, `FastProposer.recover_value`,
+`FastReplica.free_slot`), which the mutant catalogue overrides (`impl.fast.mutants`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paxiom.impl.ballot import Ballot
+from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.messages import Accepted, AnyFrom, Message, Nack, Propose, Vote
+from paxiom.impl.proposer import Outgoing, Proposal, Proposer, Role
+from paxiom.impl.replica import Replica
+from paxiom.impl.storage import DurableState
+from paxiom.impl.values import NOOP, Command, Value, render_value
+from paxiom.spec import fastpaxos as fp
+
+
+def is_fast(ballot: Ballot) -> bool:
+    """Even rounds are fast ballots; odd rounds are the classic ballots collisions fall back to."""
+    return ballot.round >= 0 and ballot.round % 2 == 0
+
+
+def smallest_fast_quorum(n: int, phase1: int) -> int:
+    """The fewest acceptors a fast quorum may have with phase-1 quorums of `phase1`: any phase-1 quorum and
+    two fast quorums must share an acceptor (`quorums.phase1_meets_two_fast`), i.e. phase1 + 2 fast > 2 n."""
+    return next(k for k in range(1, n + 1) if phase1 + 2 * k > 2 * n)
+
+
+class FastProposer(Proposer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        config = self.config
+        if config.quorums.fast is None:
+            raise ValueError("a Fast Paxos replica needs fast quorums")
+        self.fast_family = config.quorums.fast
+        self.spec = fp.Config(config.quorums, ("",), 0)
+        """The recovery rule's constants: only the quorums are read."""
+        self.want_fast = True
+        """Whether the next election is at a fast ballot (False once, to recover from a collision)."""
+        self.any_from: int | None = None
+        """While leading a fast ballot: the first slot its AnyFrom opened."""
+        self.recovered_below = 0
+        """While leading a classic ballot: the slots below this were proposed at take-over."""
+        self._reports: dict[int, dict[int, tuple[int, str | None]]] = {}
+        self._values: dict[str, Value] = {}
+
+    # ------------------------------------------------------------------ the rules
+
+    def decides(self, ballot: Ballot, voters: int) -> bool:
+        """Whether the acceptors in bitmask `voters`, voting one value at `ballot`, choose it: a fast quorum at
+        a fast ballot, a phase-2 quorum at a classic one."""
+        family = self.fast_family if is_fast(ballot) else self.config.quorums.phase2
+        return family.is_quorum(voters)
+
+    def recover_value(self, slot: int, reports: dict[int, tuple[int, str | None]]) -> set[str] | None:
+        """The coordinator's recovery rule over the promised quorum's reports in `slot`: `spec/fastpaxos.py`'s."""
+        return fp.recoverable(self.spec, reports)
+
+    def phase2_quorum(self, slot: int, proposal: Proposal) -> bool:
+        return self.decides(self.ballot, proposal.accepted)
+
+    def pick_value(self, slot: int, reported: Vote | None) -> Value | None:
+        """The recovery rule's value; where it leaves the leader free, the highest reported vote (a collided
+        client command, so it is not lost), else a no-op."""
+        reports = self._reports.get(slot, {})
+        heard: dict[int, tuple[int, str | None]] = {a: reports.get(a, (-1, None)) for a in self.promises}
+        rule = self.recover_value(slot, heard)
+        if rule is None:
+            return reported.value if reported is not None else NOOP
+        return self._values[min(rule)]
+
+    # ------------------------------------------------------------------ elections and phase 2
+
+    def start_election(self, promised: Ballot, first_slot: int) -> Outgoing:
+        """Stand at the next round of the wanted kind (fast, unless recovering from a collision)."""
+        round = max(self.max_round, promised.round) + 1
+        if is_fast(Ballot(round, self.me)) != self.want_fast:
+            round += 1
+        self.max_round = round - 1
+        self.want_fast = True
+        self.any_from = None
+        return super().start_election(promised, first_slot)
+
+    def recover(self, promised: Ballot, first_slot: int) -> Outgoing:
+        """Fall back to a classic ballot: its phase 1 reports the fast votes, the recovery rule picks."""
+        self.want_fast = False
+        return self.start_election(promised, first_slot)
+
+    def _take_over(self, known_chosen: dict[int, Value]) -> Outgoing:
+        self._reports, self._values = {}, {}
+        for a, promise in self.promises.items():
+            for vote in promise.votes:
+                shown = render_value(vote.value)
+                self._values[shown] = vote.value
+                self._reports.setdefault(vote.slot, {})[a] = (vote.ballot.to_int(self.config.n), shown)
+        out = super()._take_over(known_chosen)
+        free = max([self.next_slot, *(slot + 1 for slot in self._reports)])  # above every slot to re-propose
+        if not is_fast(self.ballot):
+            self.recovered_below = free
+            return out
+        self.any_from = free
+        return out + self.everyone(AnyFrom(self.ballot, free)) + self.propose_pending(free)
+
+    def propose_pending(self, commit: int) -> Outgoing:
+        """At a fast ballot the leader re-proposes what its promises reported but puts no new command in a
+        slot itself: once its AnyFrom is out, it relays queued commands to the acceptors."""
+        if self.role is not Role.LEADER or not is_fast(self.ballot):
+            return super().propose_pending(commit)
+        queue, self.queue = self.queue, {}
+        try:
+            out = super().propose_pending(commit)
+        finally:
+            self.queue = queue
+        while self.any_from is not None and self.queue:
+            out += self.everyone(Propose(self.next_batch()))
+        return out
+
+    def retransmit(self, commit: int) -> Outgoing:
+        """Unvoted 2a's, and the AnyFrom again (for acceptors that lost it or restarted since)."""
+        out = super().retransmit(commit)
+        if self.role is Role.LEADER and self.any_from is not None:
+            out += self.everyone(AnyFrom(self.ballot, self.any_from))
+        return out
+
+
+class FastReplica(Replica):
+    proposer_class = FastProposer
+    proposer: FastProposer
+
+    def __init__(self, config: ReplicaConfig, durable: DurableState | None = None, incarnation: int = 0) -> None:
+        self.open: AnyFrom | None = None
+        """The latest fast ballot opened to this acceptor (volatile: the leader resends it)."""
+        self.cursor = 0
+        """The lowest slot that may still be free for a fast vote at `open`'s ballot."""
+        self.voted: set[Value] = set()
+        """Values this acceptor voted for at `open`'s ballot: a retried command is not voted twice."""
+        self.tally: dict[int, dict[tuple[Ballot, Value], int]] = {}
+        """Per slot not known chosen, the voters (bitmask) of each value at each fast ballot."""
+        self.stuck: tuple[int, int] | None = None
+        """(commit point, clock) when the leader last saw it stuck behind fast slots not chosen."""
+        super().__init__(config, durable, incarnation)
+
+    # ------------------------------------------------------------------ the rules
+
+    def free_slot(self, ballot: Ballot, first_slot: int) -> int:
+        """The lowest slot from `first_slot` on where this acceptor has not voted at `ballot` and that is not
+        known chosen (one vote per acceptor per ballot and slot)."""
+        slot = max(self.cursor, first_slot, self.acceptor.floor)
+        votes = self.acceptor.votes
+        while (slot in votes and votes[slot].ballot >= ballot) or self.learner.knows_chosen(slot):
+            slot += 1
+        return slot
+
+    # ------------------------------------------------------------------ inputs
+
+    def submit(self, commands: tuple[Command, ...]) -> bool:
+        """A client's commands reaching this acceptor: voted at its open fast ballot, else the classic path."""
+        if self._fast_vote(commands):
+            self._settle()
+            return True
+        return super().submit(commands)
+
+    def tick(self) -> None:
+        super().tick()
+        proposer, commit = self.proposer, self.learner.commit
+        self.tally = {slot: votes for slot, votes in self.tally.items() if slot >= commit}
+        if proposer.role is not Role.LEADER:
+            self.stuck = None
+        elif not is_fast(proposer.ballot):
+            if commit >= proposer.recovered_below:  # recovered: back to a fast ballot
+                self._send(proposer.start_election(self.acceptor.promise, commit))
+        elif not (self.learner.pending or any(self._at_my_ballot(votes) for votes in self.tally.values())):
+            self.stuck = None
+        elif self.stuck is None or self.stuck[0] != commit:
+            self.stuck = (commit, self.clock)
+        elif self.clock - self.stuck[1] >= 2 * self.config.heartbeat_interval:
+            self._recover()
+        self._settle()
+
+    # ------------------------------------------------------------------ internals
+
+    def _at_my_ballot(self, votes: dict[tuple[Ballot, Value], int]) -> bool:
+        return any(ballot == self.proposer.ballot for ballot, _ in votes)
+
+    def _recover(self) -> None:
+        """Fall back to a classic ballot (the caller settles)."""
+        self.stuck = None
+        self._send(self.proposer.recover(self.acceptor.promise, self.learner.commit))
+
+    def _fast_vote(self, value: Value) -> bool:
+        """Vote for a client value at the open fast ballot, if there is one; tell every learner."""
+        opened = self.open
+        if opened is None or self.acceptor.promise > opened.ballot:
+            return False
+        if value in self.voted:
+            return True
+        slot = self.free_slot(opened.ballot, opened.first_slot)
+        writes, reply = self.acceptor.on_accept(opened.ballot, slot, value)
+        self._writes += writes
+        if not isinstance(reply, Accepted):
+            return False
+        self.voted.add(value)
+        self.cursor = slot + 1
+        self._send([(dst, reply) for dst in range(self.config.n)])
+        return True
+
+    def _open(self, src: int, msg: AnyFrom) -> None:
+        if msg.ballot < self.acceptor.promise:
+            self._send([(src, Nack(self.acceptor.promise))])
+            return
+        if self.open != msg:
+            self.open, self.cursor = msg, msg.first_slot
+            self.voted = {v.value for v in self.acceptor.votes.values() if v.ballot == msg.ballot}
+        self._send(self.proposer.observe(msg.ballot, self.learner.commit))
+        if src != self.me:
+            self._heard_from_leader(src)
+
+    def _tally(self, src: int, msg: Accepted) -> None:
+        """Learn a slot a fast quorum voted one value in; as leader, recover from a collision at once."""
+        slot = msg.slot
+        if self.learner.knows_chosen(slot) or slot < self.acceptor.floor:
+            return
+        votes = self.tally.setdefault(slot, {})
+        key = (msg.ballot, msg.value)
+        votes[key] = votes.get(key, 0) | 1 << src
+        proposer = self.proposer
+        if proposer.decides(msg.ballot, votes[key]):
+            self.tally.pop(slot)
+            self._learn(slot, msg.value)
+            return
+        opened = proposer.any_from
+        if proposer.role is Role.LEADER and msg.ballot == proposer.ballot and opened is not None and slot >= opened:
+            seen = 0
+            for (ballot, _), voters in votes.items():
+                if ballot == msg.ballot:
+                    seen |= voters
+            unheard = (1 << self.config.n) - 1 & ~seen
+            if not any(
+                proposer.decides(ballot, voters | unheard)
+                for (ballot, _), voters in votes.items()
+                if ballot == msg.ballot
+            ):
+                self._recover()
+
+    def _handle(self, src: int, msg: Message) -> None:
+        match msg:
+            case AnyFrom():
+                self._open(src, msg)
+            case Propose(commands):
+                self._fast_vote(commands)
+            case Accepted(ballot) if is_fast(ballot):
+                super()._handle(src, msg)
+                self._tally(src, msg)
+            case _:
+                super()._handle(src, msg)
