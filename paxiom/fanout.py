@@ -126,7 +126,7 @@ def _dask(pool: Pool, stack: ExitStack) -> tuple[Submit, int]:
     else:
         try:
             client = stack.enter_context(distributed.Client(pool.scheduler, timeout=30))
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # unreachable, or not an address
             raise PaxiomError(f"cannot reach the Dask scheduler at {pool.scheduler}: {exc}") from None
     width = sum(client.nthreads().values()) or 1
 

@@ -24,6 +24,7 @@ from paxiom.cli.output import (
 )
 from paxiom.cli.trace_view import sim_step_words
 from paxiom.errors import PaxiomError
+from paxiom.fanout import LOCAL_DASK, Pool, default_workers
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.sim import trace
 from paxiom.impl.sim.hunt import DEFAULT_RUNS, DEFAULT_STEPS, hunt
@@ -107,6 +108,26 @@ def _list_mutants(as_json: bool) -> None:
 @click.option("--q1", type=click.IntRange(1), default=None, help="Phase-1 quorum size (default: majority).")
 @click.option("--q2", type=click.IntRange(1), default=None, help="Phase-2 quorum size (default: majority).")
 @click.option("--mutant", default=None, help="Hunt this injected bug with the default budget until the oracle objects.")
+@click.option(
+    "--hunt",
+    "soak",
+    is_flag=True,
+    help="Hunt over seeds --seed, --seed + 1, ... (--runs of them) until the oracle objects (implied by --mutant).",
+)
+@click.option("--runs", type=click.IntRange(1), default=DEFAULT_RUNS, show_default=True, help="Seeds a hunt runs.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Processes a hunt runs its seeds in (default: the cores available); the verdict does not depend on it.",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    default=None,
+    help="Run a hunt's seeds on this Dask scheduler's workers (the distributed extra).",
+)
+@click.option("--dask", is_flag=True, help="Run a hunt on a Dask LocalCluster of --workers processes on this machine.")
 @click.option("--list-mutants", is_flag=True, help="List the mutant catalogue.")
 @click.option("--replay", "replay_file", type=click.Path(path_type=Path), default=None, help="Replay a trace file.")
 @click.option(
@@ -135,6 +156,11 @@ def sim(
     q1: int | None,
     q2: int | None,
     mutant: str | None,
+    soak: bool,
+    runs: int,
+    workers: int | None,
+    scheduler: str | None,
+    dask: bool,
     list_mutants: bool,
     replay_file: Path | None,
     trace_out: Path | None,
@@ -161,22 +187,27 @@ def sim(
             f"--replicas {replicas}: the simulator's oracle enumerates quorums (limit {ENUMERATION_LIMIT} "
             "replicas); certify a larger cluster's quorums with `paxiom quorum check`"
         )
-    if mutant is not None:
-        if mutant not in MUTANTS:
+    if mutant is not None or soak:
+        if mutant is not None and mutant not in MUTANTS:
             raise PaxiomError(f"no mutant {mutant!r}; see paxiom sim --list-mutants")
         given = click.get_current_context().get_parameter_source
-        if given("seed") is ParameterSource.COMMANDLINE:
-            raise PaxiomError(
-                f"--mutant hunts over its own seeds (runs 0..{DEFAULT_RUNS - 1}); --seed does not apply to it"
-            )
+        if mutant is not None and given("seed") is ParameterSource.COMMANDLINE:
+            raise PaxiomError(f"--mutant hunts over its own seeds (runs 0..{runs - 1}); --seed does not apply to it")
+        if dask and scheduler is not None:
+            raise PaxiomError("--dask starts a local Dask cluster; --scheduler names a running one: give one of them")
+        pool = Pool(workers or default_workers(), LOCAL_DASK if dask else scheduler)
         with Progress(console=err_console, transient=True, disable=as_json) as bar:
-            task = bar.add_task(f"hunting {mutant}", total=DEFAULT_RUNS)
+            task = bar.add_task(f"hunting {mutant or 'over seeds'} in {pool.describe()}", total=runs)
             found = hunt(
-                MUTANTS[mutant],
+                None if mutant is None else MUTANTS[mutant],
+                runs=runs,
                 steps=steps if given("steps") is ParameterSource.COMMANDLINE else DEFAULT_STEPS,
+                faults=Faults.parse(faults),
                 replicas=replicas if given("replicas") is ParameterSource.COMMANDLINE else None,
                 shrink_seconds=shrink_seconds,
                 progress=lambda i: bar.update(task, completed=i + 1),
+                first_seed=0 if mutant is not None else seed,
+                pool=pool,
             )
         extra = {
             "mutant": mutant,
@@ -188,10 +219,13 @@ def sim(
             if as_json:
                 emit_json({**extra, "holds": True})
             else:
-                console.print(f"[yellow]not caught[/] within the default budget ({found.runs} runs)")
+                caught = "[green]holds[/]: no objection" if mutant is None else "[yellow]not caught[/]"
+                console.print(f"{caught} within the budget ({found.runs} runs, {found.steps} steps)")
             finish(True)
         assert found.found is not None
         extra["unshrunk_steps"] = len(found.found.steps)
+        if mutant is None:
+            extra["failing_seed"] = found.found.settings.seed
         if trace_dir is not None:  # the shrunk schedule's records, for paxiom trace check
             replay(found.shrunk.settings, found.shrunk.steps, trace_dir=trace_dir)
         _report(found.shrunk, trace_out, as_json, extra)
