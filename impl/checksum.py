@@ -9,6 +9,7 @@ rejected instead of applied.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 
 from paxiom.impl.values import Value, encode_value
 
@@ -23,6 +24,14 @@ def chain(prev: bytes, slot: int, value: Value) -> bytes:
     return digest.digest()
 
 
-def state_digest(state: bytes, checksum: bytes) -> bytes:
-    """Seals a snapshot: its state bytes together with the chain checksum of the prefix it covers."""
-    return hashlib.blake2b(checksum + state, digest_size=16).digest()
+def state_digest(state: bytes, checksum: bytes, switches: Iterable[tuple[int, Value, bytes]] = ()) -> bytes:
+    """Seals a snapshot: its state bytes together with the chain checksum of the prefix it covers, and the
+    configuration switches it carries (slot, value, chain checksum; none leaves the digest as it was)."""
+    digest = hashlib.blake2b(checksum + state, digest_size=16)
+    carried = tuple(switches)
+    if carried:  # where the state ends, so no state can pass for a shorter one with switches
+        digest.update(len(state).to_bytes(8, "big"))
+    for slot, value, link in carried:
+        digest.update(slot.to_bytes(8, "big", signed=True) + link)
+        digest.update(encode_value(value))
+    return digest.digest()

@@ -25,6 +25,10 @@ class ReplicaConfig:
     heartbeat_interval: int = 3
     window: int = 8
     """Most slots a leader keeps in flight (proposed, not yet known chosen)."""
+    alpha: int = 8
+    """The reconfiguration window α (`impl.reconfig`): a configuration chosen in slot i governs slots from
+    i + α on, so a leader proposes in slot s only once slot s − α is committed. Every replica of a cluster
+    must use the same α."""
     batch_size: int = 4
     """Most client commands per slot."""
     batch_bytes: int = 4 << 20
@@ -54,6 +58,7 @@ class ReplicaConfig:
             "election_timeout",
             "heartbeat_interval",
             "window",
+            "alpha",
             "batch_size",
             "batch_bytes",
             "catch_up_bytes",

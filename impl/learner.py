@@ -35,6 +35,10 @@ def reply_bytes(reply: CatchUpReply) -> int:
     return snapshot + sum(map(entry_bytes, reply.entries))
 
 
+def _link(entry: ChosenEntry) -> tuple[int, Value, bytes]:
+    return entry.slot, entry.value, entry.checksum
+
+
 def may_be_cut(reply: CatchUpReply, limit: int, largest_entry: int) -> bool:
     """Whether `catch_up_reply(..., limit)` may have left entries out of `reply`: it stops only where the next
     entry (at most `largest_entry` bytes) would not fit, so a shorter reply holds everything its sender had."""
@@ -111,13 +115,15 @@ class Learner:
                 snapshot_at = self.requested = slot
         return committed, snapshot_at
 
-    def sealed(self, slot: int, state: bytes) -> SaveSnapshot | None:
-        """The host's state after applying every slot up to `slot`, sealed with the chain checksum there;
-        the log below is discarded. None when a newer snapshot has already replaced that point."""
+    def sealed(self, slot: int, state: bytes, switches: tuple[ChosenEntry, ...] = ()) -> SaveSnapshot | None:
+        """The host's state after applying every slot up to `slot`, sealed with the chain checksum there
+        and the configuration `switches` it must carry (`impl.reconfig`); the log below is discarded. None
+        when a newer snapshot has already replaced that point."""
         entry = self.log.get(slot)
         if entry is None or (self.snapshot is not None and slot <= self.snapshot.last_slot):
             return None
-        self.snapshot = Snapshot(slot, state, entry.checksum, state_digest(state, entry.checksum))
+        digest = state_digest(state, entry.checksum, map(_link, switches))
+        self.snapshot = Snapshot(slot, state, entry.checksum, digest, switches)
         self.log = {s: e for s, e in self.log.items() if s > slot}
         return SaveSnapshot(self.snapshot)
 
@@ -150,7 +156,7 @@ class Learner:
 
     def verify_snapshot(self, snapshot: Snapshot) -> str | None:
         """Why a snapshot from a peer must be refused (its digest does not seal its state), if it must."""
-        if state_digest(snapshot.state, snapshot.checksum) != snapshot.digest:
+        if state_digest(snapshot.state, snapshot.checksum, map(_link, snapshot.switches)) != snapshot.digest:
             return f"refused a snapshot up to slot {snapshot.last_slot}: its digest does not verify"
         return None
 

@@ -33,7 +33,9 @@ class Snapshot:
     checksum: bytes
     """The chain checksum of the chosen prefix up to `last_slot`."""
     digest: bytes
-    """`checksum.state_digest(state, checksum)`: detects a corrupted snapshot."""
+    """`checksum.state_digest(state, checksum, switches)`: detects a corrupted snapshot."""
+    switches: tuple[ChosenEntry, ...] = ()
+    """The configuration commands compacted into it that still govern slots above it (`impl.reconfig`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,17 @@ promised, it becomes leader: in each slot it re-proposes the highest-ballot vote
 slots nobody voted in with no-ops, and then serves new client commands, up to `batch_size` commands and
 `batch_bytes` bytes per slot and `window` slots in flight. A leader that hears of a higher ballot steps down.
 
-The rules a bug would break are small named methods (`own_ballot`, `phase1_quorum`, `counts`, `prefer`,
-`pick_value`, `phase2_quorum`, `preempted`), which the mutant catalogue overrides
-(`paxiom.impl.sim.mutants`). Local invariant: every Prepare and Accept goes out at a ballot of our own,
-and every Accept at the ballot whose phase 1 we completed.
+Reconfiguration (`impl.reconfig`): a slot is proposed only once its configuration is known (slot − α
+committed); its Accepts go to that configuration's members and its phase-2 quorum is counted in it. A
+candidate leads once its promises hold a phase-1 quorum of every configuration governing an open slot; a
+leader that reaches a slot of a configuration its promises do not cover stands again, at a higher ballot.
+Reported votes beyond the window are re-proposed as the window reaches them.
+
+The rules a bug would break are small named methods (`own_ballot`, `phase1_quorum`, `phase1_covers`,
+`slot_epoch`, `counts`, `prefer`, `pick_value`, `phase2_quorum`, `preempted`), which the mutant catalogue
+overrides (`paxiom.impl.sim.mutants`). Local invariants: every Prepare and Accept goes out at a ballot of
+our own, every Accept at the ballot whose phase 1 we completed, in a slot whose configuration is known,
+under that configuration, and with a phase-1 quorum of it promised.
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from paxiom.impl.ballot import NULL_BALLOT, Ballot
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.messages import Accept, Accepted, Message, Prepare, Promise, Vote
+from paxiom.impl.reconfig import Configurations, Epoch, is_config
 from paxiom.impl.values import NOOP, Command, Value, command_bytes
+from paxiom.spec.quorums import QuorumSystem
 
 Outgoing = list[tuple[int, Message]]
 """(destination replica, message); the replica routes messages to itself through its loopback."""
@@ -35,13 +44,17 @@ class Role(enum.Enum):
 @dataclass
 class Proposal:
     value: Value
+    epoch: Epoch
+    """The configuration governing its slot: its members vote, its phase-2 quorums decide."""
     accepted: int = 0
     """Bitmask of the acceptors that voted for it at the leader's ballot."""
 
 
 class Proposer:
-    def __init__(self, config: ReplicaConfig) -> None:
+    def __init__(self, config: ReplicaConfig, configs: Configurations | None = None) -> None:
         self.config = config
+        self.configs = configs or Configurations(config.quorums, config.alpha)
+        """The configurations known from the committed log (the replica's, shared)."""
         self.me = config.replica_id
         self.role = Role.FOLLOWER
         self.ballot = NULL_BALLOT
@@ -50,14 +63,22 @@ class Proposer:
         self.max_round = -1
         """The highest round this proposer has seen or used since it started (volatile)."""
         self.promises: dict[int, Promise] = {}
+        self.promised = 0
+        """Bitmask of the acceptors in `promises`."""
         self.proposals: dict[int, Proposal] = {}
+        self.reported: dict[int, Vote] = {}
+        """The highest vote the promises reported per slot, for slots not re-proposed yet."""
+        self.refill = -1
+        """The last slot a new leader must re-propose (or fill with a no-op) before new commands."""
+        self.decided: set[int] = set()
+        """Slots up to `refill` known chosen since we took over: nothing to re-propose there."""
         self.next_slot = 0
         self.queue: dict[Command, None] = {}
         """Commands waiting for a slot, in arrival order (a dict: an ordered set of identities)."""
         self.leader_hint: int | None = None
 
     def everyone(self, msg: Message) -> Outgoing:
-        return [(dst, msg) for dst in range(self.config.n)]
+        return [(dst, msg) for dst in range(self.configs.universe)]
 
     # ------------------------------------------------------------------ the rules
 
@@ -65,9 +86,18 @@ class Proposer:
         """Ballots carry our replica id, so no two replicas ever use the same one."""
         return Ballot(round, self.me)
 
-    def phase1_quorum(self, promised: int) -> bool:
-        """Whether the acceptors in bitmask `promised` form a phase-1 quorum."""
-        return self.config.quorums.phase1.is_quorum(promised)
+    def phase1_quorum(self, promised: int, quorums: QuorumSystem) -> bool:
+        """Whether the acceptors in bitmask `promised` form a phase-1 quorum of `quorums`."""
+        return quorums.phase1.is_quorum(promised)
+
+    def phase1_covers(self, promised: int, epoch: Epoch) -> bool:
+        """Whether the promises in bitmask `promised` let us propose in a slot `epoch` governs: a
+        phase-1 quorum of that configuration itself (`spec/reconfig.py` proposable)."""
+        return self.phase1_quorum(promised, epoch.quorums)
+
+    def slot_epoch(self, slot: int, commit: int) -> Epoch | None:
+        """The configuration we propose `slot` under: the one governing it, once slot − α is committed."""
+        return self.configs.epoch(slot, commit)
 
     def counts(self, ballot: Ballot) -> bool:
         """Only answers to our current ballot count towards its quorums."""
@@ -83,8 +113,8 @@ class Proposer:
         return reported.value if reported is not None else NOOP
 
     def phase2_quorum(self, slot: int, proposal: Proposal) -> bool:
-        """Whether the acceptors that voted for `proposal` form a phase-2 quorum."""
-        return self.config.quorums.phase2.is_quorum(proposal.accepted)
+        """Whether the acceptors that voted for `proposal` form a phase-2 quorum of its configuration."""
+        return proposal.epoch.quorums.phase2.is_quorum(proposal.accepted)
 
     def preempted(self, ballot: Ballot, commit: int) -> Outgoing:
         """A ballot above ours is in play: step down."""
@@ -100,21 +130,26 @@ class Proposer:
         self.role = Role.CANDIDATE
         self.held = None
         self.promises = {}
+        self.promised = 0
         self.proposals = {}
+        self.reported = {}
+        self.refill = -1
         self.next_slot = first_slot
         self.leader_hint = None
         self.check_ballot()
         return self.everyone(Prepare(self.ballot, first_slot))
 
     def on_promise(self, src: int, promise: Promise, known_chosen: dict[int, Value]) -> Outgoing:
-        """Collect a promise; on a phase-1 quorum, take over and (re-)propose. `known_chosen` are slots we
-        already know the decision of: nothing needs proposing there."""
+        """Collect a promise; once they hold a phase-1 quorum of every configuration governing a slot open
+        when we stood, take over and (re-)propose. `known_chosen` are slots we already know the decision
+        of: nothing needs proposing there."""
         if self.role is not Role.CANDIDATE:
             return []
         if not self.counts(promise.ballot):
             return []
         self.promises[src] = promise
-        if not self.phase1_quorum(sum(1 << a for a in self.promises)):
+        self.promised |= 1 << src
+        if not all(self.phase1_covers(self.promised, e) for e in self.configs.open_epochs(self.next_slot)):
             return []
         self.role = Role.LEADER
         self.held = self.ballot
@@ -126,16 +161,10 @@ class Proposer:
         for promise in self.promises.values():
             for vote in promise.votes:
                 reported[vote.slot] = self.prefer(reported.get(vote.slot), vote)
-        top = max(reported, default=self.next_slot - 1)
-        out: Outgoing = []
-        for slot in range(self.next_slot, top + 1):
-            if slot in known_chosen:
-                continue
-            value = self.pick_value(slot, reported.get(slot))
-            if value is not None:
-                out += self._propose(slot, value)
-        self.next_slot = max(self.next_slot, top + 1)
-        return out + self.propose_pending(self.next_slot)
+        self.reported = reported
+        self.refill = max(reported, default=-1)
+        self.decided = set(known_chosen)
+        return self.propose_pending(self.next_slot)
 
     # ------------------------------------------------------------------ phase 2
 
@@ -155,28 +184,45 @@ class Proposer:
         while self.queue and len(batch) < self.config.batch_size:
             command = next(iter(self.queue))
             size = command_bytes(command)
-            if batch and size > room:
-                break
+            if batch and (size > room or is_config(command) or is_config(batch[0])):
+                break  # a configuration command goes alone in its slot (`impl.reconfig.switch_of`)
             del self.queue[command]
             batch.append(command)
             room -= size
         return tuple(batch)
 
-    def _propose(self, slot: int, value: Value) -> Outgoing:
+    def _propose(self, slot: int, value: Value, epoch: Epoch, commit: int) -> Outgoing:
         self.check_ballot()
-        self.proposals[slot] = Proposal(value)
-        return self.everyone(Accept(self.ballot, slot, value))
+        self.check_governed(slot, epoch, commit)
+        self.proposals[slot] = Proposal(value, epoch)
+        accept = Accept(self.ballot, slot, value)
+        return [(dst, accept) for dst in sorted(epoch.members)]
 
     def propose_pending(self, commit: int) -> Outgoing:
-        """Fill the pipeline window with batches of queued commands."""
+        """Re-propose what the promises reported (no-ops in the holes) where the decision is not known
+        yet, then fill the pipeline window with batches of queued commands: in slot order, each slot once
+        its configuration is known (`commit` is the first slot not committed)."""
         out: Outgoing = []
         if self.role is not Role.LEADER:
             return out
         self.next_slot = max(self.next_slot, commit)  # slots below commit are chosen (maybe via catch-up)
-        while self.queue and self.next_slot < commit + self.config.window:
-            out += self._propose(self.next_slot, self.next_batch())
+        while True:
+            slot = self.next_slot
+            refill = slot <= self.refill
+            if not refill and not (self.queue and slot < commit + self.config.window):
+                return out
+            epoch = self.slot_epoch(slot, commit)
+            if epoch is None:
+                return out  # its configuration is decided by slot − α, not committed yet
+            if not self.phase1_covers(self.promised, epoch):
+                return out + self.start_election(self.ballot, commit)
+            if not refill:
+                out += self._propose(slot, self.next_batch(), epoch, commit)
+            elif slot not in self.decided:
+                value = self.pick_value(slot, self.reported.pop(slot, None))
+                if value is not None:
+                    out += self._propose(slot, value, epoch, commit)
             self.next_slot += 1
-        return out
 
     def on_accepted(self, src: int, msg: Accepted) -> Value | None:
         """Tally a vote; returns the value once a phase-2 quorum has voted for it at our ballot."""
@@ -194,6 +240,8 @@ class Proposer:
     def forget(self, slot: int) -> None:
         """`slot` is known chosen (perhaps through catch-up): stop proposing there."""
         self.proposals.pop(slot, None)
+        if slot <= self.refill:
+            self.decided.add(slot)
 
     def retransmit(self, commit: int) -> Outgoing:
         """Resend Accepts still short of a quorum, to the acceptors that have not voted."""
@@ -204,7 +252,7 @@ class Proposer:
             if slot < commit:
                 continue
             accept = Accept(self.ballot, slot, proposal.value)
-            out += [(dst, accept) for dst in range(self.config.n) if not proposal.accepted >> dst & 1]
+            out += [(dst, accept) for dst in sorted(proposal.epoch.members) if not proposal.accepted >> dst & 1]
         return out
 
     # ------------------------------------------------------------------ leadership changes
@@ -224,6 +272,9 @@ class Proposer:
         self.queue.clear()
         self.proposals = {}
         self.promises = {}
+        self.promised = 0
+        self.reported = {}
+        self.refill = -1
 
     # ------------------------------------------------------------------ local invariants
 
@@ -233,3 +284,14 @@ class Proposer:
             raise BrokenInvariant(f"{self.me} is using ballot {self.ballot}, which is not its own")
         if self.role is Role.LEADER and self.held != self.ballot:
             raise BrokenInvariant(f"proposing at ballot {self.ballot}, but phase 1 completed for {self.held}")
+
+    def check_governed(self, slot: int, epoch: Epoch, commit: int) -> None:
+        """We propose in a slot only under the configuration governing it, known once slot − α is
+        committed, and with a phase-1 quorum of that configuration promised."""
+        governs = self.configs.epoch(slot, commit)
+        if governs is None:
+            raise BrokenInvariant(f"proposing in slot {slot} before slot {slot - self.config.alpha} is committed")
+        if epoch is not governs:
+            raise BrokenInvariant(f"proposing in slot {slot} under a configuration other than the one governing it")
+        if not self.phase1_quorum(self.promised, epoch.quorums):
+            raise BrokenInvariant(f"proposing in slot {slot} without a phase-1 quorum of its configuration")

@@ -13,6 +13,10 @@ The roles are built from the class attributes `acceptor_class`, `proposer_class`
 catch-up is served by `catch_up_reply`: the mutant catalogue (`paxiom.impl.sim.mutants`) swaps those, so
 production code carries no test machinery. Local invariant: the host applies committed slots contiguously.
 
+Reconfiguration (`impl.reconfig`): every committed entry is shown to the replica's `Configurations` in
+slot order, and a snapshot carries the switches it compacts that still govern slots above it; heartbeats
+and decisions go to every node any known configuration names.
+
 Messages a replica addresses to itself (its own acceptor answering its own proposer) go through an
 internal loopback rather than the network, and appear in `Ready.emitted` like every other message.
 """
@@ -43,6 +47,7 @@ from paxiom.impl.messages import (
     Promise,
 )
 from paxiom.impl.proposer import Outgoing, Proposer, Role
+from paxiom.impl.reconfig import Configurations
 from paxiom.impl.storage import DurableState, Ready, Write
 from paxiom.impl.values import Command, Value
 
@@ -62,7 +67,10 @@ class Replica:
         snapshot = durable.snapshot
         self.acceptor = self.acceptor_class(durable.promise, durable.votes, snapshot.last_slot + 1 if snapshot else 0)
         self.learner = self.learner_class(config.snapshot_interval, snapshot, durable.chosen)
-        self.proposer = self.proposer_class(config)
+        self.configs = Configurations(config.quorums, config.alpha, snapshot.switches if snapshot else ())
+        if snapshot is not None:
+            self.configs.skip_to(snapshot.last_slot)
+        self.proposer = self.proposer_class(config, self.configs)
         self.clock = 0
         self.heard = 0
         self.last_beat = 0
@@ -88,7 +96,7 @@ class Replica:
             if self.clock - self.last_beat >= self.config.heartbeat_interval:
                 self.last_beat = self.clock
                 beat = Heartbeat(self.proposer.ballot, self.learner.commit)
-                self._send([(dst, beat) for dst in range(self.config.n) if dst != self.me])
+                self._send([(dst, beat) for dst in range(self.configs.universe) if dst != self.me])
                 self._send(self.proposer.retransmit(self.learner.commit))
         elif self.clock - self.heard >= self.timeout:
             self._reset_timer()
@@ -132,7 +140,7 @@ class Replica:
                 f"({self.config.snapshot_bytes:,}); the log below it is kept"
             )
             return
-        write = self.learner.sealed(slot, state)
+        write = self.learner.sealed(slot, state, self.configs.retained(slot))
         if write is not None:
             self._writes.append(write)
             self.acceptor.compact(slot + 1)
@@ -196,6 +204,8 @@ class Replica:
                 envelope = self._loopback.popleft()
                 self._handle(envelope.src, envelope.msg)
             committed, snapshot_at = self.learner.advance()
+            for slot in range(self.configs.learned + 1, self.learner.commit):
+                self.configs.learn(self.learner.log[slot])
             self._committed += committed
             if snapshot_at is not None:
                 self._snapshot_at = snapshot_at
@@ -235,7 +245,7 @@ class Replica:
                 decided = self.proposer.on_accepted(src, msg)
                 if decided is not None:
                     self._learn(slot, decided)
-                    self._send([(dst, Chosen(slot, decided)) for dst in range(self.config.n) if dst != self.me])
+                    self._send([(dst, Chosen(slot, decided)) for dst in range(self.configs.universe) if dst != self.me])
             case Nack(promised):
                 self._send(self.proposer.observe(promised, self.learner.commit))
             case Heartbeat(ballot, commit):
@@ -293,6 +303,8 @@ class Replica:
             # the snapshot covers whatever this Ready had committed or asked to snapshot so far
             self._committed, self._snapshot_at = [], None
             self.acceptor.compact(self.learner.snapshot.last_slot + 1)
+            self.configs.adopt(self.learner.snapshot.switches)
+            self.configs.skip_to(self.learner.snapshot.last_slot)
         for slot in list(self.proposer.proposals):
             if self.learner.knows_chosen(slot):
                 self.proposer.forget(slot)

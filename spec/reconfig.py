@@ -164,12 +164,19 @@ def after(cfg: Config, log: dict[int, set[str]], last: int) -> int:
     return conf
 
 
+def decided_by(alpha: int, slot: int) -> int:
+    """The last slot of the prefix that decides `slot`'s configuration: slot − α (below 0: the initial one).
+    The α-window itself, stated once: the implementation's core (`impl/reconfig.py`) uses it too."""
+    return slot - alpha
+
+
 def governing(cfg: Config, log: dict[int, set[str]], slot: int) -> int | None:
     """The configuration that governs `slot`: the one after slots 0..slot − α, known once they are all chosen
     (None until then)."""
-    if any(j not in log for j in range(slot - cfg.alpha + 1)):
+    last = decided_by(cfg.alpha, slot)
+    if any(j not in log for j in range(last + 1)):
         return None
-    return after(cfg, log, slot - cfg.alpha)
+    return after(cfg, log, last)
 
 
 def leader_config(cfg: Config, log: dict[int, set[str]], slot: int) -> int | None:

@@ -350,7 +350,7 @@ def test_the_proposer_stops_at_a_ballot_it_does_not_hold() -> None:
         Borrows(ReplicaConfig(1, QuorumSystem.majority(3))).start_election(NULL_BALLOT, 0)
     leader = Lone().host.replica.proposer
     leader.ballot = Ballot(leader.ballot.round + 1, 0)  # took a ballot over without running phase 1
-    leader.proposals[0] = Proposal(())
+    leader.proposals[0] = Proposal((), leader.configs.latest)
     with pytest.raises(BrokenInvariant, match="phase 1 completed"):
         leader.retransmit(0)
 

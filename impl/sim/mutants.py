@@ -26,6 +26,7 @@ from paxiom.impl.proposer import Outgoing, Proposal, Proposer, Role
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import Write
 from paxiom.impl.values import NOOP, Value
+from paxiom.spec.quorums import QuorumSystem
 
 # ---------------------------------------------------------------------- acceptor
 
@@ -91,7 +92,7 @@ class DoubleCountAcceptor(Proposer):
     def phase2_quorum(self, slot: int, proposal: Proposal) -> bool:
         key = (self.ballot, slot)
         self.counted[key] = self.counted.get(key, 0) + 1
-        return self.config.quorums.phase2.is_quorum((1 << min(self.counted[key], self.config.n)) - 1)
+        return proposal.epoch.quorums.phase2.is_quorum((1 << min(self.counted[key], self.config.n)) - 1)
 
 
 class MixedBallotVotes(Proposer):
@@ -101,14 +102,13 @@ class MixedBallotVotes(Proposer):
 
 class Phase2QuorumOffByOne(Proposer):
     def phase2_quorum(self, slot: int, proposal: Proposal) -> bool:
-        phase2 = self.config.quorums.phase2
+        phase2 = proposal.epoch.quorums.phase2
         return any(phase2.is_quorum(proposal.accepted | 1 << i) for i in range(self.config.n))
 
 
 class Phase1QuorumTooSmall(Proposer):
-    def phase1_quorum(self, promised: int) -> bool:
-        phase1 = self.config.quorums.phase1
-        return any(phase1.is_quorum(promised | 1 << i) for i in range(self.config.n))
+    def phase1_quorum(self, promised: int, quorums: QuorumSystem) -> bool:
+        return any(quorums.phase1.is_quorum(promised | 1 << i) for i in range(self.config.n))
 
 
 class UnnumberedBallots(Proposer):
