@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from paxiom.impl.acceptor import Acceptor
+from paxiom.impl.fast.replica import FastProposer, FastReplica
 from paxiom.impl.host import Host
 from paxiom.impl.learner import Learner
 from paxiom.impl.mutants import MUTANTS, Mutation
@@ -26,7 +27,7 @@ from paxiom.impl.sim.mutants import (
 )
 from paxiom.impl.sim.runner import replay
 
-ROLES = {"acceptor", "proposer", "learner", "replication"}
+ROLES = {"acceptor", "proposer", "learner", "replication", "fast"}
 
 
 FAMILIES = {
@@ -34,9 +35,11 @@ FAMILIES = {
     "proposer": (Proposer,),
     "learner": (Proposer,),
     "replication": (Learner, Replica, Host),
+    "fast": (FastProposer, FastReplica),
 }
 """Where each role's bugs live ("learner" bugs are in the leader's tally of votes, a Proposer's)."""
-PRODUCTION = (Acceptor, Proposer, Learner, Replica, Host)
+PRODUCTION = (FastProposer, FastReplica, Acceptor, Proposer, Learner, Replica, Host)
+"""Most derived first: a fast mutant overrides a rule of the fast core."""
 
 
 def test_catalogue_is_documented_and_every_mutant_overrides_a_named_spot() -> None:

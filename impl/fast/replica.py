@@ -5,7 +5,8 @@ Ballots of even rounds are fast, of odd rounds classic (`is_fast`). A replica el
 phase 1 once for the log as in Multi-Paxos, (re-)proposes in the slots its promises reported votes in, by
 the coordinator's recovery rule of `spec/fastpaxos.py` (`fastpaxos.recoverable`, called here, not
 restated), and then sends `AnyFrom(ballot, next_slot)`: every acceptor that has not promised higher now
-votes for each client command it receives (`Propose`, or a client submitting to it) in its lowest slot
+votes for each client command it receives (`Propose`, or a client submitting to it, which it relays as a
+`Propose` to the others) in its lowest slot
 from there on where it has not voted at that ballot, and sends the vote to every replica. Every replica
 learns a slot when a fast quorum voted one value there at one fast ballot: two message delays from the
 client, against three in classic Multi-Paxos (client, leader, acceptors, learners).
@@ -176,8 +177,11 @@ class FastReplica(Replica):
     # ------------------------------------------------------------------ inputs
 
     def submit(self, commands: tuple[Command, ...]) -> bool:
-        """A client's commands reaching this acceptor: voted at its open fast ballot, else the classic path."""
+        """A client's commands reaching this replica, its gateway: voted at the open fast ballot and relayed to
+        the other acceptors in one hop (a client next to its gateway sends to them all); else the classic
+        path, through the leader."""
         if self._fast_vote(commands):
+            self._send([(dst, Propose(commands)) for dst in range(self.config.n) if dst != self.me])
             self._settle()
             return True
         return super().submit(commands)
