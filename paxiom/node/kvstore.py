@@ -16,6 +16,8 @@ from typing import Any
 
 import msgpack
 
+from paxiom.node.sessions import SessionMachine
+
 MAX_KEY_BYTES = 1024
 MAX_VALUE_BYTES = 1 << 20
 MAX_LIST = 1000
@@ -110,6 +112,11 @@ def _pack(*fields: Any) -> bytes:
     return packed
 
 
+_DONE = KVResult(OK)
+"""The answer of a put, a delete or a cas that succeeded, encoded once."""
+_DONE_ENCODED = _DONE.encode()
+
+
 class KVStore:
     """The shipped application: a dict with its keys kept sorted, so listing a prefix is a range scan."""
 
@@ -120,9 +127,10 @@ class KVStore:
     def apply(self, op: bytes) -> bytes:
         try:
             fields = msgpack.unpackb(op, raw=False)
-            return self._dispatch(fields).encode()
+            result = self._dispatch(fields)
         except (ValueError, TypeError, msgpack.UnpackException) as exc:
             return KVResult(ERROR, f"bad op: {exc}"[:200].encode()).encode()
+        return _DONE_ENCODED if result is _DONE else result.encode()  # every replica encodes every result
 
     def _dispatch(self, fields: Any) -> KVResult:
         if not isinstance(fields, list) or not fields:
@@ -133,14 +141,14 @@ class KVStore:
             return KVResult(OK, value) if value is not None else KVResult(NOT_FOUND)
         if name == "put" and len(args) == 2:
             self._set(_key(args[0]), _value(args[1]))
-            return KVResult(OK)
+            return _DONE
         if name == "del" and len(args) == 1:
             key = _key(args[0])
             if key not in self.data:
                 return KVResult(NOT_FOUND)
             del self.data[key]
             del self.keys[bisect.bisect_left(self.keys, key)]
-            return KVResult(OK)
+            return _DONE
         if name == "cas" and len(args) == 3:
             key, expected, new = _key(args[0]), args[1], _value(args[2])
             current = self.data.get(key)
@@ -149,7 +157,7 @@ class KVStore:
             if current != (None if expected is None else _value(expected)):
                 return KVResult(MISMATCH, current)
             self._set(key, new)
-            return KVResult(OK)
+            return _DONE
         if name == "list" and len(args) == 3:
             return self._list(_key(args[0], allow_empty=True), args[1], _key(args[2], allow_empty=True))
         raise ValueError(f"unknown op {name!r} with {len(args)} arguments")
@@ -197,3 +205,9 @@ def _value(raw: Any) -> bytes:
     if len(raw) > MAX_VALUE_BYTES:
         raise ValueError(f"a value is at most {MAX_VALUE_BYTES} bytes")
     return raw
+
+
+def replicated() -> SessionMachine:
+    """What a `paxiom node` replicates by default: this store behind client sessions. The refinement
+    oracle replays the chosen log through a fresh one to check the snapshots a node restores."""
+    return SessionMachine(KVStore())

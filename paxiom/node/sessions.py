@@ -71,6 +71,9 @@ def encode_outcome(tag: int, result: bytes = b"") -> bytes:
     return bytes((tag,)) + result
 
 
+_APPLIED, _STALE, _EXPIRED = encode_outcome(APPLIED), encode_outcome(STALE), encode_outcome(EXPIRED)
+
+
 def decode_outcome(raw: bytes) -> Outcome:
     if not raw or raw[0] not in (APPLIED, STALE, EXPIRED):
         raise ValueError(f"not a session result: {raw[:16]!r}")
@@ -102,26 +105,28 @@ class SessionMachine:
         """Least recently applied first."""
 
     def apply(self, command: Command) -> bytes:
+        """Run on every replica for every applied command: kept to a few dict operations."""
         self.applied += 1
-        session = self.sessions.get(command.client)
-        if session is None and command.seq > 1:
-            return encode_outcome(EXPIRED)
-        if session is not None and command.seq < session.seq:
-            return encode_outcome(STALE)
-        if session is None or command.seq > session.seq:
-            session = _Session(command.seq, self.app.apply(command.op), self.applied)
-            self.sessions[command.client] = session
-        session.touched = self.applied
-        self.sessions.move_to_end(command.client)
+        sessions, client, seq = self.sessions, command.client, command.seq
+        session = sessions.get(client)
+        if session is None:
+            if seq > 1:
+                return _EXPIRED
+            session = sessions[client] = _Session(seq, self.app.apply(command.op), self.applied)
+        elif seq < session.seq:
+            return _STALE
+        else:
+            if seq > session.seq:
+                session.seq, session.result = seq, self.app.apply(command.op)
+            session.touched = self.applied
+            sessions.move_to_end(client)
         self._expire()
-        return encode_outcome(APPLIED, session.result)
+        return _APPLIED + session.result
 
     def _expire(self) -> None:
-        while self.sessions:
-            client, oldest = next(iter(self.sessions.items()))
-            if len(self.sessions) <= self.capacity and self.applied - oldest.touched < self.idle_limit:
-                return
-            del self.sessions[client]
+        sessions = self.sessions
+        while len(sessions) > self.capacity or self.applied - next(iter(sessions.values())).touched >= self.idle_limit:
+            del sessions[next(iter(sessions))]
 
     def snapshot(self) -> bytes:
         table = [[client, s.seq, s.result, s.touched] for client, s in self.sessions.items()]
