@@ -55,6 +55,7 @@ from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Snapshot, Vote
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import Alarm, Applied, Crash, Intent, Record, Restored, Sent, Start, Synced
+from paxiom.impl.statemachine import StateMachine
 from paxiom.impl.storage import DurableState, SavePromise, SaveVote, Write
 from paxiom.impl.values import Value, render_value
 from paxiom.spec import multipaxos as mp
@@ -111,11 +112,17 @@ class SlotView:
 class RefinementOracle:
     rules: ClassVar[SlotRules] = MULTIPAXOS
 
-    def __init__(self, quorums: QuorumSystem, invariants: bool = True, reference: bool = True) -> None:
+    def __init__(
+        self,
+        quorums: QuorumSystem,
+        invariants: bool = True,
+        reference: Callable[[], StateMachine] | None = KeyValueStore,
+    ) -> None:
         """`invariants=False` skips the spec's invariants (never the matching of actions): the shrinker
-        uses it to replay faster while hunting a failure that is not an invariant's. `reference=False`
-        skips comparing restored snapshots with a reference `KeyValueStore` replaying the chosen log (for
-        runs of another state machine)."""
+        uses it to replay faster while hunting a failure that is not an invariant's. Restored snapshots are
+        compared with a fresh `reference()` state machine replaying the chosen log (the nodes' own state
+        machine: the simulator's `KeyValueStore` by default, the service's session KV for its traces);
+        None skips that comparison (a run of a state machine the caller cannot rebuild)."""
         self.invariants = invariants
         self.quorums = quorums
         self.n = quorums.n
@@ -142,7 +149,7 @@ class RefinementOracle:
         """Acceptors whose state may have moved since it was last compared with the spec's."""
         self.last_applied = [-1] * self.n
         self.first_applied: dict[int, Value] = {}
-        self.reference = KeyValueStore() if reference else None
+        self.reference = reference() if reference is not None else None
         self.reference_states: dict[int, bytes] = {-1: self.reference.snapshot()} if self.reference else {}
         self.reference_last = -1
         self.acknowledged: dict[int, Value] = {}
@@ -329,8 +336,9 @@ class RefinementOracle:
     def ballot(self, ballot: Ballot) -> int:
         return ballot.to_int(self.n)
 
-    def _model(self, values: tuple[str, ...]) -> mp.MultiPaxosModel:
-        return mp.MultiPaxosModel(mp.Config(self.quorums, values, MAX_BALLOT, slots=1))
+    def _model(self, values: tuple[str, ...], quorums: QuorumSystem | None = None) -> mp.MultiPaxosModel:
+        """A slot's spec model over `values`, with `quorums` (the slot's configuration; default the cluster's)."""
+        return mp.MultiPaxosModel(mp.Config(quorums or self.quorums, values, MAX_BALLOT, slots=1))
 
     def _view(self, slot: int, value: str | None = None) -> SlotView:
         """The slot's projection, brought up to date with every whole-log event (created from the template
@@ -346,7 +354,7 @@ class RefinementOracle:
             view.state = after
         view.synced = len(self.events)
         if value is not None and value not in view.cfg.values:
-            view.model = self._model((value, *view.cfg.values))
+            view.model = self._model((value, *view.cfg.values), view.cfg.quorums)
         return view
 
     def _chosen(self, slot: int) -> set[str]:
@@ -606,6 +614,14 @@ class RefinementOracle:
             raise self._object(
                 "snapshot-matches-log",
                 f"{self.names[r]} restored a snapshot up to slot {snapshot.last_slot} "
-                f"and now holds {snapshot.state.decode(errors='replace')} where the chosen log up to slot "
-                f"{snapshot.last_slot} gives {expected.decode()}",
+                f"and now holds {_state(snapshot.state)} where the chosen log up to slot "
+                f"{snapshot.last_slot} gives {_state(expected)}",
             )
+
+
+def _state(state: bytes) -> str:
+    """A state machine's snapshot for an objection: its text, or (a binary one) its size and first bytes."""
+    try:
+        return state.decode()
+    except UnicodeDecodeError:
+        return f"{len(state)} bytes {state[:32].hex()}..."

@@ -13,7 +13,7 @@ an objection of the oracle names the record it was raised at.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from paxiom.errors import PaxiomError
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import MsgId, ObservationError, Receive, Record, Sent, Start, from_json
 from paxiom.impl.oracle import RefinementOracle
+from paxiom.impl.statemachine import StateMachine
 from paxiom.inputs import read_lines
 from paxiom.spec.quorums import QuorumSystem
 
@@ -125,8 +126,9 @@ def merge(traces: list[list[Located]]) -> Iterator[Located]:
             raise PaxiomError("field record.id: every trace waits on a receive before its send", where=stuck[0].where)
 
 
-def check(directory: Path, reference: bool = False) -> Verdict:
-    """Run the refinement oracle over the merged traces in `directory`."""
+def check(directory: Path, reference: Callable[[], StateMachine] | None = None) -> Verdict:
+    """Run the refinement oracle over the merged traces in `directory`; with `reference`, restored
+    snapshots are also checked against that state machine replaying the chosen log."""
     traces = read_dir(directory)
     quorums = quorums_of(traces)
     oracle = RefinementOracle(quorums, reference=reference)

@@ -15,6 +15,7 @@ from paxiom.impl import observe, tracecheck
 from paxiom.lin.check import Result, check
 from paxiom.lin.history import Event, Operation, pair
 from paxiom.lin.timeline import render
+from paxiom.node.kvstore import replicated
 
 ANSWERED_FAILS = frozenset(("mismatch", "not_found"))
 """A cas that failed its precondition: the service answered (a success for availability)."""
@@ -79,9 +80,10 @@ def applied_agreement(trace_dir: Path) -> tuple[int, list[str]]:
 
 
 def refinement(trace_dir: Path) -> tuple[dict[str, Any], str | None]:
-    """`paxiom trace check` over the run's traces: figures, and the objection (with its record) if any."""
+    """`paxiom trace check --service-reference` over the run's traces (restored snapshots checked against
+    the service's KV replaying the chosen log): figures, and the objection (with its record) if any."""
     try:
-        verdict = tracecheck.check(trace_dir)
+        verdict = tracecheck.check(trace_dir, reference=replicated)
     except PaxiomError as exc:
         return {"records": 0}, f"the traces cannot be checked: {exc}"
     figures: dict[str, Any] = {"records": verdict.records, "spec_actions_matched": verdict.actions_matched}

@@ -9,9 +9,11 @@ import click
 from rich.markup import escape
 
 from paxiom.cli.output import console, emit_json, finish, json_option, user_errors
+from paxiom.errors import PaxiomError
+from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.tracecheck import check
 from paxiom.impl.values import render_ops_with
-from paxiom.node.kvstore import render_op
+from paxiom.node.kvstore import render_op, replicated
 
 
 @click.group()
@@ -26,16 +28,23 @@ def trace() -> None:
     is_flag=True,
     help="The nodes ran paxiom.impl.kv.KeyValueStore: also check every restored snapshot against it.",
 )
+@click.option(
+    "--service-reference",
+    is_flag=True,
+    help="The nodes were `paxiom node`s running the service's KV: also check every restored snapshot against it.",
+)
 @json_option
 @user_errors
-def check_cmd(directory: Path, kv_reference: bool, as_json: bool) -> None:
+def check_cmd(directory: Path, kv_reference: bool, service_reference: bool, as_json: bool) -> None:
     """Merge DIR's per-node JSON-lines traces (*.jsonl) in causal order and run the refinement oracle.
 
     Exit 0: every step matched spec actions and every invariant held; 1: the first objection; 2: a
     malformed trace (one line naming file, line and field).
     """
     render_ops_with(render_op)  # the service KV's msgpack ops by name in objections, not byte by byte
-    verdict = check(directory, reference=kv_reference)
+    if kv_reference and service_reference:
+        raise PaxiomError("--kv-reference and --service-reference name two state machines; give one")
+    verdict = check(directory, reference=KeyValueStore if kv_reference else replicated if service_reference else None)
     doc: dict[str, Any] = {
         "holds": verdict.holds,
         "records": verdict.records,
