@@ -1,0 +1,107 @@
+"""A breadth-first explicit-state model checker for any `SpecModel`.
+
+Breadth-first order means the first violation found is at the smallest depth, so the trace printed is a
+shortest one. Every invariant is checked in every distinct state and every step invariant on every
+non-stuttering transition (as in TLA+, `[][P]_vars` says nothing about steps that change nothing).
+
+The search (`search.py`) runs on one core or, with `workers`, on several (`parallel.py`) with the same
+counts and traces; invariants are judged once per distinct view of what they read (`reads.py`). Options
+trade exactness of the count for reach: `symmetry` explores one state per orbit under renaming of
+acceptors and values (`symmetry.py`), `fingerprint` stores 8 bytes per state instead of the state
+(`fingerprint.py`).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from collections.abc import Collection
+from typing import Any, TypeVar
+
+from paxiom.explorer import parallel
+from paxiom.explorer.core import Progress, Result, Step, Violation, describe_change, replay, resident_bytes
+from paxiom.explorer.fingerprint import collision_probability
+from paxiom.explorer.reads import Invariants
+from paxiom.explorer.search import Expander, Keys, Search, Stop
+from paxiom.spec.model import SpecModel
+
+__all__ = ["Progress", "Result", "Step", "Violation", "default_workers", "describe_change", "explore", "replay"]
+
+S = TypeVar("S")
+
+
+def default_workers() -> int:
+    """One worker per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def explore(
+    model: SpecModel[S],
+    *,
+    only: Collection[str] | None = None,
+    max_states: int | None = None,
+    max_memory: int | None = None,
+    progress: Progress | None = None,
+    workers: int = 1,
+    symmetry: bool = False,
+    fingerprint: bool = False,
+) -> Result[S]:
+    """Visit every reachable state (up to `max_states`), stopping at the first violation.
+
+    `only` restricts checking to the named invariants (state or step); None checks them all. `max_memory`
+    bounds the growth of resident memory (bytes) while exploring: past it the run stops, incomplete, rather
+    than die of a MemoryError hours in. `workers` > 1 expands each level on that many processes. With
+    `symmetry` the counts are of orbits; with `fingerprint` of distinct fingerprints. Raises ValueError
+    when `symmetry` is asked of a variant that has none.
+    """
+    invariants = [(n, f) for n, f in model.invariants.items() if only is None or n in only]
+    steps = [(n, f) for n, f in model.step_invariants.items() if only is None or n in only]
+    checked = [n for n, _ in invariants] + [f"{n} (step)" for n, _ in steps]
+    started = time.perf_counter()
+    keys = Keys(model, symmetry=symmetry, fingerprint=fingerprint)
+    search = Search(Expander(model, keys, Invariants(invariants), steps), max_states)
+    memory_at_start = resident_bytes() if max_memory is not None else None
+    depth = 0
+
+    def result(violation: Violation[Any] | None, complete: bool, stopped: str | None = None) -> Result[S]:
+        gc.unfreeze()
+        distinct = len(search.visited)
+        return Result(
+            model.variant,
+            distinct,
+            search.generated,
+            len(violation.trace) - 1 if violation else depth,
+            time.perf_counter() - started,
+            complete,
+            violation,
+            checked,
+            stopped,
+            workers,
+            len(keys.symmetry) if keys.symmetry else None,
+            collision_probability(distinct) if fingerprint else None,
+        )
+
+    def out_of_memory() -> bool:
+        now = resident_bytes() if memory_at_start is not None else None
+        return max_memory is not None and now is not None and now - (memory_at_start or 0) > max_memory
+
+    if (bad := search.start()) is not None:
+        name, _, key = bad
+        trace = search.trace(key)
+        reason = dict(model.invariants)[name](trace[-1].state) or bad[1]
+        return result(Violation(name, "state", reason, trace), False)
+    while True:
+        for chunk in parallel.chunks(search, workers):
+            outcome = search.merge(chunk)
+            if isinstance(outcome, Stop):
+                return result(search.violation(outcome), False)
+            if outcome is not None:
+                return result(None, False, outcome)
+            if progress is not None:
+                progress(len(search.visited), search.generated, depth)
+            if out_of_memory():
+                return result(None, False, "max_memory")
+        if not search.next_level():
+            return result(None, True)
+        depth += 1

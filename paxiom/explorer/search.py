@@ -1,0 +1,212 @@
+"""Breadth-first search in chunks of the frontier: the one loop behind serial and parallel exploration.
+
+A level's frontier is cut into chunks expanded in order. Expanding a chunk (`expand`) reads the visited
+set as it stood when the chunk began and reports, in generation order, each successor it did not find
+there, with its parent and how many successors came before it; merging (`Search.merge`) adds those to
+the visited set in that order. Serially each chunk sees every earlier merge, so this is plain BFS; in
+parallel (`parallel.py`) the chunks of a level are expanded at once against the level's start and
+merged in order, which picks the same parents and the same first violation, so counts and traces equal
+the serial ones.
+
+What is stored per visited state is its key -- the state, its 64-bit fingerprint, or either of its orbit's
+representative -- and its parent's key. A trace is rebuilt from the chain of keys by re-running the spec
+from the initial state (`lift`), which gives real states and the actions between them in every mode.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+from paxiom.explorer.core import Step, Violation
+from paxiom.explorer.fingerprint import Fingerprints
+from paxiom.explorer.reads import Invariants, Memo
+from paxiom.explorer.symmetry import Symmetry
+from paxiom.spec.model import Action, SpecModel
+
+CHUNK = 2048
+"""Frontier states per chunk: progress and memory are checked between chunks."""
+
+StepCheck = tuple[str, Callable[[Any, Any], str | None]]
+
+
+class Keys:
+    """What the visited set holds for a state: the state itself, its fingerprint, or its orbit's."""
+
+    def __init__(self, model: SpecModel[Any], *, symmetry: bool, fingerprint: bool) -> None:
+        self.symmetry = Symmetry(model) if symmetry else None
+        self.fingerprints = Fingerprints() if fingerprint else None
+
+    def normal(self, t: Any) -> tuple[Any, Hashable]:
+        """The state to expand in place of `t` (its orbit's representative, with symmetry) and its key."""
+        if self.symmetry is not None:
+            rep, h = self.symmetry.representative(t, self.fingerprints or hash)
+            return rep, h if self.fingerprints is not None else rep
+        return t, t if self.fingerprints is None else self.fingerprints(t)
+
+    def key(self, t: Any) -> Hashable:
+        return self.normal(t)[1]
+
+
+@dataclass
+class Stop:
+    """The first violation in a chunk, where serial BFS would stop."""
+
+    invariant: str
+    kind: str
+    reason: str
+    parent: int
+    """The frontier index of the state expanded."""
+    action: Action
+    key: Hashable
+    generated: int
+    """Successors generated in the chunk up to and including this one."""
+
+
+@dataclass
+class Chunk:
+    """What expanding one chunk found: candidate new states (state, key, parent index, generated so far)."""
+
+    found: list[tuple[Any, Hashable, int, int]] = field(default_factory=list)
+    generated: int = 0
+    stop: Stop | None = None
+    learnt: Memo = field(default_factory=dict)
+
+
+@dataclass
+class Expander:
+    """Everything a chunk's expansion needs, fixed for a whole run (a parallel worker inherits it)."""
+
+    model: SpecModel[Any]
+    keys: Keys
+    invariants: Invariants
+    steps: list[StepCheck]
+
+    def expand(self, frontier: list[Any], start: int, stop: int, visited: dict[Hashable, Any]) -> Chunk:
+        chunk = Chunk()
+        seen: set[Hashable] = set()
+        normal, broken, steps, found = self.keys.normal, self.invariants.broken, self.steps, chunk.found
+        generated = 0
+        for index in range(start, stop):
+            s = frontier[index]
+            for action, t in self.model.next(s):
+                generated += 1
+                if t == s:
+                    continue
+                for name, check in steps:
+                    if (reason := check(s, t)) is not None:
+                        chunk.stop = Stop(name, "step", reason, index, action, self.keys.key(t), generated)
+                        chunk.generated = generated
+                        return chunk
+                t, key = normal(t)
+                if key in visited or key in seen:
+                    continue
+                seen.add(key)
+                found.append((t, key, index, generated))
+                if (bad := broken(t)) is not None:
+                    chunk.stop = Stop(bad[0], "state", bad[1], index, action, key, generated)
+                    chunk.generated = generated
+                    return chunk
+        chunk.generated = generated
+        return chunk
+
+
+class Search:
+    """The visited set (key -> parent key) and the counts of one run, merged chunk by chunk."""
+
+    def __init__(self, expander: Expander, max_states: int | None) -> None:
+        self.expander = expander
+        self.visited: dict[Hashable, Any] = {}
+        self.generated = 0
+        self.max_states = max_states
+        self.frontier: list[Any] = []
+        self.keys: list[Hashable] = []
+        self.next_frontier: list[Any] = []
+        self.next_keys: list[Hashable] = []
+
+    def start(self) -> tuple[str, str, Any] | None:
+        """Visit the initial states; the first broken invariant (name, reason, key) if any."""
+        for s in self.expander.model.init():
+            self.generated += 1
+            s, key = self.expander.keys.normal(s)
+            if key in self.visited:
+                continue
+            self.visited[key] = None
+            self.frontier.append(s)
+            self.keys.append(key)
+            if (bad := self.expander.invariants.broken(s)) is not None:
+                return bad[0], bad[1], key
+        return None
+
+    def merge(self, chunk: Chunk) -> Stop | str | None:
+        """Add a chunk's new states in order: its violation (a Stop), "max_states", or None to go on."""
+        self.expander.invariants.learn(chunk.learnt)
+        visited, keys = self.visited, self.keys
+        violating = len(chunk.found) - 1 if chunk.stop is not None and chunk.stop.kind == "state" else -1
+        for i, (t, key, parent, generated) in enumerate(chunk.found):
+            if key in visited:
+                continue
+            visited[key] = keys[parent]
+            self.next_frontier.append(t)
+            self.next_keys.append(key)
+            if i == violating:
+                break
+            if self.max_states is not None and len(visited) >= self.max_states:
+                self.generated += generated
+                return "max_states"
+        if chunk.stop is not None:
+            self.generated += chunk.stop.generated
+            visited.setdefault(chunk.stop.key, keys[chunk.stop.parent])
+            return chunk.stop
+        self.generated += chunk.generated
+        gc.freeze()  # visited states live to the end: keep the collector from rescanning them at every pass
+        return None
+
+    def next_level(self) -> bool:
+        """Move to the next level; False when it is empty."""
+        self.frontier, self.keys = self.next_frontier, self.next_keys
+        self.next_frontier, self.next_keys = [], []
+        return bool(self.frontier)
+
+    def chain(self, key: Hashable) -> list[Hashable]:
+        """The keys from an initial state to `key`."""
+        keys = [key]
+        while (parent := self.visited[keys[-1]]) is not None:
+            keys.append(parent)
+        return keys[::-1]
+
+    def trace(self, key: Hashable) -> list[Step[Any]]:
+        return lift(self.expander.model, self.chain(key), self.expander.keys.key)
+
+    def violation(self, stop: Stop) -> Violation[Any]:
+        """The violation as a trace of real states; its reason is recomputed on the trace's last state."""
+        model = self.expander.model
+        if stop.kind == "state":
+            trace = self.trace(stop.key)
+            check = dict(model.invariants)[stop.invariant]
+            reason = check(trace[-1].state)
+        else:
+            trace = self.trace(self.keys[stop.parent])
+            s, step_check = trace[-1].state, dict(model.step_invariants)[stop.invariant]
+            action, t = next(
+                (a, t)
+                for a, t in model.next(s)
+                if t != s and self.expander.keys.key(t) == stop.key and step_check(s, t) is not None
+            )
+            trace.append(Step(action, t))
+            reason = step_check(s, t)
+        return Violation(stop.invariant, stop.kind, reason or stop.reason, trace)
+
+
+def lift(model: SpecModel[Any], chain: list[Hashable], key: Callable[[Any], Hashable]) -> list[Step[Any]]:
+    """Real states along a chain of keys: from the initial state, at each step the first action (in the
+    spec's order) whose successor has the next key. Breadth-first search recorded exactly that action for
+    a plain state; with fingerprints or symmetry it is one of the equally short ways there."""
+    s = next(i for i in model.init() if key(i) == chain[0])
+    trace: list[Step[Any]] = [Step(None, s)]
+    for k in chain[1:]:
+        action, s = next((a, t) for a, t in model.next(s) if t != s and key(t) == k)
+        trace.append(Step(action, s))
+    return trace
