@@ -8,11 +8,13 @@ every replica caught up. `replay` runs a recorded schedule (a trace file's steps
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from paxiom.errors import PaxiomError
 from paxiom.impl.fast.oracle import FastRefinementOracle
@@ -20,7 +22,10 @@ from paxiom.impl.messages import CatchUpReply, describe
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import JsonLines, Record
 from paxiom.impl.oracle import RefinementOracle
+from paxiom.impl.proposer import Role
+from paxiom.impl.sim.coverage import Coverage
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
+from paxiom.impl.sim.tactics import Workload, tactic
 from paxiom.impl.values import render_command
 
 FAULTS = ("loss", "dup", "reorder", "delay", "partition", "crash", "corrupt")
@@ -30,6 +35,11 @@ both ways or (three times in ten) one way only, and later heal; crash: crash a r
 restart it from its disk); corrupt: flip a byte in a catch-up reply."""
 
 LIVENESS_ROUNDS = 100
+QUIET_ROUNDS = 60
+"""Fair rounds of the quiet period: time for an election (a few election timeouts) and a catch-up."""
+EPILOGUES = ("quiet", "quiesce")
+TACTIC_RATE = 0.005
+"""Per step, the chance a biased schedule starts a tactic (tactics are a few dozen steps long)."""
 
 
 @dataclass(frozen=True)
@@ -53,65 +63,121 @@ class Faults:
         return name in self.enabled
 
 
-def schedule(sim: Simulator, rng: random.Random, faults: Faults, churn: float = 1.0) -> Iterator[Step]:
+@dataclass(frozen=True)
+class Mix:
+    """How often the adversary does what. Top-level moves are drawn by weight (`pause` draws do nothing);
+    `loss`, `dup` and `corrupt` are shares of the message moves, `reorder` the chance a delivery picks any
+    in-flight message rather than the oldest, `oneway` the share of one-way partitions. The defaults
+    are the uniform schedule; `swarm` draws a run's own mix."""
+
+    submit: float = 0.06
+    tick: float = 0.10
+    message: float = 0.76
+    pause: float = 0.03
+    crash: float = 0.02
+    split: float = 0.02
+    delay: float = 0.01
+    loss: float = 0.08
+    dup: float = 0.06
+    corrupt: float = 0.05
+    reorder: float = 0.5
+    oneway: float = 0.3
+    tactic: float = 0.0
+    """Per step, the chance of a coverage-directed tactic (`impl.sim.tactics`; only with a `Coverage`)."""
+
+    def churned(self, churn: float) -> Mix:
+        """Crashes, splits and clock bursts `churn` times as often (more leader changes)."""
+        return dataclasses.replace(self, crash=self.crash * churn, split=self.split * churn, delay=self.delay * churn)
+
+    @staticmethod
+    def swarm(rng: random.Random, faults: Faults) -> tuple[Mix, Faults]:
+        """Swarm testing (Groce et al.; FoundationDB, TigerBeetle): a run's own subset of `faults`, each
+        kept with probability one half, and its own rates, so some runs are calm and some are storms, and
+        no fault's moves always crowd out the interleavings another needs."""
+        kept = frozenset(f for f in sorted(faults.enabled) if rng.random() < 0.5)
+        mix = Mix(
+            submit=rng.uniform(0.02, 0.15),
+            tick=rng.uniform(0.05, 0.3),
+            crash=rng.uniform(0.0, 0.06),
+            split=rng.uniform(0.0, 0.06),
+            delay=rng.uniform(0.0, 0.05),
+            loss=rng.uniform(0.0, 0.3),
+            dup=rng.uniform(0.0, 0.2),
+            corrupt=rng.uniform(0.0, 0.15),
+            reorder=rng.random(),
+            oneway=rng.random(),
+        )
+        return mix, Faults(kept)
+
+    def to_json(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.__dict__.items()}
+
+
+def schedule(
+    sim: Simulator,
+    rng: random.Random,
+    faults: Faults,
+    churn: float = 1.0,
+    mix: Mix | None = None,
+    coverage: Coverage | None = None,
+    allowed: Faults | None = None,
+) -> Iterator[Step]:
     """An endless adversarial schedule: mostly deliveries and ticks, with the enabled faults mixed in.
-    `churn` scales how often replicas crash, the network splits and clocks race ahead (leader changes)."""
+    `churn` scales how often replicas crash, the network splits and clocks race ahead (leader changes).
+    Given a `coverage` and a mix with `tactic` > 0, some steps are tactics aimed at the dangerous
+    interleavings the run has reached least so far, using any fault in `allowed` (default: `faults`; a
+    swarm run draws `faults` from it)."""
+    mix = (mix or Mix()).churned(churn)
     n = sim.settings.replicas
-    command = 0
-    crash, split, delay = 0.02 * churn, 0.02 * churn, 0.01 * churn
+    workload = Workload()
+    crash, split, delay = mix.crash, mix.split, mix.delay
+    submit, tick, message = mix.submit, mix.submit + mix.tick, mix.submit + mix.tick + mix.message
+    total = message + mix.pause + crash + split + delay
     while True:
-        x = rng.random() * (0.95 + crash + split + delay)
+        if coverage is not None and mix.tactic and rng.random() < mix.tactic:
+            yield from tactic(sim, rng, allowed or faults, coverage, workload)
+            continue
+        x = rng.random() * total
         flight = list(sim.network.in_flight)
-        if x < 0.06:
+        if x < submit:
             for _ in range(rng.randrange(1, 4)):
-                command += 1
-                yield {"action": "submit", "replica": rng.randrange(n), **client_command(command, 5)}
-        elif x < 0.16 or (x < 0.92 and not flight):
+                yield workload.submit(rng.randrange(n))
+        elif x < tick or (x < message and not flight):
             yield {"action": "tick", "replica": rng.randrange(n)}
-        elif x < 0.92:
-            yield _message_step(rng, faults, flight, sim)
-        elif x < 0.92 + crash:
+        elif x < message:
+            yield _message_step(rng, faults, flight, sim, mix)
+        elif x < message + crash:
             if "crash" in faults:
                 down = [r for r, replica in enumerate(sim.replicas) if replica is None]
                 if down and (len(down) == n or rng.random() < 0.6):
                     yield {"action": "restart", "replica": rng.choice(down)}
                 else:
                     yield {"action": "crash", "replica": rng.choice([r for r in range(n) if r not in down])}
-        elif x < 0.92 + crash + split:
+        elif x < message + crash + split:
             if "partition" in faults and n > 1:
                 if sim.network.side is None:
-                    kind = "oneway" if rng.random() < 0.3 else "partition"
+                    kind = "oneway" if rng.random() < mix.oneway else "partition"
                     yield {"action": kind, "side": sorted(rng.sample(range(n), rng.randrange(1, n)))}
                 else:
                     yield {"action": "heal"}
-        elif x < 0.92 + crash + split + delay and "delay" in faults:
+        elif x < message + crash + split + delay and "delay" in faults:
             r = rng.randrange(n)
             for _ in range(rng.randrange(2, 2 * sim.settings.election_timeout)):
                 yield {"action": "tick", "replica": r}
 
 
-def client_command(number: int, keys: int, clients: int = 3) -> Step:
-    """The `number`th command (from 1) of a workload of `clients` clients taking turns, each numbering its
-    own commands from 1: the submit step's client, seq and command text."""
-    return {
-        "client": f"c{number % clients}",
-        "seq": (number - 1) // clients + 1,
-        "command": f"set k{number % keys} v{number}",
-    }
-
-
-def _message_step(rng: random.Random, faults: Faults, flight: list[int], sim: Simulator) -> Step:
+def _message_step(rng: random.Random, faults: Faults, flight: list[int], sim: Simulator, mix: Mix) -> Step:
     """Deliver a message (the oldest, or with reordering any), or lose, duplicate or corrupt one."""
     x = rng.random()
-    if x < 0.08 and "loss" in faults:
+    if x < mix.loss and "loss" in faults:
         return {"action": "drop", "msg": rng.choice(flight)}
-    if x < 0.14 and "dup" in faults:
+    if x < mix.loss + mix.dup and "dup" in faults:
         return {"action": "duplicate", "msg": rng.choice(flight)}
-    if x < 0.19 and "corrupt" in faults:
+    if x < mix.loss + mix.dup + mix.corrupt and "corrupt" in faults:
         replies = [mid for mid in flight if isinstance(sim.network.in_flight[mid].msg, CatchUpReply)]
         if replies:
             return {"action": "corrupt", "msg": rng.choice(replies)}
-    mid = rng.choice(flight) if "reorder" in faults and rng.random() < 0.5 else flight[0]
+    mid = rng.choice(flight) if "reorder" in faults and rng.random() < mix.reorder else flight[0]
     return {"action": "deliver", "msg": mid}
 
 
@@ -134,6 +200,12 @@ class RunResult:
     """Fair rounds the cluster needed to settle after faults stopped (None if it never got there)."""
     refused: int = 0
     """Corrupted or divergent catch-up replies the replicas detected by checksum and refused."""
+    quiet_rounds: int | None = None
+    """Fair rounds of the quiet period every replica needed to reach the leader's commit index."""
+    coverage: dict[str, Any] | None = None
+    """`Coverage.to_json()` of the fault phase, when the run counted it."""
+    mix: dict[str, Any] | None = None
+    """The fault mix and rates a swarm run drew."""
 
     @property
     def holds(self) -> bool:
@@ -164,12 +236,17 @@ class Execution:
     """One simulated cluster under the oracle, fed step by step (its records also written to
     `trace_dir` if given)."""
 
-    def __init__(self, settings: ClusterSettings, invariants: bool = True, trace_dir: Path | None = None) -> None:
+    def __init__(
+        self, settings: ClusterSettings, invariants: bool = True, trace_dir: Path | None = None, coverage: bool = False
+    ) -> None:
         self.trace = TraceDir(trace_dir, settings.quorums().nodes) if trace_dir is not None else None
         self.sim = Simulator(settings, [self.trace] if self.trace else [])
         oracle = FastRefinementOracle if settings.variant == "fastpaxos" else RefinementOracle
         self.oracle = oracle(settings.quorums(), invariants)
         self.sim.watch(self.oracle)
+        self.coverage = Coverage(self.sim.network) if coverage else None
+        if self.coverage is not None:
+            self.sim.watch(self.coverage)
         self.result = RunResult(settings)
         self.names = settings.quorums().nodes
         self._started = time.perf_counter()
@@ -180,10 +257,14 @@ class Execution:
         if "msg" in step:
             step = self._resolve(step)
         self.result.steps.append(step)
+        if self.coverage is not None and step["action"] in EPILOGUES:
+            self.coverage.stop()
         try:
             self.sim.step(step)
             if step["action"] == "quiesce":
                 self._check_settled(int(step["rounds"]))
+            elif step["action"] == "quiet":
+                self._check_quiet(int(step["rounds"]))
         except Objection as objection:
             self.result.objection = objection
         return self.result.objection is None
@@ -223,9 +304,26 @@ class Execution:
             "liveness", f"{rounds} fair rounds after faults stopped: " + "; ".join(parts), self.sim.steps_taken - 1
         )
 
+    def _check_quiet(self, rounds: int) -> None:
+        if self.sim.last_quiet <= rounds:
+            self.result.quiet_rounds = self.sim.last_quiet
+            return
+        names = self.sim.settings.quorums().nodes
+        leaders = [names[r] for r, rep in enumerate(self.sim.replicas) if rep and rep.proposer.role is Role.LEADER]
+        commits = ", ".join(f"{names[r]} {rep.commit}" for r, rep in enumerate(self.sim.replicas) if rep)
+        state = f"leader {', '.join(leaders)}; commit indexes {commits}" if leaders else "no leader"
+        raise Objection(
+            "quiet-liveness",
+            f"{rounds} quiet fair rounds (no faults, no new commands) and not every replica reached the "
+            f"leader's commit index: {state}",
+            self.sim.steps_taken - 1,
+        )
+
     def finish(self) -> RunResult:
         if self.trace is not None:
             self.trace.close()
+        if self.coverage is not None:
+            self.result.coverage = self.coverage.to_json()
         self.result.transitions = self.oracle.transitions
         self.result.actions_matched = self.oracle.actions_matched
         self.result.refused = len(self.sim.alarms)
@@ -241,16 +339,33 @@ def run(
     progress: Callable[[int], None] | None = None,
     churn: float = 1.0,
     trace_dir: Path | None = None,
+    *,
+    swarm: bool = False,
+    bias: bool = False,
+    coverage: bool = False,
+    quiet: bool = True,
 ) -> RunResult:
-    """`steps` adversarial steps from the schedule seeded by `settings.seed`, then the liveness check."""
-    execution = Execution(settings, trace_dir=trace_dir)
+    """`steps` adversarial steps from the schedule seeded by `settings.seed`, then the quiet period (unless
+    `quiet` is False) and the liveness check. `swarm`: the run draws its own fault mix (`Mix.swarm`);
+    `bias`: tactics aim at the interleavings least reached so far (it counts coverage); `coverage`: count
+    them (`RunResult.coverage`)."""
+    execution = Execution(settings, trace_dir=trace_dir, coverage=coverage or bias)
     rng = random.Random(f"schedule/{settings.seed}")
-    adversary = schedule(execution.sim, rng, faults, churn)
+    mix, allowed = Mix(), faults
+    if swarm:
+        mix, faults = Mix.swarm(random.Random(f"swarm/{settings.seed}"), faults)
+    if bias:
+        mix = dataclasses.replace(mix, tactic=TACTIC_RATE)
+    if swarm or bias:
+        execution.result.mix = {"faults": sorted(faults.enabled), **mix.to_json()}
+    adversary = schedule(execution.sim, rng, faults, churn, mix, execution.coverage, allowed)
     for i in range(steps):
         if not execution.feed(next(adversary)):
             return execution.finish()
         if progress is not None and i % 256 == 0:
             progress(i)
+    if quiet and not execution.feed({"action": "quiet", "rounds": QUIET_ROUNDS}):
+        return execution.finish()
     bound = liveness_bound(execution.sim) if liveness_rounds is None else liveness_rounds
     execution.feed({"action": "quiesce", "rounds": bound})
     return execution.finish()

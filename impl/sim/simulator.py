@@ -28,6 +28,7 @@ from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.mutants import Mutation, variant_of
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import Alarm, Applied, Crash, Record
+from paxiom.impl.proposer import Role
 from paxiom.impl.replica import Replica
 from paxiom.impl.sim.mutants import core_class, host_class
 from paxiom.impl.sim.network import Network
@@ -52,10 +53,12 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "heal": (),
     "submit": ("replica", "client", "seq", "command"),
     "quiesce": ("rounds",),
+    "quiet": ("rounds",),
 }
 """Every step kind and its arguments. `quiesce` is the fault-free epilogue of the liveness check: heal,
 restart everyone, then `rounds` fair rounds (every replica ticks, every message is delivered in order,
-unapplied commands are resubmitted)."""
+unapplied commands are resubmitted). `quiet` is the quiet period before it: the same heal, restart
+and fair rounds, but nothing is submitted or resubmitted, so a lag that only new work would heal stays."""
 
 
 class Observer(Protocol):
@@ -162,6 +165,8 @@ class Simulator:
         """Replica transitions (an input handled, a boot, a crash): what an observer is handed one by one."""
         self.last_quiesce = 0
         """Fair rounds the last `quiesce` step needed to settle."""
+        self.last_quiet = 0
+        """Fair rounds the last `quiet` step needed for every replica to reach the leader's commit index."""
         self.applied_anywhere: set[Command] = set()
         self._unapplied: dict[Command, None] = {}
         """Submitted commands not in `applied_anywhere`, in submission order, kept as commands come and go
@@ -293,6 +298,9 @@ class Simulator:
         if kind == "quiesce":
             self.last_quiesce = self.quiesce(int(step["rounds"]))
             return True
+        if kind == "quiet":
+            self.last_quiet = self.quiet(int(step["rounds"]))
+            return True
         raise PaxiomError(f"unknown step {kind!r} (known: {', '.join(ACTIONS)})")
 
     def crash(self, r: int) -> bool:
@@ -326,13 +334,46 @@ class Simulator:
     def settled(self) -> bool:
         return not self._unapplied and not self.lagging()
 
-    def quiesce(self, rounds: int) -> int:
-        """Faults stop: heal, restart everyone, then run fair rounds until every submitted command is
-        applied at every replica. Returns the rounds it took (`rounds` + 1 if it never got there)."""
+    def caught_up(self) -> bool:
+        """Some replica leads, and every live replica's commit index has reached the leader's (the
+        leader at the highest ballot, should a deposed one not know yet)."""
+        live = [replica for replica in self.replicas if replica is not None]
+        leaders = [replica for replica in live if replica.proposer.role is Role.LEADER]
+        if not leaders:
+            return False
+        top = max(leaders, key=lambda replica: replica.proposer.ballot).commit
+        return all(replica.commit >= top for replica in live)
+
+    def _calm(self) -> None:
+        """Faults stop: heal the network and restart every crashed replica."""
         self.network.side, self.network.oneway = None, False
         for r in range(len(self.hosts)):
             if self.hosts[r] is None:
                 self.restart(r)
+
+    def _fair_round(self) -> None:
+        """Every replica ticks, then every message in flight is delivered in sending order."""
+        for r in range(len(self.hosts)):
+            self._activate(r, Host.tick)
+        for mid in list(self.network.in_flight):
+            taken = self.network.take(mid)
+            if taken is not None:
+                self._activate(taken[1].dst, partial(Host.receive, envelope=taken[1], msg_id=taken[0]))
+
+    def quiet(self, rounds: int) -> int:
+        """Faults stop and clients fall silent: fair rounds until `caught_up`. Returns the rounds it took
+        (`rounds` + 1 if it never got there)."""
+        self._calm()
+        for rnd in range(rounds):
+            if self.caught_up():
+                return rnd
+            self._fair_round()
+        return rounds if self.caught_up() else rounds + 1
+
+    def quiesce(self, rounds: int) -> int:
+        """Faults stop: heal, restart everyone, then run fair rounds until every submitted command is
+        applied at every replica. Returns the rounds it took (`rounds` + 1 if it never got there)."""
+        self._calm()
         resubmit_every = 2 * self.settings.election_timeout
         for rnd in range(rounds):
             if self.settled():
@@ -341,10 +382,5 @@ class Simulator:
             if missing and rnd % resubmit_every == 0:
                 for r in range(len(self.hosts)):
                     self._activate(r, partial(Host.submit, commands=missing))
-            for r in range(len(self.hosts)):
-                self._activate(r, Host.tick)
-            for mid in list(self.network.in_flight):
-                taken = self.network.take(mid)
-                if taken is not None:
-                    self._activate(taken[1].dst, partial(Host.receive, envelope=taken[1], msg_id=taken[0]))
+            self._fair_round()
         return rounds if self.settled() else rounds + 1

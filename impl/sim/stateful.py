@@ -15,8 +15,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from paxiom.impl.messages import CatchUpReply
 from paxiom.impl.sim import trace
-from paxiom.impl.sim.runner import Execution, client_command
+from paxiom.impl.sim.runner import Execution
 from paxiom.impl.sim.simulator import ClusterSettings, Step
+from paxiom.impl.sim.tactics import client_command
 
 
 def cluster_machine(settings: ClusterSettings, trace_path: Path) -> type[RuleBasedStateMachine]:

@@ -1,0 +1,238 @@
+"""Tactics: short scripted stretches of a schedule, each aimed at one dangerous interleaving.
+
+Random schedules reach some of `impl.sim.coverage.COUNTERS` thousands of times per 10k steps and others
+almost never: two leaders at one round needs two clocks to run out together and each to win a quorum
+the other did not reach. A tactic is the few dozen steps a person would write by hand to get there —
+let a follower's clock run out while the leader's Accepts are still in flight, let a new leader fill a
+slot its quorum reported nothing in, crash a replica just after it wrote a vote and lose the reply. The
+biased schedule (`runner.schedule` with a `Coverage`) picks, now and then, the tactic of a counter drawn
+with weight 1/(1 + count)², so the rarest situations get the most attempts. Tactics only reorder, hold
+back, lose and time messages and clocks, as any adversary may: whatever they reach is a legal run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from paxiom.impl.messages import Accept, CatchUpReply, CatchUpRequest, Envelope, Heartbeat, Prepare, Promise
+from paxiom.impl.proposer import Role
+from paxiom.impl.sim.coverage import Coverage
+from paxiom.impl.sim.simulator import Simulator, Step
+
+if TYPE_CHECKING:
+    from paxiom.impl.sim.runner import Faults
+
+BUDGET = 60
+"""Deliveries one stretch of a tactic may make (a bound, so a tactic always ends)."""
+
+
+def client_command(number: int, keys: int, clients: int = 3) -> Step:
+    """The `number`th command (from 1) of a workload of `clients` clients taking turns, each numbering its
+    own commands from 1: the submit step's client, seq and command text."""
+    return {
+        "client": f"c{number % clients}",
+        "seq": (number - 1) // clients + 1,
+        "command": f"set k{number % keys} v{number}",
+    }
+
+
+class Workload:
+    """A schedule's client commands, numbered from 1 across its random submits and its tactics'."""
+
+    def __init__(self, keys: int = 5) -> None:
+        self.number = 0
+        self.keys = keys
+
+    def submit(self, replica: int) -> Step:
+        self.number += 1
+        return {"action": "submit", "replica": replica, **client_command(self.number, self.keys)}
+
+
+Tactic = Callable[[Simulator, random.Random, "Faults", Coverage, Workload], Iterator[Step]]
+
+
+def _live(sim: Simulator) -> list[int]:
+    return [r for r, replica in enumerate(sim.replicas) if replica is not None]
+
+
+def _role(sim: Simulator, r: int) -> Role | None:
+    replica = sim.replicas[r]
+    return replica.proposer.role if replica is not None else None
+
+
+def _leader(sim: Simulator) -> int | None:
+    """The live leader at the highest ballot, if any."""
+    leaders = [
+        (rep.proposer.ballot, r) for r, rep in enumerate(sim.replicas) if rep and rep.proposer.role is Role.LEADER
+    ]
+    return max(leaders)[1] if leaders else None
+
+
+def _ticks(r: int, times: int) -> Iterator[Step]:
+    for _ in range(times):
+        yield {"action": "tick", "replica": r}
+
+
+def _deliver(sim: Simulator, wanted: Callable[[Envelope], bool], limit: int = BUDGET) -> Iterator[Step]:
+    """Deliver the in-flight messages `wanted` picks, and those their deliveries send: newest first, so
+    the exchange a tactic drives is found at once however long the backlog."""
+    flight = sim.network.in_flight
+    for _ in range(limit):
+        mid = next((m for m in reversed(flight) if wanted(flight[m])), None)
+        if mid is None:
+            return
+        yield {"action": "deliver", "msg": mid}
+
+
+def _campaign(sim: Simulator, r: int, avoid: frozenset[int], first: int | None = None) -> Iterator[Step]:
+    """`r`'s clock runs out (unless it already stands or leads) and it wins with the promises of replicas
+    outside `avoid`, who never see its Prepare; `first`'s promise, if given, is counted before any other."""
+    for _ in range(3 * sim.settings.election_timeout):
+        if _role(sim, r) is not Role.FOLLOWER:
+            break
+        yield {"action": "tick", "replica": r}
+    for peers in ((first,) if first is not None else (), range(sim.settings.replicas)):
+        yield from _deliver(sim, partial(_election, r, frozenset(peers) - avoid))
+
+
+def _election(r: int, peers: frozenset[int], e: Envelope) -> bool:
+    """`r`'s Prepares to `peers` and their Promises back."""
+    return (type(e.msg) is Prepare and e.src == r and e.dst in peers) or (
+        type(e.msg) is Promise and e.dst == r and e.src in peers
+    )
+
+
+def _some_leader(sim: Simulator, rng: random.Random) -> Iterator[Step]:
+    """Elect someone if nobody leads."""
+    live = _live(sim)
+    if _leader(sim) is None and live:
+        yield from _campaign(sim, rng.choice(live), frozenset())
+
+
+def _depose(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """The leader proposes; before its Accepts arrive, a follower that never heard from it takes over."""
+    yield from _some_leader(sim, rng)
+    leader = _leader(sim)
+    others = [r for r in _live(sim) if r != leader]
+    if leader is None or not others:
+        return
+    yield work.submit(leader)
+    rival = rng.choice(others)
+    yield from _campaign(sim, rival, frozenset({leader}))
+    yield from _ticks(rival, sim.settings.heartbeat_interval)
+
+
+def _same_round(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """Two followers stand at once (the same next round), each behind the other's back; both win a
+    quorum in turn (the higher ballot second) and both propose."""
+    followers = [r for r in _live(sim) if _role(sim, r) is not Role.LEADER]
+    if len(followers) < 2:
+        return
+    first, second = sorted(rng.sample(followers, 2))
+    yield from _campaign(sim, first, frozenset({second}))
+    yield work.submit(first)
+    yield from _campaign(sim, second, frozenset({first}))
+    yield work.submit(second)
+
+
+def _split_votes(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """The leader votes for its own proposal, which reaches nobody else; a rival whose quorum reported
+    nothing there puts another value in the slot at a higher ballot; then the old leader hears of it and
+    takes over again, to find its own vote outvoted by a higher one. (The log settles first, so the
+    leader's proposal lands in the rival's window.)"""
+    yield from _some_leader(sim, rng)
+    yield from _deliver(sim, lambda e: True)
+    leader = _leader(sim)
+    others = [r for r in _live(sim) if r != leader]
+    if leader is None or not others:
+        return
+    yield work.submit(leader)
+    rival = rng.choice(others)
+    yield from _campaign(sim, rival, frozenset({leader}))
+    yield work.submit(rival)
+    yield from _ticks(rival, sim.settings.heartbeat_interval)
+    yield from _deliver(sim, lambda e: type(e.msg) is Heartbeat and e.src == rival and e.dst == leader)
+    yield from _campaign(sim, leader, frozenset(), first=rival)
+
+
+def _hold_catch_up(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """A follower misses a stretch of the log and asks to catch up; its reply is held while the log moves
+    on past another snapshot, then delivered."""
+    yield from _some_leader(sim, rng)
+    leader = _leader(sim)
+    others = [r for r in _live(sim) if r != leader]
+    if leader is None or not others:
+        return
+    follower = rng.choice(others)
+    burst = sim.settings.batch_size * (sim.settings.snapshot_interval + 1)
+    for _ in range(burst):
+        yield work.submit(leader)
+    yield from _deliver(sim, lambda e: follower not in (e.src, e.dst), 2 * BUDGET)
+    yield from _ticks(leader, sim.settings.heartbeat_interval)
+    yield from _deliver(
+        sim,
+        lambda e: (
+            (type(e.msg) is Heartbeat and e.dst == follower) or (type(e.msg) is CatchUpRequest and e.src == follower)
+        ),
+    )
+    for _ in range(burst):
+        yield work.submit(leader)
+    yield from _deliver(sim, lambda e: type(e.msg) is not CatchUpReply and e.dst != follower, 2 * BUDGET)
+    yield from _deliver(sim, lambda e: type(e.msg) is CatchUpReply and e.dst == follower)
+
+
+def _crash_after_write(
+    sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload
+) -> Iterator[Step]:
+    """An acceptor takes a Prepare or Accept, writes its promise or vote, and crashes before its reply
+    leaves: the reply is lost with it. It restarts at once from its disk."""
+    if "crash" not in faults:
+        return
+
+    def targets() -> list[int]:
+        flight = sim.network.in_flight
+        return [
+            m
+            for m, e in flight.items()
+            if type(e.msg) in (Prepare, Accept) and e.src != e.dst and sim.replicas[e.dst] is not None
+        ]
+
+    if not targets():
+        leader = _leader(sim)
+        if leader is not None:
+            yield work.submit(leader)
+    choices = targets()
+    if not choices:
+        return
+    mid = rng.choice(choices)
+    r = sim.network.in_flight[mid].dst
+    yield {"action": "deliver", "msg": mid}
+    if not cov.fresh.get(r):
+        return
+    yield {"action": "crash", "replica": r}
+    for lost in sorted(cov.unsent):
+        yield {"action": "drop", "msg": lost}
+    yield {"action": "restart", "replica": r}
+
+
+TACTICS: dict[str, Tactic] = {
+    "competing_leaders": _depose,
+    "deposed_with_accepts_in_flight": _depose,
+    "same_round_competition": _same_round,
+    "takeover_mixed_ballots": _split_votes,
+    "recovered_vote_differs": _split_votes,
+    "catchup_races_snapshot": _hold_catch_up,
+    "crash_between_write_and_send": _crash_after_write,
+}
+"""Each counter's tactic (`impl.sim.coverage.COUNTERS` names them all)."""
+
+
+def tactic(sim: Simulator, rng: random.Random, faults: Faults, coverage: Coverage, work: Workload) -> Iterator[Step]:
+    """The steps of one tactic, for a counter drawn with weight 1/(1 + count)²."""
+    names = list(TACTICS)
+    weights = [1 / (1 + coverage.counts[name]) ** 2 for name in names]
+    name = rng.choices(names, weights)[0]
+    yield from TACTICS[name](sim, rng, faults, coverage, work)
