@@ -17,6 +17,7 @@ from typing import Any
 
 from paxiom.errors import PaxiomError
 from paxiom.inputs import JsonDocument, Rejected, read_json
+from paxiom.variants import SIMULATED
 
 FieldPath = tuple[str | int, ...]
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -249,8 +250,10 @@ def validate_sim_trace(
     c = ("constants",)
     constants = f.table(doc["constants"], c, optional=settings)
     replicas = f.integer(constants.get("replicas", 3), (*c, "replicas"), 1, MAX_SIM_REPLICAS)
-    for name in ("phase1", "phase2"):
+    for name in ("phase1", "phase2", "fast"):
         f.optional_integer(constants.get(name), (*c, name), 1, replicas)
+    if "variant" in constants:
+        f.string(constants["variant"], (*c, "variant"), choices=SIMULATED)
     for name in SIM_POSITIVE:
         if name in constants:
             f.integer(constants[name], (*c, name), 1, MAX_SIM_SETTING)

@@ -32,6 +32,7 @@ from paxiom.impl.sim.runner import FAULTS, Faults, RunResult, replay, run
 from paxiom.impl.sim.shrink import shrink
 from paxiom.impl.sim.simulator import ClusterSettings
 from paxiom.spec.quorums import ENUMERATION_LIMIT
+from paxiom.variants import SIMULATED
 
 
 def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: dict[str, Any]) -> None:
@@ -55,7 +56,7 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
     if objection is None:
         console.print(
             f"[green]holds[/]: {doc['steps']} steps, {result.transitions} transitions checked against "
-            f"spec/multipaxos ({result.actions_matched} spec actions matched) in {doc['seconds']} s; "
+            f"spec/{result.settings.variant} ({result.actions_matched} spec actions matched) in {doc['seconds']} s; "
             f"settled {result.liveness_rounds} fair rounds after faults stopped; "
             f"{result.refused} corrupted catch-up replies caught by checksum and refused"
         )
@@ -107,6 +108,19 @@ def _list_mutants(as_json: bool) -> None:
 @click.option("--faults", default="all", show_default=True, help=f"all, none, or a list of: {', '.join(FAULTS)}.")
 @click.option("--q1", type=click.IntRange(1), default=None, help="Phase-1 quorum size (default: majority).")
 @click.option("--q2", type=click.IntRange(1), default=None, help="Phase-2 quorum size (default: majority).")
+@click.option(
+    "--variant",
+    type=click.Choice(SIMULATED),
+    default="multipaxos",
+    show_default=True,
+    help="The protocol the replicas run; fastpaxos: fast ballots, clients' commands straight to acceptors.",
+)
+@click.option(
+    "--fast",
+    type=click.IntRange(1),
+    default=None,
+    help="Fast quorum size (fastpaxos; default: the smallest the phase-1 quorum allows).",
+)
 @click.option("--mutant", default=None, help="Hunt this injected bug with the default budget until the oracle objects.")
 @click.option(
     "--hunt",
@@ -155,6 +169,8 @@ def sim(
     faults: str,
     q1: int | None,
     q2: int | None,
+    variant: str,
+    fast: int | None,
     mutant: str | None,
     soak: bool,
     runs: int,
@@ -168,7 +184,7 @@ def sim(
     trace_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Simulate a Multi-Paxos cluster under faults; the spec judges every step.
+    """Simulate a Multi-Paxos (or Fast Paxos) cluster under faults; the spec judges every step.
 
     Exit 0: the oracle found nothing (and the cluster settled after faults stopped); 1: it objected, and
     the shrunk schedule is written to --trace-out; 2: bad input.
@@ -191,6 +207,11 @@ def sim(
         if mutant is not None and mutant not in MUTANTS:
             raise PaxiomError(f"no mutant {mutant!r}; see paxiom sim --list-mutants")
         given = click.get_current_context().get_parameter_source
+        if given("variant") is ParameterSource.COMMANDLINE or fast is not None:
+            raise PaxiomError(
+                "--variant/--fast do not apply to hunts: a mutant runs the variant it is a bug of, a --hunt soak "
+                "runs multipaxos"
+            )
         if mutant is not None and given("seed") is ParameterSource.COMMANDLINE:
             raise PaxiomError(f"--mutant hunts over its own seeds (runs 0..{runs - 1}); --seed does not apply to it")
         if dask and scheduler is not None:
@@ -231,7 +252,9 @@ def sim(
         _report(found.shrunk, trace_out, as_json, extra)
         finish(False)
     try:
-        settings = ClusterSettings(replicas=replicas, seed=seed, phase1=q1, phase2=q2)
+        if fast is not None and variant != "fastpaxos":
+            raise PaxiomError("--fast sizes the fast quorums of --variant fastpaxos only")
+        settings = ClusterSettings(replicas=replicas, seed=seed, phase1=q1, phase2=q2, variant=variant, fast=fast)
         settings.quorums()
     except ValueError as exc:
         raise PaxiomError(str(exc)) from None
@@ -246,5 +269,5 @@ def sim(
         )
     if result.objection is not None:
         result = shrink(settings, result, shrink_seconds)
-    _report(result, trace_out if result.objection else None, as_json, {"replicas": replicas, "seed": seed})
+    _report(result, trace_out if result.objection else None, as_json, {"variant": variant, "replicas": replicas, "seed": seed})
     finish(result.holds)
