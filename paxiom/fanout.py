@@ -118,7 +118,7 @@ def _dask(pool: Pool, stack: ExitStack) -> tuple[Submit, int]:
                 processes=True,
                 host="127.0.0.1",
                 scheduler_port=0,
-                dashboard_address=None,
+                dashboard_address="127.0.0.1:0",  # its HTTP server too: loopback, any free port
                 silence_logs=logging.ERROR,  # a cancelled run past the first failure is not news
             )
         )
