@@ -11,7 +11,7 @@ kept in <data_dir>/acceptor.json — written, fsynced and renamed into place bef
 on it. A Fast Paxos coordinator's `any` opens a fast ballot; the first client value (`propose`) to reach
 the acceptor there gets its vote, and no later one: one vote per ballot.
 
-`--option mutant=NAME` swaps in a subclass overriding one method with a bug real implementations have had:
+`--option mutant=NAME` swaps in a subclass overriding a method or two with a bug real implementations have had:
 - promise-per-slot (multipaxos): a vote raises only its own slot's promise, as if each slot had its own;
 - forget-on-catch-up (multipaxos): an accept beyond a hole makes it jump ahead, dropping its lower slots;
 - second-fast-vote (fastpaxos): at a fast ballot it votes for every client value, not just the first;
@@ -81,7 +81,7 @@ class Acceptor:
 
     def on_prepare(self, src: str, b: Ballot) -> list[dict[str, Any]]:
         if key(b) <= key(self.promised):
-            return [self.nack(src, b)]
+            return [self.nack(src, b, self.promised)]
         self.promised = b
         self.save()
         return [{"type": "promise", "from": self.me, "to": src, "ballot": b, **self.report()}]
@@ -95,17 +95,21 @@ class Acceptor:
 
     def on_accept(self, src: str, b: Ballot, slot: int, value: str) -> list[dict[str, Any]]:
         if not self.may_vote(b, slot, value):
-            return [self.nack(src, b)]
+            return [self.nack(src, b, self.promise_for(slot))]
         return self.vote(src, b, slot, value)
+
+    def promise_for(self, slot: int) -> Ballot | None:
+        """The promise that bounds votes in `slot`: the one promise of the whole log."""
+        return self.promised
 
     def may_vote(self, b: Ballot, slot: int, value: str) -> bool:
         """At or above the promise; in Fast Paxos once per ballot (a repeated accept is answered again)."""
         voted = self.votes.get(slot)
         once = self.variant != "fastpaxos" or voted is None or key(voted[0]) < key(b) or voted == [b, value]
-        return key(b) >= key(self.promised) and once
+        return key(b) >= key(self.promise_for(slot)) and once
 
     def vote(self, to: str, b: Ballot, slot: int, value: str) -> list[dict[str, Any]]:
-        self.promised = max(self.promised, b, key=key)
+        self.raise_promise(b, slot)
         self.votes[slot] = [b, value]
         self.save()
         slotted = {"slot": slot} if self.variant == "multipaxos" else {}
@@ -122,24 +126,24 @@ class Acceptor:
         voted = self.votes.get(0)
         return key(b) >= key(self.promised) and (voted is None or key(voted[0]) < key(b))
 
-    def nack(self, to: str, b: Ballot) -> dict[str, Any]:
-        return {"type": "nack", "from": self.me, "to": to, "ballot": b, "promised": self.promised}
+    def raise_promise(self, b: Ballot, slot: int) -> None:
+        """A vote raises the promise (of every slot) to its ballot."""
+        self.promised = max(self.promised, b, key=key)
+
+    def nack(self, to: str, b: Ballot, promised: Ballot | None) -> dict[str, Any]:
+        return {"type": "nack", "from": self.me, "to": to, "ballot": b, "promised": promised}
 
 
 # -------------------------------------------------------------------- mutants: one overridden method each
 
 
 class PromisePerSlot(Acceptor):
-    def vote(self, to: str, b: Ballot, slot: int, value: str) -> list[dict[str, Any]]:
-        promised = self.promised
-        out = super().vote(to, b, slot, value)
-        self.promised = promised  # BUG: the vote raised its slot's promise only (its own ballot, kept below)
-        self.save()
-        return out
+    def raise_promise(self, b: Ballot, slot: int) -> None:
+        pass  # BUG: the vote raises only its own slot's promise: the ballot it records in that slot
 
-    def may_vote(self, b: Ballot, slot: int, value: str) -> bool:
+    def promise_for(self, slot: int) -> Ballot | None:
         voted = self.votes.get(slot)
-        return key(b) >= max(key(self.promised), key(None if voted is None else voted[0]))
+        return max(self.promised, None if voted is None else voted[0], key=key)
 
 
 class ForgetOnCatchUp(Acceptor):

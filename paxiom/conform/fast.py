@@ -77,7 +77,7 @@ class FastJudge(Judge):
                 f"voted for {o.value} at {o.ballot} (a {kind} ballot) after its vote {earlier}: an acceptor votes at "
                 "most once per ballot, for the first value that reaches it",
             )
-        return super().refuse_vote(node, view, o)
+        return self.below_promise(node, o)
 
     def must_vote_for_client(self, node: str, v: str) -> str | None:
         """Why the acceptor under test must vote for the client value `v` just delivered (some ballot it was

@@ -338,6 +338,9 @@ class Judge(BaseJudge[paxos.State]):
         """Why the spec refused a vote: nobody asked for it, or the promise forbids it."""
         if M2a(self.bint(o.ballot), o.value) not in view.msgs:
             return Violated("replies_to_requests", node, f"voted for {o.value} at {o.ballot}, which nobody asked it to")
+        return self.below_promise(node, o)
+
+    def below_promise(self, node: str, o: Accepted) -> Violated:
         promised = self.promised_text(self.acc_index[node])
         return Violated(
             "accept_at_or_above_promise", node, f"voted for {o.value} at {o.ballot} below its promise {promised}"

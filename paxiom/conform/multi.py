@@ -133,7 +133,7 @@ class MultiJudge(BaseJudge[mp.State]):
         if raised_in is None or raised_in == slot:
             return refusal
         v = refusal.violation
-        reason = f"{v.reason}, which covers every slot: {what} raised it"
+        reason = f"{v.reason}: one promise covers every slot, and {what} raised it"
         return Violated("promise_covers_all_slots", v.node, reason)
 
     def check_invariants(self, node: str) -> None:

@@ -112,10 +112,14 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
     - a late promise: one promise of the proposer's first ballot is still in flight when its timer fires
       and it starts a second (tallying answers to different ballots);
     - a duplicated vote: one acceptor's accepted message reaches the learner twice (counting acceptors,
-      not messages). The empty opening comes first, so shrinking removes an opening that is not needed.
-    Only single-decree Paxos has openings: the other variants test acceptors, whose steps need none."""
-    if variant != "paxos":
-        return st.just([])
+      not messages);
+    - catch-up past a hole (Multi-Paxos): votes in the first slot and then in the last, the slot between
+      never proposed (a lagging acceptor catching up with a leader ahead of it);
+    - a collision (Fast Paxos): a fast ballot opened with any, then two clients' different values;
+    - a stale fast ballot (Fast Paxos): a prepare, a lower fast ballot opened with any, a client's value.
+    The empty opening comes first, so shrinking removes an opening that is not needed."""
+    if role == "acceptor":
+        return _acceptor_openings(variant)
     one = st.integers(0, n - 1).map(lambda a: 1 << a)
     every = (1 << n) - 1
     rival_alone = _step("rival_ballot", INDEX, BUMP, one, VALUE)
@@ -131,6 +135,21 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
         chosen = [st.tuples(rival_alone, _step("duplicate", INDEX))]
     else:
         return st.just([])
+    return st.one_of(st.just([]), *(c.map(list) for c in chosen))
+
+
+@functools.cache
+def _acceptor_openings(variant: str) -> st.SearchStrategy[list[Step]]:
+    fast_any = _step("any", INDEX, st.integers(0, len(FAST_ROUNDS) - 1))
+    chosen: list[st.SearchStrategy[tuple[Step, ...]]] = []
+    if variant == "multipaxos":
+        first, last = (_step("accept", INDEX, ROUNDS, st.just(slot), VALUE) for slot in (0, SLOTS - 1))
+        chosen = [st.tuples(first, last)]
+    elif variant == "fastpaxos":
+        collision = st.tuples(fast_any, VALUE, st.integers(1, 2)).map(
+            lambda t: (t[0], Step("client", (t[1],)), Step("client", (t[1] + t[2],)))
+        )
+        chosen = [collision, st.tuples(_step("prepare", INDEX, ROUNDS), fast_any, _step("client", VALUE))]
     return st.one_of(st.just([]), *(c.map(list) for c in chosen))
 
 
