@@ -95,6 +95,11 @@ def test_errors_name_what_happened() -> None:
         _, bad_op = await cluster(n1=ok(kv.KVResult(kv.ERROR, b"bad op").encode()))
         with pytest.raises(Rejected, match="bad op"):
             await AsyncClient(bad_op, None, timeout=1).put("k", b"v")
+        # a leader took it, was deposed, and no node answered after: the command may still be chosen
+        _, deposed = await cluster(n1=lambda r: p.ClientResponse(r.id, p.IN_DOUBT, message="this node stopped leading"))
+        deposed["n2"] = Address("127.0.0.1", 1)
+        with pytest.raises(Timeout, match="may still be applied"):
+            await AsyncClient(deposed, None, timeout=0.3).put("k", b"v")
         nobody = {"n1": Address("127.0.0.1", 1)}
         with pytest.raises(Unavailable, match="cannot connect"):
             await AsyncClient(nobody, None, timeout=0.3).put("k", b"v")

@@ -2,7 +2,9 @@
 
 Each request runs under a deadline (`timeout`). It goes to the node believed to lead; a `not_leader`
 answer moves it to the hinted node, a refused connection or `unavailable` to the next node after a short
-pause, and a node that says nothing within `attempt_timeout` is left for the next one. Every attempt
+pause, and a node that says nothing within `attempt_timeout` is left for the next one. Once an attempt may
+have been submitted (no answer, or `in_doubt`: a leader took it and was deposed), failing to finish by the
+deadline is a `Timeout` (outcome unknown), never `NotLeader` or `Unavailable` (which mean not applied). Every attempt
 carries the same `(client, seq)`, so however many nodes saw it, the service applies it once and every
 answer is the first one. A session has at most one request in flight; `sessions=k` gives k of them.
 """
@@ -142,9 +144,13 @@ class AsyncClient:
             if response.status == protocol.OK:
                 self.leader = target
                 return response.result
-            if response.status == protocol.NOT_LEADER:
-                failure, hint = max(failure, REDIRECTED), response.leader or hint
-                last = f"{target}: not the leader" + (f" (leader: {hint})" if hint else "")
+            if response.status in (protocol.NOT_LEADER, protocol.IN_DOUBT):
+                hint = response.leader or hint
+                if response.status == protocol.IN_DOUBT:  # it was submitted: whatever follows, it may be applied
+                    failure, last = TIMED_OUT, f"{target}: {response.message}"
+                else:
+                    failure = max(failure, REDIRECTED)
+                    last = f"{target}: not the leader" + (f" (leader: {hint})" if hint else "")
                 if response.leader in self.addresses and response.leader != target:
                     target = response.leader
                 else:
@@ -157,7 +163,7 @@ class AsyncClient:
             raise Rejected(f"{target}: {response.status}: {response.message}".rstrip(": "))
         within = f"within {self.timeout:g} s ({last})"
         if failure == TIMED_OUT:
-            raise Timeout(f"no answer {within}; the request may still be applied (at most once)")
+            raise Timeout(f"no outcome {within}; the request may still be applied (at most once)")
         if failure == REDIRECTED and hint is not None:
             raise NotLeader(f"no leader answered {within}", hint)
         raise Unavailable(f"the cluster could not serve {within}")

@@ -18,11 +18,12 @@ class NotLeader(ClientError):
 
 
 class Unavailable(ClientError):
-    """No node could be reached, or none could serve (no quorum), before the deadline."""
+    """No node could be reached, or none could serve (no quorum), before the deadline: nothing was applied."""
 
 
 class Timeout(ClientError):
-    """A node took the request but no answer came before the deadline: the outcome is unknown.
+    """A node may have taken the request (it did not answer, or answered `in_doubt`) and no outcome came
+    before the deadline: the outcome is unknown.
 
     Until the deadline the client retried under the request's one session seq, so it applies at most once;
     calling again is a new request (a new seq).

@@ -22,6 +22,10 @@ from paxiom.node import codec
 OK = "ok"
 NOT_LEADER = "not_leader"
 UNAVAILABLE = "unavailable"
+IN_DOUBT = "in_doubt"
+"""The node took the request, then could not see it through (it stopped leading, is stopping, or the command was
+not applied within its wait): the command may still be applied. Unlike `not_leader` and `unavailable`, which
+a node answers only when nothing was submitted, it leaves the outcome unknown."""
 STALE = "stale"
 EXPIRED = "expired"
 ERROR = "error"

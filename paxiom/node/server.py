@@ -648,10 +648,10 @@ class Node:
     def response(self, request: ClientRequest, outcome: Outcome | BaseException) -> ClientResponse:
         """The answer to a request whose command was not applied for it: refused by its session, or failed."""
         rid = request.id
-        if isinstance(outcome, Deposed):
-            return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint(), message=str(outcome))
+        if isinstance(outcome, Deposed):  # submitted: a new leader may still choose it
+            return ClientResponse(rid, protocol.IN_DOUBT, leader=self._hint(), message=str(outcome))
         if isinstance(outcome, TimeoutError):
-            return ClientResponse(rid, protocol.UNAVAILABLE, message=f"not applied within {WAIT_LIMIT:g} s")
+            return ClientResponse(rid, protocol.IN_DOUBT, message=f"not applied within {WAIT_LIMIT:g} s")
         if isinstance(outcome, BaseException):  # NoLeader
             return ClientResponse(rid, protocol.UNAVAILABLE, message=str(outcome))
         status = protocol.STALE if outcome.tag == STALE else protocol.EXPIRED
