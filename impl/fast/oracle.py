@@ -50,6 +50,9 @@ class FastRounds(frozenset[int]):
     def __eq__(self, other: object) -> bool:
         return isinstance(other, FastRounds) and other.n == self.n
 
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
     def __hash__(self) -> int:
         return hash(("fast rounds", self.n))
 
