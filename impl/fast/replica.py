@@ -138,9 +138,9 @@ class FastProposer(Proposer):
             out += self.everyone(Propose(self.next_batch()))
         return out
 
-    def retransmit(self, commit: int) -> Outgoing:
+    def retransmit(self, commit: int, *args: Any) -> Outgoing:
         """Unvoted 2a's, and the AnyFrom again (for acceptors that lost it or restarted since)."""
-        out = super().retransmit(commit)
+        out = super().retransmit(commit, *args)
         if self.role is Role.LEADER and self.any_from is not None:
             out += self.everyone(AnyFrom(self.ballot, self.any_from))
         return out
