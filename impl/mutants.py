@@ -39,6 +39,7 @@ class Mutation(enum.Enum):
     APPLY_OUT_OF_ORDER = "apply-out-of-order"
     CATCHUP_WITHOUT_CHECKSUM = "catchup-without-checksum"
     SNAPSHOT_DROPS_LAST_APPLIED = "snapshot-drops-last-applied"
+    CATCHUP_ONLY_ON_TRAFFIC = "catchup-only-on-traffic"
     FAST_QUORUM_TOO_SMALL = "fast-quorum-too-small"
     FAST_RECOVERY_ANY_VALUE = "fast-recovery-any-value"
 
@@ -173,6 +174,14 @@ MUTANTS: dict[str, MutantInfo] = dict(
             "replication",
             "The snapshot is labelled with the last applied slot but taken before that slot was applied; a "
             "replica restored from it silently loses one entry.",
+        ),
+        _info(
+            Mutation.CATCHUP_ONLY_ON_TRAFFIC,
+            "replication",
+            "A follower asks to catch up only when it has voted in a new slot since it last looked, taking a "
+            "heartbeat's commit index alone as no reason to: one that missed decisions (or restarted behind) "
+            "stays behind in a quiet cluster until new commands arrive (caught by the quiet-period check; the "
+            "final check's resubmissions heal it).",
         ),
         _info(
             Mutation.FAST_QUORUM_TOO_SMALL,

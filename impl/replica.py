@@ -176,6 +176,10 @@ class Replica:
     def role(self) -> Role:
         return self.proposer.role
 
+    def behind(self, commit: int) -> bool:
+        """Whether a leader's heartbeat announcing `commit` means we must ask to catch up."""
+        return commit > self.learner.commit
+
     @property
     def commit(self) -> int:
         """Every slot below this is chosen and known here (committed: handed to the host to apply)."""
@@ -254,7 +258,7 @@ class Replica:
                     return
                 self._send(self.proposer.observe(ballot, self.learner.commit))
                 self._heard_from_leader(src)
-                if commit > self.learner.commit:
+                if self.behind(commit):
                     self._send([(src, CatchUpRequest(self.learner.commit))])
             case Chosen(slot, value):
                 self._learn(slot, value)

@@ -181,6 +181,16 @@ class AppliesOutOfOrder(Replica):
         """Skipped: applying out of slot order is this bug."""
 
 
+class CatchUpOnlyOnTraffic(Replica):
+    _looked_at: int | None = None
+    """The newest slot voted in when we last looked (None: not yet; what we recovered counts as seen)."""
+
+    def behind(self, commit: int) -> bool:
+        newest = max(self.acceptor.votes, default=-1)
+        seen, self._looked_at = self._looked_at, newest
+        return seen is not None and newest != seen and super().behind(commit)
+
+
 # ---------------------------------------------------------------------- host
 
 
@@ -222,6 +232,7 @@ OVERRIDES: dict[Mutation, tuple[type[Any], ...]] = {
     Mutation.APPLY_OUT_OF_ORDER: (ApplyOutOfOrder, AppliesOutOfOrder),
     Mutation.CATCHUP_WITHOUT_CHECKSUM: (CatchUpWithoutChecksum,),
     Mutation.SNAPSHOT_DROPS_LAST_APPLIED: (StaleSnapshotHost,),
+    Mutation.CATCHUP_ONLY_ON_TRAFFIC: (CatchUpOnlyOnTraffic,),
     Mutation.FAST_QUORUM_TOO_SMALL: (FastQuorumTooSmall,),
     Mutation.FAST_RECOVERY_ANY_VALUE: (RecoveryAnyValue,),
 }
