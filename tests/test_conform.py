@@ -54,7 +54,7 @@ def test_a_replay_file_reproduces_its_finding(tmp_path: Path) -> None:
     report = check(core(), "acceptor", max_examples=100, seed=0, options={"mutant": "vote-not-persisted"})
     assert report.findings
     [path, *_] = report.write_replays(tmp_path, {"mutant": "vote-not-persisted"})
-    role, config, steps, options, _ = load_replay(path)
+    role, config, steps, options, _, _ = load_replay(path)
     again = replay(core(), role, config, steps, options)
     assert [f.rule for f in again.findings] == [report.findings[0].rule]
     assert replay(core(), role, config, steps, {}).conforms, "without the bug the same schedule passes"

@@ -1,0 +1,164 @@
+"""Conformance beyond single-decree Paxos: Multi-Paxos and Fast Paxos acceptors over paxiom-conform/2.
+
+The reference acceptor (`examples/conformance/acceptor_v2.py`, stdlib only) conforms in every variant, in
+process and as a process; each of its mutants is caught by the spec rule its bug breaks, with a short
+schedule; and version 1 is still what single-decree runs speak.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from paxiom.cli.main import main
+from paxiom.conform.messages import (
+    PROTOCOL,
+    PROTOCOL_2,
+    Accept,
+    AcceptAny,
+    Accepted,
+    Ballot,
+    Decision,
+    Garbage,
+    Promise,
+    SlotVote,
+    Wire,
+    from_json,
+    to_json,
+)
+from paxiom.conform.report import load_replay
+from paxiom.conform.schedules import setup_for
+from paxiom.conform.search import check, replay
+from paxiom.conform.suites import SUITES
+from paxiom.conform.targets import ProcessTarget, load_adapter
+from paxiom.conform.world import Step
+from paxiom.errors import PaxiomError
+from paxiom.variants import VARIANTS
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "conformance"
+IN_PROCESS = f"{EXAMPLES / 'acceptor_v2_inprocess.py'}:InProcess"
+PROCESS = [sys.executable, str(EXAMPLES / "acceptor_v2.py")]
+MUTANTS = {
+    "promise-per-slot": ("multipaxos", "promise_covers_all_slots"),
+    "forget-on-catch-up": ("multipaxos", "promise_reports_last_vote"),
+    "second-fast-vote": ("fastpaxos", "one_vote_per_ballot"),
+    "fast-vote-below-promise": ("fastpaxos", "accept_at_or_above_promise"),
+}
+NODES, PROPOSERS = ("a1", "a2", "a3", "p1", "p2", "l1"), ("p1", "p2")
+MULTI = Wire("multipaxos", 3)
+
+
+def test_the_suites_are_variants_of_the_registry() -> None:
+    assert set(SUITES) <= set(VARIANTS) and {"multipaxos", "fastpaxos"} <= set(SUITES)
+
+
+@pytest.mark.parametrize("variant", ["paxos", "multipaxos", "fastpaxos"])
+def test_the_reference_acceptor_conforms_in_process(variant: str) -> None:
+    report = check(load_adapter(IN_PROCESS), "acceptor", max_examples=150, seed=2, variant=variant, max_findings=1)
+    assert report.conforms, [f.title for f in report.findings]
+    assert report.judged["promise"] > 0 and report.judged["accepted"] > 0
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_every_acceptor_mutant_is_caught_with_a_short_readable_schedule(mutant: str) -> None:
+    variant, rule = MUTANTS[mutant]
+    report = check(
+        load_adapter(IN_PROCESS), "acceptor", max_examples=200, seed=0, options={"mutant": mutant},
+        variant=variant, max_findings=1,
+    )  # fmt: skip
+    assert [f.rule for f in report.findings] == [rule], [f.title for f in report.findings]
+    [finding] = report.findings
+    assert len(finding.steps) <= 5, finding.log
+    assert any(("slot" if variant == "multipaxos" else "any") in line for line in finding.log), finding.log
+    doc = report.to_json()
+    assert doc["protocol"] == PROTOCOL_2 and doc["variant"] == variant
+    assert "spec.paxos." not in doc["findings"][0]["judged_by"], "named after the variant's own spec"
+
+
+def test_version_2_messages_round_trip_and_garbage_is_named() -> None:
+    b = Ballot(2, "p1")
+    promise = Promise("a1", "p1", b, None, (SlotVote(0, Ballot(1, "p2"), "v1"), SlotVote(2, b, "v3")))
+    for msg in (promise, Accept("p1", "a1", b, "v1", 2), Accepted("a1", "l1", b, "v2", 0), Decision("l1", "v1", 1)):
+        assert from_json(to_json(msg), NODES, PROPOSERS, MULTI) == msg
+    fast = Wire("fastpaxos")
+    assert from_json(to_json(AcceptAny("p1", "a1", b)), NODES, PROPOSERS, fast) == AcceptAny("p1", "a1", b)
+    accept = to_json(Accept("p1", "a1", b, "v1", 2))
+    bad = [
+        ({**accept, "slot": 3}, MULTI, "not a slot in 0..2"),
+        ({k: v for k, v in accept.items() if k != "slot"}, MULTI, "lacks 'slot'"),
+        ({**to_json(promise), "votes": [{"slot": 0, "ballot": [1, "p1"], "value": "v1"}] * 2}, MULTI, "slot twice"),
+        (to_json(AcceptAny("p1", "a1", b)), MULTI, "unknown message type 'any'"),
+    ]
+    for doc, wire, words in bad:
+        with pytest.raises(Garbage, match=words):
+            from_json(doc, NODES, PROPOSERS, wire)
+
+
+def test_init_names_the_protocol_and_the_variant_constants(tmp_path: Path) -> None:
+    paxos = setup_for("paxos", "acceptor", 0, {}).node("a1", tmp_path, 0).init_json()
+    assert paxos["protocol"] == PROTOCOL and "variant" not in paxos, "single-decree runs are version 1, unchanged"
+    multi = setup_for("multipaxos", "acceptor", 0, {}).node("a1", tmp_path, 0).init_json()
+    assert (multi["protocol"], multi["variant"], multi["slots"]) == (PROTOCOL_2, "multipaxos", 3)
+    fast = setup_for("fastpaxos", "acceptor", 0, {}).node("a1", tmp_path, 0).init_json()
+    assert fast["quorums"]["fast"]["size"] == 3 and fast["fast_rounds"]
+
+
+def test_an_unjudged_variant_or_role_is_a_usage_error() -> None:
+    target = load_adapter(IN_PROCESS)
+    with pytest.raises(PaxiomError, match="judges paxos, multipaxos, fastpaxos"):
+        check(target, "acceptor", max_examples=1, seed=0, variant="cheap")
+    with pytest.raises(PaxiomError, match="not proposer"):
+        check(target, "proposer", max_examples=1, seed=0, variant="multipaxos")
+
+
+@pytest.mark.parametrize("variant", ["paxos", "multipaxos", "fastpaxos"])
+def test_the_reference_acceptor_conforms_as_a_process(tmp_path: Path, variant: str) -> None:
+    """Version 1 (paxos) and version 2, through real processes: a few schedules, two starts each."""
+    report = check(ProcessTarget(PROCESS, tmp_path), "acceptor", max_examples=6, seed=1, variant=variant)
+    assert report.conforms, [f.title for f in report.findings]
+
+
+def test_a_forgotten_slot_is_caught_across_a_real_sigkill(tmp_path: Path) -> None:
+    steps = [Step("accept", (0, 0, 0, 0)), Step("accept", (0, 0, 2, 0)), Step("finish")]
+    target = ProcessTarget(PROCESS, tmp_path)
+    report = replay(target, "acceptor", 0, steps, {"mutant": "forget-on-catch-up"}, variant="multipaxos")
+    assert [f.rule for f in report.findings] == ["promise_reports_last_vote"]
+    assert "slot 0" in report.findings[0].reason
+    assert replay(target, "acceptor", 0, steps, {}, variant="multipaxos").conforms
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_a_version_1_acceptor_under_version_2_is_a_protocol_finding(tmp_path: Path) -> None:
+    """acceptor.js speaks version 1: a Multi-Paxos run gets its promise without per-slot votes, named."""
+    target = ProcessTarget(["node", str(EXAMPLES / "acceptor.js")], tmp_path)
+    report = replay(target, "acceptor", 0, [Step("prepare", (0, 1)), Step("finish")], {}, variant="multipaxos")
+    [finding] = report.findings
+    assert finding.rule == "protocol" and "lacks 'votes'" in finding.reason
+
+
+def run(*args: str) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(main, ["conform", "--json", *args])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_the_cli_judges_a_variant_and_replays_its_finding(tmp_path: Path) -> None:
+    code, doc = run("--variant", "fastpaxos", "--adapter", IN_PROCESS, "--max-examples", "60", "--out", str(tmp_path))
+    assert code == 0 and doc["conforms"] is True and doc["variant"] == "fastpaxos"
+    code, doc = run(
+        "--variant", "fastpaxos", "--adapter", IN_PROCESS, "--option", "mutant=second-fast-vote",
+        "--max-examples", "100", "--max-findings", "1", "--out", str(tmp_path / "findings"),
+    )  # fmt: skip
+    [finding] = doc["findings"]  # type: ignore[misc]
+    assert code == 1 and finding["rule"] == "one_vote_per_ballot"
+    recorded = load_replay(Path(finding["replay_file"]))
+    assert recorded.variant == "fastpaxos" and recorded.rule == "one_vote_per_ballot"
+    code, doc = run("--adapter", IN_PROCESS, "--replay", finding["replay_file"], "--out", str(tmp_path / "again"))
+    assert code == 1 and doc["variant"] == "fastpaxos" and doc["findings"][0]["rule"] == "one_vote_per_ballot"  # type: ignore[index]
+    for args in (["--variant", "cheap"], ["--variant", "multipaxos", "--role", "learner"]):
+        code, doc = run("--adapter", IN_PROCESS, "--max-examples", "1", "--out", str(tmp_path), *args)
+        assert code == 2 and list(doc) == ["error"], args
