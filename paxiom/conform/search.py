@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from random import Random
+from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, find, settings
 from hypothesis.errors import NoSuchExample
@@ -25,6 +27,8 @@ from paxiom.conform.schedules import case_strategy, configs, setup_for
 from paxiom.conform.suites import suite
 from paxiom.conform.targets import Target
 from paxiom.conform.world import Outcome, Step
+from paxiom.errors import PaxiomError
+from paxiom.fanout import Pool, ordered
 
 Case = tuple[int, list[Step]]
 
@@ -171,6 +175,54 @@ def check(
         stopped=stopped,
         variant=variant,
     )
+
+
+def check_seeds(
+    target: Target,
+    role: str,
+    seeds: Sequence[int],
+    pool: Pool,
+    *,
+    max_findings: int = 3,
+    on_report: Callable[[Report], None] = lambda r: None,
+    **search: Any,
+) -> Report:
+    """`check` once per seed, fanned out over `pool` (`paxiom.fanout`) and merged in seed order: each rule's
+    finding from the first seed that found it, at most `max_findings` in all, examples and judgements summed,
+    so the report does not depend on how many workers ran it."""
+    if pool.workers > 1 or pool.scheduler is not None:
+        try:
+            pickle.dumps(target)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise PaxiomError(f"{target.name} cannot be sent to worker processes ({exc}): use one worker") from None
+    started = time.monotonic()
+    jobs = [(target, role, seed, {**search, "max_findings": max_findings}) for seed in seeds]
+    reports = []
+    for report in ordered(_check_seed, jobs, pool):
+        on_report(report)
+        reports.append(report)
+    findings: list[Finding] = []
+    for found in (f for r in reports for f in r.findings):
+        if len(findings) < max_findings and found.rule not in {f.rule for f in findings}:
+            findings.append(found)
+    first = reports[0]
+    return Report(
+        target=first.target,
+        role=role,
+        seed=first.seed,
+        max_examples=first.max_examples,
+        findings=findings,
+        examples=sum(r.examples for r in reports),
+        seconds=time.monotonic() - started,
+        judged=sum((r.judged for r in reports), Counter()),
+        stopped=next((r.stopped for r in reports if r.stopped), None),
+        variant=first.variant,
+    )
+
+
+def _check_seed(job: tuple[Target, str, int, dict[str, Any]]) -> Report:
+    target, role, seed, search = job
+    return check(target, role, seed=seed, **search)
 
 
 def replay(
