@@ -30,7 +30,7 @@ from typing import Any
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
-from paxiom.impl.messages import Accepted, AnyFrom, Message, Nack, Propose, Vote
+from paxiom.impl.messages import Accepted, AnyFrom, Forward, Message, Nack, Propose, Vote
 from paxiom.impl.proposer import Outgoing, Proposal, Proposer, Role
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState
@@ -277,5 +277,7 @@ class FastReplica(Replica):
             case Accepted(ballot) if is_fast(ballot):
                 super()._handle(src, msg)
                 self._tally(src, msg)
+            case Forward(commands) if self.proposer.role is Role.CANDIDATE:
+                self.proposer.submit(commands)  # a recovering leader keeps what reaches it for its next ballot
             case _:
                 super()._handle(src, msg)
