@@ -42,6 +42,8 @@ class Mutation(enum.Enum):
     CATCHUP_ONLY_ON_TRAFFIC = "catchup-only-on-traffic"
     FAST_QUORUM_TOO_SMALL = "fast-quorum-too-small"
     FAST_RECOVERY_ANY_VALUE = "fast-recovery-any-value"
+    CONFIG_APPLIED_EARLY = "config-applied-early"
+    CONFIG_QUORUMS_MIXED = "config-quorums-mixed"
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,9 @@ class MutantInfo:
         return self.mutation.value
 
 
-def _info(mutation: Mutation, role: str, description: str) -> tuple[str, MutantInfo]:
-    return mutation.value, MutantInfo(mutation, role, description, "fastpaxos" if role == "fast" else "multipaxos")
+def _info(mutation: Mutation, role: str, description: str, variant: str = "") -> tuple[str, MutantInfo]:
+    variant = variant or ("fastpaxos" if role == "fast" else "multipaxos")
+    return mutation.value, MutantInfo(mutation, role, description, variant)
 
 
 MUTANTS: dict[str, MutantInfo] = dict(
@@ -195,6 +198,20 @@ MUTANTS: dict[str, MutantInfo] = dict(
             "Recovering from a collision, the leader re-proposes any value voted at the highest reported ballot "
             "(classic Paxos's rule), not the one all of some fast quorum's reporting members voted, so it can "
             "replace a value a fast quorum chose.",
+        ),
+        _info(
+            Mutation.CONFIG_APPLIED_EARLY,
+            "proposer",
+            "A leader uses a new configuration as soon as its switch is committed in slot i, not from slot i + α: "
+            "slots the old configuration governs get the new one's members and quorums.",
+            "reconfig",
+        ),
+        _info(
+            Mutation.CONFIG_QUORUMS_MIXED,
+            "proposer",
+            "A leader's phase 1 counts as complete for every slot once its promises hold a phase-1 quorum of any "
+            "configuration, old or new, not of the one governing each slot.",
+            "reconfig",
         ),
     ]
 )

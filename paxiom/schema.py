@@ -223,7 +223,7 @@ def _reconfig_constants(f: Fields, constants: dict[str, Any], nodes: list[str], 
 
 MAX_SIM_REPLICAS = 20
 """The simulator enumerates its replicas' quorums (spec.quorums.ENUMERATION_LIMIT)."""
-SIM_POSITIVE = ("election_timeout", "heartbeat_interval", "window", "batch_size", "snapshot_interval")
+SIM_POSITIVE = ("election_timeout", "heartbeat_interval", "window", "batch_size", "snapshot_interval", "alpha")
 MAX_SIM_SETTING = 1_000_000
 MAX_QUIESCE_ROUNDS = 10_000
 """A quiesce step waits this many rounds at most (the simulator's own runs wait 100 to 400)."""
@@ -275,7 +275,7 @@ def validate_sim_trace(
 def _sim_argument(f: Fields, key: str, value: Any, path: FieldPath, replicas: int) -> None:
     if key == "replica":
         f.integer(value, path, 0, replicas - 1)
-    elif key == "side":
+    elif key in ("side", "members"):
         for j, r in enumerate(f.array(value, path, high=replicas)):
             f.integer(r, (*path, j), 0, replicas - 1)
     elif key == "msg":

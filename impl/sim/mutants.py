@@ -23,6 +23,7 @@ from paxiom.impl.learner import Learner
 from paxiom.impl.messages import CatchUpReply, ChosenEntry, Snapshot, Vote
 from paxiom.impl.mutants import Mutation
 from paxiom.impl.proposer import Outgoing, Proposal, Proposer, Role
+from paxiom.impl.reconfig import Epoch
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import Write
 from paxiom.impl.values import NOOP, Value
@@ -181,6 +182,26 @@ class AppliesOutOfOrder(Replica):
         """Skipped: applying out of slot order is this bug."""
 
 
+# ---------------------------------------------------------------------- reconfiguration
+
+
+class ConfigAppliedEarly(Proposer):
+    def slot_epoch(self, slot: int, commit: int) -> Epoch | None:
+        """The configuration after the committed prefix below the slot, however short (no window)."""
+        return self.configs.after(min(slot, commit) - 1)
+
+    def check_governed(self, slot: int, epoch: Epoch, commit: int) -> None:
+        """Skipped: proposing under a configuration that does not govern the slot is this bug."""
+
+
+class ConfigQuorumsMixed(Proposer):
+    def phase1_covers(self, promised: int, epoch: Epoch) -> bool:
+        return any(self.phase1_quorum(promised, e.quorums) for e in self.configs.epochs)
+
+    def check_governed(self, slot: int, epoch: Epoch, commit: int) -> None:
+        """Skipped: proposing without a phase-1 quorum of the slot's configuration is this bug."""
+
+
 class CatchUpOnlyOnTraffic(Replica):
     _looked_at: int | None = None
     """The newest slot voted in when we last looked (None: not yet; what we recovered counts as seen)."""
@@ -235,6 +256,8 @@ OVERRIDES: dict[Mutation, tuple[type[Any], ...]] = {
     Mutation.CATCHUP_ONLY_ON_TRAFFIC: (CatchUpOnlyOnTraffic,),
     Mutation.FAST_QUORUM_TOO_SMALL: (FastQuorumTooSmall,),
     Mutation.FAST_RECOVERY_ANY_VALUE: (RecoveryAnyValue,),
+    Mutation.CONFIG_APPLIED_EARLY: (ConfigAppliedEarly,),
+    Mutation.CONFIG_QUORUMS_MIXED: (ConfigQuorumsMixed,),
 }
 """Every catalogued bug: the override classes that inject it."""
 

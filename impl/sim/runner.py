@@ -23,7 +23,9 @@ from paxiom.impl.objection import Objection
 from paxiom.impl.observe import JsonLines, Record
 from paxiom.impl.oracle import RefinementOracle
 from paxiom.impl.proposer import Role
+from paxiom.impl.reconfig_oracle import ReconfigOracle
 from paxiom.impl.sim.coverage import Coverage
+from paxiom.impl.sim.reconfigure import reconfigurations
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
 from paxiom.impl.sim.tactics import Workload, tactic
 from paxiom.impl.values import render_command
@@ -241,8 +243,11 @@ class Execution:
     ) -> None:
         self.trace = TraceDir(trace_dir, settings.quorums().nodes) if trace_dir is not None else None
         self.sim = Simulator(settings, [self.trace] if self.trace else [])
-        oracle = FastRefinementOracle if settings.variant == "fastpaxos" else RefinementOracle
-        self.oracle = oracle(settings.quorums(), invariants)
+        if settings.variant == "reconfig":
+            self.oracle: RefinementOracle = ReconfigOracle(settings.quorums(), settings.alpha, invariants)
+        else:
+            oracle = FastRefinementOracle if settings.variant == "fastpaxos" else RefinementOracle
+            self.oracle = oracle(settings.quorums(), invariants)
         self.sim.watch(self.oracle)
         self.coverage = Coverage(self.sim.network) if coverage else None
         if self.coverage is not None:
@@ -358,7 +363,9 @@ def run(
         mix = dataclasses.replace(mix, tactic=TACTIC_RATE)
     if swarm or bias:
         execution.result.mix = {"faults": sorted(faults.enabled), **mix.to_json()}
-    adversary = schedule(execution.sim, rng, faults, churn, mix, execution.coverage, allowed)
+    adversary = reconfigurations(
+        settings, schedule(execution.sim, rng, faults, churn, mix, execution.coverage, allowed)
+    )
     for i in range(steps):
         if not execution.feed(next(adversary)):
             return execution.finish()

@@ -29,6 +29,7 @@ from paxiom.impl.mutants import Mutation, variant_of
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import Alarm, Applied, Crash, Record
 from paxiom.impl.proposer import Role
+from paxiom.impl.reconfig import config_command, majority_of
 from paxiom.impl.replica import Replica
 from paxiom.impl.sim.mutants import core_class, host_class
 from paxiom.impl.sim.network import Network
@@ -52,6 +53,7 @@ ACTIONS: dict[str, tuple[str, ...]] = {
     "oneway": ("side",),
     "heal": (),
     "submit": ("replica", "client", "seq", "command"),
+    "reconfigure": ("replica", "seq", "members"),
     "quiesce": ("rounds",),
     "quiet": ("rounds",),
 }
@@ -93,6 +95,9 @@ class ClusterSettings:
     (multipaxos when there are none)."""
     fast: int | None = None
     """Fast quorum size, for fastpaxos (None: the smallest the phase-1 quorum allows)."""
+    alpha: int = 8
+    """The reconfiguration window (`ReplicaConfig.alpha`); a `reconfig` cluster starts with its last replica
+    outside every quorum, and its schedule switches configurations (`impl.sim.reconfigure`)."""
 
     def __post_init__(self) -> None:
         if not self.variant:
@@ -103,6 +108,8 @@ class ClusterSettings:
     def quorums(self) -> QuorumSystem:
         majority = self.replicas // 2 + 1
         q1, q2 = self.phase1 or majority, self.phase2 or majority
+        if self.variant == "reconfig":
+            return majority_of(acceptor_names(self.replicas), range(max(1, self.replicas - 1)))
         if self.variant != "fastpaxos":
             return QuorumSystem.flexible(self.replicas, q1, q2)
         nodes, fast = acceptor_names(self.replicas), self.fast or smallest_fast_quorum(self.replicas, q1)
@@ -121,6 +128,7 @@ class ClusterSettings:
             election_timeout=self.election_timeout,
             heartbeat_interval=self.heartbeat_interval,
             window=self.window,
+            alpha=self.alpha,
             batch_size=self.batch_size,
             snapshot_interval=self.snapshot_interval,
         )
@@ -282,6 +290,8 @@ class Simulator:
             if command not in self.applied_anywhere:
                 self._unapplied.setdefault(command)
             return self._activate(step["replica"], lambda host: host.submit((command,)))
+        if kind == "reconfigure":
+            return self._reconfigure(step)
         if kind == "crash":
             return self.crash(step["replica"])
         if kind == "restart":
@@ -302,6 +312,17 @@ class Simulator:
             self.last_quiet = self.quiet(int(step["rounds"]))
             return True
         raise PaxiomError(f"unknown step {kind!r} (known: {', '.join(ACTIONS)})")
+
+    def _reconfigure(self, step: Step) -> bool:
+        """A client asks replica `replica` to switch to the majorities of `members` (`impl.reconfig`)."""
+        try:
+            qs = majority_of(self.configs[0].quorums.nodes, [int(m) for m in step["members"]])
+            command = config_command("reconfig", int(step["seq"]), qs)
+        except (ValueError, TypeError) as exc:
+            raise PaxiomError(f"bad reconfigure step {step}: {exc}") from None
+        if command not in self.applied_anywhere:
+            self._unapplied.setdefault(command)
+        return self._activate(step["replica"], lambda host: host.submit((command,)))
 
     def crash(self, r: int) -> bool:
         if not 0 <= r < len(self.hosts) or self.hosts[r] is None:

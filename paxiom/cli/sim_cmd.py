@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,15 @@ def _list_mutants(as_json: bool) -> None:
     type=click.Choice(SIMULATED),
     default="multipaxos",
     show_default=True,
-    help="The protocol the replicas run; fastpaxos: fast ballots, clients' commands straight to acceptors.",
+    help="The protocol the replicas run; fastpaxos: fast ballots, clients' commands straight to acceptors; "
+    "reconfig: the last replica starts outside every quorum and the schedule switches configurations through "
+    "the log (adding, removing, replacing replicas) under the faults.",
+)
+@click.option(
+    "--alpha",
+    type=click.IntRange(1),
+    default=None,
+    help="Reconfiguration window of --variant reconfig: a switch chosen in slot i governs from i + α (default 8).",
 )
 @click.option(
     "--fast",
@@ -171,6 +180,7 @@ def sim(
     q2: int | None,
     variant: str,
     fast: int | None,
+    alpha: int | None,
     mutant: str | None,
     soak: bool,
     runs: int,
@@ -184,7 +194,7 @@ def sim(
     trace_dir: Path | None,
     as_json: bool,
 ) -> None:
-    """Simulate a Multi-Paxos (or Fast Paxos) cluster under faults; the spec judges every step.
+    """Simulate a Multi-Paxos (or Fast Paxos, or reconfiguring) cluster under faults; the spec judges every step.
 
     Exit 0: the oracle found nothing (and the cluster settled after faults stopped); 1: it objected, and
     the shrunk schedule is written to --trace-out; 2: bad input.
@@ -207,10 +217,10 @@ def sim(
         if mutant is not None and mutant not in MUTANTS:
             raise PaxiomError(f"no mutant {mutant!r}; see paxiom sim --list-mutants")
         given = click.get_current_context().get_parameter_source
-        if given("variant") is ParameterSource.COMMANDLINE or fast is not None:
+        if given("variant") is ParameterSource.COMMANDLINE or fast is not None or alpha is not None:
             raise PaxiomError(
-                "--variant/--fast do not apply to hunts: a mutant runs the variant it is a bug of, a --hunt soak "
-                "runs multipaxos"
+                "--variant/--fast/--alpha do not apply to hunts: a mutant runs the variant it is a bug of, a --hunt "
+                "soak runs multipaxos"
             )
         if mutant is not None and given("seed") is ParameterSource.COMMANDLINE:
             raise PaxiomError(f"--mutant hunts over its own seeds (runs 0..{runs - 1}); --seed does not apply to it")
@@ -254,7 +264,13 @@ def sim(
     try:
         if fast is not None and variant != "fastpaxos":
             raise PaxiomError("--fast sizes the fast quorums of --variant fastpaxos only")
+        if alpha is not None and variant != "reconfig":
+            raise PaxiomError("--alpha is the reconfiguration window of --variant reconfig only")
+        if variant == "reconfig" and (q1 is not None or q2 is not None or replicas < 2):
+            raise PaxiomError("--variant reconfig runs majorities of at least 2 replicas; --q1/--q2 do not apply")
         settings = ClusterSettings(replicas=replicas, seed=seed, phase1=q1, phase2=q2, variant=variant, fast=fast)
+        if alpha is not None:
+            settings = dataclasses.replace(settings, alpha=alpha)
         settings.quorums()
     except ValueError as exc:
         raise PaxiomError(str(exc)) from None
