@@ -22,9 +22,10 @@ from paxiom.cli.output import (
 )
 from paxiom.conform.node import ROLES
 from paxiom.conform.report import Report, load_replay
-from paxiom.conform.search import check, replay
+from paxiom.conform.search import check, check_seeds, replay
 from paxiom.conform.targets import DEFAULT_TIMEOUT, MAX_TIMEOUT, ProcessTarget, Target, load_adapter
 from paxiom.errors import PaxiomError
+from paxiom.fanout import Pool, default_workers
 from paxiom.maelstrom.cli import system_options
 from paxiom.variants import VARIANTS
 
@@ -92,6 +93,8 @@ def _run(
     max_findings: int,
     replay_file: Path | None,
     as_json: bool,
+    seeds: int = 1,
+    workers: int = 1,
 ) -> Report:
     if replay_file is not None:
         try:
@@ -116,6 +119,11 @@ def _run(
             transient=True,
             disable=not show_progress(),
         ) as progress:
+            if seeds > 1:  # independent searches, fanned out, merged in seed order
+                task = progress.add_task(f"{role} over {seeds} seeds", total=seeds)
+                return check_seeds(target, role, range(seed, seed + seeds), Pool(min(workers, seeds)),
+                                   max_findings=max_findings, on_report=lambda _: progress.advance(task),
+                                   max_examples=max_examples, options=opts, variant=variant)  # fmt: skip
             task = progress.add_task(role, total=max_examples * max_findings)
             report = check(
                 target,
@@ -143,6 +151,19 @@ def _run(
 )
 @click.option("--max-examples", type=click.IntRange(1), default=200, show_default=True, help="Schedules per search.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the schedule search (reproducible).")
+@click.option(
+    "--seeds",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Run independent searches with seeds --seed, --seed + 1, ...; findings merged in seed order.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=None,
+    help="Processes the --seeds searches run in (default: the cores available); the report does not depend on it.",
+)
 @click.option("--option", "options", multiple=True, metavar="KEY=VALUE", help="Passed to the implementation.")
 @click.option(
     "--timeout",
@@ -185,6 +206,8 @@ def conform(
     variant: str,
     max_examples: int,
     seed: int,
+    seeds: int,
+    workers: int | None,
     options: tuple[str, ...],
     timeout: float,
     max_findings: int,
@@ -207,7 +230,7 @@ def conform(
     opts = _options(options)
     with tempfile.TemporaryDirectory(prefix="paxiom-conform-logs-") as log_dir:  # the processes' stderr
         report = _run(_target(adapter, command, timeout, Path(log_dir)), variant, role, max_examples, seed, opts,
-                      max_findings, replay_file, as_json)  # fmt: skip
+                      max_findings, replay_file, as_json, seeds, workers or default_workers())  # fmt: skip
     written = report.write_replays(out, opts) if report.findings else []
     for finding, path in zip(report.findings, written, strict=True):
         path.with_suffix(".mmd").write_text(finding.mermaid() + "\n")
