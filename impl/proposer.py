@@ -48,6 +48,8 @@ class Proposal:
     """The configuration governing its slot: its members vote, its phase-2 quorums decide."""
     accepted: int = 0
     """Bitmask of the acceptors that voted for it at the leader's ballot."""
+    passed: int = 0
+    """Retransmissions that passed it over as merely late (`retransmit`'s patience)."""
 
 
 class Proposer:
@@ -243,13 +245,24 @@ class Proposer:
         if slot <= self.refill:
             self.decided.add(slot)
 
-    def retransmit(self, commit: int) -> Outgoing:
-        """Resend Accepts still short of a quorum, to the acceptors that have not voted."""
+    @property
+    def patience(self) -> int:
+        """Heartbeats an Accept may wait before `retransmit` resends it: about half an election timeout, so a vote
+        lost with a dropped link comes again well in time, but one merely late (under load, often) is not sent
+        twice, a second copy of every batch to every follower (0 in the simulator's default timing)."""
+        return max(0, self.config.election_timeout // 2 // self.config.heartbeat_interval - 1)
+
+    def retransmit(self, commit: int, patience: int = 0) -> Outgoing:
+        """Resend Accepts still short of a quorum, to the acceptors that have not voted, once a proposal was
+        passed over `patience` times (each call counts one)."""
         out: Outgoing = []
         if self.proposals:
             self.check_ballot()
         for slot, proposal in sorted(self.proposals.items()):
             if slot < commit:
+                continue
+            if proposal.passed < patience:
+                proposal.passed += 1
                 continue
             accept = Accept(self.ballot, slot, proposal.value)
             out += [(dst, accept) for dst in sorted(proposal.epoch.members) if not proposal.accepted >> dst & 1]

@@ -97,7 +97,7 @@ class Replica:
                 self.last_beat = self.clock
                 beat = Heartbeat(self.proposer.ballot, self.learner.commit)
                 self._send([(dst, beat) for dst in range(self.configs.universe) if dst != self.me])
-                self._send(self.proposer.retransmit(self.learner.commit))
+                self._send(self.proposer.retransmit(self.learner.commit, self.proposer.patience))
         elif self.clock - self.heard >= self.timeout:
             self._reset_timer()
             self._send(self.proposer.start_election(self.acceptor.promise, self.learner.commit))
