@@ -183,8 +183,8 @@ class FastRefinementOracle(RefinementOracle):
         """Per tracked slot, how many of `anys` its projection has absorbed."""
         super().__init__(quorums, *args, **kwargs)
 
-    def _model(self, values: tuple[str, ...], *quorums: QuorumSystem) -> mp.MultiPaxosModel:
-        return FastSlotModel(mp.Config(quorums[0] if quorums else self.quorums, values, MAX_BALLOT, slots=1))
+    def _model(self, values: tuple[str, ...], quorums: QuorumSystem | None = None) -> mp.MultiPaxosModel:
+        return FastSlotModel(mp.Config(quorums or self.quorums, values, MAX_BALLOT, slots=1))
 
     def _match(self, envelope: Envelope) -> None:
         msg = envelope.msg
@@ -218,13 +218,28 @@ class FastRefinementOracle(RefinementOracle):
         self.any_seen[slot] = len(self.anys)
         return view
 
+    @staticmethod
+    def _started(view: SlotView, b: int) -> str | None:
+        sent = sorted(str(m) for m in view.phase2 if m.type in ("2a", "any") and m.bal == b)
+        return f"ballot {b} already sent {sent[0]} here (one phase-2 message per ballot and slot)" if sent else None
+
     def _why_not_any(self, view: SlotView, b: int) -> str:
-        started = [m for m in view.phase2 if m.type in ("2a", "any") and m.bal == b]
-        if started:
-            return f"ballot {b} already sent {started[0]} here (one phase-2 message per ballot and slot)"
+        if started := self._started(view, b):
+            return started
         if b not in fast_config(view.cfg).fast_ballots:
             return f"ballot {b} is classic"
         return "no promised phase-1 quorum leaves the leader free to choose here (the recovery rule binds it)"
+
+    def _why_not_2a(self, view: SlotView, b: int, v: str) -> str:
+        if started := self._started(view, b):
+            return started
+        allowed = self.rules.proposable(view.cfg, view.state, b, 0)
+        if allowed:
+            return (
+                f"{v!r} is not what the recovery rule (fastpaxos.recoverable) allows for any promised phase-1 "
+                f"quorum; allowed: {sorted(allowed)}"
+            )
+        return super()._why_not_2a(view, b, v)  # no phase-1 quorum promised b
 
     def _phase2b(self, a: int, b: int, slot: int, v: str) -> None:
         view = self._view(slot, v)
