@@ -14,6 +14,10 @@ visible histories); the peer measured in the same run is paxiom's own whole-clus
 --mutant NAME`, issue 6), which runs N full replicas under faults and checks a refinement mapping onto the
 Multi-Paxos spec: the ratio column is its time to detection over the suite's (above 1: the conformance suite
 is faster). The unmutated core is timed as the baseline cost of a conformant target.
+
+The Multi-Paxos and Fast Paxos suites (`--variant`, protocol paxiom-conform/2) are measured the same way on
+the mutants of the reference acceptor `examples/conformance/acceptor_v2.py` (served in process), listed
+with their variant; the simulator has no such mutants, so they have no peer column.
 """
 
 from __future__ import annotations
@@ -35,7 +39,16 @@ from paxiom.conform.targets import load_adapter
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.sim.hunt import hunt
 
-CORE = f"{Path(__file__).resolve().parents[1] / 'examples' / 'conformance' / 'paxiom_core.py'}:Core"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "conformance"
+CORE = f"{EXAMPLES / 'paxiom_core.py'}:Core"
+ACCEPTOR_V2 = f"{EXAMPLES / 'acceptor_v2_inprocess.py'}:InProcess"
+VARIANT_MUTANTS = {
+    "promise-per-slot": "multipaxos",
+    "forget-on-catch-up": "multipaxos",
+    "second-fast-vote": "fastpaxos",
+    "fast-vote-below-promise": "fastpaxos",
+}
+"""acceptor_v2's mutants (`--option mutant=NAME`) and the variant whose suite judges each."""
 ROLES = ("acceptor", "proposer", "learner")
 MULTI_SLOT_ONLY = {"skip-holes": "a hole needs a later slot to be chosen; single-decree has one slot"}
 
@@ -49,11 +62,16 @@ class Run:
     shrunk_steps: int = 0
 
 
-def measure(name: str, role: str, seeds: int, max_examples: int, with_sim: bool) -> dict[str, Any]:
-    target = load_adapter(CORE)
+def measure(
+    name: str, role: str, seeds: int, max_examples: int, with_sim: bool, target: str = CORE, variant: str = "paxos"
+) -> dict[str, Any]:
+    adapter = load_adapter(target)
     runs = []
     for seed in range(seeds):
-        report = check(target, role, max_examples=max_examples, seed=seed, options={"mutant": name}, max_findings=1)
+        options = {"mutant": name}
+        report = check(
+            adapter, role, max_examples=max_examples, seed=seed, options=options, max_findings=1, variant=variant
+        )
         f = report.findings[0] if report.findings else None
         run = Run(seed, None)
         if f is not None:
@@ -68,6 +86,7 @@ def measure(name: str, role: str, seeds: int, max_examples: int, with_sim: bool)
     return {
         "mutant": name,
         "role": role,
+        "variant": variant,
         "caught_in_seeds": len(caught),
         "seeds": seeds,
         "detection_probability": round(len(caught) / seeds, 3),
@@ -85,13 +104,16 @@ def ratio(peer: float | None, ours: float | None) -> str:
 
 
 def baseline(max_examples: int) -> dict[str, float]:
-    """Seconds per 100 schedules against the unmutated core, per role."""
+    """Seconds per 100 schedules against the unmutated core, per role, and the unmutated reference acceptor
+    of protocol 2, per variant (`multipaxos acceptor`, `fastpaxos acceptor`)."""
     out = {}
-    for role in ROLES:
+    runs = [(CORE, "paxos", role) for role in ROLES]
+    runs += [(ACCEPTOR_V2, variant, "acceptor") for variant in sorted(set(VARIANT_MUTANTS.values()))]
+    for target, variant, role in runs:
         started = time.monotonic()
-        report = check(load_adapter(CORE), role, max_examples=max_examples, seed=0, max_findings=1)
-        assert report.conforms, f"the core does not conform as {role}: {report.findings[0].title}"
-        out[role] = round((time.monotonic() - started) / report.examples * 100, 3)
+        report = check(load_adapter(target), role, max_examples=max_examples, seed=0, max_findings=1, variant=variant)
+        assert report.conforms, f"{target} does not conform as {report.suite}: {report.findings[0].title}"
+        out[report.suite] = round((time.monotonic() - started) / report.examples * 100, 3)
     return out
 
 
@@ -110,6 +132,10 @@ def main() -> None:
     for name, role in applicable.items():
         err.print(f"[dim]{name} ({role}) ...[/]")
         results.append(measure(name, role, args.seeds, args.max_examples, not args.no_sim))
+    for name, variant in VARIANT_MUTANTS.items():
+        if not args.only or name in args.only:
+            err.print(f"[dim]{name} ({variant} acceptor) ...[/]")
+            results.append(measure(name, "acceptor", args.seeds, args.max_examples, False, ACCEPTOR_V2, variant))
     cost = baseline(min(args.max_examples, 200))
     not_applicable = {
         n: MULTI_SLOT_ONLY.get(n, f"a {m.role} bug (several slots)") for n, m in MUTANTS.items() if n not in applicable
@@ -134,13 +160,14 @@ def main() -> None:
         print()
         return
     table = Table(title=f"conformance suite vs the core's mutants ({args.seeds} seeds, {args.max_examples} examples)")
-    columns = ("mutant", "role", "caught", "P(detect)", "rule", "median schedules", "median s", "shrunk steps")
-    columns += ("sim s", "sim/suite")
+    columns: tuple[str, ...] = ("mutant", "variant", "role", "caught", "P(detect)", "rule", "median schedules")
+    columns += ("median s", "shrunk steps", "sim s", "sim/suite")
     for column in columns:
         table.add_column(column)
     for r in results:
         table.add_row(
-            r["mutant"], r["role"], f"{r['caught_in_seeds']}/{r['seeds']}", f"{r['detection_probability']:.2f}",
+            r["mutant"], r["variant"], r["role"], f"{r['caught_in_seeds']}/{r['seeds']}",
+            f"{r['detection_probability']:.2f}",
             ", ".join(r["rules"]),
             str(r["median_examples"]), str(r["median_seconds"]), str(r["median_shrunk_steps"]),
             str(r["sim_seconds_to_detection"]), ratio(r["sim_seconds_to_detection"], r["median_seconds"]),
