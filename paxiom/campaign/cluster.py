@@ -28,7 +28,9 @@ from paxiom.node.supervisor import NODE_COMMAND, Supervisor, prepare, statuses, 
 
 TUNING = {"tick_ms": 10, "election_timeout": 30, "heartbeat_interval": 5, "snapshot_interval": 100}
 """Elections within about half a second, and snapshots often enough that runs compact and restore."""
-MUTANTS = (*STORAGE_MUTANTS, *CORE_MUTANTS)
+SERVICE_CORE_MUTANTS = tuple(name for name, info in CORE_MUTANTS.items() if info.variant == "multipaxos")
+"""The catalogue's bugs of the core a node runs (Multi-Paxos); the other variants' are the simulator's."""
+MUTANTS = (*STORAGE_MUTANTS, *SERVICE_CORE_MUTANTS)
 
 
 def prelude(mutant: str | None) -> str:
@@ -38,7 +40,7 @@ def prelude(mutant: str | None) -> str:
         return start
     if mutant in STORAGE_MUTANTS:
         return f"from paxiom.node.storage_mutants import install; install({mutant!r}); {start}"
-    if mutant in CORE_MUTANTS:
+    if mutant in MUTANTS:
         return (
             "import functools; import paxiom.node.server as s; from paxiom.impl.mutants import MUTANTS; "
             "from paxiom.impl.sim.mutants import core_class, host_class; "
