@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from importlib.machinery import PathFinder
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -25,10 +25,10 @@ from hypothesis.errors import NoSuchExample
 from paxiom.conform.report import Finding, Report
 from paxiom.conform.schedules import case_strategy, configs, setup_for
 from paxiom.conform.suites import suite
-from paxiom.conform.targets import Target
+from paxiom.conform.targets import AdapterTarget, Target
 from paxiom.conform.world import Outcome, Step
 from paxiom.errors import PaxiomError
-from paxiom.fanout import Pool, ordered
+from paxiom.fanout import IN_PROCESS, Pool, ordered
 
 Case = tuple[int, list[Step]]
 
@@ -190,11 +190,10 @@ def check_seeds(
     """`check` once per seed, fanned out over `pool` (`paxiom.fanout`) and merged in seed order: each rule's
     finding from the first seed that found it, at most `max_findings` in all, examples and judgements summed,
     so the report does not depend on how many workers ran it."""
-    if pool.workers > 1 or pool.scheduler is not None:
-        try:
-            pickle.dumps(target)
-        except (pickle.PicklingError, AttributeError, TypeError) as exc:
-            raise PaxiomError(f"{target.name} cannot be sent to worker processes ({exc}): use one worker") from None
+    if pool != IN_PROCESS and isinstance(target, AdapterTarget):
+        module = target.cls.__module__
+        if PathFinder.find_spec(module.partition(".")[0]) is None:  # loaded from a file: workers cannot import it
+            raise PaxiomError(f"{target.name} cannot be sent to worker processes ({module} is not importable)")
     started = time.monotonic()
     jobs = [(target, role, seed, {**search, "max_findings": max_findings}) for seed in seeds]
     reports = []
