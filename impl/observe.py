@@ -59,11 +59,13 @@ class Start:
     nodes: tuple[str, ...]
     phase1: tuple[int, ...]
     phase2: tuple[int, ...]
+    alpha: int = 0
+    """The reconfiguration window the node runs (`ReplicaConfig.alpha`; 0 in traces from before it)."""
 
     @staticmethod
-    def of(node: int, incarnation: int, recovered: tuple[Write, ...], quorums: QuorumSystem) -> Start:
+    def of(node: int, incarnation: int, recovered: tuple[Write, ...], quorums: QuorumSystem, alpha: int = 0) -> Start:
         families = (quorums.phase1.minimal_quorums, quorums.phase2.minimal_quorums)
-        return Start(node, incarnation, recovered, quorums.nodes, *families)
+        return Start(node, incarnation, recovered, quorums.nodes, *families, alpha)
 
     def quorums(self) -> QuorumSystem:
         def family(masks: tuple[int, ...]) -> Explicit:
@@ -297,10 +299,10 @@ def _decode_dataclass(cls: type[Any], doc: Any, where: str) -> Any:
     extra = set(doc) - set(names) - ({"type"} if cls.__name__ in _TAGGED else set())
     if extra:
         raise _fail(f"{where}.{sorted(extra)[0]}", f"unknown in {cls.__name__}")
-    missing = [name for name in names if name not in doc]
+    missing = [f.name for f in dataclasses.fields(cls) if f.name not in doc and f.default is dataclasses.MISSING]
     if missing:
         raise _fail(f"{where}.{missing[0]}", f"missing from {cls.__name__}")
-    values = {name: _decode(hints[name], doc[name], f"{where}.{name}") for name in names}
+    values = {name: _decode(hints[name], doc[name], f"{where}.{name}") for name in names if name in doc}
     try:
         return cls(**values)
     except ValueError as exc:  # a field out of range (a command without a client, say)

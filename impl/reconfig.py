@@ -24,6 +24,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.messages import ChosenEntry
@@ -35,21 +36,45 @@ CONFIG_OP = b"paxiom/config "
 """The op prefix of a configuration command (the rest is the configuration as canonical JSON)."""
 
 
-def encode_config(qs: QuorumSystem) -> bytes:
-    """A configuration as canonical JSON: its nodes and the minimal quorums of each phase, by name."""
-    doc = {
+def encode_config(qs: QuorumSystem, service: dict[str, Any] | None = None) -> bytes:
+    """A configuration as canonical JSON: its nodes and the minimal quorums of each phase, by name, and
+    optionally what the service needs besides (`service`: opaque to the core, e.g. new nodes' addresses)."""
+    doc: dict[str, Any] = {
         "nodes": list(qs.nodes),
         "phase1": sorted(qs.phase1.names(q) for q in qs.phase1.minimal_quorums),
         "phase2": sorted(qs.phase2.names(q) for q in qs.phase2.minimal_quorums),
     }
+    if service is not None:
+        doc["service"] = service
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+KEYS = {"nodes", "phase1", "phase2", "service"}
+"""What a configuration command's JSON may hold."""
+
+
+def _document(value: Value) -> dict[str, Any] | None:
+    if len(value) != 1 or not is_config(value[0]):
+        return None
+    try:
+        doc = json.loads(value[0].op[len(CONFIG_OP) :])
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) and {"nodes", "phase1", "phase2"} <= set(doc) <= KEYS else None
+
+
+def service_of(value: Value) -> dict[str, Any] | None:
+    """The service's part of a configuration command (None if it has none, or is none)."""
+    doc = _document(value)
+    service = None if doc is None else doc.get("service")
+    return service if isinstance(service, dict) else None
 
 
 def decode_config(data: bytes) -> QuorumSystem | None:
     """The configuration `encode_config` gave `data`, or None for anything else (malformed, unknown nodes)."""
     try:
         doc = json.loads(data)
-        if not isinstance(doc, dict) or set(doc) != {"nodes", "phase1", "phase2"}:
+        if not isinstance(doc, dict) or not {"nodes", "phase1", "phase2"} <= set(doc) <= KEYS:
             return None
         nodes = doc["nodes"]
         if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
@@ -85,9 +110,11 @@ def switch_of(value: Value) -> QuorumSystem | None:
 
 
 def valid_switch(current: QuorumSystem, new: QuorumSystem) -> bool:
-    """Whether `new` may follow `current`: it keeps current's nodes in order (appending any it adds) and
-    its own quorums intersect as the protocol needs."""
-    return new.nodes[: current.n] == current.nodes and quorum_intersection(new) is None
+    """Whether `new` may follow `current`: their node lists agree where both name nodes (a switch appends
+    the nodes it adds, and a node keeps its index: one list is the start of the other, so replicas whose
+    initial lists are extensions of one another judge alike), and its own quorums intersect."""
+    common = min(current.n, new.n)
+    return new.nodes[:common] == current.nodes[:common] and quorum_intersection(new) is None
 
 
 @dataclass(frozen=True)
@@ -124,8 +151,13 @@ class Configurations:
 
     @property
     def universe(self) -> int:
-        """How many nodes any configuration known here names (nodes are only ever appended)."""
-        return self.latest.quorums.n
+        """How many nodes the configurations known here name (nodes are only ever appended)."""
+        return max(e.quorums.n for e in self.epochs)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The names of those nodes, by index."""
+        return max((e.quorums.nodes for e in self.epochs), key=len)
 
     def learn(self, entry: ChosenEntry) -> None:
         """`entry` is committed, the slot after the last one learned: if it is a valid switch, its
@@ -184,3 +216,11 @@ def majority_of(nodes: tuple[str, ...], members: Iterable[int]) -> QuorumSystem:
         raise ValueError(f"members {chosen} are not among the {len(nodes)} nodes")
     family = Explicit(nodes, itertools.combinations([nodes[m] for m in chosen], len(chosen) // 2 + 1))
     return QuorumSystem(family, family, name=f"majority of {', '.join(nodes[m] for m in chosen)}")
+
+
+def over(qs: QuorumSystem, nodes: tuple[str, ...]) -> QuorumSystem:
+    """`qs` over a longer list of `nodes` that starts with its own (the nodes it does not name join no quorum)."""
+    if nodes[: qs.n] != qs.nodes:
+        raise ValueError(f"{list(nodes)} does not start with {list(qs.nodes)}")
+    families = [Explicit(nodes, [f.names(q) for q in f.minimal_quorums]) for f in (qs.phase1, qs.phase2)]
+    return QuorumSystem(families[0], families[1], name=qs.name)

@@ -17,9 +17,11 @@ added, all read from the spec:
 
 from __future__ import annotations
 
+from typing import Any
+
 from paxiom.impl.messages import Accept, Envelope, Snapshot
 from paxiom.impl.oracle import MAX_BALLOT, OTHER_VALUE, RefinementOracle
-from paxiom.impl.reconfig import encode_config, switch_of, valid_switch
+from paxiom.impl.reconfig import encode_config, over, switch_of, valid_switch
 from paxiom.impl.values import Value, render_value
 from paxiom.spec import reconfig as rc
 from paxiom.spec.model import act
@@ -27,9 +29,10 @@ from paxiom.spec.quorums import QuorumSystem
 
 
 class ReconfigOracle(RefinementOracle):
-    def __init__(self, quorums: QuorumSystem, alpha: int, invariants: bool = True) -> None:
-        """`quorums` is the initial configuration, over every node the run has; `alpha` the window."""
-        super().__init__(quorums, invariants)
+    def __init__(self, quorums: QuorumSystem, alpha: int, invariants: bool = True, **options: Any) -> None:
+        """`quorums` is the initial configuration, over every node the run has; `alpha` the window; `options`
+        as `RefinementOracle`'s."""
+        super().__init__(quorums, invariants, **options)
         self.systems: dict[bytes, int] = {}
         """Each further configuration (by its encoding) and its number in the spec (1, 2, ...)."""
         self.switches: dict[str, str] = {}
@@ -44,10 +47,11 @@ class ReconfigOracle(RefinementOracle):
         """A proposed configuration command becomes one of the spec's configurations (`cfgK`)."""
         qs = switch_of(value)
         shown = render_value(value)
-        if qs is None or shown in self.switches or qs.nodes != self.quorums.nodes:
+        if qs is None or shown in self.switches or self.quorums.nodes[: qs.n] != qs.nodes:
             return
         if not valid_switch(self.quorums, qs):
             return  # the core takes it as an ordinary command, and so does the spec
+        qs = over(qs, self.quorums.nodes)  # the spec's configurations all range over every node of the run
         key = encode_config(qs)
         if key not in self.systems:
             self.systems[key] = len(self.systems) + 1

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paxiom.errors import PaxiomError
+from paxiom.impl.messages import Accept
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import MsgId, ObservationError, Receive, Record, Sent, Start, from_json
 from paxiom.impl.oracle import RefinementOracle
+from paxiom.impl.reconfig import encode_config, over, switch_of
+from paxiom.impl.reconfig_oracle import ReconfigOracle
 from paxiom.impl.statemachine import StateMachine
 from paxiom.inputs import read_lines
 from paxiom.spec.quorums import QuorumSystem
@@ -85,22 +88,49 @@ def read_dir(directory: Path) -> list[list[Located]]:
     return [trace for trace in map(read_trace, files) if trace]
 
 
+def _starts(traces: list[list[Located]]) -> list[tuple[Located, Start]]:
+    return [(item, item.record) for trace in traces for item in trace if isinstance(item.record, Start)]
+
+
 def quorums_of(traces: list[list[Located]]) -> QuorumSystem:
-    """The quorum system every `Start` record names (they must all agree)."""
-    starts = [item for trace in traces for item in trace if isinstance(item.record, Start)]
+    """The initial quorum system every `Start` record names (they must all agree), over the longest node
+    list they name: a node a reconfiguration added starts with the list extended by itself (`impl.reconfig`)."""
+    starts = _starts(traces)
     if not starts:
         raise PaxiomError("no Start record in any trace: the quorum system is unknown", where=str(traces[0][0].file))
-    first = starts[0].record
-    assert isinstance(first, Start)
-    for item in starts[1:]:
-        start = item.record
-        assert isinstance(start, Start)
-        if (start.nodes, start.phase1, start.phase2) != (first.nodes, first.phase1, first.phase2):
-            raise PaxiomError(f"field record.phase1: a quorum system other than {starts[0].where}'s", where=item.where)
+    longest, first = max(starts, key=lambda pair: len(pair[1].nodes))
     try:
-        return first.quorums()
+        quorums = first.quorums()
+        for item, start in starts:
+            if quorums.nodes[: len(start.nodes)] != start.nodes:
+                raise PaxiomError(f"field record.nodes: nodes other than {longest.where}'s", where=item.where)
+            if encode_config(over(start.quorums(), quorums.nodes)) != encode_config(quorums):
+                raise PaxiomError(
+                    f"field record.phase1: a quorum system other than {longest.where}'s", where=item.where
+                )
     except ValueError as exc:
-        raise PaxiomError(f"field record.nodes: {exc}", where=starts[0].where) from None
+        raise PaxiomError(f"field record.nodes: {exc}", where=longest.where) from None
+    return quorums
+
+
+def oracle_for(traces: list[list[Located]], reference: Callable[[], StateMachine] | None) -> RefinementOracle:
+    """The oracle of these traces: `spec/reconfig.py`'s when they propose a configuration change and their
+    nodes name the window α, else Multi-Paxos's."""
+    quorums = quorums_of(traces)
+    alphas = {start.alpha for _, start in _starts(traces)}
+    switching = any(
+        isinstance(item.record, Sent)
+        and isinstance(item.record.envelope.msg, Accept)
+        and switch_of(item.record.envelope.msg.value) is not None
+        for trace in traces
+        for item in trace
+    )
+    if not switching or alphas == {0}:
+        return RefinementOracle(quorums, reference=reference)
+    if len(alphas) > 1:
+        item = next(item for item, start in _starts(traces) if start.alpha != min(alphas))
+        raise PaxiomError(f"field record.alpha: nodes run different windows {sorted(alphas)}", where=item.where)
+    return ReconfigOracle(quorums, alphas.pop(), reference=reference)
 
 
 def merge(traces: list[list[Located]]) -> Iterator[Located]:
@@ -130,8 +160,8 @@ def check(directory: Path, reference: Callable[[], StateMachine] | None = None) 
     """Run the refinement oracle over the merged traces in `directory`; with `reference`, restored
     snapshots are also checked against that state machine replaying the chosen log."""
     traces = read_dir(directory)
-    quorums = quorums_of(traces)
-    oracle = RefinementOracle(quorums, reference=reference)
+    oracle = oracle_for(traces, reference)
+    quorums = oracle.quorums
     count = 0
     at: Located | None = None
     pending: Located | None = None

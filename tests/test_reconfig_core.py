@@ -57,12 +57,14 @@ def test_a_switch_governs_from_its_slot_plus_alpha_and_only_once_known() -> None
 def test_only_a_safe_switch_that_keeps_every_node_is_one() -> None:
     assert decode_config(encode_config(NEW)) is not None and switch_of(entry(0, NEW).value) is not None
     unsafe = QuorumSystem(Explicit(NODES, [["a1"], ["a2"]]), Explicit(NODES, [["a3"]]))
-    dropped = majority_of(NODES[:3], (0, 1))
+    reordered = majority_of(("a2", "a1", "a3", "a4"), (0, 1, 2))
+    shorter = majority_of(NODES[:3], (0, 1))  # names fewer nodes: those it names keep their places
     grown = majority_of((*NODES, "a5"), (1, 2, 3, 4))
     configs = Configurations(OLD, 1)
-    for slot, qs in enumerate((unsafe, dropped, grown)):
+    for slot, qs in enumerate((unsafe, reordered, shorter, grown)):
         configs.learn(entry(slot, qs))
-    assert [e.slot for e in configs.epochs] == [-1, 2] and configs.universe == 5
+    assert [e.slot for e in configs.epochs] == [-1, 2, 3] and configs.universe == 5
+    assert configs.nodes == (*NODES, "a5")
     assert switch_of((Command("c", 1, b"paxiom/config {not json"),)) is None
     assert switch_of((*entry(0, NEW).value, Command("c", 2, b"set k v"))) is None  # not alone in its slot
 

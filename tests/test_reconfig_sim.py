@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from paxiom.cli.main import main
 from paxiom.impl.ballot import Ballot
+from paxiom.impl import tracecheck
 from paxiom.impl.messages import Accept, Envelope
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.reconfig_oracle import ReconfigOracle
@@ -82,3 +83,13 @@ def test_a_reconfiguring_trace_replays_and_the_cli_runs_and_lists_it(tmp_path: P
     assert {"config-applied-early", "config-quorums-mixed"} <= names
     refused = CliRunner().invoke(main, ["sim", "--variant", "multipaxos", "--alpha", "2"])
     assert refused.exit_code == 2 and "--alpha" in refused.output
+
+
+def test_trace_check_judges_a_reconfiguring_run_by_spec_reconfig(tmp_path: Path) -> None:
+    settings = ClusterSettings(replicas=4, seed=2, variant="reconfig", alpha=3)
+    result = run(settings, 3000, Faults(), trace_dir=tmp_path)
+    assert result.holds and any(step["action"] == "reconfigure" for step in result.steps)
+    traces = tracecheck.read_dir(tmp_path)
+    assert isinstance(tracecheck.oracle_for(traces, None), ReconfigOracle)
+    verdict = tracecheck.check(tmp_path)
+    assert verdict.holds and verdict.actions_matched > 0, verdict.objection
