@@ -51,6 +51,8 @@ class Attempt:
     steps: int
     faults: Faults
     churn: float
+    swarm: bool = False
+    bias: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,7 @@ class Outcome:
 
 
 def attempt(job: Attempt) -> Outcome:
-    result = run(job.settings, job.steps, job.faults, churn=job.churn)
+    result = run(job.settings, job.steps, job.faults, churn=job.churn, swarm=job.swarm, bias=job.bias)
     return Outcome(len(result.steps), None if result.objection is None else result.steps)
 
 
@@ -73,14 +75,17 @@ def attempts(
     faults: Faults | None,
     replicas: int | None,
     first_seed: int = 0,
+    swarm: bool = False,
+    bias: bool = False,
 ) -> list[Attempt]:
-    """The hunt's runs in order: seed first_seed + i with the i-th profile."""
+    """The hunt's runs in order: seed first_seed + i with the i-th profile (and, with `swarm`, its own
+    fault mix; with `bias`, tactics aimed at the interleavings it reached least)."""
     mutations = frozenset() if mutant is None else frozenset({mutant.mutation})
     plan = []
     for i in range(runs):
         n, churn = replicas or (5, 3)[i % 2], (1.0, 2.0)[i // 2 % 2]
         settings = ClusterSettings(replicas=n, seed=first_seed + i, mutations=mutations)
-        plan.append(Attempt(settings, steps, faults or Faults(), churn))
+        plan.append(Attempt(settings, steps, faults or Faults(), churn, swarm, bias))
     return plan
 
 
@@ -95,11 +100,13 @@ def hunt(
     *,
     first_seed: int = 0,
     pool: Pool = IN_PROCESS,
+    swarm: bool = False,
+    bias: bool = False,
 ) -> Hunt:
     """Run the attempts in `pool` until the first (in seed order) the oracle objects to, and shrink it."""
     started = time.perf_counter()
     total = 0
-    plan = attempts(mutant, runs, steps, faults, replicas, first_seed)
+    plan = attempts(mutant, runs, steps, faults, replicas, first_seed, swarm, bias)
     first: tuple[int, list[Step]] | None = None
     results = ordered(attempt, plan, pool)
     try:

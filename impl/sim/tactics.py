@@ -193,11 +193,15 @@ def _crash_after_write(
         return
 
     def targets() -> list[int]:
-        flight = sim.network.in_flight
+        """Prepares and Accepts their acceptor will take (a stale one is refused, and writes nothing)."""
+        replicas = sim.replicas
         return [
             m
-            for m, e in flight.items()
-            if type(e.msg) in (Prepare, Accept) and e.src != e.dst and sim.replicas[e.dst] is not None
+            for m, e in sim.network.in_flight.items()
+            if type(e.msg) in (Prepare, Accept)
+            and e.src != e.dst
+            and (acceptor := replicas[e.dst]) is not None
+            and e.msg.ballot >= acceptor.acceptor.promise  # type: ignore[union-attr]
         ]
 
     if not targets():

@@ -28,6 +28,7 @@ from paxiom.errors import PaxiomError
 from paxiom.fanout import LOCAL_DASK, Pool, default_workers
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.sim import trace
+from paxiom.impl.sim.coverage import COUNTERS, PER
 from paxiom.impl.sim.hunt import DEFAULT_RUNS, DEFAULT_STEPS, hunt
 from paxiom.impl.sim.runner import FAULTS, Faults, RunResult, replay, run
 from paxiom.impl.sim.shrink import shrink
@@ -47,18 +48,27 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
         "seconds": round(result.seconds, 3),
         "transitions_per_second": round(result.transitions / result.seconds) if result.seconds else None,
     }
+    if result.quiet_rounds is not None:
+        doc["quiet_rounds"] = result.quiet_rounds
+    if result.mix is not None:
+        doc["mix"] = result.mix
+    if result.coverage is not None:
+        doc["coverage"] = result.coverage
     if trace_path is not None:
         trace.dump(result, output_path(trace_path))
         doc["trace"] = str(trace_path)
     if as_json:
         emit_json(doc)
         return
+    if result.coverage is not None:
+        _print_coverage(result.coverage)
     objection = result.objection
     if objection is None:
         console.print(
             f"[green]holds[/]: {doc['steps']} steps, {result.transitions} transitions checked against "
             f"spec/{result.settings.variant} ({result.actions_matched} spec actions matched) in {doc['seconds']} s; "
-            f"settled {result.liveness_rounds} fair rounds after faults stopped; "
+            f"every replica at the leader's commit index {result.quiet_rounds} quiet rounds after faults stopped, "
+            f"settled {result.liveness_rounds} fair rounds after resubmitting; "
             f"{result.refused} corrupted catch-up replies caught by checksum and refused"
         )
         return
@@ -76,6 +86,20 @@ def _report(result: RunResult, trace_path: Path | None, as_json: bool, extra: di
             console.print(f"    ... {len(result.steps) - len(shown)} earlier steps")
         for i, step in enumerate(shown, len(result.steps) - len(shown)):
             console.print(f"    {i:>4}  " + escape(sim_step_words(step)))
+
+
+def _print_coverage(doc: dict[str, Any]) -> None:
+    table = Table(title=f"dangerous interleavings reached in {doc['steps']} fault-phase steps")
+    for column in ("interleaving", "count", f"per {PER:,} steps", "what counts"):
+        table.add_column(column, justify="right" if column in ("count", f"per {PER:,} steps") else "left")
+    for name, what in COUNTERS.items():
+        table.add_row(name, str(doc["counts"][name]), str(doc["per_10k_steps"][name]), what)
+    console.print(table)
+    a = doc["availability"]
+    console.print(
+        f"without a leader: {a['leaderless_ticks']} of {a['ticks']} ticks ({a['leaderless_share']:.1%}), "
+        f"longest stretch {a['longest_leaderless_ticks']} ticks"
+    )
 
 
 def _list_mutants(as_json: bool) -> None:
@@ -107,6 +131,17 @@ def _list_mutants(as_json: bool) -> None:
     help="Adversarial steps before the liveness check.",
 )
 @click.option("--faults", default="all", show_default=True, help=f"all, none, or a list of: {', '.join(FAULTS)}.")
+@click.option("--swarm", is_flag=True, help="Swarm testing: each run draws its own subset of --faults and rates.")
+@click.option(
+    "--bias",
+    is_flag=True,
+    help="Mix in tactics aimed at the dangerous interleavings the run has reached least (see --coverage).",
+)
+@click.option(
+    "--coverage",
+    is_flag=True,
+    help="Count the dangerous interleavings reached (per 10k steps) and the time without a leader.",
+)
 @click.option("--q1", type=click.IntRange(1), default=None, help="Phase-1 quorum size (default: majority).")
 @click.option("--q2", type=click.IntRange(1), default=None, help="Phase-2 quorum size (default: majority).")
 @click.option(
@@ -176,6 +211,9 @@ def sim(
     seed: int,
     steps: int,
     faults: str,
+    swarm: bool,
+    bias: bool,
+    coverage: bool,
     q1: int | None,
     q2: int | None,
     variant: str,
@@ -224,6 +262,8 @@ def sim(
             )
         if mutant is not None and given("seed") is ParameterSource.COMMANDLINE:
             raise PaxiomError(f"--mutant hunts over its own seeds (runs 0..{runs - 1}); --seed does not apply to it")
+        if coverage:
+            raise PaxiomError("--coverage counts the interleavings of one run; it does not apply to hunts")
         if dask and scheduler is not None:
             raise PaxiomError("--dask starts a local Dask cluster; --scheduler names a running one: give one of them")
         pool = Pool(workers or default_workers(), LOCAL_DASK if dask else scheduler)
@@ -239,6 +279,8 @@ def sim(
                 progress=lambda i: bar.update(task, completed=i + 1),
                 first_seed=0 if mutant is not None else seed,
                 pool=pool,
+                swarm=swarm,
+                bias=bias,
             )
         extra = {
             "mutant": mutant,
@@ -282,6 +324,9 @@ def sim(
             Faults.parse(faults),
             progress=lambda i: bar.update(task, completed=i),
             trace_dir=trace_dir,
+            swarm=swarm,
+            bias=bias,
+            coverage=coverage,
         )
     if result.objection is not None:
         result = shrink(settings, result, shrink_seconds)
