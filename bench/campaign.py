@@ -69,7 +69,7 @@ def teeth(out: Path | None, as_json: bool) -> None:
         for mutant in TEETH:
             found = bite(mutant, root)
             bites.append(found)
-            print(f"{mutant}: {'caught' if found.caught else 'MISSED'} {found.by}", file=sys.stderr)
+            print(f"{mutant}: {'caught' if found.caught else 'MISSED'} {found.by}", file=sys.stderr, flush=True)
     rows = [
         {"mutant": b.mutant, "caught": b.caught, "by": b.by, "runs": b.runs, "budget": TEETH[b.mutant].runs,
          "schedule": schedule_name(b.mutant), "seed": b.seed} for b in bites

@@ -27,7 +27,7 @@ NODES = ["n1", "n2", "n3"]
 def test_each_storage_bug_fails_its_run(mutant: str, tmp_path: Path) -> None:
     found = bite(mutant, tmp_path)
     assert found.caught, f"{mutant} went unnoticed in {found.runs} run(s)"
-    assert any(sign in found.anomaly for sign in TEETH[mutant].signs), found.anomaly
+    assert any(sign in a for a in found.anomalies for sign in TEETH[mutant].signs), found.anomalies
 
 
 def test_every_bug_a_node_can_carry_has_a_tooth_or_a_reason() -> None:

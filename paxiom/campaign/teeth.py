@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +156,11 @@ NOT_EXPOSED: dict[str, str] = {
         "before any other acceptor voted, makes it differ, or the oracle's merge ordering the apply before the "
         "second vote (docs)."
     ),
+    "catchup-only-on-traffic": (
+        "leaves a follower that missed decisions behind only while no new command arrives. The campaign's "
+        "clients never pause, and what a lagging follower holds is seen by no client (every answer comes "
+        "from the leader applying the op in the log); the simulator's quiet-period check catches it."
+    ),
 }
 """Catalogue bugs of the service's core that no fault of the real service can expose, and why."""
 
@@ -172,9 +177,13 @@ class Bite:
     mutant: str
     caught: bool
     runs: int
-    by: str = ""
-    anomaly: str = ""
+    anomalies: list[str] = field(default_factory=list)
     seed: int | None = None
+
+    @property
+    def by(self) -> str:
+        """Every judgement that objected, in the order of the run's anomalies."""
+        return ", ".join(dict.fromkeys(caught_by(a) for a in self.anomalies))
 
 
 def caught_by(anomaly: str) -> str:
@@ -205,5 +214,5 @@ def bite(mutant: str, out: Path) -> Bite:
         directory = out / f"{mutant}-{seed}"
         report = asyncio.run(bounded(spec, directory, out / "foreign-tls"))
         if not report.ok:
-            return Bite(mutant, True, i + 1, caught_by(report.anomalies[0]), report.anomalies[0], seed)
+            return Bite(mutant, True, i + 1, report.anomalies, seed)
     return Bite(mutant, False, tooth.runs)
