@@ -1,8 +1,9 @@
-"""Conformance beyond single-decree Paxos: Multi-Paxos and Fast Paxos acceptors over paxiom-conform/2.
+"""Conformance beyond single-decree Paxos: Multi-Paxos and Fast Paxos acceptors, and Fast Paxos learners,
+over paxiom-conform/2.
 
-The reference acceptor (`examples/conformance/acceptor_v2.py`, stdlib only) conforms in every variant, in
-process and as a process; each of its mutants is caught by the spec rule its bug breaks, with a short
-schedule; and version 1 is still what single-decree runs speak.
+The reference acceptor and learner (`examples/conformance/acceptor_v2.py`, `learner_v2.py`, stdlib only)
+conform, in process and as processes; each of their mutants is caught by the spec rule its bug breaks, with
+a short schedule; and version 1 is still what single-decree runs speak.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "conformance"
 IN_PROCESS = f"{EXAMPLES / 'acceptor_v2_inprocess.py'}:InProcess"
 PROCESS = [sys.executable, str(EXAMPLES / "acceptor_v2.py")]
 MUTANTS = {
-    "promise-per-slot": ("multipaxos", "promise_covers_all_slots"),
-    "forget-on-catch-up": ("multipaxos", "promise_reports_last_vote"),
-    "second-fast-vote": ("fastpaxos", "one_vote_per_ballot"),
-    "fast-vote-below-promise": ("fastpaxos", "accept_at_or_above_promise"),
+    "promise-per-slot": ("multipaxos", "acceptor", "promise_covers_all_slots"),
+    "forget-on-catch-up": ("multipaxos", "acceptor", "promise_reports_last_vote"),
+    "second-fast-vote": ("fastpaxos", "acceptor", "one_vote_per_ballot"),
+    "fast-vote-below-promise": ("fastpaxos", "acceptor", "accept_at_or_above_promise"),
+    "classic-quorum-at-fast-ballot": ("fastpaxos", "learner", "learner_quorum"),
 }
 NODES, PROPOSERS = ("a1", "a2", "a3", "p1", "p2", "l1"), ("p1", "p2")
 MULTI = Wire("multipaxos", 3)
@@ -64,11 +66,17 @@ def test_the_reference_acceptor_conforms_in_process(variant: str) -> None:
     assert report.judged["promise"] > 0 and report.judged["accepted"] > 0
 
 
+def test_the_reference_fast_learner_conforms_and_decides() -> None:
+    report = check(load_adapter(IN_PROCESS), "learner", max_examples=150, seed=1, variant="fastpaxos", max_findings=1)
+    assert report.conforms, [f.title for f in report.findings]
+    assert report.judged["decision"] > 0
+
+
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_every_acceptor_mutant_is_caught_with_a_short_readable_schedule(mutant: str) -> None:
-    variant, rule = MUTANTS[mutant]
+def test_every_mutant_is_caught_with_a_short_readable_schedule(mutant: str) -> None:
+    variant, role, rule = MUTANTS[mutant]
     report = check(
-        load_adapter(IN_PROCESS), "acceptor", max_examples=200, seed=0, options={"mutant": mutant},
+        load_adapter(IN_PROCESS), role, max_examples=200, seed=0, options={"mutant": mutant},
         variant=variant, max_findings=1,
     )  # fmt: skip
     assert [f.rule for f in report.findings] == [rule], [f.title for f in report.findings]
@@ -112,8 +120,8 @@ def test_an_unjudged_variant_or_role_is_a_usage_error() -> None:
     target = load_adapter(IN_PROCESS)
     with pytest.raises(PaxiomError, match="judges paxos, multipaxos, fastpaxos"):
         check(target, "acceptor", max_examples=1, seed=0, variant="cheap")
-    with pytest.raises(PaxiomError, match="not proposer"):
-        check(target, "proposer", max_examples=1, seed=0, variant="multipaxos")
+    with pytest.raises(PaxiomError, match="not learner"):
+        check(target, "learner", max_examples=1, seed=0, variant="multipaxos")
 
 
 @pytest.mark.parametrize("variant", ["paxos", "multipaxos", "fastpaxos"])
@@ -159,6 +167,17 @@ def test_the_cli_judges_a_variant_and_replays_its_finding(tmp_path: Path) -> Non
     assert recorded.variant == "fastpaxos" and recorded.rule == "one_vote_per_ballot"
     code, doc = run("--adapter", IN_PROCESS, "--replay", finding["replay_file"], "--out", str(tmp_path / "again"))
     assert code == 1 and doc["variant"] == "fastpaxos" and doc["findings"][0]["rule"] == "one_vote_per_ballot"  # type: ignore[index]
-    for args in (["--variant", "cheap"], ["--variant", "multipaxos", "--role", "learner"]):
+    for args in (["--variant", "cheap"], ["--variant", "fastpaxos", "--role", "proposer"]):
         code, doc = run("--adapter", IN_PROCESS, "--max-examples", "1", "--out", str(tmp_path), *args)
         assert code == 2 and list(doc) == ["error"], args
+
+
+def test_the_fast_learner_process_decides_only_on_a_fast_quorum_at_a_fast_ballot(tmp_path: Path) -> None:
+    """A fast ballot voted v1 by two of three acceptors (a classic quorum, not a fast one), every vote
+    delivered: the mutant decides, the reference does not."""
+    target = ProcessTarget([sys.executable, str(EXAMPLES / "learner_v2.py")], tmp_path)
+    steps = [Step("rival_fast", (0, 0, 0b011, 0, 0)), Step("settle", (0,)), Step("finish")]
+    mutant = {"mutant": "classic-quorum-at-fast-ballot"}
+    report = replay(target, "learner", 0, steps, mutant, variant="fastpaxos")
+    assert [f.rule for f in report.findings] == ["learner_quorum"] and "fast quorum" in report.findings[0].reason
+    assert replay(target, "learner", 0, steps, {}, variant="fastpaxos").conforms

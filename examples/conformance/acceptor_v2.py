@@ -23,7 +23,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 PROTOCOLS = ("paxiom-conform/1", "paxiom-conform/2")
 Ballot = list[Any]
@@ -185,17 +186,23 @@ def start(init: dict[str, Any]) -> Acceptor:
     return MUTANTS.get(name, Acceptor)(init)
 
 
-def main() -> None:
-    acceptor: Acceptor | None = None
+class Handler(Protocol):
+    def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]: ...
+
+
+def serve(start: Callable[[dict[str, Any]], Handler]) -> None:
+    """The protocol loop: `init` builds the node by `start`, every other line goes to its `handle`, and
+    each answer ends with `done` (or an `error` line for what it refuses)."""
+    node: Handler | None = None
     for line in sys.stdin:
         msg = json.loads(line)
         try:
             if msg["type"] == "init":
-                acceptor, out = start(msg), []
-            elif acceptor is None:
+                node, out = start(msg), []
+            elif node is None:
                 raise Refused("malformed", "init must come first")
             else:
-                out = acceptor.handle(msg)
+                out = node.handle(msg)
         except Refused as refused:
             print(json.dumps({"type": "error", "seq": msg.get("seq"), "code": refused.code, "text": str(refused)}))
             sys.stdout.flush()
@@ -206,4 +213,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    serve(start)

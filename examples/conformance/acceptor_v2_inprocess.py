@@ -1,6 +1,7 @@
-"""`acceptor_v2.py` in process: the same acceptor, its JSON handler behind an `Adapter`.
+"""`acceptor_v2.py` and `learner_v2.py` in process: the same nodes, their JSON handlers behind an `Adapter`.
 
     paxiom conform --variant multipaxos --adapter examples/conformance/acceptor_v2_inprocess.py:InProcess
+    paxiom conform --variant fastpaxos --role learner --adapter examples/conformance/acceptor_v2_inprocess.py:InProcess
 
 The process costs a Python start-up per node start (two per acceptor schedule); in process a schedule costs
 milliseconds, which is what lets the tests search hundreds of schedules per mutant. The wire format is the
@@ -19,22 +20,26 @@ from paxiom.conform.messages import from_json, to_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import acceptor_v2  # beside this file, stdlib only
+import learner_v2
+
+MUTANTS = {**acceptor_v2.MUTANTS, **learner_v2.MUTANTS}
 
 
 class InProcess(Adapter):
-    roles = frozenset({"acceptor"})
+    roles = frozenset({"acceptor", "learner"})
 
     @classmethod
     def check_options(cls, options: Mapping[str, str]) -> None:
         if unknown := sorted(set(options) - {"mutant"}):
             raise ValueError(f"unknown option {unknown[0]!r}; this adapter knows only mutant=NAME")
-        if options.get("mutant", "promise-per-slot") not in acceptor_v2.MUTANTS:
-            raise ValueError(f"no mutant {options['mutant']!r}; known: {', '.join(acceptor_v2.MUTANTS)}")
+        if "mutant" in options and options["mutant"] not in MUTANTS:
+            raise ValueError(f"no mutant {options['mutant']!r}; known: {', '.join(MUTANTS)}")
 
     def __init__(self, node: Node) -> None:
         super().__init__(node)
-        self.acceptor = acceptor_v2.start(node.init_json())
+        start = learner_v2.start if node.role == "learner" else acceptor_v2.start
+        self.handler: acceptor_v2.Handler = start(node.init_json())
 
     def handle(self, msg: Input) -> list[Output]:
         node = self.node
-        return [from_json(o, node.nodes, node.proposers, node.wire) for o in self.acceptor.handle(to_json(msg))]
+        return [from_json(o, node.nodes, node.proposers, node.wire) for o in self.handler.handle(to_json(msg))]

@@ -53,6 +53,14 @@ class FastJudge(Judge):
     def phase2b(self, view: paxos.State, a: int, bi: int, v: str) -> paxos.State | None:
         return fastpaxos.phase2b(self.fast_cfg, view, a, bi, v)
 
+    def proposable(self, view: paxos.State, bi: int) -> set[str]:
+        return fastpaxos.proposable(self.fast_cfg, view, bi)
+
+    def deciding_quorums(self) -> str:
+        assert self.setup.quorums.fast is not None
+        fast = self.setup.quorums.fast.describe()
+        return f"{super().deciding_quorums()} at a classic ballot, or a fast quorum ({fast}) at a fast one"
+
     def fast_vote(self, node: str, view: paxos.State, o: Accepted) -> paxos.State | None:
         if o.value not in self.clients[node]:
             return None
@@ -94,10 +102,47 @@ class FastJudge(Judge):
 
 class FastWorld(World):
     """A Fast Paxos acceptor under test: the suite's coordinators send prepares, accepts and any-messages
-    (one phase-2 message per ballot: a value or any), and clients send their values straight to it."""
+    (one phase-2 message per ballot: a value or any), and clients send their values straight to it. A
+    learner under test: the suite's coordinators run classic ballots (recovering by `fastpaxos.proposable`)
+    and fast ones, where the acceptors the spec plays vote for clients' values, colliding or not."""
 
     judge_class = FastJudge
     j: FastJudge
+
+    def do_rival_fast(self, p: int, bump: int, voters: int, split: int, vk: int) -> None:
+        """A suite coordinator's next fast ballot (`bump` fast rounds on): phase 1 with every acceptor, then
+        any (if `fastpaxos.phase2a_any` lets it), and each acceptor in `voters` votes for a client's value,
+        `values[vk]` or, for the acceptors in `split`, the next one (a collision)."""
+        rival = pick(self.rivals, p)
+        previous = self.rival_ballots.get(rival)
+        rounds = [r for r in FAST_ROUNDS if previous is None or r > previous.round]
+        if not rounds:
+            return  # its fast rounds are used up: only classic ballots remain
+        b = Ballot(rounds[min(bump, len(rounds) - 1)], rival)
+        self.rival_ballots[rival] = b
+        self.rival_phase1(b, (1 << self.setup.quorums.n) - 1)
+        bi = self.j.bint(b)
+        t = fastpaxos.phase2a_any(self.j.fast_cfg, self.j.s, bi)
+        if t is None:
+            return
+        self.j.s = t
+        votes = []
+        for a in self.mask_acceptors(voters):
+            value = pick(self.setup.values, vk + (split >> a & 1))
+            if (u := fastpaxos.phase2b_any(self.j.fast_cfg, self.j.s, a, bi, value)) is not None:
+                self.j.s = u
+                votes.append(f"{self.setup.acceptors[a]}: {value}")
+                self.pending += [Accepted(self.setup.acceptors[a], n, b, value) for n in self.iut]
+        self.log.append(
+            f"{b.node} opens fast ballot {b} with any; clients' values voted by {', '.join(votes) or 'nobody'}"
+        )
+        self.events.append(Event("note", b.node, b.node, f"fast ballot {b}: {', '.join(votes) or 'no votes'}"))
+
+    def do_rival_accept(self, p: int, mask: int, vk: int) -> None:
+        """As in Paxos, unless the coordinator's current ballot was opened with any (one phase 2 per ballot)."""
+        b = self.rival_ballots.get(pick(self.rivals, p))
+        if b is None or MAny(self.j.bint(b)) not in self.j.s.msgs:
+            super().do_rival_accept(p, mask, vk)
 
     def do_any(self, p: int, rnd: int) -> None:
         """A suite coordinator opens one of its fast ballots with any (unless it proposed a value there)."""

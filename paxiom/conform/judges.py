@@ -264,6 +264,10 @@ class Judge(BaseJudge[paxos.State]):
         """The variant's Phase2b action (a vote for a leader's proposal)."""
         return paxos.phase2b(self.cfg, view, a, bi, v)
 
+    def proposable(self, view: paxos.State, bi: int) -> set[str]:
+        """What the variant's Phase2a lets the leader of `bi` propose in `view` (the highest-vote rule)."""
+        return paxos.proposable(self.cfg, view, bi)
+
     # ------------------------------------------------------------ the rules
 
     def judge_accept(self, node: str, o: Accept) -> None:
@@ -290,7 +294,7 @@ class Judge(BaseJudge[paxos.State]):
                 f"proposed {v} at {b} with promises for {b} only from {self.names(mask)}; "
                 f"phase-1 quorums are {self.setup.quorums.phase1.describe()}",
             )
-        allowed = sorted(paxos.proposable(self.cfg, view, bi))
+        allowed = sorted(self.proposable(view, bi))
         if allowed == sorted(self.setup.values):
             return "validity", f"proposed {v!r}, which no client asked for"
         reports = ", ".join(f"{self.setup.acceptors[a]}: {self.vote(*heard[a])}" for a in sorted(heard))
@@ -358,7 +362,7 @@ class Judge(BaseJudge[paxos.State]):
                 "learner_quorum",
                 node,
                 f"decided {value}, but the accepted messages it received for {value} are "
-                f"{heard or 'none'}: no ballot has a phase-2 quorum ({self.setup.quorums.phase2.describe()})",
+                f"{heard or 'none'}: no ballot has {self.deciding_quorums()}",
             )
         if self.setup.role == "group":
             if value not in self.requested:
@@ -367,6 +371,10 @@ class Judge(BaseJudge[paxos.State]):
                 if theirs != value:
                     raise Violated("agreement", node, f"decided {value} but {other} decided {theirs}")
         self.decided[node] = value
+
+    def deciding_quorums(self) -> str:
+        """The quorums that choose a value, for a learner's reason."""
+        return f"a phase-2 quorum ({self.setup.quorums.phase2.describe()})"
 
     def check_invariants(self, node: str) -> None:
         for rule, invariant in (("agreement", paxos.agreement), ("validity", paxos.validity)):

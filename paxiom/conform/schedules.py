@@ -91,7 +91,8 @@ def step_kinds(variant: str, role: str, n: int) -> list[st.SearchStrategy[Step]]
     if role == "proposer":
         return [*clients, *_rivals(masks), *_network()]
     if role == "learner":
-        return [*_rivals(masks), *_network()]
+        fast = [_step("rival_fast", INDEX, BUMP, masks, st.integers(0, (1 << n) - 1), VALUE)]
+        return [*_rivals(masks), *(fast if variant == "fastpaxos" else []), *_network()]
     return [*clients, *_network()]
 
 
@@ -116,10 +117,17 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
     - catch-up past a hole (Multi-Paxos): votes in the first slot and then in the last, the slot between
       never proposed (a lagging acceptor catching up with a leader ahead of it);
     - a collision (Fast Paxos): a fast ballot opened with any, then two clients' different values;
-    - a stale fast ballot (Fast Paxos): a prepare, a lower fast ballot opened with any, a client's value.
+    - a stale fast ballot (Fast Paxos): a prepare, a lower fast ballot opened with any, a client's value;
+    - fast votes (Fast Paxos learner): a coordinator's fast ballot, clients' values voted by some acceptors,
+      colliding or not, and every vote delivered.
     The empty opening comes first, so shrinking removes an opening that is not needed."""
     if role == "acceptor":
         return _acceptor_openings(variant)
+    if variant == "fastpaxos" and role == "learner":
+        voted = _step("rival_fast", INDEX, st.just(0), _masks(n), st.integers(0, (1 << n) - 1), VALUE)
+        return st.one_of(st.just([]), st.tuples(voted, _step("settle", INDEX)).map(list))
+    if variant != "paxos":
+        return st.just([])
     one = st.integers(0, n - 1).map(lambda a: 1 << a)
     every = (1 << n) - 1
     rival_alone = _step("rival_ballot", INDEX, BUMP, one, VALUE)

@@ -403,14 +403,14 @@ class World(BaseWorld):
         bi = self.j.bint(b)
         value = self.j.proposal_at(bi)
         if value is None:
-            allowed = sorted(paxos.proposable(self.j.cfg, self.j.s, bi))
+            allowed = sorted(self.j.proposable(self.j.s, bi))
             if not allowed:
                 return
             value = pick(self.setup.values, vk) if pick(self.setup.values, vk) in allowed else allowed[0]
             self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M2a(bi, value)})
         voters = []
         for a in self.mask_acceptors(mask):
-            t = paxos.phase2b(self.j.cfg, self.j.s, a, bi, value)
+            t = self.j.phase2b(self.j.s, a, bi, value)
             if t is not None:
                 self.j.s = t
                 voters.append(self.setup.acceptors[a])
@@ -433,7 +433,7 @@ class World(BaseWorld):
             t = self.j.s._replace(msgs=self.j.s.msgs | {M1a(bi)})
             for a in self.mask_acceptors(q):
                 t = paxos.phase1b(self.j.cfg, t, a, bi) or t
-            if want in paxos.proposable(self.j.cfg, t, bi):
+            if want in self.j.proposable(t, bi):
                 chosen_quorum = q
                 break
         self.rival_phase1(b, chosen_quorum)
@@ -452,7 +452,7 @@ class World(BaseWorld):
             t = (
                 paxos.phase1b(self.j.cfg, self.j.s, a, bi)
                 if isinstance(m, Prepare)
-                else paxos.phase2b(self.j.cfg, self.j.s, a, bi, m.value)
+                else self.j.phase2b(self.j.s, a, bi, m.value)
             )
             reply: Protocol
             if t is None:

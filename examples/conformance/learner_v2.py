@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""A Fast Paxos (and single-decree Paxos) learner speaking paxiom-conform/1 and /2 on stdin/stdout.
+
+    paxiom conform --variant fastpaxos --role learner -- python3 examples/conformance/learner_v2.py
+
+It tallies `accepted` messages per (ballot, value), each acceptor once, and decides when the voters include
+a quorum of the ballot's kind: a fast quorum (`quorums.fast` of init) at a ballot whose round is in
+`fast_rounds`, a phase-2 quorum at any other. Fast ballots need the larger quorum because acceptors there
+vote for whichever client value reached them first, so a classic quorum's worth of votes can sit beside
+votes for another value. Nothing is persisted: a decision is only ever re-derived from votes.
+
+`--option mutant=classic-quorum-at-fast-ballot` decides on a phase-2 quorum at every ballot, fast or not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from acceptor_v2 import Refused, serve  # beside this file, stdlib only
+
+
+class Learner:
+    def __init__(self, init: dict[str, Any]) -> None:
+        self.me = init["node"]
+        self.quorums: dict[str, dict[str, Any]] = init["quorums"]
+        self.fast_rounds = set(init.get("fast_rounds", ()))
+        self.votes: dict[tuple[int, str, str], set[str]] = {}
+        """(round, proposer, value) -> the acceptors that voted for it there."""
+
+    def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        if msg["type"] == "accept":
+            return []  # a copy of a coordinator's proposal: only votes count
+        if msg["type"] != "accepted":
+            raise Refused("unsupported", f"a learner does not handle {msg['type']}")
+        (rnd, proposer), value = msg["ballot"], msg["value"]
+        voters = self.votes.setdefault((rnd, proposer, value), set())
+        voters.add(msg["from"])
+        if any(set(q) <= voters for q in self.quorum(rnd)["sets"]):
+            return [{"type": "decision", "from": self.me, "value": value}]
+        return []
+
+    def quorum(self, rnd: int) -> dict[str, Any]:
+        return self.quorums["fast"] if rnd in self.fast_rounds else self.quorums["phase2"]
+
+
+class ClassicQuorumAtFastBallot(Learner):
+    def quorum(self, rnd: int) -> dict[str, Any]:
+        return self.quorums["phase2"]  # BUG: a fast ballot's votes may collide; it needs a fast quorum
+
+
+MUTANTS = {"classic-quorum-at-fast-ballot": ClassicQuorumAtFastBallot}
+
+
+def start(init: dict[str, Any]) -> Learner:
+    name = init.get("options", {}).get("mutant")
+    if name is not None and name not in MUTANTS:
+        raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(MUTANTS)}")
+    return MUTANTS.get(name, Learner)(init)
+
+
+if __name__ == "__main__":
+    serve(start)
