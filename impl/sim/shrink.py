@@ -2,8 +2,9 @@
 
 Three passes, each keeping a change only if the replay still objects with the same check:
 
-1. the shortest prefix that still fails once the fault-free `quiesce` epilogue runs after it (binary
-   search — the epilogue drives the cluster deterministically, so most of a long tail is redundant);
+1. the shortest prefix that still fails once the fault-free epilogue that failed (`quiet` or `quiesce`)
+   runs after it (binary search — the epilogue drives the cluster deterministically, so most of a long
+   tail is redundant);
 2. deleting every step of one kind at once (all drops, all duplicates, all partitions, ...);
 3. delta debugging (Zeller's ddmin, complement form) over what is left.
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from paxiom.impl.sim.runner import LIVENESS_ROUNDS, Execution, RunResult, replay
+from paxiom.impl.sim.runner import EPILOGUES, LIVENESS_ROUNDS, Execution, RunResult, replay
 from paxiom.impl.sim.simulator import ClusterSettings, Step
 
 
@@ -32,8 +33,10 @@ class _Shrinker:
         self.best = failing
         self.steps = _cut(failing)
         last = self.steps[-1] if self.steps else None
-        rounds = int(last["rounds"]) if last is not None and last["action"] == "quiesce" else 4 * LIVENESS_ROUNDS
-        self.epilogue: Step = {"action": "quiesce", "rounds": rounds}
+        if last is not None and last["action"] in EPILOGUES:
+            self.epilogue: Step = dict(last)
+        else:
+            self.epilogue = {"action": "quiesce", "rounds": 4 * LIVENESS_ROUNDS}
         self.invariants = self.kind in invariant_names(settings)
         """Replay with the spec's invariants only when the failure is one of them: twice as fast."""
 
@@ -56,7 +59,7 @@ class _Shrinker:
         return outcome if outcome.objection is not None else self.best
 
     def body(self) -> list[Step]:
-        return [s for s in self.steps if s["action"] != "quiesce"]
+        return [s for s in self.steps if s["action"] not in EPILOGUES]
 
     def prefix_pass(self) -> None:
         body = self.body()
@@ -84,7 +87,7 @@ class _Shrinker:
             start = 0
             while start < len(self.steps) and self.time_left():
                 candidate = self.steps[:start] + self.steps[start + size :]
-                if self.steps[-1]["action"] == "quiesce" and candidate[-1:] != self.steps[-1:]:
+                if self.steps[-1]["action"] in EPILOGUES and candidate[-1:] != self.steps[-1:]:
                     candidate.append(self.steps[-1])
                 if self.attempt(candidate):
                     reduced = True

@@ -2,15 +2,19 @@
 
 Each rule is one adversary move (deliver, drop, duplicate or corrupt a message, tick, crash, restart,
 partition, heal, client submit); hypothesis explores schedules and, when the oracle objects, shrinks
-the schedule to a minimal one. Every failing run writes its schedule as a trace file, so the file left behind by the
-final (shrunk) failing example replays with `paxiom sim --replay`.
+the schedule to a minimal one. Each example's coverage (`impl.sim.coverage`) is its `target()`, so the
+search climbs towards schedules reaching more of the dangerous interleavings. Every failing run writes
+its schedule as a trace file, so the file left behind by the final (shrunk) failing example replays with
+`paxiom sim --replay`.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from hypothesis import strategies as st
+from hypothesis import target
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from paxiom.impl.messages import CatchUpReply
@@ -28,7 +32,7 @@ def cluster_machine(settings: ClusterSettings, trace_path: Path) -> type[RuleBas
     class Cluster(RuleBasedStateMachine):
         def __init__(self) -> None:
             super().__init__()
-            self.execution = Execution(settings)
+            self.execution = Execution(settings, coverage=True)
             self.commands = 0
 
         def _feed(self, step: Step) -> None:
@@ -100,6 +104,10 @@ def cluster_machine(settings: ClusterSettings, trace_path: Path) -> type[RuleBas
             assert self.execution.result.objection is None
 
         def teardown(self) -> None:
+            # steer the search towards schedules reaching more of the dangerous interleavings, the rare first
+            coverage = self.execution.coverage
+            assert coverage is not None
+            target(sum(math.log1p(count) for count in coverage.counts.values()), label="dangerous interleavings")
             if self.execution.result.objection is None:
                 self._feed({"action": "quiesce", "rounds": 400})
 
