@@ -12,21 +12,35 @@ from typing import Any
 
 from paxiom.campaign.run import RunReport, RunSpec, run_one
 from paxiom.errors import PaxiomError
+from paxiom.fanout import Pool, ordered
 
 
 def campaign(
-    spec: RunSpec, runs: int, out: Path | None, progress: Callable[[RunReport], None] = lambda r: None
+    spec: RunSpec,
+    runs: int,
+    out: Path | None,
+    progress: Callable[[RunReport], None] = lambda r: None,
+    workers: int = 1,
 ) -> tuple[list[RunReport], dict[str, Any]]:
-    """Run seeds spec.seed .. spec.seed + runs - 1, each in `out/seed-K` (a temporary directory if None)."""
+    """Run seeds spec.seed .. spec.seed + runs - 1, each in `out/seed-K` (a temporary directory if None),
+    `workers` at a time (`paxiom.fanout`: reports in seed order). Parallel runs each get their own foreign
+    CA, which the first run otherwise creates for all."""
     with tempfile.TemporaryDirectory(prefix="paxiom-campaign-") as scratch:
         root = out or Path(scratch)
+        seeds = range(spec.seed, spec.seed + runs)
+        jobs = [
+            (replace(spec, seed=s), root / f"seed-{s}", root / ("foreign-tls" if workers == 1 else f"foreign-tls-{s}"))
+            for s in seeds
+        ]
         reports = []
-        for i in range(runs):
-            seed = spec.seed + i
-            report = asyncio.run(bounded(replace(spec, seed=seed), root / f"seed-{seed}", root / "foreign-tls"))
+        for report in ordered(_run_seed, jobs, Pool(workers)):
             progress(report)
             reports.append(report)
     return reports, totals(reports)
+
+
+def _run_seed(job: tuple[RunSpec, Path, Path]) -> RunReport:
+    return asyncio.run(bounded(*job))
 
 
 async def bounded(spec: RunSpec, directory: Path, foreign: Path) -> RunReport:
