@@ -26,6 +26,13 @@ if TYPE_CHECKING:
 @click.option("--seed", type=click.IntRange(0), default=1, show_default=True, help="Seed of the first run.")
 @click.option("--faults", default=None, help="Comma-separated fault kinds (default: all; see docs/campaign.md).")
 @click.option("--runs", type=click.IntRange(1, 10_000), default=1, show_default=True, help="Seeds seed, seed+1, ...")
+@click.option(
+    "--workers",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Runs at a time, each its own cluster (reports in seed order): mind the cores a cluster needs.",
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Keep each run's directory here.")
 @click.option("--replay", type=click.Path(dir_okay=False, path_type=Path), help="Re-apply a run's schedule.json.")
 @click.option("--mutant", help="Start every node with this storage or core bug (the campaign's teeth).")
@@ -37,6 +44,7 @@ def campaign(
     seed: int,
     faults: str | None,
     runs: int,
+    workers: int,
     out: Path | None,
     replay: Path | None,
     mutant: str | None,
@@ -59,7 +67,7 @@ def campaign(
         if not as_json:
             _print_run(report)
 
-    reports, table = run_campaign(spec, runs, out, progress)
+    reports, table = run_campaign(spec, runs, out, progress, workers)
     holds = all(r.ok for r in reports)
     if as_json:
         emit_json({"holds": holds, "totals": table, "runs": [r.to_json() for r in reports]})
