@@ -43,6 +43,8 @@ class KVResult:
 
     @classmethod
     def decode(cls, raw: bytes) -> KVResult:
+        if raw == _DONE_ENCODED:  # the answer to nearly every write
+            return _DONE
         status, value, keys, more = msgpack.unpackb(raw, raw=False)
         return cls(status, value, tuple(keys), more)
 
