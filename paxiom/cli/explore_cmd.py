@@ -25,7 +25,8 @@ from paxiom.cli.output import (
 )
 from paxiom.cli.trace_view import print_trace, trace_json, violation_json, violation_summary
 from paxiom.errors import PaxiomError
-from paxiom.explorer import Result, replay
+from paxiom.explorer import Result, default_workers, replay
+from paxiom.explorer.symmetry import SYMMETRIC_VARIANTS
 from paxiom.spec.quorums import ENUMERATION_LIMIT, Majority, QuorumSystem, Threshold, acceptor_names
 from paxiom.variants import VARIANTS, AnyModel, build_model
 
@@ -36,6 +37,8 @@ MAX_VALUES, MAX_BALLOT, MAX_SLOTS = 6, 9, 6
 DEFAULT_MAX_MEMORY_MB = 2048
 BYTES_PER_STATE = 1700
 """Resident memory one explored state costs (measured: 185,369 Paxos states in 313 MB)."""
+BYTES_PER_FINGERPRINT = 200
+"""What one state costs with --fingerprint: its fingerprint and its parent's in the visited table."""
 HOPELESS = 1000
 """Refuse up front when the estimated state space is this many times what the memory budget holds."""
 
@@ -88,12 +91,19 @@ def estimated_states(variant: str, acceptors: int, values: int, max_ballot: int,
 
 
 def check_feasible(
-    variant: str, n: int, values: int, max_ballot: int, slots: int, max_memory_mb: int, max_states: int | None
+    variant: str,
+    n: int,
+    values: int,
+    max_ballot: int,
+    slots: int,
+    max_memory_mb: int,
+    max_states: int | None,
+    fingerprint: bool = False,
 ) -> None:
     """Refuse, before building anything, a model whose exploration cannot finish within the memory budget
     (unless --max-states asks for a bounded look that fits in it)."""
     estimate = estimated_states(variant, n, values, max_ballot, slots)
-    budget = max_memory_mb * 2**20 / BYTES_PER_STATE
+    budget = max_memory_mb * 2**20 / (BYTES_PER_FINGERPRINT if fingerprint else BYTES_PER_STATE)
     if max_states is not None and max_states <= budget:
         return
     if estimate > HOPELESS * budget:
@@ -101,15 +111,17 @@ def check_feasible(
             f"{variant} on {n} acceptors, {values} values, ballots 0..{max_ballot} has about "
             f"10^{math.log10(estimate):.0f} states, beyond what fits in --max-memory {max_memory_mb} MB "
             f"(about {budget:,.0f} states): use fewer acceptors or ballots, bound the search with --max-states, "
+            "store fingerprints (--fingerprint), explore one state per orbit (--symmetry), "
             "check the model with TLC (`paxiom tla export`), or decide the quorums symbolically "
             "(`paxiom quorum check`, `paxiom prove`)"
         )
 
 
 def run_with_progress(
-    model: AnyModel, only: list[str] | None, max_states: int | None, max_memory_mb: int
+    model: AnyModel, only: list[str] | None, max_states: int | None, max_memory_mb: int, **options: Any
 ) -> Result[Any]:
-    limits: dict[str, Any] = {"only": only, "max_states": max_states, "max_memory": max_memory_mb * 2**20}
+    """Explore with a progress bar on a terminal; `options` are `explorer.explore`'s workers/symmetry/fingerprint."""
+    limits: dict[str, Any] = {"only": only, "max_states": max_states, "max_memory": max_memory_mb * 2**20, **options}
     if not show_progress():
         return explorer.explore(model, **limits)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -147,15 +159,25 @@ def summary_json(model: AnyModel, result: Result[Any]) -> dict[str, Any]:
         },
         "checked": result.checked,
         "distinct_states": result.distinct_states,
+        "counted": counted(result),
         "generated": result.generated,
         "depth": result.depth,
         "seconds": round(result.seconds, 3),
         "states_per_second": round(result.states_per_second),
         "complete": result.complete,
+        "workers": result.workers,
+        "symmetry_group_order": result.symmetry,
+        "fingerprint_collision_probability": result.collision_probability,
         "verdict": verdict(model, result),
         "stopped": result.stopped,
         "violation": violation_json(model, result.violation),
     }
+
+
+def counted(result: Result[Any]) -> str:
+    """What distinct_states counts: states, orbits under renaming, fingerprints, or orbits' fingerprints."""
+    what = "orbits" if result.symmetry is not None else "states"
+    return f"{what} by fingerprint" if result.collision_probability is not None else what
 
 
 def print_summary(model: AnyModel, result: Result[Any]) -> None:
@@ -163,10 +185,16 @@ def print_summary(model: AnyModel, result: Result[Any]) -> None:
     table.add_row("variant", result.variant)
     table.add_row("quorums", model.cfg.quorums.describe())
     table.add_row("constants", ", ".join(f"{k}={v}" for k, v in model.constants().items()))
-    table.add_row("distinct states", f"{result.distinct_states:,}")
+    table.add_row(f"distinct {counted(result)}", f"{result.distinct_states:,}")
+    if result.symmetry is not None:
+        table.add_row("symmetry", f"{result.symmetry} renamings of acceptors and values; one state per orbit")
+    if result.collision_probability is not None:
+        table.add_row("fingerprints", f"64-bit; collision probability at most {result.collision_probability:.1e}")
     table.add_row("states generated", f"{result.generated:,}")
     table.add_row("depth", str(result.depth))
-    table.add_row("time", f"{result.seconds:.2f} s ({result.states_per_second:,.0f} states/s)")
+    table.add_row(
+        "time", f"{result.seconds:.2f} s ({result.states_per_second:,.0f} states/s, {result.workers} workers)"
+    )
     console.print(table)
     if model.config_violation is not None:
         reason = model.config_violation.describe(model.cfg.quorums.nodes)
@@ -275,6 +303,25 @@ def do_replay(path: Path, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the violating trace as a replay file (missing parent folders are created).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=default_workers(),
+    show_default="the cores",
+    help="Processes expanding each breadth-first level (counts and traces as with one).",
+)
+@click.option(
+    "--symmetry",
+    is_flag=True,
+    help="Explore one state per orbit under renaming of acceptors and values (paxos, multipaxos, fastpaxos): "
+    "counts orbits.",
+)
+@click.option(
+    "--fingerprint",
+    is_flag=True,
+    help="Remember 64-bit fingerprints instead of states (a tenth of the memory); the collision probability "
+    "is reported.",
+)
 @click.option("--replay", "replay_file", type=click.Path(path_type=Path), help="Replay a trace file instead.")
 @json_option
 @user_errors
@@ -295,6 +342,9 @@ def explore(
     max_states: int | None,
     max_memory_mb: int,
     trace_out: Path | None,
+    workers: int,
+    symmetry: bool,
+    fingerprint: bool,
     replay_file: Path | None,
     as_json: bool,
 ) -> None:
@@ -309,7 +359,7 @@ def explore(
         check_acceptors(acceptors, max_states)
     qs = quorum_system(variant, acceptors, q1, q2, fast_quorum, quorums_file)
     check_acceptors(qs.n, max_states)
-    check_feasible(variant, qs.n, n_values, max_ballot, slots, max_memory_mb, max_states)
+    check_feasible(variant, qs.n, n_values, max_ballot, slots, max_memory_mb, max_states, fingerprint)
     if variant == "fastpaxos" and qs.fast is None:
         raise PaxiomError("fastpaxos needs fast quorums: give --fast-quorum or a cluster file with `fast`")
     if not all(b.strip().isdigit() for b in fast_ballots.split(",") if b.strip()):
@@ -330,7 +380,13 @@ def explore(
     known = set(model.invariants) | set(model.step_invariants)
     if unknown := [name for name in invariants if name not in known]:
         raise PaxiomError(f"unknown invariant {unknown[0]!r}; known: {', '.join(sorted(known))}")
-    result = run_with_progress(model, list(invariants) or None, max_states, max_memory_mb)
+    if symmetry and variant not in SYMMETRIC_VARIANTS:
+        raise PaxiomError(
+            f"--symmetry is offered for {', '.join(SYMMETRIC_VARIANTS)}: {variant}'s configurations or commands "
+            "tell acceptors and values apart"
+        )
+    options = {"workers": workers, "symmetry": symmetry, "fingerprint": fingerprint}
+    result = run_with_progress(model, list(invariants) or None, max_states, max_memory_mb, **options)
     if trace_out is not None and result.violation is not None:
         actions = [s.action for s in result.violation.trace if s.action is not None]
         tracefile.dump(model, actions, output_path(trace_out))
