@@ -71,11 +71,13 @@ def init(
 
 
 def _service_commands() -> None:
-    """`up` and `status` live in their own module (the service engineer's)."""
+    """`up` and `status` live in their own module (the service engineer's), `reconfigure` in its own."""
     from paxiom.cli.cluster_up import status, up
+    from paxiom.cli.reconfigure_cmd import reconfigure
 
     cluster.add_command(up)
     cluster.add_command(status)
+    cluster.add_command(reconfigure)
 
 
 _service_commands()

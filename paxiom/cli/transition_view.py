@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich.markup import escape
 
@@ -14,6 +14,17 @@ from paxiom.cluster.transition import TransitionReport, check_transition, load_t
 
 
 def transition_check(old: Path, new: Path, trace_out: Path | None, as_json: bool) -> NoReturn:
+    report, doc = certify_transition(old, new, trace_out, as_json)
+    if as_json:
+        emit_json(doc)
+    finish(report.safe)
+
+
+def certify_transition(
+    old: Path, new: Path, trace_out: Path | None, as_json: bool
+) -> tuple[TransitionReport, dict[str, Any]]:
+    """Decide the transition (printing the report unless `as_json`) and write a counterexample's run to
+    `trace_out`; the report and its JSON document (`paxiom cluster reconfigure` certifies with it too)."""
     transition = load_transition(str(old), str(new))
     if as_json:
         report = check_transition(transition)
@@ -24,11 +35,9 @@ def transition_check(old: Path, new: Path, trace_out: Path | None, as_json: bool
     if trace_out is not None and isinstance(report.run, Run):
         report.run.write(trace_out)
         written = trace_out
-    if as_json:
-        emit_json(report.to_json() | {"trace_file": str(written) if written else None})
-    else:
+    if not as_json:
         _print(report, written, trace_out)
-    finish(report.safe)
+    return report, report.to_json() | {"trace_file": str(written) if written else None}
 
 
 def _print(report: TransitionReport, written: Path | None, asked: Path | None) -> None:

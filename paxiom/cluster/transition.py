@@ -78,7 +78,12 @@ class Transition:
 
 def load_transition(old_path: str, new_path: str) -> Transition:
     """Read both files (every mistake a PaxiomError at file:line:col) and number their nodes together."""
-    old, new = load_cluster(old_path), load_cluster(new_path)
+    return transition_of(load_cluster(old_path), load_cluster(new_path))
+
+
+def transition_of(old: Cluster, new: Cluster, universe: tuple[str, ...] = ()) -> Transition:
+    """The pair numbered `universe` first (the nodes a running cluster has ever had, in their order), then
+    the old file's other nodes, then the new file's: a node keeps its index for life (`impl.reconfig`)."""
     for cluster in (old, new):
         if cluster.fast is not None:
             raise PaxiomError(
@@ -86,14 +91,14 @@ def load_transition(old_path: str, new_path: str) -> Transition:
                 "certify a fast configuration alone with `paxiom quorum check FILE`",
                 where=cluster.place("quorums.fast"),
             )
-    known = set(old.nodes)
-    nodes = old.nodes + tuple(name for name in new.nodes if name not in known)
+    nodes = tuple(dict.fromkeys((*universe, *old.nodes, *new.nodes)))
     position = {name: i for i, name in enumerate(nodes)}
-    new_index = [position[name] for name in new.nodes]
-    families = {f"old {p}": ClusterFamily(nodes, getattr(old, p).expr, getattr(old, p).text) for p in PHASES}
-    families |= {
-        f"new {p}": ClusterFamily(nodes, relabel(getattr(new, p).expr, new_index), getattr(new, p).text) for p in PHASES
-    }
+    families: dict[str, ClusterFamily] = {}
+    for side, cluster in (("old", old), ("new", new)):
+        index = [position[name] for name in cluster.nodes]
+        for p in PHASES:
+            family = getattr(cluster, p)
+            families[f"{side} {p}"] = ClusterFamily(nodes, relabel(family.expr, index), family.text)
     return Transition(old, new, nodes, families)
 
 

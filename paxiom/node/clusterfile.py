@@ -21,13 +21,13 @@ module reads only the service's tables. `certify` runs the certifier's own decis
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from paxiom.cluster import Cluster, load_cluster, parse_cluster
-from paxiom.cluster.certify import decide
+from paxiom.cluster.certify import Outcome, decide
 from paxiom.cluster.check import conditions
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import UnsafeQuorums
@@ -37,6 +37,7 @@ TUNING: dict[str, int] = {
     "election_timeout": 30,
     "heartbeat_interval": 5,
     "window": 64,
+    "alpha": 64,
     "batch_size": 256,
     "snapshot_interval": 10_000,
 }
@@ -154,15 +155,16 @@ def certify(cluster: Cluster) -> None:
         )
     families = {name: fam.expr for name, fam in cluster.families().items()}
     verdicts = [decide(cond, families, cluster.n) for cond in conditions(cluster) if cond.needed]
-    failures = []
-    for outcome in verdicts:
-        if outcome.counterexample is not None:
-            quorums = " and ".join(
-                f"{fam} quorum {{{', '.join(cluster.names(mask))}}}" for fam, mask in outcome.counterexample.quorums
-            )
-            failures.append(f"{outcome.condition.name} fails: {quorums} share no node")
+    failures = [failure_text(outcome, cluster.names) for outcome in verdicts if outcome.counterexample is not None]
     if failures:
         raise UnsafeQuorums(f"refusing to start on unsafe quorums: {'; '.join(failures)}", where=cluster.path)
+
+
+def failure_text(outcome: Outcome, names: Callable[[int], list[str]]) -> str:
+    """A failed condition in one line: the quorums (by node name) that share no node."""
+    assert outcome.counterexample is not None
+    quorums = " and ".join(f"{fam} quorum {{{', '.join(names(mask))}}}" for fam, mask in outcome.counterexample.quorums)
+    return f"{outcome.condition.name} fails: {quorums} share no node"
 
 
 def render(

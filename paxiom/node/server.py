@@ -33,12 +33,14 @@ from typing import IO, Any, Protocol, TypeVar
 
 from paxiom.client import protocol
 from paxiom.client.protocol import ClientRequest, ClientResponse, StatusRequest, StatusResponse
+from paxiom.cluster import parse_cluster
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.host import Host
 from paxiom.impl.messages import Envelope, Message
 from paxiom.impl.observe import Applied, MsgId, Record, dumps
 from paxiom.impl.proposer import Role
+from paxiom.impl.reconfig import is_config, service_of
 from paxiom.impl.storage import DurableState
 from paxiom.impl.values import Command, command_bytes
 from paxiom.node import codec
@@ -47,6 +49,7 @@ from paxiom.node.datadir import DataDir, atomic_write
 from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
 from paxiom.node.kvstore import KVStore
 from paxiom.node.metrics import Metrics
+from paxiom.node.reconfigure import addresses, refusal
 from paxiom.node.sessions import APPLIED, STALE, Application, Outcome, SessionMachine, decode_outcome
 from paxiom.node.storage import CorruptStorage, NodeStorage, StorageReport
 from paxiom.node.tls import CLIENT, NODE, AuthError, Incoming, Listener, PeerSecurity, TlsDir, check_peer, listen_paused
@@ -321,6 +324,12 @@ class Node:
         """Answers by status since the metrics last took them (in bulk, with the storage samples)."""
         self._peer_frames: dict[str, int] = {}
         self._handshakes = 0
+        self.names = list(sc.nodes)
+        """Every node the cluster has had, by index: the file's, then those reconfigurations added."""
+        self.current = sc.cluster
+        """The configuration in force as a cluster file (what a proposed change is certified from)."""
+        self._epochs = 1
+        """How many of the core's configurations the node has followed (`_follow_configuration`)."""
 
     # ------------------------------------------------------------------ life cycle
 
@@ -332,6 +341,7 @@ class Node:
             port = self.metrics.serve(self.sc.metrics[self.name])
             log.info("metrics endpoint up", extra={"event": "metrics", "port": port})
         self._tasks.append(asyncio.get_running_loop().create_task(self._clock()))
+        self._follow_configuration()
         log.info(
             "node started",
             extra={
@@ -354,6 +364,7 @@ class Node:
             election_timeout=tuning["election_timeout"],
             heartbeat_interval=tuning["heartbeat_interval"],
             window=tuning["window"],
+            alpha=tuning["alpha"],
             batch_size=tuning["batch_size"],
             snapshot_interval=tuning["snapshot_interval"],
         )
@@ -412,6 +423,7 @@ class Node:
         for count in itertools.count():
             await asyncio.sleep(period)
             self.host.tick()
+            self._follow_configuration()
             self._watch_role()
             self._expire()
             if count % samples == 0:
@@ -494,12 +506,41 @@ class Node:
         except codec.DecodeError as exc:
             log.warning("bad traced message dropped", extra={"event": "peer-frame", "peer": src, "reason": str(exc)})
             return
-        self.host.receive(Envelope(self.sc.index(src), self.me, msg), msg_id)
+        self.host.receive(Envelope(self.names.index(src), self.me, msg), msg_id)
 
     def _send(self, msg_id: MsgId, envelope: Envelope) -> None:
         """With --trace the message carries its id, so the receiver's trace names the same send."""
+        if envelope.dst >= len(self.names):
+            self._follow_configuration()  # a switch the core learned just now names the node
+        if envelope.dst >= len(self.names):
+            return  # an address nobody gave: the message is lost, as the network may lose any
         msg = envelope.msg if self.trace is None else Traced.wrap(msg_id, envelope.msg)
-        self.transport.send(self.sc.nodes[envelope.dst], msg)
+        self.transport.send(self.names[envelope.dst], msg)
+
+    def _follow_configuration(self) -> None:
+        """Connect to the nodes the configurations the core learned since last time add (their addresses
+        travel in the switch), and take the latest as the one a proposed change is certified from."""
+        configs = self.host.replica.configs
+        if len(configs.epochs) == self._epochs or not hasattr(self, "transport"):
+            return
+        for epoch in configs.epochs[self._epochs :]:
+            service = None if epoch.entry is None else service_of(epoch.entry.value)
+            if service is None:
+                continue
+            try:
+                peers = addresses(service, "peers")
+                self.current = parse_cluster(service["cluster"], f"<configuration of slot {epoch.slot}>")
+            except (PaxiomError, KeyError, TypeError) as exc:  # certified before it was proposed: never expected
+                log.error("configuration unreadable", extra={"event": "configuration", "reason": str(exc)})
+                continue
+            if isinstance(self.transport, PeerTransport):  # (a Maelstrom node's peers are Maelstrom's)
+                self.transport.connect({n: (a.host, a.port) for n, a in peers.items()})
+            log.info(
+                "configuration",
+                extra={"event": "configuration", "slot": epoch.slot, "nodes": ",".join(self.current.nodes)},
+            )
+        self._epochs = len(configs.epochs)
+        self.names = list(configs.nodes)
 
     # ------------------------------------------------------------------ clients
 
@@ -587,6 +628,10 @@ class Node:
         """Take a command request with no task, timer or future of its own (they were most of a request's
         cost): its `Pending` answers once the command is applied or fails, and the clock expires stale ones."""
         command = Command(request.client, request.seq, request.op)
+        if is_config(command) and (why := refusal(command.op, self.current, tuple(self.names))) is not None:
+            log.warning("configuration change refused", extra={"event": "configuration", "reason": why})
+            self.reply(replies, ClientResponse(request.id, protocol.ERROR, message=f"refused: {why}"))
+            return
         if len(command.op) > codec.MAX_OP or command_bytes(command) > self.host.replica.config.batch_bytes:
             # no slot could carry it, nor any peer message: refused here, on every node, with the reason
             largest = min(codec.MAX_OP, self.host.replica.config.batch_bytes - command_bytes(command) + len(command.op))
@@ -610,7 +655,7 @@ class Node:
 
     def _hint(self) -> str | None:
         hint = self.host.replica.proposer.leader_hint
-        return None if hint is None or hint == self.me else self.sc.nodes[hint]
+        return None if hint is None or hint == self.me else self.names[hint]
 
     async def execute(self, command: Command, limit: float = WAIT_LIMIT) -> Outcome:
         """Submit one command and wait until it is applied here (after its sync); raises `NoLeader` when
@@ -665,7 +710,8 @@ class Node:
         return {
             "node": self.name,
             "role": replica.role.value,
-            "leader": None if replica.proposer.leader_hint is None else self.sc.nodes[replica.proposer.leader_hint],
+            "leader": None if replica.proposer.leader_hint is None else self.names[replica.proposer.leader_hint],
+            "configuration": {"slot": replica.configs.latest.slot, "nodes": list(self.current.nodes)},
             "ballot": [ballot.round, ballot.replica],
             "commit_index": replica.commit,
             "applied_index": replica.applied + 1,  # slots applied, counted as commit_index counts them
