@@ -8,6 +8,12 @@ tolerance of both families and the load; on the peer side the same questions thr
 over every quorum). quoracle is installed into `bench/.venv-quoracle`, made by this script, never as a
 dependency of paxiom; each peer operation runs in its own process, killed after --timeout seconds.
 Ratios are peer time / paxiom time; "> T" marks a timeout, "n/a" a question the peer cannot express.
+
+A second table shows how load and latency grow with majorities of majorities of 81, 225, 441 and 1,000
+nodes, with equal zones (load in closed form) and uneven ones (the compact LP), each beside column
+generation (the general read-once LP, budget 10 s) measured in the same run, and the latency analysis
+over every zone's first node as leader. (Intersection is not timed there: Z3 takes seconds at 225 nodes
+and minutes at 441.)
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ PEER_VENV = Path(__file__).parent / ".venv-quoracle"
 @dataclass(frozen=True)
 class System:
     name: str
-    kind: str  # majority | flexible | grid | rowcol | zones | weighted
+    kind: str  # majority | flexible | grid | rowcol | zones | uneven | weighted
     size: tuple[int, ...]
 
 
@@ -80,7 +86,11 @@ def cluster_text(s: System) -> str:
             phase1 = phase2 = f"all({full_row}, {full_col})"
         return f'nodes = [{names(nodes)}]\n[zones]\n{zones}[quorums]\nphase1 = "{phase1}"\nphase2 = "{phase2}"\n'
     zones_n, per = s.size
-    groups = [[f"z{z}n{i}" for i in range(per)] for z in range(zones_n)]
+    sizes = [per] * zones_n
+    if s.kind == "uneven":  # zones of per - 2, per, per + 2 nodes in turn, the last one making up the total
+        sizes = [per + (z % 3 - 1) * 2 for z in range(zones_n)]
+        sizes[-1] += zones_n * per - sum(sizes)
+    groups = [[f"z{z}n{i}" for i in range(size)] for z, size in enumerate(sizes)]
     zones = "".join(f"z{z} = [{names(groups[z])}]\n" for z in range(zones_n))
     nodes = [x for g in groups for x in g]
     phase1 = "majority(" + ", ".join(f"majority(z{z})" for z in range(zones_n)) + ")"
@@ -99,7 +109,7 @@ def paxiom_times(c: Cluster) -> dict[str, float | str]:
     started = time.perf_counter()
     load = quorum_load(families["phase1"])
     t_load = time.perf_counter() - started
-    how = "K/n" if load.method.startswith("closed form") else "LP, HiGHS"
+    how = "closed form" if load.method.startswith("closed form") else "LP, HiGHS"
     return {
         "intersection": t_intersection,
         "tolerance": t_tolerance,
@@ -214,8 +224,65 @@ def main() -> None:
                       "load": f"load {ours['load_value']}"}[op]
             print(f"{s.name:<42} {op:<13} {show(ours[op]):>10} {show(peer):>12} {ratio(peer, ours[op]):>10}  {answer}",
                   flush=True)
+    scale_table()
     baseline = default_solver_baseline(25, args.timeout)
     print(f"\nthe encoding matters: z3.Solver() with PbGe on majority of 25 x majority of 25: {baseline}")
+
+
+SCALE = [(9, 9), (15, 15), (21, 21), (40, 25)]
+"""(zones, nodes per zone): 81, 225, 441 and 1,000 nodes."""
+
+
+def with_latency(text: str, zones_n: int) -> str:
+    """Round-trip times between zones: 0.5 ms inside one, 10-59 ms between two."""
+    def rtt(a: int, b: int) -> float:
+        return 0.5 if a == b else 10 + (7 * a + 3 * b) % 50
+
+    rows = "".join(
+        f"z{a} = {{ {', '.join(f'z{b} = {rtt(a, b)}' for b in range(a, zones_n))} }}\n" for a in range(zones_n)
+    )
+    return text + "[latency_ms]\n" + rows
+
+
+def scale_table() -> None:
+    from scipy.optimize import linprog
+
+    from paxiom.cluster.latency import leader_latencies, leaders_to_try
+    from paxiom.cluster.load import column_generation_load
+
+    header = (
+        f"{'majority of majorities':<30} {'load':>9} {'col. gen.':>10} {'ratio':>8} {'latency':>9}  answer"
+    )
+    print(f"\n{header}\n{'-' * len(header)}")
+    for kind in ("zones", "uneven"):
+        for zones_n, per in SCALE:
+            shape = "equal" if kind == "zones" else "uneven"
+            s = System(f"{zones_n * per:,} nodes, {zones_n} {shape} zones", kind, (zones_n, per))
+            c = parse_cluster(with_latency(cluster_text(s), zones_n), s.name)
+            expr = c.phase1.expr
+            started = time.perf_counter()
+            fast = quorum_load(expr)
+            t_fast = time.perf_counter() - started
+            started = time.perf_counter()
+            general = column_generation_load(expr, linprog)
+            t_general = time.perf_counter() - started
+            assert c.round_trips is not None
+            started = time.perf_counter()
+            families = {name: fam.expr for name, fam in c.families().items()}
+            leader_latencies(families, c.round_trips, leaders_to_try(c.n, c.zones))
+            t_latency = time.perf_counter() - started
+            assert fast.value is not None
+            if general.value is None:
+                shown, versus = f"> {t_general:.0f} s", f"> {t_general / t_fast:,.0f}x"
+            else:
+                assert abs(general.value - fast.value) < 1e-7, (general.value, fast.value)
+                shown, versus = show(t_general), f"{t_general / t_fast:,.0f}x"
+            method = "closed form" if fast.method.startswith("closed form") else "compact LP"
+            print(
+                f"{s.name:<30} {show(t_fast):>9} {shown:>10} {versus:>8} {show(t_latency):>9}  "
+                f"load {fast.value:.4f} ({method})",
+                flush=True,
+            )
 
 
 def default_solver_baseline(n: int, timeout: float) -> str:

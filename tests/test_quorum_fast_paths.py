@@ -18,7 +18,7 @@ from scipy.optimize import linprog
 
 from paxiom.cluster import parse_cluster
 from paxiom.cluster.expr import Expr
-from paxiom.cluster.latency import fastest_quorum
+from paxiom.cluster.latency import Tally, fastest_quorum
 from paxiom.cluster.load import (
     column_generation_load,
     compact_load,
@@ -199,5 +199,9 @@ def test_the_fastest_quorum_is_the_earliest_answering_one(system: tuple[Expr, in
     row[leader] = 0.0
     phase = fastest_quorum(expr, leader, row)
     assert (phase.ms, phase.quorum) == reference_fastest(expr, leader, row)
+    tally = Tally(expr)  # one tally serves every leader in turn
+    for other in (n - 1, leader):
+        again = fastest_quorum(expr, other, row, tally)
+        assert (again.ms, again.quorum) == reference_fastest(expr, other, row)
     # no quorum at all answers sooner
     assert phase.ms == min(max(row[j] for j in range(n) if q >> j & 1) for q in range(1, 1 << n) if expr.holds(q))

@@ -60,10 +60,12 @@ class PhaseLatency:
     """The fastest quorum (inclusion-minimal, slowest members dropped first), as a bitmask."""
 
 
-def fastest_quorum(expr: Expr, leader: int, row: Sequence[float]) -> PhaseLatency:
-    """How long a leader with round-trip times `row` waits for `expr`'s fastest quorum, and which it is."""
+def fastest_quorum(expr: Expr, leader: int, row: Sequence[float], tally: Tally | None = None) -> PhaseLatency:
+    """How long a leader with round-trip times `row` waits for `expr`'s fastest quorum, and which it is
+    (`tally`: `expr`'s, built once for many leaders)."""
     order = sorted(range(len(row)), key=lambda j: (row[j], j != leader, j))
-    tally = _Tally(expr)
+    tally = tally or Tally(expr)
+    tally.reset()
     heard = 0
     while not tally.set(order[heard], True):  # all n nodes always hold a quorum
         heard += 1
@@ -79,7 +81,7 @@ def fastest_quorum(expr: Expr, leader: int, row: Sequence[float]) -> PhaseLatenc
     return PhaseLatency(slowest, quorum)
 
 
-class _Tally:
+class Tally:
     """`expr` evaluated on a set that changes one node at a time. Every occurrence of a sub-expression is a
     position with its parent, its weight there and (for gates) the weight of its satisfied arguments."""
 
@@ -87,8 +89,6 @@ class _Tally:
         self.parent: list[int] = []
         self.weight: list[int] = []
         self.threshold: list[int] = []
-        self.reached: list[int] = []
-        self.holds: list[bool] = []
         self.occurrences: dict[int, list[int]] = {}
         stack: list[tuple[Expr, int, int]] = [(expr, -1, 0)]
         while stack:
@@ -96,14 +96,18 @@ class _Tally:
             here = len(self.parent)
             self.parent.append(parent)
             self.weight.append(weight)
-            self.reached.append(0)
-            self.holds.append(False)
             if isinstance(node, Leaf):
                 self.threshold.append(1)
                 self.occurrences.setdefault(node.index, []).append(here)
             else:
                 self.threshold.append(node.threshold)
                 stack += ((arg, here, w) for arg, w in zip(node.args, node.weights, strict=True))
+        self.reset()
+
+    def reset(self) -> None:
+        """The empty set: no argument satisfied, no gate holding."""
+        self.reached: list[int] = [0] * len(self.parent)
+        self.holds: list[bool] = [False] * len(self.parent)
 
     def set(self, node: int, present: bool) -> bool:
         """Add or remove `node` (it must be absent or present respectively); whether the expression holds."""
@@ -142,10 +146,14 @@ def leader_latencies(
     """For each leader: each family's latency and fastest quorum, best phase-2 commit first."""
     rows: list[dict[str, object]] = []
     nodes = trips.nodes
+    tallies = {id(expr): Tally(expr) for expr in families.values()}  # phase2 is often phase1's expression
     for leader in leaders:
         row: dict[str, object] = {"leader": nodes[leader]}
+        phases: dict[int, PhaseLatency] = {}
         for name, expr in families.items():
-            phase = fastest_quorum(expr, leader, trips.row(leader))
+            if id(expr) not in phases:
+                phases[id(expr)] = fastest_quorum(expr, leader, trips.row(leader), tallies[id(expr)])
+            phase = phases[id(expr)]
             row[name] = {
                 "ms": phase.ms,
                 "quorum": [nodes[i] for i in range(len(nodes)) if phase.quorum >> i & 1],
