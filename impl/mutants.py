@@ -195,9 +195,9 @@ MUTANTS: dict[str, MutantInfo] = dict(
         _info(
             Mutation.FAST_RECOVERY_ANY_VALUE,
             "fast",
-            "Recovering from a collision, the leader re-proposes any value voted at the highest reported ballot "
-            "(classic Paxos's rule), not the one all of some fast quorum's reporting members voted, so it can "
-            "replace a value a fast quorum chose.",
+            "Taking over (after a collision, say), the leader re-proposes any value an acceptor reported in the "
+            "slot, whatever its ballot, instead of what the recovery rule allows (at a fast ballot, the value all "
+            "of some fast quorum's reporting members voted), so it can replace a chosen value.",
         ),
         _info(
             Mutation.CONFIG_APPLIED_EARLY,

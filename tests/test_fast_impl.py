@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from paxiom.cli.main import main
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.fast.oracle import FastRounds, to_fast, to_slot
-from paxiom.impl.fast.replica import FastReplica, is_fast, smallest_fast_quorum
+from paxiom.impl.fast.replica import CLASSIC_SLOTS, FastReplica, is_fast, smallest_fast_quorum
 from paxiom.impl.messages import Accepted, Envelope, Message, Prepare, Propose
 from paxiom.impl.observe import Sent, from_json
 from paxiom.impl.proposer import Role
@@ -100,11 +100,17 @@ def test_a_collision_is_detected_and_recovered_through_a_classic_ballot() -> Non
     deliver(first=lambda e: isinstance(e.msg, Propose) and e.src == 4 and e.dst in (2, 3))
     assert not is_fast(leader.proposer.ballot), "the leader did not fall back to a classic ballot"
     execution.feed({"action": "quiesce", "rounds": 100})
-    execution.feed({"action": "tick", "replica": 0})  # the recovered slots are chosen: back to a fast ballot
+    assert all(state.data == {"a": "1", "b": "2"} for state in sim.states)
+    # it stays classic for CLASSIC_SLOTS new slots, then tries a fast ballot again
+    assert leader.proposer.recovered_below == leader.commit + CLASSIC_SLOTS
+    for seq in range(1, CLASSIC_SLOTS + 1):
+        assert not is_fast(leader.proposer.ballot)
+        execution.feed({"action": "submit", "replica": 1, "client": "c3", "seq": seq, "command": f"set c {seq}"})
+        execution.feed({"action": "quiesce", "rounds": 100})
+    execution.feed({"action": "tick", "replica": 0})
     deliver()
     result = execution.finish()
     assert result.objection is None, str(result.objection)
-    assert all(state.data == {"a": "1", "b": "2"} for state in sim.states)
     assert is_fast(leader.proposer.ballot) and leader.role is Role.LEADER, "the leader did not return to a fast ballot"
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.fast.replica import FastProposer, is_fast
-from paxiom.spec import voting
 
 
 class FastQuorumTooSmall(FastProposer):
@@ -17,5 +16,5 @@ class FastQuorumTooSmall(FastProposer):
 
 class RecoveryAnyValue(FastProposer):
     def recover_value(self, slot: int, reports: dict[int, tuple[int, str | None]]) -> set[str] | None:
-        _, values = voting.highest_vote(list(reports.values()))
-        return {max(values)} if values else None
+        seen = {value for _, value in reports.values() if value is not None}
+        return {min(seen)} if seen else None  # any value some acceptor reported, whatever its ballot

@@ -30,7 +30,7 @@ from typing import Any
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
-from paxiom.impl.messages import Accepted, AnyFrom, Forward, Message, Nack, Propose, Vote
+from paxiom.impl.messages import Accepted, AnyFrom, Forward, Message, Nack, Prepare, Propose, Vote
 from paxiom.impl.proposer import Outgoing, Proposal, Proposer, Role
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState
@@ -41,6 +41,14 @@ from paxiom.spec import fastpaxos as fp
 def is_fast(ballot: Ballot) -> bool:
     """Even rounds are fast ballots; odd rounds are the classic ballots collisions fall back to."""
     return ballot.round >= 0 and ballot.round % 2 == 0
+
+
+CLASSIC_SLOTS = 8
+"""Slots a leader runs classic after a collision, before it tries the fast path again (doubled per collision
+in a row, up to `MAX_CLASSIC_SLOTS`): under contention fast ballots only cost recoveries."""
+MAX_CLASSIC_SLOTS = 1024
+CLEAN_SLOTS = 64
+"""A fast ballot that ran this many slots before colliding ends the streak of collisions."""
 
 
 def smallest_fast_quorum(n: int, phase1: int) -> int:
@@ -63,7 +71,11 @@ class FastProposer(Proposer):
         self.any_from: int | None = None
         """While leading a fast ballot: the first slot its AnyFrom opened."""
         self.recovered_below = 0
-        """While leading a classic ballot: the slots below this were proposed at take-over."""
+        """While leading a classic ballot: it stays classic until every slot below this is chosen."""
+        self.streak = 0
+        """Collisions recovered from in a row, each within `CLEAN_SLOTS` slots of the fast ballot before."""
+        self.fast_from = 0
+        """The first slot the current (or last) fast ballot opened."""
         self._reports: dict[int, dict[int, tuple[int, str | None]]] = {}
         self._values: dict[str, Value] = {}
 
@@ -78,6 +90,11 @@ class FastProposer(Proposer):
     def recover_value(self, slot: int, reports: dict[int, tuple[int, str | None]]) -> set[str] | None:
         """The coordinator's recovery rule over the promised quorum's reports in `slot`: `spec/fastpaxos.py`'s."""
         return fp.recoverable(self.spec, reports)
+
+    def classic_slots(self) -> int:
+        """How many new slots a leader that recovered from a collision runs classic before it tries a fast
+        ballot again: doubling with every collision in a row (contention), none when not recovering."""
+        return 0 if self.streak == 0 else min(CLASSIC_SLOTS << (self.streak - 1), MAX_CLASSIC_SLOTS)
 
     def phase2_quorum(self, slot: int, proposal: Proposal) -> bool:
         return self.decides(self.ballot, proposal.accepted)
@@ -107,6 +124,7 @@ class FastProposer(Proposer):
     def recover(self, promised: Ballot, first_slot: int) -> Outgoing:
         """Fall back to a classic ballot: its phase 1 reports the fast votes, the recovery rule picks."""
         self.want_fast = False
+        self.streak = self.streak + 1 if first_slot - self.fast_from < CLEAN_SLOTS else 1
         return self.start_election(promised, first_slot)
 
     def _take_over(self, known_chosen: dict[int, Value]) -> Outgoing:
@@ -119,22 +137,24 @@ class FastProposer(Proposer):
         out = super()._take_over(known_chosen)
         free = max([self.next_slot, *(slot + 1 for slot in self._reports)])  # above every slot to re-propose
         if not is_fast(self.ballot):
-            self.recovered_below = free
+            self.recovered_below = free + self.classic_slots()
             return out
-        self.any_from = free
-        return out + self.everyone(AnyFrom(self.ballot, free)) + self.propose_pending(free)
+        self.any_from = self.fast_from = max(free, self.next_slot)
+        return out + self.everyone(AnyFrom(self.ballot, self.any_from)) + self.propose_pending(self.any_from)
 
     def propose_pending(self, commit: int) -> Outgoing:
-        """At a fast ballot the leader re-proposes what its promises reported but puts no new command in a
-        slot itself: once its AnyFrom is out, it relays queued commands to the acceptors."""
-        if self.role is not Role.LEADER or not is_fast(self.ballot):
+        """Taking over a fast ballot, the leader proposes the queued commands (forwarded to it while it stood)
+        in 2a's too, in slots below the one its AnyFrom will open: every acceptor votes a 2a alike, where
+        relaying them would collide with the clients' own commands. Once the AnyFrom is out, it puts no new
+        command in a slot itself (re-proposals go on) but relays queued ones to the acceptors."""
+        if self.role is not Role.LEADER or not is_fast(self.ballot) or self.any_from is None:
             return super().propose_pending(commit)
         queue, self.queue = self.queue, {}
         try:
             out = super().propose_pending(commit)
         finally:
             self.queue = queue
-        while self.any_from is not None and self.queue:
+        while self.queue:
             out += self.everyone(Propose(self.next_batch()))
         return out
 
@@ -159,6 +179,9 @@ class FastReplica(Replica):
         """Values this acceptor voted for at `open`'s ballot: a retried command is not voted twice."""
         self.tally: dict[int, dict[tuple[Ballot, Value], int]] = {}
         """Per slot not known chosen, the voters (bitmask) of each value at each fast ballot."""
+        self.held: list[Value] = []
+        """Client commands that reached this gateway between its promise of a fast ballot and that ballot's
+        AnyFrom (volatile: their clients retry after a crash)."""
         self.stuck: tuple[int, int] | None = None
         """(commit point, clock) when the leader last saw it stuck behind fast slots not chosen."""
         super().__init__(config, durable, incarnation)
@@ -181,8 +204,11 @@ class FastReplica(Replica):
         the other acceptors in one hop (a client next to its gateway sends to them all); else the classic
         path, through the leader."""
         if self._fast_vote(commands):
-            self._send([(dst, Propose(commands)) for dst in range(self.config.n) if dst != self.me])
+            self._relay(commands)
             self._settle()
+            return True
+        if is_fast(self.acceptor.promise) and (self.open is None or self.open.ballot < self.acceptor.promise):
+            self.held.append(commands)  # promised a fast ballot whose AnyFrom is on its way: vote then
             return True
         return super().submit(commands)
 
@@ -230,6 +256,10 @@ class FastReplica(Replica):
         self._send([(dst, reply) for dst in range(self.config.n)])
         return True
 
+    def _relay(self, value: Value) -> None:
+        """The gateway's hop: a client's commands to every other acceptor."""
+        self._send([(dst, Propose(value)) for dst in range(self.config.n) if dst != self.me])
+
     def _open(self, src: int, msg: AnyFrom) -> None:
         if msg.ballot < self.acceptor.promise:
             self._send([(src, Nack(self.acceptor.promise))])
@@ -237,6 +267,10 @@ class FastReplica(Replica):
         if self.open != msg:
             self.open, self.cursor = msg, msg.first_slot
             self.voted = {v.value for v in self.acceptor.votes.values() if v.ballot == msg.ballot}
+            held, self.held = self.held, []
+            for value in held:
+                if self._fast_vote(value):
+                    self._relay(value)
         self._send(self.proposer.observe(msg.ballot, self.learner.commit))
         if src != self.me:
             self._heard_from_leader(src)
@@ -279,5 +313,10 @@ class FastReplica(Replica):
                 self._tally(src, msg)
             case Forward(commands) if self.proposer.role is Role.CANDIDATE:
                 self.proposer.submit(commands)  # a recovering leader keeps what reaches it for its next ballot
+            case Prepare(ballot) if self.held and not is_fast(ballot):
+                super()._handle(src, msg)
+                held, self.held = self.held, []  # no AnyFrom will come: the classic path
+                for value in held:
+                    super().submit(value)
             case _:
                 super()._handle(src, msg)
