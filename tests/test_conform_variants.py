@@ -50,6 +50,8 @@ MUTANTS = {
     "second-fast-vote": ("fastpaxos", "acceptor", "one_vote_per_ballot"),
     "fast-vote-below-promise": ("fastpaxos", "acceptor", "accept_at_or_above_promise"),
     "classic-quorum-at-fast-ballot": ("fastpaxos", "learner", "learner_quorum"),
+    "highest-vote-after-collision": ("fastpaxos", "proposer", "recovery"),
+    "any-despite-votes": ("fastpaxos", "proposer", "recovery"),
 }
 NODES, PROPOSERS = ("a1", "a2", "a3", "p1", "p2", "l1"), ("p1", "p2")
 MULTI = Wire("multipaxos", 3)
@@ -66,10 +68,13 @@ def test_the_reference_acceptor_conforms_in_process(variant: str) -> None:
     assert report.judged["promise"] > 0 and report.judged["accepted"] > 0
 
 
-def test_the_reference_fast_learner_conforms_and_decides() -> None:
-    report = check(load_adapter(IN_PROCESS), "learner", max_examples=150, seed=1, variant="fastpaxos", max_findings=1)
+@pytest.mark.parametrize("role", ["proposer", "learner"])
+def test_the_reference_fast_coordinator_and_learner_conform_and_decide(role: str) -> None:
+    report = check(load_adapter(IN_PROCESS), role, max_examples=150, seed=1, variant="fastpaxos", max_findings=1)
     assert report.conforms, [f.title for f in report.findings]
     assert report.judged["decision"] > 0
+    if role == "proposer":
+        assert report.judged["any"] > 0 and report.judged["accept"] > 0
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
@@ -82,7 +87,8 @@ def test_every_mutant_is_caught_with_a_short_readable_schedule(mutant: str) -> N
     assert [f.rule for f in report.findings] == [rule], [f.title for f in report.findings]
     [finding] = report.findings
     assert len(finding.steps) <= 5, finding.log
-    assert any(("slot" if variant == "multipaxos" else "any") in line for line in finding.log), finding.log
+    words = {"multipaxos": "slot", "fastpaxos": "any"}[variant]
+    assert any(words in line for line in finding.log), finding.log
     doc = report.to_json()
     assert doc["protocol"] == PROTOCOL_2 and doc["variant"] == variant
     assert "spec.paxos." not in doc["findings"][0]["judged_by"], "named after the variant's own spec"
@@ -167,7 +173,7 @@ def test_the_cli_judges_a_variant_and_replays_its_finding(tmp_path: Path) -> Non
     assert recorded.variant == "fastpaxos" and recorded.rule == "one_vote_per_ballot"
     code, doc = run("--adapter", IN_PROCESS, "--replay", finding["replay_file"], "--out", str(tmp_path / "again"))
     assert code == 1 and doc["variant"] == "fastpaxos" and doc["findings"][0]["rule"] == "one_vote_per_ballot"  # type: ignore[index]
-    for args in (["--variant", "cheap"], ["--variant", "fastpaxos", "--role", "proposer"]):
+    for args in (["--variant", "cheap"], ["--variant", "multipaxos", "--role", "proposer"]):
         code, doc = run("--adapter", IN_PROCESS, "--max-examples", "1", "--out", str(tmp_path), *args)
         assert code == 2 and list(doc) == ["error"], args
 
@@ -176,7 +182,7 @@ def test_the_fast_learner_process_decides_only_on_a_fast_quorum_at_a_fast_ballot
     """A fast ballot voted v1 by two of three acceptors (a classic quorum, not a fast one), every vote
     delivered: the mutant decides, the reference does not."""
     target = ProcessTarget([sys.executable, str(EXAMPLES / "learner_v2.py")], tmp_path)
-    steps = [Step("rival_fast", (0, 0, 0b011, 0, 0)), Step("settle", (0,)), Step("finish")]
+    steps = [Step("rival_fast", (0, 0, 0b011, 0, 0, 0)), Step("settle", (0,)), Step("finish")]
     mutant = {"mutant": "classic-quorum-at-fast-ballot"}
     report = replay(target, "learner", 0, steps, mutant, variant="fastpaxos")
     assert [f.rule for f in report.findings] == ["learner_quorum"] and "fast quorum" in report.findings[0].reason

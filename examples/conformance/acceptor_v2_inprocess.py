@@ -1,4 +1,5 @@
-"""`acceptor_v2.py` and `learner_v2.py` in process: the same nodes, their JSON handlers behind an `Adapter`.
+"""`acceptor_v2.py`, `proposer_v2.py` and `learner_v2.py` in process: the same nodes, their JSON handlers
+behind an `Adapter`.
 
     paxiom conform --variant multipaxos --adapter examples/conformance/acceptor_v2_inprocess.py:InProcess
     paxiom conform --variant fastpaxos --role learner --adapter examples/conformance/acceptor_v2_inprocess.py:InProcess
@@ -12,8 +13,9 @@ strictly as a process's lines are.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from paxiom.conform import Adapter, Input, Node, Output
 from paxiom.conform.messages import from_json, to_json
@@ -21,12 +23,18 @@ from paxiom.conform.messages import from_json, to_json
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import acceptor_v2  # beside this file, stdlib only
 import learner_v2
+import proposer_v2
 
-MUTANTS = {**acceptor_v2.MUTANTS, **learner_v2.MUTANTS}
+MUTANTS = {**acceptor_v2.MUTANTS, **proposer_v2.MUTANTS, **learner_v2.MUTANTS}
+STARTS: dict[str, Callable[[dict[str, Any]], acceptor_v2.Handler]] = {
+    "acceptor": acceptor_v2.start,
+    "proposer": proposer_v2.start,
+    "learner": learner_v2.start,
+}
 
 
 class InProcess(Adapter):
-    roles = frozenset({"acceptor", "learner"})
+    roles = frozenset(STARTS)
 
     @classmethod
     def check_options(cls, options: Mapping[str, str]) -> None:
@@ -37,8 +45,7 @@ class InProcess(Adapter):
 
     def __init__(self, node: Node) -> None:
         super().__init__(node)
-        start = learner_v2.start if node.role == "learner" else acceptor_v2.start
-        self.handler: acceptor_v2.Handler = start(node.init_json())
+        self.handler: acceptor_v2.Handler = STARTS[node.role](node.init_json())
 
     def handle(self, msg: Input) -> list[Output]:
         node = self.node

@@ -13,9 +13,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paxiom.conform.judges import Judge, Violated
-from paxiom.conform.messages import AcceptAny, Accepted, Ballot, Propose, Protocol
+from paxiom.conform.messages import AcceptAny, Accepted, Ballot, Nack, Propose, Protocol
 from paxiom.conform.world import FAST_ROUNDS, Event, World, pick
-from paxiom.spec import fastpaxos, paxos
+from paxiom.spec import fastpaxos, paxos, voting
 from paxiom.spec.paxos import M2a, MAny
 from paxiom.variants import build_model
 
@@ -55,6 +55,46 @@ class FastJudge(Judge):
 
     def proposable(self, view: paxos.State, bi: int) -> set[str]:
         return fastpaxos.proposable(self.fast_cfg, view, bi)
+
+    def phase2a(self, view: paxos.State, bi: int, v: str) -> paxos.State | None:
+        return fastpaxos.phase2a(self.fast_cfg, view, bi, v)
+
+    def explain_phase2a(self, view: paxos.State, b: Ballot, v: str) -> tuple[str, str]:
+        if MAny(self.bint(b)) in self.s.msgs:
+            return "one_value_per_ballot", f"proposed {v} at {b}, which it had opened with any"
+        return super().explain_phase2a(view, b, v)
+
+    def vote_rule(self, heard: dict[int, tuple[int, str | None]]) -> str:
+        """A collision (several values at the highest reported ballot) is what the recovery rule decides."""
+        _, values = voting.highest_vote(list(heard.values()))
+        return "recovery" if len(values) > 1 else "highest_vote"
+
+    def judge_any(self, node: str, o: AcceptAny) -> None:
+        self.owned(node, o.ballot, "any")
+        bi = self.bint(o.ballot)
+        if MAny(bi) in self.s.msgs:
+            return  # a retransmission
+        view = self.view(node, ("1b",), everyone=("2a", "any"))
+        if fastpaxos.phase2a_any(self.fast_cfg, view, bi) is None:
+            rule, reason = self.explain_any(view, o.ballot)
+            raise Violated(rule, node, reason)
+        self.send(MAny(bi))
+
+    def explain_any(self, view: paxos.State, b: Ballot) -> tuple[str, str]:
+        """Why `fastpaxos.phase2a_any` refused an any at `b`: a classic ballot, a ballot already used, too few
+        promises, or promises that force a value (the recovery rule)."""
+        bi = self.bint(b)
+        if not self.fast_cfg.is_fast(bi):
+            return "recovery", f"sent any at {b}, a classic ballot (fast rounds are {', '.join(map(str, FAST_ROUNDS))})"
+        earlier = self.proposal_at(bi)
+        if earlier is not None:
+            return "one_value_per_ballot", f"sent any at {b}, which already carries {earlier}"
+        heard = paxos.reports(view, bi)
+        mask = sum(1 << a for a in heard)
+        if not self.setup.quorums.phase1.is_quorum(mask):
+            return "phase1_quorum", f"sent any at {b} with promises for {b} only from {self.names(mask)}"
+        forced = ", ".join(sorted(self.proposable(view, bi)))
+        return "recovery", f"sent any at {b}, but {self.reports_text(heard)} force {forced}: a value may be chosen"
 
     def deciding_quorums(self) -> str:
         assert self.setup.quorums.fast is not None
@@ -109,10 +149,10 @@ class FastWorld(World):
     judge_class = FastJudge
     j: FastJudge
 
-    def do_rival_fast(self, p: int, bump: int, voters: int, split: int, vk: int) -> None:
+    def do_rival_fast(self, p: int, bump: int, voters: int, split: int, vk: int, other: int) -> None:
         """A suite coordinator's next fast ballot (`bump` fast rounds on): phase 1 with every acceptor, then
         any (if `fastpaxos.phase2a_any` lets it), and each acceptor in `voters` votes for a client's value,
-        `values[vk]` or, for the acceptors in `split`, the next one (a collision)."""
+        `values[vk]` or, for the acceptors in `split`, `values[vk + other]` (a collision unless other is 0)."""
         rival = pick(self.rivals, p)
         previous = self.rival_ballots.get(rival)
         rounds = [r for r in FAST_ROUNDS if previous is None or r > previous.round]
@@ -128,7 +168,7 @@ class FastWorld(World):
         self.j.s = t
         votes = []
         for a in self.mask_acceptors(voters):
-            value = pick(self.setup.values, vk + (split >> a & 1))
+            value = pick(self.setup.values, vk + (other if split >> a & 1 else 0))
             if (u := fastpaxos.phase2b_any(self.j.fast_cfg, self.j.s, a, bi, value)) is not None:
                 self.j.s = u
                 votes.append(f"{self.setup.acceptors[a]}: {value}")
@@ -137,6 +177,21 @@ class FastWorld(World):
             f"{b.node} opens fast ballot {b} with any; clients' values voted by {', '.join(votes) or 'nobody'}"
         )
         self.events.append(Event("note", b.node, b.node, f"fast ballot {b}: {', '.join(votes) or 'no votes'}"))
+
+    def simulated_acceptor(self, m: Protocol) -> None:
+        """As in Paxos; an any from the coordinator under test is answered with a vote for a client's value
+        (the first one requested, standing in for the clients that would send it) when `phase2b_any` allows."""
+        if not isinstance(m, AcceptAny):
+            super().simulated_acceptor(m)
+            return
+        a, bi = self.j.acc_index[m.dst], self.j.bint(m.ballot)
+        value = min(self.j.requested, default=self.setup.values[0])
+        t = fastpaxos.phase2b_any(self.j.fast_cfg, self.j.s, a, bi, value)
+        if t is None:
+            self.pending.append(Nack(m.dst, m.src, m.ballot, self.j.ballot(self.j.s.max_bal[a])))
+            return
+        self.j.s = t
+        self.pending.append(Accepted(m.dst, m.src, m.ballot, value))
 
     def do_rival_accept(self, p: int, mask: int, vk: int) -> None:
         """As in Paxos, unless the coordinator's current ballot was opened with any (one phase 2 per ballot)."""

@@ -43,11 +43,17 @@ MAX_BALLOT = 10**9
 
 ALLOWED_OUTPUT: dict[str, set[str]] = {
     "acceptor": {"promise", "nack", "accepted"},
-    "proposer": {"prepare", "accept", "decision"},
+    "proposer": {"prepare", "accept", "any", "decision"},
     "learner": {"decision"},
     "group": {"prepare", "promise", "nack", "accept", "accepted", "decision"},
 }
-RECEIVERS = {"prepare": "acceptors", "accept": "acceptors", "promise": "proposers", "nack": "proposers"}
+RECEIVERS = {
+    "prepare": "acceptors",
+    "accept": "acceptors",
+    "any": "acceptors",
+    "promise": "proposers",
+    "nack": "proposers",
+}
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,9 @@ class BaseJudge(ABC, Generic[S]):
     def judge_accept(self, node: str, o: Accept) -> None:
         raise Violated("protocol", node, f"the {self.setup.variant} suite judges no proposer: {describe(o)}")
 
+    def judge_any(self, node: str, o: AcceptAny) -> None:
+        raise Violated("protocol", node, f"the {self.setup.variant} suite has no any messages: {describe(o)}")
+
     def judge_decision(self, node: str, value: str, slot: int | None) -> None:
         raise Violated("protocol", node, f"the {self.setup.variant} suite judges no learner: decided {value}")
 
@@ -151,6 +160,8 @@ class BaseJudge(ABC, Generic[S]):
                 self.judge_prepare(node, o, incarnation)
             case Accept():
                 self.judge_accept(node, o)
+            case AcceptAny():
+                self.judge_any(node, o)
             case Promise():
                 self.judge_promise(node, o)
             case Accepted():
@@ -264,6 +275,10 @@ class Judge(BaseJudge[paxos.State]):
         """The variant's Phase2b action (a vote for a leader's proposal)."""
         return paxos.phase2b(self.cfg, view, a, bi, v)
 
+    def phase2a(self, view: paxos.State, bi: int, v: str) -> paxos.State | None:
+        """The variant's Phase2a action (a leader's proposal)."""
+        return paxos.phase2a(self.cfg, view, bi, v)
+
     def proposable(self, view: paxos.State, bi: int) -> set[str]:
         """What the variant's Phase2a lets the leader of `bi` propose in `view` (the highest-vote rule)."""
         return paxos.proposable(self.cfg, view, bi)
@@ -275,8 +290,8 @@ class Judge(BaseJudge[paxos.State]):
         bi, v = self.bint(o.ballot), o.value
         if M2a(bi, v) in self.s.msgs:
             return  # a retransmission: sending a message again changes nothing
-        view = self.view(node, ("1b",), everyone=("2a",))
-        if paxos.phase2a(self.cfg, view, bi, v) is None:
+        view = self.view(node, ("1b",), everyone=("2a", "any"))
+        if self.phase2a(view, bi, v) is None:
             rule, reason = self.explain_phase2a(view, o.ballot, v)
             raise Violated(rule, node, reason)
         self.s = self.s._replace(msgs=self.s.msgs | {M2a(bi, v)})
@@ -297,8 +312,17 @@ class Judge(BaseJudge[paxos.State]):
         allowed = sorted(self.proposable(view, bi))
         if allowed == sorted(self.setup.values):
             return "validity", f"proposed {v!r}, which no client asked for"
+        return self.vote_rule(
+            heard
+        ), f"proposed {v} at {b}, but {self.reports_text(heard)} allow only {', '.join(allowed)}"
+
+    def reports_text(self, heard: dict[int, tuple[int, str | None]]) -> str:
         reports = ", ".join(f"{self.setup.acceptors[a]}: {self.vote(*heard[a])}" for a in sorted(heard))
-        return "highest_vote", f"proposed {v} at {b}, but its promises ({reports}) allow only {', '.join(allowed)}"
+        return f"its promises ({reports})"
+
+    def vote_rule(self, heard: dict[int, tuple[int, str | None]]) -> str:
+        """The rule a proposal its promises do not allow breaks."""
+        return "highest_vote"
 
     def judge_promise(self, node: str, o: Promise) -> None:
         a, bi = self.acc_index[node], self.bint(o.ballot)

@@ -71,6 +71,13 @@ RULES: dict[str, Rule] = {
         "spec.paxos.phase2a / spec.voting.highest_vote",
     ),
     "one_value_per_ballot": Rule("proposer", "proposes at most one value per ballot", "spec.paxos.phase2a"),
+    "recovery": Rule(
+        "proposer",
+        "after a collision proposes the value a fast quorum may have chosen (any value if none may have), and "
+        "sends any only at a fast ballot whose promises leave it free",
+        "spec.fastpaxos.phase2a / phase2a_any / recoverable",
+        frozenset({"fastpaxos"}),
+    ),
     "learner_quorum": Rule(
         "learner",
         "decides a value only on accepted messages from a phase-2 quorum for the same ballot and value, "

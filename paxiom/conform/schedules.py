@@ -88,11 +88,12 @@ def step_kinds(variant: str, role: str, n: int) -> list[st.SearchStrategy[Step]]
             _step("crash", INDEX),
         ]
     clients = [_step("propose", INDEX, VALUE), _step("timeout", INDEX)]
+    fast = [_step("rival_fast", INDEX, BUMP, masks, st.integers(0, (1 << n) - 1), VALUE, VALUE)]
+    rivals = [*_rivals(masks), *(fast if variant == "fastpaxos" else [])]
     if role == "proposer":
-        return [*clients, *_rivals(masks), *_network()]
+        return [*clients, *rivals, *_network()]
     if role == "learner":
-        fast = [_step("rival_fast", INDEX, BUMP, masks, st.integers(0, (1 << n) - 1), VALUE)]
-        return [*_rivals(masks), *(fast if variant == "fastpaxos" else []), *_network()]
+        return [*rivals, *_network()]
     return [*clients, *_network()]
 
 
@@ -118,14 +119,20 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
       never proposed (a lagging acceptor catching up with a leader ahead of it);
     - a collision (Fast Paxos): a fast ballot opened with any, then two clients' different values;
     - a stale fast ballot (Fast Paxos): a prepare, a lower fast ballot opened with any, a client's value;
-    - fast votes (Fast Paxos learner): a coordinator's fast ballot, clients' values voted by some acceptors,
-      colliding or not, and every vote delivered.
+    - fast votes (Fast Paxos): a coordinator's fast ballot, clients' values voted by some acceptors,
+      colliding or not, then every vote delivered (learner) or a client request (the coordinator under
+      test must recover from what its phase 1 reports).
     The empty opening comes first, so shrinking removes an opening that is not needed."""
     if role == "acceptor":
         return _acceptor_openings(variant)
-    if variant == "fastpaxos" and role == "learner":
-        voted = _step("rival_fast", INDEX, st.just(0), _masks(n), st.integers(0, (1 << n) - 1), VALUE)
-        return st.one_of(st.just([]), st.tuples(voted, _step("settle", INDEX)).map(list))
+    if variant == "fastpaxos":
+        # often all acceptors but the last vote, the one before it for another value: a collision in which one
+        # value may still have been chosen by a fast quorum (what the recovery rule is for)
+        voters = st.one_of(st.just((1 << (n - 1)) - 1), _masks(n))
+        split = st.one_of(st.just(1 << (n - 2)), st.integers(0, (1 << n) - 1))
+        voted = _step("rival_fast", INDEX, st.just(0), voters, split, VALUE, VALUE)
+        then = _step("settle", INDEX) if role == "learner" else _step("propose", INDEX, VALUE)
+        return st.one_of(st.just([]), st.tuples(voted, then).map(list))
     if variant != "paxos":
         return st.just([])
     one = st.integers(0, n - 1).map(lambda a: 1 << a)

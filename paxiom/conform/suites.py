@@ -19,7 +19,7 @@ class Suite(NamedTuple):
 SUITES: dict[str, Suite] = {
     "paxos": Suite(World, ROLES),
     "multipaxos": Suite(MultiWorld, ("acceptor",)),
-    "fastpaxos": Suite(FastWorld, ("acceptor", "learner")),
+    "fastpaxos": Suite(FastWorld, ("acceptor", "proposer", "learner")),
 }
 
 

@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""A Fast Paxos coordinator (and single-decree proposer) speaking paxiom-conform/1 and /2 on stdin/stdout.
+
+    paxiom conform --variant fastpaxos --role proposer -- python3 examples/conformance/proposer_v2.py
+
+A client's `propose` (or its timer) starts a ballot one round above every round it used or heard of in a
+nack; the round is persisted in <data_dir>/proposer.json before the prepare goes out, so a restart never
+reuses a ballot. Rounds listed in init's `fast_rounds` are fast. Once a phase-1 quorum has promised, the
+coordinator applies the recovery rule (Lamport, "Fast Paxos", 2006) to what those promises report: no vote
+leaves it free; one value at the highest reported ballot k forces that value; several (a collision at a
+fast k) force the value w that every acceptor of the quorum Q and some fast quorum R reported at k, for
+whichever such R exists — the only value a fast quorum may have chosen — and otherwise leave it free. Free
+at a fast ballot it sends `any`; otherwise it proposes the forced value or its client's. It decides once a
+quorum of the ballot's kind (fast at a fast ballot) voted one value.
+
+`--option mutant=NAME`:
+- highest-vote-after-collision: after a collision it proposes the smallest value voted at k, as if the
+  classic highest-vote rule applied, instead of the one a fast quorum may have chosen;
+- any-despite-votes: at a fast ballot it sends any whatever its promises report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from acceptor_v2 import Ballot, Refused, key, serve  # beside this file, stdlib only
+
+Vote = tuple[tuple[int, str], str]
+"""(ballot key, value) of a reported vote."""
+
+
+class Proposer:
+    def __init__(self, init: dict[str, Any]) -> None:
+        self.me, self.acceptors = init["node"], init["acceptors"]
+        self.quorums: dict[str, dict[str, Any]] = init["quorums"]
+        self.fast_rounds = set(init.get("fast_rounds", ()))
+        self.file = os.path.join(init["data_dir"], "proposer.json")
+        self.round = -1
+        if os.path.exists(self.file):
+            with open(self.file) as f:
+                self.round = json.load(f)["round"]
+        self.seen = -1
+        """The highest round a nack told it of."""
+        self.ballot: Ballot | None = None
+        self.value: str | None = None
+        self.promises: dict[str, Vote | None] = {}
+        self.proposed = False
+        self.votes: dict[str, set[str]] = {}
+        self.decided = False
+
+    def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = msg["type"]
+        if kind == "propose":
+            self.value = self.value or msg["value"]
+            return self.start() if self.ballot is None else []
+        if kind == "timeout":
+            return [] if self.decided or self.value is None else self.start()
+        if kind == "nack":
+            self.seen = max(self.seen, msg["promised"][0])
+            return []
+        if msg["ballot"] != self.ballot:
+            return []  # an answer to an earlier ballot
+        if kind == "promise":
+            last = msg["last"]
+            self.promises[msg["from"]] = None if last is None else (key(last["ballot"]), last["value"])
+            return self.phase2() if not self.proposed and self.has_quorum("phase1", set(self.promises)) else []
+        if kind == "accepted":
+            voters = self.votes.setdefault(msg["value"], set())
+            voters.add(msg["from"])
+            if not self.decided and self.has_quorum("fast" if self.is_fast() else "phase2", voters):
+                self.decided = True
+                return [{"type": "decision", "from": self.me, "value": msg["value"]}]
+            return []
+        raise Refused("unsupported", f"a proposer does not handle {kind}")
+
+    def has_quorum(self, family: str, members: set[str]) -> bool:
+        return any(set(q) <= members for q in self.quorums[family]["sets"])
+
+    def is_fast(self) -> bool:
+        return self.ballot is not None and self.ballot[0] in self.fast_rounds
+
+    def start(self) -> list[dict[str, Any]]:
+        self.round = max(self.round, self.seen) + 1
+        tmp = self.file + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump({"round": self.round}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.file)
+        self.ballot, self.promises, self.proposed, self.votes = [self.round, self.me], {}, False, {}
+        return self.to_acceptors({"type": "prepare"})
+
+    def phase2(self) -> list[dict[str, Any]]:
+        self.proposed = True
+        forced = self.recover([v for v in self.promises.values() if v is not None])
+        if forced is None and self.is_fast():
+            return self.to_acceptors({"type": "any"})
+        return self.to_acceptors({"type": "accept", "value": forced or self.value})
+
+    def recover(self, reported: list[Vote]) -> str | None:
+        """The value the recovery rule forces, or None when the coordinator is free."""
+        if not reported:
+            return None
+        top = max(b for b, _ in reported)
+        at_top = sorted({v for b, v in reported if b == top})
+        if len(at_top) == 1:
+            return at_top[0]
+        return self.after_collision(top, at_top)
+
+    def after_collision(self, top: tuple[int, str], values: list[str]) -> str | None:
+        for w in values:
+            for fast in self.quorums["fast"]["sets"]:
+                if all(self.promises[a] == (top, w) for a in fast if a in self.promises):
+                    return w  # every acceptor of Q and this fast quorum voted w at k: w may be chosen
+        return None
+
+    def to_acceptors(self, doc: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{**doc, "from": self.me, "to": a, "ballot": self.ballot} for a in self.acceptors]
+
+
+class HighestVoteAfterCollision(Proposer):
+    def after_collision(self, top: tuple[int, str], values: list[str]) -> str | None:
+        return values[0]  # BUG: a collision is not a single highest vote; the fast quorums decide
+
+
+class AnyDespiteVotes(Proposer):
+    def recover(self, reported: list[Vote]) -> str | None:
+        return None if self.is_fast() else super().recover(reported)  # BUG: free at every fast ballot
+
+
+MUTANTS = {"highest-vote-after-collision": HighestVoteAfterCollision, "any-despite-votes": AnyDespiteVotes}
+
+
+def start(init: dict[str, Any]) -> Proposer:
+    name = init.get("options", {}).get("mutant")
+    if name is not None and name not in MUTANTS:
+        raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(MUTANTS)}")
+    return MUTANTS.get(name, Proposer)(init)
+
+
+if __name__ == "__main__":
+    serve(start)
