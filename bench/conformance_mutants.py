@@ -16,8 +16,9 @@ Multi-Paxos spec: the ratio column is its time to detection over the suite's (ab
 is faster). The unmutated core is timed as the baseline cost of a conformant target.
 
 The Multi-Paxos and Fast Paxos suites (`--variant`, protocol paxiom-conform/2) are measured the same way on
-the mutants of the reference acceptor `examples/conformance/acceptor_v2.py` (served in process), listed
-with their variant; the simulator has no such mutants, so they have no peer column.
+the mutants of the reference acceptor, coordinator and learner `examples/conformance/acceptor_v2.py`,
+`proposer_v2.py`, `learner_v2.py` (served in process), listed with their variant; the simulator has no
+such mutants, so they have no peer column.
 """
 
 from __future__ import annotations
@@ -43,12 +44,15 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "conformance"
 CORE = f"{EXAMPLES / 'paxiom_core.py'}:Core"
 ACCEPTOR_V2 = f"{EXAMPLES / 'acceptor_v2_inprocess.py'}:InProcess"
 VARIANT_MUTANTS = {
-    "promise-per-slot": "multipaxos",
-    "forget-on-catch-up": "multipaxos",
-    "second-fast-vote": "fastpaxos",
-    "fast-vote-below-promise": "fastpaxos",
+    "promise-per-slot": ("multipaxos", "acceptor"),
+    "forget-on-catch-up": ("multipaxos", "acceptor"),
+    "second-fast-vote": ("fastpaxos", "acceptor"),
+    "fast-vote-below-promise": ("fastpaxos", "acceptor"),
+    "highest-vote-after-collision": ("fastpaxos", "proposer"),
+    "any-despite-votes": ("fastpaxos", "proposer"),
+    "classic-quorum-at-fast-ballot": ("fastpaxos", "learner"),
 }
-"""acceptor_v2's mutants (`--option mutant=NAME`) and the variant whose suite judges each."""
+"""The protocol-2 reference nodes' mutants (`--option mutant=NAME`), the variant and role judging each."""
 ROLES = ("acceptor", "proposer", "learner")
 MULTI_SLOT_ONLY = {"skip-holes": "a hole needs a later slot to be chosen; single-decree has one slot"}
 
@@ -108,7 +112,7 @@ def baseline(max_examples: int) -> dict[str, float]:
     of protocol 2, per variant (`multipaxos acceptor`, `fastpaxos acceptor`)."""
     out = {}
     runs = [(CORE, "paxos", role) for role in ROLES]
-    runs += [(ACCEPTOR_V2, variant, "acceptor") for variant in sorted(set(VARIANT_MUTANTS.values()))]
+    runs += [(ACCEPTOR_V2, variant, role) for variant, role in sorted(set(VARIANT_MUTANTS.values()))]
     for target, variant, role in runs:
         started = time.monotonic()
         report = check(load_adapter(target), role, max_examples=max_examples, seed=0, max_findings=1, variant=variant)
@@ -132,10 +136,10 @@ def main() -> None:
     for name, role in applicable.items():
         err.print(f"[dim]{name} ({role}) ...[/]")
         results.append(measure(name, role, args.seeds, args.max_examples, not args.no_sim))
-    for name, variant in VARIANT_MUTANTS.items():
+    for name, (variant, role) in VARIANT_MUTANTS.items():
         if not args.only or name in args.only:
-            err.print(f"[dim]{name} ({variant} acceptor) ...[/]")
-            results.append(measure(name, "acceptor", args.seeds, args.max_examples, False, ACCEPTOR_V2, variant))
+            err.print(f"[dim]{name} ({variant} {role}) ...[/]")
+            results.append(measure(name, role, args.seeds, args.max_examples, False, ACCEPTOR_V2, variant))
     cost = baseline(min(args.max_examples, 200))
     not_applicable = {
         n: MULTI_SLOT_ONLY.get(n, f"a {m.role} bug (several slots)") for n, m in MUTANTS.items() if n not in applicable
