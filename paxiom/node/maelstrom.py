@@ -29,11 +29,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from paxiom.errors import PaxiomError
-from paxiom.impl.messages import Envelope, Message
+from paxiom.impl.messages import Envelope
 from paxiom.impl.values import Command
 from paxiom.node import codec
 from paxiom.node import kvstore as kv
 from paxiom.node.clusterfile import Address, parse_service_cluster, render
+from paxiom.node.echoes import PeerMessage
 from paxiom.node.server import Node, NodeOptions, NoLeader, setup_logging
 from paxiom.node.sessions import APPLIED, Application
 from paxiom.node.tls import PeerSecurity
@@ -75,7 +76,7 @@ class MaelstromPeers:
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
 
-    def send(self, dst: str, msg: Message | Traced) -> None:
+    def send(self, dst: str, msg: PeerMessage | Traced) -> None:
         self.wire.emit(dst, {"type": "paxiom", "frame": base64.b64encode(codec.encode(msg)).decode()})
 
     async def stop(self) -> None:
@@ -108,12 +109,14 @@ class MaelstromNode(Node):
         if kind == "paxiom":
             try:
                 payload = base64.b64decode(body["frame"], validate=True)
-                msg_id, msg = opened(cast(Message | Traced, codec.decode(payload, RECEIVED)))
+                msg_id, wire = opened(cast(PeerMessage | Traced, codec.decode(payload, RECEIVED)))
                 src = self.sc.index(message["src"])
             except (KeyError, TypeError, binascii.Error, codec.DecodeError, PaxiomError) as exc:
                 log.warning("bad peer message dropped", extra={"event": "peer-frame", "reason": repr(exc)})
                 return
-            self.host.receive(Envelope(src, self.me, msg), msg_id)
+            msg = self.echoes.incoming(message["src"], wire)
+            if msg is not None:
+                self.host.receive(Envelope(src, self.me, msg), msg_id)
             return
         task = asyncio.get_running_loop().create_task(self._client(message))
         self._requests.add(task)

@@ -37,7 +37,7 @@ from paxiom.cluster import parse_cluster
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.host import Host
-from paxiom.impl.messages import Envelope, Message
+from paxiom.impl.messages import Envelope
 from paxiom.impl.observe import Applied, MsgId, Record, dumps
 from paxiom.impl.proposer import Role
 from paxiom.impl.reconfig import is_config, service_of
@@ -46,6 +46,7 @@ from paxiom.impl.values import Command, command_bytes
 from paxiom.node import codec
 from paxiom.node.clusterfile import ServiceCluster, certify, load_service_cluster
 from paxiom.node.datadir import DataDir, atomic_write
+from paxiom.node.echoes import Echoes, PeerMessage
 from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
 from paxiom.node.kvstore import KVStore
 from paxiom.node.metrics import Metrics
@@ -77,7 +78,7 @@ MAX_HANDSHAKES = 64
 class Peers(Protocol):
     """What the node needs of a peer transport: `PeerTransport` over TCP, or Maelstrom's messages."""
 
-    def send(self, dst: str, msg: Message | Traced) -> None: ...
+    def send(self, dst: str, msg: PeerMessage | Traced) -> None: ...
 
     async def stop(self) -> None: ...
 
@@ -323,6 +324,8 @@ class Node:
         self.answers: Counter[str] = Counter()
         """Answers by status since the metrics last took them (in bulk, with the storage samples)."""
         self._peer_frames: dict[str, int] = {}
+        self.echoes = Echoes()
+        """Batches a peer holds already go to it as references (`paxiom.node.echoes`)."""
         self._handshakes = 0
         self.names = list(sc.nodes)
         """Every node the cluster has had, by index: the file's, then those reconfigurations added."""
@@ -500,13 +503,16 @@ class Node:
         transport.connect({n: (a.host, a.port) for n, a in self.sc.peers.items()})
         return transport
 
-    def _receive(self, src: str, received: Message | Traced) -> None:
+    def _receive(self, src: str, received: PeerMessage | Traced) -> None:
+        """A peer's message (a reference resolved by `echoes`: one naming what we no longer hold is lost)."""
         try:
-            msg_id, msg = opened(received)
+            msg_id, wire = opened(received)
         except codec.DecodeError as exc:
             log.warning("bad traced message dropped", extra={"event": "peer-frame", "peer": src, "reason": str(exc)})
             return
-        self.host.receive(Envelope(self.names.index(src), self.me, msg), msg_id)
+        msg = self.echoes.incoming(src, wire)
+        if msg is not None:
+            self.host.receive(Envelope(self.names.index(src), self.me, msg), msg_id)
 
     def _send(self, msg_id: MsgId, envelope: Envelope) -> None:
         """With --trace the message carries its id, so the receiver's trace names the same send."""
@@ -514,8 +520,9 @@ class Node:
             self._follow_configuration()  # a switch the core learned just now names the node
         if envelope.dst >= len(self.names):
             return  # an address nobody gave: the message is lost, as the network may lose any
-        msg = envelope.msg if self.trace is None else Traced.wrap(msg_id, envelope.msg)
-        self.transport.send(self.names[envelope.dst], msg)
+        dst = self.names[envelope.dst]
+        msg = self.echoes.outgoing(dst, envelope.msg)
+        self.transport.send(dst, msg if self.trace is None else Traced.wrap(msg_id, msg))
 
     def _follow_configuration(self) -> None:
         """Connect to the nodes the configurations the core learned since last time add (their addresses

@@ -30,17 +30,19 @@ from typing import Any, cast
 
 from paxiom.impl.messages import Message
 from paxiom.node import codec
+from paxiom.node.echoes import PeerMessage
 from paxiom.node.framing import MAX_FRAME, FrameDecoder, FrameError, encode_frame
 from paxiom.node.tls import NODE, AuthError, Incoming, Listener, PeerSecurity, check_peer, listen_paused
-from paxiom.node.traced import Traced
+from paxiom.node.traced import WIRE, Traced
 
 log = logging.getLogger("paxiom.node.transport")
 
-Handler = Callable[[str, Message | Traced], None]
+Handler = Callable[[str, PeerMessage | Traced], None]
 """Receives every decoded message with the name of the node that sent it; must not block."""
 READ_CHUNK = 1 << 16
-RECEIVED = codec.MESSAGES | {Traced}
-"""What a peer may send after its hello: a protocol message, bare or with its id (a tracing sender)."""
+RECEIVED = WIRE | {Traced}
+"""What a peer may send after its hello: a protocol message or a reference to one (`echoes`), bare or with
+its id (a tracing sender)."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +153,7 @@ class PeerTransport:
             self._back[peer] = asyncio.Event()
             self._spawn(self._dial(peer))
 
-    def send(self, dst: str, msg: Message | Traced) -> None:
+    def send(self, dst: str, msg: PeerMessage | Traced) -> None:
         """Queue `msg` for `dst`; never blocks (a full queue drops its oldest frame)."""
         self._enqueue((dst,), msg)
 
@@ -159,7 +161,7 @@ class PeerTransport:
         """Queue `msg` for every peer, encoded once."""
         self._enqueue(tuple(self._outboxes), msg)
 
-    def _enqueue(self, dsts: tuple[str, ...], msg: Message | Traced) -> None:
+    def _enqueue(self, dsts: tuple[str, ...], msg: PeerMessage | Traced) -> None:
         last, frame = self._last
         # The host sends a broadcast as one message per peer, one after the other (the same object, or equal
         # ones built per peer): encode it once. Equal messages encode alike, and the check is cheap because
@@ -341,7 +343,7 @@ class PeerTransport:
     async def _read(self, src: str, where: str, frames: AsyncIterator[bytes]) -> None:
         try:
             async for payload in frames:
-                msg = cast(Message | Traced, codec.decode(payload, RECEIVED))
+                msg = cast(PeerMessage | Traced, codec.decode(payload, RECEIVED))
                 self.counters.frames_in += 1
                 try:
                     self.handler(src, msg)
