@@ -187,3 +187,15 @@ def test_the_fast_learner_process_decides_only_on_a_fast_quorum_at_a_fast_ballot
     report = replay(target, "learner", 0, steps, mutant, variant="fastpaxos")
     assert [f.rule for f in report.findings] == ["learner_quorum"] and "fast quorum" in report.findings[0].reason
     assert replay(target, "learner", 0, steps, {}, variant="fastpaxos").conforms
+
+
+def test_a_coordinator_recovering_wrongly_after_a_collision_is_caught_as_a_process(tmp_path: Path) -> None:
+    """Four acceptors, fast quorums of 3: a fast ballot where a1, a2 vote v2 and a3 v1 (a4 nothing); the
+    coordinator's phase 1 hears a1, a2, a3. With the fast quorum {a1, a2, a4}, v2 may have been chosen, so
+    the recovery rule forces v2; the mutant proposes the smallest value at the highest ballot, v1."""
+    target = ProcessTarget([sys.executable, str(EXAMPLES / "proposer_v2.py")], tmp_path)
+    steps = [Step("rival_fast", (0, 0, 0b0111, 0b0100, 1, 2)), Step("propose", (0, 0)), Step("finish", (0, 0, 0))]
+    mutant = {"mutant": "highest-vote-after-collision"}
+    report = replay(target, "proposer", 1, steps, mutant, variant="fastpaxos")
+    assert [f.rule for f in report.findings] == ["recovery"] and "allow only v2" in report.findings[0].reason
+    assert replay(target, "proposer", 1, steps, {}, variant="fastpaxos").conforms
