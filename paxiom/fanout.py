@@ -71,7 +71,7 @@ def ordered(
         yield from map(job, items)
         return
     with ExitStack() as stack:
-        submit, width = _dask(pool, stack) if pool.scheduler is not None else _local(pool, stack)
+        submit, width = _dask(pool, stack) if pool.scheduler is not None else _local(pool, stack, job)
         window = max(1, ahead if ahead is not None else 2 * width)
         running: deque[Any] = deque()  # concurrent.futures or Dask futures, in job order
         upcoming = iter(items)
@@ -94,9 +94,16 @@ def ordered(
 Submit = Callable[[Callable[[Any], Any], Any], Any]
 
 
-def _local(pool: Pool, stack: ExitStack) -> tuple[Submit, int]:
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+def _local(pool: Pool, stack: ExitStack, job: Callable[[Any], Any]) -> tuple[Submit, int]:
+    context: multiprocessing.context.BaseContext
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        server = multiprocessing.get_context("forkserver")
+        # workers fork from a server that has imported the job's module once: a pool starts in ~0.2 s
+        # instead of each worker importing paxiom (~2.5 s on a loaded machine)
+        server.set_forkserver_preload([job.__module__])
+        context = server
+    else:
+        context = multiprocessing.get_context("spawn")
     executor = stack.enter_context(ProcessPoolExecutor(pool.workers, mp_context=context))
 
     def submit(job: Callable[[Any], Any], item: Any) -> Future[Any]:
