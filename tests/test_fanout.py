@@ -95,3 +95,13 @@ def test_a_hunt_on_a_dask_cluster_brings_back_the_same_shrunk_replay(dask_schedu
 def test_a_hunt_on_its_own_local_dask_cluster() -> None:
     pytest.importorskip("distributed")
     assert verdict(small_hunt(Pool(2, LOCAL_DASK))) == verdict(small_hunt())
+
+
+@pytest.mark.slow
+def test_a_campaign_on_two_workers_reports_every_seed_in_order() -> None:
+    from paxiom.campaign.run import RunSpec
+    from paxiom.campaign.table import campaign
+
+    reports, table = campaign(RunSpec(seed=1000, duration=5), 2, None, workers=2)
+    assert [r.seed for r in reports] == [1000, 1001] and table["runs"] == 2
+    assert all(r.ok for r in reports), [r.anomalies for r in reports]
