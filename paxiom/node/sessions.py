@@ -101,6 +101,9 @@ class SessionMachine:
         self.idle_limit = idle_limit
         self.applied = 0
         """Commands applied (retries included): the deterministic clock of expiry."""
+        self._idle_due = 0
+        """No session can be idle for `idle_limit` before `applied` reaches this (the oldest session's last
+        touch only ever moves on), so `apply` looks for idle sessions only from then on."""
         self.sessions: OrderedDict[str, _Session] = OrderedDict()
         """Least recently applied first."""
 
@@ -120,13 +123,15 @@ class SessionMachine:
                 session.seq, session.result = seq, self.app.apply(command.op)
             session.touched = self.applied
             sessions.move_to_end(client)
-        self._expire()
+        if len(sessions) > self.capacity or self.applied >= self._idle_due:
+            self._expire()
         return _APPLIED + session.result
 
     def _expire(self) -> None:
         sessions = self.sessions
         while len(sessions) > self.capacity or self.applied - next(iter(sessions.values())).touched >= self.idle_limit:
             del sessions[next(iter(sessions))]
+        self._idle_due = next(iter(sessions.values())).touched + self.idle_limit
 
     def snapshot(self) -> bytes:
         table = [[client, s.seq, s.result, s.touched] for client, s in self.sessions.items()]
@@ -137,4 +142,5 @@ class SessionMachine:
         applied, table, inner = msgpack.unpackb(state, raw=False)
         self.app.restore(inner)
         self.applied = applied
+        self._idle_due = 0
         self.sessions = OrderedDict((client, _Session(seq, result, touched)) for client, seq, result, touched in table)
