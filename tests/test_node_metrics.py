@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import urllib.request
 
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+
 from paxiom.node.clusterfile import Address
-from paxiom.node.metrics import Metrics
+from paxiom.node.metrics import LATENCY_BUCKETS, Metrics
 
 
 def test_endpoint_serves_histograms_and_counters_of_this_node_only() -> None:
@@ -23,3 +25,17 @@ def test_endpoint_serves_histograms_and_counters_of_this_node_only() -> None:
     assert 'paxiom_sync_latency_seconds_count{node="n1"} 1.0' in text
     assert 'paxiom_frames_total{direction="out",link="peer",node="n1"} 3.0' in text
     assert "n2" not in text and 'node="n2"' in second.render()
+
+
+def test_the_commit_latency_tally_exposes_what_a_prometheus_histogram_would() -> None:
+    metrics, registry = Metrics("n1"), CollectorRegistry()
+    reference = Histogram("paxiom_commit_latency_seconds", "x", ["node"], buckets=LATENCY_BUCKETS, registry=registry)
+    for seconds in (0.0001, 0.0005, 0.0007, 0.001, 0.05, 0.3, 4.0, 9.0, *(i / 997 for i in range(300))):
+        metrics.commit_latency.observe(seconds)
+        reference.labels("n1").observe(seconds)
+
+    def samples(text: str) -> list[str]:
+        return [line for line in text.splitlines() if line.startswith("paxiom_commit_latency_seconds_")]
+
+    expected = [line for line in samples(generate_latest(registry).decode()) if "_created" not in line]
+    assert samples(metrics.render()) == expected and len(expected) == len(LATENCY_BUCKETS) + 3
