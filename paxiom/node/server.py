@@ -269,6 +269,11 @@ class Trace:
         self.file.close()
 
 
+def _log_alarm(text: str) -> None:
+    """What the core refused or could not do (a divergent catch-up, a snapshot too large): an operator's matter."""
+    log.warning(text, extra={"event": "alarm"})
+
+
 def recovery(report: StorageReport) -> dict[str, Any]:
     """What this incarnation's start found on disk and set aside (corruption refuses the start instead, logged
     as `corrupt`): a torn tail dropped, log damage a snapshot covers, damaged snapshots skipped."""
@@ -388,6 +393,7 @@ class Node:
             incarnation=self.incarnation,
             reply=self.waiters.applied,
             sink=self.trace,
+            alarm=_log_alarm,
         )
         return security
 
