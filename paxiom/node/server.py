@@ -375,6 +375,7 @@ class Node:
             alpha=tuning["alpha"],
             batch_size=tuning["batch_size"],
             snapshot_interval=tuning["snapshot_interval"],
+            snapshot_bytes=codec.MAX_STATE,  # a bigger snapshot could be neither logged nor sent
         )
         config.check()
         security = self._security()
