@@ -37,7 +37,7 @@ from typing import Any
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.fast.replica import is_fast
-from paxiom.impl.messages import Accept, Accepted, Propose
+from paxiom.impl.messages import Accept, Accepted, Envelope, Forward, Propose
 from paxiom.impl.observe import Applied, Record, Sent
 from paxiom.impl.proposer import Role
 from paxiom.impl.sim.runner import Execution
@@ -143,28 +143,26 @@ class Cluster:
                     return leader
         raise SystemExit("no stable leader was elected during the warm-up")
 
-    def submit(self, gateway: int, command: Command) -> None:
-        self.feed(
-            {
-                "action": "submit",
-                "replica": gateway,
-                "client": command.client,
-                "seq": command.seq,
-                "command": command.op.decode(),
-            }
-        )
+    def send(self, command: Command, fast: bool) -> None:
+        """A client's command, arriving in the next round: at every acceptor (`Propose`) on the fast path, at
+        the leader (`Forward`) on the classic one. A client is no replica: its message names its
+        destination as its sender."""
+        value = (command,)
+        leader = self.leader()
+        targets = range(self.n) if fast or leader is None else [leader]
+        for dst in targets:
+            self.sim.network.send(None, Envelope(dst, dst, Propose(value) if fast else Forward(value)))
 
 
 def delays(variant: str, replicas: int, commands: int) -> dict[str, float]:
-    """Message delays from submission to applied at the leader and everywhere, one command at a time."""
+    """Message delays from a client's send to applied at the leader and everywhere, one command at a time."""
     cluster = Cluster(ClusterSettings(replicas=replicas, variant=variant))
-    leader = cluster.warm_up()
-    gateway = (leader + 1) % replicas
+    cluster.warm_up()
     at_leader, everywhere = [], []
     for seq in range(1, commands + 1):
         command = Command("c", seq, f"set k v{seq}".encode())
         start = cluster.watch.round
-        cluster.submit(gateway, command)
+        cluster.send(command, variant == "fastpaxos")
         while command not in cluster.watch.everywhere:
             cluster.round()
         at_leader.append(cluster.watch.first[command] - start)
@@ -173,39 +171,41 @@ def delays(variant: str, replicas: int, commands: int) -> dict[str, float]:
 
 
 def collisions(variant: str, replicas: int, rounds: int, rate: float, seed: int) -> dict[str, float]:
-    """Two clients at two gateways, one command each per round, a `rate` of the rounds colliding."""
+    """Two clients, one command each per round, a `rate` of the rounds colliding."""
     settings = ClusterSettings(replicas=replicas, variant=variant, seed=seed)
     cluster = Cluster(settings)
     leader = cluster.warm_up()
+    fast = variant == "fastpaxos"
     rng = random.Random(f"collisions/{seed}/{rate}")
-    gateways = [(leader + 1) % replicas, (leader + 2) % replicas]
-    others = [r for r in range(replicas) if r not in gateways]
-    sent: dict[Command, tuple[int, int]] = {}
-    """Each command: its gateway and the round it was last submitted in."""
+    family = settings.quorums().fast
+    smallest = min(q.bit_count() for q in family.minimal_quorums) if family is not None else replicas
+    swapped = set([r for r in range(replicas) if r != leader][: replicas - smallest + 1])
+    """Acceptors that hear the second client first in a colliding round: then neither value has a fast quorum."""
+    sent: dict[Command, int] = {}
+    """Each command and the round it was last sent in."""
     timeout = 3 * settings.election_timeout
     start, retries, collided = cluster.watch.round, 0, 0
     for i in range(rounds + DRAIN_ROUNDS):
         first: set[int] = set()
-        if i < rounds and i and rng.random() < rate:
-            # two acceptors hear the second gateway's relay before the first's: both slots collide
+        if fast and i < rounds and i and rng.random() < rate:
+            # enough acceptors hear the second client before the first that neither has a fast quorum
             collided += 1
-            swapped = set(others[:2])
             first = {
                 mid
                 for mid, e in cluster.sim.network.in_flight.items()
-                if isinstance(e.msg, Propose) and e.src == gateways[1] and e.dst in swapped
+                if isinstance(e.msg, Propose) and e.msg.commands[0].client == "c1" and e.dst in swapped
             }
         cluster.round(first)
         if i < rounds:
-            for c, gateway in enumerate(gateways):
+            for c in range(2):
                 command = Command(f"c{c}", i + 1, f"set k{c} v{i}".encode())
-                sent[command] = (gateway, cluster.watch.round)
-                cluster.submit(gateway, command)
-        for command, (gateway, when) in list(sent.items()):
+                sent[command] = cluster.watch.round
+                cluster.send(command, fast)
+        for command, when in list(sent.items()):
             if command not in cluster.watch.first and cluster.watch.round - when >= timeout:
                 retries += 1
-                sent[command] = (gateway, cluster.watch.round)
-                cluster.submit(gateway, command)
+                sent[command] = cluster.watch.round
+                cluster.send(command, fast)
         if i >= rounds and all(command in cluster.watch.everywhere for command in sent):
             break
     else:

@@ -4,21 +4,22 @@ acceptors (Lamport, "Fast Paxos", 2006, section 4 on a sequence of instances).
 Ballots of even rounds are fast, of odd rounds classic (`is_fast`). A replica elected at a fast ballot runs
 phase 1 once for the log as in Multi-Paxos, (re-)proposes in the slots its promises reported votes in, by
 the coordinator's recovery rule of `spec/fastpaxos.py` (`fastpaxos.recoverable`, called here, not
-restated), and then sends `AnyFrom(ballot, next_slot)`: every acceptor that has not promised higher now
-votes for each client command it receives (`Propose`, or a client submitting to it, which it relays as a
-`Propose` to the others) in its lowest slot
-from there on where it has not voted at that ballot, and sends the vote to every replica. Every replica
-learns a slot when a fast quorum voted one value there at one fast ballot: two message delays from the
-client, against three in classic Multi-Paxos (client, leader, acceptors, learners).
+restated), proposes the commands forwarded to it while it stood, and then sends `AnyFrom(ballot, slot)`:
+every acceptor that has not promised higher now votes for each client command it receives — a client's
+`Propose`, or a client submitting to it, its gateway, which relays it to the others as a `Propose` — in its
+lowest slot from there on where it has not voted at that ballot, and sends the vote to every replica. Every
+replica learns a slot when a fast quorum voted one value there at one fast ballot: two message delays from
+the client, against three to the leader (four to every replica) in classic Multi-Paxos.
 
-Collisions: acceptors that received two commands in different orders put them in different slots. The
+Collisions: acceptors that receive two commands in different orders put them in different slots. The
 leader sees it in its tally (no value can still reach a fast quorum) or, for slots left short by lost
 messages, when the commit point has not moved for two heartbeats; it falls back to a classic ballot (the
 next odd round) whose phase 1 reports the fast votes, proposes in each slot what the recovery rule allows
-(a collided command when it is free to choose, so none is lost), and once those slots are chosen, is
-elected at the next fast ballot again. An acceptor with no open fast ballot (none received, or promised
-higher since) forwards a client's commands to the leader, as classic Multi-Paxos does; commands queued at a
-leader whose fast ballot is open are relayed to the acceptors as a `Propose`.
+(a collided command when it is free to choose, so none is lost), and runs classic for `CLASSIC_SLOTS` new
+slots (doubling with each collision in a row: under contention the fast path only costs recoveries) before
+it stands at a fast ballot again. An acceptor that promised a fast ballot whose AnyFrom has not arrived
+holds its clients' commands until it does; one with no fast ballot open forwards them to the leader, as
+classic Multi-Paxos does; commands queued at a leader whose fast ballot is open are relayed as a `Propose`.
 
 The rules a bug would break are small named methods (`FastProposer.decides`, `FastProposer.recover_value`,
 `FastReplica.free_slot`), which the mutant catalogue overrides (`impl.fast.mutants`).
@@ -207,10 +208,7 @@ class FastReplica(Replica):
             self._relay(commands)
             self._settle()
             return True
-        if is_fast(self.acceptor.promise) and (self.open is None or self.open.ballot < self.acceptor.promise):
-            self.held.append(commands)  # promised a fast ballot whose AnyFrom is on its way: vote then
-            return True
-        return super().submit(commands)
+        return self._hold(commands) or super().submit(commands)
 
     def tick(self) -> None:
         super().tick()
@@ -255,6 +253,13 @@ class FastReplica(Replica):
         self.cursor = slot + 1
         self._send([(dst, reply) for dst in range(self.config.n)])
         return True
+
+    def _hold(self, value: Value) -> bool:
+        """Keep a client's value if this acceptor promised a fast ballot whose AnyFrom is on its way."""
+        if is_fast(self.acceptor.promise) and (self.open is None or self.open.ballot < self.acceptor.promise):
+            self.held.append(value)
+            return True
+        return False
 
     def _relay(self, value: Value) -> None:
         """The gateway's hop: a client's commands to every other acceptor."""
@@ -307,7 +312,9 @@ class FastReplica(Replica):
             case AnyFrom():
                 self._open(src, msg)
             case Propose(commands):
-                self._fast_vote(commands)
+                relayed = src != self.me and src == self.proposer.leader_hint
+                if not (self._fast_vote(commands) or self._hold(commands) or relayed):
+                    super().submit(commands)  # a client's, at a closed acceptor: the classic path
             case Accepted(ballot) if is_fast(ballot):
                 super()._handle(src, msg)
                 self._tally(src, msg)
