@@ -37,10 +37,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--progress", type=Path, help="Rewrite the running totals (JSON) here after every run.")
-    parser.add_argument("--teeth", action="store_true", help="Run every bug's tooth (paxiom.campaign.teeth) instead.")
+    parser.add_argument("--teeth", nargs="?", const="", metavar="BUG,...",
+                        help="Run every bug's tooth (paxiom.campaign.teeth), or these, instead.")  # fmt: skip
     args = parser.parse_args()
-    if args.teeth:
-        teeth(args.out, args.json)
+    if args.teeth is not None:
+        teeth([m for m in args.teeth.split(",") if m] or list(TEETH), args.out, args.json)
         return
     reports: list[RunReport] = []
     started = time.monotonic()
@@ -61,20 +62,25 @@ def main() -> None:
     sys.exit(0 if table["runs_failed"] == 0 else 1)
 
 
-def teeth(out: Path | None, as_json: bool) -> None:
+def teeth(mutants: list[str], out: Path | None, as_json: bool) -> None:
     """The teeth table: each bug a node can carry, whether its tooth caught it, by what, after how many runs."""
+    unknown = [m for m in mutants if m not in TEETH]
+    if unknown:
+        sys.exit(f"bench/campaign.py: --teeth: no tooth for {', '.join(unknown)} (teeth: {', '.join(TEETH)})")
     with tempfile.TemporaryDirectory(prefix="paxiom-teeth-") as scratch:
         root = out or Path(scratch)
         bites = []
-        for mutant in TEETH:
+        for mutant in mutants:
             found = bite(mutant, root)
             bites.append(found)
             print(f"{mutant}: {'caught' if found.caught else 'MISSED'} {found.by}", file=sys.stderr, flush=True)
     rows = [
         {"mutant": b.mutant, "caught": b.caught, "by": b.by, "runs": b.runs, "budget": TEETH[b.mutant].runs,
          "schedule": schedule_name(b.mutant), "seed": b.seed} for b in bites
-    ] + [{"mutant": m, "caught": None, "by": why} for m, why in NOT_EXPOSED.items()]  # fmt: skip
-    rows += [{"mutant": m, "caught": False, "by": "no tooth"} for m in unaccounted()]
+    ]  # fmt: skip
+    if len(mutants) == len(TEETH):
+        rows += [{"mutant": m, "caught": None, "by": why} for m, why in NOT_EXPOSED.items()]
+        rows += [{"mutant": m, "caught": False, "by": "no tooth"} for m in unaccounted()]
     if as_json:
         print(json.dumps(rows))
     else:

@@ -103,7 +103,7 @@ class Tooth:
 
 
 _MIX = Tooth(seed=21)
-_STORM = Tooth(storm, duration=14.0)
+_STORM = Tooth(storm, duration=30.0, runs=3)
 TEETH: dict[str, Tooth] = {
     "ack-before-sync": Tooth(power_cuts, duration=8, seed=7, runs=1,
                              signs=("without its synced vote", "lost", "not linearizable")),
@@ -125,7 +125,7 @@ TEETH: dict[str, Tooth] = {
     "mixed-ballot-votes": _STORM,
     "first-vote-not-highest": _STORM,
     "ballots-not-unique": _STORM,
-    "double-count-acceptor": Tooth(storm, nodes=5, duration=14.0),
+    "double-count-acceptor": Tooth(storm, nodes=5, duration=30.0, runs=3),
 }  # fmt: skip
 """Every injectable bug the service can show, and how."""
 
