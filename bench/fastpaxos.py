@@ -5,21 +5,23 @@
 
 Time is counted in message delays: the cluster runs in synchronous rounds, and in each round every message
 in flight is delivered, every replica ticks once (so heartbeats, elections and the fast leader's stall check
-run on the same clock), and then clients submit. A message sent in round t arrives in round t + 1. Clients
-sit next to a replica, their gateway, which is never the leader: a classic client's command goes gateway ->
-leader (Forward) -> acceptors (Accept) -> leader (Accepted) -> every replica (Chosen); a fast client's is voted
-by its gateway and relayed to the other acceptors (Propose), whose votes reach every replica (Accepted).
+run on the same clock), and then clients send. A message sent in round t arrives in round t + 1. Clients are
+outside the cluster, one delay from every replica: a classic client sends its command to the leader
+(Forward), which sends it to the acceptors (Accept), whose votes reach the leader (Accepted), which tells
+every replica (Chosen); a fast client sends it to every acceptor (Propose), whose votes reach every replica.
 
-1. Delays: one command at a time on a quiet cluster; rounds from its submission until the leader, and until
-   every replica, applied it.
-2. Collisions: two clients at two gateways each submit one command every round for --rounds rounds. Their
-   relays normally reach every acceptor in the same order, so each slot gets one value from a fast quorum; in a
-   fraction (the collision rate) of the rounds, two acceptors get them in the other order, so neither command
-   reaches a fast quorum in either of the two slots and the leader must recover through a classic ballot. A
-   command not applied within a client timeout (three election timeouts) is submitted again. Throughput is the
-   commands applied everywhere per round, until all are; the delay is from first submission to applied
-   everywhere. Classic Multi-Paxos runs the same workload once (the order of its clients' messages changes
-   nothing it does) and is the peer every ratio is taken against.
+1. Delays: one command at a time on a quiet cluster; rounds from the client's send until the leader, and
+   until every replica, applied it.
+2. Collisions: two clients each send one command every round for --rounds rounds. Their messages normally
+   reach every acceptor in the same order, so each slot gets one value from every acceptor; in a fraction
+   (the collision rate) of the rounds, enough acceptors get them in the other order that neither command has a
+   fast quorum in either slot, and the leader must recover through a classic ballot (and, with collisions in
+   a row, stays classic longer: `impl.fast.replica.CLASSIC_SLOTS`). A command not applied within a client
+   timeout (three election timeouts) is sent again. Throughput is the commands applied everywhere per round,
+   until all are; the delay is from the first send to applied everywhere; "fast path" is the share of
+   command slots chosen by a fast quorum's votes for a client's Propose, no 2a. Classic Multi-Paxos runs the
+   same workload once (the order of its clients' messages changes nothing it does) and is the peer every
+   ratio is taken against.
 
 Every run is judged by the refinement oracle (spec/multipaxos.py, spec/fastpaxos.py): a benchmark of a run the
 spec does not allow would measure nothing.
@@ -136,7 +138,7 @@ class Cluster:
             self.round()
             leader = self.leader()
             replica = self.sim.replicas[leader] if leader is not None else None
-            if replica is not None and getattr(replica.proposer, "any_from", 0) is not None:
+            if leader is not None and replica is not None and getattr(replica.proposer, "any_from", 0) is not None:
                 for _ in range(QUIET_ROUNDS):
                     self.round()
                 if self.leader() == leader:
@@ -244,7 +246,7 @@ def main() -> None:
         print()
         return
     d = doc["delays"]
-    print(f"message delays per command, {args.replicas} replicas, client next to a follower (no contention):")
+    print(f"message delays per command, {args.replicas} replicas, one client outside the cluster (no contention):")
     print(f"  {'':<24}{'classic':>9}{'fast':>7}{'fast/classic':>14}")
     for where in ("leader", "everywhere"):
         c, f = d["multipaxos"][where], d["fastpaxos"][where]
