@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""A Fast Paxos (and single-decree Paxos) learner speaking paxiom-conform/1 and /2 on stdin/stdout.
+"""A learner of single-decree, Multi- and Fast Paxos speaking paxiom-conform/1 and /2 on stdin/stdout.
 
     paxiom conform --variant fastpaxos --role learner -- python3 examples/conformance/learner_v2.py
+    paxiom conform --variant multipaxos --role learner -- python3 examples/conformance/learner_v2.py
 
-It tallies `accepted` messages per (ballot, value), each acceptor once, and decides when the voters include
+It tallies `accepted` messages per (slot, ballot, value), each acceptor once, and decides when the voters
+include
 a quorum of the ballot's kind: a fast quorum (`quorums.fast` of init) at a ballot whose round is in
 `fast_rounds`, a phase-2 quorum at any other. Fast ballots need the larger quorum because acceptors there
 vote for whichever client value reached them first, so a classic quorum's worth of votes can sit beside
 votes for another value. Nothing is persisted: a decision is only ever re-derived from votes.
 
-`--option mutant=classic-quorum-at-fast-ballot` decides on a phase-2 quorum at every ballot, fast or not.
+`--option mutant=NAME`:
+- classic-quorum-at-fast-ballot (fastpaxos): it decides on a phase-2 quorum at every ballot, fast or not;
+- count-across-slots (multipaxos): it tallies votes per (ballot, value), adding up votes of different slots.
 """
 
 from __future__ import annotations
@@ -24,20 +28,24 @@ class Learner:
         self.me = init["node"]
         self.quorums: dict[str, dict[str, Any]] = init["quorums"]
         self.fast_rounds = set(init.get("fast_rounds", ()))
-        self.votes: dict[tuple[int, str, str], set[str]] = {}
-        """(round, proposer, value) -> the acceptors that voted for it there."""
+        self.votes: dict[tuple[Any, ...], set[str]] = {}
+        """(slot, round, proposer, value) -> the acceptors that voted for it there."""
 
     def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
         if msg["type"] == "accept":
             return []  # a copy of a coordinator's proposal: only votes count
         if msg["type"] != "accepted":
             raise Refused("unsupported", f"a learner does not handle {msg['type']}")
-        (rnd, proposer), value = msg["ballot"], msg["value"]
-        voters = self.votes.setdefault((rnd, proposer, value), set())
+        rnd, slot = msg["ballot"][0], msg.get("slot")
+        voters = self.votes.setdefault(self.key(msg), set())
         voters.add(msg["from"])
         if any(set(q) <= voters for q in self.quorum(rnd)["sets"]):
-            return [{"type": "decision", "from": self.me, "value": value}]
+            slotted = {} if slot is None else {"slot": slot}
+            return [{"type": "decision", "from": self.me, "value": msg["value"], **slotted}]
         return []
+
+    def key(self, msg: dict[str, Any]) -> tuple[Any, ...]:
+        return (msg.get("slot"), *msg["ballot"], msg["value"])
 
     def quorum(self, rnd: int) -> dict[str, Any]:
         return self.quorums["fast"] if rnd in self.fast_rounds else self.quorums["phase2"]
@@ -48,7 +56,15 @@ class ClassicQuorumAtFastBallot(Learner):
         return self.quorums["phase2"]  # BUG: a fast ballot's votes may collide; it needs a fast quorum
 
 
-MUTANTS = {"classic-quorum-at-fast-ballot": ClassicQuorumAtFastBallot}
+class CountAcrossSlots(Learner):
+    def key(self, msg: dict[str, Any]) -> tuple[Any, ...]:
+        return (*msg["ballot"], msg["value"])  # BUG: the same value voted in two slots counts as one tally
+
+
+MUTANTS: dict[str, type[Learner]] = {
+    "classic-quorum-at-fast-ballot": ClassicQuorumAtFastBallot,
+    "count-across-slots": CountAcrossSlots,
+}
 
 
 def start(init: dict[str, Any]) -> Learner:

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""A Fast Paxos coordinator (and single-decree proposer) speaking paxiom-conform/1 and /2 on stdin/stdout.
+"""A Fast Paxos coordinator (and single-decree proposer), and a Multi-Paxos leader, speaking
+paxiom-conform/1 and /2 on stdin/stdout.
 
     paxiom conform --variant fastpaxos --role proposer -- python3 examples/conformance/proposer_v2.py
+    paxiom conform --variant multipaxos --role proposer -- python3 examples/conformance/proposer_v2.py
 
 A client's `propose` (or its timer) starts a ballot one round above every round it used or heard of in a
 nack; the round is persisted in <data_dir>/proposer.json before the prepare goes out, so a restart never
@@ -13,10 +15,17 @@ whichever such R exists — the only value a fast quorum may have chosen — and
 at a fast ballot it sends `any`; otherwise it proposes the forced value or its client's. It decides once a
 quorum of the ballot's kind (fast at a fast ballot) voted one value.
 
+The Multi-Paxos leader (`Leader`) runs one phase 1 for the whole log; once a phase-1 quorum has promised
+it catches up: in every slot some promise reported a vote for, it proposes the highest one reported there,
+and only then gives its clients' values the free slots, lowest first. It decides each slot on a phase-2
+quorum of votes there.
+
 `--option mutant=NAME`:
 - highest-vote-after-collision: after a collision it proposes the smallest value voted at k, as if the
   classic highest-vote rule applied, instead of the one a fast quorum may have chosen;
-- any-despite-votes: at a fast ballot it sends any whatever its promises report.
+- any-despite-votes: at a fast ballot it sends any whatever its promises report;
+- recover-last-slot-only (multipaxos): after phase 1 it re-proposes only the highest slot reported, taking
+  the slots below it as free for its clients' values.
 """
 
 from __future__ import annotations
@@ -120,6 +129,74 @@ class Proposer:
         return [{**doc, "from": self.me, "to": a, "ballot": self.ballot} for a in self.acceptors]
 
 
+class Leader(Proposer):
+    def __init__(self, init: dict[str, Any]) -> None:
+        super().__init__(init)
+        self.slots: int = init["slots"]
+        self.queue: list[str] = []
+        """Clients' values not yet given a slot."""
+        self.reports: dict[str, dict[int, Vote]] = {}
+        self.log: dict[int, str] = {}
+        """What it proposed in each slot at its current ballot."""
+        self.tally: dict[tuple[int, str], set[str]] = {}
+        self.chosen: set[int] = set()
+
+    def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = msg["type"]
+        if kind == "propose":
+            if msg["value"] not in self.queue and msg["value"] not in self.log.values():
+                self.queue.append(msg["value"])
+            return self.start() if self.ballot is None else self.assign() if self.proposed else []
+        if kind == "timeout":
+            return self.start() if self.queue or set(self.log) - self.chosen else []
+        if kind == "nack":
+            return super().handle(msg)
+        if msg["ballot"] != self.ballot:
+            return []  # an answer to an earlier ballot
+        if kind == "promise":
+            self.reports[msg["from"]] = {v["slot"]: (key(v["ballot"]), v["value"]) for v in msg["votes"]}
+            return self.phase2() if not self.proposed and self.has_quorum("phase1", set(self.reports)) else []
+        if kind == "accepted":
+            slot = msg["slot"]
+            voters = self.tally.setdefault((slot, msg["value"]), set())
+            voters.add(msg["from"])
+            if slot not in self.chosen and self.has_quorum("phase2", voters):
+                self.chosen.add(slot)
+                return [{"type": "decision", "from": self.me, "value": msg["value"], "slot": slot}]
+            return []
+        raise Refused("unsupported", f"a leader does not handle {kind}")
+
+    def start(self) -> list[dict[str, Any]]:
+        self.queue += [v for v in self.log.values() if v not in self.queue]  # re-proposed under the new ballot
+        self.reports, self.log, self.tally = {}, {}, {}
+        return super().start()
+
+    def phase2(self) -> list[dict[str, Any]]:
+        self.proposed = True
+        for slot in self.slots_to_recover():
+            reported = [r[slot] for r in self.reports.values() if slot in r]
+            self.log[slot] = max(reported)[1]  # the highest vote reported in that slot
+        out = [m for slot, value in sorted(self.log.items()) for m in self.accept(slot, value)]
+        return out + self.assign()
+
+    def slots_to_recover(self) -> list[int]:
+        return sorted({slot for r in self.reports.values() for slot in r})
+
+    def assign(self) -> list[dict[str, Any]]:
+        out = []
+        for value in [v for v in self.queue if v not in self.log.values()]:
+            free = [s for s in range(self.slots) if s not in self.log]
+            if not free:
+                break
+            self.log[free[0]] = value
+            out += self.accept(free[0], value)
+        self.queue = [v for v in self.queue if v not in self.log.values()]
+        return out
+
+    def accept(self, slot: int, value: str) -> list[dict[str, Any]]:
+        return self.to_acceptors({"type": "accept", "slot": slot, "value": value})
+
+
 class HighestVoteAfterCollision(Proposer):
     def after_collision(self, top: tuple[int, str], values: list[str]) -> str | None:
         return values[0]  # BUG: a collision is not a single highest vote; the fast quorums decide
@@ -130,14 +207,24 @@ class AnyDespiteVotes(Proposer):
         return None if self.is_fast() else super().recover(reported)  # BUG: free at every fast ballot
 
 
-MUTANTS = {"highest-vote-after-collision": HighestVoteAfterCollision, "any-despite-votes": AnyDespiteVotes}
+class RecoverLastSlotOnly(Leader):
+    def slots_to_recover(self) -> list[int]:
+        return super().slots_to_recover()[-1:]  # BUG: the lower slots' votes are taken as settled
+
+
+MUTANTS: dict[str, type[Proposer]] = {
+    "highest-vote-after-collision": HighestVoteAfterCollision,
+    "any-despite-votes": AnyDespiteVotes,
+    "recover-last-slot-only": RecoverLastSlotOnly,
+}
 
 
 def start(init: dict[str, Any]) -> Proposer:
     name = init.get("options", {}).get("mutant")
     if name is not None and name not in MUTANTS:
         raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(MUTANTS)}")
-    return MUTANTS.get(name, Proposer)(init)
+    default = Leader if init.get("variant") == "multipaxos" else Proposer
+    return MUTANTS.get(name, default)(init)
 
 
 if __name__ == "__main__":

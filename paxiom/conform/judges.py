@@ -116,6 +116,10 @@ class BaseJudge(ABC, Generic[S]):
         """The spec's message for a canonical one (None for those the spec has no message for)."""
 
     @abstractmethod
+    def phase1b(self, s: S, a: int, bi: int) -> S | None:
+        """The variant's Phase1b action: acceptor a joins ballot bi in state s."""
+
+    @abstractmethod
     def must_answer(self, m: Input) -> str | None:
         """For an acceptor under test alone: why it must answer `m` (the spec lets it), or None."""
 
@@ -270,6 +274,9 @@ class Judge(BaseJudge[paxos.State]):
         if isinstance(m, Accept) and self.phase2b(view, a, bi, m.value) is not None:
             return f"did not vote for {m.value} at {m.ballot} although its promise was {promised}"
         return None
+
+    def phase1b(self, s: paxos.State, a: int, bi: int) -> paxos.State | None:
+        return paxos.phase1b(self.cfg, s, a, bi)
 
     def phase2b(self, view: paxos.State, a: int, bi: int, v: str) -> paxos.State | None:
         """The variant's Phase2b action (a vote for a leader's proposal)."""

@@ -13,8 +13,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paxiom.conform.judges import MAX_BALLOT, BaseJudge, Violated
-from paxiom.conform.messages import Accept, Accepted, Ballot, Input, Prepare, Promise, Protocol, SlotVote, votes_text
-from paxiom.conform.world import SLOTS, BaseWorld, pick
+from paxiom.conform.messages import (
+    Accept,
+    Accepted,
+    Ballot,
+    Input,
+    Nack,
+    Prepare,
+    Promise,
+    Protocol,
+    SlotVote,
+    votes_text,
+)
+from paxiom.conform.world import SLOTS, BaseWorld, Event, pick
 from paxiom.spec import multipaxos as mp
 from paxiom.spec.paxos import M1a
 from paxiom.variants import build_model
@@ -55,6 +66,9 @@ class MultiJudge(BaseJudge[mp.State]):
             case Accepted(src=src, ballot=b, value=v, slot=int(slot)):
                 return mp.M2b(self.acc_index[src], self.bint(b), slot, v)
         return None
+
+    def phase1b(self, s: mp.State, a: int, bi: int) -> mp.State | None:
+        return mp.phase1b(self.cfg, s, a, bi)
 
     def proposal_at(self, bi: int, slot: int) -> str | None:
         return next((m.val for m in self.s.msgs if isinstance(m, mp.M2a) and (m.bal, m.slot) == (bi, slot)), None)
@@ -136,6 +150,60 @@ class MultiJudge(BaseJudge[mp.State]):
         reason = f"{v.reason}: one promise covers every slot, and {what} raised it"
         return Violated("promise_covers_all_slots", v.node, reason)
 
+    def judge_accept(self, node: str, o: Accept) -> None:
+        """A leader's proposal in one slot, by `multipaxos.phase2a` over the promises it received: after its one
+        phase 1 it must propose, in every slot, the highest vote its quorum reported there (catching up)."""
+        self.owned(node, o.ballot, "accept")
+        m = self.to_spec(o)
+        if m in self.s.msgs or not isinstance(m, mp.M2a):
+            return
+        view = self.view(node, ("1b",), everyone=("2a",))
+        if mp.phase2a(self.cfg, view, m.bal, m.slot, m.val) is None:
+            rule, reason = self.explain_phase2a(view, o.ballot, m.slot, m.val)
+            raise Violated(rule, node, reason)
+        self.send(m)
+
+    def explain_phase2a(self, view: mp.State, b: Ballot, slot: int, v: str) -> tuple[str, str]:
+        bi = self.bint(b)
+        earlier = self.proposal_at(bi, slot)
+        if earlier is not None:
+            return "one_value_per_ballot", f"proposed {v} at {b} in slot {slot}, which already carries {earlier}"
+        heard = {m.acc: m.votes[slot] for m in view.msgs if isinstance(m, mp.M1b) and m.bal == bi}
+        mask = sum(1 << a for a in heard)
+        if not self.setup.quorums.phase1.is_quorum(mask):
+            return (
+                "phase1_quorum",
+                f"proposed {v} at {b} in slot {slot} with promises for {b} only from {self.names(mask)}; "
+                f"phase-1 quorums are {self.setup.quorums.phase1.describe()}",
+            )
+        allowed = sorted(mp.proposable(self.cfg, view, bi, slot))
+        if allowed == sorted(self.setup.values):
+            return "validity", f"proposed {v!r} in slot {slot}, which no client asked for"
+        reports = ", ".join(f"{self.setup.acceptors[a]}: {self.slot_vote(heard[a])}" for a in sorted(heard))
+        return (
+            "highest_vote",
+            f"proposed {v} at {b} in slot {slot}, but its promises report there ({reports}) and allow only "
+            f"{', '.join(allowed)}",
+        )
+
+    def judge_decision(self, node: str, value: str, slot: int | None) -> None:
+        """A decision in one slot, by `multipaxos.chosen` over the votes the learner received."""
+        slot = slot or 0
+        view = self.view(node, ("2b",))
+        if value not in mp.chosen(self.cfg, view).get(slot, set()):
+            by_ballot: dict[int, list[str]] = {}
+            for m in view.msgs:
+                if isinstance(m, mp.M2b) and (m.slot, m.val) == (slot, value):
+                    by_ballot.setdefault(m.bal, []).append(self.setup.acceptors[m.acc])
+            heard = "; ".join(f"at {self.ballot(b)} from {', '.join(sorted(a))}" for b, a in sorted(by_ballot.items()))
+            raise Violated(
+                "learner_quorum",
+                node,
+                f"decided {value} in slot {slot}, but the accepted messages it received for {value} in slot {slot} "
+                f"are {heard or 'none'}: no ballot has a phase-2 quorum ({self.setup.quorums.phase2.describe()})",
+            )
+        self.decided[node] = value
+
     def check_invariants(self, node: str) -> None:
         for rule, invariant in (("agreement", mp.agreement), ("validity", mp.validity)):
             reason = invariant(self.cfg, self.s)
@@ -149,6 +217,54 @@ class MultiWorld(BaseWorld):
 
     judge_class = MultiJudge
     j: MultiJudge
+
+    def do_rival_accept(self, p: int, mask: int, slot: int, vk: int) -> None:
+        """A suite leader proposes in `slot` at its current ballot (if `multipaxos.phase2a` lets it: a phase-1
+        quorum, the slot's highest vote) and the acceptors in `mask` vote; a late call is a stale accept."""
+        b = self.rival_ballots.get(pick(self.rivals, p))
+        if b is None:
+            return
+        bi, slot = self.j.bint(b), slot % SLOTS
+        value = self.j.proposal_at(bi, slot)
+        if value is None:
+            allowed = sorted(mp.proposable(self.j.cfg, self.j.s, bi, slot))
+            if not allowed:
+                return
+            value = pick(self.setup.values, vk) if pick(self.setup.values, vk) in allowed else allowed[0]
+            self.j.send(mp.M2a(bi, slot, value))
+        voters = []
+        for a in self.mask_acceptors(mask):
+            if (t := mp.phase2b(self.j.cfg, self.j.s, a, bi, slot, value)) is not None:
+                self.j.s = t
+                voters.append(self.setup.acceptors[a])
+        self.log.append(f"{b.node} proposes {value} at {b} in slot {slot}; voted by {', '.join(voters) or 'nobody'}")
+        self.events.append(Event("note", b.node, b.node, f"phase 2 at {b} slot {slot}: {value} by {', '.join(voters)}"))
+        if self.setup.role == "learner":
+            learner = self.iut[0]
+            self.pending += [Accepted(a, learner, b, value, slot) for a in voters]
+
+    def simulated_acceptor(self, m: Protocol) -> None:
+        """An acceptor the suite plays for a leader under test answers by `multipaxos.phase1b`/`phase2b`:
+        a promise reporting every slot's vote, a vote, or a nack with its promise."""
+        if m.dst not in self.j.acc_index or not isinstance(m, Prepare | Accept):
+            return
+        a, bi = self.j.acc_index[m.dst], self.j.bint(m.ballot)
+        s = self.j.s
+        t = mp.phase1b(self.j.cfg, s, a, bi) if isinstance(m, Prepare) else None
+        if isinstance(m, Accept):
+            t = mp.phase2b(self.j.cfg, s, a, bi, m.slot or 0, m.value)
+        reply: Protocol
+        if t is None:
+            reply = Nack(m.dst, m.src, m.ballot, self.j.ballot(s.max_bal[a]))
+        elif isinstance(m, Prepare):
+            votes = zip(t.max_vbal[a], t.max_val[a], strict=True)
+            report = tuple(SlotVote(i, self.j.ballot(vb), str(v)) for i, (vb, v) in enumerate(votes) if vb >= 0)
+            reply = Promise(m.dst, m.src, m.ballot, None, report)
+        else:
+            reply = Accepted(m.dst, m.src, m.ballot, m.value, m.slot)
+        if t is not None:
+            self.j.s = t
+        self.pending.append(reply)
 
     def do_accept(self, p: int, rnd: int, slot: int, vk: int) -> None:
         """A suite proposer asks the acceptor under test to vote in `slot` (one value per ballot and slot)."""

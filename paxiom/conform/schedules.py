@@ -16,6 +16,7 @@ from paxiom.conform.world import FAST_ROUNDS, SLOTS, Setup, Step
 from paxiom.spec.quorums import QuorumSystem
 
 ROUNDS = st.integers(0, 3)
+SLOT = st.integers(0, SLOTS - 1)
 ORDER = st.integers(-1, 3)
 """Which message in flight the network delivers next while a run concludes: the k-th oldest (-1: newest)."""
 BUMP = st.integers(0, 2)
@@ -78,7 +79,7 @@ def _rivals(masks: st.SearchStrategy[int]) -> list[st.SearchStrategy[Step]]:
 def step_kinds(variant: str, role: str, n: int) -> list[st.SearchStrategy[Step]]:
     masks = _masks(n)
     if role == "acceptor":
-        accept = _step("accept", INDEX, ROUNDS, st.integers(0, SLOTS - 1), VALUE)  # Multi-Paxos: in a slot
+        accept = _step("accept", INDEX, ROUNDS, SLOT, VALUE)  # Multi-Paxos: in a slot
         fast = [_step("any", INDEX, st.integers(0, len(FAST_ROUNDS) - 1)), _step("client", VALUE)]
         return [
             _step("prepare", INDEX, ROUNDS),
@@ -90,6 +91,8 @@ def step_kinds(variant: str, role: str, n: int) -> list[st.SearchStrategy[Step]]
     clients = [_step("propose", INDEX, VALUE), _step("timeout", INDEX)]
     fast = [_step("rival_fast", INDEX, BUMP, masks, st.integers(0, (1 << n) - 1), VALUE, VALUE)]
     rivals = [*_rivals(masks), *(fast if variant == "fastpaxos" else [])]
+    if variant == "multipaxos":  # a rival leader: one phase 1 for the log, then proposals slot by slot
+        rivals = [_step("rival_prepare", INDEX, BUMP, masks), _step("rival_accept", INDEX, masks, SLOT, VALUE)]
     if role == "proposer":
         return [*clients, *rivals, *_network()]
     if role == "learner":
@@ -125,6 +128,8 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
     The empty opening comes first, so shrinking removes an opening that is not needed."""
     if role == "acceptor":
         return _acceptor_openings(variant)
+    if variant == "multipaxos":
+        return _log_openings(role, n)
     if variant == "fastpaxos":
         # often all acceptors but the last vote, the one before it for another value: a collision in which one
         # value may still have been chosen by a fast quorum (what the recovery rule is for)
@@ -151,6 +156,21 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
     else:
         return st.just([])
     return st.one_of(st.just([]), *(c.map(list) for c in chosen))
+
+
+@functools.cache
+def _log_openings(role: str, n: int) -> st.SearchStrategy[list[Step]]:
+    """Multi-Paxos leader and learner openings: a rival leader's phase 1 with every acceptor, then single
+    votes in two different slots, then a client request (the leader under test must catch up on both
+    slots) or, for a learner, also a slot every acceptor votes in (so that decisions are common) and every
+    vote delivered (the learner must count each slot apart)."""
+    one, every = st.integers(0, n - 1).map(lambda a: 1 << a), (1 << n) - 1
+    phase1 = _step("rival_prepare", INDEX, st.just(0), st.just(every))
+    first, last = (_step("rival_accept", st.just(0), one, st.just(slot), VALUE) for slot in (0, SLOTS - 1))
+    if role == "proposer":
+        return st.one_of(st.just([]), st.tuples(phase1, first, last, _step("propose", INDEX, VALUE)).map(list))
+    chosen = _step("rival_accept", st.just(0), st.just(every), SLOT, VALUE)
+    return st.one_of(st.just([]), st.tuples(phase1, chosen, first, last, _step("settle", INDEX)).map(list))
 
 
 @functools.cache

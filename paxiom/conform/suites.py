@@ -18,7 +18,7 @@ class Suite(NamedTuple):
 
 SUITES: dict[str, Suite] = {
     "paxos": Suite(World, ROLES),
-    "multipaxos": Suite(MultiWorld, ("acceptor",)),
+    "multipaxos": Suite(MultiWorld, ("acceptor", "proposer", "learner")),
     "fastpaxos": Suite(FastWorld, ("acceptor", "proposer", "learner")),
 }
 

@@ -324,6 +324,33 @@ class BaseWorld:
 
     # ------------------------------------------------------------ helpers
 
+    def next_rival_ballot(self, p: int, bump: int) -> Ballot:
+        """A rival's new ballot: `bump` rounds above its previous one (a proposer's ballots only increase)."""
+        rival = pick(self.rivals, p)
+        previous = self.rival_ballots.get(rival)
+        b = Ballot(bump if previous is None else previous.round + 1 + bump, rival)
+        self.rival_ballots[rival] = b
+        return b
+
+    def do_rival_prepare(self, p: int, bump: int, mask: int) -> None:
+        """A suite proposer starts a new ballot: phase 1 with the acceptors in `mask` (played by the spec)."""
+        self.rival_phase1(self.next_rival_ballot(p, bump), mask)
+
+    def rival_phase1(self, b: Ballot, mask: int) -> None:
+        bi = self.j.bint(b)
+        self.j.send(M1a(bi))
+        joined = []
+        for a in self.mask_acceptors(mask):
+            t = self.j.phase1b(self.j.s, a, bi)
+            if t is not None:
+                self.j.s = t
+                joined.append(self.setup.acceptors[a])
+        self.log.append(f"{b.node} prepares {b}; promised by {', '.join(joined) or 'nobody'}")
+        self.events.append(Event("note", b.node, b.node, f"phase 1 at {b}: {', '.join(joined) or 'no'} promises"))
+
+    def mask_acceptors(self, mask: int) -> list[int]:
+        return [a for a in range(self.setup.quorums.n) if mask >> a & 1]
+
     def proposers_under_test(self) -> tuple[str, ...]:
         return tuple(n for n in self.iut if n in self.setup.proposers)
 
@@ -370,30 +397,6 @@ class World(BaseWorld):
         self.inputs.append(Accept(b.node, self.iut[0], b, value))
         self.deliver(self.inputs[-1])
 
-    def next_rival_ballot(self, p: int, bump: int) -> Ballot:
-        """A rival's new ballot: `bump` rounds above its previous one (a proposer's ballots only increase)."""
-        rival = pick(self.rivals, p)
-        previous = self.rival_ballots.get(rival)
-        b = Ballot(bump if previous is None else previous.round + 1 + bump, rival)
-        self.rival_ballots[rival] = b
-        return b
-
-    def do_rival_prepare(self, p: int, bump: int, mask: int) -> None:
-        """A suite proposer starts a new ballot: phase 1 with the acceptors in `mask` (played by the spec)."""
-        self.rival_phase1(self.next_rival_ballot(p, bump), mask)
-
-    def rival_phase1(self, b: Ballot, mask: int) -> None:
-        bi = self.j.bint(b)
-        self.j.s = self.j.s._replace(msgs=self.j.s.msgs | {M1a(bi)})
-        joined = []
-        for a in self.mask_acceptors(mask):
-            t = paxos.phase1b(self.j.cfg, self.j.s, a, bi)
-            if t is not None:
-                self.j.s = t
-                joined.append(self.setup.acceptors[a])
-        self.log.append(f"{b.node} prepares {b}; promised by {', '.join(joined) or 'nobody'}")
-        self.events.append(Event("note", b.node, b.node, f"phase 1 at {b}: {', '.join(joined) or 'no'} promises"))
-
     def do_rival_accept(self, p: int, mask: int, vk: int) -> None:
         """A suite proposer proposes at its current ballot (if the spec lets it: a phase-1 quorum, the
         highest-vote rule) and the acceptors in `mask` vote; a late call is a stale accept."""
@@ -438,9 +441,6 @@ class World(BaseWorld):
                 break
         self.rival_phase1(b, chosen_quorum)
         self.do_rival_accept(p, voters, vk)
-
-    def mask_acceptors(self, mask: int) -> list[int]:
-        return [a for a in self.j.cfg.acceptors if mask >> a & 1]
 
     def simulated_acceptor(self, m: Protocol) -> None:
         """An acceptor the suite plays answers by the spec: promise/vote when enabled, otherwise nack."""
