@@ -104,3 +104,12 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], says: str, tmp_path: 
     result = CliRunner().invoke(main, ["campaign", *args, "--json"])
     assert result.exit_code == 2, result.output
     assert says in result.output and "Traceback" not in result.output
+
+
+def test_trace_check_takes_one_reference_state_machine(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from paxiom.cli.main import main
+
+    result = CliRunner().invoke(main, ["trace", "check", "--kv-reference", "--service-reference", str(tmp_path)])
+    assert result.exit_code == 2 and "give one" in result.output and "Traceback" not in result.output
