@@ -10,7 +10,7 @@ dependency of paxiom; each peer operation runs in its own process, killed after 
 Ratios are peer time / paxiom time; "> T" marks a timeout, "n/a" a question the peer cannot express.
 
 A second table shows how load and latency grow with majorities of majorities of 81, 225, 441 and 1,000
-nodes, with equal zones (load in closed form) and uneven ones (the compact LP), each beside column
+nodes, with equal or uneven zones (load in closed form) and weighted nodes (the compact LP), each beside column
 generation (the general read-once LP, budget 10 s) measured in the same run, and the latency analysis
 over every zone's first node as leader. (Intersection is not timed there: Z3 takes seconds at 225 nodes
 and minutes at 441.)
@@ -38,7 +38,7 @@ PEER_VENV = Path(__file__).parent / ".venv-quoracle"
 @dataclass(frozen=True)
 class System:
     name: str
-    kind: str  # majority | flexible | grid | rowcol | zones | uneven | weighted
+    kind: str  # majority | flexible | grid | rowcol | zones | uneven | weighted zones | weighted
     size: tuple[int, ...]
 
 
@@ -94,7 +94,10 @@ def cluster_text(s: System) -> str:
     zones = "".join(f"z{z} = [{names(groups[z])}]\n" for z in range(zones_n))
     nodes = [x for g in groups for x in g]
     phase1 = "majority(" + ", ".join(f"majority(z{z})" for z in range(zones_n)) + ")"
-    return f'nodes = [{names(nodes)}]\n[zones]\n{zones}[quorums]\nphase1 = "{phase1}"\n'
+    weights = ""
+    if s.kind == "weighted zones":  # nodes weighing 1, 2 and 3 in turn: the zones' gates need the LP
+        weights = "[weights]\n" + "".join(f"{x} = {1 + i % 3}\n" for g in groups for i, x in enumerate(g))
+    return f'nodes = [{names(nodes)}]\n[zones]\n{zones}{weights}[quorums]\nphase1 = "{phase1}"\n'
 
 
 def paxiom_times(c: Cluster) -> dict[str, float | str]:
@@ -251,13 +254,13 @@ def scale_table() -> None:
     from paxiom.cluster.load import column_generation_load
 
     header = (
-        f"{'majority of majorities':<30} {'load':>9} {'col. gen.':>10} {'ratio':>8} {'latency':>9}  answer"
+        f"{'majority of majorities':<36} {'load':>9} {'col. gen.':>10} {'ratio':>8} {'latency':>9}  answer"
     )
     print(f"\n{header}\n{'-' * len(header)}")
-    for kind in ("zones", "uneven"):
+    for kind in ("zones", "uneven", "weighted zones"):
         for zones_n, per in SCALE:
-            shape = "equal" if kind == "zones" else "uneven"
-            s = System(f"{zones_n * per:,} nodes, {zones_n} {shape} zones", kind, (zones_n, per))
+            shape = {"zones": "equal zones", "uneven": "uneven zones", "weighted zones": "zones, weights 1-3"}[kind]
+            s = System(f"{zones_n * per:,} nodes, {zones_n} {shape}", kind, (zones_n, per))
             c = parse_cluster(with_latency(cluster_text(s), zones_n), s.name)
             expr = c.phase1.expr
             started = time.perf_counter()
@@ -279,7 +282,7 @@ def scale_table() -> None:
                 shown, versus = show(t_general), f"{t_general / t_fast:,.0f}x"
             method = "closed form" if fast.method.startswith("closed form") else "compact LP"
             print(
-                f"{s.name:<30} {show(t_fast):>9} {shown:>10} {versus:>8} {show(t_latency):>9}  "
+                f"{s.name:<36} {show(t_fast):>9} {shown:>10} {versus:>8} {show(t_latency):>9}  "
                 f"load {fast.value:.4f} ({method})",
                 flush=True,
             )

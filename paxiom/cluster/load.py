@@ -3,11 +3,13 @@
 load = min over probability distributions σ on quorums of max over nodes i of Σ_{Q ∋ i} σ(Q).
 The first of four exact methods that applies answers:
 
-* closed form, for a symmetric read-once tree (every gate's arguments weigh the same and have the same
-  shape: K of n, majorities of equal majorities, rows of a grid): load = Π K/m over its levels, an exact
-  fraction. The uniform strategy reaches it, and the uniform distribution over nodes proves no strategy
-  does better, since every quorum has at least Π K nodes out of Π m (Naor and Wool's composition);
-* for other read-once formulas (no node twice: uneven zones, weighted votes) a compact linear program:
+* closed form, for a read-once tree whose gates each weigh their arguments alike (K of n, majorities of
+  majorities even or uneven, rows of a grid): an exact fraction, bottom-up. Read-once, a gate's arguments
+  share no node, so an argument used with probability x, playing its own best strategy, loads its nodes
+  x·ℓ at most (ℓ its load: its constraints scale with its usage). A gate needing K of its arguments
+  therefore has load min max_j x_j·ℓ_j over 0 <= x_j <= 1, Σ x_j = K: water-filling, x_j = min(1, t/ℓ_j)
+  with the least t whose x sum to K (symmetric trees: Π K/m over the levels, Naor and Wool's composition);
+* for other read-once formulas (weighted votes of unequal weights) a compact linear program:
   one variable per gate and node, its usage (the probability that a quorum uses it), with the root used
   always and each node's usage at most the load. Because the branches share no node, a strategy is fixed
   by how each gate, when used, spreads over its arguments: a unit-weight gate's arguments' usages lie in
@@ -31,6 +33,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -62,9 +65,9 @@ class _TooMany(Exception):
 
 def quorum_load(expr: Expr) -> Load:
     """The load by the first exact method that applies (see the module's docstring), or why none did."""
-    exact = symmetric_load(expr)
+    exact = closed_form_load(expr)
     if exact is not None:
-        return Load(float(exact), f"closed form: a symmetric threshold tree has load Π K/m = {exact}")
+        return Load(float(exact), f"closed form: a threshold tree of alike-weighted gates, load {exact}")
     try:
         from scipy.optimize import linprog
     except ImportError:
@@ -80,27 +83,39 @@ def quorum_load(expr: Expr) -> Load:
     return enumerated_load(expr, linprog)
 
 
-def symmetric_load(expr: Expr) -> Fraction | None:
-    """The exact load of a read-once tree whose gates each weigh their arguments alike and whose arguments
-    have one shape; None for any other expression."""
-    if not read_once(expr):
-        return None
-    shaped = _shape(expr)
-    return None if shaped is None else shaped[1]
+def closed_form_load(expr: Expr) -> Fraction | None:
+    """The exact load of a read-once tree whose every gate weighs its arguments alike (once weights are
+    capped at the threshold: a node that alone reaches it weighs just enough); None for other expressions."""
+    return _tree_load(expr) if read_once(expr) else None
 
 
-def _shape(expr: Expr) -> tuple[object, Fraction] | None:
-    """(canonical shape, load) bottom-up: a gate needing K of m alike arguments has load K/m times theirs."""
+def _tree_load(expr: Expr) -> Fraction | None:
     if isinstance(expr, Leaf):
-        return "node", Fraction(1)
-    if len(set(expr.weights)) != 1:
+        return Fraction(1)
+    capped = {min(w, expr.threshold) for w in expr.weights}
+    if len(capped) != 1:
         return None
-    args = [_shape(arg) for arg in expr.args]
-    first = args[0]
-    if first is None or any(a is None or a[0] != first[0] for a in args):
+    loads = [_tree_load(arg) for arg in expr.args]
+    if any(ld is None for ld in loads):
         return None
-    need = -(-expr.threshold // expr.weights[0])
-    return (need, len(args), first[0]), Fraction(need, len(args)) * first[1]
+    return water_level([ld for ld in loads if ld is not None], -(-expr.threshold // capped.pop()))
+
+
+def water_level(loads: Sequence[Fraction], need: int) -> Fraction:
+    """The least t with Σ min(1, t/ℓ) >= need over `loads` (all positive, need <= their number).
+
+    Over the distinct loads v_1 < ... < v_u, Σ min(1, t/ℓ) is linear between two of them: for t in
+    (v_{i-1}, v_i] it is (the arguments of load <= v_{i-1}) + t·(Σ 1/ℓ over the others)."""
+    counts = Counter(loads)
+    values = sorted(counts)
+    inverse = sum((Fraction(c) / v for v, c in counts.items()), Fraction(0))  # Σ 1/ℓ over loads >= v_i
+    below = 0  # arguments of load < v_i, each used always
+    for v in values:
+        if below + v * inverse >= need:
+            return (need - below) / inverse
+        below += counts[v]
+        inverse -= Fraction(counts[v]) / v
+    raise AssertionError("need exceeds the number of arguments")
 
 
 def compact_load(expr: Expr, linprog: Any) -> Load | None:
