@@ -25,7 +25,7 @@ from paxiom.impl.fast.replica import FastReplica, smallest_fast_quorum
 from paxiom.impl.host import Host, ImmediateStorage
 from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.kv import KeyValueStore
-from paxiom.impl.mutants import Mutation, variant_of
+from paxiom.impl.mutants import MUTANTS, Mutation, variant_of
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import Alarm, Applied, Crash, Record
 from paxiom.impl.proposer import Role
@@ -100,10 +100,17 @@ class ClusterSettings:
     outside every quorum, and its schedule switches configurations (`impl.sim.reconfigure`)."""
 
     def __post_init__(self) -> None:
-        if not self.variant:
-            object.__setattr__(self, "variant", variant_of(self.mutations))
-        if self.variant not in SIMULATED:
-            raise PaxiomError(f"variant {self.variant!r} is not simulated; choose one of {', '.join(SIMULATED)}")
+        try:
+            variant = self.variant or variant_of(self.mutations)
+        except ValueError as exc:
+            raise PaxiomError(str(exc)) from None
+        object.__setattr__(self, "variant", variant)
+        if variant not in SIMULATED:
+            raise PaxiomError(f"variant {variant!r} is not simulated; choose one of {', '.join(SIMULATED)}")
+        fast_bugs = {MUTANTS[m.value].variant == "fastpaxos" for m in self.mutations}
+        if fast_bugs and fast_bugs != {variant == "fastpaxos"}:
+            names = ", ".join(sorted(m.value for m in self.mutations))
+            raise PaxiomError(f"mutations {names} are not all bugs of the {variant} core")
 
     def quorums(self) -> QuorumSystem:
         majority = self.replicas // 2 + 1
