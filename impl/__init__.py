@@ -11,4 +11,6 @@
 - `oracle.RefinementOracle` — maps every simulated step onto `paxiom.spec.multipaxos` and objects to
   anything the spec does not allow.
 - `mutants` — the catalogue of injectable real-world bugs that proves the oracle has teeth.
+- `fast` — Fast Paxos: the replica with fast ballots and collision recovery, and its oracle over
+  `paxiom.spec.fastpaxos` (`docs/fastpaxos.md`).
 """
