@@ -130,6 +130,7 @@ def _dask(pool: Pool, stack: ExitStack) -> tuple[Submit, int]:
             )
         )
         client = stack.enter_context(distributed.Client(cluster))
+        client.wait_for_workers(pool.workers, timeout=120)  # else the first jobs crowd the first worker
     else:
         try:
             client = stack.enter_context(distributed.Client(pool.scheduler, timeout=30))
