@@ -25,10 +25,11 @@ class ReplicaConfig:
     heartbeat_interval: int = 3
     window: int = 8
     """Most slots a leader keeps in flight (proposed, not yet known chosen)."""
-    alpha: int = 8
+    alpha: int | None = None
     """The reconfiguration window α (`impl.reconfig`): a configuration chosen in slot i governs slots from
     i + α on, so a leader proposes in slot s only once slot s − α is committed. Every replica of a cluster
-    must use the same α."""
+    must use the same α. None: the cluster never reconfigures (a configuration command is an ordinary
+    command, and the pipeline is bounded by `window` alone)."""
     batch_size: int = 4
     """Most client commands per slot."""
     batch_bytes: int = 4 << 20
@@ -58,7 +59,6 @@ class ReplicaConfig:
             "election_timeout",
             "heartbeat_interval",
             "window",
-            "alpha",
             "batch_size",
             "batch_bytes",
             "catch_up_bytes",
@@ -67,6 +67,8 @@ class ReplicaConfig:
         ):
             if getattr(self, name) < 1:
                 raise PaxiomError(f"{name} must be at least 1")
+        if self.alpha is not None and self.alpha < 1:
+            raise PaxiomError("alpha must be at least 1 (or None: no reconfiguration)")
         if self.heartbeat_interval >= self.election_timeout:
             raise PaxiomError("heartbeat_interval must be below election_timeout, or followers keep electing")
         if self.catch_up_bytes < 2 * self.batch_bytes:

@@ -99,7 +99,12 @@ class Proposer:
 
     def slot_epoch(self, slot: int, commit: int) -> Epoch | None:
         """The configuration we propose `slot` under: the one governing it, once slot − α is committed."""
-        return self.configs.epoch(slot, commit)
+        return self.configs.epoch(slot, self.committed(commit))
+
+    def committed(self, commit: int) -> int:
+        """The first slot not committed: `commit`, unless that is only where a window is measured from
+        (after a take-over, the last re-proposal), beyond what the configurations have learned committed."""
+        return min(commit, self.configs.learned + 1)
 
     def counts(self, ballot: Ballot) -> bool:
         """Only answers to our current ballot count towards its quorums."""
@@ -166,7 +171,10 @@ class Proposer:
         self.reported = reported
         self.refill = max(reported, default=-1)
         self.decided = set(known_chosen)
-        return self.propose_pending(self.next_slot)
+        out = self._refill(self.next_slot)
+        if self.next_slot <= self.refill or self.role is not Role.LEADER:
+            return out  # the rest waits for its configuration (or we stood again)
+        return out + self.propose_pending(self.next_slot)  # a window of new commands from the last re-proposal
 
     # ------------------------------------------------------------------ phase 2
 
@@ -204,27 +212,44 @@ class Proposer:
         """Re-propose what the promises reported (no-ops in the holes) where the decision is not known
         yet, then fill the pipeline window with batches of queued commands: in slot order, each slot once
         its configuration is known (`commit` is the first slot not committed)."""
-        out: Outgoing = []
         if self.role is not Role.LEADER:
-            return out
+            return []
         self.next_slot = max(self.next_slot, commit)  # slots below commit are chosen (maybe via catch-up)
-        while True:
-            slot = self.next_slot
-            refill = slot <= self.refill
-            if not refill and not (self.queue and slot < commit + self.config.window):
-                return out
-            epoch = self.slot_epoch(slot, commit)
+        out = self._refill(commit)
+        while self.role is Role.LEADER and self.next_slot > self.refill:
+            if not (self.queue and self.next_slot < commit + self.config.window):
+                break
+            epoch = self._governed(self.next_slot, commit, out)
             if epoch is None:
-                return out  # its configuration is decided by slot − α, not committed yet
-            if not self.phase1_covers(self.promised, epoch):
-                return out + self.start_election(self.ballot, commit)
-            if not refill:
-                out += self._propose(slot, self.next_batch(), epoch, commit)
-            elif slot not in self.decided:
+                break
+            out += self._propose(self.next_slot, self.next_batch(), epoch, commit)
+            self.next_slot += 1
+        return out
+
+    def _refill(self, commit: int) -> Outgoing:
+        """Re-propose the reported votes (no-ops in the holes) up to `refill`, as far as the configurations
+        are known, skipping slots known decided."""
+        out: Outgoing = []
+        while self.role is Role.LEADER and self.next_slot <= self.refill:
+            slot = self.next_slot
+            epoch = self._governed(slot, commit, out)
+            if epoch is None:
+                break
+            if slot not in self.decided:
                 value = self.pick_value(slot, self.reported.pop(slot, None))
                 if value is not None:
                     out += self._propose(slot, value, epoch, commit)
             self.next_slot += 1
+        return out
+
+    def _governed(self, slot: int, commit: int, out: Outgoing) -> Epoch | None:
+        """The configuration to propose `slot` under, or None: not known yet (slot − α is not committed),
+        or not covered by our promises, in which case we stand again (its Prepare joins `out`)."""
+        epoch = self.slot_epoch(slot, commit)
+        if epoch is not None and not self.phase1_covers(self.promised, epoch):
+            out += self.start_election(self.ballot, commit)
+            return None
+        return epoch
 
     def on_accepted(self, src: int, msg: Accepted) -> Value | None:
         """Tally a vote; returns the value once a phase-2 quorum has voted for it at our ballot."""
@@ -301,9 +326,10 @@ class Proposer:
     def check_governed(self, slot: int, epoch: Epoch, commit: int) -> None:
         """We propose in a slot only under the configuration governing it, known once slot − α is
         committed, and with a phase-1 quorum of that configuration promised."""
-        governs = self.configs.epoch(slot, commit)
+        governs = self.configs.epoch(slot, self.committed(commit))
         if governs is None:
-            raise BrokenInvariant(f"proposing in slot {slot} before slot {slot - self.config.alpha} is committed")
+            last = slot - (self.config.alpha or 0)
+            raise BrokenInvariant(f"proposing in slot {slot} before slot {last} is committed")
         if epoch is not governs:
             raise BrokenInvariant(f"proposing in slot {slot} under a configuration other than the one governing it")
         if not self.phase1_quorum(self.promised, epoch.quorums):

@@ -137,7 +137,8 @@ class Epoch:
 class Configurations:
     """What a replica knows of its configurations: the initial one and every valid switch it committed."""
 
-    def __init__(self, initial: QuorumSystem, alpha: int, retained: Iterable[ChosenEntry] = ()) -> None:
+    def __init__(self, initial: QuorumSystem, alpha: int | None, retained: Iterable[ChosenEntry] = ()) -> None:
+        """`alpha` None: a cluster that never reconfigures (no switch is one, no slot waits for a window)."""
         self.alpha = alpha
         self.epochs: list[Epoch] = [Epoch(initial)]
         """Sorted by slot."""
@@ -168,6 +169,8 @@ class Configurations:
         self._switch(entry)
 
     def _switch(self, entry: ChosenEntry) -> None:
+        if self.alpha is None:
+            return
         new = switch_of(entry.value)
         if new is not None and valid_switch(self.latest.quorums, new):
             self.epochs.append(Epoch(new, entry))
@@ -185,6 +188,8 @@ class Configurations:
     def epoch(self, slot: int, commit: int) -> Epoch | None:
         """The configuration governing `slot`, known once every slot up to slot − α is committed (`commit`
         is the first slot that is not); None before."""
+        if self.alpha is None:
+            return self.epochs[0]
         last = decided_by(self.alpha, slot)
         if last >= commit:
             return None
@@ -199,12 +204,16 @@ class Configurations:
     def open_epochs(self, commit: int) -> list[Epoch]:
         """The configurations that govern the slots whose configuration is known but not yet committed:
         commit .. commit + α − 1 (a new leader's phase 1 must cover every one)."""
+        if self.alpha is None:
+            return self.epochs[:1]
         found = [self.after(decided_by(self.alpha, s)) for s in range(commit, commit + self.alpha)]
         return list({id(e): e for e in found}.values())
 
     def retained(self, last: int) -> tuple[ChosenEntry, ...]:
         """The switches a snapshot up to slot `last` must carry: the one in force after last − α (which
         governs slot last + 1 at least) and every later one up to `last`."""
+        if self.alpha is None:
+            return ()
         base = self.after(decided_by(self.alpha, last))
         return tuple(e.entry for e in self.epochs if e.entry is not None and base.slot <= e.slot <= last)
 

@@ -135,7 +135,7 @@ class ClusterSettings:
             election_timeout=self.election_timeout,
             heartbeat_interval=self.heartbeat_interval,
             window=self.window,
-            alpha=self.alpha,
+            alpha=self.alpha if self.variant == "reconfig" else None,
             batch_size=self.batch_size,
             snapshot_interval=self.snapshot_interval,
         )
