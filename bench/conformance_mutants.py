@@ -46,6 +46,8 @@ ACCEPTOR_V2 = f"{EXAMPLES / 'acceptor_v2_inprocess.py'}:InProcess"
 VARIANT_MUTANTS = {
     "promise-per-slot": ("multipaxos", "acceptor"),
     "forget-on-catch-up": ("multipaxos", "acceptor"),
+    "recover-last-slot-only": ("multipaxos", "proposer"),
+    "count-across-slots": ("multipaxos", "learner"),
     "second-fast-vote": ("fastpaxos", "acceptor"),
     "fast-vote-below-promise": ("fastpaxos", "acceptor"),
     "highest-vote-after-collision": ("fastpaxos", "proposer"),

@@ -147,8 +147,7 @@ def _run(
     type=click.Choice(VARIANTS),
     default="paxos",
     show_default=True,
-    help="The protocol judged; multipaxos (acceptors) and fastpaxos (acceptors, proposers, learners) speak "
-    "paxiom-conform/2.",
+    help="The protocol judged; multipaxos and fastpaxos (acceptors, proposers, learners) speak paxiom-conform/2.",
 )
 @click.option("--max-examples", type=click.IntRange(1), default=200, show_default=True, help="Schedules per search.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the schedule search (reproducible).")

@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from typing import Protocol as Typing
 
 from paxiom.conform.messages import (
@@ -78,7 +78,7 @@ class SpecState(Typing):
     @property
     def max_bal(self) -> tuple[int, ...]: ...
 
-    def _replace(self, *, msgs: frozenset[Any]) -> Any: ...
+    def _replace(self, *, msgs: frozenset[Any]) -> Self: ...
 
 
 S = TypeVar("S", bound=SpecState)
@@ -127,14 +127,15 @@ class BaseJudge(ABC, Generic[S]):
     def check_invariants(self, node: str) -> None:
         """The spec's agreement and validity over everything anybody sent, after every step."""
 
-    def judge_accept(self, node: str, o: Accept) -> None:
-        raise Violated("protocol", node, f"the {self.setup.variant} suite judges no proposer: {describe(o)}")
+    @abstractmethod
+    def judge_accept(self, node: str, o: Accept) -> None: ...
 
     def judge_any(self, node: str, o: AcceptAny) -> None:
+        """Only Fast Paxos has any messages (the others' wire refuses them before they get here)."""
         raise Violated("protocol", node, f"the {self.setup.variant} suite has no any messages: {describe(o)}")
 
-    def judge_decision(self, node: str, value: str, slot: int | None) -> None:
-        raise Violated("protocol", node, f"the {self.setup.variant} suite judges no learner: decided {value}")
+    @abstractmethod
+    def judge_decision(self, node: str, value: str, slot: int | None) -> None: ...
 
     @abstractmethod
     def judge_promise(self, node: str, o: Promise) -> None: ...
@@ -191,7 +192,7 @@ class BaseJudge(ABC, Generic[S]):
         kinds `everyone` that anybody sent (proposals are global: one per ballot across all proposers)."""
         kinds, everyone = set(kinds), set(everyone)
         seen = {m for m in self.delivered.get(node, ()) if m.type in kinds}
-        return self.s._replace(msgs=frozenset(seen | {m for m in self.s.msgs if m.type in everyone}))  # type: ignore[no-any-return]
+        return self.s._replace(msgs=frozenset(seen | {m for m in self.s.msgs if m.type in everyone}))
 
     def promised_text(self, a: int) -> str:
         promised = self.s.max_bal[a]
