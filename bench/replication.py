@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import itertools
 import json
 import os
@@ -60,7 +61,7 @@ from storage import percentile, sync_latency
 from paxiom.client.aio import AsyncClient
 from paxiom.client.cluster import client_tls
 from paxiom.node.clusterfile import ServiceCluster
-from paxiom.node.server import run_loop
+from paxiom.node.server import GC_THRESHOLDS, run_loop
 from paxiom.node.supervisor import CLIENT, Supervisor, free_ports, prepare, statuses, wait_ready
 
 PEER = "pysyncobj==0.3.17"
@@ -563,6 +564,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout (the table on stderr)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir, prefix=".bench-replication-") as tmp:
+        gc.set_threshold(*GC_THRESHOLDS)  # the load generator's process tuned as a node's (paxiom.node.server.main)
         doc = run_loop(measure(args, Path(tmp)))
     lines = "\n".join(table(doc, args))
     if args.json:
