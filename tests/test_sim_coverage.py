@@ -35,6 +35,9 @@ def _calm_cluster(replicas: int) -> Execution:
         ("same_round_competition", 5),
         ("crash_between_write_and_send", 3),
         ("catchup_races_snapshot", 3),
+        ("takeover_with_hole", 3),
+        ("late_answer", 3),
+        ("duplicate_vote", 5),
     ],
 )
 def test_each_tactic_reaches_its_interleaving_and_the_oracle_agrees(counter: str, replicas: int) -> None:

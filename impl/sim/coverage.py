@@ -44,6 +44,9 @@ COUNTERS: dict[str, str] = {
     "catchup_races_snapshot": "a catch-up reply arrives after its sender or receiver took or restored a snapshot",
     "crash_between_write_and_send": "a replica crashes right after a durable write, and a message of it is lost",
     "recovered_vote_differs": "a new leader recovers a vote whose value differs from its own vote in that slot",
+    "takeover_with_hole": "a new leader's promises report votes above a slot none of them reported (to fill)",
+    "late_answer": "a proposer gets a Promise or Accepted for an earlier ballot of its own, after a new Prepare",
+    "duplicate_vote": "a proposer gets the same Accepted twice at its current ballot (a duplicated message)",
 }
 """The dangerous interleavings counted, each with what counts as one."""
 
@@ -99,6 +102,12 @@ class Coverage:
         self.voted_leaders: dict[int, set[int]] = {}
         """Round -> the leaders whose Accepts were voted for at a ballot of that round."""
         self.deposed: set[tuple[int, Ballot]] = set()
+        self.ballots: dict[int, Ballot] = {}
+        self.first_slots: dict[int, int] = {}
+        """Replica -> the first slot of its latest Prepare."""
+        """Replica -> the ballot of its latest Prepare (the one its proposer now stands or leads at)."""
+        self.votes_heard: set[tuple[int, MsgId]] = set()
+        """(Proposer, Accepted id) pairs received at the proposer's current ballot."""
         self.epochs: dict[int, int] = {}
         """Replica -> how many snapshots it took or restored."""
         self.replies: dict[MsgId, tuple[int, int]] = {}
@@ -117,6 +126,7 @@ class Coverage:
         }
         self._received: dict[type[Any], Callable[[int, Receive], None]] = {
             Promise: self._received_promise,
+            Accepted: self._received_accepted,
             Nack: self._received_higher,
             Heartbeat: self._received_higher,
             CatchUpReply: self._received_reply,
@@ -206,6 +216,8 @@ class Coverage:
         self.claims.pop(node, None)
         assert isinstance(envelope.msg, Prepare)
         self.promises[node] = (envelope.msg.ballot, {})
+        self.ballots[node] = envelope.msg.ballot
+        self.first_slots[node] = envelope.msg.first_slot
 
     def _joined(self, node: int, ballot: Ballot) -> None:
         """`node`'s acceptor joined `ballot`: its own claim below it is over."""
@@ -257,6 +269,7 @@ class Coverage:
     def _crashed(self, node: int) -> None:
         self.claims.pop(node, None)
         self.promises.pop(node, None)
+        self.ballots.pop(node, None)
         fresh = set(self.fresh.pop(node, ()))
         if fresh:
             self.unsent = {mid for mid, sid in self.network.sent_as.items() if sid in fresh}
@@ -265,7 +278,23 @@ class Coverage:
 
     def _received_promise(self, node: int, record: Receive) -> None:
         assert isinstance(record.envelope.msg, Promise)
+        self._late(node, record.envelope.msg.ballot)
         self._collect(node, record.envelope.src, record.envelope.msg)
+
+    def _received_accepted(self, node: int, record: Receive) -> None:
+        ballot = record.envelope.msg.ballot  # type: ignore[union-attr]
+        self._late(node, ballot)
+        if record.id is None or ballot != self.ballots.get(node):
+            return
+        if (node, record.id) in self.votes_heard:
+            self.counts["duplicate_vote"] += 1
+        else:
+            self.votes_heard.add((node, record.id))
+
+    def _late(self, node: int, ballot: Ballot) -> None:
+        current = self.ballots.get(node)
+        if current is not None and ballot < current:
+            self.counts["late_answer"] += 1
 
     def _collect(self, candidate: int, src: int, promise: Promise) -> None:
         entry = self.promises.get(candidate)
@@ -287,6 +316,8 @@ class Coverage:
                     best[vote.slot] = vote
         if any(len(seen) > 1 for seen in ballots.values()):
             self.counts["takeover_mixed_ballots"] += 1
+        if ballots and len(ballots) <= max(ballots) - self.first_slots.get(leader, 0):
+            self.counts["takeover_with_hole"] += 1
         own = {vote.slot: vote.value for vote in reports.get(leader, ())}
         if any(best[slot].value != value for slot, value in own.items()):
             self.counts["recovered_vote_differs"] += 1

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
-from paxiom.impl.messages import Accept, CatchUpReply, CatchUpRequest, Envelope, Heartbeat, Prepare, Promise
+from paxiom.impl.messages import Accept, Accepted, CatchUpReply, CatchUpRequest, Envelope, Heartbeat, Prepare, Promise
 from paxiom.impl.proposer import Role
 from paxiom.impl.sim.coverage import Coverage
 from paxiom.impl.sim.simulator import Simulator, Step
@@ -222,6 +222,70 @@ def _crash_after_write(
     yield {"action": "restart", "replica": r}
 
 
+def _hole(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """The leader proposes in two slots and only the later one reaches an acceptor; a rival whose quorum
+    includes that acceptor takes over and must fill the earlier slot."""
+    yield from _some_leader(sim, rng)
+    yield from _deliver(sim, lambda e: True)
+    leader = _leader(sim)
+    others = [r for r in _live(sim) if r != leader]
+    if leader is None or len(others) < 2:
+        return
+    for _ in range(sim.settings.batch_size + 1):
+        yield work.submit(leader)
+    voter, rival = rng.sample(others, 2)
+    accepts = [
+        m for m, e in sim.network.in_flight.items() if type(e.msg) is Accept and e.src == leader and e.dst == voter
+    ]
+    if len(accepts) < 2:
+        return
+    yield {"action": "deliver", "msg": accepts[-1]}
+    yield from _campaign(sim, rival, frozenset({leader}), first=voter)
+
+
+def _late_answers(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """A follower stands; its promises are held while its clock runs out again and it stands once more;
+    then the old ballot's promises arrive."""
+    followers = [r for r in _live(sim) if _role(sim, r) is Role.FOLLOWER]
+    if not followers:
+        return
+    r = rng.choice(followers)
+    yield from _campaign(sim, r, frozenset(range(sim.settings.replicas)))  # its Prepares stay in flight
+    replica = sim.replicas[r]
+    if replica is None or _role(sim, r) is not Role.CANDIDATE:
+        return
+    first = replica.proposer.ballot
+    yield from _deliver(sim, lambda e: type(e.msg) is Prepare and e.src == r and e.dst != r)
+    for _ in range(3 * sim.settings.election_timeout):
+        replica = sim.replicas[r]
+        if replica is None or replica.proposer.ballot != first:
+            break
+        yield {"action": "tick", "replica": r}
+    yield from _deliver(sim, lambda e: type(e.msg) is Promise and e.dst == r and e.msg.ballot == first)
+
+
+def _duplicate_votes(
+    sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload
+) -> Iterator[Step]:
+    """The leader's Accept reaches one acceptor, whose Accepted is duplicated on its way back."""
+    if "dup" not in faults:
+        return
+    yield from _some_leader(sim, rng)
+    leader = _leader(sim)
+    others = [r for r in _live(sim) if r != leader]
+    if leader is None or not others:
+        return
+    yield work.submit(leader)
+    voter = rng.choice(others)
+    yield from _deliver(sim, lambda e: type(e.msg) is Accept and e.src == leader and e.dst == voter, 1)
+    replies = [m for m, e in sim.network.in_flight.items() if type(e.msg) is Accepted and e.src == voter]
+    if not replies:
+        return
+    for _ in range(2):
+        yield {"action": "duplicate", "msg": replies[-1]}
+    yield from _deliver(sim, lambda e: type(e.msg) is Accepted and e.src == voter and e.dst == leader)
+
+
 TACTICS: dict[str, Tactic] = {
     "competing_leaders": _depose,
     "deposed_with_accepts_in_flight": _depose,
@@ -230,6 +294,9 @@ TACTICS: dict[str, Tactic] = {
     "recovered_vote_differs": _split_votes,
     "catchup_races_snapshot": _hold_catch_up,
     "crash_between_write_and_send": _crash_after_write,
+    "takeover_with_hole": _hole,
+    "late_answer": _late_answers,
+    "duplicate_vote": _duplicate_votes,
 }
 """Each counter's tactic (`impl.sim.coverage.COUNTERS` names them all)."""
 
