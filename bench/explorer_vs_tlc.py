@@ -1,14 +1,22 @@
-"""The Python explorer against TLC on the same model, side by side, in one run.
+"""The Python explorer against TLC on the same models, side by side, in one run.
 
-    .venv/bin/python bench/explorer_vs_tlc.py [--max-ballot 2] [--workers 2] [--json]
+    .venv/bin/python bench/explorer_vs_tlc.py [--repeat 2] [--workers 2] [--multi 2,2,1] [--json]
 
-Model: single-decree Paxos, 3 acceptors (majority quorums), values v1 and v2, ballots 0..max-ballot
-(`tla/Paxos.tla` and `spec/paxos.py`). Two rows per tool: checking every invariant and step property in
-every state (as `paxiom tla check` and `paxiom explore` do), and exploring alone (no invariants). TLC's
-time is wall time from launching Java to its exit, JVM start-up included, as a user experiences it; TLC
-runs with `--workers` threads, the explorer in one process. Both must reach the same number of distinct
-states, or the run stops: a benchmark of two models that disagree would mean nothing. The machine's load
-average is printed too, because these machines are shared.
+Models: single-decree Paxos, 3 acceptors (majority quorums), values v1 and v2, ballots 0..2 (`tla/Paxos.tla`
+and `spec/paxos.py`), and Multi-Paxos with `--multi acceptors,slots,max_ballot` (default 2,2,1: the
+constants of `tla/MCMultiPaxos.cfg`). Every invariant and step property is checked in every state by both.
+Three rows per model and repeat:
+
+- plain: TLC with `--workers` threads against the explorer in one process;
+- parallel: the same TLC run against the explorer with `--workers` processes;
+- symmetric: TLC with `SYMMETRY` (every renaming of acceptors and of values, composed: the whole group,
+  model values for names) against `--symmetry` with `--workers` processes. Both keep one state per orbit:
+  TLC the renamed copy with the smallest fingerprint, the explorer the one with the smallest score; both
+  counts are the number of orbits, and the run stops if they differ.
+
+TLC's time is wall time from launching Java to its exit, JVM start-up included, as a user experiences it.
+Plain and parallel counts must equal TLC's or the run stops: a benchmark of two models that disagree would
+mean nothing. The machines are shared, so each row carries the 1-minute load average when it finished.
 """
 
 from __future__ import annotations
@@ -16,63 +24,131 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import time
 from typing import Any
 
-from paxiom.explorer import Result, explore
+from paxiom.explorer import default_workers, explore
 from paxiom.spec.quorums import QuorumSystem
-from paxiom.tlc.models import TLA_DIR, TlcModel, read_sources
-from paxiom.tlc.runner import default_workers, run_tlc
+from paxiom.tlc.models import STEP_PROPERTIES, TLA_DIR, TlcModel, read_sources
+from paxiom.tlc.runner import TlcRun, run_tlc
 
 
-def measure(model: TlcModel, *, invariants: bool, workers: int) -> dict[str, Any]:
+def symmetric_module(model: TlcModel) -> tuple[str, str]:
+    """The model's TLC module and config with acceptors and values as model values and SYMMETRY the group
+    of all their renamings (majority quorums, so every renaming of acceptors keeps them)."""
+    names = [f"a{i + 1}" for i in range(model.quorums.n)]
+    lines = [
+        f"---- MODULE {model.name}Sym ----",
+        f"EXTENDS {model.base}, TLC",
+        f"CONSTANTS {', '.join(names + list(model.values))}",
+        "MCAcceptors == {" + ", ".join(names) + "}",
+        "MCValues == {" + ", ".join(model.values) + "}",
+        "MCQuorum == {Q \\in SUBSET MCAcceptors : 2 * Cardinality(Q) > Cardinality(MCAcceptors)}",
+        f"MCSlots == 0..{model.slots - 1}",
+        "MCSymmetry == {p @@ q : p \\in Permutations(MCAcceptors), q \\in Permutations(MCValues)}",
+        "=" * 40,
+    ]
+    slots = ["  Slots <- MCSlots"] if model.variant == "multipaxos" else []
+    cfg = [
+        "CONSTANTS",
+        "  None = None",
+        *(f"  {c} = {c}" for c in names + list(model.values)),
+        f"  MaxBallot = {model.max_ballot}",
+        "  Acceptors <- MCAcceptors",
+        "  Values <- MCValues",
+        "  Quorum1 <- MCQuorum",
+        "  Quorum2 <- MCQuorum",
+        *slots,
+        "INIT Init",
+        "NEXT Next",
+        "SYMMETRY MCSymmetry",
+        "INVARIANTS " + " ".join(model.state_invariants),
+        "PROPERTIES " + " ".join(STEP_PROPERTIES),
+    ]
+    return "\n".join(lines) + "\n", "\n".join(cfg) + "\n"
+
+
+def tlc(model: TlcModel, workers: int, symmetric: bool) -> TlcRun:
     sources = {**read_sources(TLA_DIR), model.name: model.module_text()}
-    tlc = run_tlc(sources, model.name, model.cfg_text(None if invariants else ()), workers=workers)
+    if not symmetric:
+        return run_tlc(sources, model.name, model.cfg_text(), workers=workers)
+    module, cfg = symmetric_module(model)
+    return run_tlc({**sources, f"{model.name}Sym": module}, f"{model.name}Sym", cfg, workers=workers)
+
+
+def row(label: str, model: TlcModel, peer: TlcRun, workers: int, symmetric: bool) -> dict[str, Any]:
+    m = model.python_model()
     started = time.perf_counter()
-    py: Result[Any] = explore(model.python_model(), only=None if invariants else ())
-    py_seconds = time.perf_counter() - started
-    if tlc.distinct_states != py.distinct_states or not tlc.holds or py.violation is not None:
-        raise SystemExit(f"the twins disagree: TLC {tlc.distinct_states} states, explorer {py.distinct_states}")
+    py = explore(m, workers=workers, symmetry=symmetric)
+    seconds = time.perf_counter() - started
+    if peer.distinct_states != py.distinct_states or not peer.holds or py.violation is not None:
+        raise SystemExit(f"{label}: TLC {peer.distinct_states} states, explorer {py.distinct_states}")
     return {
-        "checking": "every invariant" if invariants else "nothing (exploration only)",
+        "model": model.description,
+        "row": label,
         "distinct_states": py.distinct_states,
-        "tlc_seconds": round(tlc.seconds, 2),
-        "tlc_states_per_second": round(tlc.states_per_second),
-        "explorer_seconds": round(py_seconds, 2),
-        "explorer_states_per_second": round(py.distinct_states / py_seconds),
-        "explorer_speedup": round(tlc.seconds / py_seconds, 2),
+        "counted": "orbits" if symmetric else "states",
+        "tlc_seconds": round(peer.seconds, 2),
+        "explorer_workers": workers,
+        "explorer_seconds": round(seconds, 2),
+        "explorer_speedup": round(peer.seconds / seconds, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
+
+
+def measure(model: TlcModel, workers: int) -> list[dict[str, Any]]:
+    plain = tlc(model, workers, symmetric=False)
+    rows = [row("plain", model, plain, 1, False), row("parallel", model, plain, workers, False)]
+    return [*rows, row("symmetric", model, tlc(model, workers, symmetric=True), workers, True)]
+
+
+def models(multi: tuple[int, int, int]) -> list[TlcModel]:
+    n, slots, ballot = multi
+    return [
+        TlcModel(
+            "MCBench",
+            "paxos",
+            QuorumSystem.majority(3),
+            ("v1", "v2"),
+            max_ballot=2,
+            description="Paxos, majorities of 3, 2 values, ballots 0..2",
+        ),
+        TlcModel(
+            "MCBenchMulti",
+            "multipaxos",
+            QuorumSystem.majority(n),
+            ("v1", "v2"),
+            max_ballot=ballot,
+            slots=slots,
+            description=f"Multi-Paxos, majorities of {n}, 2 values, {slots} slots, ballots 0..{ballot}",
+        ),
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--max-ballot", type=int, default=2)
     parser.add_argument("--workers", type=int, default=default_workers())
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--multi", default="2,2,1", help="Multi-Paxos acceptors,slots,max_ballot")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    model = TlcModel(
-        "MCBench", "paxos", QuorumSystem.majority(3), ("v1", "v2"), max_ballot=args.max_ballot,
-        description=f"Paxos, majorities of 3, 2 values, ballots 0..{args.max_ballot}",
-    )
-    rows = [measure(model, invariants=flag, workers=args.workers) for flag in (True, False)]
-    doc = {
-        "model": model.description,
-        "tlc_workers": args.workers,
-        "load_average_1min": round(os.getloadavg()[0], 2),
-        "rows": rows,
-    }
+    n, slots, ballot = (int(x) for x in args.multi.split(","))
+    rows = [r for _ in range(args.repeat) for model in models((n, slots, ballot)) for r in measure(model, args.workers)]
     if args.json:
-        print(json.dumps(doc, indent=2))
+        print(json.dumps({"tlc_workers": args.workers, "rows": rows}, indent=2))
         return
-    print(f"{doc['model']}; TLC with {args.workers} workers; load average {doc['load_average_1min']}")
-    header = f"{'checking':<28}{'states':>9}{'TLC s':>9}{'TLC st/s':>10}{'explorer s':>12}{'expl st/s':>11}{'ratio':>8}"
-    print(header)
+    print(f"TLC with {args.workers} workers; ratio = TLC wall time / explorer wall time (above 1: explorer faster)")
+    print(f"{'model':<62}{'row':<11}{'counted':>16}{'TLC s':>8}{'expl s':>8}{'wk':>4}{'ratio':>7}{'load':>6}")
     for r in rows:
         print(
-            f"{r['checking']:<28}{r['distinct_states']:>9,}{r['tlc_seconds']:>9.2f}{r['tlc_states_per_second']:>10,}"
-            f"{r['explorer_seconds']:>12.2f}{r['explorer_states_per_second']:>11,}{r['explorer_speedup']:>7.2f}x"
+            f"{r['model']:<62}{r['row']:<11}{r['distinct_states']:>9,} {r['counted']:<6}{r['tlc_seconds']:>8.2f}"
+            f"{r['explorer_seconds']:>8.2f}{r['explorer_workers']:>4}{r['explorer_speedup']:>6.2f}x"
+            f"{r['load_average_1min']:>6.1f}"
         )
-    print("ratio = TLC wall time / explorer wall time (above 1: the explorer is faster)")
+    for label in ("plain", "parallel", "symmetric"):
+        ratios = [r["explorer_speedup"] for r in rows if r["row"] == label and r["model"].startswith("Paxos")]
+        print(f"median Paxos {label} ratio over {len(ratios)} repeats: {statistics.median(ratios):.2f}x")
 
 
 if __name__ == "__main__":
