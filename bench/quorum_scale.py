@@ -210,6 +210,7 @@ def main() -> None:
     # warm up: the first Z3 solve and the scipy import cost ~0.1 s and ~1 s once per process; the peer's
     # times likewise exclude its interpreter start and imports
     paxiom_times(parse_cluster(cluster_text(System("warm-up", "zones", (2, 3))), "warm-up"))
+    import scipy.optimize  # noqa: F401  (the warm-up's load is in closed form: no LP imports it)
 
     print(f"z3 {z3.get_version_string()}; peer quoracle 0.0.4 in {PEER_VENV}; timeout {args.timeout:g} s per peer op")
     header = f"{'system':<42} {'question':<13} {'paxiom':>10} {'quoracle':>12} {'ratio':>10}  answer"
