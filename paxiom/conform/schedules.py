@@ -131,13 +131,18 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
     if variant == "multipaxos":
         return _log_openings(role, n)
     if variant == "fastpaxos":
-        # often all acceptors but the last vote, the one before it for another value: a collision in which one
-        # value may still have been chosen by a fast quorum (what the recovery rule is for)
+        # often all acceptors but the last vote, and all of them but the one before it vote the later value: a
+        # collision in which that value may still have been chosen by a fast quorum (what the recovery rule is
+        # for), and, in the simplest draws, not the smallest value voted
         voters = st.one_of(st.just((1 << (n - 1)) - 1), _masks(n))
-        split = st.one_of(st.just(1 << (n - 2)), st.integers(0, (1 << n) - 1))
-        voted = _step("rival_fast", INDEX, st.just(0), voters, split, VALUE, VALUE)
-        then = _step("settle", INDEX) if role == "learner" else _step("propose", INDEX, VALUE)
-        return st.one_of(st.just([]), st.tuples(voted, then).map(list))
+        if role == "learner":  # votes at a fast ballot, colliding or not, all delivered
+            fast_votes = _step("rival_fast", INDEX, st.just(0), voters, st.integers(0, (1 << n) - 1), VALUE, VALUE)
+            return st.one_of(st.just([]), st.tuples(fast_votes, _step("settle", INDEX)).map(list))
+        split = st.one_of(st.just((1 << (n - 2)) - 1), st.integers(0, (1 << n) - 1))
+        voted = _step("rival_fast", INDEX, st.just(0), voters, split, VALUE, st.integers(1, 2))
+        # the coordinator's phase 1 delivered in order: its quorum is the first acceptors, the ones that voted
+        recover = st.tuples(voted, _step("propose", INDEX, VALUE), st.just(Step("settle", (0,))))
+        return st.one_of(st.just([]), recover.map(list))
     if variant != "paxos":
         return st.just([])
     one = st.integers(0, n - 1).map(lambda a: 1 << a)
