@@ -9,12 +9,10 @@ import click
 from paxiom.cli.kv_cmd import _connection
 from paxiom.cli.output import console, emit_json, finish, json_option, user_errors
 from paxiom.cli.transition_view import certify_transition
-from paxiom.client import ClientError, Rejected
-from paxiom.client.cluster import connect
 from paxiom.cluster.transition import load_transition
 from paxiom.errors import PaxiomError
 from paxiom.node.clusterfile import load_service_cluster
-from paxiom.node.reconfigure import change_op, joining_text
+from paxiom.node.reconfigure import joining_text, submit
 
 HELP = """Change a running cluster's nodes or quorums to those of NEW: add, remove or replace nodes, change
 the quorum expressions. The change is first certified (paxiom quorum check --transition OLD NEW: Z3 proves
@@ -70,15 +68,7 @@ def reconfigure(
     path = joining or new_path.with_name(new_path.stem + ".joining.toml")
     if added:
         path.write_text(joining_text(cluster, transition, new), encoding="utf-8")
-    try:
-        with connect(cluster, client=client_name, insecure=insecure, timeout=timeout) as client:
-            client.execute(change_op(transition, new))
-    except Rejected as exc:
-        outcome = f"refused by the cluster: {exc}"
-    except ClientError as exc:
-        outcome = f"not chosen: {exc}"
-    else:
-        outcome = ""
+    outcome = submit(cluster, transition, new, client=client_name, insecure=insecure, timeout=timeout)
     result = {
         "certified": doc,
         "proposed": True,

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from paxiom.cluster import Cluster, parse_cluster
-from paxiom.cluster.transition import Transition, check_transition, transition_of
+from paxiom.cluster.transition import Transition, check_transition, load_transition, transition_of
 from paxiom.errors import PaxiomError
 from paxiom.impl.reconfig import CONFIG_OP, decode_config, encode_config
-from paxiom.node.clusterfile import Address, ServiceCluster, failure_text, parse_address
+from paxiom.node.clusterfile import Address, ServiceCluster, failure_text, load_service_cluster, parse_address
 
 
 def change_op(transition: Transition, new: ServiceCluster) -> bytes:
@@ -39,6 +39,31 @@ def change_op(transition: Transition, new: ServiceCluster) -> bytes:
         "clients": {name: str(address) for name, address in new.clients.items()},
     }
     return CONFIG_OP + encode_config(transition.system("new"), service)
+
+
+def submit(old_path: Path, transition: Transition, new: ServiceCluster, **connection: Any) -> str:
+    """Propose a certified change through the running cluster `old_path` describes (`connection`: as for
+    `paxiom.client.cluster.connect`); "" once chosen, else why not (refused by a node, or no answer)."""
+    from paxiom.client import ClientError, Rejected  # the client's imports only where a change is proposed
+    from paxiom.client.cluster import connect
+
+    try:
+        with connect(old_path, **connection) as client:
+            client.execute(change_op(transition, new))
+    except Rejected as exc:
+        return f"refused by the cluster: {exc}"
+    except ClientError as exc:
+        return f"not chosen: {exc}"
+    return ""
+
+
+def propose(old_path: Path, new_path: Path, **connection: Any) -> str:
+    """Certify OLD -> NEW, then `submit` it: "" once chosen, else why not (unsafe, refused, no answer)."""
+    transition = load_transition(str(old_path), str(new_path))
+    failed = check_transition(transition).failed
+    if failed is not None:
+        return f"unsafe: {failure_text(failed, transition.names)}"
+    return submit(old_path, transition, load_service_cluster(new_path), **connection)
 
 
 def refusal(op: bytes, current: Cluster, universe: tuple[str, ...]) -> str | None:
