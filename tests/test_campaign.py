@@ -48,7 +48,7 @@ def test_what_caught_a_bug_is_named() -> None:
 
 
 def test_a_short_campaign_with_every_fault_kind_holds(tmp_path: Path) -> None:
-    halves = (("kill", "power", "corrupt", "hostile"), ("partition", "delay", "reset", "pause"))
+    halves = (("kill", "power", "corrupt", "hostile"), ("partition", "delay", "reset", "pause", "reconfigure"))
     reports = [
         asyncio.run(
             run_one(RunSpec(seed=11 + i, duration=15, faults=kinds), tmp_path / f"seed-{11 + i}", tmp_path / "f")

@@ -23,6 +23,7 @@ from paxiom.campaign.hostile import STRANGERS, Attacker
 from paxiom.errors import PaxiomError
 from paxiom.faultplan import Window, all_links, describe, plan_partition
 from paxiom.node.powerloss import power_loss
+from paxiom.node.reconfigure import propose
 
 SCHEDULE_FORMAT = "paxiom-campaign-schedule/1"
 Params = dict[str, Any]
@@ -251,6 +252,36 @@ async def _calm(ctx: Context, params: Params) -> None:
         task.cancel()
 
 
+# --- reconfiguration -------------------------------------------------------------------------------------------
+
+
+def _plan_reconfigure(rng: random.Random, nodes: list[str]) -> Params:
+    n = len(nodes)
+    q2 = rng.randrange(n // 2 + 1, max(n // 2 + 2, n))  # phase 2 below n: one node down never stalls writes
+    return {"phase2": q2, "text": f"quorums changed through the log to any {n - q2 + 1} / any {q2}, then back"}
+
+
+async def _reconfigure(ctx: Context, params: Params) -> None:
+    """Certify and propose a change of quorums over the same nodes (`paxiom cluster reconfigure`) while the
+    workload runs; the heal changes them back to the file's."""
+    cluster = ctx.cluster
+    nodes = ", ".join(cluster.nodes)
+    q2 = params["phase2"]
+    quorums = f'phase1 = "{len(cluster.nodes) - q2 + 1} of ({nodes})"\nphase2 = "{q2} of ({nodes})"'
+    changed = cluster.path.with_name(f"reconfigured-{q2}.toml")
+    changed.write_text(cluster.path.read_text().replace(f'phase1 = "majority({nodes})"', quorums))
+    await _switch(ctx, cluster.path, changed)
+
+
+async def _reconfigure_back(ctx: Context, params: Params) -> None:
+    await _switch(ctx, ctx.cluster.path.with_name(f"reconfigured-{params['phase2']}.toml"), ctx.cluster.path)
+
+
+async def _switch(ctx: Context, old: Path, new: Path) -> None:
+    why = await asyncio.to_thread(propose, old, new, timeout=5.0)
+    ctx.count("reconfigurations-chosen" if not why else "reconfigurations-not-chosen")
+
+
 KINDS: dict[str, FaultKind] = {
     k.name: k
     for k in (
@@ -270,6 +301,8 @@ KINDS: dict[str, FaultKind] = {
                   _plan_target, _pause, _resume, hold=(1.0, 2.5)),
         FaultKind("hostile", "strangers without a valid certificate, and garbage frames from a peer holding a "
                   "real node certificate", _plan_hostile, _hostile, _calm, hold=(1.0, 2.5)),
+        FaultKind("reconfigure", "change the quorums through the log (certified, as paxiom cluster reconfigure "
+                  "does) while serving, and back", _plan_reconfigure, _reconfigure, _reconfigure_back, hold=(1.0, 2.5)),
     )
 }  # fmt: skip
 
