@@ -202,3 +202,14 @@ def test_a_coordinator_recovering_wrongly_after_a_collision_is_caught_as_a_proce
     report = replay(target, "proposer", 1, steps, mutant, variant="fastpaxos")
     assert [f.rule for f in report.findings] == ["recovery"] and "allow only v2" in report.findings[0].reason
     assert replay(target, "proposer", 1, steps, {}, variant="fastpaxos").conforms
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+def test_the_nodejs_log_acceptor_conforms_and_refuses_version_1(tmp_path: Path) -> None:
+    """A second language over protocol 2; the single-decree suite's version-1 init it refuses, cleanly."""
+    target = ProcessTarget(["node", str(EXAMPLES / "log_acceptor.js")], tmp_path)
+    report = check(target, "acceptor", max_examples=6, seed=1, variant="multipaxos", max_findings=1)
+    assert report.conforms and report.judged["promise"] > 0, [f.title for f in report.findings]
+    refused = check(target, "acceptor", max_examples=2, seed=1, variant="paxos", max_findings=1)
+    [finding] = refused.findings
+    assert finding.rule == "protocol" and "unsupported" in finding.reason and refused.stopped
