@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import re
 from typing import NamedTuple
 
 
@@ -13,8 +15,14 @@ class Rule(NamedTuple):
     """The variants whose runs judge it; None: every variant."""
 
     def judged_in(self, variant: str) -> str:
-        """`judged_by` naming the variant's own spec module (Multi-Paxos's phase1b, not Paxos's)."""
-        return self.judged_by.replace("spec.paxos.", f"spec.{variant}.")
+        """`judged_by` naming the variant's own spec module where it has the function (Multi-Paxos's phase1b,
+        not Paxos's; Fast Paxos's chosen is Paxos's)."""
+        module = importlib.import_module(f"paxiom.spec.{variant}")
+
+        def own(m: re.Match[str]) -> str:
+            return f"spec.{variant}.{m[1]}" if hasattr(module, m[1]) else m[0]
+
+        return re.sub(r"spec\.paxos\.(\w+)", own, self.judged_by)
 
     def applies_to(self, variant: str) -> bool:
         return self.variants is None or variant in self.variants
