@@ -222,7 +222,7 @@ def conform(
     \b
     In process:      paxiom conform --adapter mylib_adapter:MyAdapter --role acceptor
     Out of process:  paxiom conform --role acceptor -- node examples/conformance/acceptor.js
-    Multi-Paxos:     paxiom conform --variant multipaxos -- python3 examples/conformance/log_acceptor.py
+    Multi-Paxos:     paxiom conform --variant multipaxos -- node examples/conformance/log_acceptor.js
 
     Exit 0: conforms; 1: rules broken (each with a shrunk schedule and a replay file), or nothing was judged
     (inconclusive); 2: usage error.
