@@ -288,7 +288,8 @@ def scale_table() -> None:
             _, t_latency = best_of(3, partial(leader_latencies, families, trips, leaders))
             assert fast.value is not None
             if general.value is None:
-                shown, versus = f"> {t_general:.0f} s", f"> {t_general / t_fast:,.0f}x"
+                shown = f"> {t_general:.0f} s"
+                versus = f"> {t_general / t_fast:,.0f}x" if t_general > t_fast else "-"
             else:
                 assert abs(general.value - fast.value) < 1e-7, (general.value, fast.value)
                 shown, versus = show(t_general), f"{t_general / t_fast:,.0f}x"
