@@ -30,6 +30,9 @@ class ReplicaConfig:
     i + α on, so a leader proposes in slot s only once slot s − α is committed. Every replica of a cluster
     must use the same α. None: the cluster never reconfigures (a configuration command is an ordinary
     command, and the pipeline is bounded by `window` alone)."""
+    auxiliaries: frozenset[int] = frozenset()
+    """Acceptors of the initial configuration that vote only for configuration commands (Cheap Paxos's
+    auxiliaries, `spec/cheap.py`): they take part only to reconfigure a failed main away."""
     batch_size: int = 4
     """Most client commands per slot."""
     batch_bytes: int = 4 << 20

@@ -44,6 +44,7 @@ class Mutation(enum.Enum):
     FAST_RECOVERY_ANY_VALUE = "fast-recovery-any-value"
     CONFIG_APPLIED_EARLY = "config-applied-early"
     CONFIG_QUORUMS_MIXED = "config-quorums-mixed"
+    CHEAP_AUX_VOTES_COMMANDS = "cheap-aux-votes-commands"
 
 
 @dataclass(frozen=True)
@@ -212,6 +213,13 @@ MUTANTS: dict[str, MutantInfo] = dict(
             "A leader's phase 1 counts as complete for every slot once its promises hold a phase-1 quorum of any "
             "configuration, old or new, not of the one governing each slot.",
             "reconfig",
+        ),
+        _info(
+            Mutation.CHEAP_AUX_VOTES_COMMANDS,
+            "proposer",
+            "Cheap Paxos's leader asks the auxiliary acceptors to vote for ordinary commands too, not only for "
+            "the retirement of a failed main, so an auxiliary's log holds client commands.",
+            "cheap",
         ),
     ]
 )

@@ -97,6 +97,11 @@ class Proposer:
         phase-1 quorum of that configuration itself (`spec/reconfig.py` proposable)."""
         return self.phase1_quorum(promised, epoch.quorums)
 
+    def accept_targets(self, epoch: Epoch, value: Value) -> frozenset[int]:
+        """Who is asked to vote for `value` in a slot `epoch` governs: its voters (no auxiliary is asked
+        to vote for an ordinary command)."""
+        return epoch.voters(value)
+
     def slot_epoch(self, slot: int, commit: int) -> Epoch | None:
         """The configuration we propose `slot` under: the one governing it, once slot − α is committed."""
         return self.configs.epoch(slot, self.committed(commit))
@@ -206,7 +211,7 @@ class Proposer:
         self.check_governed(slot, epoch, commit)
         self.proposals[slot] = Proposal(value, epoch)
         accept = Accept(self.ballot, slot, value)
-        return [(dst, accept) for dst in sorted(epoch.members)]
+        return [(dst, accept) for dst in sorted(self.accept_targets(epoch, value))]
 
     def propose_pending(self, commit: int) -> Outgoing:
         """Re-propose what the promises reported (no-ops in the holes) where the decision is not known
@@ -290,7 +295,8 @@ class Proposer:
                 proposal.passed += 1
                 continue
             accept = Accept(self.ballot, slot, proposal.value)
-            out += [(dst, accept) for dst in sorted(proposal.epoch.members) if not proposal.accepted >> dst & 1]
+            targets = self.accept_targets(proposal.epoch, proposal.value)
+            out += [(dst, accept) for dst in sorted(targets) if not proposal.accepted >> dst & 1]
         return out
 
     # ------------------------------------------------------------------ leadership changes

@@ -14,6 +14,9 @@ conditions. Anything else with the prefix is an ordinary command: every replica 
 the same log, so an invalid switch can never split the cluster. The switches a snapshot compacts away are
 carried in it (`retained`), so a replica restored from it (after a restart or a catch-up) knows the
 configurations of the slots above it.
+
+Cheap Paxos (`spec/cheap.py`): a configuration may name auxiliaries among its members. They vote only for
+configuration commands, which retire a failed main: the leader sends them no other Accept (`Epoch.voters`).
 """
 
 from __future__ import annotations
@@ -36,20 +39,25 @@ CONFIG_OP = b"paxiom/config "
 """The op prefix of a configuration command (the rest is the configuration as canonical JSON)."""
 
 
-def encode_config(qs: QuorumSystem, service: dict[str, Any] | None = None) -> bytes:
-    """A configuration as canonical JSON: its nodes and the minimal quorums of each phase, by name, and
-    optionally what the service needs besides (`service`: opaque to the core, e.g. new nodes' addresses)."""
+def encode_config(
+    qs: QuorumSystem, service: dict[str, Any] | None = None, auxiliaries: frozenset[int] = frozenset()
+) -> bytes:
+    """A configuration as canonical JSON: its nodes and the minimal quorums of each phase, by name, its
+    auxiliaries (Cheap Paxos) if any, and optionally what the service needs besides (`service`: opaque to
+    the core, e.g. new nodes' addresses)."""
     doc: dict[str, Any] = {
         "nodes": list(qs.nodes),
         "phase1": sorted(qs.phase1.names(q) for q in qs.phase1.minimal_quorums),
         "phase2": sorted(qs.phase2.names(q) for q in qs.phase2.minimal_quorums),
     }
+    if auxiliaries:
+        doc["auxiliaries"] = [qs.nodes[a] for a in sorted(auxiliaries)]
     if service is not None:
         doc["service"] = service
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
-KEYS = {"nodes", "phase1", "phase2", "service"}
+KEYS = {"nodes", "phase1", "phase2", "auxiliaries", "service"}
 """What a configuration command's JSON may hold."""
 
 
@@ -61,6 +69,16 @@ def _document(value: Value) -> dict[str, Any] | None:
     except ValueError:
         return None
     return doc if isinstance(doc, dict) and {"nodes", "phase1", "phase2"} <= set(doc) <= KEYS else None
+
+
+def auxiliaries_of(value: Value) -> frozenset[int]:
+    """The auxiliaries a configuration command names, by index among its nodes (none if it names none,
+    or names one that is not a node)."""
+    doc = _document(value)
+    names, nodes = (doc or {}).get("auxiliaries", []), (doc or {}).get("nodes", [])
+    if not isinstance(names, list) or not isinstance(nodes, list) or not all(n in nodes for n in names):
+        return frozenset()
+    return frozenset(nodes.index(n) for n in names)
 
 
 def service_of(value: Value) -> dict[str, Any] | None:
@@ -92,9 +110,10 @@ def decode_config(data: bytes) -> QuorumSystem | None:
         return None
 
 
-def config_command(client: str, seq: int, qs: QuorumSystem) -> Command:
-    """The command that, chosen in slot i, makes `qs` govern slots i + α on."""
-    return Command(client, seq, CONFIG_OP + encode_config(qs))
+def config_command(client: str, seq: int, qs: QuorumSystem, auxiliaries: frozenset[int] = frozenset()) -> Command:
+    """The command that, chosen in slot i, makes `qs` (with those of its members `auxiliaries`) govern
+    slots i + α on."""
+    return Command(client, seq, CONFIG_OP + encode_config(qs, auxiliaries=auxiliaries))
 
 
 def is_config(command: Command) -> bool:
@@ -123,6 +142,8 @@ class Epoch:
 
     quorums: QuorumSystem
     entry: ChosenEntry | None = None
+    auxiliaries: frozenset[int] = frozenset()
+    """Members that vote only for configuration commands (Cheap Paxos's auxiliary acceptors)."""
 
     @property
     def slot(self) -> int:
@@ -133,14 +154,26 @@ class Epoch:
         """The acceptors of this configuration (those in one of its minimal quorums)."""
         return config_members(self.quorums)
 
+    def voters(self, value: Value) -> frozenset[int]:
+        """Who may vote for `value` in a slot of this configuration: every member for a configuration
+        command, the members but the auxiliaries for anything else (`spec/cheap.py` may_vote)."""
+        return self.members if switch_of(value) is not None else self.members - self.auxiliaries
+
 
 class Configurations:
     """What a replica knows of its configurations: the initial one and every valid switch it committed."""
 
-    def __init__(self, initial: QuorumSystem, alpha: int | None, retained: Iterable[ChosenEntry] = ()) -> None:
-        """`alpha` None: a cluster that never reconfigures (no switch is one, no slot waits for a window)."""
+    def __init__(
+        self,
+        initial: QuorumSystem,
+        alpha: int | None,
+        retained: Iterable[ChosenEntry] = (),
+        auxiliaries: frozenset[int] = frozenset(),
+    ) -> None:
+        """`alpha` None: a cluster that never reconfigures (no switch is one, no slot waits for a window);
+        `auxiliaries`: those of the initial configuration (Cheap Paxos)."""
         self.alpha = alpha
-        self.epochs: list[Epoch] = [Epoch(initial)]
+        self.epochs: list[Epoch] = [Epoch(initial, None, auxiliaries)]
         """Sorted by slot."""
         self.learned = -1
         """The last committed slot this has seen (switches are learned in slot order)."""
@@ -173,7 +206,7 @@ class Configurations:
             return
         new = switch_of(entry.value)
         if new is not None and valid_switch(self.latest.quorums, new):
-            self.epochs.append(Epoch(new, entry))
+            self.epochs.append(Epoch(new, entry, auxiliaries_of(entry.value)))
 
     def adopt(self, retained: Iterable[ChosenEntry]) -> None:
         """The switches a snapshot carried (`retained`), in slot order, up to the slot it covers."""

@@ -23,6 +23,7 @@ from paxiom.impl.messages import Accept, Envelope, Snapshot
 from paxiom.impl.oracle import MAX_BALLOT, OTHER_VALUE, RefinementOracle
 from paxiom.impl.reconfig import encode_config, over, switch_of, valid_switch
 from paxiom.impl.values import Value, render_value
+from paxiom.spec import cheap
 from paxiom.spec import reconfig as rc
 from paxiom.spec.model import act
 from paxiom.spec.quorums import QuorumSystem
@@ -51,14 +52,20 @@ class ReconfigOracle(RefinementOracle):
             return
         if not valid_switch(self.quorums, qs):
             return  # the core takes it as an ordinary command, and so does the spec
-        qs = over(qs, self.quorums.nodes)  # the spec's configurations all range over every node of the run
+        k = self._number(over(qs, self.quorums.nodes))  # the spec's configurations range over every node
+        if k is not None:
+            self.switches[shown] = rc.switch(k)
+
+    def _number(self, qs: QuorumSystem) -> int | None:
+        """The spec's number for configuration `qs`: reconfig's configurations are the run's, so a new one
+        becomes the next."""
         key = encode_config(qs)
         if key not in self.systems:
             self.systems[key] = len(self.systems) + 1
             self.spec = rc.Config(
                 self.quorums, (OTHER_VALUE,), MAX_BALLOT, slots=1, alpha=self.spec.alpha, new=(*self.spec.new, qs)
             )
-        self.switches[shown] = rc.switch(self.systems[key])
+        return self.systems[key]
 
     def _match(self, envelope: Envelope) -> None:
         if isinstance(envelope.msg, Accept):
@@ -83,17 +90,20 @@ class ReconfigOracle(RefinementOracle):
 
     def _phase2b(self, a: int, b: int, slot: int, v: str) -> None:
         conf = self.conf.get(slot)
-        if conf is not None and not self.spec.may_vote(a, conf, v):
+        if conf is not None and not self.spec.may_vote(a, conf, self.switches.get(v, v)):
             raise self._object(
                 str(act("Phase2b", a=self.names[a], b=b, slot=slot, v=v)),
-                f"not enabled: {self.names[a]} is not a member of configuration {conf}, which governs slot {slot} "
-                "(spec/reconfig.py phase2b, may_vote)",
+                f"not enabled: slot {slot} is governed by configuration {conf}, and {self._not_voter(a, conf)}",
             )
         super()._phase2b(a, b, slot, v)
         if slot not in self.log:
             chosen = self._chosen(slot)
             if chosen:
                 self.log[slot] = {self.switches.get(c, c) for c in chosen}
+
+    def _not_voter(self, a: int, conf: int) -> str:
+        """Why acceptor `a` may not vote there."""
+        return f"{self.names[a]} is not one of its members (spec/reconfig.py phase2b, may_vote)"
 
     def _check_restored(self, r: int, snapshot: Snapshot) -> None:
         for entry in snapshot.switches:
@@ -105,3 +115,26 @@ class ReconfigOracle(RefinementOracle):
                     "which is not chosen there",
                 )
         super()._check_restored(r, snapshot)
+
+
+class CheapOracle(ReconfigOracle):
+    """`spec/cheap.py`'s oracle: the configurations are cheap's (configuration 0 over every acceptor, `cfgk`
+    retiring main k), and a vote must be one cheap's `may_vote` allows: an auxiliary votes only for a
+    retirement (`aux_votes_retire`)."""
+
+    def __init__(self, quorums: QuorumSystem, alpha: int, mains: int, invariants: bool = True, **options: Any) -> None:
+        super().__init__(quorums, alpha, invariants, **options)
+        self.spec = cheap.Config(quorums, (OTHER_VALUE,), MAX_BALLOT, slots=1, alpha=alpha, mains=mains)
+        self.systems = {encode_config(qs): k for k, qs in enumerate(self.spec.configs) if k}
+
+    def _number(self, qs: QuorumSystem) -> int | None:
+        """Cheap's own configuration with these quorums (another is no configuration cheap has)."""
+        return self.systems.get(encode_config(qs))
+
+    def _not_voter(self, a: int, conf: int) -> str:
+        if a in self.spec.members[conf]:
+            return (
+                f"{self.names[a]} is one of its auxiliaries, which vote only for a retirement (spec/cheap.py "
+                "may_vote, aux_votes_retire)"
+            )
+        return super()._not_voter(a, conf)

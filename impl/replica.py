@@ -67,7 +67,8 @@ class Replica:
         snapshot = durable.snapshot
         self.acceptor = self.acceptor_class(durable.promise, durable.votes, snapshot.last_slot + 1 if snapshot else 0)
         self.learner = self.learner_class(config.snapshot_interval, snapshot, durable.chosen)
-        self.configs = Configurations(config.quorums, config.alpha, snapshot.switches if snapshot else ())
+        switches = snapshot.switches if snapshot else ()
+        self.configs = Configurations(config.quorums, config.alpha, switches, config.auxiliaries)
         if snapshot is not None:
             self.configs.skip_to(snapshot.last_slot)
         self.proposer = self.proposer_class(config, self.configs)

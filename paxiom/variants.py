@@ -9,7 +9,7 @@ from paxiom.spec.quorums import QuorumSystem
 
 AnyModel = paxos.PaxosModel | multipaxos.MultiPaxosModel | reconfig.ReconfigModel
 VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig", "cheap")
-SIMULATED = ("multipaxos", "fastpaxos", "reconfig")
+SIMULATED = ("multipaxos", "fastpaxos", "reconfig", "cheap")
 """The variants the implementation runs (`paxiom sim --variant`), each judged by its spec's oracle."""
 
 

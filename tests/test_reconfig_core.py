@@ -70,16 +70,27 @@ def test_only_a_safe_switch_that_keeps_every_node_is_one() -> None:
 
 
 class Cluster:
-    """Four replicas (a4 outside the initial configuration) exchanging messages in order, no faults."""
+    """Replicas of `quorums` (by default four, a4 outside the initial configuration) exchanging messages in
+    order, no faults."""
 
-    def __init__(self, window: int = 4) -> None:
+    def __init__(
+        self, quorums: QuorumSystem = OLD, alpha: int = ALPHA, auxiliaries: frozenset[int] = frozenset()
+    ) -> None:
         self.replicas = [
             Replica(
                 ReplicaConfig(
-                    r, OLD, seed=1, election_timeout=4, heartbeat_interval=1, window=window, alpha=ALPHA, batch_size=1
+                    r,
+                    quorums,
+                    seed=1,
+                    election_timeout=4,
+                    heartbeat_interval=1,
+                    window=4,
+                    alpha=alpha,
+                    batch_size=1,
+                    auxiliaries=auxiliaries,
                 )
             )
-            for r in range(4)
+            for r in range(quorums.n)
         ]
         self.accepts: list[Envelope] = []
         self.down: set[int] = set()

@@ -212,6 +212,11 @@ class CatchUpOnlyOnTraffic(Replica):
         return seen is not None and newest != seen and super().behind(commit)
 
 
+class CheapAuxVotesCommands(Proposer):
+    def accept_targets(self, epoch: Epoch, value: Value) -> frozenset[int]:
+        return epoch.members
+
+
 # ---------------------------------------------------------------------- host
 
 
@@ -258,6 +263,7 @@ OVERRIDES: dict[Mutation, tuple[type[Any], ...]] = {
     Mutation.FAST_RECOVERY_ANY_VALUE: (RecoveryAnyValue,),
     Mutation.CONFIG_APPLIED_EARLY: (ConfigAppliedEarly,),
     Mutation.CONFIG_QUORUMS_MIXED: (ConfigQuorumsMixed,),
+    Mutation.CHEAP_AUX_VOTES_COMMANDS: (CheapAuxVotesCommands,),
 }
 """Every catalogued bug: the override classes that inject it."""
 

@@ -23,7 +23,7 @@ from paxiom.impl.objection import Objection
 from paxiom.impl.observe import JsonLines, Record
 from paxiom.impl.oracle import RefinementOracle
 from paxiom.impl.proposer import Role
-from paxiom.impl.reconfig_oracle import ReconfigOracle
+from paxiom.impl.reconfig_oracle import CheapOracle, ReconfigOracle
 from paxiom.impl.sim.coverage import Coverage
 from paxiom.impl.sim.reconfigure import reconfigurations
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
@@ -249,6 +249,8 @@ class Execution:
         self.sim = Simulator(settings, [self.trace] if self.trace else [])
         if settings.variant == "reconfig":
             self.oracle: RefinementOracle = ReconfigOracle(settings.quorums(), settings.alpha, invariants)
+        elif settings.variant == "cheap":
+            self.oracle = CheapOracle(settings.quorums(), settings.alpha, settings.mains, invariants)
         else:
             oracle = FastRefinementOracle if settings.variant == "fastpaxos" else RefinementOracle
             self.oracle = oracle(settings.quorums(), invariants)

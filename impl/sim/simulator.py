@@ -117,11 +117,18 @@ class ClusterSettings:
         q1, q2 = self.phase1 or majority, self.phase2 or majority
         if self.variant == "reconfig":
             return majority_of(acceptor_names(self.replicas), range(max(1, self.replicas - 1)))
+        if self.variant == "cheap":  # cheap's configuration 0: any `mains` of every acceptor
+            return majority_of(acceptor_names(self.replicas), range(self.replicas))
         if self.variant != "fastpaxos":
             return QuorumSystem.flexible(self.replicas, q1, q2)
         nodes, fast = acceptor_names(self.replicas), self.fast or smallest_fast_quorum(self.replicas, q1)
         families = (Threshold(nodes, q1), Threshold(nodes, q2), Threshold(nodes, fast))
         return QuorumSystem(*families, name=f"|Q1|={q1}, |Q2|={q2}, fast {fast} of {self.replicas}")
+
+    @property
+    def mains(self) -> int:
+        """Cheap Paxos's main acceptors, the first ones: a majority (the rest are auxiliaries)."""
+        return self.replicas // 2 + 1
 
     def core(self) -> type[Replica]:
         """The variant's replica core, before any injected bug."""
@@ -135,7 +142,8 @@ class ClusterSettings:
             election_timeout=self.election_timeout,
             heartbeat_interval=self.heartbeat_interval,
             window=self.window,
-            alpha=self.alpha if self.variant == "reconfig" else None,
+            alpha=self.alpha if self.variant in ("reconfig", "cheap") else None,
+            auxiliaries=frozenset(range(self.mains, self.replicas)) if self.variant == "cheap" else frozenset(),
             batch_size=self.batch_size,
             snapshot_interval=self.snapshot_interval,
         )
@@ -321,10 +329,14 @@ class Simulator:
         raise PaxiomError(f"unknown step {kind!r} (known: {', '.join(ACTIONS)})")
 
     def _reconfigure(self, step: Step) -> bool:
-        """A client asks replica `replica` to switch to the majorities of `members` (`impl.reconfig`)."""
+        """A client asks replica `replica` to switch to the majorities of `members` (`impl.reconfig`); in a
+        cheap cluster the auxiliaries among them stay auxiliaries."""
         try:
-            qs = majority_of(self.configs[0].quorums.nodes, [int(m) for m in step["members"]])
-            command = config_command("reconfig", int(step["seq"]), qs)
+            members = [int(m) for m in step["members"]]
+            qs = majority_of(self.configs[0].quorums.nodes, members)
+            cheap = self.settings.variant == "cheap"
+            auxiliaries = frozenset(m for m in members if m >= self.settings.mains) if cheap else frozenset()
+            command = config_command("reconfig", int(step["seq"]), qs, auxiliaries)
         except (ValueError, TypeError) as exc:
             raise PaxiomError(f"bad reconfigure step {step}: {exc}") from None
         if command not in self.applied_anywhere:

@@ -151,13 +151,15 @@ def _list_mutants(as_json: bool) -> None:
     show_default=True,
     help="The protocol the replicas run; fastpaxos: fast ballots, clients' commands straight to acceptors; "
     "reconfig: the last replica starts outside every quorum and the schedule switches configurations through "
-    "the log (adding, removing, replacing replicas) under the faults.",
+    "the log (adding, removing, replacing replicas) under the faults; cheap: Cheap Paxos, a majority of mains "
+    "and auxiliaries that vote only for the retirement of a main, which the schedule asks for.",
 )
 @click.option(
     "--alpha",
     type=click.IntRange(1),
     default=None,
-    help="Reconfiguration window of --variant reconfig: a switch chosen in slot i governs from i + α (default 8).",
+    help="Reconfiguration window of --variant reconfig or cheap: a switch chosen in slot i governs from i + α "
+    "(default 8).",
 )
 @click.option(
     "--fast",
@@ -306,10 +308,10 @@ def sim(
     try:
         if fast is not None and variant != "fastpaxos":
             raise PaxiomError("--fast sizes the fast quorums of --variant fastpaxos only")
-        if alpha is not None and variant != "reconfig":
-            raise PaxiomError("--alpha is the reconfiguration window of --variant reconfig only")
-        if variant == "reconfig" and (q1 is not None or q2 is not None or replicas < 2):
-            raise PaxiomError("--variant reconfig runs majorities of at least 2 replicas; --q1/--q2 do not apply")
+        if alpha is not None and variant not in ("reconfig", "cheap"):
+            raise PaxiomError("--alpha is the reconfiguration window of --variant reconfig or cheap only")
+        if variant in ("reconfig", "cheap") and (q1 is not None or q2 is not None or replicas < 2):
+            raise PaxiomError(f"--variant {variant} runs majorities of at least 2 replicas; --q1/--q2 do not apply")
         settings = ClusterSettings(replicas=replicas, seed=seed, phase1=q1, phase2=q2, variant=variant, fast=fast)
         if alpha is not None:
             settings = dataclasses.replace(settings, alpha=alpha)

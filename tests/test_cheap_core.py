@@ -1,0 +1,66 @@
+"""Cheap Paxos in the core: auxiliaries vote only to retire a failed main (spec/cheap.py), in the core, under
+the simulator's faults, and against its mutant."""
+
+from __future__ import annotations
+
+import random
+
+from test_reconfig_core import Cluster
+
+from paxiom.impl.messages import Accept
+from paxiom.impl.mutants import MUTANTS
+from paxiom.impl.reconfig import config_command, majority_of
+from paxiom.impl.reconfig_oracle import CheapOracle
+from paxiom.impl.sim.hunt import hunt
+from paxiom.impl.sim.reconfigure import reconfigurations
+from paxiom.impl.sim.runner import Execution, Faults, schedule
+from paxiom.impl.sim.simulator import ClusterSettings
+from paxiom.impl.values import Command
+from paxiom.spec import cheap
+from paxiom.spec.quorums import acceptor_names
+
+GENESIS = majority_of(acceptor_names(3), range(3))
+"""Two mains (a1, a2) and one auxiliary (a3): any two of the three, cheap's configuration 0."""
+SPEC = cheap.Config(GENESIS, ("v",), 0, mains=2)
+
+
+def test_two_mains_and_an_auxiliary_lose_a_main_and_carry_on() -> None:
+    cluster = Cluster(GENESIS, alpha=1, auxiliaries=frozenset({2}))
+    cluster.run(20)
+    leader = cluster.leader()
+    leader.submit(tuple(Command("c", s, f"set k{s} v".encode()) for s in range(1, 4)))
+    cluster.run(5)
+    cluster.down.add(0)  # a1, a main, fails for good
+    cluster.run(30)
+    leader = cluster.leader()
+    retire = SPEC.configs[1]  # cfg1: main a1 retired, a2 alone
+    leader.submit((config_command("admin", 1, retire, frozenset(SPEC.members[1] - SPEC.mains_of[1])),))
+    cluster.run(5)
+    leader = cluster.leader()
+    before = leader.commit
+    leader.submit(tuple(Command("c", s, f"set k{s} v".encode()) for s in range(4, 8)))
+    cluster.run(10)
+    assert leader.commit >= before + 4 and cluster.replicas[2].commit == leader.commit  # served by a2 alone
+    votes = cluster.replicas[2].acceptor.votes.values()
+    assert votes and all(v.value[0].op.startswith(b"paxiom/config") for v in votes)  # a3 voted the retirement only
+    ordinary = [e for e in cluster.accepts if isinstance(e.msg, Accept) and not e.msg.value[0].op.startswith(b"paxiom")]
+    assert ordinary and all(e.dst != 2 for e in ordinary)
+
+
+def test_cheap_runs_hold_under_faults_and_retire_mains() -> None:
+    for replicas, seed in ((3, 0), (5, 3)):
+        settings = ClusterSettings(replicas=replicas, seed=seed, variant="cheap")
+        execution = Execution(settings)
+        oracle = execution.oracle
+        assert isinstance(oracle, CheapOracle)
+        adversary = reconfigurations(settings, schedule(execution.sim, random.Random(seed), Faults()))
+        for _ in range(3000):
+            assert execution.feed(next(adversary)), str(execution.result.objection)
+        assert execution.feed({"action": "quiesce", "rounds": 600}), str(execution.result.objection)
+        assert set(oracle.conf.values()) - {0}, "no slot was decided under a retirement"
+
+
+def test_an_auxiliary_voting_an_ordinary_command_is_caught_by_cheaps_rule() -> None:
+    found = hunt(MUTANTS["cheap-aux-votes-commands"], runs=4, shrink_seconds=0).found
+    assert found is not None and found.objection is not None and found.settings.variant == "cheap"
+    assert found.objection.check.startswith("Phase2b") and "one of its auxiliaries" in found.objection.reason
