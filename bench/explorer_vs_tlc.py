@@ -26,6 +26,7 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from paxiom.explorer import default_workers, explore
@@ -97,10 +98,12 @@ def row(label: str, model: TlcModel, peer: TlcRun, workers: int, symmetric: bool
     }
 
 
-def measure(model: TlcModel, workers: int) -> list[dict[str, Any]]:
+def measure(model: TlcModel, workers: int) -> Iterator[dict[str, Any]]:
+    """The three rows of one model, each yielded as soon as it is measured."""
     plain = tlc(model, workers, symmetric=False)
-    rows = [row("plain", model, plain, 1, False), row("parallel", model, plain, workers, False)]
-    return [*rows, row("symmetric", model, tlc(model, workers, symmetric=True), workers, True)]
+    yield row("plain", model, plain, 1, False)
+    yield row("parallel", model, plain, workers, False)
+    yield row("symmetric", model, tlc(model, workers, symmetric=True), workers, True)
 
 
 def models(multi: tuple[int, int, int]) -> list[TlcModel]:
@@ -126,6 +129,15 @@ def models(multi: tuple[int, int, int]) -> list[TlcModel]:
     ]
 
 
+def show(r: dict[str, Any]) -> None:
+    print(
+        f"{r['model']:<62}{r['row']:<11}{r['distinct_states']:>9,} {r['counted']:<6}{r['tlc_seconds']:>8.2f}"
+        f"{r['explorer_seconds']:>8.2f}{r['explorer_workers']:>4}{r['explorer_speedup']:>6.2f}x"
+        f"{r['load_average_1min']:>6.1f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workers", type=int, default=default_workers())
@@ -134,21 +146,23 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     n, slots, ballot = (int(x) for x in args.multi.split(","))
-    rows = [r for _ in range(args.repeat) for model in models((n, slots, ballot)) for r in measure(model, args.workers)]
+    if not args.json:
+        print(f"TLC with {args.workers} workers; ratio = TLC wall time / explorer wall time (above 1: explorer faster)")
+        print(f"{'model':<62}{'row':<11}{'counted':>16}{'TLC s':>8}{'expl s':>8}{'wk':>4}{'ratio':>7}{'load':>6}")
+    rows = []
+    for _ in range(args.repeat):
+        for model in models((n, slots, ballot)):
+            for r in measure(model, args.workers):
+                rows.append(r)
+                if not args.json:
+                    show(r)
     if args.json:
         print(json.dumps({"tlc_workers": args.workers, "rows": rows}, indent=2))
         return
-    print(f"TLC with {args.workers} workers; ratio = TLC wall time / explorer wall time (above 1: explorer faster)")
-    print(f"{'model':<62}{'row':<11}{'counted':>16}{'TLC s':>8}{'expl s':>8}{'wk':>4}{'ratio':>7}{'load':>6}")
-    for r in rows:
-        print(
-            f"{r['model']:<62}{r['row']:<11}{r['distinct_states']:>9,} {r['counted']:<6}{r['tlc_seconds']:>8.2f}"
-            f"{r['explorer_seconds']:>8.2f}{r['explorer_workers']:>4}{r['explorer_speedup']:>6.2f}x"
-            f"{r['load_average_1min']:>6.1f}"
-        )
-    for label in ("plain", "parallel", "symmetric"):
-        ratios = [r["explorer_speedup"] for r in rows if r["row"] == label and r["model"].startswith("Paxos")]
-        print(f"median Paxos {label} ratio over {len(ratios)} repeats: {statistics.median(ratios):.2f}x")
+    for model in models((n, slots, ballot)):
+        for label in ("plain", "parallel", "symmetric"):
+            ratios = [r["explorer_speedup"] for r in rows if r["row"] == label and r["model"] == model.description]
+            print(f"median {label} ratio, {model.description}: {statistics.median(ratios):.2f}x ({len(ratios)} runs)")
 
 
 if __name__ == "__main__":
