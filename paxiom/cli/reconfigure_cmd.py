@@ -66,9 +66,9 @@ def reconfigure(
     transition = load_transition(str(cluster), str(new_path))
     added = [name for name in transition.nodes if name not in old.nodes]
     path = joining or new_path.with_name(new_path.stem + ".joining.toml")
-    if added:
-        path.write_text(joining_text(cluster, transition, new), encoding="utf-8")
     outcome = submit(cluster, transition, new, client=client_name, insecure=insecure, timeout=timeout)
+    if added and not outcome:  # the nodes it adds start from this once the change is chosen
+        path.write_text(joining_text(cluster, transition, new), encoding="utf-8")
     result = {
         "certified": doc,
         "proposed": True,
@@ -76,7 +76,7 @@ def reconfigure(
         "error": outcome or None,
         "added": added,
         "removed": [name for name in old.nodes if name not in new.nodes],
-        "joining": str(path) if added else None,
+        "joining": str(path) if added and not outcome else None,
     }
     if as_json:
         emit_json(result)
