@@ -45,6 +45,7 @@ class Mutation(enum.Enum):
     CONFIG_APPLIED_EARLY = "config-applied-early"
     CONFIG_QUORUMS_MIXED = "config-quorums-mixed"
     CHEAP_AUX_VOTES_COMMANDS = "cheap-aux-votes-commands"
+    CHEAP_RETIRE_KEEPS_AUXILIARIES = "cheap-retire-keeps-auxiliaries"
 
 
 @dataclass(frozen=True)
@@ -217,8 +218,16 @@ MUTANTS: dict[str, MutantInfo] = dict(
         _info(
             Mutation.CHEAP_AUX_VOTES_COMMANDS,
             "proposer",
-            "Cheap Paxos's leader asks the auxiliary acceptors to vote for ordinary commands too, not only for "
-            "the retirement of a failed main, so an auxiliary's log holds client commands.",
+            "Cheap Paxos's auxiliary acceptors vote for ordinary commands too, not only for the retirement of a "
+            "failed main, and the leader asks them to, so an auxiliary's log holds client commands.",
+            "cheap",
+        ),
+        _info(
+            Mutation.CHEAP_RETIRE_KEEPS_AUXILIARIES,
+            "proposer",
+            "Cheap Paxos's leader retires a failed main to a configuration built by hand that keeps every "
+            "auxiliary (spec/cheap.py's aux-quorum bug), whose quorums need not meet: the core refuses it as a "
+            "switch, so the auxiliaries vote for an ordinary command.",
             "cheap",
         ),
     ]

@@ -16,6 +16,11 @@ from typing import Any, TypeVar, cast
 
 from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import Ballot
+from paxiom.impl.cheap.mutants import (
+    CheapAuxAcceptsCommands,
+    CheapAuxVotesCommands,
+    CheapRetireKeepsAuxiliaries,
+)
 from paxiom.impl.checksum import GENESIS, chain
 from paxiom.impl.fast.mutants import FastQuorumTooSmall, RecoveryAnyValue
 from paxiom.impl.host import Host
@@ -212,11 +217,6 @@ class CatchUpOnlyOnTraffic(Replica):
         return seen is not None and newest != seen and super().behind(commit)
 
 
-class CheapAuxVotesCommands(Proposer):
-    def accept_targets(self, epoch: Epoch, value: Value) -> frozenset[int]:
-        return epoch.members
-
-
 # ---------------------------------------------------------------------- host
 
 
@@ -263,7 +263,8 @@ OVERRIDES: dict[Mutation, tuple[type[Any], ...]] = {
     Mutation.FAST_RECOVERY_ANY_VALUE: (RecoveryAnyValue,),
     Mutation.CONFIG_APPLIED_EARLY: (ConfigAppliedEarly,),
     Mutation.CONFIG_QUORUMS_MIXED: (ConfigQuorumsMixed,),
-    Mutation.CHEAP_AUX_VOTES_COMMANDS: (CheapAuxVotesCommands,),
+    Mutation.CHEAP_AUX_VOTES_COMMANDS: (CheapAuxVotesCommands, CheapAuxAcceptsCommands),
+    Mutation.CHEAP_RETIRE_KEEPS_AUXILIARIES: (CheapRetireKeepsAuxiliaries,),
 }
 """Every catalogued bug: the override classes that inject it."""
 

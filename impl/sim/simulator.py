@@ -20,6 +20,7 @@ from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from paxiom.errors import PaxiomError
+from paxiom.impl.cheap.replica import CheapReplica
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.fast.replica import FastReplica, smallest_fast_quorum
 from paxiom.impl.host import Host, ImmediateStorage
@@ -132,7 +133,7 @@ class ClusterSettings:
 
     def core(self) -> type[Replica]:
         """The variant's replica core, before any injected bug."""
-        return FastReplica if self.variant == "fastpaxos" else Replica
+        return {"fastpaxos": FastReplica, "cheap": CheapReplica}.get(self.variant, Replica)
 
     def replica_config(self, replica: int) -> ReplicaConfig:
         return ReplicaConfig(
