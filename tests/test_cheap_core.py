@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from test_reconfig_core import Cluster
 
+from paxiom.impl.cheap.replica import CheapReplica
 from paxiom.impl.messages import Accept
 from paxiom.impl.mutants import MUTANTS
-from paxiom.impl.reconfig import config_command, majority_of
+from paxiom.impl.proposer import Role
+from paxiom.impl.reconfig import config_command, encode_config, is_config, majority_of, switch_of
 from paxiom.impl.reconfig_oracle import CheapOracle
+from paxiom.impl.replica import Replica
 from paxiom.impl.sim.hunt import hunt
 from paxiom.impl.sim.reconfigure import reconfigurations
 from paxiom.impl.sim.runner import Execution, Faults, schedule
@@ -45,6 +49,47 @@ def test_two_mains_and_an_auxiliary_lose_a_main_and_carry_on() -> None:
     assert votes and all(v.value[0].op.startswith(b"paxiom/config") for v in votes)  # a3 voted the retirement only
     ordinary = [e for e in cluster.accepts if isinstance(e.msg, Accept) and not e.msg.value[0].op.startswith(b"paxiom")]
     assert ordinary and all(e.dst != 2 for e in ordinary)
+
+
+def cheap_cluster(alpha: int) -> Cluster:
+    """Two mains and one auxiliary running Cheap Paxos's replica (`impl.cheap`), messages in order."""
+    cluster = Cluster(GENESIS, alpha=alpha, auxiliaries=frozenset({2}))
+    cluster.replicas = [CheapReplica(replica.config) for replica in cluster.replicas]
+    return cluster
+
+
+def commands(first: int, last: int) -> tuple[Command, ...]:
+    return tuple(Command("c", s, f"set k{s} v".encode()) for s in range(first, last + 1))
+
+
+def chosen_commands(replica: Replica) -> list[Command]:
+    return [c for s in range(replica.commit) for c in replica.learner.log[s].value if not is_config(c)]
+
+
+@pytest.mark.parametrize("leader_fails", [False, True])
+def test_the_leader_retires_a_main_that_stops_answering_and_the_other_main_carries_on(leader_fails: bool) -> None:
+    cluster = cheap_cluster(alpha=4)
+    cluster.run(20)
+    cluster.leader().submit(commands(1, 3))
+    cluster.run(5)
+    failed = cluster.leader().me if leader_fails else 1 - cluster.leader().me
+    cluster.down.add(failed)  # a main fails for good; no one asks for a reconfiguration
+    cluster.run(30 if leader_fails else 1)  # a leader that fails idle is succeeded by the other main
+    cluster.leader().submit(commands(4, 7))  # in flight to the failed main
+    cluster.run(60)
+    leader = cluster.leader()
+    cluster.leader().submit(commands(8, 12))
+    cluster.run(20)
+    assert chosen_commands(leader) == list(commands(1, 12))  # those in flight too, without a client's retry
+    retired = encode_config(SPEC.configs[next(k for k in range(1, 3) if failed not in SPEC.members[k])])
+    switches = [switch_of(leader.learner.log[s].value) for s in range(leader.commit)]
+    assert {None if qs is None else encode_config(qs) for qs in switches} == {None, retired}
+    auxiliary = cluster.replicas[2]
+    assert auxiliary.commit == leader.commit and auxiliary.role is Role.FOLLOWER
+    votes = [switch_of(v.value) for v in auxiliary.acceptor.votes.values()]
+    assert votes and all(qs is not None and encode_config(qs) == retired for qs in votes)  # retirements only
+    late = [e for e in cluster.accepts if e.msg.slot >= leader.commit - 5]  # type: ignore[union-attr]
+    assert late and all(e.dst == leader.me for e in late)  # the survivor alone decides now
 
 
 def test_cheap_runs_hold_under_faults_and_retire_mains() -> None:

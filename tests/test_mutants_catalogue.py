@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from paxiom.impl.acceptor import Acceptor
+from paxiom.impl.cheap.replica import CheapProposer, CheapReplica
 from paxiom.impl.fast.replica import FastProposer, FastReplica
 from paxiom.impl.host import Host
 from paxiom.impl.learner import Learner
@@ -38,8 +39,8 @@ FAMILIES = {
     "fast": (FastProposer, FastReplica),
 }
 """Where each role's bugs live ("learner" bugs are in the leader's tally of votes, a Proposer's)."""
-PRODUCTION = (FastProposer, FastReplica, Acceptor, Proposer, Learner, Replica, Host)
-"""Most derived first: a fast mutant overrides a rule of the fast core."""
+PRODUCTION = (FastProposer, FastReplica, CheapProposer, CheapReplica, Acceptor, Proposer, Learner, Replica, Host)
+"""Most derived first: a fast or cheap mutant overrides a rule of its variant's core."""
 
 
 def test_catalogue_is_documented_and_every_mutant_overrides_a_named_spot() -> None:

@@ -26,9 +26,9 @@ from typing import Any
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
-from paxiom.impl.messages import Accept, Accepted, Message
+from paxiom.impl.messages import Accept, Accepted, Message, Vote
 from paxiom.impl.proposer import Outgoing, Proposer
-from paxiom.impl.reconfig import config_command, switch_of
+from paxiom.impl.reconfig import Epoch, config_command, switch_of
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState
 from paxiom.impl.values import NOOP, Command, Value
@@ -59,9 +59,11 @@ class CheapProposer(Proposer):
         self.silent: dict[int, int] = {}
         """Per main, heartbeats in a row it owed us a vote and sent none."""
         self.suspect: int | None = None
-        """The main being retired, while we lead."""
+        """The main being retired, while we lead (or stand again to)."""
         self.copies = 0
-        """Retirement commands proposed so far in this leadership (their `seq`)."""
+        """Retirement commands proposed so far at our ballot (their `seq`)."""
+        self.due: list[int] = []
+        """Slots whose every other voter has voted: our own vote is due (`own_votes`)."""
 
     def retired(self, main: int) -> tuple[QuorumSystem, frozenset[int]]:
         """Cheap's configuration without `main` and its auxiliaries."""
@@ -73,52 +75,80 @@ class CheapProposer(Proposer):
         client = f"{RETIREMENT_CLIENT}/{self.me}/{self.ballot.round}"
         return config_command(client, self.copies, *self.retired(main))
 
+    def accept_targets(self, epoch: Epoch, value: Value) -> frozenset[int]:
+        """The core's voters, but for an ordinary command not ourselves while others must vote: the leader
+        votes last (`own_votes`), so a main that fails leaves no vote of ours behind in the slot."""
+        targets = super().accept_targets(epoch, value)
+        return targets - {self.me} if switch_of(value) is None and targets - {self.me} else targets
+
+    def on_accepted(self, src: int, msg: Accepted) -> Value | None:
+        self.silent[src] = 0
+        decided = super().on_accepted(src, msg)
+        proposal = self.proposals.get(msg.slot)
+        if proposal is not None and self.counts(msg.ballot) and not proposal.accepted >> self.me & 1:
+            others = self.accept_targets(proposal.epoch, proposal.value) - {self.me}
+            if all(proposal.accepted >> a & 1 for a in others):
+                self.due.append(msg.slot)
+        return decided
+
+    def own_votes(self) -> Outgoing:
+        """Our own Accepts for the slots in which every other voter has voted."""
+        due, self.due = self.due, []
+        return [(self.me, Accept(self.ballot, s, self.proposals[s].value)) for s in due if s in self.proposals]
+
     def retransmit(self, commit: int, patience: int = 0) -> Outgoing:
-        """Each heartbeat: count the mains that owe a vote, and suspect one silent too long."""
-        self.watch(commit)
+        """Each heartbeat: count the mains that owe a vote; once one stayed silent too long, stand again at
+        a higher ballot, whose phase 1 (the other mains and the auxiliaries) frees the slots it left open."""
+        if self.watch(commit):
+            return self.start_election(self.ballot, commit)
         return super().retransmit(commit, patience)
 
-    def watch(self, commit: int) -> None:
+    def watch(self, commit: int) -> bool:
+        """Whether a main is newly suspected: its retirement is then queued first, and the commands in flight
+        after it (standing again drops the proposals, and their slots may come back as holes)."""
         if self.suspect is not None or len(self.configs.epochs) > 1:
-            return  # retiring already, or no longer in configuration 0
+            return False  # retiring already, or no longer in configuration 0
         beats = SUSPECT_AFTER * self.config.election_timeout // max(1, self.config.heartbeat_interval)
         for main in sorted(self.spec.mains_of[0] - {self.me}):
-            owes = any(
-                slot >= commit and not p.accepted >> main & 1 and main in p.epoch.voters(p.value)
-                for slot, p in self.proposals.items()
-            )
+            owes = any(slot >= commit and not p.accepted >> main & 1 for slot, p in self.proposals.items())
             self.silent[main] = self.silent.get(main, 0) + 1 if owes else 0
             if self.silent[main] >= beats:
                 self.suspect = main
-                self.queue = {self.retirement(main): None, **self.queue}
-                return
+                stranded = {
+                    c: None for _, p in sorted(self.proposals.items()) if switch_of(p.value) is None for c in p.value
+                }
+                self.queue = {self.retirement(main): None, **stranded, **self.queue}
+                return True
+        return False
+
+    def needs_suspect(self, slot: int) -> bool:
+        """Whether the suspect would have to vote for an ordinary command in `slot` (its configuration known)."""
+        epoch = self.configs.epoch(slot, self.configs.learned + 1)
+        return self.suspect is not None and epoch is not None and self.suspect in epoch.voters(NOOP)
+
+    def pick_value(self, slot: int, reported: Vote | None) -> Value | None:
+        """A slot nobody reported a vote in gets a copy of the retirement while the suspect governs it."""
+        if reported is None and self.suspect is not None and self.needs_suspect(slot):
+            return (self.retirement(self.suspect),)
+        return super().pick_value(slot, reported)
 
     def next_batch(self) -> Value:
         """While the suspect must still vote in the next slot, that slot gets a copy of its retirement
         (queued commands wait): nothing else could be chosen there."""
-        epoch = self.configs.epoch(self.next_slot, self.configs.learned + 1)
-        suspect = self.suspect
-        if suspect is None or epoch is None or suspect not in epoch.voters(NOOP):
-            return super().next_batch()
         queued = next(iter(self.queue), None)
+        if self.suspect is None or not self.needs_suspect(self.next_slot):
+            return super().next_batch()
         if queued is not None and switch_of((queued,)) is not None:
             return super().next_batch()
-        return (self.retirement(suspect),)
+        return (self.retirement(self.suspect),)
 
-    def on_accepted(self, src: int, msg: Accepted) -> Value | None:
-        self.silent[src] = 0
-        return super().on_accepted(src, msg)
+    def start_election(self, promised: Ballot, first_slot: int) -> Outgoing:
+        self.silent, self.copies, self.due = {}, 0, []
+        return super().start_election(promised, first_slot)
 
     def step_down(self) -> None:
         super().step_down()
-        self._forget_suspicion()
-
-    def start_election(self, promised: Ballot, first_slot: int) -> Outgoing:
-        self._forget_suspicion()
-        return super().start_election(promised, first_slot)
-
-    def _forget_suspicion(self) -> None:
-        self.suspect, self.silent, self.copies = None, {}, 0
+        self.suspect = None
 
 
 class CheapReplica(Replica):
@@ -141,3 +171,5 @@ class CheapReplica(Replica):
         if isinstance(msg, Accept) and not self.may_vote(msg.value):
             return
         super()._handle(src, msg)
+        if isinstance(msg, Accepted) and isinstance(self.proposer, CheapProposer):
+            self._send(self.proposer.own_votes())
