@@ -9,7 +9,8 @@ Three passes, each keeping a change only if the replay still objects with the sa
 3. delta debugging (Zeller's ddmin, complement form) over what is left.
 
 Steps that stop making sense after a deletion are skipped by the simulator, so any sub-schedule is
-replayable. Time-bounded: the result always fails, and is minimal as far as time allowed.
+replayable. Bounded in time (and, for a result that must not depend on the machine's speed, in replays):
+the result always fails, and is minimal as far as the budget allowed.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ def check_kind(result: RunResult) -> str | None:
 
 
 class _Shrinker:
-    def __init__(self, settings: ClusterSettings, failing: RunResult, seconds: float) -> None:
+    def __init__(self, settings: ClusterSettings, failing: RunResult, seconds: float, replays: int | None) -> None:
         self.settings = settings
+        self.replays_left = replays
         self.kind = check_kind(failing)
         self.deadline = time.perf_counter() + seconds
         self.best = failing
@@ -41,10 +43,12 @@ class _Shrinker:
         """Replay with the spec's invariants only when the failure is one of them: twice as fast."""
 
     def time_left(self) -> bool:
-        return time.perf_counter() < self.deadline
+        return self.replays_left != 0 and time.perf_counter() < self.deadline
 
     def attempt(self, candidate: list[Step]) -> bool:
         """Adopt `candidate` if it still fails the same way (cut at its objection)."""
+        if self.replays_left is not None:
+            self.replays_left -= 1
         outcome = replay(self.settings, candidate, self.invariants)
         if check_kind(outcome) != self.kind or len(_cut(outcome)) >= len(self.steps):
             return False
@@ -99,10 +103,13 @@ class _Shrinker:
                 chunks = min(len(self.steps), chunks * 2)
 
 
-def shrink(settings: ClusterSettings, failing: RunResult, seconds: float = 10.0) -> RunResult:
+def shrink(
+    settings: ClusterSettings, failing: RunResult, seconds: float = 10.0, replays: int | None = None
+) -> RunResult:
+    """`failing` cut short, within `seconds` and at most `replays` replays (None: no such bound)."""
     if check_kind(failing) is None:
         return failing
-    shrinker = _Shrinker(settings, failing, seconds)
+    shrinker = _Shrinker(settings, failing, seconds, replays)
     shrinker.prefix_pass()
     shrinker.kind_pass()
     shrinker.ddmin_pass()
