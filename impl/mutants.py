@@ -53,7 +53,8 @@ class MutantInfo:
     mutation: Mutation
     role: str
     """acceptor, proposer, learner or replication: the part of a replica the bug lives in; fast: the fast
-    path of the Fast Paxos core (`impl.fast`)."""
+    path of the Fast Paxos core (`impl.fast`); reconfiguration: the configuration rules of a reconfiguring
+    (or Cheap Paxos) core (`impl.reconfig`), which the single-decree conformance suite has no part for."""
     description: str
     variant: str = "multipaxos"
     """The protocol whose core the bug is injected into (`paxiom.variants.SIMULATED`)."""
@@ -203,21 +204,21 @@ MUTANTS: dict[str, MutantInfo] = dict(
         ),
         _info(
             Mutation.CONFIG_APPLIED_EARLY,
-            "proposer",
+            "reconfiguration",
             "A leader uses a new configuration as soon as its switch is committed in slot i, not from slot i + α: "
             "slots the old configuration governs get the new one's members and quorums.",
             "reconfig",
         ),
         _info(
             Mutation.CONFIG_QUORUMS_MIXED,
-            "proposer",
+            "reconfiguration",
             "A leader's phase 1 counts as complete for every slot once its promises hold a phase-1 quorum of any "
             "configuration, old or new, not of the one governing each slot.",
             "reconfig",
         ),
         _info(
             Mutation.CHEAP_AUX_VOTES_COMMANDS,
-            "proposer",
+            "reconfiguration",
             "Cheap Paxos's auxiliary acceptors vote for ordinary commands too, not only for the retirement of a "
             "failed main, and the leader asks them to, so an auxiliary's log holds client commands.",
             "cheap",

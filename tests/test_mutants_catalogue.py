@@ -29,7 +29,7 @@ from paxiom.impl.sim.mutants import (
 from paxiom.impl.sim.runner import replay
 from paxiom.impl.sim.shrink import shrink
 
-ROLES = {"acceptor", "proposer", "learner", "replication", "fast"}
+ROLES = {"acceptor", "proposer", "learner", "replication", "fast", "reconfiguration"}
 
 
 FAMILIES = {
@@ -38,6 +38,7 @@ FAMILIES = {
     "learner": (Proposer,),
     "replication": (Learner, Replica, Host),
     "fast": (FastProposer, FastReplica),
+    "reconfiguration": (Proposer,),
 }
 """Where each role's bugs live ("learner" bugs are in the leader's tally of votes, a Proposer's)."""
 PRODUCTION = (FastProposer, FastReplica, CheapProposer, CheapReplica, Acceptor, Proposer, Learner, Replica, Host)

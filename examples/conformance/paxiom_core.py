@@ -217,7 +217,7 @@ class Core(Adapter):
         p = self.proposer
         if isinstance(msg, Accept) and self.ballot(msg.ballot) > p.ballot and not self.decided:
             p.role, p.ballot = Role.LEADER, self.ballot(msg.ballot)
-            p.proposals = {0: Proposal(self.value(msg.value))}
+            p.proposals = {0: Proposal(self.value(msg.value), p.configs.latest)}
         if isinstance(msg, Accepted):
             return self.tally(msg)
         return []
