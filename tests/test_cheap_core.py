@@ -8,7 +8,7 @@ import random
 import pytest
 from test_reconfig_core import Cluster
 
-from paxiom.impl.cheap.replica import CheapReplica
+from paxiom.impl.cheap.replica import RETIREMENT_CLIENT, CheapReplica
 from paxiom.impl.messages import Accept
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.proposer import Role
@@ -103,9 +103,13 @@ def test_cheap_runs_hold_under_faults_and_retire_mains() -> None:
             assert execution.feed(next(adversary)), str(execution.result.objection)
         assert execution.feed({"action": "quiesce", "rounds": 600}), str(execution.result.objection)
         assert set(oracle.conf.values()) - {0}, "no slot was decided under a retirement"
+        assert any(RETIREMENT_CLIENT in shown for shown in oracle.switches), "no leader retired a silent main"
 
 
-def test_an_auxiliary_voting_an_ordinary_command_is_caught_by_cheaps_rule() -> None:
-    found = hunt(MUTANTS["cheap-aux-votes-commands"], runs=4, shrink_seconds=0).found
+@pytest.mark.parametrize("name", ["cheap-aux-votes-commands", "cheap-retire-keeps-auxiliaries"])
+def test_an_auxiliary_voting_an_ordinary_command_is_caught_by_cheaps_rule(name: str) -> None:
+    """Both bugs end with an auxiliary's vote for an ordinary command: asked for one, or for a retirement
+    whose configuration the core refuses as a switch (its quorums need not meet)."""
+    found = hunt(MUTANTS[name], runs=8, shrink_seconds=0).found
     assert found is not None and found.objection is not None and found.settings.variant == "cheap"
     assert found.objection.check.startswith("Phase2b") and "one of its auxiliaries" in found.objection.reason
