@@ -8,8 +8,8 @@ how many seeds a check may try. `NOT_EXPOSED` names the bugs the real service ca
 
 Why these schedules: a deposed leader's queued Accepts reach acceptors that promised higher only after a
 partition heals (`isolations`); a lossy slow network with the leader paused now and then (`storm`) loses a
-Prepare while the Accepts after it arrive, delivers Promises and votes after a newer ballot started,
-starts two candidates at once, and has catch-up replies overtaken by newer state.
+Prepare while the Accepts after it arrive, delivers Promises and votes after a newer ballot started, and
+starts two candidates at once. Real timing differs run to run, so a storm tooth has three seeds to bite.
 """
 
 from __future__ import annotations
