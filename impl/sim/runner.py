@@ -189,8 +189,10 @@ def _message_step(rng: random.Random, faults: Faults, flight: list[int], sim: Si
 
 def liveness_bound(sim: Simulator) -> int:
     """Fair rounds allowed after faults stop: enough to elect a leader and catch everyone up, plus a
-    few round trips per pipeline-window's worth of commands still waiting."""
-    per_round_trip = sim.settings.window * sim.settings.batch_size
+    few round trips per pipeline-window's worth of commands still waiting (a reconfiguring cluster's
+    pipeline is at most α slots deep)."""
+    depth = sim.settings.window if sim.configs[0].alpha is None else min(sim.settings.window, sim.configs[0].alpha)
+    per_round_trip = depth * sim.settings.batch_size
     return LIVENESS_ROUNDS + 4 * -(-len(sim.unapplied()) // per_round_trip)
 
 
