@@ -56,6 +56,8 @@ class Replica:
     acceptor_class: type[Acceptor] = Acceptor
     proposer_class: type[Proposer] = Proposer
     learner_class: type[Learner] = Learner
+    learns_log = True
+    """Whether this replica learns the chosen log (a Cheap Paxos auxiliary, `impl.cheap`, does not)."""
 
     def __init__(self, config: ReplicaConfig, durable: DurableState | None = None, incarnation: int = 0) -> None:
         """Start fresh, or (given what a previous incarnation persisted) rejoin after a crash."""

@@ -12,7 +12,9 @@ configuration 0: cheap's retirements are defined from it, and after one there is
 in.
 
 Auxiliaries (`CheapReplica`, when `me` is one) refuse to vote for anything but a configuration command,
-whoever asks, and never stand for election: a leader must hold the log, which they need not keep. As the
+whoever asks, and never stand for election: a leader must hold the log. Nor do they learn it (no
+decisions, no catch-up: `learns_log` is False), so all an auxiliary stores is its promise and its votes
+for retirements. As the
 spec says, the restriction costs liveness, not safety: a slot in which a surviving main voted an ordinary
 command before the failure waits for the failed main.
 
@@ -26,7 +28,7 @@ from typing import Any
 
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
-from paxiom.impl.messages import Accept, Accepted, Message, Vote
+from paxiom.impl.messages import Accept, Accepted, CatchUpReply, CatchUpRequest, Chosen, Message, Vote
 from paxiom.impl.proposer import Outgoing, Proposer
 from paxiom.impl.reconfig import Epoch, config_command, switch_of
 from paxiom.impl.replica import Replica
@@ -157,6 +159,10 @@ class CheapReplica(Replica):
     def __init__(self, config: ReplicaConfig, durable: DurableState | None = None, incarnation: int = 0) -> None:
         super().__init__(config, durable, incarnation)
         self.auxiliary = self.me in config.auxiliaries
+        self.learns_log = not self.auxiliary
+
+    def behind(self, commit: int) -> bool:
+        return self.learns_log and super().behind(commit)
 
     def may_vote(self, value: Value) -> bool:
         """An auxiliary votes only for a configuration command (`spec/cheap.py` may_vote); a main for anything."""
@@ -170,6 +176,8 @@ class CheapReplica(Replica):
     def _handle(self, src: int, msg: Message) -> None:
         if isinstance(msg, Accept) and not self.may_vote(msg.value):
             return
+        if self.auxiliary and isinstance(msg, Chosen | CatchUpRequest | CatchUpReply):
+            return  # an auxiliary neither learns nor serves the log
         super()._handle(src, msg)
         if isinstance(msg, Accepted) and isinstance(self.proposer, CheapProposer):
             self._send(self.proposer.own_votes())

@@ -367,8 +367,8 @@ class Simulator:
         return list(self._unapplied)
 
     def lagging(self) -> list[int]:
-        """Live replicas whose applied prefix is shorter than the longest one."""
-        commits = {r: rep.commit for r, rep in enumerate(self.replicas) if rep is not None}
+        """Live replicas whose applied prefix is shorter than the longest one (of those that learn the log)."""
+        commits = {r: rep.commit for r, rep in enumerate(self.replicas) if rep is not None and rep.learns_log}
         top = max(commits.values(), default=0)
         return [r for r, c in commits.items() if c < top]
 
@@ -376,14 +376,14 @@ class Simulator:
         return not self._unapplied and not self.lagging()
 
     def caught_up(self) -> bool:
-        """Some replica leads, and every live replica's commit index has reached the leader's (the
-        leader at the highest ballot, should a deposed one not know yet)."""
+        """Some replica leads, and every live replica that learns the log has reached the leader's commit
+        index (the leader at the highest ballot, should a deposed one not know yet)."""
         live = [replica for replica in self.replicas if replica is not None]
         leaders = [replica for replica in live if replica.proposer.role is Role.LEADER]
         if not leaders:
             return False
         top = max(leaders, key=lambda replica: replica.proposer.ballot).commit
-        return all(replica.commit >= top for replica in live)
+        return all(replica.commit >= top for replica in live if replica.learns_log)
 
     def _calm(self) -> None:
         """Faults stop: heal the network and restart every crashed replica."""
