@@ -344,8 +344,9 @@ class Paxiom:
                 await one(due)
 
         before_sync, before_commit = scrape(self.sc), await self.commit_index()
-        pids = [p.popen.pid for p in self.supervisor.processes.values()]
-        cpu_nodes, cpu_client = cpu_seconds(pids), time.process_time()
+        pids = {node: p.popen.pid for node, p in self.supervisor.processes.items()}
+        per_node = {node: cpu_seconds([pid]) for node, pid in pids.items()}
+        cpu_client = time.process_time()
         await asyncio.sleep(max(0.0, start - loop.time()))
         if rate == 0:
             tasks = [loop.create_task(closed()) for _ in range(concurrency)]
@@ -358,13 +359,21 @@ class Paxiom:
                 tasks.append(loop.create_task(one(due)))
         await asyncio.wait_for(asyncio.gather(*tasks), seconds + warmup + 60)
         elapsed = loop.time() - start
-        cpu_nodes, cpu_client = cpu_seconds(pids) - cpu_nodes, time.process_time() - cpu_client
+        per_node = {node: cpu_seconds([pid]) - per_node[node] for node, pid in pids.items()}
+        cpu_client = time.process_time() - cpu_client
         after_sync, after_commit = scrape(self.sc), await self.commit_index()
+        roles = await statuses(self.sc, client=CLIENT, insecure=self.insecure)
         syncs = {n: sync_figures(before_sync[n], after_sync[n], elapsed) for n in self.sc.nodes}
         slots = after_commit - before_commit
         extra = {
             "commands_per_slot": round(answered / slots, 1) if slots else None,
-            "cpu_us_per_op": round(cpu_nodes / max(1, answered) * 1e6),
+            "cpu_us_per_op": round(sum(per_node.values()) / max(1, answered) * 1e6),
+            "node_cpu_us_per_op": {  # which process bounds the rest: the leader's share, each follower's
+                f"{node} ({doc['role'] if isinstance(doc := roles.get(node), dict) else '?'})": round(
+                    cpu / max(1, answered) * 1e6, 1
+                )
+                for node, cpu in per_node.items()
+            },
             "client_cpu_us_per_op": round(cpu_client / max(1, answered) * 1e6),
             "sync": syncs,
         }
@@ -430,7 +439,11 @@ def leader_sync(run: dict[str, Any]) -> str:
 
 def brief(f: dict[str, Any]) -> str:
     figures = f"{f['ops_per_s']:>8.0f} ops/s p50 {f['p50_ms']:>7.2f} ms p99 {f['p99_ms']:>7.2f} ms"
-    return f"{figures} cpu/op {f['cpu_us_per_op']} us  {leader_sync(f)}  (load {f['load']})"
+    split = ""
+    if "node_cpu_us_per_op" in f:  # paxiom's: each node's share, and the client process's
+        nodes = ", ".join(f"{node} {us:.0f}" for node, us in f["node_cpu_us_per_op"].items())
+        split = f" ({nodes}; client {f['client_cpu_us_per_op']})"
+    return f"{figures} cpu/op {f['cpu_us_per_op']} us{split}  {leader_sync(f)}  (load {f['load']})"
 
 
 def log(text: str) -> None:
@@ -460,8 +473,14 @@ async def measure(args: argparse.Namespace, root: Path) -> dict[str, Any]:
                 if name == "paxiom":
                     run = await ours.load(size, level, args.seconds, args.warmup)
                 else:
-                    assert peer is not None
-                    run = await asyncio.to_thread(peer.load, size, level, args.seconds, args.warmup)
+                    assert peer is not None and python is not None
+                    try:
+                        run = await asyncio.to_thread(peer.load, size, level, args.seconds, args.warmup)
+                    except RuntimeError as exc:  # e.g. its journal's IndexError under load: no leader any more
+                        log(f"PySyncObj failed ({exc}); its cluster restarts and this run is measured again")
+                        peer.stop()
+                        peer = PeerCluster(python)
+                        run = await asyncio.to_thread(peer.load, size, level, args.seconds, args.warmup)
                 figures = run.figures() | {"load": load_average()}
                 closed[name].setdefault(size, {}).setdefault(level, []).append(figures)
                 log(f"[{rep + 1}/{args.repeats}] {name:<9} {size:>5} B x {level:>4} in flight: {brief(figures)}")
