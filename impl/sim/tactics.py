@@ -128,10 +128,15 @@ def _depose(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, w
 def _same_round(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
     """Two followers stand at once (the same next round), each behind the other's back; both win a
     quorum in turn (the higher ballot second) and both propose."""
-    followers = [r for r in _live(sim) if _role(sim, r) is not Role.LEADER]
-    if len(followers) < 2:
+    rounds: dict[int, list[int]] = {}
+    for r, replica in enumerate(sim.replicas):
+        if replica is not None and replica.proposer.role is not Role.LEADER:
+            # the round it would stand at: above everything it has seen or promised
+            rounds.setdefault(max(replica.proposer.max_round, replica.acceptor.promise.round), []).append(r)
+    pairs = [group for group in rounds.values() if len(group) > 1]
+    if not pairs:
         return
-    first, second = sorted(rng.sample(followers, 2))
+    first, second = sorted(rng.sample(max(pairs, key=len), 2))
     yield from _campaign(sim, first, frozenset({second}))
     yield work.submit(first)
     yield from _campaign(sim, second, frozenset({first}))
