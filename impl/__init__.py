@@ -13,4 +13,6 @@
 - `mutants` — the catalogue of injectable real-world bugs that proves the oracle has teeth.
 - `fast` — Fast Paxos: the replica with fast ballots and collision recovery, and its oracle over
   `paxiom.spec.fastpaxos` (`docs/fastpaxos.md`).
+- `cheap` — Cheap Paxos: the replica whose leader retires a failed main with the auxiliaries' votes, and
+  whose auxiliaries vote only for that and store no log (`docs/cheap.md`).
 """
