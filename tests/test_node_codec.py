@@ -14,6 +14,7 @@ from paxiom.impl.ballot import NULL_BALLOT, Ballot
 from paxiom.impl.messages import (
     Accept,
     Accepted,
+    AnyFrom,
     CatchUpReply,
     CatchUpRequest,
     Chosen,
@@ -23,6 +24,7 @@ from paxiom.impl.messages import (
     Nack,
     Prepare,
     Promise,
+    Propose,
     Snapshot,
     Vote,
 )
@@ -53,6 +55,8 @@ KIND_STRATEGIES: dict[type, st.SearchStrategy[Any]] = {
     CatchUpRequest: st.builds(CatchUpRequest, slots),
     CatchUpReply: st.builds(CatchUpReply, st.none() | snapshots, st.lists(entries, max_size=3).map(tuple)),
     Forward: st.builds(Forward, values),
+    AnyFrom: st.builds(AnyFrom, ballots, slots),
+    Propose: st.builds(Propose, values),
     SavePromise: st.builds(SavePromise, ballots),
     SaveVote: st.builds(SaveVote, votes),
     SaveChosen: st.builds(SaveChosen, slots, values),

@@ -29,6 +29,7 @@ from paxiom.impl.ballot import Ballot
 from paxiom.impl.messages import (
     Accept,
     Accepted,
+    AnyFrom,
     CatchUpReply,
     CatchUpRequest,
     Chosen,
@@ -39,6 +40,7 @@ from paxiom.impl.messages import (
     Nack,
     Prepare,
     Promise,
+    Propose,
     Snapshot,
 )
 from paxiom.impl.storage import SaveChosen, SavePromise, SaveSnapshot, SaveVote, Write
@@ -365,6 +367,8 @@ for _tag, _cls in (
     (8, CatchUpRequest),
     (9, CatchUpReply),
     (10, Forward),
+    (11, AnyFrom),
+    (12, Propose),
     (32, SavePromise),
     (33, SaveVote),
     (34, SaveChosen),
