@@ -2,21 +2,23 @@
 
 Normal operation is the core's with `ReplicaConfig.auxiliaries` (`impl.reconfig.Epoch.voters`): ordinary
 commands go to the mains alone, so every main must vote. The leader here watches its mains: one that has
-left an Accept unanswered for `SUSPECT_AFTER` election timeouts of heartbeats is suspected, and the
-leader proposes the configuration `spec/cheap.py` switches to when that main retires (`cheap.Config`:
-its quorums, members and mains, read from the spec, not rebuilt). The auxiliaries may vote for it, so the
-surviving mains and the auxiliaries choose it. Until the switch governs (α slots on), every slot the
-leader fills is another copy of the retirement, since nothing else can be chosen there without the
-failed main; then the new configuration's mains carry on alone. Suspicion is only ever acted on from
-configuration 0: cheap's retirements are defined from it, and after one there is no spare main to bring
-in.
+left an Accept unanswered for `SUSPECT_AFTER` election timeouts of heartbeats is suspected. The leader
+then stands again at a higher ballot and proposes the configuration `spec/cheap.py` switches to when that
+main retires (`cheap.Config`'s quorums, members and mains, read from the spec, not rebuilt), which the
+surviving mains and the auxiliaries choose. Until the switch governs (α slots on), every slot the leader
+fills is another copy of the retirement, since nothing else can be chosen there without the failed main;
+then the new configuration's mains carry on alone. Suspicion only acts from configuration 0: cheap's
+retirements are defined from it, and after one there is no spare main to bring in.
+
+The leader votes last for an ordinary command (`own_votes`), so with two mains a failed main leaves no
+vote of the survivor in the slots in flight, and the new ballot finds them free. As the spec says, the
+restriction of the auxiliaries costs liveness, not safety: a slot in which another surviving main voted
+an ordinary command (with three mains or more) waits for the failed one.
 
 Auxiliaries (`CheapReplica`, when `me` is one) refuse to vote for anything but a configuration command,
 whoever asks, and never stand for election: a leader must hold the log. Nor do they learn it (no
 decisions, no catch-up: `learns_log` is False), so all an auxiliary stores is its promise and its votes
-for retirements. As the
-spec says, the restriction costs liveness, not safety: a slot in which a surviving main voted an ordinary
-command before the failure waits for the failed main.
+for retirements.
 
 The rules a bug would break are small named methods (`Proposer.accept_targets` of the core,
 `CheapProposer.retired`, `CheapReplica.may_vote`), which the mutant catalogue overrides (`impl.cheap.mutants`).
