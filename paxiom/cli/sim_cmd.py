@@ -332,5 +332,6 @@ def sim(
         )
     if result.objection is not None:
         result = shrink(settings, result, shrink_seconds)
-    _report(result, trace_out if result.objection else None, as_json, {"variant": variant, "replicas": replicas, "seed": seed})
+    header = {"variant": variant, "replicas": replicas, "seed": seed}
+    _report(result, trace_out if result.objection else None, as_json, header)
     finish(result.holds)
