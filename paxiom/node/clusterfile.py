@@ -31,6 +31,7 @@ from paxiom.cluster.certify import Outcome, decide
 from paxiom.cluster.check import conditions
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import UnsafeQuorums
+from paxiom.spec import cheap
 
 TUNING: dict[str, int] = {
     "tick_ms": 10,
@@ -42,7 +43,7 @@ TUNING: dict[str, int] = {
     "snapshot_interval": 10_000,
 }
 """Optional [service] integers and their defaults: the tick length and the replica's config in ticks."""
-SERVICE_KEYS = ("cluster_id", "tls_dir", "clients", "metrics", *TUNING)
+SERVICE_KEYS = ("cluster_id", "tls_dir", "clients", "metrics", "auxiliaries", *TUNING)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,9 @@ class ServiceCluster:
     tls_dir: Path | None
     """Absolute; None when the file names none (only `--insecure` can run then)."""
     tuning: Mapping[str, int] = field(default_factory=lambda: dict(TUNING))
+    auxiliaries: frozenset[str] = frozenset()
+    """Cheap Paxos's auxiliary nodes (`service.auxiliaries`, `impl.cheap`): they vote only to retire a
+    failed main and store no log; the quorums must then be cheap's configuration 0."""
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -119,7 +123,26 @@ def _service(cluster: Cluster, doc: dict[str, Any], path: Path) -> ServiceCluste
             raise PaxiomError(f"service.{key} must be a positive integer, not {value!r}", where=where)
         tuning[key] = value
     tls_dir = None if tls is None else (path.parent / tls).resolve()
-    return ServiceCluster(cluster, path, cluster_id, peers, clients, metrics, tls_dir, tuning)
+    auxiliaries = _auxiliaries(cluster, service.get("auxiliaries", []), where)
+    return ServiceCluster(cluster, path, cluster_id, peers, clients, metrics, tls_dir, tuning, auxiliaries)
+
+
+def _auxiliaries(cluster: Cluster, names: Any, where: str) -> frozenset[str]:
+    """`service.auxiliaries`: the last nodes, which with the others as mains make cheap's configuration 0."""
+    if not isinstance(names, list) or not all(isinstance(n, str) and n in cluster.nodes for n in names):
+        raise PaxiomError(f"service.auxiliaries must list nodes of the cluster, not {names!r}", where=where)
+    if not names:
+        return frozenset()
+    mains = len(cluster.nodes) - len(set(names))
+    if set(names) != set(cluster.nodes[mains:]):
+        raise PaxiomError(
+            f"service.auxiliaries must be the last nodes ({', '.join(cluster.nodes[mains:])})", where=where
+        )
+    try:
+        cheap.Config(cluster.quorum_system, ("",), 0, mains=mains)
+    except ValueError as exc:
+        raise PaxiomError(f"service.auxiliaries: {exc}", where=where) from None
+    return frozenset(names)
 
 
 def _table(doc: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:

@@ -37,12 +37,14 @@ from paxiom.client import protocol
 from paxiom.client.protocol import ClientRequest, ClientResponse, StatusRequest, StatusResponse
 from paxiom.cluster import parse_cluster
 from paxiom.errors import PaxiomError
+from paxiom.impl.cheap.replica import CheapReplica
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.host import Host
 from paxiom.impl.messages import Envelope
 from paxiom.impl.observe import Applied, MsgId, Record, dumps
 from paxiom.impl.proposer import Role
 from paxiom.impl.reconfig import is_config, service_of
+from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState
 from paxiom.impl.values import Command, command_bytes
 from paxiom.node import codec
@@ -383,6 +385,7 @@ class Node:
             batch_size=tuning["batch_size"],
             snapshot_interval=tuning["snapshot_interval"],
             snapshot_bytes=codec.MAX_STATE,  # a bigger snapshot could be neither logged nor sent
+            auxiliaries=frozenset(self.sc.index(n) for n in self.sc.auxiliaries),
         )
         config.check()
         security = self._security()
@@ -402,6 +405,7 @@ class Node:
             reply=self.waiters.applied,
             sink=self.trace,
             alarm=_log_alarm,
+            core=CheapReplica if config.auxiliaries else Replica,
         )
         return security
 
