@@ -15,6 +15,13 @@ from collections.abc import Hashable
 from typing import Any
 
 BITS = 64
+MEMO_LIMIT = 1 << 18
+"""Encodings of parts of states remembered before the memo starts afresh."""
+
+
+def digest(code: bytes) -> int:
+    """A uniform 64-bit hash of `code` (the same in every process, unlike `hash`)."""
+    return int.from_bytes(hashlib.blake2b(code, digest_size=BITS // 8).digest(), "little")
 
 
 class Fingerprints:
@@ -22,26 +29,32 @@ class Fingerprints:
 
     def __init__(self) -> None:
         self.encoded: dict[Hashable, bytes] = {}
-        """Encodings of the elements of sets seen so far (a spec's messages come from a small universe)."""
+        """Encodings of the parts seen so far: a spec's messages and acceptor entries repeat across states."""
 
-    def __call__(self, s: Hashable) -> int:
-        digest = hashlib.blake2b(self.encode(s), digest_size=BITS // 8).digest()
-        return int.from_bytes(digest, "little")
+    def __call__(self, s: Any) -> int:
+        if not isinstance(s, tuple):
+            return digest(self.encode(s))
+        return digest(b"|".join([self.encode_set(x) if isinstance(x, frozenset) else self.part(x) for x in s]))
+
+    def part(self, x: Hashable) -> bytes:
+        code = self.encoded.get(x)
+        if code is None:
+            if len(self.encoded) >= MEMO_LIMIT:
+                self.encoded.clear()
+            code = self.encoded[x] = self.encode(x)
+        return code
+
+    def encode_set(self, x: frozenset[Any]) -> bytes:
+        return b"{" + b",".join(sorted([self.part(y) for y in x])) + b"}"
 
     def encode(self, x: Any) -> bytes:
         if isinstance(x, tuple):
-            return b"(" + b",".join(self.encode(y) for y in x) + b")"
+            return b"(" + b",".join([self.encode(y) for y in x]) + b")"
         if isinstance(x, frozenset):
-            return b"{" + b",".join(sorted(self.element(y) for y in x)) + b"}"
+            return self.encode_set(x)
         if x is None or isinstance(x, bool | int | str):
             return repr(x).encode()
         raise TypeError(f"cannot fingerprint a state holding a {type(x).__name__}")
-
-    def element(self, y: Hashable) -> bytes:
-        code = self.encoded.get(y)
-        if code is None:
-            code = self.encoded[y] = self.encode(y)
-        return code
 
 
 def collision_probability(distinct: int) -> float:

@@ -42,8 +42,7 @@ class Keys:
     def normal(self, t: Any) -> tuple[Any, Hashable]:
         """The state to expand in place of `t` (its orbit's representative, with symmetry) and its key."""
         if self.symmetry is not None:
-            rep, h = self.symmetry.representative(t, self.fingerprints or hash)
-            return rep, h if self.fingerprints is not None else rep
+            t = self.symmetry.representative(t)
         return t, t if self.fingerprints is None else self.fingerprints(t)
 
     def key(self, t: Any) -> Hashable:

@@ -2,28 +2,33 @@
 
 Renaming acceptors (among those the quorum families treat alike) or values maps every behaviour of
 Paxos to another behaviour, and every invariant is blind to names. So the explorer keeps one
-representative per orbit -- the renamed copy with the smallest hash, TLC's choice as well -- and counts
-orbits instead of states. A violation found on representatives is replayed back onto real states from the
-initial state (`search.lift`), so the trace shown is an ordinary trace of the spec, and as short as any:
-renaming preserves the number of steps from the (name-blind) initial state.
+representative per orbit and counts orbits instead of states. A violation found on representatives is
+replayed back onto real states from the initial state (`search.lift`), so the trace shown is an ordinary
+trace of the spec, and as short as any: renaming preserves the number of steps from the (name-blind)
+initial state.
 
-Two renamed copies with equal hashes are not told apart, so an orbit may be counted twice (a 2^-64
-event per pair); no state is ever skipped for it.
+The representative is the renamed copy with the smallest score, computed for every renaming at once
+without building the copies: each part of a state (a message, an acceptor's entry at its position) has a
+code per renaming, 64 bits each packed side by side in one integer, and a state's score under each
+renaming is the XOR of its parts' codes. The codes are digests of the renamed parts, so every process
+computes the same ones. Two different copies with equal scores are not told apart, so an orbit may be
+counted twice (a 2^-64 event per pair); no state is ever skipped for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Hashable, Iterator
 from itertools import permutations
 from typing import Any
 
+from paxiom.explorer.fingerprint import BITS, Fingerprints, digest
 from paxiom.spec.quorums import QuorumFamily, QuorumSystem
 
 SYMMETRIC_VARIANTS = ("paxos", "multipaxos", "fastpaxos")
 """Variants whose states name acceptors and values only in the roles below (reconfig's configurations
 single out acceptors, and its switch commands are values unlike the others)."""
 ACCEPTOR_INDEXED = ("max_bal", "max_vbal", "max_val")
-"""State fields holding one entry per acceptor, in acceptor order."""
+"""State fields holding one entry per acceptor, in acceptor order; the only other field is `msgs`."""
 VALUE_FIELDS = ("max_val", "val", "mval", "votes")
 """State and message fields holding values (possibly inside tuples, e.g. a 1b's per-slot votes)."""
 
@@ -42,10 +47,9 @@ class Renaming:
     """One element of the group: acceptor a becomes p[a], value v becomes values[v]."""
 
     def __init__(self, p: tuple[int, ...], values: dict[str, str]) -> None:
+        self.p = p
         self.order = tuple(p.index(a) for a in range(len(p)))  # the acceptor whose entry lands at position a
         self.values = values
-        self.messages: dict[Hashable, Any] = {}
-        self.p = p
 
     def value(self, x: Any) -> Any:
         if isinstance(x, str):
@@ -55,22 +59,20 @@ class Renaming:
         return x
 
     def message(self, m: Any) -> Any:
-        renamed = self.messages.get(m)
-        if renamed is None:
-            changes = {f: self.value(getattr(m, f)) for f in VALUE_FIELDS if f in m._fields}
-            if "acc" in m._fields:
-                changes["acc"] = self.p[m.acc]
-            renamed = self.messages[m] = m._replace(**changes)
-        return renamed
+        changes = {f: self.value(getattr(m, f)) for f in VALUE_FIELDS if f in m._fields}
+        if "acc" in m._fields:
+            changes["acc"] = self.p[m.acc]
+        return m._replace(**changes)
+
+    def entry(self, e: tuple[Any, ...]) -> tuple[Any, ...]:
+        """An acceptor's entry (its values of ACCEPTOR_INDEXED), renamed."""
+        return tuple(self.value(x) if f in VALUE_FIELDS else x for f, x in zip(ACCEPTOR_INDEXED, e, strict=True))
 
     def __call__(self, s: Any) -> Any:
-        fields: dict[str, Any] = {}
-        for f in ACCEPTOR_INDEXED:
-            entries = getattr(s, f)
-            moved = [entries[a] for a in self.order]
-            fields[f] = tuple(self.value(x) for x in moved) if f in VALUE_FIELDS else tuple(moved)
-        message = self.message
-        return s._replace(msgs=frozenset([message(m) for m in s.msgs]), **fields)
+        entries = [self.entry(e) for e in zip(*(getattr(s, f) for f in ACCEPTOR_INDEXED), strict=True)]
+        moved = [entries[a] for a in self.order]
+        fields = {f: tuple(e[i] for e in moved) for i, f in enumerate(ACCEPTOR_INDEXED)}
+        return s._replace(msgs=frozenset([self.message(m) for m in s.msgs]), **fields)
 
 
 class Symmetry:
@@ -88,6 +90,9 @@ class Symmetry:
             for p in automorphisms(model.cfg.quorums)
             for vs in permutations(values)
         ]
+        self.encode = Fingerprints().encode
+        self.message_codes: dict[Hashable, int] = {}
+        self.entry_codes: dict[Hashable, int] = {}
 
     def __len__(self) -> int:
         return len(self.group)
@@ -95,6 +100,28 @@ class Symmetry:
     def orbit(self, s: Any) -> Iterator[Any]:
         return (g(s) for g in self.group)
 
-    def representative(self, s: Any, h: Callable[[Any], int] = hash) -> tuple[Any, int]:
-        """The renamed copy of `s` with the smallest `h`, and that value: equal for every state of an orbit."""
-        return min(((t, h(t)) for t in self.orbit(s)), key=lambda pair: pair[1])
+    def packed(self, part: Hashable, rename: str, position: int = -1) -> int:
+        """The codes of one part of a state under every renaming, 64 bits per renaming."""
+        code = 0
+        for i, g in enumerate(self.group):
+            renamed = g.message(part) if rename == "message" else (g.p[position], g.entry(part))  # type: ignore[arg-type]
+            code |= digest(self.encode(renamed)) << (BITS * i)
+        return code
+
+    def representative(self, s: Any) -> Any:
+        """The renamed copy of `s` with the smallest score: the same for every state of an orbit."""
+        codes, packed, score = self.message_codes, self.packed, 0
+        for m in s.msgs:
+            code = codes.get(m)
+            if code is None:
+                code = codes[m] = packed(m, "message")
+            score ^= code
+        codes = self.entry_codes
+        for a, e in enumerate(zip(*(getattr(s, f) for f in ACCEPTOR_INDEXED), strict=True)):
+            code = codes.get((a, e))
+            if code is None:
+                code = codes[(a, e)] = packed(e, "entry", a)
+            score ^= code
+        scores = memoryview(score.to_bytes(BITS // 8 * len(self.group), "little")).cast("Q")
+        best = min(range(len(scores)), key=scores.__getitem__)
+        return self.group[best](s)
