@@ -225,7 +225,7 @@ MUTANTS: dict[str, MutantInfo] = dict(
         ),
         _info(
             Mutation.CHEAP_RETIRE_KEEPS_AUXILIARIES,
-            "proposer",
+            "reconfiguration",
             "Cheap Paxos's leader retires a failed main to a configuration built by hand that keeps every "
             "auxiliary (spec/cheap.py's aux-quorum bug), whose quorums need not meet: the core refuses it as a "
             "switch, so the auxiliaries vote for an ordinary command.",
