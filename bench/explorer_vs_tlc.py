@@ -10,7 +10,8 @@ Three rows per model and repeat:
 - plain: TLC with `--workers` threads against the explorer in one process;
 - parallel: the same TLC run against the explorer with `--workers` processes;
 - symmetric: TLC with `SYMMETRY` (every renaming of acceptors and of values, composed: the whole group,
-  model values for names) against `--symmetry` with `--workers` processes. Both keep one state per orbit:
+  model values for names) against `--symmetry` in one process (forked workers do not pay here, see the
+  parallel row). Both keep one state per orbit:
   TLC the renamed copy with the smallest fingerprint, the explorer the one with the smallest score; both
   counts are the number of orbits, and the run stops if they differ.
 
@@ -103,7 +104,7 @@ def measure(model: TlcModel, workers: int) -> Iterator[dict[str, Any]]:
     plain = tlc(model, workers, symmetric=False)
     yield row("plain", model, plain, 1, False)
     yield row("parallel", model, plain, workers, False)
-    yield row("symmetric", model, tlc(model, workers, symmetric=True), workers, True)
+    yield row("symmetric", model, tlc(model, workers, symmetric=True), 1, True)
 
 
 def models(multi: tuple[int, int, int]) -> list[TlcModel]:
