@@ -14,7 +14,6 @@ acceptors and values (`symmetry.py`), `fingerprint` stores 8 bytes per state ins
 from __future__ import annotations
 
 import gc
-import os
 import time
 from collections.abc import Collection
 from typing import Any, TypeVar
@@ -24,16 +23,12 @@ from paxiom.explorer.core import Progress, Result, Step, Violation, describe_cha
 from paxiom.explorer.fingerprint import collision_probability
 from paxiom.explorer.reads import Invariants
 from paxiom.explorer.search import Expander, Keys, Search, Stop
+from paxiom.fanout import default_workers
 from paxiom.spec.model import SpecModel
 
 __all__ = ["Progress", "Result", "Step", "Violation", "default_workers", "describe_change", "explore", "replay"]
 
 S = TypeVar("S")
-
-
-def default_workers() -> int:
-    """One worker per core this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def explore(
