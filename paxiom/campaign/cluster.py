@@ -21,6 +21,7 @@ from typing import Any
 from paxiom.campaign.proxy import Proxies
 from paxiom.errors import PaxiomError
 from paxiom.impl import observe
+from paxiom.impl.host import Host
 from paxiom.impl.mutants import MUTANTS as CORE_MUTANTS
 from paxiom.node.clusterfile import Address, render
 from paxiom.node.storage_mutants import MUTANTS as STORAGE_MUTANTS
@@ -41,13 +42,24 @@ def prelude(mutant: str | None) -> str:
     if mutant in STORAGE_MUTANTS:
         return f"from paxiom.node.storage_mutants import install; install({mutant!r}); {start}"
     if mutant in MUTANTS:
-        return (
-            "import functools; import paxiom.node.server as s; from paxiom.impl.mutants import MUTANTS; "
-            "from paxiom.impl.sim.mutants import core_class, host_class; "
-            f"m = {{MUTANTS[{mutant!r}].mutation}}; s.Host = functools.partial(host_class(m), core=core_class(m)); "
-            f"{start}"
-        )
+        return f"from paxiom.campaign.cluster import install_core_mutant; install_core_mutant({mutant!r}); {start}"
     raise PaxiomError(f"unknown mutant {mutant!r} (storage: {', '.join(STORAGE_MUTANTS)}; core: see paxiom sim)")
+
+
+def install_core_mutant(name: str) -> None:
+    """In a node's process, before it starts: every host the server builds carries the catalogue's bug
+    `name` — its host overrides, and its core whatever core the server would pick (forced, not defaulted:
+    a server that names its core, as it does since it can run Cheap Paxos, would otherwise run unmutated)."""
+    import paxiom.node.server as server
+    from paxiom.impl.sim.mutants import core_class, host_class
+
+    mutation = {CORE_MUTANTS[name].mutation}
+    host, core = host_class(mutation), core_class(mutation)
+
+    def mutant_host(*args: Any, **kwargs: Any) -> Host:
+        return host(*args, **{**kwargs, "core": core})
+
+    server.Host = mutant_host  # type: ignore[attr-defined,assignment]
 
 
 class CampaignSupervisor(Supervisor):
