@@ -13,7 +13,7 @@ back, lose and time messages and clocks, as any adversary may: whatever they rea
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -112,11 +112,21 @@ def _some_leader(sim: Simulator, rng: random.Random) -> Iterator[Step]:
         yield from _campaign(sim, rng.choice(live), frozenset())
 
 
+def _leader_and_others(
+    sim: Simulator, rng: random.Random, settle: bool = False
+) -> Generator[Step, None, tuple[int | None, list[int]]]:
+    """Elect someone if nobody leads (with `settle`, then deliver everything in flight): the leader, and
+    the other live replicas."""
+    yield from _some_leader(sim, rng)
+    if settle:
+        yield from _deliver(sim, lambda e: True)
+    leader = _leader(sim)
+    return leader, [r for r in _live(sim) if r != leader]
+
+
 def _depose(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
     """The leader proposes; before its Accepts arrive, a follower that never heard from it takes over."""
-    yield from _some_leader(sim, rng)
-    leader = _leader(sim)
-    others = [r for r in _live(sim) if r != leader]
+    leader, others = yield from _leader_and_others(sim, rng)
     if leader is None or not others:
         return
     yield work.submit(leader)
@@ -148,10 +158,7 @@ def _split_votes(sim: Simulator, rng: random.Random, faults: Faults, cov: Covera
     nothing there puts another value in the slot at a higher ballot; then the old leader hears of it and
     takes over again, to find its own vote outvoted by a higher one. (The log settles first, so the
     leader's proposal lands in the rival's window.)"""
-    yield from _some_leader(sim, rng)
-    yield from _deliver(sim, lambda e: True)
-    leader = _leader(sim)
-    others = [r for r in _live(sim) if r != leader]
+    leader, others = yield from _leader_and_others(sim, rng, settle=True)
     if leader is None or not others:
         return
     yield work.submit(leader)
@@ -166,9 +173,7 @@ def _split_votes(sim: Simulator, rng: random.Random, faults: Faults, cov: Covera
 def _hold_catch_up(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
     """A follower misses a stretch of the log and asks to catch up; its reply is held while the log moves
     on past another snapshot, then delivered."""
-    yield from _some_leader(sim, rng)
-    leader = _leader(sim)
-    others = [r for r in _live(sim) if r != leader]
+    leader, others = yield from _leader_and_others(sim, rng)
     if leader is None or not others:
         return
     follower = rng.choice(others)
@@ -230,10 +235,7 @@ def _crash_after_write(
 def _hole(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
     """The leader proposes in two slots and only the later one reaches an acceptor; a rival whose quorum
     includes that acceptor takes over and must fill the earlier slot."""
-    yield from _some_leader(sim, rng)
-    yield from _deliver(sim, lambda e: True)
-    leader = _leader(sim)
-    others = [r for r in _live(sim) if r != leader]
+    leader, others = yield from _leader_and_others(sim, rng, settle=True)
     if leader is None or len(others) < 2:
         return
     for _ in range(sim.settings.batch_size + 1):
@@ -275,9 +277,7 @@ def _duplicate_votes(
     """The leader's Accept reaches one acceptor, whose Accepted is duplicated on its way back."""
     if "dup" not in faults:
         return
-    yield from _some_leader(sim, rng)
-    leader = _leader(sim)
-    others = [r for r in _live(sim) if r != leader]
+    leader, others = yield from _leader_and_others(sim, rng)
     if leader is None or not others:
         return
     yield work.submit(leader)
