@@ -50,6 +50,16 @@ section "Simulate 5 Multi-Paxos replicas under loss, duplication, reordering, pa
   "paxiom sim --replicas 5 --seed 7 --steps 3000"
 expect 0 $PAXIOM sim --replicas 5 --seed 7 --steps 3000
 
+section "Certify a membership change before proposing it: 3 nodes growing to 5 with quorums that miss each other" \
+  "paxiom quorum check --transition examples/quorums/transitions/three.toml examples/quorums/transitions/grow-five-unsafe.toml"
+expect 1 $PAXIOM quorum check --transition examples/quorums/transitions/three.toml examples/quorums/transitions/grow-five-unsafe.toml
+
+section "The rest of the family in the same core, each judged by its own spec: Fast Paxos (clients straight to acceptors), Cheap Paxos (2 mains + 1 auxiliary retiring a failed main), reconfiguration through the log" \
+  "paxiom sim --variant fastpaxos|cheap|reconfig --seed 7 --steps 3000"
+expect 0 $PAXIOM sim --variant fastpaxos --replicas 5 --seed 7 --steps 3000
+expect 0 $PAXIOM sim --variant cheap --replicas 3 --seed 7 --steps 3000
+expect 0 $PAXIOM sim --variant reconfig --replicas 5 --seed 7 --steps 3000
+
 section "Inject a bug real systems shipped (promise not persisted before replying): caught, shrunk, replayable" \
   "paxiom sim --mutant promise-not-persisted --trace-out out/mutant-trace.json"
 mkdir -p out
