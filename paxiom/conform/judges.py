@@ -119,9 +119,29 @@ class BaseJudge(ABC, Generic[S]):
     def phase1b(self, s: S, a: int, bi: int) -> S | None:
         """The variant's Phase1b action: acceptor a joins ballot bi in state s."""
 
-    @abstractmethod
+    promise_scope = ""
+    """How the variant's promise reads in a finding (Multi-Paxos: one promise for every slot)."""
+
     def must_answer(self, m: Input) -> str | None:
         """For an acceptor under test alone: why it must answer `m` (the spec lets it), or None."""
+        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
+            return None
+        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
+        view = self.view(m.dst, ("1a", "2a"))
+        promised = self.promised_text(a)
+        if isinstance(m, Prepare) and self.phase1b(view, a, bi) is not None:
+            return f"did not promise {m.ballot} although its promise{self.promise_scope} was {promised}"
+        if isinstance(m, Accept) and self.vote_for(view, a, bi, m) is not None:
+            return f"did not vote for {m.value} at {m.ballot}{self.place(m)} although its promise was {promised}"
+        return None
+
+    @abstractmethod
+    def vote_for(self, view: S, a: int, bi: int, m: Accept) -> S | None:
+        """The variant's Phase2b action for acceptor a voting for what `m` proposes at ballot bi."""
+
+    def place(self, m: Accept) -> str:
+        """Where in the log `m`'s vote goes, as a finding says it (single-decree: nowhere to say)."""
+        return ""
 
     @abstractmethod
     def check_invariants(self, node: str) -> None:
@@ -264,17 +284,8 @@ class Judge(BaseJudge[paxos.State]):
     def proposal_at(self, bi: int) -> str | None:
         return next((m.val for m in self.s.msgs if isinstance(m, M2a) and m.bal == bi), None)
 
-    def must_answer(self, m: Input) -> str | None:
-        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
-            return None
-        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
-        view = self.view(m.dst, ("1a", "2a"))
-        promised = self.promised_text(a)
-        if isinstance(m, Prepare) and paxos.phase1b(self.cfg, view, a, bi) is not None:
-            return f"did not promise {m.ballot} although its promise was {promised}"
-        if isinstance(m, Accept) and self.phase2b(view, a, bi, m.value) is not None:
-            return f"did not vote for {m.value} at {m.ballot} although its promise was {promised}"
-        return None
+    def vote_for(self, view: paxos.State, a: int, bi: int, m: Accept) -> paxos.State | None:
+        return self.phase2b(view, a, bi, m.value)
 
     def phase1b(self, s: paxos.State, a: int, bi: int) -> paxos.State | None:
         return paxos.phase1b(self.cfg, s, a, bi)

@@ -17,7 +17,6 @@ from paxiom.conform.messages import (
     Accept,
     Accepted,
     Ballot,
-    Input,
     Nack,
     Prepare,
     Promise,
@@ -78,17 +77,13 @@ class MultiJudge(BaseJudge[mp.State]):
 
     # ------------------------------------------------------------ the rules
 
-    def must_answer(self, m: Input) -> str | None:
-        if self.setup.role != "acceptor" or not isinstance(m, Prepare | Accept):
-            return None
-        a, bi = self.acc_index[m.dst], self.bint(m.ballot)
-        view = self.view(m.dst, ("1a", "2a"))
-        promised = self.promised_text(a)
-        if isinstance(m, Prepare) and mp.phase1b(self.cfg, view, a, bi) is not None:
-            return f"did not promise {m.ballot} although its promise for every slot was {promised}"
-        if isinstance(m, Accept) and mp.phase2b(self.cfg, view, a, bi, m.slot or 0, m.value) is not None:
-            return f"did not vote for {m.value} at {m.ballot} in slot {m.slot} although its promise was {promised}"
-        return None
+    promise_scope = " for every slot"
+
+    def vote_for(self, view: mp.State, a: int, bi: int, m: Accept) -> mp.State | None:
+        return mp.phase2b(self.cfg, view, a, bi, m.slot or 0, m.value)
+
+    def place(self, m: Accept) -> str:
+        return f" in slot {m.slot}"
 
     def judge_promise(self, node: str, o: Promise) -> None:
         a, m = self.acc_index[node], self.to_spec(o)
