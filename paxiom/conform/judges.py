@@ -214,6 +214,13 @@ class BaseJudge(ABC, Generic[S]):
         seen = {m for m in self.delivered.get(node, ()) if m.type in kinds}
         return self.s._replace(msgs=frozenset(seen | {m for m in self.s.msgs if m.type in everyone}))
 
+    def heard(self, votes: Iterable[tuple[int, int]]) -> str:
+        """The (ballot, acceptor) votes a learner received, by ballot: "at 1.0 from a1, a2; at 2.1 from a3"."""
+        by_ballot: dict[int, list[str]] = {}
+        for bal, acc in votes:
+            by_ballot.setdefault(bal, []).append(self.setup.acceptors[acc])
+        return "; ".join(f"at {self.ballot(b)} from {', '.join(sorted(a))}" for b, a in sorted(by_ballot.items()))
+
     def promised_text(self, a: int) -> str:
         promised = self.s.max_bal[a]
         return str(self.ballot(promised)) if promised >= 0 else "nothing"
@@ -396,11 +403,7 @@ class Judge(BaseJudge[paxos.State]):
     def judge_decision(self, node: str, value: str, slot: int | None) -> None:
         view = self.view(node, ("2b",))
         if value not in paxos.chosen(self.cfg, view):
-            by_ballot: dict[int, list[str]] = {}
-            for m in view.msgs:
-                if isinstance(m, M2b) and m.val == value:
-                    by_ballot.setdefault(m.bal, []).append(self.setup.acceptors[m.acc])
-            heard = "; ".join(f"at {self.ballot(b)} from {', '.join(sorted(a))}" for b, a in sorted(by_ballot.items()))
+            heard = self.heard((m.bal, m.acc) for m in view.msgs if isinstance(m, M2b) and m.val == value)
             raise Violated(
                 "learner_quorum",
                 node,

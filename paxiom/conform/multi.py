@@ -186,11 +186,8 @@ class MultiJudge(BaseJudge[mp.State]):
         slot = slot or 0
         view = self.view(node, ("2b",))
         if value not in mp.chosen(self.cfg, view).get(slot, set()):
-            by_ballot: dict[int, list[str]] = {}
-            for m in view.msgs:
-                if isinstance(m, mp.M2b) and (m.slot, m.val) == (slot, value):
-                    by_ballot.setdefault(m.bal, []).append(self.setup.acceptors[m.acc])
-            heard = "; ".join(f"at {self.ballot(b)} from {', '.join(sorted(a))}" for b, a in sorted(by_ballot.items()))
+            votes = ((m.bal, m.acc) for m in view.msgs if isinstance(m, mp.M2b) and (m.slot, m.val) == (slot, value))
+            heard = self.heard(votes)
             raise Violated(
                 "learner_quorum",
                 node,
