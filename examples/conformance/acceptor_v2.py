@@ -24,7 +24,9 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 PROTOCOLS = ("paxiom-conform/1", "paxiom-conform/2")
 Ballot = list[Any]
@@ -180,10 +182,16 @@ def start(init: dict[str, Any]) -> Acceptor:
         "fastpaxos",
     ):
         raise Refused("unsupported", f"speaks {', '.join(PROTOCOLS)} for paxos, multipaxos and fastpaxos")
+    return chosen_class(init, MUTANTS, Acceptor)(init)
+
+
+def chosen_class(init: dict[str, Any], mutants: dict[str, type[T]], default: type[T]) -> type[T]:
+    """The class the `mutant` option of `init` names (the correct `default` without one); an unknown name
+    is refused."""
     name = init.get("options", {}).get("mutant")
-    if name is not None and name not in MUTANTS:
-        raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(MUTANTS)}")
-    return MUTANTS.get(name, Acceptor)(init)
+    if name is not None and name not in mutants:
+        raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(mutants)}")
+    return mutants.get(name, default)
 
 
 class Handler(Protocol):

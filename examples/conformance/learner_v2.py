@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from acceptor_v2 import Refused, serve  # beside this file, stdlib only
+from acceptor_v2 import Refused, chosen_class, serve  # beside this file, stdlib only
 
 
 class Learner:
@@ -68,10 +68,7 @@ MUTANTS: dict[str, type[Learner]] = {
 
 
 def start(init: dict[str, Any]) -> Learner:
-    name = init.get("options", {}).get("mutant")
-    if name is not None and name not in MUTANTS:
-        raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(MUTANTS)}")
-    return MUTANTS.get(name, Learner)(init)
+    return chosen_class(init, MUTANTS, Learner)(init)
 
 
 if __name__ == "__main__":

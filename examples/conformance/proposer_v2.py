@@ -34,7 +34,7 @@ import json
 import os
 from typing import Any
 
-from acceptor_v2 import Ballot, Refused, key, serve  # beside this file, stdlib only
+from acceptor_v2 import Ballot, Refused, chosen_class, key, serve  # beside this file, stdlib only
 
 Vote = tuple[tuple[int, str], str]
 """(ballot key, value) of a reported vote."""
@@ -220,11 +220,8 @@ MUTANTS: dict[str, type[Proposer]] = {
 
 
 def start(init: dict[str, Any]) -> Proposer:
-    name = init.get("options", {}).get("mutant")
-    if name is not None and name not in MUTANTS:
-        raise Refused("unsupported", f"no mutant {name!r}; known: {', '.join(MUTANTS)}")
     default = Leader if init.get("variant") == "multipaxos" else Proposer
-    return MUTANTS.get(name, default)(init)
+    return chosen_class(init, MUTANTS, default)(init)
 
 
 if __name__ == "__main__":
