@@ -36,20 +36,25 @@ def test_render_round_trips_and_certifies(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("edit", "message"),
+    ("edit", "message", "line_of"),
     [
-        (lambda t: t.replace('n3 = "127.0.0.1:7002"\n', "", 1), "no address for n3"),
-        (lambda t: t.replace("127.0.0.1:7101", "127.0.0.1:7100"), "the same address"),
-        (lambda t: t.replace("127.0.0.1:7001", "nowhere"), 'not "host:port"'),
-        (lambda t: t.replace("tick_ms = 5", "tick_ms = 0"), "service.tick_ms"),
-        (lambda t: t.replace("tick_ms = 5", "tick = 5"), "unknown key service.tick"),
-        (lambda t: t + '\n[service.nope]\nn1 = "x"\n', "unknown key service.nope"),
+        (lambda t: t.replace('n3 = "127.0.0.1:7002"\n', "", 1), "no address for n3", "[addresses]"),
+        (lambda t: t.replace("127.0.0.1:7101", "127.0.0.1:7100"), "the same address", '"127.0.0.1:7100"'),
+        (lambda t: t.replace("127.0.0.1:7001", "nowhere"), 'not "host:port"', '"nowhere"'),
+        (lambda t: t.replace("tick_ms = 5", "tick_ms = 0"), "service.tick_ms", "tick_ms = 0"),
+        (lambda t: t.replace("tick_ms = 5", "tick = 5"), "unknown key service.tick", "tick = 5"),
+        (lambda t: t + '\n[service.nope]\nn1 = "x"\n', "unknown key service.nope", "[service.nope]"),
+        (lambda t: t.replace("tick_ms = 5", 'tick_ms = 5\nauxiliaries = ["zz"]'), "auxiliaries", "auxiliaries ="),
     ],
 )
-def test_mistakes_are_named(tmp_path: Path, edit: object, message: str) -> None:
+def test_mistakes_are_named_at_their_line(tmp_path: Path, edit: object, message: str, line_of: str) -> None:
     assert callable(edit)
-    with pytest.raises(PaxiomError, match=message):
-        load_service_cluster(write(tmp_path, edit(rendered(tick_ms=5))))
+    text = edit(rendered(tick_ms=5))
+    path = write(tmp_path, text)
+    lines = [i for i, line in enumerate(text.splitlines(), 1) if line_of in line]
+    with pytest.raises(PaxiomError, match=message) as refused:
+        load_service_cluster(path)
+    assert str(refused.value).startswith(f"{path}:{lines[-1]}:"), (str(refused.value), lines)
 
 
 def test_unsafe_quorums_are_refused_with_the_certifiers_verdict(tmp_path: Path) -> None:

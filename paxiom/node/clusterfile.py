@@ -26,11 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from paxiom.cluster import Cluster, load_cluster, parse_cluster
+from paxiom.cluster import Cluster, parse_cluster
 from paxiom.cluster.certify import Outcome, decide
 from paxiom.cluster.check import conditions
+from paxiom.cluster.source import SourceIndex
 from paxiom.errors import PaxiomError
 from paxiom.impl.config import UnsafeQuorums
+from paxiom.inputs import Source, read_source
 from paxiom.spec import cheap
 
 TUNING: dict[str, int] = {
@@ -92,39 +94,47 @@ def parse_address(text: Any, where: str) -> Address:
 
 def load_service_cluster(path: str | Path) -> ServiceCluster:
     """Read the cluster file and its service tables; every node needs a peer and a client address."""
-    path = Path(path)
-    return _service(load_cluster(path), tomllib.loads(path.read_text(encoding="utf-8")), path)
+    return parse_service_cluster(read_source(path).text, Path(path))
 
 
 def parse_service_cluster(text: str, path: Path) -> ServiceCluster:
     """The same from text (`path` locates errors and anchors a relative tls_dir)."""
-    return _service(parse_cluster(text, str(path)), tomllib.loads(text), path)
+    cluster = parse_cluster(text, str(path))  # refuses what is not TOML, with its place
+    return _service(cluster, tomllib.loads(text), path, SourceIndex(Source(str(path), text)))
 
 
-def _service(cluster: Cluster, doc: dict[str, Any], path: Path) -> ServiceCluster:
-    where = str(path)
-    service = _table(doc, "service", where)
+def _service(cluster: Cluster, doc: dict[str, Any], path: Path, src: SourceIndex) -> ServiceCluster:
+    def at(table: str, key: str) -> str:  # `key = ...` in [table], or its own [table.key]
+        return src.where(src.table_offset(f"{table}.{key}".lstrip(".")) or src.key_offset(table, key))
+
+    service = _table(doc, "service", src.where(src.table_offset("service")))
     for key in service:
         if key not in SERVICE_KEYS:
-            raise PaxiomError(f"unknown key service.{key} (expected one of {', '.join(SERVICE_KEYS)})", where=where)
-    peers = _addresses(cluster, _table(doc, "addresses", where), "addresses", where, required=True)
-    clients = _addresses(cluster, _table(service, "clients", where), "service.clients", where, required=True)
-    metrics = _addresses(cluster, _table(service, "metrics", where), "service.metrics", where, required=False)
+            raise PaxiomError(
+                f"unknown key service.{key} (expected one of {', '.join(SERVICE_KEYS)})", where=at("service", key)
+            )
+    peers = _addresses(cluster, _table(doc, "addresses", at("", "addresses")), "addresses", src, required=True)
+    clients = _table(service, "clients", at("service", "clients"))
+    metrics = _table(service, "metrics", at("service", "metrics"))
+    client_addresses = _addresses(cluster, clients, "service.clients", src, required=True)
+    metric_addresses = _addresses(cluster, metrics, "service.metrics", src, required=False)
     cluster_id = service.get("cluster_id", "paxiom")
     if not isinstance(cluster_id, str) or not cluster_id:
-        raise PaxiomError("service.cluster_id must be a non-empty string", where=where)
+        raise PaxiomError("service.cluster_id must be a non-empty string", where=at("service", "cluster_id"))
     tls = service.get("tls_dir")
     if tls is not None and not isinstance(tls, str):
-        raise PaxiomError("service.tls_dir must be a string (a directory)", where=where)
+        raise PaxiomError("service.tls_dir must be a string (a directory)", where=at("service", "tls_dir"))
     tuning = dict(TUNING)
     for key in TUNING:
         value = service.get(key, TUNING[key])
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise PaxiomError(f"service.{key} must be a positive integer, not {value!r}", where=where)
+            raise PaxiomError(f"service.{key} must be a positive integer, not {value!r}", where=at("service", key))
         tuning[key] = value
     tls_dir = None if tls is None else (path.parent / tls).resolve()
-    auxiliaries = _auxiliaries(cluster, service.get("auxiliaries", []), where)
-    return ServiceCluster(cluster, path, cluster_id, peers, clients, metrics, tls_dir, tuning, auxiliaries)
+    auxiliaries = _auxiliaries(cluster, service.get("auxiliaries", []), at("service", "auxiliaries"))
+    return ServiceCluster(
+        cluster, path, cluster_id, peers, client_addresses, metric_addresses, tls_dir, tuning, auxiliaries
+    )
 
 
 def _auxiliaries(cluster: Cluster, names: Any, where: str) -> frozenset[str]:
@@ -153,19 +163,28 @@ def _table(doc: Mapping[str, Any], name: str, where: str) -> dict[str, Any]:
 
 
 def _addresses(
-    cluster: Cluster, table: Mapping[str, Any], name: str, where: str, *, required: bool
+    cluster: Cluster, table: Mapping[str, Any], name: str, src: SourceIndex, *, required: bool
 ) -> dict[str, Address]:
+    """The table `name` of node -> "host:port"; an error points at the node's line (the table's for one missing)."""
+
+    parent, _, key = name.rpartition(".")
+
+    def at(node: str) -> str:  # a line of [service.clients], or an item of an inline `clients = {...}`
+        return src.where(src.inline_key_offset(parent, key, node) if parent else src.key_offset(name, node))
+
+    whole = src.where(src.table_offset(name) or src.key_offset(parent, key))
+
     for node in table:
         if node not in cluster.nodes:
-            raise PaxiomError(f"[{name}] names unknown node {node!r}", where=where)
+            raise PaxiomError(f"[{name}] names unknown node {node!r}", where=at(node))
     missing = [node for node in cluster.nodes if node not in table]
     if required and missing:
-        raise PaxiomError(f"[{name}] has no address for {', '.join(missing)}", where=where)
-    found = {node: parse_address(text, f"{where}: [{name}] {node}") for node, text in table.items()}
+        raise PaxiomError(f"[{name}] has no address for {', '.join(missing)}", where=whole)
+    found = {node: parse_address(text, f"{at(node)}: [{name}] {node}") for node, text in table.items()}
     used: dict[Address, str] = {}
     for node, address in found.items():
         if address.port and address in used:
-            raise PaxiomError(f"[{name}] gives {node} and {used[address]} the same address {address}", where=where)
+            raise PaxiomError(f"[{name}] gives {node} and {used[address]} the same address {address}", where=at(node))
         used[address] = node
     return found
 
