@@ -50,8 +50,8 @@ class MsgId(NamedTuple):
 @dataclass(frozen=True, slots=True)
 class Start:
     """The node (re)started; `recovered` rebuilds what it found on disk (snapshot first). It names the
-    cluster too — its nodes and the minimal phase-1 and phase-2 quorums as bitmasks — so a trace is
-    judged against the quorum system the node ran."""
+    cluster too — its nodes and the minimal phase-1, phase-2 and (Fast Paxos) fast quorums as bitmasks — so
+    a trace is judged against the quorum system the node ran."""
 
     node: int
     incarnation: int
@@ -61,17 +61,20 @@ class Start:
     phase2: tuple[int, ...]
     alpha: int = 0
     """The reconfiguration window the node runs (`ReplicaConfig.alpha`; 0 in traces from before it)."""
+    fast: tuple[int, ...] = ()
+    """The minimal fast quorums of a Fast Paxos node (`impl.fast`); empty when it runs no fast ballots."""
 
     @staticmethod
     def of(node: int, incarnation: int, recovered: tuple[Write, ...], quorums: QuorumSystem, alpha: int = 0) -> Start:
         families = (quorums.phase1.minimal_quorums, quorums.phase2.minimal_quorums)
-        return Start(node, incarnation, recovered, quorums.nodes, *families, alpha)
+        fast = quorums.fast.minimal_quorums if quorums.fast is not None else ()
+        return Start(node, incarnation, recovered, quorums.nodes, *families, alpha, fast)
 
     def quorums(self) -> QuorumSystem:
         def family(masks: tuple[int, ...]) -> Explicit:
             return Explicit(self.nodes, [[n for i, n in enumerate(self.nodes) if m >> i & 1] for m in masks])
 
-        return QuorumSystem(family(self.phase1), family(self.phase2))
+        return QuorumSystem(family(self.phase1), family(self.phase2), family(self.fast) if self.fast else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paxiom.errors import PaxiomError
+from paxiom.impl.fast.oracle import FastRefinementOracle
 from paxiom.impl.messages import Accept
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import MsgId, ObservationError, Receive, Record, Sent, Start, from_json
@@ -108,15 +109,20 @@ def quorums_of(traces: list[list[Located]]) -> QuorumSystem:
                 raise PaxiomError(
                     f"field record.phase1: a quorum system other than {longest.where}'s", where=item.where
                 )
+            if start.fast != first.fast:
+                raise PaxiomError(f"field record.fast: fast quorums other than {longest.where}'s", where=item.where)
     except ValueError as exc:
         raise PaxiomError(f"field record.nodes: {exc}", where=longest.where) from None
     return quorums
 
 
 def oracle_for(traces: list[list[Located]], reference: Callable[[], StateMachine] | None) -> RefinementOracle:
-    """The oracle of these traces: `spec/reconfig.py`'s when they propose a configuration change and their
-    nodes name the window α, else Multi-Paxos's."""
+    """The oracle of these traces: `spec/fastpaxos.py`'s when their nodes name fast quorums (a Fast Paxos
+    cluster, which does not reconfigure), `spec/reconfig.py`'s when they propose a configuration change and
+    their nodes name the window α, else Multi-Paxos's."""
     quorums = quorums_of(traces)
+    if quorums.fast is not None:
+        return FastRefinementOracle(quorums, reference=reference)
     alphas = {start.alpha for _, start in _starts(traces)}
     switching = any(
         isinstance(item.record, Sent)
