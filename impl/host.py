@@ -116,11 +116,12 @@ class Host:
         self.replica.receive(envelope)
         self._pump()
 
-    def submit(self, commands: tuple[Command, ...]) -> bool:
-        """Hand client commands to the core; False when it knows no leader (the client retries later)."""
-        accepted = self.replica.submit(commands)
+    def submit(self, commands: tuple[Command, ...], direct: bool = False) -> bool:
+        """Hand client commands to the core; False when it knows no leader (the client retries later).
+        `direct`: the client sent them straight to every acceptor (`Replica.propose`); False: not taken here."""
+        accepted = self.replica.propose(commands) if direct else self.replica.submit(commands)
         if self.sink is not None:
-            self.sink(Submit(self.me, commands, accepted))
+            self.sink(Submit(self.me, commands, accepted, direct))
         self._pump()
         return accepted
 

@@ -93,11 +93,13 @@ class Receive:
 
 @dataclass(frozen=True, slots=True)
 class Submit:
-    """Clients handed `commands` to this node; `accepted` is False when it knew no leader to take them."""
+    """Clients handed `commands` to this node; `accepted` is False when it knew no leader to take them (or,
+    `direct`, sent straight to every acceptor of a Fast Paxos cluster, when it neither voted nor led)."""
 
     node: int
     commands: tuple[Command, ...]
     accepted: bool
+    direct: bool = False
 
 
 @dataclass(frozen=True, slots=True)

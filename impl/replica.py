@@ -123,6 +123,12 @@ class Replica:
         self._settle()
         return True
 
+    def propose(self, commands: tuple[Command, ...]) -> bool:
+        """Client commands sent straight to this acceptor, as to every other (a Fast Paxos client's fast path,
+        `impl.fast`): a classic replica takes them only while it leads, so one replica submits them; False
+        otherwise (the client falls back to the leader)."""
+        return self.proposer.role is Role.LEADER and self.submit(commands)
+
     def applied_through(self, slot: int) -> None:
         """The host applied the next committed entry, at `slot`, or restored the next snapshot a Ready
         handed it, up to `slot`."""

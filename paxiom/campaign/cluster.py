@@ -48,13 +48,16 @@ def prelude(mutant: str | None) -> str:
 
 def install_core_mutant(name: str) -> None:
     """In a node's process, before it starts: every host the server builds carries the catalogue's bug
-    `name` — its host overrides, and its core whatever core the server would pick (forced, not defaulted:
-    a server that names its core, as it does since it can run Cheap Paxos, would otherwise run unmutated)."""
+    `name` — its host overrides, and the core of the bug's variant (Multi-Paxos, or Fast Paxos for a fast
+    bug, run on a fast cluster) with its overrides (forced, not defaulted: a server that names its core, as it
+    does since it can run Cheap and Fast Paxos, would otherwise run unmutated)."""
     import paxiom.node.server as server
     from paxiom.impl.sim.mutants import core_class, host_class
+    from paxiom.impl.sim.simulator import ClusterSettings
 
-    mutation = {CORE_MUTANTS[name].mutation}
-    host, core = host_class(mutation), core_class(mutation)
+    info = CORE_MUTANTS[name]
+    mutation = {info.mutation}
+    host, core = host_class(mutation), core_class(mutation, ClusterSettings(variant=info.variant).core())
 
     def mutant_host(*args: Any, **kwargs: Any) -> Host:
         return host(*args, **{**kwargs, "core": core})

@@ -32,10 +32,12 @@ def client_tls(sc: ServiceCluster, name: str | None = None, *, insecure: bool = 
 def connect(path: str | Path, *, client: str | None = None, insecure: bool = False, **options: Any) -> Client:
     """A blocking client of the cluster `path` describes (options as for `AsyncClient`)."""
     sc = load_service_cluster(path)
+    options.setdefault("fast", sc.cluster.fast is not None)
     return Client(sc.clients, client_tls(sc, client, insecure=insecure), **options)
 
 
 def aconnect(path: str | Path, *, client: str | None = None, insecure: bool = False, **options: Any) -> AsyncClient:
     """An asyncio client of the cluster `path` describes; create it inside the running loop."""
     sc = load_service_cluster(path)
+    options.setdefault("fast", sc.cluster.fast is not None)  # a Fast Paxos cluster: its clients' fast path
     return AsyncClient(sc.clients, client_tls(sc, client, insecure=insecure), **options)

@@ -9,7 +9,7 @@ import itertools
 import ssl
 
 from paxiom.client import protocol
-from paxiom.client.protocol import ClientRequest, Request, Response, StatusRequest
+from paxiom.client.protocol import ClientRequest, ProposeRequest, Request, Response, StatusRequest
 from paxiom.node import codec
 from paxiom.node.clusterfile import Address
 from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
@@ -49,10 +49,14 @@ class Connection:
         )
         return cls(reader, writer)
 
-    async def command(self, client: str, seq: int, op: bytes, timeout: float | None = None) -> Response:
-        """The node's answer to a command request; TimeoutError if none came within `timeout` s (None: no bound)."""
+    async def command(
+        self, client: str, seq: int, op: bytes, timeout: float | None = None, *, direct: bool = False
+    ) -> Response:
+        """The node's answer to a command request; TimeoutError if none came within `timeout` s (None: no bound).
+        `direct`: sent to this node as one of every acceptor of a Fast Paxos cluster (`ProposeRequest`)."""
         rid = next(self.ids)
-        return await self._call(rid, ClientRequest(rid, client, seq, op), timeout)
+        kind = ProposeRequest if direct else ClientRequest
+        return await self._call(rid, kind(rid, client, seq, op), timeout)
 
     async def status(self, timeout: float | None = None) -> Response:
         rid = next(self.ids)

@@ -45,6 +45,13 @@ class ClientRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ProposeRequest(ClientRequest):
+    """A command sent straight to every acceptor of a Fast Paxos cluster (its fast path): a node votes it at the
+    open fast ballot and answers as for a `ClientRequest`, or answers `not_leader` when it neither voted it
+    nor leads (nothing submitted)."""
+
+
+@dataclass(frozen=True, slots=True)
 class StatusRequest:
     id: int
 
@@ -70,20 +77,21 @@ class StatusResponse:
     """The node's status as a JSON object (see `paxiom.node.server` for its keys)."""
 
 
-REQUESTS: frozenset[type] = frozenset((ClientRequest, StatusRequest))
+REQUESTS: frozenset[type] = frozenset((ClientRequest, ProposeRequest, StatusRequest))
 RESPONSES: frozenset[type] = frozenset((ClientResponse, StatusResponse))
 Request = ClientRequest | StatusRequest
 Response = ClientResponse | StatusResponse
 
-codec.register(
-    64,
-    ClientRequest,
-    {
-        (ClientRequest, "client"): codec.Text(1, 256),
-        (ClientRequest, "seq"): codec.Int(1),
-        (ClientRequest, "op"): codec.Blob(MAX_REQUEST_OP),
-    },
-)
+for tag, command in ((64, ClientRequest), (68, ProposeRequest)):
+    codec.register(
+        tag,
+        command,
+        {
+            (command, "client"): codec.Text(1, 256),
+            (command, "seq"): codec.Int(1),
+            (command, "op"): codec.Blob(MAX_REQUEST_OP),
+        },
+    )
 codec.register(65, StatusRequest)
 codec.register(
     66,

@@ -3,6 +3,7 @@
     nodes = ["n1", "n2", "n3"]
     [quorums]
     phase1 = "majority(n1, n2, n3)"
+    fast = "3 of (n1, n2, n3)"  # optional: Fast Paxos (clients' commands straight to the acceptors)
     [addresses]                 # peer-to-peer, mutual TLS
     n1 = "127.0.0.1:7001"
     [service]
@@ -143,6 +144,8 @@ def _auxiliaries(cluster: Cluster, names: Any, where: str) -> frozenset[str]:
         raise PaxiomError(f"service.auxiliaries must list nodes of the cluster, not {names!r}", where=where)
     if not names:
         return frozenset()
+    if cluster.fast is not None:
+        raise PaxiomError("service.auxiliaries: Cheap Paxos has no fast quorums (remove [quorums] fast)", where=where)
     mains = len(cluster.nodes) - len(set(names))
     if set(names) != set(cluster.nodes[mains:]):
         raise PaxiomError(
@@ -190,11 +193,8 @@ def _addresses(
 
 
 def certify(cluster: Cluster) -> None:
-    """Refuse quorums the certifier finds unsafe for Multi-Paxos, naming the violating quorums."""
-    if cluster.fast is not None:
-        raise PaxiomError(
-            "paxiom node runs Multi-Paxos, which has no fast quorums: remove [quorums] fast", where=cluster.path
-        )
+    """Refuse quorums the certifier finds unsafe for the protocol the file asks for — Multi-Paxos, or Fast
+    Paxos when it declares `[quorums] fast` (then phase-1 x fast x fast too) — naming the violating quorums."""
     families = {name: fam.expr for name, fam in cluster.families().items()}
     verdicts = [decide(cond, families, cluster.n) for cond in conditions(cluster) if cond.needed]
     failures = [failure_text(outcome, cluster.names) for outcome in verdicts if outcome.counterexample is not None]

@@ -9,7 +9,10 @@ a clock task ticks the replica; the client listener (mutual TLS too) turns reque
 A client is answered only once its command was applied, which the host does only after the writes of that
 Ready (and all before) were synced: an answer is never lost by a crash. Reads are commands too — a `get`
 takes its place in the log and is answered when applied, so it is linearizable without any clock or
-lease. A node that is not the leader answers `not_leader` with its hint; a node whose storage reported
+lease. In a Fast Paxos cluster (`[quorums] fast`) the nodes run `impl.fast`'s core and a client sends each
+command straight to every node (`ProposeRequest`): each votes it at the open fast ballot and answers once it is
+applied, chosen by a fast quorum or recovered after a collision; the leader takes it the classic way when no fast
+ballot is open. A node that is not the leader answers `not_leader` with its hint; a node whose storage reported
 corruption in the middle of its log refuses to start (repairing from peers is not implemented), because
 voting with lost promises could choose two values.
 """
@@ -34,11 +37,12 @@ from pathlib import Path
 from typing import IO, Any, Protocol, TypeVar
 
 from paxiom.client import protocol
-from paxiom.client.protocol import ClientRequest, ClientResponse, StatusRequest, StatusResponse
+from paxiom.client.protocol import ClientRequest, ClientResponse, ProposeRequest, StatusRequest, StatusResponse
 from paxiom.cluster import parse_cluster
 from paxiom.errors import PaxiomError
 from paxiom.impl.cheap.replica import CheapReplica
 from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.fast.replica import FastReplica
 from paxiom.impl.host import Host
 from paxiom.impl.messages import Envelope
 from paxiom.impl.observe import Applied, MsgId, Record, dumps
@@ -260,6 +264,11 @@ class NoLeader(Exception):
     """The core knows no leader to hand the command to; nothing was submitted."""
 
 
+class NotTaken(Exception):
+    """A command sent straight to this acceptor found no fast ballot open here and this node not leading:
+    nothing was submitted (the client falls back to the leader)."""
+
+
 class Trace:
     """`--trace DIR`: the host's observation records as JSON lines, one file per node that every incarnation
     appends to (so the file is the node's history in order, restarts included, as `paxiom trace check`
@@ -374,6 +383,7 @@ class Node:
         """Everything before the network: certify the quorums, recover storage, build the host."""
         certify(self.sc.cluster)
         tuning = self.sc.tuning
+        fast = self.sc.cluster.fast is not None
         config = ReplicaConfig(
             replica_id=self.me,
             quorums=self.sc.cluster.quorum_system,
@@ -381,7 +391,7 @@ class Node:
             election_timeout=tuning["election_timeout"],
             heartbeat_interval=tuning["heartbeat_interval"],
             window=tuning["window"],
-            alpha=tuning["alpha"],
+            alpha=None if fast else tuning["alpha"],  # a Fast Paxos cluster does not reconfigure
             batch_size=tuning["batch_size"],
             snapshot_interval=tuning["snapshot_interval"],
             snapshot_bytes=codec.MAX_STATE,  # a bigger snapshot could be neither logged nor sent
@@ -405,7 +415,7 @@ class Node:
             reply=self.waiters.applied,
             sink=self.trace,
             alarm=_log_alarm,
-            core=CheapReplica if config.auxiliaries else Replica,
+            core=FastReplica if fast else CheapReplica if config.auxiliaries else Replica,
         )
         return security
 
@@ -663,14 +673,22 @@ class Node:
             message = f"an op of {len(command.op)} bytes is above the largest command, {largest} bytes"
             self.reply(replies, ClientResponse(request.id, protocol.ERROR, message=message))
             return
-        if self.host.replica.role is not Role.LEADER:
+        direct = isinstance(request, ProposeRequest)
+        if self.host.replica.role is not Role.LEADER and not direct:
             self.reply(replies, ClientResponse(request.id, protocol.NOT_LEADER, leader=self._hint()))
             return
         pending = Pending(self, replies, request, time.monotonic())
         replies.pending += 1
-        self.waiters.wait((request.client, request.seq), pending)
+        key = (request.client, request.seq)
+        self.waiters.wait(key, pending)
+        if direct:  # alone in its value: every acceptor must vote the same value, whatever else reached it
+            if not self.host.submit((command,), direct=True):
+                self.waiters.forget(key, pending)
+                pending(NotTaken())
+                return
+        else:
+            self._gather(command)
         self._deadlines.append(pending)
-        self._gather(command)
 
     def _expire(self) -> None:
         """Fail the requests past their deadline (and drop the settled ones at the front)."""
@@ -722,6 +740,8 @@ class Node:
             return ClientResponse(rid, protocol.IN_DOUBT, leader=self._hint(), message=str(outcome))
         if isinstance(outcome, TimeoutError):
             return ClientResponse(rid, protocol.IN_DOUBT, message=f"not applied within {WAIT_LIMIT:g} s")
+        if isinstance(outcome, NotTaken):
+            return ClientResponse(rid, protocol.NOT_LEADER, leader=self._hint())
         if isinstance(outcome, BaseException):  # NoLeader
             return ClientResponse(rid, protocol.UNAVAILABLE, message=str(outcome))
         status = protocol.STALE if outcome.tag == STALE else protocol.EXPIRED

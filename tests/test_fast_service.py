@@ -1,0 +1,235 @@
+"""Fast Paxos in the service: a cluster file with `[quorums] fast` runs `impl.fast`'s core, certified at start
+with the fast intersection condition; its clients send each command straight to every acceptor and fall back
+to the leader. Separate processes on loopback (mutual TLS, port 0 addresses), every process stopped, every
+wait bounded: concurrent clients with collisions, the leader's SIGKILL, `paxiom lin check` and `paxiom trace
+check` over the run; and a fast bug run through the service is objected to by the trace checker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from test_service_cluster import eventually, log_tails, summary_of
+
+from paxiom.campaign.workload import Workload
+from paxiom.cli.main import main
+from paxiom.client.aio import AsyncClient
+from paxiom.client.cluster import aconnect, client_tls
+from paxiom.client.connection import Connection
+from paxiom.client.protocol import ClientResponse
+from paxiom.errors import PaxiomError
+from paxiom.impl import observe
+from paxiom.impl.config import UnsafeQuorums
+from paxiom.impl.fast.replica import is_fast
+from paxiom.impl.messages import Prepare
+from paxiom.lin.history import write_jsonl
+from paxiom.node import kvstore as kv
+from paxiom.node.clusterfile import ServiceCluster, certify, load_service_cluster, parse_service_cluster
+from paxiom.node.supervisor import CLIENT, NODE_COMMAND, Supervisor, prepare, wait_ready
+
+pytestmark = pytest.mark.timeout(150)
+
+TUNING = {"tick_ms": 10, "election_timeout": 30, "heartbeat_interval": 5}
+NODES = ("n1", "n2", "n3", "n4")
+
+
+def fast_cluster(directory: Path, fast: int = 3) -> Path:
+    """A 4-node cluster file with majority classic quorums (3 of 4) and fast quorums of `fast`."""
+    path = prepare(directory, len(NODES), tuning=TUNING)
+    names = ", ".join(NODES)
+    phase1 = f'phase1 = "majority({names})"'
+    path.write_text(path.read_text().replace(phase1, f'{phase1}\nfast = "{fast} of ({names})"'), encoding="utf-8")
+    return path
+
+
+class MutantSupervisor(Supervisor):
+    """Every node runs the catalogue's bug `mutant` (`campaign.cluster.install_core_mutant`)."""
+
+    def __init__(self, path: Path, mutant: str, **options: object) -> None:
+        super().__init__(path, **options)  # type: ignore[arg-type]
+        self.mutant = mutant
+
+    def command(self, node: str) -> list[str]:
+        argv = super().command(node)
+        install = f"from paxiom.campaign.cluster import install_core_mutant; install_core_mutant({self.mutant!r})"
+        argv[2] = f"{install}; {argv[2]}"
+        return argv
+
+
+def running(supervisor: Supervisor) -> Iterator[Supervisor]:
+    try:
+        supervisor.start_all()
+        summary = asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))
+        assert summary["leader"], log_tails(supervisor)
+        yield supervisor
+    finally:
+        supervisor.stop()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Supervisor]:
+    path = fast_cluster(tmp_path / "cluster")
+    yield from running(Supervisor(path, extra=["--trace", str(tmp_path / "trace")], restart=False))
+
+
+async def collide(sc: ServiceCluster, tag: str, live: tuple[str, ...] = NODES) -> list[str]:
+    """Two clients' commands reaching the `live` acceptors in opposite orders — `a` at the first half, then `b`
+    at all, then `a` at the rest — so that no value can reach a fast quorum of 3 in the first slot: a collision
+    the leader must recover from. The answers' statuses (or what went wrong)."""
+    context = client_tls(sc, CLIENT)
+    connections = {n: await Connection.open(sc.clients[n], context, n, 5) for n in live}
+    a, b = (f"{tag}-a", 1, kv.put_op(f"{tag}-a", b"a")), (f"{tag}-b", 1, kv.put_op(f"{tag}-b", b"b"))
+    half = len(live) // 2
+    sends = []
+    try:
+        for command, nodes in ((a, live[:half]), (b, live), (a, live[half:])):
+            sends += [asyncio.ensure_future(connections[n].command(*command, 5, direct=True)) for n in nodes]
+            await asyncio.sleep(0.03)
+        answers = await asyncio.gather(*sends, return_exceptions=True)
+    finally:
+        for connection in connections.values():
+            await connection.close()
+    return [a.status if isinstance(a, ClientResponse) else type(a).__name__ for a in answers]
+
+
+def prepares(trace: Path) -> list[Prepare]:
+    found = []
+    for file in sorted(trace.glob("*.jsonl")):
+        for line in file.read_text().splitlines():
+            record = observe.from_json(json.loads(line))
+            if isinstance(record, observe.Sent) and isinstance(record.envelope.msg, Prepare):
+                found.append(record.envelope.msg)
+    return found
+
+
+def direct_votes(trace: Path) -> int:
+    """Commands a node took straight from a client while not leading: the fast path."""
+    taken = 0
+    for file in sorted(trace.glob("*.jsonl")):
+        leading = False
+        for line in file.read_text().splitlines():
+            record = observe.from_json(json.loads(line))
+            if isinstance(record, observe.Sent) and isinstance(record.envelope.msg, Prepare):
+                leading = True  # (an upper bound on leading: a candidate may lose, which only lowers the count)
+            elif isinstance(record, observe.Start):
+                leading = False
+            elif isinstance(record, observe.Submit) and record.direct and record.accepted and not leading:
+                taken += 1
+    return taken
+
+
+class FastWorkload(Workload):
+    """The campaign's cas-register workload, its clients on the fast path."""
+
+    def client(self, timeout: float | None = None) -> AsyncClient:
+        return AsyncClient(
+            self.addresses, self.context, timeout=timeout or self.timeout, attempt_timeout=1.0, fast=True
+        )
+
+
+def check_cli(*args: str) -> dict[str, object]:
+    result = CliRunner().invoke(main, [*args, "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 0, doc
+    assert isinstance(doc, dict)
+    return doc
+
+
+def test_a_fast_cluster_serves_through_collisions_and_the_leaders_sigkill(cluster: Supervisor, tmp_path: Path) -> None:
+    sc, trace = cluster.sc, tmp_path / "trace"
+    statuses = asyncio.run(collide(sc, "c0"))
+    assert statuses.count("ok") >= 2, statuses  # each of the two is answered by some node
+    assert any(not is_fast(p.ballot) for p in prepares(trace)), "the collision was not recovered at a classic ballot"
+
+    workload = FastWorkload(dict(sc.clients), client_tls(sc, CLIENT), random.Random(13), workers=4, keys=2, timeout=6)
+
+    killed: list[str] = []
+
+    async def run() -> dict[str, int | None] | None:
+        task = asyncio.ensure_future(workload.run())
+        await asyncio.sleep(1.5)
+        leader = (await asyncio.to_thread(summary_of, cluster))["leader"]
+        assert leader in NODES, leader
+        os.killpg(cluster.processes[leader].popen.pid, signal.SIGKILL)
+        cluster.processes[leader].popen.wait(5)
+        killed.append(leader)
+        with (trace / f"{leader}.jsonl").open("a") as file:  # the killer records it
+            file.write(observe.dumps(observe.Crash(sc.index(leader))) + "\n")
+        await asyncio.sleep(3.0)
+        workload.stopping.set()
+        await asyncio.wait_for(task, 20)
+        return await workload.final_reads(10)
+
+    final = asyncio.run(run())
+    assert final is not None, log_tails(cluster)
+    events = workload.recorder.events
+    ok = [e for e in events if e.type == "ok" and e.process != "final"]
+    assert len(ok) >= 20, f"{len(ok)} ops acknowledged\n{log_tails(cluster)}"
+    eventually(lambda: summary_of(cluster)["leader"], 10, "a new leader")
+    live = tuple(n for n in NODES if n not in killed)
+    assert asyncio.run(collide(sc, "c1", live)).count("ok") >= 2  # collisions are still recovered, one node down
+    cluster.stop()  # every record written before the traces are judged
+
+    history = tmp_path / "history.jsonl"
+    write_jsonl(events, history)
+    lin = check_cli("lin", "check", str(history), "--model", "cas-register")
+    assert lin["verdict"] == "ok" and lin["linearizable"] is True, lin
+    verdict = check_cli("trace", "check", str(trace))
+    assert verdict["holds"] is True and verdict["spec_actions_matched"], verdict
+    assert direct_votes(trace) > 0, "no command took the fast path"
+
+
+def test_the_trace_checker_objects_to_a_fast_quorum_too_small_run_through_the_service(tmp_path: Path) -> None:
+    """Deciding on one vote fewer than a fast quorum lets both colliding commands be chosen in one slot:
+    `paxiom trace check` over the nodes' traces must say so."""
+    path = fast_cluster(tmp_path / "cluster")
+    trace = tmp_path / "trace"
+    supervisor = MutantSupervisor(path, "fast-quorum-too-small", trace_dir=trace, restart=False)
+    for _ in running(supervisor):
+        asyncio.run(collide(supervisor.sc, "m"))
+        supervisor.stop()
+    result = CliRunner().invoke(main, ["trace", "check", str(trace), "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 1 and doc["holds"] is False, doc
+    assert doc["file"].endswith(".jsonl") and doc["line"] >= 1
+
+
+def test_fast_quorums_are_certified_at_start_and_unsafe_ones_refused_naming_them(tmp_path: Path) -> None:
+    safe = load_service_cluster(fast_cluster(tmp_path / "safe"))
+    certify(safe.cluster)  # 3 + 3 + 3 > 2 * 4
+    path = fast_cluster(tmp_path / "unsafe", fast=2)
+    with pytest.raises(UnsafeQuorums, match=r"phase1 x fast x fast fails: .* share no node"):
+        certify(load_service_cluster(path).cluster)
+    run = subprocess.run(
+        [*NODE_COMMAND, "--config", str(path), "--id", "n1", "--data-dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "phase1 x fast x fast fails: phase1 quorum {" in run.stderr and "fast quorum {" in run.stderr
+    assert not (tmp_path / "d").exists()  # refused before touching the data directory
+
+
+def test_a_fast_cluster_has_no_auxiliaries(tmp_path: Path) -> None:
+    text = fast_cluster(tmp_path).read_text().replace("[service]\n", '[service]\nauxiliaries = ["n4"]\n', 1)
+    with pytest.raises(PaxiomError, match=r"c\.toml:\d+.*service.auxiliaries: Cheap Paxos has no fast quorums"):
+        parse_service_cluster(text, tmp_path / "c.toml")
+
+
+def test_the_client_of_a_fast_cluster_file_takes_the_fast_path(tmp_path: Path) -> None:
+    async def fast_of(path: Path) -> bool:
+        async with aconnect(path) as client:
+            return client.fast
+
+    assert asyncio.run(fast_of(fast_cluster(tmp_path / "fast")))
+    assert not asyncio.run(fast_of(prepare(tmp_path / "classic", 3)))
