@@ -111,6 +111,8 @@ class SlotView:
 
 class RefinementOracle:
     rules: ClassVar[SlotRules] = MULTIPAXOS
+    spec_name: ClassVar[str] = "multipaxos"
+    """The spec module (`spec/<spec_name>.py`) its verdicts are stated against, for reports."""
 
     def __init__(
         self,

@@ -53,6 +53,8 @@ class Verdict:
     objection: Objection | None = None
     at: Located | None = None
     """The record whose transition the oracle objected to (its last record fed before the objection)."""
+    spec: str = "multipaxos"
+    """The spec the oracle judged by (`RefinementOracle.spec_name`)."""
 
     @property
     def holds(self) -> bool:
@@ -167,7 +169,7 @@ def check(directory: Path, reference: Callable[[], StateMachine] | None = None) 
     snapshots are also checked against that state machine replaying the chosen log."""
     traces = read_dir(directory)
     oracle = oracle_for(traces, reference)
-    quorums = oracle.quorums
+    quorums, spec = oracle.quorums, oracle.spec_name
     count = 0
     at: Located | None = None
     pending: Located | None = None
@@ -186,5 +188,5 @@ def check(directory: Path, reference: Callable[[], StateMachine] | None = None) 
         at = pending or at
         oracle.finish()
     except Objection as objection:
-        return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched, objection, at)
-    return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched)
+        return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched, objection, at, spec)
+    return Verdict(count, quorums.nodes, oracle.transitions, oracle.actions_matched, spec=spec)

@@ -184,7 +184,7 @@ def test_a_fast_cluster_serves_through_collisions_and_the_leaders_sigkill(cluste
     lin = check_cli("lin", "check", str(history), "--model", "cas-register")
     assert lin["verdict"] == "ok" and lin["linearizable"] is True, lin
     verdict = check_cli("trace", "check", str(trace))
-    assert verdict["holds"] is True and verdict["spec_actions_matched"], verdict
+    assert verdict["holds"] is True and verdict["spec_actions_matched"] and verdict["spec"] == "fastpaxos", verdict
     assert direct_votes(trace) > 0, "no command took the fast path"
 
 

@@ -26,6 +26,7 @@ def test_a_fast_run_is_judged_offline_by_the_fast_oracle_with_the_simulators_act
     assert fast is not None and expected is not None and fast.minimal_quorums == expected.minimal_quorums
     verdict = tracecheck.check(tmp_path)
     assert verdict.holds and verdict.actions_matched == result.actions_matched > 0
+    assert verdict.spec == "fastpaxos"
 
 
 @pytest.mark.parametrize("mutant", ["fast-quorum-too-small", "fast-recovery-any-value"])

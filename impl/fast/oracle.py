@@ -173,6 +173,7 @@ class FastRefinementOracle(RefinementOracle):
     """`RefinementOracle` over `spec/fastpaxos.py`; `quorums` must carry the fast quorums."""
 
     rules = FAST_PAXOS
+    spec_name = "fastpaxos"
 
     def __init__(self, quorums: QuorumSystem, *args: Any, **kwargs: Any) -> None:
         if quorums.fast is None:

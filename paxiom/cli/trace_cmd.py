@@ -51,6 +51,7 @@ def check_cmd(directory: Path, kv_reference: bool, service_reference: bool, as_j
         "nodes": list(verdict.nodes),
         "checked_transitions": verdict.transitions,
         "spec_actions_matched": verdict.actions_matched,
+        "spec": verdict.spec,
     }
     objection, at = verdict.objection, verdict.at
     if objection is not None:
@@ -62,7 +63,7 @@ def check_cmd(directory: Path, kv_reference: bool, service_reference: bool, as_j
     elif objection is None:
         console.print(
             f"[green]holds[/]: {verdict.records} records of {len(verdict.nodes)} nodes, "
-            f"{verdict.transitions} transitions checked against spec/multipaxos "
+            f"{verdict.transitions} transitions checked against spec/{verdict.spec} "
             f"({verdict.actions_matched} spec actions matched)"
         )
     else:
