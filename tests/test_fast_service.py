@@ -44,11 +44,7 @@ NODES = ("n1", "n2", "n3", "n4")
 
 def fast_cluster(directory: Path, fast: int = 3) -> Path:
     """A 4-node cluster file with majority classic quorums (3 of 4) and fast quorums of `fast`."""
-    path = prepare(directory, len(NODES), tuning=TUNING)
-    names = ", ".join(NODES)
-    phase1 = f'phase1 = "majority({names})"'
-    path.write_text(path.read_text().replace(phase1, f'{phase1}\nfast = "{fast} of ({names})"'), encoding="utf-8")
-    return path
+    return prepare(directory, len(NODES), tuning=TUNING, fast=fast)
 
 
 class MutantSupervisor(Supervisor):

@@ -35,6 +35,12 @@ from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
     help="Where the cluster file, certificates, data and logs live.",
 )
 @click.option("--app", help="Replicate this application (MODULE:CLASS or FILE.py:CLASS) instead of the KV store.")
+@click.option(
+    "--fast",
+    type=click.IntRange(1, 9),
+    help="Fast Paxos: fast quorums of this many nodes (a new --dir only). The nodes refuse a size for which a "
+    "phase-1 quorum and two fast quorums can share no node: -n 4 --fast 3 runs, --fast 2 is refused.",
+)
 @click.option("--insecure", is_flag=True, help="Plaintext links (loudly logged by every node).")
 @click.option("--no-restart", is_flag=True, help="Leave a node that dies down.")
 @click.option(
@@ -56,6 +62,7 @@ def up(
     count: int,
     directory: Path,
     app: str | None,
+    fast: int | None,
     insecure: bool,
     no_restart: bool,
     trace_dir: Path | None,
@@ -64,7 +71,7 @@ def up(
 ) -> None:
     from paxiom.node.supervisor import Supervisor, prepare, wait_ready
 
-    path = prepare(directory, count)
+    path = prepare(directory, count, fast=fast)
     extra = ["--app", app] if app else []
     supervisor = Supervisor(path, insecure=insecure, extra=extra, restart=not no_restart, trace_dir=trace_dir)
     stopping: list[int] = []

@@ -218,10 +218,14 @@ def render(
     cluster_id: str,
     tls_dir: str | None,
     tuning: Mapping[str, int] | None = None,
+    fast: int | None = None,
 ) -> str:
-    """The text of a cluster file with majority quorums over `nodes` (what `paxiom cluster up` writes)."""
-    quoted = ", ".join(f'"{n}"' for n in nodes)
-    lines = [f"nodes = [{quoted}]", "", "[quorums]", f'phase1 = "majority({", ".join(nodes)})"', "", "[addresses]"]
+    """The text of a cluster file with majority quorums over `nodes` (what `paxiom cluster up` writes), and
+    fast quorums of `fast` nodes if given (Fast Paxos)."""
+    quoted, listed = ", ".join(f'"{n}"' for n in nodes), ", ".join(nodes)
+    lines = [f"nodes = [{quoted}]", "", "[quorums]", f'phase1 = "majority({listed})"']
+    lines += [f'fast = "{fast} of ({listed})"'] if fast is not None else []
+    lines += ["", "[addresses]"]
     lines += [f'{n} = "{peers[n]}"' for n in nodes]
     lines += ["", "[service]", f'cluster_id = "{cluster_id}"']
     lines += [f'tls_dir = "{tls_dir}"'] if tls_dir is not None else []

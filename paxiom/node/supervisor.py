@@ -52,8 +52,11 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
             s.close()
 
 
-def prepare(directory: Path, n: int, *, cluster_id: str = "local", tuning: dict[str, int] | None = None) -> Path:
-    """Lay out (or reuse) a local cluster of `n` nodes in `directory`; returns its cluster file."""
+def prepare(
+    directory: Path, n: int, *, cluster_id: str = "local", tuning: dict[str, int] | None = None, fast: int | None = None
+) -> Path:
+    """Lay out (or reuse) a local cluster of `n` nodes in `directory`, with fast quorums of `fast` nodes if
+    given (Fast Paxos); returns its cluster file."""
     path = directory / CLUSTER_FILE
     if path.exists():
         sc = load_service_cluster(path)
@@ -71,7 +74,7 @@ def prepare(directory: Path, n: int, *, cluster_id: str = "local", tuning: dict[
     metrics = {node: Address("127.0.0.1", ports[2 * n + i]) for i, node in enumerate(nodes)}
     directory.mkdir(parents=True, exist_ok=True)
     tls.generate(directory / "tls", cluster_id, nodes, [CLIENT])
-    text = render(nodes, peers, clients, metrics, cluster_id=cluster_id, tls_dir="tls", tuning=tuning)
+    text = render(nodes, peers, clients, metrics, cluster_id=cluster_id, tls_dir="tls", tuning=tuning, fast=fast)
     path.write_text(text, encoding="utf-8")
     return path
 
