@@ -132,8 +132,8 @@ def test_init_names_the_protocol_and_the_variant_constants(tmp_path: Path) -> No
 
 def test_an_unjudged_variant_or_role_is_a_usage_error() -> None:
     target = load_adapter(IN_PROCESS)
-    with pytest.raises(PaxiomError, match="judges paxos, multipaxos, fastpaxos"):
-        check(target, "acceptor", max_examples=1, seed=0, variant="cheap")
+    with pytest.raises(PaxiomError, match="judges paxos, multipaxos, fastpaxos, reconfig, cheap, not nosuch"):
+        check(target, "acceptor", max_examples=1, seed=0, variant="nosuch")
     with pytest.raises(PaxiomError, match="not group"):
         check(target, "group", max_examples=1, seed=0, variant="multipaxos")
 
@@ -181,7 +181,7 @@ def test_the_cli_judges_a_variant_and_replays_its_finding(tmp_path: Path) -> Non
     assert recorded.variant == "fastpaxos" and recorded.rule == "one_vote_per_ballot"
     code, doc = run("--adapter", IN_PROCESS, "--replay", finding["replay_file"], "--out", str(tmp_path / "again"))
     assert code == 1 and doc["variant"] == "fastpaxos" and doc["findings"][0]["rule"] == "one_vote_per_ballot"  # type: ignore[index]
-    for args in (["--variant", "cheap"], ["--variant", "multipaxos", "--role", "group"]):
+    for args in (["--variant", "nosuch"], ["--variant", "multipaxos", "--role", "group"]):
         code, doc = run("--adapter", IN_PROCESS, "--max-examples", "1", "--out", str(tmp_path), *args)
         assert code == 2 and list(doc) == ["error"], args
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""A Fast Paxos coordinator (and single-decree proposer), and a Multi-Paxos leader, speaking
-paxiom-conform/1 and /2 on stdin/stdout.
+"""A Fast Paxos coordinator (and single-decree proposer), and a Multi-Paxos leader, also reconfiguring
+(and running Cheap Paxos), speaking paxiom-conform/1 and /2 on stdin/stdout.
 
     paxiom conform --variant fastpaxos --role proposer -- python3 examples/conformance/proposer_v2.py
     paxiom conform --variant multipaxos --role proposer -- python3 examples/conformance/proposer_v2.py
+    paxiom conform --variant reconfig --role proposer -- python3 examples/conformance/proposer_v2.py
 
 A client's `propose` (or its timer) starts a ballot one round above every round it used or heard of in a
 nack; the round is persisted in <data_dir>/proposer.json before the prepare goes out, so a restart never
@@ -20,12 +21,23 @@ it catches up: in every slot some promise reported a vote for, it proposes the h
 and only then gives its clients' values the free slots, lowest first. It decides each slot on a phase-2
 quorum of votes there.
 
+The reconfiguring leader (`ConfigLeader`, for reconfig and cheap) fills the slots in order, each under the
+configuration that governs it: the one after the last configuration command (init's `commands`) it has
+seen chosen in the slots up to slot - alpha, so it proposes in a slot only once it knows all of those are
+chosen (alpha slots in flight at most). It needs promises from a phase-1 quorum of that configuration (too
+few, and it waits: its timer starts a higher ballot), catches up from their reports, and sends the proposal
+to the members that may vote for it: under Cheap Paxos, an ordinary command to the mains alone and a retirement
+to the auxiliaries too. It decides a slot on a phase-2 quorum of the configuration its votes name.
+
 `--option mutant=NAME`:
 - highest-vote-after-collision: after a collision it proposes the smallest value voted at k, as if the
   classic highest-vote rule applied, instead of the one a fast quorum may have chosen;
 - any-despite-votes: at a fast ballot it sends any whatever its promises report;
 - recover-last-slot-only (multipaxos): after phase 1 it re-proposes only the highest slot reported, taking
-  the slots below it as free for its clients' values.
+  the slots below it as free for its clients' values;
+- config-applied-early (reconfig): a configuration chosen in slot i governs it from slot i + 1, whatever alpha;
+- old-config-quorum (reconfig): it checks every slot's promises against the initial configuration's quorums;
+- commands-to-auxiliary (cheap): it sends every proposal to the auxiliaries too.
 """
 
 from __future__ import annotations
@@ -197,6 +209,94 @@ class Leader(Proposer):
         return self.to_acceptors({"type": "accept", "slot": slot, "value": value})
 
 
+class ConfigLeader(Leader):
+    def __init__(self, init: dict[str, Any]) -> None:
+        super().__init__(init)
+        self.alpha: int = init["alpha"]
+        self.configs: list[dict[str, Any]] = init["configs"]
+        self.switches: dict[str, int] = init["commands"]
+        self.decided: dict[int, str] = {}
+        """What it has seen chosen, per slot (chosen once is chosen for good, whatever the ballot)."""
+
+    def handle(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        kind = msg["type"]
+        if kind == "propose":
+            if msg["value"] not in [*self.queue, *self.log.values(), *self.decided.values()]:
+                self.queue.append(msg["value"])
+            return self.start() if self.ballot is None else self.fill()
+        if kind not in ("promise", "accepted") or msg["ballot"] != self.ballot:
+            return super().handle(msg)  # timeouts, nacks, answers to an earlier ballot
+        if kind == "promise":
+            self.reports[msg["from"]] = {v["slot"]: (key(v["ballot"]), v["value"]) for v in msg["votes"]}
+            return self.fill()
+        slot, value = msg["slot"], msg["value"]
+        voters = self.tally.setdefault((slot, value), set())
+        voters.add(msg["from"])
+        out = []
+        if slot not in self.decided and self.has_quorum_in(self.configs[msg["config"]]["phase2"], voters):
+            self.decided[slot] = value
+            self.chosen.add(slot)
+            out = [{"type": "decision", "from": self.me, "value": value, "slot": slot}]
+        return out + self.fill()
+
+    def start(self) -> list[dict[str, Any]]:
+        self.log = {s: v for s, v in self.log.items() if s not in self.decided}  # only open slots' values return
+        return super().start()
+
+    def fill(self) -> list[dict[str, Any]]:
+        """Propose in every slot this ballot may, lowest first, each under the configuration governing it."""
+        out: list[dict[str, Any]] = []
+        for slot in range(self.slots):
+            if slot in self.log or slot in self.decided:
+                continue
+            conf = self.governing(slot)
+            if conf is None:
+                break  # the window: it does not know all of slots 0..slot - alpha chosen yet
+            members = self.configs[conf]["members"]
+            promised = {a for a in self.reports if a in members}
+            if not self.has_quorum_in(self.phase1_quorums(conf), promised):
+                break  # too few of this configuration have promised this ballot
+            reported = [self.reports[a][slot] for a in promised if slot in self.reports[a]]
+            value = max(reported)[1] if reported else self.next_value()
+            if value is not None:
+                self.log[slot] = value
+                voters = self.voters(conf, value)
+                out += [{**m, "config": conf} for m in self.accept(slot, value) if m["to"] in voters]
+        return out
+
+    def governing(self, slot: int) -> int | None:
+        """The configuration after the slots up to slot - alpha, once it has seen all of them chosen."""
+        last = slot - self.window()
+        if any(j not in self.decided for j in range(last + 1)):
+            return None
+        conf = 0
+        for j in range(last + 1):
+            conf = self.switches.get(self.decided[j], conf)
+        return conf
+
+    def window(self) -> int:
+        return self.alpha
+
+    def phase1_quorums(self, conf: int) -> dict[str, Any]:
+        return self.configs[conf]["phase1"]
+
+    def has_quorum_in(self, family: dict[str, Any], members: set[str]) -> bool:
+        return any(set(q) <= members for q in family["sets"])
+
+    def next_value(self) -> str | None:
+        fresh = [v for v in self.queue if v not in [*self.log.values(), *self.decided.values()]]
+        if not fresh:
+            return None
+        self.queue.remove(fresh[0])
+        return fresh[0]
+
+    def voters(self, conf: int, value: str) -> list[str]:
+        """Who may vote for `value` under `conf`: its members, but its auxiliaries only for a retirement."""
+        config = self.configs[conf]
+        auxiliaries = () if value in self.switches else config.get("auxiliaries", ())
+        return [a for a in config["members"] if a not in auxiliaries]
+
+
 class HighestVoteAfterCollision(Proposer):
     def after_collision(self, top: tuple[int, str], values: list[str]) -> str | None:
         return values[0]  # BUG: a collision is not a single highest vote; the fast quorums decide
@@ -212,15 +312,34 @@ class RecoverLastSlotOnly(Leader):
         return super().slots_to_recover()[-1:]  # BUG: the lower slots' votes are taken as settled
 
 
+class ConfigAppliedEarly(ConfigLeader):
+    def window(self) -> int:
+        return 1  # BUG: a configuration chosen in slot i is taken to govern slot i + 1 already
+
+
+class OldConfigQuorum(ConfigLeader):
+    def phase1_quorums(self, conf: int) -> dict[str, Any]:
+        return self.configs[0]["phase1"]  # BUG: the initial configuration's quorums, for every slot
+
+
+class CommandsToAuxiliary(ConfigLeader):
+    def voters(self, conf: int, value: str) -> list[str]:
+        return list(self.configs[conf]["members"])  # BUG: the auxiliaries get every command, not only retirements
+
+
 MUTANTS: dict[str, type[Proposer]] = {
     "highest-vote-after-collision": HighestVoteAfterCollision,
     "any-despite-votes": AnyDespiteVotes,
     "recover-last-slot-only": RecoverLastSlotOnly,
+    "config-applied-early": ConfigAppliedEarly,
+    "old-config-quorum": OldConfigQuorum,
+    "commands-to-auxiliary": CommandsToAuxiliary,
 }
+LEADERS: dict[str, type[Proposer]] = {"multipaxos": Leader, "reconfig": ConfigLeader, "cheap": ConfigLeader}
 
 
 def start(init: dict[str, Any]) -> Proposer:
-    default = Leader if init.get("variant") == "multipaxos" else Proposer
+    default = LEADERS.get(init.get("variant", "paxos"), Proposer)
     return chosen_class(init, MUTANTS, default)(init)
 
 

@@ -147,7 +147,8 @@ def _run(
     type=click.Choice(VARIANTS),
     default="paxos",
     show_default=True,
-    help="The protocol judged; multipaxos and fastpaxos (acceptors, proposers, learners) speak paxiom-conform/2.",
+    help="The protocol judged; multipaxos, fastpaxos, reconfig and cheap (acceptors, proposers, learners) speak "
+    "paxiom-conform/2.",
 )
 @click.option("--max-examples", type=click.IntRange(1), default=200, show_default=True, help="Schedules per search.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the schedule search (reproducible).")
@@ -223,6 +224,7 @@ def conform(
     In process:      paxiom conform --adapter mylib_adapter:MyAdapter --role acceptor
     Out of process:  paxiom conform --role acceptor -- node examples/conformance/acceptor.js
     Multi-Paxos:     paxiom conform --variant multipaxos -- node examples/conformance/log_acceptor.js
+    Cheap Paxos:     paxiom conform --variant cheap -- python3 examples/conformance/acceptor_v2.py
 
     Exit 0: conforms; 1: rules broken (each with a shrunk schedule and a replay file), or nothing was judged
     (inconclusive); 2: usage error.

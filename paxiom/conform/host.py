@@ -34,9 +34,10 @@ def node_from_init(doc: dict[str, Any]) -> Node:
         Path(doc["data_dir"]),
         doc.get("incarnation", 0),
         doc.get("options", {}),
-        Wire(doc.get("variant", "paxos"), doc.get("slots", 1)),
+        Wire(doc.get("variant", "paxos"), doc.get("slots", 1), len(doc.get("configs", [None]))),
         quorums("fast") if "fast" in doc["quorums"] else None,
         tuple(doc.get("fast_rounds", ())),
+        {k: doc[k] for k in ("alpha", "configs", "commands") if k in doc} or None,
     )
 
 

@@ -102,6 +102,12 @@ class BaseJudge(ABC, Generic[S]):
         self.decided: dict[str, str] = {}
         self.judged: Counter[str] = Counter()
 
+    @property
+    def commands(self) -> tuple[str, ...]:
+        """What a client may ask for, and a leader propose where it is free to (reconfiguration adds the
+        commands that switch configurations)."""
+        return self.setup.values
+
     def record_delivery(self, m: Protocol) -> None:
         spec_msg = self.to_spec(m)
         if spec_msg is not None and m.dst in self.delivered:

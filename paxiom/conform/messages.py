@@ -1,9 +1,11 @@
 """The canonical messages every implementation under test speaks, and their JSON form (protocol versions 1, 2).
 
 Version 1 is single-decree Paxos. Version 2 adds what the other variants need: Multi-Paxos's slots (on
-accept, accepted and decision, and a promise reporting its latest vote in every slot), and Fast Paxos's
-`any` message and client values sent straight to acceptors (`propose` to an acceptor). Which fields a
-message must carry depends on the variant of the run (`Wire`), given at init.
+accept, accepted and decision, and a promise reporting its latest vote in every slot), Fast Paxos's
+`any` message and client values sent straight to acceptors (`propose` to an acceptor), and for
+reconfiguration and Cheap Paxos (logs of slots too) the configuration a proposal names (`config` on accept
+and accepted: the index of one of init's `configs`). Which fields a message must carry depends on the
+variant of the run (`Wire`), given at init.
 
 A ballot is a pair `[round, proposer]`: rounds order ballots, the proposer's id breaks ties, and because a
 proposer only ever mints ballots carrying its own id, no ballot is ever used by two proposers. This is the
@@ -25,11 +27,19 @@ PROTOCOL = "paxiom-conform/1"
 PROTOCOL_2 = "paxiom-conform/2"
 
 
+LOGS = ("multipaxos", "reconfig", "cheap")
+"""The variants whose messages name slots of a log."""
+CONFIGURED = ("reconfig", "cheap")
+"""The variants whose proposals and votes name a configuration."""
+
+
 class Wire(NamedTuple):
-    """What the messages of a run look like: its variant and, for Multi-Paxos, how many slots are in play."""
+    """What the messages of a run look like: its variant, how many slots are in play (the log variants)
+    and how many configurations a proposal may name (reconfiguration, Cheap Paxos)."""
 
     variant: str = "paxos"
     slots: int = 1
+    configs: int = 1
 
     @property
     def protocol(self) -> str:
@@ -38,7 +48,11 @@ class Wire(NamedTuple):
 
     @property
     def slotted(self) -> bool:
-        return self.variant == "multipaxos"
+        return self.variant in LOGS
+
+    @property
+    def configured(self) -> bool:
+        return self.variant in CONFIGURED
 
 
 V1 = Wire()
@@ -129,13 +143,15 @@ class Nack:
 
 @dataclass(frozen=True)
 class Accept:
-    """2a: `src` asks `dst` to vote for `value` at `ballot` (in `slot`, in Multi-Paxos)."""
+    """2a: `src` asks `dst` to vote for `value` at `ballot` (in `slot`, in the log variants; under
+    configuration `config`, the one governing the slot, in reconfiguration and Cheap Paxos)."""
 
     src: str
     dst: str
     ballot: Ballot
     value: str
     slot: int | None = None
+    config: int | None = None
     type = "accept"
 
 
@@ -152,13 +168,15 @@ class AcceptAny:
 
 @dataclass(frozen=True)
 class Accepted:
-    """2b: `src` voted for `value` at `ballot` (in `slot`, in Multi-Paxos); sent to proposers and learners."""
+    """2b: `src` voted for `value` at `ballot` (in `slot`, under the accept's `config`, as in `Accept`);
+    sent to proposers and learners."""
 
     src: str
     dst: str
     ballot: Ballot
     value: str
     slot: int | None = None
+    config: int | None = None
     type = "accepted"
 
 
@@ -214,6 +232,8 @@ def to_json(msg: Output | Input) -> dict[str, Any]:
         doc["value"] = msg.value
     if isinstance(msg, Accept | Accepted | Decision) and msg.slot is not None:
         doc["slot"] = msg.slot
+    if isinstance(msg, Accept | Accepted) and msg.config is not None:
+        doc["config"] = msg.config
     return doc
 
 
@@ -228,12 +248,12 @@ def describe(msg: Output | Input) -> str:
             return f"promise {b} last=" + ("none" if last is None else f"({last.ballot}, {last.value})")
         case Nack(ballot=b, promised=p):
             return f"nack {b} promised={p}"
-        case Accept(ballot=b, value=v, slot=slot):
-            return f"accept {b}{in_slot(slot)} {v}"
+        case Accept(ballot=b, value=v, slot=slot, config=config):
+            return f"accept {b}{in_slot(slot)} {v}{under(config)}"
         case AcceptAny(ballot=b):
             return f"any {b}"
-        case Accepted(ballot=b, value=v, slot=slot):
-            return f"accepted {b}{in_slot(slot)} {v}"
+        case Accepted(ballot=b, value=v, slot=slot, config=config):
+            return f"accepted {b}{in_slot(slot)} {v}{under(config)}"
         case Decision(value=v, slot=slot):
             return f"decision{in_slot(slot)} {v}"
         case Propose(value=v):
@@ -248,6 +268,10 @@ def votes_text(votes: tuple[SlotVote, ...]) -> str:
 
 def in_slot(slot: int | None) -> str:
     return "" if slot is None else f" slot {slot}"
+
+
+def under(config: int | None) -> str:
+    return "" if config is None else f" (config {config})"
 
 
 # ---------------------------------------------------------------- strict parsing
@@ -292,6 +316,16 @@ def _slot_in(doc: Mapping[str, Any], wire: Wire) -> int:
     return slot
 
 
+def _config(doc: Mapping[str, Any], wire: Wire) -> int | None:
+    """The configuration a reconfiguration or Cheap Paxos proposal or vote must name; others name none."""
+    if not wire.configured:
+        return None
+    config = _field(doc, "config")
+    if type(config) is not int or not 0 <= config < wire.configs:
+        raise Garbage(f"'config' is {shown(config)}, not a configuration in 0..{wire.configs - 1} (init's configs)")
+    return config
+
+
 def _votes(raw: Any, proposers: Collection[str], wire: Wire) -> tuple[SlotVote, ...]:
     if not isinstance(raw, list) or not all(isinstance(v, dict) for v in raw):
         raise Garbage(f"'votes' must be a list of {{slot, ballot, value}}, not {shown(raw)}")
@@ -329,5 +363,5 @@ def from_json(doc: Any, nodes: Collection[str], proposers: Collection[str], wire
     if kind == "nack":
         return Nack(src, dst, ballot, parse_ballot(_field(doc, "promised"), proposers))
     if kind == "accept":
-        return Accept(src, dst, ballot, _value(doc), _slot(doc, wire))
-    return Accepted(src, dst, ballot, _value(doc), _slot(doc, wire))
+        return Accept(src, dst, ballot, _value(doc), _slot(doc, wire), _config(doc, wire))
+    return Accepted(src, dst, ballot, _value(doc), _slot(doc, wire), _config(doc, wire))

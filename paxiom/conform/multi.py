@@ -6,11 +6,16 @@ promise reports the latest vote of every slot at once, so a new leader's single 
 (its catch-up of the slots it missed). The judge holds the spec's `LogState`; a promise is judged by
 `multipaxos.phase1b` and compared with the 1b message the spec itself would send, a vote by
 `multipaxos.phase2b`, and after every step the spec's per-slot agreement and validity must hold.
+
+The judge reaches the spec only through a few hooks (the 2a and 2b messages, Phase2a, Phase2b, what may be
+proposed, the phase-1 quorums of a proposal, what is chosen), which is all reconfiguration and Cheap Paxos
+(`conform/reconfig.py`) change: their logs are this log, with a configuration per slot.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from paxiom.conform.judges import MAX_BALLOT, BaseJudge, Violated
 from paxiom.conform.messages import (
@@ -24,26 +29,82 @@ from paxiom.conform.messages import (
     SlotVote,
     votes_text,
 )
-from paxiom.conform.world import SLOTS, BaseWorld, Event, pick
+from paxiom.conform.world import BaseWorld, Event, pick
 from paxiom.spec import multipaxos as mp
 from paxiom.spec.paxos import M1a
+from paxiom.spec.quorums import QuorumFamily
 from paxiom.variants import build_model
 
 if TYPE_CHECKING:
     from paxiom.conform.world import Setup
 
+LogState = mp.LogState[Any]
+"""Multi-Paxos's state, whatever the variant's 2a and 2b messages carry."""
 
-class MultiJudge(BaseJudge[mp.State]):
+
+class MultiJudge(BaseJudge[LogState]):
+    cfg: mp.Config
+
     def __init__(self, setup: Setup) -> None:
         super().__init__(setup)
+        self.cfg = self.spec_config()
+        self.s = mp.init(self.cfg)
+        self.raised: dict[int, tuple[str, int | None]] = {}
+        """Per acceptor: what last raised its promise (for the reason), and the slot of that vote if one did."""
+
+    def spec_config(self) -> mp.Config:
+        setup = self.setup
         model = build_model(
             "multipaxos", setup.quorums, values=setup.values, max_ballot=MAX_BALLOT, slots=setup.wire.slots
         )
         assert isinstance(model, mp.MultiPaxosModel)
-        self.cfg = model.cfg
-        self.s = mp.init(self.cfg)
-        self.raised: dict[int, tuple[str, int | None]] = {}
-        """Per acceptor: what last raised its promise (for the reason), and the slot of that vote if one did."""
+        return model.cfg
+
+    # ------------------------------------------------------------ the variant's spec, as hooks
+
+    def proposal_msg(self, bal: int, slot: int, val: str, conf: int | None) -> Any:
+        """The spec's 2a message (Multi-Paxos's names no configuration)."""
+        return mp.M2a(bal, slot, val)
+
+    def vote_msg(self, acc: int, bal: int, slot: int, val: str, conf: int | None) -> Any:
+        return mp.M2b(acc, bal, slot, val)
+
+    def conf_of(self, m: Any) -> int | None:
+        """The configuration a spec 2a or 2b names, as the wire carries it (None: the variant has none)."""
+        return None
+
+    def phase1b(self, s: LogState, a: int, bi: int) -> LogState | None:
+        return mp.phase1b(self.cfg, s, a, bi)
+
+    def phase2b_of(self, view: LogState, a: int, bal: int, slot: int, v: str) -> LogState | None:
+        return mp.phase2b(self.cfg, view, a, bal, slot, v)
+
+    def phase2a_of(self, view: LogState, m: Any) -> LogState | None:
+        return mp.phase2a(self.cfg, view, m.bal, m.slot, m.val)
+
+    def proposable_in(self, view: LogState, m: Any) -> set[str]:
+        """What Phase2a lets the leader of m's ballot propose in m's slot."""
+        return mp.proposable(self.cfg, view, m.bal, m.slot)
+
+    def phase1_family(self, m: Any) -> QuorumFamily:
+        """The phase-1 quorums the leader of proposal m needs promises from."""
+        return self.setup.quorums.phase1
+
+    def chosen_in(self, view: LogState) -> dict[int, set[str]]:
+        return mp.chosen(self.cfg, view)
+
+    invariants: ClassVar[tuple[tuple[str, Callable[[Any, Any], str | None]], ...]] = (
+        ("agreement", mp.agreement),
+        ("validity", mp.validity),
+    )
+    proposal_view: tuple[str, ...] = ("2a",)
+    """The kinds of message anybody sent that judging a proposal sees (proposals are one per ballot and slot)."""
+
+    def suite_proposal(self, bi: int, slot: int, want: str) -> Any | None:
+        """What a suite leader of ballot bi proposes in `slot` by the spec's Phase2a: `want` if it may, else
+        the first value it may (None if nothing may be proposed there yet)."""
+        allowed = sorted(mp.proposable(self.cfg, self.s, bi, slot))
+        return None if not allowed else self.proposal_msg(bi, slot, want if want in allowed else allowed[0], None)
 
     # ------------------------------------------------------------ mapping to the spec
 
@@ -54,23 +115,25 @@ class MultiJudge(BaseJudge[mp.State]):
             dense[v.slot] = (self.bint(v.ballot), v.value)
         return tuple(dense)
 
-    def to_spec(self, m: Protocol) -> mp.Message | None:
+    def to_spec(self, m: Protocol) -> Any:
         match m:
             case Prepare(ballot=b):
                 return M1a(self.bint(b))
             case Promise(src=src, ballot=b, votes=votes):
                 return mp.M1b(self.acc_index[src], self.bint(b), self.report(votes or ()))
-            case Accept(ballot=b, value=v, slot=int(slot)):
-                return mp.M2a(self.bint(b), slot, v)
-            case Accepted(src=src, ballot=b, value=v, slot=int(slot)):
-                return mp.M2b(self.acc_index[src], self.bint(b), slot, v)
+            case Accept(ballot=b, value=v, slot=int(slot), config=conf):
+                return self.proposal_msg(self.bint(b), slot, v, conf)
+            case Accepted(src=src, ballot=b, value=v, slot=int(slot), config=conf):
+                return self.vote_msg(self.acc_index[src], self.bint(b), slot, v, conf)
         return None
 
-    def phase1b(self, s: mp.State, a: int, bi: int) -> mp.State | None:
-        return mp.phase1b(self.cfg, s, a, bi)
+    def proposal(self, bi: int, slot: int) -> Any | None:
+        """The proposal made at ballot bi in `slot`, if any (one per ballot and slot)."""
+        return next((m for m in self.s.msgs if m.type == "2a" and (m.bal, m.slot) == (bi, slot)), None)
 
     def proposal_at(self, bi: int, slot: int) -> str | None:
-        return next((m.val for m in self.s.msgs if isinstance(m, mp.M2a) and (m.bal, m.slot) == (bi, slot)), None)
+        m = self.proposal(bi, slot)
+        return None if m is None else str(m.val)
 
     def slot_vote(self, vote: mp.SlotVote) -> str:
         return self.vote(*vote)
@@ -79,8 +142,8 @@ class MultiJudge(BaseJudge[mp.State]):
 
     promise_scope = " for every slot"
 
-    def vote_for(self, view: mp.State, a: int, bi: int, m: Accept) -> mp.State | None:
-        return mp.phase2b(self.cfg, view, a, bi, m.slot or 0, m.value)
+    def vote_for(self, view: LogState, a: int, bi: int, m: Accept) -> LogState | None:
+        return self.phase2b_of(view, a, bi, m.slot or 0, m.value)
 
     def place(self, m: Accept) -> str:
         return f" in slot {m.slot}"
@@ -90,7 +153,7 @@ class MultiJudge(BaseJudge[mp.State]):
         if m in self.s.msgs:
             return  # a retransmission
         view = self.view(node, ("1a", "2a"))
-        t = mp.phase1b(self.cfg, view, a, self.bint(o.ballot))
+        t = self.phase1b(view, a, self.bint(o.ballot))
         if t is None:
             refusal = self.refuse_promise(node, o, view, f"votes {votes_text(o.votes or ())}")
             raise self.slot_rule(a, None, refusal)
@@ -112,27 +175,31 @@ class MultiJudge(BaseJudge[mp.State]):
 
     def judge_accepted(self, node: str, o: Accepted) -> None:
         a, m = self.acc_index[node], self.to_spec(o)
-        if m in self.s.msgs or not isinstance(m, mp.M2b):
+        if m in self.s.msgs:
             return
         view = self.view(node, ("1a", "2a"))
-        t = mp.phase2b(self.cfg, view, a, m.bal, m.slot, m.val)
-        if t is None:
-            if mp.M2a(m.bal, m.slot, m.val) not in view.msgs:
-                raise Violated(
-                    "replies_to_requests",
-                    node,
-                    f"voted for {o.value} at {o.ballot} in slot {m.slot}, which nobody asked it to",
-                )
-            refusal = Violated(
-                "accept_at_or_above_promise",
-                node,
-                f"voted for {o.value} at {o.ballot} in slot {m.slot} below its promise {self.promised_text(a)}",
-            )
-            raise self.slot_rule(a, m.slot, refusal)
+        t = self.phase2b_of(view, a, m.bal, m.slot, m.val)
+        if t is None or m not in t.msgs:
+            raise self.refuse_log_vote(node, view, m, o)
         self.raise_promise(a, t, f"its vote at {o.ballot} in slot {m.slot}", m.slot)
         self.s = t._replace(msgs=self.s.msgs | {m})
 
-    def raise_promise(self, a: int, t: mp.State, what: str, slot: int | None) -> None:
+    def refuse_log_vote(self, node: str, view: LogState, m: Any, o: Accepted) -> Violated:
+        """Why the spec's Phase2b refused vote m: nobody asked for it, or the promise forbids it."""
+        if self.proposal_msg(m.bal, m.slot, m.val, self.conf_of(m)) not in view.msgs:
+            return Violated(
+                "replies_to_requests",
+                node,
+                f"voted for {o.value} at {o.ballot} in slot {m.slot}, which nobody asked it to",
+            )
+        refusal = Violated(
+            "accept_at_or_above_promise",
+            node,
+            f"voted for {o.value} at {o.ballot} in slot {m.slot} below its promise {self.promised_text(m.acc)}",
+        )
+        return self.slot_rule(m.acc, m.slot, refusal)
+
+    def raise_promise(self, a: int, t: LogState, what: str, slot: int | None) -> None:
         if t.max_bal[a] != self.s.max_bal[a]:
             self.raised[a] = (what, slot)
 
@@ -146,33 +213,50 @@ class MultiJudge(BaseJudge[mp.State]):
         return Violated("promise_covers_all_slots", v.node, reason)
 
     def judge_accept(self, node: str, o: Accept) -> None:
-        """A leader's proposal in one slot, by `multipaxos.phase2a` over the promises it received: after its one
+        """A leader's proposal in one slot, by the spec's Phase2a over the promises it received: after its one
         phase 1 it must propose, in every slot, the highest vote its quorum reported there (catching up)."""
         self.owned(node, o.ballot, "accept")
         m = self.to_spec(o)
-        if m in self.s.msgs or not isinstance(m, mp.M2a):
+        self.check_recipient(node, o, m)
+        if m in self.s.msgs:
             return
-        view = self.view(node, ("1b",), everyone=("2a",))
-        if mp.phase2a(self.cfg, view, m.bal, m.slot, m.val) is None:
-            rule, reason = self.explain_phase2a(view, o.ballot, m.slot, m.val)
+        view = self.view(node, ("1b",), everyone=self.proposal_view)
+        t = self.phase2a_of(view, m)
+        if t is None or m not in t.msgs:
+            rule, reason = self.explain_phase2a(view, m)
             raise Violated(rule, node, reason)
         self.send(m)
 
-    def explain_phase2a(self, view: mp.State, b: Ballot, slot: int, v: str) -> tuple[str, str]:
-        bi = self.bint(b)
-        earlier = self.proposal_at(bi, slot)
+    def check_recipient(self, node: str, o: Accept, m: Any) -> None:
+        """Whether the proposal may go to `o.dst` (anywhere, here)."""
+
+    def misnamed(self, view: LogState, m: Any) -> tuple[str, str] | None:
+        """A proposal made under the wrong configuration, or too early to know its slot's (none here)."""
+        return None
+
+    def quorum_words(self, m: Any) -> str:
+        """Whose phase-1 quorums a finding names (the configuration's, where there are several)."""
+        return "phase-1 quorums"
+
+    def explain_phase2a(self, view: LogState, m: Any) -> tuple[str, str]:
+        b, slot, v = self.ballot(m.bal), m.slot, m.val
+        earlier = self.proposal_at(m.bal, slot)
         if earlier is not None:
             return "one_value_per_ballot", f"proposed {v} at {b} in slot {slot}, which already carries {earlier}"
-        heard = {m.acc: m.votes[slot] for m in view.msgs if isinstance(m, mp.M1b) and m.bal == bi}
+        misnamed = self.misnamed(view, m)
+        if misnamed is not None:
+            return misnamed
+        heard = {r.acc: r.votes[slot] for r in view.msgs if isinstance(r, mp.M1b) and r.bal == m.bal}
         mask = sum(1 << a for a in heard)
-        if not self.setup.quorums.phase1.is_quorum(mask):
+        family = self.phase1_family(m)
+        if not family.is_quorum(mask):
             return (
                 "phase1_quorum",
                 f"proposed {v} at {b} in slot {slot} with promises for {b} only from {self.names(mask)}; "
-                f"phase-1 quorums are {self.setup.quorums.phase1.describe()}",
+                f"{self.quorum_words(m)} are {family.describe()}",
             )
-        allowed = sorted(mp.proposable(self.cfg, view, bi, slot))
-        if allowed == sorted(self.setup.values):
+        allowed = sorted(self.proposable_in(view, m))
+        if allowed == sorted(self.commands):
             return "validity", f"proposed {v!r} in slot {slot}, which no client asked for"
         reports = ", ".join(f"{self.setup.acceptors[a]}: {self.slot_vote(heard[a])}" for a in sorted(heard))
         return (
@@ -181,23 +265,27 @@ class MultiJudge(BaseJudge[mp.State]):
             f"{', '.join(allowed)}",
         )
 
+    def deciding_quorums(self, votes: list[Any]) -> str:
+        """The quorums that would decide with these votes (the spec's 2b messages), for a learner's reason."""
+        return f"a phase-2 quorum ({self.setup.quorums.phase2.describe()})"
+
     def judge_decision(self, node: str, value: str, slot: int | None) -> None:
-        """A decision in one slot, by `multipaxos.chosen` over the votes the learner received."""
+        """A decision in one slot, by the spec's `chosen` over the votes the learner received."""
         slot = slot or 0
         view = self.view(node, ("2b",))
-        if value not in mp.chosen(self.cfg, view).get(slot, set()):
-            votes = ((m.bal, m.acc) for m in view.msgs if isinstance(m, mp.M2b) and (m.slot, m.val) == (slot, value))
-            heard = self.heard(votes)
+        if value not in self.chosen_in(view).get(slot, set()):
+            votes = [m for m in view.msgs if m.type == "2b" and (m.slot, m.val) == (slot, value)]
+            heard = self.heard((m.bal, m.acc) for m in votes)
             raise Violated(
                 "learner_quorum",
                 node,
                 f"decided {value} in slot {slot}, but the accepted messages it received for {value} in slot {slot} "
-                f"are {heard or 'none'}: no ballot has a phase-2 quorum ({self.setup.quorums.phase2.describe()})",
+                f"are {heard or 'none'}: no ballot has {self.deciding_quorums(votes)}",
             )
         self.decided[node] = value
 
     def check_invariants(self, node: str) -> None:
-        for rule, invariant in (("agreement", mp.agreement), ("validity", mp.validity)):
+        for rule, invariant in self.invariants:
             reason = invariant(self.cfg, self.s)
             if reason is not None:
                 raise Violated(rule, node, reason)
@@ -211,40 +299,38 @@ class MultiWorld(BaseWorld):
     j: MultiJudge
 
     def do_rival_accept(self, p: int, mask: int, slot: int, vk: int) -> None:
-        """A suite leader proposes in `slot` at its current ballot (if `multipaxos.phase2a` lets it: a phase-1
+        """A suite leader proposes in `slot` at its current ballot (if the spec's Phase2a lets it: a phase-1
         quorum, the slot's highest vote) and the acceptors in `mask` vote; a late call is a stale accept."""
         b = self.rival_ballots.get(pick(self.rivals, p))
         if b is None:
             return
-        bi, slot = self.j.bint(b), slot % SLOTS
-        value = self.j.proposal_at(bi, slot)
-        if value is None:
-            allowed = sorted(mp.proposable(self.j.cfg, self.j.s, bi, slot))
-            if not allowed:
+        bi, slot = self.j.bint(b), slot % self.setup.wire.slots
+        m = self.j.proposal(bi, slot)
+        if m is None:
+            m = self.j.suite_proposal(bi, slot, pick(self.j.commands, vk))
+            if m is None:
                 return
-            value = pick(self.setup.values, vk) if pick(self.setup.values, vk) in allowed else allowed[0]
-            self.j.send(mp.M2a(bi, slot, value))
+            self.j.send(m)
         voters = []
         for a in self.mask_acceptors(mask):
-            if (t := mp.phase2b(self.j.cfg, self.j.s, a, bi, slot, value)) is not None:
+            if (t := self.j.phase2b_of(self.j.s, a, bi, slot, m.val)) is not None:
                 self.j.s = t
                 voters.append(self.setup.acceptors[a])
-        self.log.append(f"{b.node} proposes {value} at {b} in slot {slot}; voted by {', '.join(voters) or 'nobody'}")
-        self.events.append(Event("note", b.node, b.node, f"phase 2 at {b} slot {slot}: {value} by {', '.join(voters)}"))
+        what = f"{m.val} at {b} in slot {slot}"
+        self.log.append(f"{b.node} proposes {what}; voted by {', '.join(voters) or 'nobody'}")
+        self.events.append(Event("note", b.node, b.node, f"phase 2 at {b} slot {slot}: {m.val} by {', '.join(voters)}"))
         if self.setup.role == "learner":
-            learner = self.iut[0]
-            self.pending += [Accepted(a, learner, b, value, slot) for a in voters]
+            learner, conf = self.iut[0], self.j.conf_of(m)
+            self.pending += [Accepted(a, learner, b, m.val, slot, conf) for a in voters]
 
     def simulated_acceptor(self, m: Protocol) -> None:
-        """An acceptor the suite plays for a leader under test answers by `multipaxos.phase1b`/`phase2b`:
-        a promise reporting every slot's vote, a vote, or a nack with its promise."""
+        """An acceptor the suite plays for a leader under test answers by the spec's Phase1b/Phase2b: a promise
+        reporting every slot's vote, a vote, or a nack with its promise."""
         if m.dst not in self.j.acc_index or not isinstance(m, Prepare | Accept):
             return
         a, bi = self.j.acc_index[m.dst], self.j.bint(m.ballot)
         s = self.j.s
-        t = mp.phase1b(self.j.cfg, s, a, bi) if isinstance(m, Prepare) else None
-        if isinstance(m, Accept):
-            t = mp.phase2b(self.j.cfg, s, a, bi, m.slot or 0, m.value)
+        t = self.j.phase1b(s, a, bi) if isinstance(m, Prepare) else self.j.vote_for(s, a, bi, m)
         reply: Protocol
         if t is None:
             reply = Nack(m.dst, m.src, m.ballot, self.j.ballot(s.max_bal[a]))
@@ -253,16 +339,18 @@ class MultiWorld(BaseWorld):
             report = tuple(SlotVote(i, self.j.ballot(vb), str(v)) for i, (vb, v) in enumerate(votes) if vb >= 0)
             reply = Promise(m.dst, m.src, m.ballot, None, report)
         else:
-            reply = Accepted(m.dst, m.src, m.ballot, m.value, m.slot)
+            reply = Accepted(m.dst, m.src, m.ballot, m.value, m.slot, m.config)
         if t is not None:
             self.j.s = t
         self.pending.append(reply)
 
     def do_accept(self, p: int, rnd: int, slot: int, vk: int) -> None:
         """A suite proposer asks the acceptor under test to vote in `slot` (one value per ballot and slot)."""
-        b, slot = Ballot(rnd, pick(self.rivals, p)), slot % SLOTS
-        bi = self.j.bint(b)
-        value = self.j.proposal_at(bi, slot) or pick(self.setup.values, vk)
-        self.j.send(mp.M2a(bi, slot, value))
-        self.inputs.append(Accept(b.node, self.iut[0], b, value, slot))
+        self.send_accept(Ballot(rnd, pick(self.rivals, p)), slot, vk, None)
+
+    def send_accept(self, b: Ballot, slot: int, vk: int, conf: int | None) -> None:
+        bi, slot = self.j.bint(b), slot % self.setup.wire.slots
+        m = self.j.proposal(bi, slot) or self.j.proposal_msg(bi, slot, pick(self.j.commands, vk), conf)
+        self.j.send(m)
+        self.inputs.append(Accept(b.node, self.iut[0], b, m.val, slot, self.j.conf_of(m)))
         self.deliver(self.inputs[-1])

@@ -57,6 +57,8 @@ class Node:
     """Fast Paxos: the fast quorums."""
     fast_rounds: tuple[int, ...] = ()
     """Fast Paxos: the rounds whose ballots are fast (every other ballot is classic)."""
+    configured: Mapping[str, Any] | None = None
+    """Reconfiguration and Cheap Paxos: `alpha`, `configs` and `commands` (`configs.init_doc`)."""
 
     @property
     def nodes(self) -> tuple[str, ...]:
@@ -85,4 +87,4 @@ class Node:
         if self.fast is not None:
             doc["quorums"]["fast"] = self.fast.to_json()
             doc["fast_rounds"] = list(self.fast_rounds)
-        return doc
+        return doc | dict(self.configured or {})

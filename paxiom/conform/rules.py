@@ -16,17 +16,22 @@ class Rule(NamedTuple):
 
     def judged_in(self, variant: str) -> str:
         """`judged_by` naming the variant's own spec module where it has the function (Multi-Paxos's phase1b,
-        not Paxos's; Fast Paxos's chosen is Paxos's)."""
-        module = importlib.import_module(f"paxiom.spec.{variant}")
+        not Paxos's; Fast Paxos's chosen is Paxos's; Cheap Paxos's phase1b is reconfiguration's)."""
+        modules = [importlib.import_module(f"paxiom.spec.{name}") for name in (variant, *BASES.get(variant, ()))]
 
         def own(m: re.Match[str]) -> str:
-            return f"spec.{variant}.{m[1]}" if hasattr(module, m[1]) else m[0]
+            module = next((mod for mod in modules if hasattr(mod, m[1])), None)
+            return m[0] if module is None else f"spec.{module.__name__.rpartition('.')[2]}.{m[1]}"
 
         return re.sub(r"spec\.paxos\.(\w+)", own, self.judged_by)
 
     def applies_to(self, variant: str) -> bool:
         return self.variants is None or variant in self.variants
 
+
+BASES = {"cheap": ("reconfig",)}
+"""The spec a variant's module builds on, where its actions are (Cheap Paxos: reconfiguration's)."""
+CONFIGURED = frozenset({"reconfig", "cheap"})
 
 RULES: dict[str, Rule] = {
     "promise_above_promise": Rule(
@@ -50,6 +55,18 @@ RULES: dict[str, Rule] = {
         "spec.fastpaxos.phase2b / phase2b_any",
         frozenset({"fastpaxos"}),
     ),
+    "member_votes": Rule(
+        "acceptor",
+        "votes only in a slot whose configuration (the one its accept names) has it as a member",
+        "spec.reconfig.phase2b / Config.may_vote",
+        CONFIGURED,
+    ),
+    "auxiliary_votes": Rule(
+        "acceptor",
+        "an auxiliary votes only for a command that retires a main (so its log holds nothing else)",
+        "spec.cheap.Config.may_vote / aux_votes_retire",
+        frozenset({"cheap"}),
+    ),
     "replies_to_requests": Rule(
         "acceptor",
         "promises only ballots it was asked to join, votes only for proposals made to it",
@@ -72,6 +89,19 @@ RULES: dict[str, Rule] = {
         "proposer",
         "sends accept only after promises from a phase-1 quorum of the configured system",
         "spec.paxos.phase2a",
+    ),
+    "governing_config": Rule(
+        "proposer",
+        "names in each slot the configuration that governs it, the one in force after slot - alpha, and "
+        "proposes there only once slots 0..slot - alpha are chosen",
+        "spec.reconfig.phase2a / governing / decided_by",
+        CONFIGURED,
+    ),
+    "auxiliary_only_to_retire": Rule(
+        "proposer",
+        "sends an auxiliary only proposals it may vote for: commands that retire a main",
+        "spec.cheap.Config.may_vote",
+        frozenset({"cheap"}),
     ),
     "highest_vote": Rule(
         "proposer",

@@ -12,6 +12,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from paxiom.conform.configs import LOG_SLOTS, RECONFIG_INITIAL
+from paxiom.conform.messages import CONFIGURED
 from paxiom.conform.world import FAST_ROUNDS, SLOTS, Setup, Step
 from paxiom.spec.quorums import QuorumSystem
 
@@ -23,6 +25,12 @@ BUMP = st.integers(0, 2)
 """How far above its previous ballot a rival proposer's next one is (rival ballots only ever increase)."""
 INDEX = st.integers(0, 7)
 VALUE = st.integers(0, 2)
+COMMAND = st.integers(0, 5)
+"""Reconfiguration and Cheap Paxos: a value (0..2) or a configuration command (3..), modulo the commands."""
+SWITCH = 3
+"""The index of `cfg1` among those commands (it follows the three values)."""
+LOG_SLOT = st.integers(0, LOG_SLOTS - 1)
+CONF = st.integers(0, 3)
 
 CONFIGS: tuple[QuorumSystem, ...] = (
     QuorumSystem.majority(3),
@@ -35,8 +43,12 @@ VARIANT_CONFIGS: dict[str, tuple[QuorumSystem, ...]] = {
     "paxos": CONFIGS,
     "multipaxos": CONFIGS,
     "fastpaxos": (QuorumSystem.fast_paxos(3, 2, 3), QuorumSystem.fast_paxos(4, 3, 3)),
+    "reconfig": (RECONFIG_INITIAL,),
+    "cheap": (QuorumSystem.majority(3), QuorumSystem.majority(5)),
 }
-"""The quorum systems of each variant's runs; Fast Paxos's meet `quorums.phase1_meets_two_fast`."""
+"""The quorum systems of each variant's runs; Fast Paxos's meet `quorums.phase1_meets_two_fast`. For
+reconfiguration and Cheap Paxos they are the initial configuration (`conform/configs.py` has the others):
+Cheap Paxos with 2 mains and 1 auxiliary, and with 3 mains and 2."""
 
 
 def configs(variant: str) -> tuple[QuorumSystem, ...]:
@@ -78,6 +90,8 @@ def _rivals(masks: st.SearchStrategy[int]) -> list[st.SearchStrategy[Step]]:
 @functools.cache
 def step_kinds(variant: str, role: str, n: int) -> list[st.SearchStrategy[Step]]:
     masks = _masks(n)
+    if variant in CONFIGURED:
+        return _configured_steps(role, masks)
     if role == "acceptor":
         accept = _step("accept", INDEX, ROUNDS, SLOT, VALUE)  # Multi-Paxos: in a slot
         fast = [_step("any", INDEX, st.integers(0, len(FAST_ROUNDS) - 1)), _step("client", VALUE)]
@@ -98,6 +112,46 @@ def step_kinds(variant: str, role: str, n: int) -> list[st.SearchStrategy[Step]]
     if role == "learner":
         return [*rivals, *_network()]
     return [*clients, *_network()]
+
+
+def _configured_steps(role: str, masks: st.SearchStrategy[int]) -> list[st.SearchStrategy[Step]]:
+    """Reconfiguration and Cheap Paxos: Multi-Paxos's steps over their slots and commands; an accept to the
+    acceptor under test names a configuration."""
+    if role == "acceptor":
+        accept = _step("accept", INDEX, ROUNDS, LOG_SLOT, COMMAND, CONF)
+        return [_step("prepare", INDEX, ROUNDS), accept, _step("redeliver", INDEX), _step("crash", INDEX)]
+    rivals = [_step("rival_prepare", INDEX, BUMP, masks), _step("rival_accept", INDEX, masks, LOG_SLOT, COMMAND)]
+    clients = [_step("propose", INDEX, COMMAND), _step("timeout", INDEX)] if role == "proposer" else []
+    return [*clients, *rivals, *_network()]
+
+
+@functools.cache
+def _configured_openings(role: str, n: int) -> st.SearchStrategy[list[Step]]:
+    """Reconfiguration and Cheap Paxos openings, each the situation a per-slot rule exists for:
+    - acceptor: an accept naming some configuration (is it a member? an auxiliary, and the command
+      ordinary?), or a retirement voted under the initial configuration (the durability probe that ends
+      every acceptor schedule then asks whether the vote survived a restart);
+    - proposer: a client's `cfg1` chosen in slot 0 and then two commands (the next slot is still the old
+      configuration's, the one after the new one's), with or without the leader's prepares reaching only
+      two acceptors (an old configuration's quorum, not the new one's);
+    - learner: a rival leader's `cfg1` chosen in slot 0 by everyone, then a command voted by a2 and a3 in
+      slot 1 or 2 (under the old configuration, or the new one), every vote delivered."""
+    if role == "acceptor":
+        any_config = _step("accept", INDEX, ROUNDS, LOG_SLOT, COMMAND, CONF)
+        retirement = _step("accept", INDEX, ROUNDS, LOG_SLOT, st.integers(SWITCH, SWITCH + 1), st.just(0))
+        return st.one_of(st.just([]), *(c.map(lambda step: [step]) for c in (any_config, retirement)))
+    if role == "proposer":
+        switch = Step("propose", (0, SWITCH))
+        partial = st.booleans().map(lambda p: [Step("deliver", (0,))] * 2 + [Step("drop", (0,))] * (n - 2) if p else [])
+        commands = VALUE.map(lambda v: [Step("propose", (0, v)), Step("propose", (0, (v + 1) % 3))])
+        opening = st.tuples(partial, commands).map(
+            lambda t: [switch, *t[0], Step("settle", (0,)), *t[1], Step("settle", (0,))]
+        )
+        return st.one_of(st.just([]), opening)
+    every, pair = (1 << n) - 1, 0b110
+    chosen = [Step("rival_prepare", (0, 0, every)), Step("rival_accept", (0, every, 0, SWITCH))]
+    voted = st.tuples(st.integers(1, 2), VALUE).map(lambda t: Step("rival_accept", (0, pair, t[0], t[1])))
+    return st.one_of(st.just([]), st.tuples(voted, _step("settle", INDEX)).map(lambda t: [*chosen, *t]))
 
 
 def _diverging(d: tuple[int, int, int, int, Step]) -> tuple[Step, ...]:
@@ -126,6 +180,8 @@ def openings(variant: str, role: str, n: int) -> st.SearchStrategy[list[Step]]:
       colliding or not, then every vote delivered (learner) or a client request (the coordinator under
       test must recover from what its phase 1 reports).
     The empty opening comes first, so shrinking removes an opening that is not needed."""
+    if variant in CONFIGURED:
+        return _configured_openings(role, n)
     if role == "acceptor":
         return _acceptor_openings(variant)
     if variant == "multipaxos":

@@ -7,6 +7,7 @@ from typing import NamedTuple
 from paxiom.conform.fast import FastWorld
 from paxiom.conform.multi import MultiWorld
 from paxiom.conform.node import ROLES
+from paxiom.conform.reconfig import CheapWorld, ConfigWorld
 from paxiom.conform.world import BaseWorld, World
 from paxiom.errors import PaxiomError
 
@@ -20,6 +21,8 @@ SUITES: dict[str, Suite] = {
     "paxos": Suite(World, ROLES),
     "multipaxos": Suite(MultiWorld, ("acceptor", "proposer", "learner")),
     "fastpaxos": Suite(FastWorld, ("acceptor", "proposer", "learner")),
+    "reconfig": Suite(ConfigWorld, ("acceptor", "proposer", "learner")),
+    "cheap": Suite(CheapWorld, ("acceptor", "proposer", "learner")),
 }
 
 

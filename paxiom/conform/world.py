@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-from paxiom.conform.judges import BaseJudge, Judge, Violated, Violation
+from paxiom.conform import configs
+from paxiom.conform.judges import MAX_BALLOT, BaseJudge, Judge, Violated, Violation
 from paxiom.conform.messages import (
+    CONFIGURED,
     Accept,
     Accepted,
     Ballot,
@@ -36,7 +38,7 @@ from paxiom.conform.messages import (
 from paxiom.conform.node import Node, Quorums
 from paxiom.conform.targets import Failure, Instance, Target
 from paxiom.errors import PaxiomError
-from paxiom.spec import paxos
+from paxiom.spec import paxos, reconfig
 from paxiom.spec.paxos import M1a, M2a
 from paxiom.spec.quorums import QuorumSystem
 
@@ -110,7 +112,14 @@ class Setup:
 
     @property
     def wire(self) -> Wire:
+        if self.variant in CONFIGURED:
+            return Wire(self.variant, configs.LOG_SLOTS, len(self.log_config.configs))
         return Wire(self.variant, SLOTS if self.variant == "multipaxos" else 1)
+
+    @property
+    def log_config(self) -> reconfig.Config:
+        """Reconfiguration and Cheap Paxos: the spec's constants, configurations and window included."""
+        return configs.spec_config(self.variant, self.quorums, self.values, MAX_BALLOT)
 
     @property
     def acceptors(self) -> tuple[str, ...]:
@@ -127,7 +136,10 @@ class Setup:
     @property
     def under_test(self) -> tuple[str, ...]:
         """The node ids the implementation plays; the suite plays everyone else."""
-        return {"acceptor": self.acceptors[:1], "proposer": ("p2",), "learner": ("l1",)}.get(self.role, self.acceptors)
+        first = self.acceptors[:1]
+        if self.variant == "cheap":  # a main votes as in reconfiguration; the auxiliary is what Cheap Paxos adds
+            first = (self.acceptors[min(configs.auxiliaries(self.log_config, 0))],)
+        return {"acceptor": first, "proposer": ("p2",), "learner": ("l1",)}.get(self.role, self.acceptors)
 
     def node(self, name: str, data_dir: Path, incarnation: int) -> Node:
         return Node(
@@ -144,6 +156,7 @@ class Setup:
             self.wire,
             None if self.quorums.fast is None else Quorums.of(self.quorums.fast),
             FAST_ROUNDS if self.variant == "fastpaxos" else (),
+            configs.init_doc(self.log_config) if self.variant in CONFIGURED else None,
         )
 
 
@@ -279,7 +292,7 @@ class BaseWorld:
             self.deliver(pick(self.inputs, k), again=True)
 
     def do_propose(self, k: int, vk: int) -> None:
-        node, value = pick(self.proposers_under_test(), k), pick(self.setup.values, vk)
+        node, value = pick(self.proposers_under_test(), k), pick(self.j.commands, vk)
         self.j.requested.add(value)
         self.log.append(f"client -> {node}: propose {value}")
         self.events.append(Event("msg", "client", node, f"propose {value}"))
