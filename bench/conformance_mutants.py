@@ -15,10 +15,10 @@ visible histories); the peer measured in the same run is paxiom's own whole-clus
 Multi-Paxos spec: the ratio column is its time to detection over the suite's (above 1: the conformance suite
 is faster). The unmutated core is timed as the baseline cost of a conformant target.
 
-The Multi-Paxos and Fast Paxos suites (`--variant`, protocol paxiom-conform/2) are measured the same way on
-the mutants of the reference acceptor, coordinator and learner `examples/conformance/acceptor_v2.py`,
-`proposer_v2.py`, `learner_v2.py` (served in process), listed with their variant; the simulator has no
-such mutants, so they have no peer column.
+The Multi-Paxos, Fast Paxos, reconfiguration and Cheap Paxos suites (`--variant`, protocol
+paxiom-conform/2) are measured the same way on the mutants of the reference acceptor, coordinator and
+learner `examples/conformance/acceptor_v2.py`, `proposer_v2.py`, `learner_v2.py` (served in process),
+listed with their variant; the simulator has no such mutants, so they have no peer column.
 """
 
 from __future__ import annotations
@@ -53,6 +53,14 @@ VARIANT_MUTANTS = {
     "highest-vote-after-collision": ("fastpaxos", "proposer"),
     "any-despite-votes": ("fastpaxos", "proposer"),
     "classic-quorum-at-fast-ballot": ("fastpaxos", "learner"),
+    "votes-outside-config": ("reconfig", "acceptor"),
+    "leader-config-early": ("reconfig", "proposer"),
+    "old-config-quorum": ("reconfig", "proposer"),
+    "learner-initial-quorums": ("reconfig", "learner"),
+    "aux-votes-commands": ("cheap", "acceptor"),
+    "aux-forgets-votes": ("cheap", "acceptor"),
+    "commands-to-auxiliary": ("cheap", "proposer"),
+    "learner-config-early": ("cheap", "learner"),
 }
 """The protocol-2 reference nodes' mutants (`--option mutant=NAME`), the variant and role judging each."""
 ROLES = ("acceptor", "proposer", "learner")

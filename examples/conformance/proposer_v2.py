@@ -35,7 +35,7 @@ to the auxiliaries too. It decides a slot on a phase-2 quorum of the configurati
 - any-despite-votes: at a fast ballot it sends any whatever its promises report;
 - recover-last-slot-only (multipaxos): after phase 1 it re-proposes only the highest slot reported, taking
   the slots below it as free for its clients' values;
-- config-applied-early (reconfig): a configuration chosen in slot i governs it from slot i + 1, whatever alpha;
+- leader-config-early (reconfig): a configuration chosen in slot i governs it from slot i + 1, whatever alpha;
 - old-config-quorum (reconfig): it checks every slot's promises against the initial configuration's quorums;
 - commands-to-auxiliary (cheap): it sends every proposal to the auxiliaries too.
 """
@@ -312,7 +312,7 @@ class RecoverLastSlotOnly(Leader):
         return super().slots_to_recover()[-1:]  # BUG: the lower slots' votes are taken as settled
 
 
-class ConfigAppliedEarly(ConfigLeader):
+class LeaderConfigEarly(ConfigLeader):
     def window(self) -> int:
         return 1  # BUG: a configuration chosen in slot i is taken to govern slot i + 1 already
 
@@ -331,7 +331,7 @@ MUTANTS: dict[str, type[Proposer]] = {
     "highest-vote-after-collision": HighestVoteAfterCollision,
     "any-despite-votes": AnyDespiteVotes,
     "recover-last-slot-only": RecoverLastSlotOnly,
-    "config-applied-early": ConfigAppliedEarly,
+    "leader-config-early": LeaderConfigEarly,
     "old-config-quorum": OldConfigQuorum,
     "commands-to-auxiliary": CommandsToAuxiliary,
 }
