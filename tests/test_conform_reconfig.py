@@ -181,7 +181,19 @@ def test_a_target_that_gets_the_configuration_wrong_is_a_protocol_finding(
 
 def run(*args: str) -> tuple[int, dict[str, Any]]:
     result = CliRunner().invoke(main, ["conform", "--json", *args])
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
     return result.exit_code, json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("mode", [["digits"], ["deep"], ["random", "3"], ["null-value"]])
+def test_a_hostile_target_is_a_finding_not_a_crash_of_the_suite(tmp_path: Path, variant: str, mode: list[str]) -> None:
+    hostile = Path(__file__).resolve().parent / "hostile_target.py"
+    code, doc = run(
+        "--variant", variant, "--max-examples", "5", "--max-findings", "1", "--timeout", "2", "--out", str(tmp_path),
+        "--", sys.executable, "-S", str(hostile), *mode,
+    )  # fmt: skip
+    assert code == 1 and doc["variant"] == variant and doc["findings"][0]["rule"] in ("protocol", "crash", "timeout")
 
 
 def test_the_cli_judges_cheap_paxos_and_replays_its_finding(tmp_path: Path) -> None:
