@@ -98,7 +98,11 @@ class Host:
         self._pumping = False
         durable = durable or DurableState()
         if sink is not None:
-            sink(Start.of(self.me, incarnation, durable.as_writes(), config.quorums, config.alpha or 0))
+            sink(
+                Start.of(
+                    self.me, incarnation, durable.as_writes(), config.quorums, config.alpha or 0, config.auxiliaries
+                )
+            )
         self.replica = core(config, durable, incarnation)
         self._pump()
 

@@ -63,12 +63,22 @@ class Start:
     """The reconfiguration window the node runs (`ReplicaConfig.alpha`; 0 in traces from before it)."""
     fast: tuple[int, ...] = ()
     """The minimal fast quorums of a Fast Paxos node (`impl.fast`); empty when it runs no fast ballots."""
+    auxiliaries: tuple[int, ...] = ()
+    """Cheap Paxos's auxiliaries by index (`ReplicaConfig.auxiliaries`), so the Cheap oracle can judge; empty
+    when the node runs none."""
 
     @staticmethod
-    def of(node: int, incarnation: int, recovered: tuple[Write, ...], quorums: QuorumSystem, alpha: int = 0) -> Start:
+    def of(
+        node: int,
+        incarnation: int,
+        recovered: tuple[Write, ...],
+        quorums: QuorumSystem,
+        alpha: int = 0,
+        auxiliaries: frozenset[int] = frozenset(),
+    ) -> Start:
         families = (quorums.phase1.minimal_quorums, quorums.phase2.minimal_quorums)
         fast = quorums.fast.minimal_quorums if quorums.fast is not None else ()
-        return Start(node, incarnation, recovered, quorums.nodes, *families, alpha, fast)
+        return Start(node, incarnation, recovered, quorums.nodes, *families, alpha, fast, tuple(sorted(auxiliaries)))
 
     def quorums(self) -> QuorumSystem:
         def family(masks: tuple[int, ...]) -> Explicit:

@@ -30,6 +30,8 @@ from paxiom.spec.quorums import QuorumSystem
 
 
 class ReconfigOracle(RefinementOracle):
+    spec_name = "reconfig"
+
     def __init__(self, quorums: QuorumSystem, alpha: int, invariants: bool = True, **options: Any) -> None:
         """`quorums` is the initial configuration, over every node the run has; `alpha` the window; `options`
         as `RefinementOracle`'s."""
@@ -121,6 +123,8 @@ class CheapOracle(ReconfigOracle):
     """`spec/cheap.py`'s oracle: the configurations are cheap's (configuration 0 over every acceptor, `cfgk`
     retiring main k), and a vote must be one cheap's `may_vote` allows: an auxiliary votes only for a
     retirement (`aux_votes_retire`)."""
+
+    spec_name = "cheap"
 
     def __init__(self, quorums: QuorumSystem, alpha: int, mains: int, invariants: bool = True, **options: Any) -> None:
         super().__init__(quorums, alpha, invariants, **options)

@@ -24,7 +24,7 @@ from paxiom.impl.objection import Objection
 from paxiom.impl.observe import MsgId, ObservationError, Receive, Record, Sent, Start, from_json
 from paxiom.impl.oracle import RefinementOracle
 from paxiom.impl.reconfig import encode_config, over, switch_of
-from paxiom.impl.reconfig_oracle import ReconfigOracle
+from paxiom.impl.reconfig_oracle import CheapOracle, ReconfigOracle
 from paxiom.impl.statemachine import StateMachine
 from paxiom.inputs import read_lines
 from paxiom.spec.quorums import QuorumSystem
@@ -113,6 +113,10 @@ def quorums_of(traces: list[list[Located]]) -> QuorumSystem:
                 )
             if start.fast != first.fast:
                 raise PaxiomError(f"field record.fast: fast quorums other than {longest.where}'s", where=item.where)
+            if start.auxiliaries != first.auxiliaries:
+                raise PaxiomError(
+                    f"field record.auxiliaries: auxiliaries other than {longest.where}'s", where=item.where
+                )
     except ValueError as exc:
         raise PaxiomError(f"field record.nodes: {exc}", where=longest.where) from None
     return quorums
@@ -120,11 +124,15 @@ def quorums_of(traces: list[list[Located]]) -> QuorumSystem:
 
 def oracle_for(traces: list[list[Located]], reference: Callable[[], StateMachine] | None) -> RefinementOracle:
     """The oracle of these traces: `spec/fastpaxos.py`'s when their nodes name fast quorums (a Fast Paxos
-    cluster, which does not reconfigure), `spec/reconfig.py`'s when they propose a configuration change and
-    their nodes name the window α, else Multi-Paxos's."""
+    cluster, which does not reconfigure), `spec/cheap.py`'s when they name auxiliaries (an auxiliary's vote
+    for an ordinary command is then judged even in a run that never switches), `spec/reconfig.py`'s when
+    they propose a configuration change and their nodes name the window α, else Multi-Paxos's."""
     quorums = quorums_of(traces)
     if quorums.fast is not None:
         return FastRefinementOracle(quorums, reference=reference)
+    first, start = _starts(traces)[0]
+    if start.auxiliaries:
+        return _cheap_oracle(first, start, _alpha(traces), quorums, reference)
     alphas = {start.alpha for _, start in _starts(traces)}
     switching = any(
         isinstance(item.record, Sent)
@@ -135,10 +143,28 @@ def oracle_for(traces: list[list[Located]], reference: Callable[[], StateMachine
     )
     if not switching or alphas == {0}:
         return RefinementOracle(quorums, reference=reference)
+    return ReconfigOracle(quorums, _alpha(traces), reference=reference)
+
+
+def _alpha(traces: list[list[Located]]) -> int:
+    """The one window α every node runs."""
+    alphas = {start.alpha for _, start in _starts(traces)}
     if len(alphas) > 1:
         item = next(item for item, start in _starts(traces) if start.alpha != min(alphas))
         raise PaxiomError(f"field record.alpha: nodes run different windows {sorted(alphas)}", where=item.where)
-    return ReconfigOracle(quorums, alphas.pop(), reference=reference)
+    return alphas.pop()
+
+
+def _cheap_oracle(
+    item: Located, start: Start, alpha: int, quorums: QuorumSystem, reference: Callable[[], StateMachine] | None
+) -> CheapOracle:
+    """Cheap's oracle over configuration 0: the nodes before the first auxiliary are the mains."""
+    if not alpha:
+        raise PaxiomError("field record.alpha: a Cheap Paxos node runs a window α > 0", where=item.where)
+    try:
+        return CheapOracle(quorums, alpha, min(start.auxiliaries), reference=reference)
+    except ValueError as exc:
+        raise PaxiomError(f"field record.auxiliaries: {exc}", where=item.where) from None
 
 
 def merge(traces: list[list[Located]]) -> Iterator[Located]:

@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paxiom.cli.output import FiniteFloat, console, emit_json, err_console, finish, json_option, user_errors
+from paxiom.errors import PaxiomError
 from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
 
 
@@ -25,7 +26,18 @@ from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
     "restarted. A --dir laid out before is reused (same cluster, same data). Exit 0 after a clean stop, 1 "
     "if the cluster did not elect a leader in time.",
 )
-@click.option("-n", "count", type=click.IntRange(1, 9), default=3, show_default=True, help="Number of nodes.")
+@click.option("-n", "count", type=click.IntRange(1, 9), help="Number of nodes (default 3, or --mains + --auxiliaries).")
+@click.option(
+    "--mains", type=click.IntRange(2, 8), help="Cheap Paxos: this many main nodes (n1...), then the auxiliaries."
+)
+@click.option(
+    "--auxiliaries",
+    type=click.IntRange(0, 4),
+    default=0,
+    show_default=True,
+    help="Cheap Paxos (a new --dir only): the last this many nodes are auxiliaries, lightweight processes that "
+    "vote only to retire a failed main and store no log; quorums are any as many nodes as there are mains.",
+)
 @click.option(
     "--dir",
     "directory",
@@ -59,7 +71,9 @@ from paxiom.node.clusterfile import ServiceCluster, load_service_cluster
 @json_option
 @user_errors
 def up(
-    count: int,
+    count: int | None,
+    mains: int | None,
+    auxiliaries: int,
     directory: Path,
     app: str | None,
     fast: int | None,
@@ -71,7 +85,7 @@ def up(
 ) -> None:
     from paxiom.node.supervisor import Supervisor, prepare, wait_ready
 
-    path = prepare(directory, count, fast=fast)
+    path = prepare(directory, nodes_of(count, mains, auxiliaries), fast=fast, auxiliaries=auxiliaries)
     extra = ["--app", app] if app else []
     supervisor = Supervisor(path, insecure=insecure, extra=extra, restart=not no_restart, trace_dir=trace_dir)
     stopping: list[int] = []
@@ -124,6 +138,15 @@ def up(
             signal.signal(sig, handler)
 
 
+def nodes_of(count: int | None, mains: int | None, auxiliaries: int) -> int:
+    """How many nodes -n, --mains and --auxiliaries ask for (3 when none does)."""
+    if mains is None:
+        return 3 if count is None else count
+    if count is not None and count != mains + auxiliaries:
+        raise PaxiomError(f"-n {count} is not --mains {mains} + --auxiliaries {auxiliaries}")
+    return mains + auxiliaries
+
+
 def _log_size(root: Path, node: str) -> int:
     try:
         return (root / "logs" / f"{node}.log").stat().st_size
@@ -168,7 +191,8 @@ def _print_up(sc: ServiceCluster, path: Path, doc: dict[str, Any], app: str | No
     table = Table("node", "pid", "peer", "client", "metrics", title=f"cluster {sc.cluster_id}: {escape(str(path))}")
     for node in sc.nodes:
         metrics = f"http://{sc.metrics[node]}/metrics" if node in sc.metrics else ""
-        table.add_row(node, str(doc["pids"].get(node, "-")), str(sc.peers[node]), str(sc.clients[node]), metrics)
+        shown = f"{node} (auxiliary)" if node in sc.auxiliaries else node
+        table.add_row(shown, str(doc["pids"].get(node, "-")), str(sc.peers[node]), str(sc.clients[node]), metrics)
     console.print(table)
     where = escape(str(path))
     if app is None:

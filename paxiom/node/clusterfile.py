@@ -219,16 +219,22 @@ def render(
     tls_dir: str | None,
     tuning: Mapping[str, int] | None = None,
     fast: int | None = None,
+    auxiliaries: int = 0,
 ) -> str:
     """The text of a cluster file with majority quorums over `nodes` (what `paxiom cluster up` writes), and
-    fast quorums of `fast` nodes if given (Fast Paxos)."""
+    fast quorums of `fast` nodes if given (Fast Paxos); or, with `auxiliaries`, the last that many nodes
+    auxiliaries and cheap's configuration 0: quorums of as many nodes as there are mains (Cheap Paxos)."""
     quoted, listed = ", ".join(f'"{n}"' for n in nodes), ", ".join(nodes)
-    lines = [f"nodes = [{quoted}]", "", "[quorums]", f'phase1 = "majority({listed})"']
+    mains = len(nodes) - auxiliaries
+    phase1 = f"{mains} of ({listed})" if auxiliaries else f"majority({listed})"
+    lines = [f"nodes = [{quoted}]", "", "[quorums]", f'phase1 = "{phase1}"']
     lines += [f'fast = "{fast} of ({listed})"'] if fast is not None else []
     lines += ["", "[addresses]"]
     lines += [f'{n} = "{peers[n]}"' for n in nodes]
     lines += ["", "[service]", f'cluster_id = "{cluster_id}"']
     lines += [f'tls_dir = "{tls_dir}"'] if tls_dir is not None else []
+    if auxiliaries:
+        lines += ["auxiliaries = [" + ", ".join(f'"{n}"' for n in nodes[mains:]) + "]"]
     lines += [f"{key} = {value}" for key, value in (tuning or {}).items()]
     lines += ["", "[service.clients]", *(f'{n} = "{clients[n]}"' for n in nodes)]
     if metrics:

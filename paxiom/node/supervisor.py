@@ -53,28 +53,51 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 
 
 def prepare(
-    directory: Path, n: int, *, cluster_id: str = "local", tuning: dict[str, int] | None = None, fast: int | None = None
+    directory: Path,
+    n: int,
+    *,
+    cluster_id: str = "local",
+    tuning: dict[str, int] | None = None,
+    fast: int | None = None,
+    auxiliaries: int = 0,
+    client_names: tuple[str, ...] = (CLIENT,),
 ) -> Path:
     """Lay out (or reuse) a local cluster of `n` nodes in `directory`, with fast quorums of `fast` nodes if
-    given (Fast Paxos); returns its cluster file."""
+    given (Fast Paxos), or the last `auxiliaries` of them auxiliaries (Cheap Paxos), and certificates for
+    `client_names`; returns its cluster file."""
     path = directory / CLUSTER_FILE
     if path.exists():
         sc = load_service_cluster(path)
-        if len(sc.nodes) != n:
-            raise PaxiomError(
-                f"already holds a {len(sc.nodes)}-node cluster; use that -n or another --dir", where=str(directory)
-            )
+        if len(sc.nodes) != n or (auxiliaries and len(sc.auxiliaries) != auxiliaries):
+            held = f"{len(sc.nodes)}-node cluster with {len(sc.auxiliaries)} auxiliaries"
+            raise PaxiomError(f"already holds a {held}; use that layout or another --dir", where=str(directory))
         return path
     if n < 1:
         raise PaxiomError("a cluster needs at least one node")
+    mains = n - auxiliaries
+    if auxiliaries and (fast is not None or mains < 2 or auxiliaries >= mains):
+        raise PaxiomError(
+            "Cheap Paxos needs at least 2 mains, more mains than auxiliaries, and no fast quorums: "
+            f"not {mains} mains and {auxiliaries} auxiliaries" + (" with fast quorums" if fast else "")
+        )
     nodes = [f"n{i}" for i in range(1, n + 1)]
     ports = free_ports(3 * n)
     peers = {node: Address("127.0.0.1", ports[i]) for i, node in enumerate(nodes)}
     clients = {node: Address("127.0.0.1", ports[n + i]) for i, node in enumerate(nodes)}
     metrics = {node: Address("127.0.0.1", ports[2 * n + i]) for i, node in enumerate(nodes)}
+    text = render(
+        nodes,
+        peers,
+        clients,
+        metrics,
+        cluster_id=cluster_id,
+        tls_dir="tls",
+        tuning=tuning,
+        fast=fast,
+        auxiliaries=auxiliaries,
+    )
     directory.mkdir(parents=True, exist_ok=True)
-    tls.generate(directory / "tls", cluster_id, nodes, [CLIENT])
-    text = render(nodes, peers, clients, metrics, cluster_id=cluster_id, tls_dir="tls", tuning=tuning, fast=fast)
+    tls.generate(directory / "tls", cluster_id, nodes, list(client_names))
     path.write_text(text, encoding="utf-8")
     return path
 
