@@ -120,6 +120,17 @@ def test_an_auxiliary_voting_for_a_command_is_caught_as_a_process(tmp_path: Path
     assert [f.rule for f in forgets.findings] == ["promise_reports_last_vote"], "its cfg1 vote is gone after a SIGKILL"
 
 
+def test_a_main_of_cheap_paxos_is_judged_too_and_may_not_vote_once_retired() -> None:
+    """The third Cheap Paxos system judges the main a1: under configuration 1 (cfg1 retired a1) it may not
+    vote; the mutant that trusts any configuration does."""
+    target, steps = load_adapter(IN_PROCESS), [Step("accept", (0, 0, 2, 0, 1)), Step("finish")]
+    assert setup_for("cheap", "acceptor", 2, {}).under_test == ("a1",)
+    report = replay(target, "acceptor", 2, steps, {"mutant": "votes-outside-config"}, variant="cheap")
+    [finding] = report.findings
+    assert finding.rule == "member_votes" and finding.node == "a1" and "whose members are {a2}" in finding.reason
+    assert replay(target, "acceptor", 2, steps, {}, variant="cheap").conforms
+
+
 def test_a_leader_applying_a_switch_early_is_caught_as_a_process(tmp_path: Path) -> None:
     """cfg1 chosen in slot 0 governs from slot 2 (alpha 2): slot 1 is still configuration 0's."""
     target = ProcessTarget([sys.executable, str(EXAMPLES / "proposer_v2.py")], tmp_path)

@@ -44,11 +44,14 @@ VARIANT_CONFIGS: dict[str, tuple[QuorumSystem, ...]] = {
     "multipaxos": CONFIGS,
     "fastpaxos": (QuorumSystem.fast_paxos(3, 2, 3), QuorumSystem.fast_paxos(4, 3, 3)),
     "reconfig": (RECONFIG_INITIAL,),
-    "cheap": (QuorumSystem.majority(3), QuorumSystem.majority(5)),
+    "cheap": (QuorumSystem.majority(3), QuorumSystem.majority(5), QuorumSystem.majority(3)),
 }
 """The quorum systems of each variant's runs; Fast Paxos's meet `quorums.phase1_meets_two_fast`. For
 reconfiguration and Cheap Paxos they are the initial configuration (`conform/configs.py` has the others):
-Cheap Paxos with 2 mains and 1 auxiliary, and with 3 mains and 2."""
+Cheap Paxos with 2 mains and 1 auxiliary, with 3 mains and 2, and again 2 and 1 (`JUDGED`)."""
+JUDGED: dict[str, tuple[int | None, ...]] = {"cheap": (None, None, 0)}
+"""Which acceptor an acceptor run judges, per quorum system (None: the variant's own choice, in Cheap Paxos
+its first auxiliary): Cheap Paxos's third system judges the main a1, which `cfg1` retires."""
 
 
 def configs(variant: str) -> tuple[QuorumSystem, ...]:
@@ -281,9 +284,11 @@ def _schedule(
 
 
 def setup_for(variant: str, role: str, config: int, options: dict[str, str]) -> Setup:
-    return Setup(role, configs(variant)[config], options=tuple(sorted(options.items())), variant=variant)
+    judged = JUDGED.get(variant, (None,) * len(configs(variant)))[config]
+    return Setup(role, configs(variant)[config], options=tuple(sorted(options.items())), variant=variant, judged=judged)
 
 
 def config_json(variant: str, config: int) -> dict[str, Any]:
     qs = configs(variant)[config]
-    return {"index": config, "describe": qs.describe(), "n": qs.n}
+    doc: dict[str, Any] = {"index": config, "describe": qs.describe(), "n": qs.n}
+    return doc | {"judged_acceptor": setup_for(variant, "acceptor", config, {}).under_test[0]}

@@ -109,6 +109,8 @@ class Setup:
     values: tuple[str, ...] = VALUES
     options: tuple[tuple[str, str], ...] = ()
     variant: str = "paxos"
+    judged: int | None = None
+    """The acceptor an acceptor run judges, by index (None: the first; in Cheap Paxos the first auxiliary)."""
 
     @property
     def wire(self) -> Wire:
@@ -137,7 +139,9 @@ class Setup:
     def under_test(self) -> tuple[str, ...]:
         """The node ids the implementation plays; the suite plays everyone else."""
         first = self.acceptors[:1]
-        if self.variant == "cheap":  # a main votes as in reconfiguration; the auxiliary is what Cheap Paxos adds
+        if self.judged is not None:
+            first = (self.acceptors[self.judged],)
+        elif self.variant == "cheap":  # the auxiliary is what Cheap Paxos adds (a main is judged by JUDGED)
             first = (self.acceptors[min(configs.auxiliaries(self.log_config, 0))],)
         return {"acceptor": first, "proposer": ("p2",), "learner": ("l1",)}.get(self.role, self.acceptors)
 
