@@ -14,11 +14,13 @@ from paxiom.cli.main import main
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.fast.oracle import FastRounds, to_fast, to_slot
 from paxiom.impl.fast.replica import CLASSIC_SLOTS, FastReplica, is_fast, smallest_fast_quorum
-from paxiom.impl.messages import Accepted, Envelope, Message, Prepare, Propose
+from paxiom.impl.config import ReplicaConfig
+from paxiom.impl.messages import Accepted, AnyFrom, Chosen, Envelope, Message, Prepare, Propose
 from paxiom.impl.observe import Sent, from_json
 from paxiom.impl.proposer import Role
 from paxiom.impl.sim.runner import Execution, Faults, run
 from paxiom.impl.sim.simulator import ClusterSettings
+from paxiom.impl.values import Command, Value
 from paxiom.spec import multipaxos as mp
 from paxiom.spec.paxos import M1a
 from paxiom.spec.quorums import QuorumSystem, Threshold, acceptor_names, quorum_intersection
@@ -122,3 +124,23 @@ def test_paxiom_sim_runs_the_fast_variant_and_refuses_unsafe_fast_quorums() -> N
     unsafe = runner.invoke(main, ["sim", "--variant", "fastpaxos", "--replicas", "5", "--fast", "3"])
     assert unsafe.exit_code == 2 and "phase-1 x fast x fast intersection fails" in unsafe.output
     assert runner.invoke(main, ["sim", "--fast", "3"]).exit_code == 2
+
+
+def test_a_retried_command_whose_vote_lost_its_slot_is_voted_again_not_swallowed() -> None:
+    """An acceptor votes a client's retry again only once the slot of its first vote was chosen for another
+    value (a fast quorum that never collided, so no recovery re-proposes it); before that the retry is the
+    same vote. Otherwise the command waits for the next ballot, and its client times out meanwhile."""
+    config = ReplicaConfig(replica_id=0, quorums=fast_system(4, 3, 3))
+    replica = FastReplica(config)
+    replica.receive(Envelope(1, 0, AnyFrom(Ballot(0, 1), 0)))
+    replica.ready()
+
+    def votes() -> list[tuple[int, Value]]:
+        return sorted({(e.msg.slot, e.msg.value) for e in replica.ready().messages if isinstance(e.msg, Accepted)})
+
+    mine, theirs = (Command("c1", 1, b"x"),), (Command("c2", 1, b"y"),)
+    assert replica.propose(mine) and votes() == [(0, mine)]
+    assert replica.propose(mine) and votes() == []  # slot 0 may still choose it
+    replica.receive(Envelope(1, 0, Chosen(0, theirs)))
+    assert replica.propose(mine) and votes() == [(1, mine)]
+    assert replica.propose(mine) and votes() == []

@@ -102,13 +102,17 @@ class FastProposer(Proposer):
 
     def pick_value(self, slot: int, reported: Vote | None) -> Value | None:
         """The recovery rule's value; where it leaves the leader free, the highest reported vote (a collided
-        client command, so it is not lost), else a no-op."""
+        client command), else a no-op. The other values reported in the slot, which lost it in a collision,
+        are queued for new slots: no client waits out its timeout for a command the leader saw (one that
+        another slot chose too is applied once, by its session)."""
         reports = self._reports.get(slot, {})
         heard: dict[int, tuple[int, str | None]] = {a: reports.get(a, (-1, None)) for a in self.promises}
         rule = self.recover_value(slot, heard)
-        if rule is None:
-            return reported.value if reported is not None else NOOP
-        return self._values[min(rule)]
+        picked = (reported.value if reported is not None else NOOP) if rule is None else self._values[min(rule)]
+        for _, shown in reports.values():
+            if shown is not None and self._values[shown] not in (picked, NOOP):
+                self.submit(self._values[shown])
+        return picked
 
     # ------------------------------------------------------------------ elections and phase 2
 
@@ -176,8 +180,9 @@ class FastReplica(Replica):
         """The latest fast ballot opened to this acceptor (volatile: the leader resends it)."""
         self.cursor = 0
         """The lowest slot that may still be free for a fast vote at `open`'s ballot."""
-        self.voted: set[Value] = set()
-        """Values this acceptor voted for at `open`'s ballot: a retried command is not voted twice."""
+        self.voted: dict[Value, int] = {}
+        """Values this acceptor voted for at `open`'s ballot, with the slot of each: a retried command is not
+        voted again while that slot may still choose it (`_still_in_play`)."""
         self.tally: dict[int, dict[tuple[Ballot, Value], int]] = {}
         """Per slot not known chosen, the voters (bitmask) of each value at each fast ballot."""
         self.held: list[Value] = []
@@ -251,17 +256,28 @@ class FastReplica(Replica):
         opened = self.open
         if opened is None or self.acceptor.promise > opened.ballot:
             return False
-        if value in self.voted:
+        if self._still_in_play(value):
             return True
         slot = self.free_slot(opened.ballot, opened.first_slot)
         writes, reply = self.acceptor.on_accept(opened.ballot, slot, value)
         self._writes += writes
         if not isinstance(reply, Accepted):
             return False
-        self.voted.add(value)
+        self.voted[value] = slot
         self.cursor = slot + 1
         self._send([(dst, reply) for dst in range(self.config.n)])
         return True
+
+    def _still_in_play(self, value: Value) -> bool:
+        """Whether this acceptor's vote for `value` at the open ballot may still choose it, or did: a client's
+        retry of it is then not voted again. Once its slot is known chosen for another value (the vote lost it
+        to a fast quorum that never collided, so no recovery queues it), the retry is voted in a new slot, or
+        the command would wait for the next ballot (a slot compacted away counts as lost: a second vote at
+        worst, applied once by its session)."""
+        slot = self.voted.get(value)
+        if slot is None:
+            return False
+        return not self.learner.knows_chosen(slot) or self.learner.chosen_value(slot) == value
 
     def _hold(self, value: Value) -> bool:
         """Keep a client's value if this acceptor promised a fast ballot whose AnyFrom is on its way."""
@@ -280,7 +296,7 @@ class FastReplica(Replica):
             return
         if self.open != msg:
             self.open, self.cursor = msg, msg.first_slot
-            self.voted = {v.value for v in self.acceptor.votes.values() if v.ballot == msg.ballot}
+            self.voted = {v.value: slot for slot, v in self.acceptor.votes.items() if v.ballot == msg.ballot}
             held, self.held = self.held, []
             for value in held:
                 if self._fast_vote(value):
