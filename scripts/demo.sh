@@ -141,3 +141,27 @@ stop_cluster
 section "The spec judges the real run: the nodes' traces merged in causal order, every step matched to spec actions" \
   "paxiom trace check out/demo-trace"
 expect 0 $PAXIOM trace check out/demo-trace
+
+# ---- Cheap Paxos as processes: 2 mains + 1 auxiliary lose a main and carry on (bounded waits; always stopped) ----
+CHEAP_DIR=out/demo-cheap
+CHEAP=$CHEAP_DIR/cluster.toml
+rm -rf "$CHEAP_DIR" out/demo-cheap-trace; mkdir -p out
+section "Cheap Paxos: 2 mains and 1 auxiliary, n3, a process that votes only to retire a failed main and stores no log" \
+  "paxiom cluster up --mains 2 --auxiliaries 1 --no-restart --dir $CHEAP_DIR --trace out/demo-cheap-trace"
+$PAXIOM cluster up --mains 2 --auxiliaries 1 --no-restart --dir "$CHEAP_DIR" --trace out/demo-cheap-trace --json \
+  > out/cheap-up.json 2> out/cheap-up.log &
+CLUSTER_PID=$!
+until_ok 120 json_check out/cheap-up.json "d['ready']"
+expect 0 $PAXIOM kv put before-failure yes --cluster "$CHEAP"
+MAIN=$(json_field out/cheap-up.json "'n2' if d['leader'] == 'n1' else 'n1'")
+MAIN_PID=$(json_field "$CHEAP_DIR/pids.json" "d['$MAIN']")
+section "Kill the main that does not lead: the leader retires it through the auxiliary, then decides alone (a get goes through the log too)" \
+  "kill -9 $MAIN_PID   # $MAIN; then paxiom kv get before-failure; cluster status"
+kill -9 "$MAIN_PID"
+expect 0 $PAXIOM kv get before-failure --cluster "$CHEAP"
+expect 1 $PAXIOM cluster status --cluster "$CHEAP"  # exit 1: $MAIN is down for good
+stop_cluster
+
+section "The Cheap Paxos spec judges that run: the Start records name n3 as the auxiliary" \
+  "paxiom trace check out/demo-cheap-trace"
+expect 0 $PAXIOM trace check out/demo-cheap-trace

@@ -187,12 +187,18 @@ def _error_text(line: str) -> str | None:
     return " ".join(str(record[k]) for k in ("msg", "reason", "problems") if k in record)
 
 
+def _shown(sc: ServiceCluster, node: str) -> str:
+    """A node's name in a table; a Cheap Paxos auxiliary says so (it holds no log: its lag means nothing)."""
+    return f"{node} (auxiliary)" if node in sc.auxiliaries else node
+
+
 def _print_up(sc: ServiceCluster, path: Path, doc: dict[str, Any], app: str | None) -> None:
     table = Table("node", "pid", "peer", "client", "metrics", title=f"cluster {sc.cluster_id}: {escape(str(path))}")
     for node in sc.nodes:
         metrics = f"http://{sc.metrics[node]}/metrics" if node in sc.metrics else ""
-        shown = f"{node} (auxiliary)" if node in sc.auxiliaries else node
-        table.add_row(shown, str(doc["pids"].get(node, "-")), str(sc.peers[node]), str(sc.clients[node]), metrics)
+        table.add_row(
+            _shown(sc, node), str(doc["pids"].get(node, "-")), str(sc.peers[node]), str(sc.clients[node]), metrics
+        )
     console.print(table)
     where = escape(str(path))
     if app is None:
@@ -246,7 +252,7 @@ def status(cluster_file: Path, client_name: str | None, insecure: bool, timeout:
     )
     for node, doc in summary["nodes"].items():
         if "error" in doc:
-            table.add_row(node, f"[red]down[/] ({escape(doc['error'].split(':')[0])})", *([""] * 7))
+            table.add_row(_shown(sc, node), f"[red]down[/] ({escape(doc['error'].split(':')[0])})", *([""] * 7))
             continue
         ballot = ".".join(map(str, doc["ballot"]))
         cells = [
@@ -259,6 +265,6 @@ def status(cluster_file: Path, client_name: str | None, insecure: bool, timeout:
             doc["last_sync_ms"],
             doc["incarnation"],
         ]
-        table.add_row(node, *("-" if c is None else escape(str(c)) for c in cells))
+        table.add_row(_shown(sc, node), *("-" if c is None else escape(str(c)) for c in cells))
     console.print(table)
     finish(healthy)
