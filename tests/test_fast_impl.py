@@ -12,9 +12,9 @@ from click.testing import CliRunner
 
 from paxiom.cli.main import main
 from paxiom.impl.ballot import Ballot
+from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.fast.oracle import FastRounds, to_fast, to_slot
 from paxiom.impl.fast.replica import CLASSIC_SLOTS, FastReplica, is_fast, smallest_fast_quorum
-from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.messages import Accepted, AnyFrom, Chosen, Envelope, Message, Prepare, Propose
 from paxiom.impl.observe import Sent, from_json
 from paxiom.impl.proposer import Role
