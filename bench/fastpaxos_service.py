@@ -106,7 +106,8 @@ async def worker(path: Path, seconds: float, fast: bool, me: int) -> dict[str, A
     """One client process: puts in a closed loop for `seconds`; its latencies and how its fast path ended."""
     sc = load_service_cluster(path)
     took: list[float] = []
-    async with CountingClient(sc.clients, client_tls(sc, CLIENT), timeout=20, attempt_timeout=1.0, fast=fast) as c:
+    c = CountingClient(sc.clients, client_tls(sc, CLIENT), timeout=20, attempt_timeout=1.0, fast=fast)
+    async with c:
         stop, n = time.monotonic() + seconds, 0
         while time.monotonic() < stop:
             started = time.perf_counter()
