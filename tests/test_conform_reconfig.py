@@ -172,22 +172,29 @@ NONSENSE = """
         msg = json.loads(line)
         if msg["type"] == "accept":
             vote = {k: msg[k] for k in ("ballot", "slot", "value")} | {"type": "accepted"}
-            vote |= {"from": msg["to"], "to": msg["from"]} | ({"config": 9} if "{mode}" == "wrong" else {})
-            print(json.dumps(vote))
+            named = {"wrong": {"config": 9}, "other": {"config": (msg["config"] + 1) % 3}}.get("{mode}", {})
+            print(json.dumps(vote | {"from": msg["to"], "to": msg["from"]} | named))
         print(json.dumps({"type": "done", "seq": msg["seq"]}), flush=True)
 """
 
 
-@pytest.mark.parametrize(("mode", "words"), [("missing", "lacks 'config'"), ("wrong", "not a configuration in 0..2")])
-def test_a_target_that_gets_the_configuration_wrong_is_a_protocol_finding(
-    tmp_path: Path, mode: str, words: str
+@pytest.mark.parametrize(
+    ("mode", "rule", "words"),
+    [
+        ("missing", "protocol", "lacks 'config'"),
+        ("wrong", "protocol", "not a configuration in 0..2"),
+        ("other", "replies_to_requests", "under configuration 1, but the accept it got names configuration 0"),
+    ],
+)
+def test_a_target_that_gets_the_configuration_wrong_is_a_finding(
+    tmp_path: Path, mode: str, rule: str, words: str
 ) -> None:
     script = tmp_path / "nonsense.py"
     script.write_text(textwrap.dedent(NONSENSE).replace("{mode}", mode))
     target = ProcessTarget([sys.executable, str(script)], tmp_path)
     report = replay(target, "acceptor", 0, [Step("accept", (0, 0, 0, 3, 0)), Step("finish")], {}, variant="cheap")
     [finding] = report.findings
-    assert finding.rule == "protocol" and words in finding.reason
+    assert finding.rule == rule and words in finding.reason
 
 
 def run(*args: str) -> tuple[int, dict[str, Any]]:
