@@ -24,21 +24,30 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from paxiom.cluster import Cluster, parse_cluster
+from paxiom.cluster import Cluster
 from paxiom.cluster.transition import Transition, check_transition, load_transition, transition_of
 from paxiom.errors import PaxiomError
 from paxiom.impl.reconfig import CONFIG_OP, decode_config, encode_config
-from paxiom.node.clusterfile import Address, ServiceCluster, failure_text, load_service_cluster, parse_address
+from paxiom.node.clusterfile import (
+    Address,
+    ServiceCluster,
+    failure_text,
+    load_service_cluster,
+    parse_address,
+    parse_service_cluster,
+)
 
 
 def change_op(transition: Transition, new: ServiceCluster) -> bytes:
-    """The configuration command's op for a certified transition to `new`."""
+    """The configuration command's op for a certified transition to `new`, naming its auxiliaries (Cheap
+    Paxos's `service.auxiliaries`, which the leader then asks to vote only for configuration commands)."""
     service = {
         "cluster": new.path.read_text(encoding="utf-8"),
         "peers": {name: str(address) for name, address in new.peers.items()},
         "clients": {name: str(address) for name, address in new.clients.items()},
     }
-    return CONFIG_OP + encode_config(transition.system("new"), service)
+    auxiliaries = frozenset(transition.nodes.index(name) for name in new.auxiliaries)
+    return CONFIG_OP + encode_config(transition.system("new"), service, auxiliaries)
 
 
 def submit(old_path: Path, transition: Transition, new: ServiceCluster, **connection: Any) -> str:
@@ -66,20 +75,26 @@ def propose(old_path: Path, new_path: Path, **connection: Any) -> str:
     return submit(old_path, transition, load_service_cluster(new_path), **connection)
 
 
-def refusal(op: bytes, current: Cluster, universe: tuple[str, ...]) -> str | None:
-    """Why a node must not propose configuration command `op`, given its configuration in force and every
-    node the cluster has had, in index order; None when it is certified."""
+def refusal(
+    op: bytes, current: Cluster, universe: tuple[str, ...], auxiliaries: frozenset[str] = frozenset()
+) -> str | None:
+    """Why a node must not propose configuration command `op`, given its configuration in force, every
+    node the cluster has had, in index order, and the nodes that have been auxiliaries (Cheap Paxos); None
+    when it is certified. The file it carries must load as a service file (so its auxiliaries are a layout Cheap Paxos
+    has), and name the command's auxiliaries; an auxiliary may not become a main, since it holds no log."""
     if not op.startswith(CONFIG_OP):
         return "not a configuration command"
     proposed = decode_config(op[len(CONFIG_OP) :])
     try:
-        service = json.loads(op[len(CONFIG_OP) :]).get("service")
+        doc = json.loads(op[len(CONFIG_OP) :])
     except ValueError:
-        service = None
+        doc = {}
+    service = doc.get("service") if isinstance(doc, dict) else None
     if proposed is None or not isinstance(service, dict) or not isinstance(service.get("cluster"), str):
         return "a configuration command must carry its configuration and the cluster file it was certified from"
     try:
-        new = parse_cluster(service["cluster"], "<proposed cluster file>")
+        file = parse_service_cluster(service["cluster"], Path("<proposed cluster file>"))
+        new = file.cluster
         transition = transition_of(current, new, universe)
         report = check_transition(transition)
     except PaxiomError as exc:
@@ -89,6 +104,12 @@ def refusal(op: bytes, current: Cluster, universe: tuple[str, ...]) -> str | Non
         return f"the transition is unsafe: {failure_text(failed, transition.names)}"
     if encode_config(proposed) != encode_config(transition.system("new")):
         return "its quorums are not those of the cluster file it carries, numbered as this cluster numbers its nodes"
+    named = doc.get("auxiliaries", [])
+    if not isinstance(named, list) or not all(isinstance(n, str) for n in named) or set(named) != file.auxiliaries:
+        return "its auxiliaries are not those of the cluster file it carries (service.auxiliaries)"
+    promoted = sorted(auxiliaries & (set(new.nodes) - file.auxiliaries))
+    if promoted:
+        return f"it makes the auxiliary {', '.join(promoted)} a main, and an auxiliary holds no log to decide with"
     return None
 
 

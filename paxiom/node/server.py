@@ -659,11 +659,18 @@ class Node:
             payload = protocol.encode(ClientResponse(response.id, protocol.ERROR, message=f"unsendable answer: {exc}"))
         replies.add(encode_frame(payload))
 
+    def _refusal(self, command: Command) -> str | None:
+        """Why a configuration change a client proposes is refused (`reconfigure.refusal`), from the
+        configuration in force and every node that has been an auxiliary (it never learned the log)."""
+        epochs = self.host.replica.configs.epochs
+        auxiliaries = frozenset(self.names[a] for epoch in epochs for a in epoch.auxiliaries)
+        return refusal(command.op, self.current, tuple(self.names), auxiliaries)
+
     def _request(self, request: ClientRequest, replies: Replies) -> None:
         """Take a command request with no task, timer or future of its own (they were most of a request's
         cost): its `Pending` answers once the command is applied or fails, and the clock expires stale ones."""
         command = Command(request.client, request.seq, request.op)
-        if is_config(command) and (why := refusal(command.op, self.current, tuple(self.names))) is not None:
+        if is_config(command) and (why := self._refusal(command)) is not None:
             log.warning("configuration change refused", extra={"event": "configuration", "reason": why})
             self.reply(replies, ClientResponse(request.id, protocol.ERROR, message=f"refused: {why}"))
             return
