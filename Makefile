@@ -45,7 +45,7 @@ tlc: venv java
 test: pytest typecheck lint crosshair tlc
 
 # Every benchmark, each printing ratios against its named peer measured in the same run (tens of minutes).
-BENCHES := explorer_vs_tlc proofs quorum_scale cluster_load storage lin oracle mutants conformance_mutants replication campaign fastpaxos fastpaxos_service hunt_scale coverage
+BENCHES := explorer_vs_tlc proofs quorum_scale cluster_load storage lin oracle mutants conformance_mutants replication campaign fastpaxos fastpaxos_service cheap_liveness hunt_scale coverage
 bench: venv java
 	@for b in $(BENCHES); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 

@@ -15,6 +15,7 @@ from paxiom.impl.proposer import Role
 from paxiom.impl.reconfig import config_command, encode_config, is_config, majority_of, switch_of
 from paxiom.impl.reconfig_oracle import CheapOracle
 from paxiom.impl.replica import Replica
+from paxiom.impl.sim.cheap_failure import lose_a_main
 from paxiom.impl.sim.hunt import hunt
 from paxiom.impl.sim.reconfigure import reconfigurations
 from paxiom.impl.sim.runner import Execution, Faults, schedule
@@ -113,3 +114,13 @@ def test_an_auxiliary_voting_an_ordinary_command_is_caught_by_cheaps_rule(name: 
     found = hunt(MUTANTS[name], runs=8, shrink_seconds=0).found
     assert found is not None and found.objection is not None and found.settings.variant == "cheap"
     assert found.objection.check.startswith("Phase2b") and "one of its auxiliaries" in found.objection.reason
+
+
+@pytest.mark.parametrize("mains", [3, 4])
+def test_three_mains_or_more_lose_one_with_commands_in_flight_and_carry_on(mains: int) -> None:
+    """A surviving main that does not lead may vote a command the failed one never will; re-proposing it
+    would wait for the failed main for good. The leader retiring it waits for the promises that leave such a
+    slot free (the auxiliaries' and its own: a phase-1 quorum with no vote there) and gives it the
+    retirement; the log goes on, every step judged by the Cheap oracle (bench/cheap_liveness.py: over seeds)."""
+    run = lose_a_main(mains, seed=1, after=3000)
+    assert run.retired and run.progressed, run

@@ -11,9 +11,11 @@ then the new configuration's mains carry on alone. Suspicion only acts from conf
 retirements are defined from it, and after one there is no spare main to bring in.
 
 The leader votes last for an ordinary command (`own_votes`), so with two mains a failed main leaves no
-vote of the survivor in the slots in flight, and the new ballot finds them free. As the spec says, the
-restriction of the auxiliaries costs liveness, not safety: a slot in which another surviving main voted
-an ordinary command (with three mains or more) waits for the failed one.
+vote of the survivor in the slots in flight, and the new ballot finds them free. With three mains or more
+another survivor may have voted such a command; re-proposing it (the highest-vote rule) would wait for the
+failed main for good, since auxiliaries vote only for retirements. So a leader standing to retire a main
+waits for the promises that leave such a slot free (`freed`: a phase-1 quorum of promises with no vote
+there, say the auxiliaries' and its own), and gives it the retirement; the command is queued again.
 
 Auxiliaries (`CheapReplica`, when `me` is one) refuse to vote for anything but a configuration command,
 whoever asks, and never stand for election: a leader must hold the log. Nor do they learn it (no
@@ -31,7 +33,7 @@ from typing import Any
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.messages import Accept, Accepted, CatchUpReply, CatchUpRequest, Chosen, Message, Vote
-from paxiom.impl.proposer import Outgoing, Proposer
+from paxiom.impl.proposer import Outgoing, Proposer, Role
 from paxiom.impl.reconfig import Epoch, config_command, switch_of
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState
@@ -41,6 +43,8 @@ from paxiom.spec.quorums import QuorumSystem
 
 SUSPECT_AFTER = 2
 """Election timeouts (in heartbeats) a main may leave an Accept unanswered before the leader retires it."""
+PATIENT_STANDINGS = 3
+"""Standings in which a candidate retiring a main waits for the promises that free the commands it stranded."""
 RETIREMENT_CLIENT = "paxiom/cheap"
 """The client of the retirement commands (`seq` numbers the copies that fill the α-window)."""
 
@@ -68,6 +72,10 @@ class CheapProposer(Proposer):
         """Retirement commands proposed so far at our ballot (their `seq`)."""
         self.due: list[int] = []
         """Slots whose every other voter has voted: our own vote is due (`own_votes`)."""
+        self.standings = 0
+        """How many times we stood for election (a retirement's first standing hears every other member)."""
+        self.retiring_at: int | None = None
+        """The standing at which we began retiring the suspect."""
 
     def retired(self, main: int) -> tuple[QuorumSystem, frozenset[int]]:
         """Cheap's configuration without `main` and its auxiliaries."""
@@ -117,7 +125,7 @@ class CheapProposer(Proposer):
             owes = any(slot >= commit and not p.accepted >> main & 1 for slot, p in self.proposals.items())
             self.silent[main] = self.silent.get(main, 0) + 1 if owes else 0
             if self.silent[main] >= beats:
-                self.suspect = main
+                self.suspect, self.retiring_at = main, self.standings + 1
                 stranded = {
                     c: None for _, p in sorted(self.proposals.items()) if switch_of(p.value) is None for c in p.value
                 }
@@ -130,9 +138,34 @@ class CheapProposer(Proposer):
         epoch = self.configs.epoch(slot, self.configs.learned + 1)
         return self.suspect is not None and epoch is not None and self.suspect in epoch.voters(NOOP)
 
+    def phase1_covers(self, promised: int, epoch: Epoch) -> bool:
+        """The core's rule; but a candidate standing to retire the suspect waits, while a reported command
+        in a slot the suspect governs is not `freed` yet, for every other member of the configuration: one
+        more promise without a vote there may free it. If one of them is down too, the election times out,
+        and after `PATIENT_STANDINGS` standings any quorum will do again."""
+        covered = super().phase1_covers(promised, epoch)
+        if not covered or self.role is not Role.CANDIDATE or self.retiring_at is None:
+            return covered
+        if self.standings - self.retiring_at >= PATIENT_STANDINGS:
+            return True
+        if all(promised >> a & 1 for a in epoch.members - {self.suspect or 0}):
+            return True
+        voted = {v.slot for p in self.promises.values() for v in p.votes if switch_of(v.value) is None}
+        return all(self.freed(slot) for slot in voted if self.needs_suspect(slot))
+
+    def freed(self, slot: int) -> bool:
+        """Whether a phase-1 quorum of `slot`'s configuration promised us and reported no vote there: then
+        nothing can have been chosen in it (each phase-2 quorum meets that one), and any value may be
+        proposed (`spec/reconfig.py` proposable reads any promised quorum). So a command that a surviving
+        main voted while the suspect did not need not be re-proposed where only the suspect could choose it."""
+        epoch = self.configs.epoch(slot, self.configs.learned + 1)
+        silent = sum(1 << a for a, p in self.promises.items() if all(v.slot != slot for v in p.votes))
+        return epoch is not None and epoch.quorums.phase1.is_quorum(silent)
+
     def pick_value(self, slot: int, reported: Vote | None) -> Value | None:
-        """A slot nobody reported a vote in gets a copy of the retirement while the suspect governs it."""
-        if reported is None and self.suspect is not None and self.needs_suspect(slot):
+        """A slot nobody reported a vote in, or that a quorum left free, gets a copy of the retirement while
+        the suspect governs it."""
+        if self.suspect is not None and self.needs_suspect(slot) and (reported is None or self.freed(slot)):
             return (self.retirement(self.suspect),)
         return super().pick_value(slot, reported)
 
@@ -148,11 +181,12 @@ class CheapProposer(Proposer):
 
     def start_election(self, promised: Ballot, first_slot: int) -> Outgoing:
         self.silent, self.copies, self.due = {}, 0, []
+        self.standings += 1
         return super().start_election(promised, first_slot)
 
     def step_down(self) -> None:
         super().step_down()
-        self.suspect = None
+        self.suspect = self.retiring_at = None
 
 
 class CheapReplica(Replica):
