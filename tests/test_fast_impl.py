@@ -126,10 +126,11 @@ def test_paxiom_sim_runs_the_fast_variant_and_refuses_unsafe_fast_quorums() -> N
     assert runner.invoke(main, ["sim", "--fast", "3"]).exit_code == 2
 
 
-def test_a_retried_command_whose_vote_lost_its_slot_is_voted_again_not_swallowed() -> None:
-    """An acceptor votes a client's retry again only once the slot of its first vote was chosen for another
-    value (a fast quorum that never collided, so no recovery re-proposes it); before that the retry is the
-    same vote. Otherwise the command waits for the next ballot, and its client times out meanwhile."""
+def test_a_retried_command_is_voted_again_once_its_votes_slot_is_chosen() -> None:
+    """An acceptor votes a client's retry again only once the slot of its first vote is known chosen: for
+    another value (a fast quorum that never collided, so no recovery re-proposes it), or for this one (the
+    client lost its answer); before that the retry is the same vote. Otherwise the command waits for the next
+    ballot, and its client times out meanwhile."""
     config = ReplicaConfig(replica_id=0, quorums=fast_system(4, 3, 3))
     replica = FastReplica(config)
     replica.receive(Envelope(1, 0, AnyFrom(Ballot(0, 1), 0)))
@@ -144,3 +145,5 @@ def test_a_retried_command_whose_vote_lost_its_slot_is_voted_again_not_swallowed
     replica.receive(Envelope(1, 0, Chosen(0, theirs)))
     assert replica.propose(mine) and votes() == [(1, mine)]
     assert replica.propose(mine) and votes() == []
+    replica.receive(Envelope(1, 0, Chosen(1, mine)))
+    assert replica.propose(mine) and votes() == [(2, mine)]

@@ -97,6 +97,18 @@ async def collide(sc: ServiceCluster, tag: str, live: tuple[str, ...] = NODES) -
     return [a.status if isinstance(a, ClientResponse) else type(a).__name__ for a in answers]
 
 
+async def retried(sc: ServiceCluster) -> list[kv.KVResult]:
+    """One cas as a client that lost its answer sends it: twice under the same (client, seq), straight to every
+    acceptor, the second after the first was applied; then another session's cas of the same key."""
+    context, answers = client_tls(sc, CLIENT), []
+    for client_id in ("retrier", "retrier", None):
+        async with AsyncClient(
+            sc.clients, context, timeout=8, attempt_timeout=1.0, fast=True, client_id=client_id
+        ) as c:
+            answers.append(await c.cas("once", None, b"first" if client_id else b"second"))
+    return answers
+
+
 def prepares(trace: Path) -> list[Prepare]:
     found = []
     for file in sorted(trace.glob("*.jsonl")):
@@ -142,6 +154,9 @@ def check_cli(*args: str) -> dict[str, object]:
 
 def test_a_fast_cluster_serves_through_collisions_and_the_leaders_sigkill(cluster: Supervisor, tmp_path: Path) -> None:
     sc, trace = cluster.sc, tmp_path / "trace"
+    first, retry, other = asyncio.run(retried(sc))  # at the first fast ballot: applied once, the first answer
+    assert first.status == retry.status == kv.OK and other == kv.KVResult(kv.MISMATCH, b"first")
+    assert all(is_fast(p.ballot) for p in prepares(trace))
     statuses = asyncio.run(collide(sc, "c0"))
     assert statuses.count("ok") >= 2, statuses  # each of the two is answered by some node
     assert any(not is_fast(p.ballot) for p in prepares(trace)), "the collision was not recovered at a classic ballot"

@@ -269,15 +269,13 @@ class FastReplica(Replica):
         return True
 
     def _still_in_play(self, value: Value) -> bool:
-        """Whether this acceptor's vote for `value` at the open ballot may still choose it, or did: a client's
-        retry of it is then not voted again. Once its slot is known chosen for another value (the vote lost it
-        to a fast quorum that never collided, so no recovery queues it), the retry is voted in a new slot, or
-        the command would wait for the next ballot (a slot compacted away counts as lost: a second vote at
-        worst, applied once by its session)."""
+        """Whether this acceptor's vote for `value` at the open ballot may still choose it: a client's retry of
+        it is then not voted again. Once its slot is known chosen the retry is voted in a new slot — if another
+        value won the slot (a fast quorum that never collided, so no recovery queues the loser), the command
+        would otherwise wait for the next ballot; if it won, the retry is a client that lost its answer, which
+        only a new application gives (its session applies it once and answers with the first result)."""
         slot = self.voted.get(value)
-        if slot is None:
-            return False
-        return not self.learner.knows_chosen(slot) or self.learner.chosen_value(slot) == value
+        return slot is not None and not self.learner.knows_chosen(slot)
 
     def _hold(self, value: Value) -> bool:
         """Keep a client's value if this acceptor promised a fast ballot whose AnyFrom is on its way."""
