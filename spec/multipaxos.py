@@ -13,12 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from paxiom.spec import voting
 from paxiom.spec.acceptor import Acceptor, accept, promise, promises_only_grow
-from paxiom.spec.model import Action, ModelBase, act
+from paxiom.spec.model import Action, ModelBase
 from paxiom.spec.paxos import Config as PaxosConfig
 from paxiom.spec.paxos import M1a, render_message, replaced
 
@@ -103,7 +102,7 @@ def phase1b(cfg: Config, s: State, a: int, b: int) -> State | None:
     if M1a(b) not in s.msgs or promise(Acceptor(s.max_bal[a], -1, None), b) is None:
         return None
     report = tuple(zip(s.max_vbal[a], s.max_val[a], strict=True))
-    return State(replaced(s.max_bal, a, b), s.max_vbal, s.max_val, s.msgs | {M1b(a, b, report)})
+    return LogState(replaced(s.max_bal, a, b), s.max_vbal, s.max_val, s.msgs | {M1b(a, b, report)})
 
 
 def proposable(cfg: Config, s: State, b: int, slot: int) -> set[str]:
@@ -133,7 +132,7 @@ def phase2b(cfg: Config, s: State, a: int, b: int, slot: int, v: str) -> State |
     if M2a(b, slot, v) not in s.msgs:
         return None
     logs = vote(s, a, b, slot, v)
-    return None if logs is None else State(*logs, s.msgs | {M2b(a, b, slot, v)})
+    return None if logs is None else LogState(*logs, s.msgs | {M2b(a, b, slot, v)})
 
 
 def vote(s: State, a: int, b: int, slot: int, v: str) -> Logs | None:
@@ -269,14 +268,30 @@ class MultiPaxosModel(ModelBase[State, Config]):
         return [init(self.cfg)]
 
     def next(self, s: State) -> Iterator[tuple[Action, State]]:
+        """Every enabled action that changes the state, and its successor. As in `paxos.PaxosModel.next`,
+        cheap guards skip the calls that would fail or change nothing (a prepare sent again, a vote
+        repeated); each successor is still computed by the action itself."""
         cfg = self.cfg
+        prepared = {m.bal for m in s.msgs if m.type == "1a"}
+        proposed = {(m.bal, m.slot) for m in s.msgs if m.type == "2a"}  # type: ignore[union-attr]
         for b in cfg.ballots:
-            yield act("Phase1a", b=b), s._replace(msgs=s.msgs | {M1a(b)})
+            if b not in prepared:
+                yield Action("Phase1a", (("b", b),)), s._replace(msgs=s.msgs | {M1a(b)})
             for slot in range(cfg.slots):
-                if not _proposed(s, b, slot):
+                if (b, slot) not in proposed:
                     for v in sorted(proposable(cfg, s, b, slot)):
-                        yield act("Phase2a", b=b, slot=slot, v=v), s._replace(msgs=s.msgs | {M2a(b, slot, v)})
-        yield from acceptor_steps(cfg, s.msgs, partial(phase1b, cfg, s), partial(phase2b, cfg, s))
+                        step = Action("Phase2a", (("b", b), ("slot", slot), ("v", v)))
+                        yield step, s._replace(msgs=s.msgs | {M2a(b, slot, v)})
+
+        def one_b(a: int, b: int) -> State | None:
+            return phase1b(cfg, s, a, b) if b > s.max_bal[a] else None
+
+        def two_b(a: int, b: int, slot: int, v: str) -> State | None:
+            if b < s.max_bal[a] or (s.max_vbal[a][slot] == b and s.max_val[a][slot] == v):  # its 2b is sent
+                return None
+            return phase2b(cfg, s, a, b, slot, v)
+
+        yield from acceptor_steps(cfg, s.msgs, one_b, two_b)
 
     def render(self, s: State) -> dict[str, Any]:
         return render_log(self.cfg.quorums.nodes, s, chosen(self.cfg, s))
@@ -302,11 +317,11 @@ def acceptor_steps(
         if m.type == "1a":
             for a in cfg.acceptors:
                 if (t := one_b(a, m.bal)) is not None:
-                    yield act("Phase1b", a=names[a], b=m.bal), t
+                    yield Action("Phase1b", (("a", names[a]), ("b", m.bal))), t
         elif m.type == "2a":
             for a in cfg.acceptors:
                 if (u := two_b(a, m.bal, m.slot, m.val)) is not None:
-                    yield act("Phase2b", a=names[a], b=m.bal, slot=m.slot, v=m.val), u
+                    yield Action("Phase2b", (("a", names[a]), ("b", m.bal), ("slot", m.slot), ("v", m.val))), u
 
 
 def render_log(names: tuple[str, ...], s: Any, log: dict[int, set[str]]) -> dict[str, Any]:

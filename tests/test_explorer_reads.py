@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 from typing import Any
 
 import pytest
 
 from paxiom.explorer import explore
-from paxiom.explorer.reads import READS, Invariants, Reads
+from paxiom.explorer.reads import READS, STEP_READS, Invariants, Reads, Steps
 from paxiom.spec import paxos
 from paxiom.spec.quorums import QuorumSystem
 from paxiom.variants import build_model
@@ -65,11 +66,52 @@ def test_a_wrong_read_set_would_be_caught() -> None:
 
 def test_memoised_verdicts_are_the_spec_functions_verdicts() -> None:
     m = build_model("paxos", QuorumSystem.flexible(3, 1, 2), values=["v1", "v2"], max_ballot=1)
-    invariants = Invariants(list(m.invariants.items()))
-    for s in states_of(m, 4000):
+    invariants, states = Invariants(list(m.invariants.items())), states_of(m, 4000)
+    for s in states:
         expected = next(((n, r) for n, f in m.invariants.items() if (r := f(s)) is not None), None)
         assert invariants.broken(s) == expected
-    assert 0 < len(invariants.memo) < 4000
+    views = Counter(key[0] for key in invariants.memo)  # per memoised invariant, the views it judged
+    assert len(views) == len(READS.keys() & set(m.state_checks))
+    assert all(0 < n < len(states) for n in views.values())
+
+
+def steps_of(m: Any, states: list[Any]) -> list[tuple[Any, Any]]:
+    return [(s, t) for s in states for _, t in m.next(s) if t != s]
+
+
+@pytest.mark.parametrize(("variant", "qs", "constants"), MODELS)
+def test_a_step_verdict_depends_only_on_the_fields_it_reads(variant: str, qs: QuorumSystem, constants: Any) -> None:
+    """Each `STEP_READS` entry: a step's read fields, before and after, grafted onto two other states keep
+    the verdict; and a step that lowers a promise (no run takes one) is judged from those fields too."""
+    m = build_model(variant, qs, values=["v1", "v2"], **constants)
+    states, rng = states_of(m, 2000), random.Random(15)
+    steps = rng.sample(steps_of(m, states), 300)
+    lowered = [(t, s) for s, t in steps if s.max_bal != t.max_bal]  # backwards: a promise goes down
+    checked = failed = 0
+    for f in STEP_READS.keys() & set(m.step_checks.values()):
+        fields = STEP_READS[f]
+        for s, t in steps + lowered:
+            verdict = f(m.cfg, s, t)
+            failed += verdict is not None
+            for a, b in zip(rng.sample(states, 3), rng.sample(states, 3), strict=True):
+                grafted = (
+                    a._replace(**{x: getattr(s, x) for x in fields}),
+                    b._replace(**{x: getattr(t, x) for x in fields}),
+                )
+                assert f(m.cfg, *grafted) == verdict, (s, t, a, b)
+                checked += 1
+    assert checked > 1000 and failed > 0
+
+
+def test_memoised_step_verdicts_are_the_spec_functions_verdicts() -> None:
+    m = build_model("multipaxos", QuorumSystem.flexible(3, 1, 2), values=["v1", "v2"], max_ballot=1, slots=2)
+    steps = steps_of(m, states_of(m, 2000))
+    pairs = steps + [(t, s) for s, t in steps]  # and every step backwards, promises going down
+    checks = list(m.step_invariants.items())
+    judged = Steps(checks)
+    for s, t in pairs:
+        assert judged.broken(s, t) == next(((n, r) for n, f in checks if (r := f(s, t)) is not None), None)
+    assert 0 < len(judged.memo) < len(pairs) / 10
 
 
 def test_unregistered_invariants_are_checked_in_full() -> None:

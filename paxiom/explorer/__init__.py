@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from paxiom.explorer import parallel
 from paxiom.explorer.core import Progress, Result, Step, Violation, describe_change, replay, resident_bytes
 from paxiom.explorer.fingerprint import collision_probability
-from paxiom.explorer.reads import Invariants
+from paxiom.explorer.reads import Invariants, Steps
 from paxiom.explorer.search import Expander, Keys, Search, Stop
 from paxiom.fanout import default_workers
 from paxiom.spec.model import SpecModel
@@ -55,7 +55,7 @@ def explore(
     checked = [n for n, _ in invariants] + [f"{n} (step)" for n, _ in steps]
     started = time.perf_counter()
     keys = Keys(model, symmetry=symmetry, fingerprint=fingerprint)
-    search = Search(Expander(model, keys, Invariants(invariants), steps), max_states)
+    search = Search(Expander(model, keys, Invariants(invariants), Steps(steps)), max_states)
     memory_at_start = resident_bytes() if max_memory is not None else None
     depth = 0
 

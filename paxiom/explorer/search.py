@@ -22,14 +22,12 @@ from typing import Any
 
 from paxiom.explorer.core import Step, Violation
 from paxiom.explorer.fingerprint import Fingerprints
-from paxiom.explorer.reads import Invariants, Memo
+from paxiom.explorer.reads import Invariants, Memo, Steps
 from paxiom.explorer.symmetry import Symmetry
 from paxiom.spec.model import Action, SpecModel
 
 CHUNK = 2048
 """Frontier states per chunk: progress and memory are checked between chunks."""
-
-StepCheck = tuple[str, Callable[[Any, Any], str | None]]
 
 
 class Keys:
@@ -81,12 +79,13 @@ class Expander:
     model: SpecModel[Any]
     keys: Keys
     invariants: Invariants
-    steps: list[StepCheck]
+    steps: Steps
 
     def expand(self, frontier: list[Any], start: int, stop: int, visited: dict[Hashable, Any]) -> Chunk:
         chunk = Chunk()
         seen: set[Hashable] = set()
-        normal, broken, steps, found = self.keys.normal, self.invariants.broken, self.steps, chunk.found
+        normal, broken, step_broken, found = self.keys.normal, self.invariants.broken, self.steps.broken, chunk.found
+        plain = self.keys.symmetry is None and self.keys.fingerprints is None  # a state is its own key
         generated = 0
         for index in range(start, stop):
             s = frontier[index]
@@ -94,12 +93,14 @@ class Expander:
                 generated += 1
                 if t == s:
                     continue
-                for name, check in steps:
-                    if (reason := check(s, t)) is not None:
-                        chunk.stop = Stop(name, "step", reason, index, action, self.keys.key(t), generated)
-                        chunk.generated = generated
-                        return chunk
-                t, key = normal(t)
+                if (bad := step_broken(s, t)) is not None:
+                    chunk.stop = Stop(bad[0], "step", bad[1], index, action, self.keys.key(t), generated)
+                    chunk.generated = generated
+                    return chunk
+                if plain:
+                    key = t
+                else:
+                    t, key = normal(t)
                 if key in visited or key in seen:
                     continue
                 seen.add(key)
