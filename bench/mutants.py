@@ -7,9 +7,9 @@ Per mutant, with the default hunting budget of `paxiom sim --mutant NAME` (and i
 and simulated steps until the first objection, seconds to it, the check that objected, and the
 schedule's length before and after shrinking.
 
-`--compare` sets uniform schedules (before) against swarm + bias (after), measured in the same run: the
-steps a hunt needs to the first objection, and the detection probability — the share of `--seeds` runs
-of the hunt's budget (its seeds and profiles) in which the oracle objects at all.
+`--compare` sets uniform schedules (before) against bias and swarm + bias (after), measured in the same
+run: the steps a hunt needs to the first objection, and the detection probability — the share of
+`--seeds` runs of the hunt's budget (its seeds and profiles) in which the oracle objects at all.
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ from paxiom.impl.mutants import MUTANTS, MutantInfo
 from paxiom.impl.sim.hunt import DEFAULT_STEPS, attempt, attempts, hunt
 from paxiom.impl.sim.shrink import check_kind
 
-SCHEDULES = {"uniform": {}, "swarm+bias": {"swarm": True, "bias": True}}
+SCHEDULES: dict[str, dict[str, Any]] = {
+    "uniform": {},
+    "bias": {"bias": True},
+    "swarm+bias": {"swarm": True, "bias": True},
+}
+AFTER = [kind for kind in SCHEDULES if kind != "uniform"]
 
 
-def detection(mutant: MutantInfo, seeds: int, **schedule: bool) -> float:
+def detection(mutant: MutantInfo, seeds: int, **schedule: Any) -> float:
     """The share of the hunt's first `seeds` runs in which the oracle objects."""
     plan = attempts(mutant, seeds, DEFAULT_STEPS, None, None, **schedule)
     return sum(attempt(job).failing is not None for job in plan) / seeds
@@ -40,8 +45,10 @@ def compare(name: str, seeds: int) -> dict[str, Any]:
             "runs": found.runs,
             "detection_probability": detection(MUTANTS[name], seeds, **schedule),
         }
-    before, after = row["uniform"]["steps_to_detection"], row["swarm+bias"]["steps_to_detection"]
-    row["steps_ratio"] = round(after / before, 3) if before and after else None
+    before = row["uniform"]["steps_to_detection"]
+    for kind in AFTER:
+        after = row[kind]["steps_to_detection"]
+        row[kind]["steps_ratio"] = round(after / before, 3) if before and after else None
     return row
 
 
@@ -77,16 +84,15 @@ def main() -> None:
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     if args.compare and not args.json:
-        print("| mutant | steps to detection: uniform | swarm+bias | ratio | P(detect), uniform | swarm+bias |")
-        print("|---|---|---|---|---|---|")
+        steps = " | ".join(f"{kind} (ratio)" for kind in AFTER)
+        print(f"| mutant | steps to detection: uniform | {steps} | P(detect): uniform | {' | '.join(AFTER)} |")
+        print("|---|" + "---|" * (2 + 2 * len(AFTER)))
     for name in args.names or list(MUTANTS):
         if args.compare:
             row = compare(name, args.seeds)
-            line = (
-                f"| {name} | {row['uniform']['steps_to_detection']} | {row['swarm+bias']['steps_to_detection']} | "
-                f"{row['steps_ratio']} | {row['uniform']['detection_probability']:.2f} | "
-                f"{row['swarm+bias']['detection_probability']:.2f} |"
-            )
+            steps = " | ".join(f"{row[k]['steps_to_detection']} ({row[k]['steps_ratio']})" for k in AFTER)
+            odds = " | ".join(f"{row[k]['detection_probability']:.2f}" for k in SCHEDULES)
+            line = f"| {name} | {row['uniform']['steps_to_detection']} | {steps} | {odds} |"
         else:
             row = table(name, args.shrink_seconds, args.swarm, args.bias)
             line = (

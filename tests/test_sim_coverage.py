@@ -38,6 +38,7 @@ def _calm_cluster(replicas: int) -> Execution:
         ("takeover_with_hole", 3),
         ("late_answer", 3),
         ("duplicate_vote", 5),
+        ("repeat_prepare", 3),
     ],
 )
 def test_each_tactic_reaches_its_interleaving_and_the_oracle_agrees(counter: str, replicas: int) -> None:

@@ -45,8 +45,9 @@ COUNTERS: dict[str, str] = {
     "crash_between_write_and_send": "a replica crashes right after a durable write, and a message of it is lost",
     "recovered_vote_differs": "a new leader recovers a vote whose value differs from its own vote in that slot",
     "takeover_with_hole": "a new leader's promises report votes above a slot none of them reported (to fill)",
-    "late_answer": "a proposer gets a Promise or Accepted for an earlier ballot of its own, after a new Prepare",
+    "late_answer": "a proposer still collecting promises (or votes in a slot) gets one for its own earlier ballot",
     "duplicate_vote": "a proposer gets the same Accepted twice at its current ballot (a duplicated message)",
+    "repeat_prepare": "an acceptor gets a Prepare again at the ballot it promised, after voting at that ballot",
 }
 """The dangerous interleavings counted, each with what counts as one."""
 
@@ -106,6 +107,10 @@ class Coverage:
         self.first_slots: dict[int, int] = {}
         """Replica -> the first slot of its latest Prepare."""
         """Replica -> the ballot of its latest Prepare (the one its proposer now stands or leads at)."""
+        self.proposing: dict[int, set[int]] = {}
+        """Leader -> the slots it has sent Accepts in at the ballot it claims."""
+        self.joined: dict[int, tuple[Ballot, bool]] = {}
+        """Acceptor -> the ballot it last joined, and whether it has voted at that ballot since."""
         self.votes_heard: set[tuple[int, MsgId]] = set()
         """(Proposer, Accepted id) pairs received at the proposer's current ballot."""
         self.epochs: dict[int, int] = {}
@@ -125,6 +130,7 @@ class Coverage:
             CatchUpReply: self._sent_reply,
         }
         self._received: dict[type[Any], Callable[[int, Receive], None]] = {
+            Prepare: self._received_prepare,
             Promise: self._received_promise,
             Accepted: self._received_accepted,
             Nack: self._received_higher,
@@ -204,16 +210,20 @@ class Coverage:
     # ------------------------------------------------------------------ leadership
 
     def _sent_claim(self, node: int, envelope: Envelope, _: MsgId) -> None:
-        ballot = envelope.msg.ballot  # type: ignore[union-attr]
-        if self.claims.get(node) == ballot:
-            return
-        if any(other != node for other in self.claims):
-            self.counts["competing_leaders"] += 1
-        self.claims[node] = ballot
-        self._takeover(node, ballot)
+        msg = envelope.msg
+        ballot = msg.ballot  # type: ignore[union-attr]
+        if self.claims.get(node) != ballot:
+            if any(other != node for other in self.claims):
+                self.counts["competing_leaders"] += 1
+            self.claims[node] = ballot
+            self.proposing[node] = set()
+            self._takeover(node, ballot)
+        if type(msg) is Accept:
+            self.proposing[node].add(msg.slot)
 
     def _sent_prepare(self, node: int, envelope: Envelope, _: MsgId) -> None:
         self.claims.pop(node, None)
+        self.proposing.pop(node, None)
         assert isinstance(envelope.msg, Prepare)
         self.promises[node] = (envelope.msg.ballot, {})
         self.ballots[node] = envelope.msg.ballot
@@ -231,6 +241,8 @@ class Coverage:
         promise = envelope.msg
         assert isinstance(promise, Promise)
         self._joined(node, promise.ballot)
+        if self.joined.get(node, (NULL_BALLOT,))[0] != promise.ballot:
+            self.joined[node] = (promise.ballot, False)
         if envelope.dst == node:  # our own acceptor's promise never crosses the network
             self._collect(node, node, promise)
         for leader, claim in self.claims.items():
@@ -251,6 +263,8 @@ class Coverage:
     def _sent_accepted(self, node: int, envelope: Envelope, _: MsgId) -> None:
         ballot = envelope.msg.ballot  # type: ignore[union-attr]
         self._joined(node, ballot)
+        if ballot >= self.joined.get(node, (NULL_BALLOT,))[0]:
+            self.joined[node] = (ballot, True)
         leaders = self.voted_leaders.setdefault(ballot.round, set())
         if envelope.dst not in leaders:
             leaders.add(envelope.dst)
@@ -268,6 +282,7 @@ class Coverage:
 
     def _crashed(self, node: int) -> None:
         self.claims.pop(node, None)
+        self.proposing.pop(node, None)
         self.promises.pop(node, None)
         self.ballots.pop(node, None)
         fresh = set(self.fresh.pop(node, ()))
@@ -276,14 +291,22 @@ class Coverage:
 
     # ------------------------------------------------------------------ takeovers
 
+    def _received_prepare(self, node: int, record: Receive) -> None:
+        if self.joined.get(node) == (record.envelope.msg.ballot, True):  # type: ignore[union-attr]
+            self.counts["repeat_prepare"] += 1
+
     def _received_promise(self, node: int, record: Receive) -> None:
         assert isinstance(record.envelope.msg, Promise)
-        self._late(node, record.envelope.msg.ballot)
+        if node in self.promises:  # still collecting for its current ballot
+            self._late(node, record.envelope.msg.ballot)
         self._collect(node, record.envelope.src, record.envelope.msg)
 
     def _received_accepted(self, node: int, record: Receive) -> None:
-        ballot = record.envelope.msg.ballot  # type: ignore[union-attr]
-        self._late(node, ballot)
+        msg = record.envelope.msg
+        assert isinstance(msg, Accepted)
+        ballot = msg.ballot
+        if msg.slot in self.proposing.get(node, ()):
+            self._late(node, ballot)
         if record.id is None or ballot != self.ballots.get(node):
             return
         if (node, record.id) in self.votes_heard:

@@ -40,7 +40,7 @@ LIVENESS_ROUNDS = 100
 QUIET_ROUNDS = 60
 """Fair rounds of the quiet period: time for an election (a few election timeouts) and a catch-up."""
 EPILOGUES = ("quiet", "quiesce")
-TACTIC_RATE = 0.005
+TACTIC_RATE = 0.01
 """Per step, the chance a biased schedule starts a tactic (tactics are a few dozen steps long)."""
 
 
@@ -86,6 +86,9 @@ class Mix:
     oneway: float = 0.3
     tactic: float = 0.0
     """Per step, the chance of a coverage-directed tactic (`impl.sim.tactics`; only with a `Coverage`)."""
+    finale: float = 0.0
+    """The chance the fault phase ends in one more tactic, whose outcome then meets the quiet period and
+    the final check untouched by later faults."""
 
     def churned(self, churn: float) -> Mix:
         """Crashes, splits and clock bursts `churn` times as often (more leader changes)."""
@@ -127,6 +130,7 @@ def schedule(
     mix: Mix | None = None,
     coverage: Coverage | None = None,
     allowed: Faults | None = None,
+    workload: Workload | None = None,
 ) -> Iterator[Step]:
     """An endless adversarial schedule: mostly deliveries and ticks, with the enabled faults mixed in.
     `churn` scales how often replicas crash, the network splits and clocks race ahead (leader changes).
@@ -135,7 +139,7 @@ def schedule(
     swarm run draws `faults` from it)."""
     mix = (mix or Mix()).churned(churn)
     n = sim.settings.replicas
-    workload = Workload()
+    workload = workload or Workload()
     crash, split, delay = mix.crash, mix.split, mix.delay
     submit, tick, message = mix.submit, mix.submit + mix.tick, mix.submit + mix.tick + mix.message
     total = message + mix.pause + crash + split + delay
@@ -368,17 +372,22 @@ def run(
     if swarm:
         mix, faults = Mix.swarm(random.Random(f"swarm/{settings.seed}"), faults)
     if bias:
-        mix = dataclasses.replace(mix, tactic=TACTIC_RATE)
+        mix = dataclasses.replace(mix, tactic=TACTIC_RATE, finale=1.0)
     if swarm or bias:
         execution.result.mix = {"faults": sorted(faults.enabled), **mix.to_json()}
+    work = Workload()
     adversary = reconfigurations(
-        settings, schedule(execution.sim, rng, faults, churn, mix, execution.coverage, allowed)
+        settings, schedule(execution.sim, rng, faults, churn, mix, execution.coverage, allowed, work)
     )
     for i in range(steps):
         if not execution.feed(next(adversary)):
             return execution.finish()
         if progress is not None and i % 256 == 0:
             progress(i)
+    if execution.coverage is not None and mix.tactic and rng.random() < mix.finale:
+        for step in tactic(execution.sim, rng, allowed, execution.coverage, work):
+            if not execution.feed(step):
+                return execution.finish()
     if quiet and not execution.feed({"action": "quiet", "rounds": QUIET_ROUNDS}):
         return execution.finish()
     bound = liveness_bound(execution.sim) if liveness_rounds is None else liveness_rounds

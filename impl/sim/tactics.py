@@ -63,6 +63,29 @@ def _role(sim: Simulator, r: int) -> Role | None:
     return replica.proposer.role if replica is not None else None
 
 
+def _round_seen(sim: Simulator, r: int) -> int:
+    """The round `r` would stand at next, less one: the highest it has seen or promised."""
+    replica = sim.replicas[r]
+    assert replica is not None
+    return max(replica.proposer.max_round, replica.acceptor.promise.round)
+
+
+def _freshest_follower(sim: Simulator, rng: random.Random) -> int | None:
+    """A live follower with the longest log, and of those one that has seen the highest round: a lagging
+    candidate would only collect catch-up replies and refusals instead of promises."""
+    followers = [r for r in _live(sim) if _role(sim, r) is Role.FOLLOWER]
+    if not followers:
+        return None
+
+    def fresh(r: int) -> tuple[int, int]:
+        replica = sim.replicas[r]
+        assert replica is not None
+        return replica.commit, _round_seen(sim, r)
+
+    top = max(map(fresh, followers))
+    return rng.choice([r for r in followers if fresh(r) == top])
+
+
 def _leader(sim: Simulator) -> int | None:
     """The live leader at the highest ballot, if any."""
     leaders = [
@@ -76,12 +99,14 @@ def _ticks(r: int, times: int) -> Iterator[Step]:
         yield {"action": "tick", "replica": r}
 
 
-def _deliver(sim: Simulator, wanted: Callable[[Envelope], bool], limit: int = BUDGET) -> Iterator[Step]:
+def _deliver(
+    sim: Simulator, wanted: Callable[[Envelope], bool], limit: int = BUDGET, held: frozenset[int] = frozenset()
+) -> Iterator[Step]:
     """Deliver the in-flight messages `wanted` picks, and those their deliveries send: newest first, so
-    the exchange a tactic drives is found at once however long the backlog."""
+    the exchange a tactic drives is found at once however long the backlog. Messages `held` stay in flight."""
     flight = sim.network.in_flight
     for _ in range(limit):
-        mid = next((m for m in reversed(flight) if wanted(flight[m])), None)
+        mid = next((m for m in reversed(flight) if m not in held and wanted(flight[m])), None)
         if mid is None:
             return
         yield {"action": "deliver", "msg": mid}
@@ -115,11 +140,16 @@ def _some_leader(sim: Simulator, rng: random.Random) -> Iterator[Step]:
 def _leader_and_others(
     sim: Simulator, rng: random.Random, settle: bool = False
 ) -> Generator[Step, None, tuple[int | None, list[int]]]:
-    """Elect someone if nobody leads (with `settle`, then deliver everything in flight): the leader, and
-    the other live replicas."""
+    """Elect someone if nobody leads (with `settle`, a calm moment follows: everything in flight is
+    delivered, the leader's heartbeats resend what is short of a quorum, and those are delivered too, so
+    its pipeline has room): the leader, and the other live replicas."""
     yield from _some_leader(sim, rng)
     if settle:
-        yield from _deliver(sim, lambda e: True)
+        yield from _deliver(sim, lambda e: True, 2 * BUDGET)
+        leader = _leader(sim)
+        if leader is not None:
+            yield from _ticks(leader, sim.settings.heartbeat_interval)
+            yield from _deliver(sim, lambda e: True, 2 * BUDGET)
     leader = _leader(sim)
     return leader, [r for r in _live(sim) if r != leader]
 
@@ -141,8 +171,7 @@ def _same_round(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverag
     rounds: dict[int, list[int]] = {}
     for r, replica in enumerate(sim.replicas):
         if replica is not None and replica.proposer.role is not Role.LEADER:
-            # the round it would stand at: above everything it has seen or promised
-            rounds.setdefault(max(replica.proposer.max_round, replica.acceptor.promise.round), []).append(r)
+            rounds.setdefault(_round_seen(sim, r), []).append(r)
     pairs = [group for group in rounds.values() if len(group) > 1]
     if not pairs:
         return
@@ -253,10 +282,9 @@ def _hole(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, wor
 def _late_answers(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
     """A follower stands; its promises are held while its clock runs out again and it stands once more;
     then the old ballot's promises arrive."""
-    followers = [r for r in _live(sim) if _role(sim, r) is Role.FOLLOWER]
-    if not followers:
+    r = _freshest_follower(sim, rng)
+    if r is None:
         return
-    r = rng.choice(followers)
     yield from _campaign(sim, r, frozenset(range(sim.settings.replicas)))  # its Prepares stay in flight
     replica = sim.replicas[r]
     if replica is None or _role(sim, r) is not Role.CANDIDATE:
@@ -269,6 +297,7 @@ def _late_answers(sim: Simulator, rng: random.Random, faults: Faults, cov: Cover
             break
         yield {"action": "tick", "replica": r}
     yield from _deliver(sim, lambda e: type(e.msg) is Promise and e.dst == r and e.msg.ballot == first)
+    yield work.submit(r)  # a client's command: whatever it now leads (or not) at, it proposes
 
 
 def _duplicate_votes(
@@ -291,6 +320,27 @@ def _duplicate_votes(
     yield from _deliver(sim, lambda e: type(e.msg) is Accepted and e.src == voter and e.dst == leader)
 
 
+def _stale_prepare(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """A candidate's Prepare is duplicated and one copy lags far behind (a link that retransmits, a route
+    that changes): the election completes, the new leader's Accepts are voted for, and only then does the
+    stale copy reach its acceptor."""
+    if "dup" not in faults:
+        return
+    r, everyone = _freshest_follower(sim, rng), frozenset(range(sim.settings.replicas))
+    if r is None:
+        return
+    yield from _campaign(sim, r, everyone)  # its Prepares stay in flight
+    prepares = [m for m, e in sim.network.in_flight.items() if type(e.msg) is Prepare and e.src == r and e.dst != r]
+    if _role(sim, r) is not Role.CANDIDATE or not prepares:
+        return
+    yield {"action": "duplicate", "msg": rng.choice(prepares)}
+    held = frozenset({sim.network.next_id - 1})
+    yield from _deliver(sim, partial(_election, r, everyone), held=held)
+    yield work.submit(r)
+    yield from _deliver(sim, lambda e: type(e.msg) in (Accept, Accepted) and r in (e.src, e.dst), held=held)
+    yield from _deliver(sim, lambda e: True, 1, held=frozenset(sim.network.in_flight) - held)
+
+
 TACTICS: dict[str, Tactic] = {
     "competing_leaders": _depose,
     "deposed_with_accepts_in_flight": _depose,
@@ -302,13 +352,21 @@ TACTICS: dict[str, Tactic] = {
     "takeover_with_hole": _hole,
     "late_answer": _late_answers,
     "duplicate_vote": _duplicate_votes,
+    "repeat_prepare": _stale_prepare,
 }
 """Each counter's tactic (`impl.sim.coverage.COUNTERS` names them all)."""
 
 
 def tactic(sim: Simulator, rng: random.Random, faults: Faults, coverage: Coverage, work: Workload) -> Iterator[Step]:
-    """The steps of one tactic, for a counter drawn with weight 1/(1 + count)²."""
+    """The steps of one tactic, for a counter drawn with weight 1/(1 + count)². The cluster is made whole
+    first (the partition heals, crashed replicas restart): a tactic drives one exchange among replicas,
+    which a cut or a dead quorum would swallow halfway."""
     names = list(TACTICS)
     weights = [1 / (1 + coverage.counts[name]) ** 2 for name in names]
     name = rng.choices(names, weights)[0]
+    if sim.network.side is not None:
+        yield {"action": "heal"}
+    for r, replica in enumerate(sim.replicas):
+        if replica is None:
+            yield {"action": "restart", "replica": r}
     yield from TACTICS[name](sim, rng, faults, coverage, work)
