@@ -6,7 +6,8 @@ phase 1 once for the log as in Multi-Paxos, (re-)proposes in the slots its promi
 the coordinator's recovery rule of `spec/fastpaxos.py` (`fastpaxos.recoverable`, called here, not
 restated), proposes the commands forwarded to it while it stood, and then sends `AnyFrom(ballot, slot)`:
 every acceptor that has not promised higher now votes for each client command it receives — a client's
-`Propose`, or a client submitting to it, its gateway, which relays it to the others as a `Propose` — in its
+`Propose` (`propose`: the service's client sends each command to every acceptor itself), or a client
+submitting to it, its gateway, which relays it to the others as a `Propose` — in its
 lowest slot from there on where it has not voted at that ballot, and sends the vote to every replica. Every
 replica learns a slot when a fast quorum voted one value there at one fast ballot: two message delays from
 the client, against three to the leader (four to every replica) in classic Multi-Paxos.
@@ -15,7 +16,8 @@ Collisions: acceptors that receive two commands in different orders put them in 
 leader sees it in its tally (no value can still reach a fast quorum) or, for slots left short by lost
 messages, when the commit point has not moved for two heartbeats; it falls back to a classic ballot (the
 next odd round) whose phase 1 reports the fast votes, proposes in each slot what the recovery rule allows
-(a collided command when it is free to choose, so none is lost), and runs classic for `CLASSIC_SLOTS` new
+(a collided command when it is free to choose; the other collided commands go to new slots, so none is
+lost), and runs classic for `CLASSIC_SLOTS` new
 slots (doubling with each collision in a row: under contention the fast path only costs recoveries) before
 it stands at a fast ballot again. An acceptor that promised a fast ballot whose AnyFrom has not arrived
 holds its clients' commands until it does; one with no fast ballot open forwards them to the leader, as
