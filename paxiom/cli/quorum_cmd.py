@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from paxiom.cli.output import console, emit_json, err_console, finish, json_option, user_errors
-from paxiom.cluster.certify import Outcome
+from paxiom.cluster.certify import Z3, Outcome
 from paxiom.cluster.check import Report, check, variants
 from paxiom.cluster.config import load_cluster
 from paxiom.cluster.runs import Run
@@ -59,7 +59,8 @@ def quorum() -> None:
 
 @quorum.command(
     "check",
-    help="Decide with Z3 every intersection condition FILE needs; on failure show the smallest violating "
+    help="Decide every intersection condition FILE needs (exactly on read-once trees of two families, else "
+    "with Z3); on failure show the smallest violating "
     "quorums and a replayed spec run choosing two values; on success the fault tolerance.\n\n"
     "With --transition OLD NEW (and no FILE): whether changing OLD's configuration to NEW's is safe under "
     "the α-window reconfiguration protocol (spec/reconfig.py); node names match across the files.\n\n"
@@ -115,6 +116,11 @@ def check_cmd(
     finish(report.safe)
 
 
+def decider(outcome: Outcome) -> str:
+    """Who decided a condition, as the subject of a sentence."""
+    return "Z3 proved" if outcome.method == Z3 else "the exact procedure over the read-once tree decided"
+
+
 def claim(families: tuple[str, ...]) -> str:
     """The condition as a sentence: 'any phase1 quorum and any two fast quorums share a node'."""
     counts = {f: families.count(f) for f in families}
@@ -147,8 +153,10 @@ def _print(report: Report, written: Path | None, asked: Path | None) -> None:
             verb = "fails" if len(failed) == 1 else "fail"
             console.print(f"  [red]unsafe[/] for {escape(variant)}: {', '.join(failed)} {verb}")
     if report.safe:
-        proven = "; ".join(claim(o.condition.families) for o in report.outcomes if o.condition.needed)
-        console.print(f"[bold green]SAFE[/]: Z3 proved that {proven}.")
+        proven = "; ".join(
+            f"{decider(o)} that {claim(o.condition.families)}" for o in report.outcomes if o.condition.needed
+        )
+        console.print(f"[bold green]SAFE[/]: {proven}.")
     else:
         _print_unsafe(report, written, asked)
     _print_tolerance(report)
@@ -227,7 +235,7 @@ def brief(names: list[str], limit: int = 8) -> str:
 
 def intersection_table(outcomes: list[Outcome], names: Callable[[int], list[str]]) -> Table:
     """Each decided condition as a row, with its violating quorums (shared by the file and transition checks)."""
-    table = Table("condition", "needed", "verdict", "seconds", "violating quorums", title="Intersection (Z3)")
+    table = Table("condition", "needed", "verdict", "by", "seconds", "violating quorums", title="Intersection")
     for o in outcomes:
         cex = o.counterexample
         quorums = (
@@ -237,8 +245,9 @@ def intersection_table(outcomes: list[Outcome], names: Callable[[int], list[str]
             + (" (smallest)" if cex.minimum else " (minimal)")
         )
         verdict = "[green]holds[/]" if o.holds else "[red]fails[/]"
+        by = "Z3" if o.method == Z3 else "exact"
         table.add_row(
-            o.condition.name, "yes" if o.condition.needed else "no", verdict, f"{o.seconds:.3f}", escape(quorums)
+            o.condition.name, "yes" if o.condition.needed else "no", verdict, by, f"{o.seconds:.3f}", escape(quorums)
         )
     return table
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import z3
 
+from paxiom.cluster import disjoint
 from paxiom.cluster.expr import Expr, Leaf, support
 
 MINIMISE_SECONDS = 5.0
@@ -25,6 +26,8 @@ UNUSED = "0"
 """The term standing for a node no formula of the problem mentions."""
 EARLIEST_NODES = 32
 """Up to this many nodes, a smallest counterexample is also made to use the file's earliest nodes."""
+Z3 = "Z3"
+EXACT = "exact procedure (dynamic program over the read-once tree)"
 
 
 def new_solver() -> z3.Solver:
@@ -111,6 +114,8 @@ class Outcome:
     condition: Condition
     counterexample: Counterexample | None
     seconds: float
+    method: str = Z3
+    """Who decided it: Z3 (a proof of unsatisfiability), or EXACT on one read-once tree of two families."""
 
     @property
     def holds(self) -> bool:
@@ -124,6 +129,7 @@ class Outcome:
             "needed": self.condition.needed,
             **({} if why is None else {"why": why}),
             "holds": self.holds,
+            "method": self.method,
             "seconds": round(self.seconds, 4),
             "counterexample": None
             if cex is None
@@ -161,8 +167,30 @@ def shrink(expr: Expr, mask: int, n: int) -> int:
 
 
 def decide(condition: Condition, families: dict[str, Expr], n: int) -> Outcome:
-    """Decide `condition`; on violation, return the violating quorums with the fewest nodes Z3 can find."""
+    """Decide `condition`: exactly on one read-once tree of two families (`disjoint`), else by Z3."""
     started = time.perf_counter()
+    exprs = [families[fam] for fam in condition.families]
+    if len(exprs) == 2:
+        try:
+            found = disjoint.smallest_disjoint(exprs[0], exprs[1])
+        except disjoint.NotApplicable:
+            pass
+        else:
+            if found is None:
+                return Outcome(condition, None, time.perf_counter() - started, EXACT)
+            masks = list(found)
+            if n <= EARLIEST_NODES:  # the same tie-break among smallest violations as the Z3 path
+                solver, vectors = _disjoint(exprs, n)
+                solver.check()
+                masks = _earliest(solver, vectors, exprs, masks, n)
+            cex = Counterexample(tuple(zip(condition.families, masks, strict=True)), True)
+            return Outcome(condition, cex, time.perf_counter() - started, EXACT)
+    return decide_z3(condition, families, n, started)
+
+
+def decide_z3(condition: Condition, families: dict[str, Expr], n: int, started: float | None = None) -> Outcome:
+    """Decide `condition` with Z3; on violation, the violating quorums with the fewest nodes Z3 can find."""
+    started = time.perf_counter() if started is None else started
     exprs = [families[fam] for fam in condition.families]
     everyone = (1 << n) - 1
     if len(exprs) == 2:
