@@ -7,6 +7,7 @@ check` over the run; and a fast bug run through the service is objected to by th
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -19,6 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_service_cluster import eventually, log_tails, summary_of
+from test_service_inprocess import until
 
 from paxiom.campaign.workload import Workload
 from paxiom.cli.main import main
@@ -31,9 +33,11 @@ from paxiom.impl import observe
 from paxiom.impl.config import UnsafeQuorums
 from paxiom.impl.fast.replica import is_fast
 from paxiom.impl.messages import Prepare
+from paxiom.impl.proposer import Role
 from paxiom.lin.history import write_jsonl
 from paxiom.node import kvstore as kv
 from paxiom.node.clusterfile import ServiceCluster, certify, load_service_cluster, parse_service_cluster
+from paxiom.node.server import Node, NodeOptions
 from paxiom.node.supervisor import CLIENT, NODE_COMMAND, Supervisor, prepare, wait_ready
 
 pytestmark = pytest.mark.timeout(150)
@@ -109,23 +113,27 @@ async def retried(sc: ServiceCluster) -> list[kv.KVResult]:
     return answers
 
 
+def traces(trace: Path) -> list[list[observe.Record]]:
+    """Each node's records, in its file's order."""
+    files = sorted(trace.glob("*.jsonl"))
+    return [[observe.from_json(json.loads(line)) for line in file.read_text().splitlines()] for file in files]
+
+
 def prepares(trace: Path) -> list[Prepare]:
-    found = []
-    for file in sorted(trace.glob("*.jsonl")):
-        for line in file.read_text().splitlines():
-            record = observe.from_json(json.loads(line))
-            if isinstance(record, observe.Sent) and isinstance(record.envelope.msg, Prepare):
-                found.append(record.envelope.msg)
-    return found
+    return [
+        r.envelope.msg
+        for records in traces(trace)
+        for r in records
+        if isinstance(r, observe.Sent) and isinstance(r.envelope.msg, Prepare)
+    ]
 
 
 def direct_votes(trace: Path) -> int:
     """Commands a node took straight from a client while not leading: the fast path."""
     taken = 0
-    for file in sorted(trace.glob("*.jsonl")):
+    for records in traces(trace):
         leading = False
-        for line in file.read_text().splitlines():
-            record = observe.from_json(json.loads(line))
+        for record in records:
             if isinstance(record, observe.Sent) and isinstance(record.envelope.msg, Prepare):
                 leading = True  # (an upper bound on leading: a candidate may lose, which only lowers the count)
             elif isinstance(record, observe.Start):
@@ -244,3 +252,31 @@ def test_the_client_of_a_fast_cluster_file_takes_the_fast_path(tmp_path: Path) -
 
     assert asyncio.run(fast_of(fast_cluster(tmp_path / "fast")))
     assert not asyncio.run(fast_of(prepare(tmp_path / "classic", 3)))
+
+
+def test_a_fast_client_of_a_classic_cluster_is_served_by_the_leader_alone(tmp_path: Path) -> None:
+    """Sent straight to every node of a classic cluster, a command is taken by the leader only
+    (`Replica.propose`; the others answer not_leader, submitting nothing): applied once per request."""
+    path = prepare(tmp_path, 3, tuning=TUNING)
+    sc = dataclasses.replace(load_service_cluster(path), metrics={})
+
+    async def scenario() -> list[observe.Submit]:
+        trace = tmp_path / "trace"
+        nodes = [Node(sc, NodeOptions(path, name, tmp_path / "data" / name, trace_dir=trace)) for name in sc.nodes]
+        try:
+            for node in nodes:
+                await node.start()
+            await until(lambda: any(n.host.replica.role is Role.LEADER for n in nodes), 20, "a leader")
+            async with AsyncClient(sc.clients, client_tls(sc, CLIENT), timeout=10, fast=True) as client:
+                for i in range(5):
+                    await client.put(f"k{i}", b"v")
+                assert await client.get("k4") == b"v"
+        finally:
+            for node in nodes:
+                await node.stop()
+        return [r for records in traces(trace) for r in records if isinstance(r, observe.Submit)]
+
+    submits = asyncio.run(asyncio.wait_for(scenario(), 60))
+    taken = [s for s in submits if s.direct and s.accepted]
+    assert len(taken) >= 6 and len({s.node for s in taken}) == 1  # one node, the leader, took each request
+    assert len([s for s in submits if s.direct and not s.accepted]) >= 2 * 6  # the others submitted nothing
