@@ -9,13 +9,12 @@ The first of four exact methods that applies answers:
   x·ℓ at most (ℓ its load: its constraints scale with its usage). A gate needing K of its arguments
   therefore has load min max_j x_j·ℓ_j over 0 <= x_j <= 1, Σ x_j = K: water-filling, x_j = min(1, t/ℓ_j)
   with the least t whose x sum to K (symmetric trees: Π K/m over the levels, Naor and Wool's composition);
-* for other read-once formulas (weighted votes of unequal weights) a compact linear program:
-  one variable per gate and node, its usage (the probability that a quorum uses it), with the root used
-  always and each node's usage at most the load. Because the branches share no node, a strategy is fixed
-  by how each gate, when used, spreads over its arguments: a unit-weight gate's arguments' usages lie in
-  [0, u] and sum to at least K·u (the hull of the K-subsets), a weighted gate's are the take-flows of a
-  path through its knapsack table (a network flow, so integral: paths are the subsets weighing >= K).
-  Size linear in the nodes (times the distinct weights a weighted gate needs), solved by HiGHS;
+* for other read-once formulas (weighted votes of unequal weights) the same composition, with a compact
+  linear program for each distinct weighted gate: min max_j x_j·ℓ_j over its arguments' usages x_j (the
+  probability that a quorum uses argument j), which are the take-flows of a path through the gate's
+  knapsack table (a network flow, so integral: paths are the argument sets weighing >= K). Equal zones
+  are one program; each is linear in the gate's arguments (times the distinct weights it needs), solved
+  by HiGHS;
 * read-once formulas whose weighted tables are too large for that, by column generation: the LP over a
   few quorums, whose dual prices y (a distribution over nodes) ask for the quorum Q minimising y(Q),
   found bottom-up exactly; min y(Q) is a lower bound and the LP's value an upper bound, and we stop
@@ -92,13 +91,19 @@ def closed_form_load(expr: Expr) -> Fraction | None:
 def _tree_load(expr: Expr) -> Fraction | None:
     if isinstance(expr, Leaf):
         return Fraction(1)
-    capped = {min(w, expr.threshold) for w in expr.weights}
-    if len(capped) != 1:
+    need = alike_need(expr)
+    if need is None:
         return None
     loads = [_tree_load(arg) for arg in expr.args]
     if any(ld is None for ld in loads):
         return None
-    return water_level([ld for ld in loads if ld is not None], -(-expr.threshold // capped.pop()))
+    return water_level([ld for ld in loads if ld is not None], need)
+
+
+def alike_need(gate: Gate) -> int | None:
+    """How many arguments the gate needs when it weighs them alike (weights capped at its threshold)."""
+    capped = {min(w, gate.threshold) for w in gate.weights}
+    return -(-gate.threshold // capped.pop()) if len(capped) == 1 else None
 
 
 def water_level(loads: Sequence[Fraction], need: int) -> Fraction:
@@ -119,31 +124,48 @@ def water_level(loads: Sequence[Fraction], need: int) -> Fraction:
 
 
 def compact_load(expr: Expr, linprog: Any) -> Load | None:
-    """The usage LP of a read-once expression (see the module's docstring); None when its weighted gates'
-    tables would exceed FLOW_CELLS states, or the expression is not read-once."""
+    """The load of a read-once expression composed gate by gate (see the module's docstring); None when a
+    weighted gate's table would exceed FLOW_CELLS states, or the expression is not read-once."""
     if not read_once(expr):
         return None
-    program = _UsageProgram()
-    root = program.variable()
-    program.row([(root, 1.0)], "=", 1.0)
-    pending = [(expr, root)]
-    while pending:
-        node, used = pending.pop()
+    solved: dict[tuple[object, ...], float | None] = {}
+    largest = ""
+    by_lp = 0
+
+    def load_of(node: Expr) -> float | None:
+        nonlocal largest, by_lp
         if isinstance(node, Leaf):
-            program.row([(used, 1.0), (LOAD, -1.0)], "<=")
-            continue
-        args = [program.variable() for _ in node.args]
-        if not program.spread(used, args, node.weights, node.threshold):
-            return None
-        pending += zip(node.args, args, strict=True)
-    value = program.solve(linprog)
-    return Load(value, f"compact linear program ({program.size()}), solved by {SOLVER}")
+            return 1.0
+        loads = [load_of(arg) for arg in node.args]
+        key = (node.threshold, node.weights, tuple(loads))
+        if key not in solved:  # equal zones are solved once
+            known = [ld for ld in loads if ld is not None]
+            need = alike_need(node)
+            if len(known) < len(loads):
+                solved[key] = None
+            elif need is not None:
+                solved[key] = float(water_level([Fraction(ld) for ld in known], need))
+            else:
+                program = _UsageProgram()
+                solved[key] = program.gate(known, node.weights, node.threshold, linprog)
+                by_lp += 1
+                largest = program.size()
+        return solved[key]
+
+    value = load_of(expr)
+    if value is None:
+        return None
+    return Load(
+        value,
+        f"compact linear programs, one per distinct weighted gate over its arguments' loads ({by_lp:,} solved, "
+        f"the last {largest}), solved by {SOLVER}",
+    )
 
 
 LOAD = 0
 """The LP variable holding the load: the objective, and every node's usage is at most it."""
 FLOW_CELLS = 200_000
-"""Most knapsack-table states the compact LP gives its weighted gates, over the whole expression."""
+"""Most knapsack-table states the compact LP gives one weighted gate."""
 
 
 class _UsageProgram:
@@ -168,6 +190,19 @@ class _UsageProgram:
             cols.append(col)
             values.append(value)
         rhss.append(rhs)
+
+    def gate(self, loads: Sequence[float], weights: Sequence[int], threshold: int, linprog: Any) -> float | None:
+        """The load of a gate whose arguments have loads `loads`: an argument used with probability x
+        loads its nodes x·ℓ at most (read-once: its own best strategy, scaled), so the least over
+        mixtures x of argument sets weighing >= `threshold` of max x_j·ℓ_j. None past FLOW_CELLS."""
+        used = self.variable()
+        self.row([(used, 1.0)], "=", 1.0)
+        args = [self.variable() for _ in loads]
+        if not self.spread(used, args, weights, threshold):
+            return None
+        for arg, ld in zip(args, loads, strict=True):
+            self.row([(arg, ld), (LOAD, -1.0)], "<=")
+        return self.solve(linprog)
 
     def spread(self, used: int, args: Sequence[int], weights: Sequence[int], threshold: int) -> bool:
         """Rows making `args`' usages a mixture, scaled by the gate's usage `used`, of the argument sets
