@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from paxiom.explorer.search import CHUNK, Chunk, Expander, Search
@@ -49,7 +50,10 @@ def chunks(search: Search, workers: int) -> Iterator[Chunk]:
     global _level
     _level = (search.expander, search.frontier, search.visited)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            yield from pool.imap(_expand, bounds(n, workers))
+        # An executor rather than multiprocessing.Pool: Pool.terminate on leaving its `with` was seen to
+        # deadlock (its task handler waiting on the input queue's lock for workers already gone). The
+        # executor's map cancels what is not started when the consumer stops early, and its exit waits.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from pool.map(_expand, bounds(n, workers))
     finally:
         _level = None
