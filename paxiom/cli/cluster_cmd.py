@@ -64,9 +64,9 @@ def init(
     if mains is not None:
         if out is None:
             raise PaxiomError("give --out (the directory the local cluster is laid out in)")
-        from paxiom.node.supervisor import prepare
+        from paxiom.node.supervisor import CLUSTER_FILE, prepare
 
-        if (out / "cluster.toml").exists():
+        if (out / CLUSTER_FILE).exists():
             raise PaxiomError("already holds a cluster file; `paxiom cluster up --dir` runs it", where=str(out))
         cluster_file = prepare(
             out,
