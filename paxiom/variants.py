@@ -11,6 +11,8 @@ AnyModel = paxos.PaxosModel | multipaxos.MultiPaxosModel | reconfig.ReconfigMode
 VARIANTS = ("paxos", "multipaxos", "fastpaxos", "reconfig", "cheap")
 SIMULATED = ("multipaxos", "fastpaxos", "reconfig", "cheap")
 """The variants the implementation runs (`paxiom sim --variant`), each judged by its spec's oracle."""
+SERVICE = ("multipaxos", "fastpaxos", "cheap")
+"""The variants the service runs as `paxiom node` processes (`paxiom cluster up`, `paxiom campaign --variant`)."""
 
 
 def build_model(

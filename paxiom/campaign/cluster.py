@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import random
 import signal
@@ -26,12 +27,29 @@ from paxiom.impl.mutants import MUTANTS as CORE_MUTANTS
 from paxiom.node.clusterfile import Address, render
 from paxiom.node.storage_mutants import MUTANTS as STORAGE_MUTANTS
 from paxiom.node.supervisor import NODE_COMMAND, Supervisor, prepare, statuses, summarise
+from paxiom.variants import SERVICE
 
 TUNING = {"tick_ms": 10, "election_timeout": 30, "heartbeat_interval": 5, "snapshot_interval": 100}
 """Elections within about half a second, and snapshots often enough that runs compact and restore."""
-SERVICE_CORE_MUTANTS = tuple(name for name, info in CORE_MUTANTS.items() if info.variant == "multipaxos")
-"""The catalogue's bugs of the core a node runs (Multi-Paxos); the other variants' are the simulator's."""
+SERVICE_CORE_MUTANTS = tuple(name for name, info in CORE_MUTANTS.items() if info.variant in SERVICE)
+"""The catalogue's bugs of the cores a node runs (Multi-, Fast and Cheap Paxos); reconfig's are the simulator's."""
 MUTANTS = (*STORAGE_MUTANTS, *SERVICE_CORE_MUTANTS)
+
+
+def mutants_of(variant: str) -> tuple[str, ...]:
+    """The bugs a node of a `variant` cluster can carry: every storage bug, and its own core's."""
+    return (*STORAGE_MUTANTS, *(m for m in SERVICE_CORE_MUTANTS if CORE_MUTANTS[m].variant == variant))
+
+
+def layout(variant: str, n: int) -> tuple[int | None, int]:
+    """`prepare`'s (and `render`'s) `fast` and `auxiliaries` for a `variant` cluster of `n` nodes, as `cluster
+    up --fast K` and `cluster up --mains M --auxiliaries A` take them: fast quorums of ceil(3n/4) (the
+    smallest two of which meet every majority), or a majority of mains and the rest auxiliaries."""
+    if variant not in SERVICE:
+        raise PaxiomError(f"the service runs no {variant!r} (variants: {', '.join(SERVICE)})")
+    if variant == "fastpaxos":
+        return math.ceil(3 * n / 4), 0
+    return None, (n - (n // 2 + 1) if variant == "cheap" else 0)
 
 
 def prelude(mutant: str | None) -> str:
@@ -83,9 +101,13 @@ class CampaignSupervisor(Supervisor):
 
 
 class CampaignCluster:
-    def __init__(self, root: Path, n: int, rng: random.Random, mutant: str | None = None) -> None:
+    def __init__(
+        self, root: Path, n: int, rng: random.Random, mutant: str | None = None, variant: str = "multipaxos"
+    ) -> None:
         self.root = root
-        self.path = prepare(root / "cluster", n, cluster_id="campaign", tuning=TUNING)
+        self.fast, self.auxiliaries = layout(variant, n)
+        self.path = prepare(root / "cluster", n, cluster_id="campaign", tuning=TUNING, fast=self.fast,
+                            auxiliaries=self.auxiliaries)  # fmt: skip
         self.trace_dir = root / "trace"
         self.supervisor = CampaignSupervisor(self.path, self.trace_dir, mutant)
         self.sc = self.supervisor.sc
@@ -117,7 +139,7 @@ class CampaignCluster:
                 for peer, a in self.sc.peers.items()
             }
             text = render(self.nodes, peers, self.sc.clients, {}, cluster_id=self.sc.cluster_id, tls_dir="../tls",
-                          tuning=TUNING)  # fmt: skip
+                          tuning=TUNING, fast=self.fast, auxiliaries=self.auxiliaries)  # fmt: skip
             self.supervisor.node_file(node).write_text(text, encoding="utf-8")
         self.supervisor.start_all()
         deadline = time.monotonic() + ready_timeout

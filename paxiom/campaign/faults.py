@@ -24,6 +24,7 @@ from paxiom.errors import PaxiomError
 from paxiom.faultplan import Window, all_links, describe, plan_partition
 from paxiom.node.powerloss import power_loss
 from paxiom.node.reconfigure import propose
+from paxiom.variants import SERVICE
 
 SCHEDULE_FORMAT = "paxiom-campaign-schedule/1"
 Params = dict[str, Any]
@@ -55,6 +56,9 @@ class FaultKind:
     hold: tuple[float, float] = (0.8, 2.0)
     minority: bool = True
     """Leaves a majority able to serve (its window counts towards the availability figure)."""
+    variants: tuple[str, ...] = SERVICE
+    """The service variants it applies to; `why_only` says why not to the others."""
+    why_only: str = ""
 
 
 async def _resolve(ctx: Context, params: Params) -> str:
@@ -165,6 +169,20 @@ async def _pause(ctx: Context, params: Params) -> None:
 
 async def _resume(ctx: Context, params: Params) -> None:
     ctx.cluster.signal(params["node"], signal.SIGCONT)
+
+
+async def _retire(ctx: Context, params: Params) -> None:
+    """Cheap Paxos: kill -9 a main that does not lead, long enough for the leader to suspect it and retire it
+    through the auxiliaries; the heal restarts it."""
+    cluster = ctx.cluster
+    if "node" not in params:
+        leader = await cluster.leader()
+        mains = [n for n in cluster.nodes if n not in cluster.sc.auxiliaries and n != leader and cluster.running(n)]
+        if not mains:
+            params["nodes"] = []  # every other main is down already: nothing to retire
+            return
+        params["node"] = ctx.rng.choice(mains)
+    await cluster.kill(params["node"])
 
 
 # --- network faults -------------------------------------------------------------------------------------------
@@ -302,16 +320,32 @@ KINDS: dict[str, FaultKind] = {
         FaultKind("hostile", "strangers without a valid certificate, and garbage frames from a peer holding a "
                   "real node certificate", _plan_hostile, _hostile, _calm, hold=(1.0, 2.5)),
         FaultKind("reconfigure", "change the quorums through the log (certified, as paxiom cluster reconfigure "
-                  "does) while serving, and back", _plan_reconfigure, _reconfigure, _reconfigure_back, hold=(1.0, 2.5)),
+                  "does) while serving, and back", _plan_reconfigure, _reconfigure, _reconfigure_back, hold=(1.0, 2.5),
+                  variants=("multipaxos",),
+                  why_only="the Fast Paxos core runs no configuration commands (a fast cluster does not reconfigure), "
+                  "and after an operator's change a Cheap cluster leaves configuration 0: no failed main is retired "
+                  "then, and spec/cheap.py, which judges its traces, has no such configuration (docs/cheap.md)"),
+        FaultKind("retire", "kill -9 a main that does not lead for 1.5-3 s, so that the leader retires it through "
+                  "the auxiliary (Cheap Paxos); then restart it", lambda rng, nodes: {}, _retire, _restart,
+                  hold=(1.5, 3.0), variants=("cheap",),
+                  why_only="only a Cheap Paxos cluster has auxiliaries to retire a main through"),
     )
 }  # fmt: skip
 
 
-def parse_kinds(text: str) -> list[str]:
+def kinds_of(variant: str) -> list[str]:
+    """The fault kinds that apply to a `variant` cluster."""
+    return [name for name, kind in KINDS.items() if variant in kind.variants]
+
+
+def parse_kinds(text: str, variant: str = "multipaxos") -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in KINDS]
     if unknown or not names:
         raise PaxiomError(f"unknown fault {', '.join(unknown) or '(none)'} (known: {', '.join(KINDS)})")
+    for name in names:
+        if variant not in KINDS[name].variants:
+            raise PaxiomError(f"fault {name} does not apply to {variant}: {KINDS[name].why_only}")
     return list(dict.fromkeys(names))
 
 
@@ -364,4 +398,4 @@ def load(path: Path, nodes: list[str]) -> tuple[int, list[Params]]:
     return seed, sorted(steps, key=lambda s: (float(s["at"]), s["op"] == "start"))
 
 
-__all__ = ["KINDS", "Context", "describe", "dump", "load", "parse_kinds", "plan"]
+__all__ = ["KINDS", "Context", "describe", "dump", "kinds_of", "load", "parse_kinds", "plan"]

@@ -12,6 +12,7 @@ from typing import Any
 
 from paxiom.errors import PaxiomError
 from paxiom.impl import observe, tracecheck
+from paxiom.impl.reconfig import switch_of
 from paxiom.lin.check import Result, check
 from paxiom.lin.history import Event, Operation, pair
 from paxiom.lin.timeline import render
@@ -60,8 +61,10 @@ def _written(op: Operation) -> Any:
     return op.value[1] if op.f == "cas" else op.value
 
 
-def applied_agreement(trace_dir: Path) -> tuple[int, list[str]]:
-    """Slots applied by several nodes (or incarnations) with different values, from the Applied records."""
+def applied_agreement(trace_dir: Path) -> tuple[int, int, list[str]]:
+    """Slots applied by several nodes (or incarnations) with different values, from the Applied records; also
+    how many configurations were switched to (Cheap Paxos: a main's retirements; each fills α slots with
+    copies of its command, so slots are not counted)."""
     by_slot: dict[int, dict[Any, list[str]]] = defaultdict(lambda: defaultdict(list))
     for path in sorted(trace_dir.glob("*.jsonl")):
         with path.open(encoding="utf-8") as file:
@@ -76,7 +79,8 @@ def applied_agreement(trace_dir: Path) -> tuple[int, list[str]]:
         for slot, vs in sorted(by_slot.items())
         if len(vs) > 1
     ]
-    return len(by_slot), problems
+    switches = {v[0].op for vs in by_slot.values() for v in vs if switch_of(v) is not None}
+    return len(by_slot), len(switches), problems
 
 
 def refinement(trace_dir: Path) -> tuple[dict[str, Any], str | None]:

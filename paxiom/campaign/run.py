@@ -19,7 +19,7 @@ from typing import Any
 
 from paxiom.campaign import judge
 from paxiom.campaign.cluster import CampaignCluster
-from paxiom.campaign.faults import KINDS, Context, describe, dump, plan
+from paxiom.campaign.faults import KINDS, Context, describe, dump, kinds_of, plan
 from paxiom.campaign.hostile import Attacker
 from paxiom.campaign.workload import Workload
 from paxiom.client.cluster import client_tls
@@ -34,11 +34,14 @@ class RunSpec:
     seed: int
     nodes: int = 3
     duration: float = 10.0
-    faults: tuple[str, ...] = tuple(KINDS)
+    faults: tuple[str, ...] | None = None
+    """None: every kind that applies to the variant."""
     mutant: str | None = None
     schedule: list[dict[str, Any]] | None = None
     """Replay these steps instead of planning from the seed."""
     workers: int = 5
+    variant: str = "multipaxos"
+    """The service variant the cluster runs (`paxiom.variants.SERVICE`), laid out as `cluster up` does."""
 
 
 @dataclass
@@ -88,13 +91,15 @@ async def run_one(spec: RunSpec, directory: Path, foreign: Path) -> RunReport:
     rng = random.Random(spec.seed)
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    cluster = CampaignCluster(directory, spec.nodes, random.Random(rng.randrange(1 << 32)), spec.mutant)
-    steps = spec.schedule if spec.schedule is not None else plan(spec.faults, cluster.nodes, rng, spec.duration)
+    cluster = CampaignCluster(directory, spec.nodes, random.Random(rng.randrange(1 << 32)), spec.mutant, spec.variant)
+    kinds = spec.faults if spec.faults is not None else kinds_of(spec.variant)
+    steps = spec.schedule if spec.schedule is not None else plan(kinds, cluster.nodes, rng, spec.duration)
     report = RunReport(spec.seed, str(directory), ok=False)
     attacker = Attacker(cluster.root / "cluster" / "tls", foreign, cluster.sc.cluster_id, random.Random(spec.seed))
     ctx = Context(cluster, attacker, rng)
     context = client_tls(cluster.sc, "admin")
-    workload = Workload(dict(cluster.sc.clients), context, random.Random(rng.randrange(1 << 32)), workers=spec.workers)
+    workload = Workload(dict(cluster.sc.clients), context, random.Random(rng.randrange(1 << 32)), workers=spec.workers,
+                        fast=cluster.fast is not None)  # fmt: skip
     final: dict[str, int | None] | None = None
     timing: dict[str, Any] = {}
     t0 = time.monotonic()
@@ -150,8 +155,9 @@ def _judge(
         lost = judge.lost_writes(ops, final)
         anomalies += lost
     figures["lost_acknowledged_writes"] = len(lost)
-    slots, disagreements = judge.applied_agreement(ctx.cluster.trace_dir)
+    slots, switches, disagreements = judge.applied_agreement(ctx.cluster.trace_dir)
     figures["slots_applied"] = slots
+    figures["configurations_chosen"] = switches
     anomalies += disagreements
     trace_figures, objection = judge.refinement(ctx.cluster.trace_dir)
     figures["trace"] = trace_figures

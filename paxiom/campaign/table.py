@@ -95,6 +95,7 @@ def totals(reports: list[RunReport]) -> dict[str, Any]:
         "linearizability_violations": sum(1 for f in figures if f.get("linearizable") == "violation"),
         "linearizability_unknown": sum(1 for f in figures if f.get("linearizable") == "unknown"),
         "refinement_objections": total("refinement_objections"),
+        "configurations_chosen": total("configurations_chosen"),
         "slot_disagreements": sum(1 for r in reports for a in r.anomalies if a.startswith("slot ")),
         "corruption_injected": total("corruption", "injected"),
         "corruption_detected": total("corruption", "detected"),

@@ -1,7 +1,7 @@
 """The campaign's teeth: a node carrying a known bug, under the faults that expose it, must fail the run.
 
 Every storage bug of `paxiom.node.storage_mutants` and every bug of the core's catalogue
-(`paxiom.impl.mutants`) in the Multi-Paxos core the node runs has a `Tooth`: a fixed schedule (replayed,
+(`paxiom.impl.mutants`) in a core the node runs (Multi-, Fast or Cheap Paxos) has a `Tooth`: a fixed schedule (replayed,
 not planned, so what is done is deterministic) or the seeded mix of `CORE_FAULTS`, the cluster size, and
 how many seeds a check may try. `NOT_EXPOSED` names the bugs the real service cannot show, and why.
 `bite` runs one tooth; `bench/campaign.py --teeth` prints the table, tests/test_campaign.py asserts it.
@@ -27,6 +27,9 @@ from paxiom.campaign.table import bounded
 from paxiom.faultplan import all_links
 
 CORE_FAULTS = ("kill", "power", "partition", "pause")
+CHEAP_FAULTS = ("kill", "retire", "partition", "pause")
+"""Cheap Paxos's mix: the core faults with a main retired through the auxiliary, without power loss (which
+takes every node down for a moment and so gives no main time to be suspected)."""
 
 Step = dict[str, Any]
 Schedule = Callable[[list[str], float], list[Step]]
@@ -100,6 +103,8 @@ class Tooth:
     """Seeds (seed, seed + 1, ...) a check tries before the bug counts as missed."""
     signs: tuple[str, ...] = ()
     """When given, a failure must name one of these (the reason the bug should be caught for)."""
+    variant: str = "multipaxos"
+    """The service variant whose nodes carry the bug (a fast or cheap bug runs on a cluster of its variant)."""
 
 
 _MIX = Tooth(seed=21)
@@ -126,6 +131,10 @@ TEETH: dict[str, Tooth] = {
     "first-vote-not-highest": _STORM,
     "ballots-not-unique": _STORM,
     "double-count-acceptor": Tooth(storm, nodes=5, duration=30.0, runs=5),  # caught in 4 of 7 runs
+    "fast-quorum-too-small": Tooth(nodes=4, seed=21, variant="fastpaxos"),
+    "fast-recovery-any-value": Tooth(nodes=4, seed=21, variant="fastpaxos"),
+    "cheap-aux-votes-commands": Tooth(faults=CHEAP_FAULTS, seed=21, runs=1, variant="cheap"),
+    "cheap-retire-keeps-auxiliaries": Tooth(faults=CHEAP_FAULTS, seed=21, variant="cheap"),
 }  # fmt: skip
 """Every injectable bug the service can show, and how."""
 
@@ -210,7 +219,7 @@ def bite(mutant: str, out: Path) -> Bite:
     for i in range(tooth.runs):
         seed = tooth.seed + i
         schedule = tooth.schedule(nodes, tooth.duration) if tooth.schedule is not None else None
-        spec = RunSpec(seed, tooth.nodes, tooth.duration, tooth.faults, mutant, schedule)
+        spec = RunSpec(seed, tooth.nodes, tooth.duration, tooth.faults, mutant, schedule, variant=tooth.variant)
         directory = out / f"{mutant}-{seed}"
         report = asyncio.run(bounded(spec, directory, out / "foreign-tls"))
         if not report.ok:

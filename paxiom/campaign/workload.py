@@ -51,6 +51,7 @@ class Workload:
         keys: int = 3,
         timeout: float = 3.0,
         pace: float = 0.01,
+        fast: bool = False,
     ) -> None:
         self.addresses = addresses
         self.context = context
@@ -59,13 +60,16 @@ class Workload:
         self.keys = [f"k{i}" for i in range(keys)]
         self.timeout = timeout
         self.pace = pace
+        self.fast = fast
+        """A Fast Paxos cluster: each client sends its commands straight to every node (the fast path)."""
         self.recorder = Recorder()
         self.values = itertools.count(1)
         self.last: dict[str, int | None] = dict.fromkeys(self.keys)
         self.stopping = asyncio.Event()
 
     def client(self, timeout: float | None = None) -> AsyncClient:
-        return AsyncClient(self.addresses, self.context, timeout=timeout or self.timeout, attempt_timeout=1.0)
+        return AsyncClient(self.addresses, self.context, timeout=timeout or self.timeout, attempt_timeout=1.0,
+                           fast=self.fast)  # fmt: skip
 
     async def run(self) -> None:
         await asyncio.gather(*(self._worker(i) for i in range(self.workers)))

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from paxiom.cli.output import FiniteFloat, console, emit_json, finish, json_option, user_errors
 from paxiom.errors import PaxiomError
+from paxiom.variants import SERVICE
 
 if TYPE_CHECKING:
     from paxiom.campaign.run import RunReport
@@ -20,6 +21,15 @@ if TYPE_CHECKING:
     "concurrent clients, inject seeded faults, heal, recover and judge: linearizable history, no acknowledged "
     "write lost, one value per slot, the refinement oracle over the traces, corruption never served. Exit 0 "
     "when every run holds, 1 when one does not."
+)
+@click.option(
+    "--variant",
+    type=click.Choice(SERVICE),
+    default="multipaxos",
+    show_default=True,
+    help="The service's protocol: fastpaxos lays the cluster out as `cluster up --fast` (fast quorums of "
+    "ceil(3n/4), clients proposing to every node), cheap as `--mains --auxiliaries` (a majority of mains, "
+    "the rest auxiliaries). Faults that do not apply to it are left out (docs/campaign.md).",
 )
 @click.option("--cluster-size", type=click.IntRange(3, 7), default=3, show_default=True, help="Nodes.")
 @click.option("--duration", type=FiniteFloat(min=4), default=12.0, show_default=True, help="Seconds of load a run.")
@@ -39,6 +49,7 @@ if TYPE_CHECKING:
 @json_option
 @user_errors
 def campaign(
+    variant: str,
     cluster_size: int,
     duration: float,
     seed: int,
@@ -51,14 +62,14 @@ def campaign(
     as_json: bool,
 ) -> None:
     from paxiom.campaign import faults as registry
-    from paxiom.campaign.cluster import MUTANTS
+    from paxiom.campaign.cluster import mutants_of
     from paxiom.campaign.run import RunSpec
     from paxiom.campaign.table import campaign as run_campaign
 
-    if mutant is not None and mutant not in MUTANTS:
-        raise PaxiomError(f"unknown mutant {mutant!r} (known: {', '.join(MUTANTS)})")
-    spec = RunSpec(seed, cluster_size, duration, tuple(registry.parse_kinds(faults or ",".join(registry.KINDS))),
-                   mutant)  # fmt: skip
+    if mutant is not None and mutant not in mutants_of(variant):
+        raise PaxiomError(f"unknown mutant {mutant!r} for {variant} (known: {', '.join(mutants_of(variant))})")
+    kinds = registry.parse_kinds(faults, variant) if faults else registry.kinds_of(variant)
+    spec = RunSpec(seed, cluster_size, duration, tuple(kinds), mutant, variant=variant)
     if replay is not None:
         spec.seed, spec.schedule = registry.load(replay, [f"n{i}" for i in range(1, cluster_size + 1)])
         runs = 1
