@@ -107,6 +107,26 @@ def test_errors_name_what_happened() -> None:
     asyncio.run(main())
 
 
+def test_a_command_no_node_took_leaves_its_seq_to_the_next() -> None:
+    """Found by the campaign (docs/campaign.md): a session whose first command failed Unavailable went on at
+    seq 2, which the service refuses as expired (no session: seq 1 was never applied), for good."""
+
+    async def main() -> None:
+        serving = False
+        nodes, addresses = await cluster(
+            n1=lambda r: p.ClientResponse(r.id, p.OK, kv.KVResult(kv.OK).encode()) if serving
+            else p.ClientResponse(r.id, p.UNAVAILABLE, message="recovering")
+        )  # fmt: skip
+        async with AsyncClient(addresses, None, timeout=0.3, client_id="me") as client:
+            with pytest.raises(Unavailable):
+                await client.put("k", b"v")
+            serving = True
+            await client.put("k", b"v")
+        assert {(r.client, r.seq) for r in nodes["n1"].seen} == {("me", 1)}
+
+    asyncio.run(main())
+
+
 def test_sessions_run_concurrently_each_with_its_own_seq() -> None:
     async def main() -> None:
         nodes, addresses = await cluster(n1=ok(kv.KVResult(kv.OK).encode()))

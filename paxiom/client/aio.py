@@ -121,6 +121,9 @@ class AsyncClient:
         try:
             session.seq += 1
             return await self._run(session, op)
+        except (NotLeader, Unavailable):
+            session.seq -= 1  # no node took it, so its seq is free again: the service starts a session at seq 1
+            raise
         finally:
             self.free.put_nowait(session)
 
