@@ -1,24 +1,28 @@
-"""The one host driver: persist → sync → send → restore/apply/snapshot → reply, for every `Ready` in turn.
+"""The one host driver: send → persist → restore/apply/snapshot → reply, then send what waited for the sync.
 
 The simulator and the real server both run a replica through `Host`, so what the simulator tests is what
-production runs. After every input the host takes the core's `Ready`, hands its writes to the pluggable
-`Storage` (`append(writes) -> ticket`) and queues it. When the storage reports a ticket synced
-(`Host.synced(ticket)`: that append and every earlier one are durable), the host carries out the queued
-Readys up to it, strictly in order: it sends their messages, restores the state machine from a snapshot
-the core handed over, applies the committed entries, takes the snapshots the core asked for and reports
-them back (`snapshot_taken`), and answers clients with each entry's results. A Ready without writes waits
-for the ones before it. Several Readys may wait on one sync (group commit); nothing ever blocks.
+production runs. After every input the host takes the core's `Ready` (`impl.storage` states the contract)
+and at once sends its eager messages (a leader's Accepts, decisions, heartbeats: they wait for no write),
+hands its writes to the pluggable `Storage` (`append(writes) -> ticket`), restores the state machine from
+a snapshot the core handed over, applies the committed entries, takes the snapshots the core asked for and
+reports them back (`snapshot_taken`), and answers clients with each entry's results — a committed entry is
+chosen by durable votes, so none of this waits for a sync. The Ready's other messages (votes, promises,
+Prepares) are queued with its ticket. When the storage reports a ticket synced (`Host.synced(ticket)`: that
+append and every earlier one are durable), the host sends the queued messages up to it, strictly in order,
+and hands the replica back its own acceptor's replies to itself. Messages without writes wait for the ones
+before them. Several Readys may wait on one sync (group commit); nothing ever blocks.
 
 Threading: a host is driven from one thread (an asyncio loop, say). A storage that syncs on a worker
 thread must hand its completion back to that thread, e.g. `loop.call_soon_threadsafe(host.synced,
 ticket)`; a storage that is durable as soon as it returns (the simulator's) calls `synced` from within
 `append`, which the host allows.
 
-Every input, write batch (announced by an `Intent`, written to the sink before the storage gets the batch,
-so a kill after the sync cannot leave a durable write the trace never mentioned; then `Synced`), emitted
-message, restore and applied entry is also reported to an optional observation sink (`impl.observe`),
-which is how the refinement oracle watches a run. Without a sink no record is built (they are a good
-part of a bare simulated step's cost).
+Every input, write batch (announced by an `Intent` with the messages that wait for it, written to the
+sink before the storage gets the batch, so a kill after the sync cannot leave a durable write the trace
+never mentioned; then `Synced`), emitted message (`Sent`: the eager ones and the requests the replica
+delivered to itself when made, the rest when they leave), restore and applied entry is also reported to
+an optional observation sink (`impl.observe`), which is how the refinement oracle watches a run. Without a
+sink no record is built (they are a good part of a bare simulated step's cost).
 """
 
 from __future__ import annotations
@@ -91,8 +95,9 @@ class Host:
         self._alarm = alarm
         """Told each alarm of the core (a refused catch-up, a snapshot not taken), e.g. to log it."""
         self._sent = 0
-        self._waiting: deque[tuple[Ready, int | None]] = deque()
-        """Readys not carried out yet, each with the ticket it waits for (None: nothing to wait for)."""
+        self._waiting: deque[tuple[tuple[Write, ...], tuple[Envelope, ...], int | None]] = deque()
+        """Each Ready's writes and the messages waiting for them, with the ticket they wait for (None: no
+        write was ever appended)."""
         self._last_ticket: int | None = None
         self._synced: int | None = None
         self._pumping = False
@@ -137,7 +142,7 @@ class Host:
 
     @property
     def waiting(self) -> int:
-        """Readys queued behind a sync."""
+        """Readys whose messages are queued behind a sync."""
         return len(self._waiting)
 
     # ------------------------------------------------------------------ the Ready loop
@@ -149,14 +154,9 @@ class Host:
         try:
             while True:
                 if self.replica.has_ready():
-                    ready = self.replica.ready()
-                    if ready.writes:
-                        if self.sink is not None:  # before the storage may make them durable: see `Intent`
-                            self.sink(Intent(self.me, ready.writes, ready.emitted))
-                        self._last_ticket = self.storage.append(ready.writes)
-                    self._waiting.append((ready, self._last_ticket))
-                elif self._waiting and self._is_synced(self._waiting[0][1]):
-                    self._carry_out(self._waiting.popleft()[0])
+                    self._take(self.replica.ready())
+                elif self._waiting and self._is_synced(self._waiting[0][2]):
+                    self._release(*self._waiting.popleft()[:2])
                 else:
                     return
         finally:
@@ -165,17 +165,19 @@ class Host:
     def _is_synced(self, ticket: int | None) -> bool:
         return ticket is None or (self._synced is not None and ticket <= self._synced)
 
-    def _carry_out(self, ready: Ready) -> None:
+    def _take(self, ready: Ready) -> None:
+        """Carry out everything of `ready` that waits for no write, and queue its messages behind its writes."""
         sink = self.sink
-        if sink is not None and ready.writes:
-            sink(Synced(self.me, ready.writes))
-        for envelope in ready.emitted:
-            msg_id = MsgId(self.me, self.incarnation, self._sent)
-            self._sent += 1
-            if sink is not None:
-                sink(Sent(self.me, msg_id, envelope))
-            if envelope.dst != self.me:
-                self._send(msg_id, envelope)
+        for envelope in ready.looped:
+            self._emit(envelope)
+        for envelope in ready.eager:
+            self._emit(envelope)
+        if ready.writes:
+            if sink is not None:  # before the storage may make them durable: see `Intent`
+                sink(Intent(self.me, ready.writes, ready.messages))
+            self._last_ticket = self.storage.append(ready.writes)
+        if ready.writes or ready.messages:
+            self._waiting.append((ready.writes, ready.messages, self._last_ticket))
         for text in ready.alarms:
             if sink is not None:
                 sink(Alarm(self.me, text))
@@ -194,6 +196,24 @@ class Host:
             self._apply(entry)
         if snapshot_at is not None:
             self._snapshot(snapshot_at)
+
+    def _release(self, writes: tuple[Write, ...], messages: tuple[Envelope, ...]) -> None:
+        """`writes` are synced: their messages leave, and our own acceptor's replies go back to the replica."""
+        if self.sink is not None and writes:
+            self.sink(Synced(self.me, writes))
+        for envelope in messages:
+            self._emit(envelope)
+            if envelope.dst == self.me:
+                self.replica.receive(envelope)
+
+    def _emit(self, envelope: Envelope) -> None:
+        """Record a message and, unless it is to ourselves, send it."""
+        msg_id = MsgId(self.me, self.incarnation, self._sent)
+        self._sent += 1
+        if self.sink is not None:
+            self.sink(Sent(self.me, msg_id, envelope))
+        if envelope.dst != self.me:
+            self._send(msg_id, envelope)
 
     def _apply(self, entry: ChosenEntry) -> None:
         results = tuple(self.sm.apply(c) for c in entry.value)

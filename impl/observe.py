@@ -114,10 +114,11 @@ class Submit:
 
 @dataclass(frozen=True, slots=True)
 class Intent:
-    """These writes are handed to storage now, and `emitted` (every message of their Ready, the loopback
-    ones too) leaves once they are synced. Recorded before the storage can make anything durable, so a
-    node killed between the sync and its `Synced`/`Sent` records still left a record of what its disk may
-    hold: the oracle accepts a recovered write only if a `Synced` or an `Intent` announced it."""
+    """These writes are handed to storage now, and `emitted` (the messages of their Ready that wait for them,
+    the replica's own acceptor's replies to itself too) leaves once they are synced. Recorded before the
+    storage can make anything durable, so a node killed between the sync and its `Synced`/`Sent` records
+    still left a record of what its disk may hold: the oracle accepts a recovered write only if a `Synced`
+    or an `Intent` announced it."""
 
     node: int
     writes: tuple[Write, ...]

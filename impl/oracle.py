@@ -10,7 +10,8 @@ action it failed to match and why — unless each transition is one or more spec
   uniqueness-preserving); a value is its rendering (`noop` or the list of commands); the spec's `msgs`
   is the history of every protocol message any replica emitted (`Sent`, including those a replica
   delivered to itself); acceptor `a`'s `maxBal`/`maxVBal`/`maxVal` are the promise and votes on `a`'s
-  disk, as its `Synced` records wrote them (a message leaves only once its writes are synced).
+  disk, as its `Synced` records wrote them (a promise or vote is reported, to others or to the replica's
+  own proposer, only once synced; a 2a may leave first, and the spec's Phase2a asks nothing of the disk).
 * The matching: each emitted protocol message is the spec action that sends it (`Prepare` is
   Phase1a(b), `Promise` Phase1b(a, b), `Accept` Phase2a(b, slot, v), `Accepted` Phase2b(a, b, slot, v));
   a message already in `msgs` is a resend (stutter). The action is applied with the spec's own action
@@ -18,7 +19,8 @@ action it failed to match and why — unless each transition is one or more spec
   equal the spec's acceptor. Everything else (heartbeats, catch-up, ticks, crashes) must be a stutter.
   A restart must recover everything synced, and nothing that was neither synced nor announced.
 * Kills between a sync and its records: the host records each write batch, with every message of its
-  Ready, in an `Intent` before the storage gets it (`impl.host`), so whatever a disk can hold was on
+  Ready that waits for it, in an `Intent` before the storage gets it (`impl.host`; the eager messages and
+  the requests a replica delivered to itself are recorded `Sent` before that), so whatever a disk can hold was on
   record first. A synced batch whose `Sent` records stop short (a kill after `Synced`) has its remaining
   messages sent and lost when its transition is judged. At a restart, every recovered vote or promise
   the `Synced` records did not build must be a write of an announced, unsynced intent (else "recovery"

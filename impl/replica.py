@@ -2,8 +2,9 @@
 
 Sans-IO, in etcd-raft's shape (the core decides, the host applies): the host feeds it inputs — `tick()`
 from its clock, `receive(envelope)` from the network, `submit(commands)` from clients — then calls
-`ready()` and honours the contract of `paxiom.impl.storage.Ready`: persist `writes`, then send
-`messages`, restore `restore`, apply `committed` to its state machine and answer clients. It reports back
+`ready()` and honours the contract of `paxiom.impl.storage.Ready`: send `eager`, persist `writes`,
+restore `restore`, apply `committed` to its state machine and answer clients, and send `messages` once the
+writes are synced. It reports back
 with `applied_through(slot)` and, when a Ready asked for one, `snapshot_taken(slot, state)`;
 `paxiom.impl.host.Host` is the one driver doing all of this. The replica never reads a clock, a socket or
 a disk, and its only randomness (election timeouts) comes from a generator seeded by the configuration,
@@ -17,8 +18,12 @@ Reconfiguration (`impl.reconfig`): every committed entry is shown to the replica
 slot order, and a snapshot carries the switches it compacts that still govern slots above it; heartbeats
 and decisions go to every node any known configuration names.
 
-Messages a replica addresses to itself (its own acceptor answering its own proposer) go through an
-internal loopback rather than the network, and appear in `Ready.emitted` like every other message.
+Requests a replica addresses to itself (its proposer's Prepares and Accepts to its own acceptor) go through
+an internal loopback rather than the network, so their writes join the same Ready (`Ready.looped`); its
+acceptor's replies to itself wait in `Ready.messages` for those writes to be synced, and the host hands
+them back (`receive`): the replica's own promise and vote count towards its quorums only once durable, which
+is what lets its Accepts, decisions and applied entries leave without waiting for any sync
+(`impl.storage.EAGER`).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from paxiom.impl.messages import (
 )
 from paxiom.impl.proposer import Outgoing, Proposer, Role
 from paxiom.impl.reconfig import Configurations
-from paxiom.impl.storage import DurableState, Ready, Write
+from paxiom.impl.storage import EAGER, REPLIES, DurableState, Ready, Write
 from paxiom.impl.values import Command, Value
 
 
@@ -80,8 +85,10 @@ class Replica:
         self.timeout = self._draw_timeout()
         self._writes: list[Write] = []
         self._messages: list[Envelope] = []
-        self._committed: list[ChosenEntry] = []
+        self._eager: list[Envelope] = []
+        self._looped: list[Envelope] = []
         self._emitted: list[Envelope] = []
+        self._committed: list[ChosenEntry] = []
         self._snapshot_at: int | None = None
         self.applied = -1
         """The last slot the host reported applied (`applied_through`)."""
@@ -157,9 +164,8 @@ class Replica:
     def has_ready(self) -> bool:
         """Whether `ready()` would hand over anything (cheaper than building an empty Ready)."""
         learner = self.learner
-        return bool(self._writes or self._emitted or self._committed or learner.restore or learner.alarms) or (
-            self._snapshot_at is not None
-        )
+        produced = self._writes or self._emitted or self._committed
+        return bool(produced or learner.restore or learner.alarms) or self._snapshot_at is not None
 
     def ready(self) -> Ready:
         """Hand over (and forget) everything produced since the last call."""
@@ -169,12 +175,15 @@ class Replica:
             tuple(self._writes),
             tuple(self._messages),
             tuple(self._committed),
+            tuple(self._eager),
+            tuple(self._looped),
             tuple(self._emitted),
             self.learner.restore,
             self._snapshot_at,
             tuple(self.learner.alarms),
         )
-        self._writes, self._messages, self._committed, self._emitted = [], [], [], []
+        self._writes, self._messages, self._committed, self._eager, self._looped = [], [], [], [], []
+        self._emitted = []
         self._snapshot_at = self.learner.restore = None
         self.learner.alarms.clear()
         return out
@@ -205,10 +214,19 @@ class Replica:
         self.timeout = self._draw_timeout()
 
     def _send(self, out: Outgoing) -> None:
+        """Route each message: to others at once (`EAGER`) or once this Ready is synced; to ourselves, a
+        request through the loopback now, a reply once synced (`REPLIES`)."""
+        me = self.me
         for dst, msg in out:
-            envelope = Envelope(self.me, dst, msg)
+            envelope = Envelope(me, dst, msg)
             self._emitted.append(envelope)
-            (self._loopback if dst == self.me else self._messages).append(envelope)
+            if dst != me:
+                (self._eager if isinstance(msg, EAGER) else self._messages).append(envelope)
+            elif isinstance(msg, REPLIES):
+                self._messages.append(envelope)
+            else:
+                self._looped.append(envelope)
+                self._loopback.append(envelope)
 
     def _settle(self) -> None:
         """Drain the loopback, commit what became committable, and keep the pipeline full."""

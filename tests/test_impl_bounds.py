@@ -57,7 +57,7 @@ def test_a_long_prefix_catches_up_in_chunks_each_within_a_frame(snapshot: bool) 
         envelope = inbox.pop(0)
         target = behind if envelope.dst == 1 else ahead
         target.receive(envelope)
-        for out in target.ready().messages:
+        for out in target.ready().deliveries:
             if isinstance(out.msg, CatchUpReply | CatchUpRequest):
                 assert len(codec.encode(out.msg)) <= MAX_FRAME - 8, "a message the transport could not send"
                 replies += isinstance(out.msg, CatchUpReply)

@@ -11,7 +11,7 @@ from paxiom.impl.acceptor import Acceptor
 from paxiom.impl.ballot import NULL_BALLOT, Ballot
 from paxiom.impl.checksum import GENESIS, chain
 from paxiom.impl.config import ReplicaConfig, UnsafeQuorums
-from paxiom.impl.host import Host, ImmediateStorage, Storage
+from paxiom.impl.host import Host, ImmediateStorage
 from paxiom.impl.invariant import BrokenInvariant
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.learner import Learner
@@ -19,6 +19,7 @@ from paxiom.impl.messages import (
     Accept,
     Accepted,
     CatchUpReply,
+    Chosen,
     ChosenEntry,
     Envelope,
     Heartbeat,
@@ -31,7 +32,7 @@ from paxiom.impl.messages import (
 from paxiom.impl.observe import Applied, MsgId, ObservationError, Record, Sent, Tick, dumps, from_json
 from paxiom.impl.proposer import Proposal, Proposer
 from paxiom.impl.replica import Replica
-from paxiom.impl.storage import DurableState, SavePromise, SaveSnapshot, SaveVote, Write
+from paxiom.impl.storage import DurableState, SaveChosen, SavePromise, SaveSnapshot, SaveVote, Write
 from paxiom.impl.values import Command, Value, encode_value, render_value
 from paxiom.spec.quorums import QuorumSystem
 
@@ -151,6 +152,8 @@ def test_a_snapshot_above_snapshot_bytes_is_not_taken_and_the_log_stays() -> Non
             replica.applied_through(entry.slot)
         if ready.snapshot is not None:
             replica.snapshot_taken(ready.snapshot, kv.snapshot())
+        for envelope in ready.messages:  # its own promise and votes, handed back once "synced"
+            replica.receive(envelope)
     assert replica.applied >= 1 and not any(isinstance(w, SaveSnapshot) for w in writes)
     assert alarms and "exceed snapshot_bytes (64)" in alarms[0] and replica.learner.snapshot is None
     assert replica.learner.catch_up_reply(0) is not None  # the log below is still served
@@ -192,7 +195,7 @@ class DeferredStorage:
 class Lone:
     """A one-replica cluster run by the host driver, recording what it sends, replies and observes."""
 
-    def __init__(self, storage: Storage | None = None) -> None:
+    def __init__(self, storage: DeferredStorage | None = None) -> None:
         config = ReplicaConfig(0, QuorumSystem.majority(1), election_timeout=2, heartbeat_interval=1)
         self.kv = KeyValueStore()
         self.replies: list[Applied] = []
@@ -209,6 +212,8 @@ class Lone:
         immediate.bind(self.host)
         for _ in range(10):
             self.host.tick()
+            if storage is not None:  # its own promise counts once synced
+                self.host.synced(len(storage.appended))
             if self.host.replica.role.value == "leader":
                 return
         raise AssertionError("a lone replica never elected itself")
@@ -231,20 +236,80 @@ def test_two_clients_sending_the_same_bytes_are_both_applied() -> None:
     assert lone.replies[0].by_command() == {("alice", 1): b"ok", ("bob", 1): b"ok"}
 
 
-def test_nothing_leaves_or_applies_before_its_writes_sync_and_readys_complete_in_order() -> None:
+def test_a_vote_counts_once_synced_and_a_chosen_entry_applies_without_waiting_for_its_own_record() -> None:
     storage = DeferredStorage()
     lone = Lone(storage)
     synced_before = len(storage.appended)
-    lone.host.synced(synced_before)
     lone.host.submit((cmd("set a 1", seq=1),))
     lone.host.submit((cmd("set a 2", seq=2),))
     assert len(storage.appended) == synced_before + 2 and lone.replies == [] and lone.host.waiting == 2
-    lone.host.synced(synced_before + 1)
-    assert [a.slot for a in lone.replies] == [0] and lone.host.waiting == 1
-    lone.host.synced(synced_before + 2)  # the second Ready waited for its own sync
+    lone.host.synced(synced_before + 1)  # slot 0's vote is durable: chosen, applied, answered
+    assert [a.slot for a in lone.replies] == [0] and SaveChosen(0, (cmd("set a 1", seq=1),)) in storage.appended[-1]
+    lone.host.synced(synced_before + 2)  # the second vote waited for its own sync, not for slot 0's record
     assert [a.slot for a in lone.replies] == [0, 1] and lone.kv.data == {"a": "2"}
     kinds = [type(r).__name__ for r in lone.records if not isinstance(r, Tick | Sent)]
-    assert kinds[-4:] == ["Synced", "Applied", "Synced", "Applied"]
+    assert kinds[-6:] == ["Synced", "Intent", "Applied", "Synced", "Intent", "Applied"]  # no sync before Applied
+
+
+class Leader:
+    """Replica 0 of three, led by the host driver over a storage that syncs when told."""
+
+    def __init__(self) -> None:
+        self.storage = DeferredStorage()
+        self.sent: list[Envelope] = []
+        self.replies: list[Applied] = []
+        config = ReplicaConfig(0, QuorumSystem.majority(3), election_timeout=2, heartbeat_interval=1)
+        self.host = Host(
+            config, KeyValueStore(), self.storage, lambda i, e: self.sent.append(e), reply=self.replies.append
+        )
+        for _ in range(10):
+            self.host.tick()
+            self.sync()
+            if any(isinstance(e.msg, Prepare) for e in self.sent):
+                break
+        ballot = self.host.replica.proposer.ballot
+        self.host.receive(Envelope(1, 0, Promise(ballot, 0, ())))
+        self.sync()
+        assert self.host.replica.role.value == "leader"
+        self.ballot = ballot
+        self.sent.clear()
+
+    def sync(self) -> None:
+        self.host.synced(len(self.storage.appended))
+
+
+def test_accepts_leave_while_the_leaders_own_vote_is_still_syncing() -> None:
+    leader = Leader()
+    value = (cmd("set a 1"),)
+    leader.host.submit(value)
+    assert [(e.dst, e.msg) for e in leader.sent] == [(d, Accept(leader.ballot, 0, value)) for d in (1, 2)]
+    assert SaveVote(Vote(0, leader.ballot, value)) in leader.storage.appended[-1]
+
+
+def test_a_leader_decides_only_on_its_own_vote_once_synced() -> None:
+    leader = Leader()
+    value = (cmd("set a 1"),)
+    leader.host.submit(value)
+    leader.host.receive(Envelope(1, 0, Accepted(leader.ballot, 0, value)))
+    assert leader.replies == [] and not any(isinstance(e.msg, Chosen) for e in leader.sent)  # 1 durable vote of 2
+    leader.sync()
+    assert [a.slot for a in leader.replies] == [0]
+    assert [e.dst for e in leader.sent if isinstance(e.msg, Chosen)] == [1, 2]
+
+
+def test_a_follower_vote_stays_home_until_synced_while_a_decision_applies_at_once() -> None:
+    storage = DeferredStorage()
+    sent: list[Envelope] = []
+    applied: list[Applied] = []
+    config = ReplicaConfig(1, QuorumSystem.majority(3))
+    host = Host(config, KeyValueStore(), storage, lambda i, e: sent.append(e), reply=applied.append)
+    ballot, value = Ballot(2, 0), (cmd("set a 1"),)
+    host.receive(Envelope(0, 1, Accept(ballot, 0, value)))
+    assert sent == [] and storage.appended
+    host.receive(Envelope(0, 1, Chosen(0, value)))
+    assert [a.slot for a in applied] == [0] and sent == []  # chosen by the others: applied before our sync
+    host.synced(len(storage.appended))
+    assert [e.msg for e in sent] == [Accepted(ballot, 0, value)]
 
 
 def test_one_group_commit_sync_completes_every_ready_waiting_on_it_in_order() -> None:
@@ -255,7 +320,8 @@ def test_one_group_commit_sync_completes_every_ready_waiting_on_it_in_order() ->
         lone.host.submit((cmd(f"set a {seq}", seq=seq),))
     assert lone.replies == [] and lone.host.waiting == 3
     lone.host.synced(len(storage.appended))  # one fdatasync covered all three appends
-    assert [a.slot for a in lone.replies] == [0, 1, 2] and lone.kv.data == {"a": "3"} and lone.host.waiting == 0
+    assert [a.slot for a in lone.replies] == [0, 1, 2] and lone.kv.data == {"a": "3"}
+    assert lone.host.waiting == 3  # only the three decisions' own records, which nothing waits for
 
 
 def test_a_reply_waits_for_the_sync_that_makes_the_promise_durable() -> None:

@@ -105,7 +105,7 @@ class Cluster:
     def drain(self) -> None:
         for _ in range(1000):
             readys = [(r, rep.ready()) for r, rep in enumerate(self.replicas) if r not in self.down]
-            messages = [m for _, ready in readys for m in ready.messages]
+            messages = [m for _, ready in readys for m in ready.deliveries]
             for r, ready in readys:
                 self.accepts += [m for m in ready.emitted if isinstance(m.msg, Accept)]
                 for e in ready.committed:

@@ -236,13 +236,19 @@ class Core(Adapter):
                 r.receive(core.Envelope(self.index(msg.src), self.index(self.node.id), envelope))
         if self.wanted and r.submit(tuple(command for value in self.wanted for command in value)):
             self.wanted = ()
-        ready = r.ready()
-        self.persist(ready.writes)
         asked = msg.ballot if isinstance(msg, Prepare | Accept) else None  # what a nack refuses
         out: list[Output] = []
-        for env in ready.emitted:
-            out += self.from_core(self.node.acceptors[env.dst], env.msg, asked)
-        return [o for o in out if not isinstance(o, Decision)] + self.decisions(ready)
+        decisions: list[Output] = []
+        while r.has_ready():  # ends: a reply handed back to the replica is answered by nothing
+            ready = r.ready()
+            self.persist(ready.writes)
+            for env in ready.emitted:
+                out += self.from_core(self.node.acceptors[env.dst], env.msg, asked)
+            decisions += self.decisions(ready)
+            for env in ready.messages:  # its own acceptor's replies count once persisted
+                if env.dst == env.src:
+                    r.receive(env)
+        return [o for o in out if not isinstance(o, Decision)] + decisions
 
     def decisions(self, ready: Ready) -> list[Output]:
         for entry in ready.committed:
