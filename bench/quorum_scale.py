@@ -12,16 +12,24 @@ Ratios are peer time / paxiom time; "> T" marks a timeout, "n/a" a question the 
 A second table shows how load and latency grow with majorities of majorities of 81, 225, 441 and 1,000
 nodes, with equal or uneven zones (load in closed form) and weighted nodes (the compact LP), each beside column
 generation (the general read-once LP, budget 10 s, timed once) measured in the same run, and the latency analysis
-over every zone's first node as leader. (Intersection is not timed there: Z3 takes seconds at 225 nodes
-and minutes at 441.)
+over every zone's first node as leader.
+
+A third table (alone with --end-to-end) is the user's job: `paxiom quorum check FILE` in a fresh process,
+for majorities of majorities, a majority threshold, weighted zones and a Flexible Paxos pair of 81, 243,
+500 and 1,000 nodes. Beside the wall time it shows each analysis timed in this process (intersection by
+the exact procedure over the read-once tree, fault tolerance, latency, load) and the same intersection
+decided by Z3 alone (`certify.decide_z3`, the peer, in its own process killed after --timeout seconds).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from collections.abc import Callable
@@ -31,7 +39,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from paxiom.cluster import Cluster, parse_cluster
-from paxiom.cluster.certify import Condition, decide
+from paxiom.cluster.certify import Z3, Condition, decide
+from paxiom.cluster.check import conditions
 from paxiom.cluster.load import quorum_load
 from paxiom.cluster.tolerance import min_crashes
 
@@ -203,7 +212,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per peer operation (default 60)")
     parser.add_argument("--no-peer", action="store_true", help="time paxiom only")
+    parser.add_argument("--end-to-end", action="store_true", help="only the `paxiom quorum check` table")
     args = parser.parse_args()
+    if args.end_to_end:
+        end_to_end_table(args.timeout)
+        return
     python = None if args.no_peer else ensure_peer()
     import z3
 
@@ -233,6 +246,7 @@ def main() -> None:
             print(f"{s.name:<42} {op:<13} {show(ours[op]):>10} {show(peer):>12} {ratio(peer, ours[op]):>10}  {answer}",
                   flush=True)
     scale_table()
+    end_to_end_table(args.timeout)
     baseline = default_solver_baseline(25, args.timeout)
     print(f"\nthe encoding matters: z3.Solver() with PbGe on majority of 25 x majority of 25: {baseline}")
 
@@ -299,6 +313,98 @@ def scale_table() -> None:
                 f"load {fast.value:.4f} ({method})",
                 flush=True,
             )
+
+
+END_TO_END = [(81, (9, 9)), (243, (27, 9)), (500, (20, 25)), (1000, (40, 25))]
+"""nodes, (zones, nodes per zone)."""
+
+Z3_SCRIPT = r"""
+import sys, time
+from paxiom.cluster import load_cluster
+from paxiom.cluster.certify import decide_z3
+from paxiom.cluster.check import conditions
+c = load_cluster(sys.argv[1])
+families = {name: fam.expr for name, fam in c.families().items()}
+started = time.perf_counter()
+for condition in conditions(c):
+    decide_z3(condition, families, c.n)
+print(time.perf_counter() - started)
+"""
+
+
+def end_to_end_systems() -> list[tuple[str, str]]:
+    """(name, cluster file text) of the user's job at each size."""
+    systems = []
+    for n, (zones_n, per) in END_TO_END:
+        for kind in ("zones", "majority", "weighted zones", "flexible"):
+            size = {"zones": (zones_n, per), "weighted zones": (zones_n, per), "majority": (n,)}.get(
+                kind, (n, n * 4 // 5, n - n * 4 // 5 + 1)
+            )
+            labels = {"zones": "majority of majorities", "majority": "majority (threshold)",
+                      "weighted zones": "weighted zones"}
+            label = labels[kind] if kind in labels else f"|Q1|={size[1]}, |Q2|={size[2]}"
+            text = cluster_text(System(label, kind, size))
+            if "zones" in kind:
+                text = with_latency(text, zones_n)
+            systems.append((f"{n:,} nodes, {label}", text))
+    return systems
+
+
+def end_to_end_table(timeout: float) -> None:
+    """`paxiom quorum check FILE` in a fresh process, each analysis in this one, Z3 alone in its own."""
+    paxiom = shutil.which("paxiom", path=str(Path(sys.executable).parent)) or "paxiom"
+    header = (
+        f"{'system':<40} {'check (wall)':>12} {'intersect.':>10} {'tolerance':>9} {'latency':>9} {'load':>9} "
+        f"{'Z3 alone':>10} {'ratio':>8}  decided by"
+    )
+    print(f"\n`paxiom quorum check FILE`, process start included (least of 3)\n{header}\n{'-' * len(header)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in end_to_end_systems():
+            path = Path(tmp) / "cluster.toml"
+            path.write_text(text)
+            _, wall = best_of(3, partial(subprocess.run, [paxiom, "quorum", "check", str(path)],
+                                         capture_output=True, check=False, env=installed_env(tmp)))
+            by, t_intersection, t_tolerance, t_latency, t_load = analyses(parse_cluster(text, name))
+            z3_alone = z3_time(path, timeout)
+            print(
+                f"{name:<40} {show(wall):>12} {show(t_intersection):>10} {show(t_tolerance):>9} "
+                f"{show(t_latency):>9} {show(t_load):>9} {show(z3_alone):>10} {ratio(z3_alone, t_intersection):>8}  "
+                f"{', '.join(by)}",
+                flush=True,
+            )
+
+
+def analyses(c: Cluster) -> tuple[list[str], float, float, float | str, float]:
+    """Who decided the intersections, and the least of 3 times of each analysis `quorum check` runs."""
+    from paxiom.cluster.latency import leader_latencies, leaders_to_try
+
+    families = {f: fam.expr for f, fam in c.families().items()}
+    outcomes, t_intersection = best_of(3, lambda: [decide(k, families, c.n) for k in conditions(c)])
+    _, t_tolerance = best_of(3, lambda: [min_crashes(e, c.n) for e in families.values()])
+    t_latency: float | str = "-"
+    if c.round_trips is not None:
+        trips, leaders = c.round_trips, leaders_to_try(c.n, c.zones)
+        _, t_latency = best_of(3, partial(leader_latencies, families, trips, leaders))
+    _, t_load = best_of(3, lambda: [quorum_load(e) for e in families.values()])
+    by = sorted({"Z3" if o.method == Z3 else "exact" for o in outcomes})
+    return by, t_intersection, t_tolerance, t_latency, t_load
+
+
+def installed_env(tmp: str) -> dict[str, str]:
+    """The environment of an installed paxiom: bytecode cached (in `tmp`, not the tree), as pip leaves it;
+    without it every run compiles its ~150 modules first."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env | {"PYTHONPYCACHEPREFIX": str(Path(tmp) / "pycache")}
+
+
+def z3_time(path: Path, timeout: float) -> float | str:
+    """Every condition of the file decided by Z3 alone, in a fresh process killed after `timeout`."""
+    try:
+        done = subprocess.run([sys.executable, "-c", Z3_SCRIPT, str(path)], capture_output=True, text=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        return f"> {timeout:g} s"
+    return float(done.stdout) if done.returncode == 0 else "error"
 
 
 def default_solver_baseline(n: int, timeout: float) -> str:

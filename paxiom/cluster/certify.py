@@ -6,6 +6,7 @@ every node i. Unsat means the condition holds. Two families need only one vector
 quorums iff some set is a quorum of the first while its complement holds a quorum of the second.
 The solver is `Tactic("smt").solver()`: on pseudo-Boolean sums the default solver took 89 s on a
 majority of 25 where this takes milliseconds (`bench/quorum_scale.py` times the large systems).
+Z3 is imported where it is used: a file decided by the exact procedure (`disjoint`) never pays its import.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import z3
+from typing import TYPE_CHECKING, Any
 
 from paxiom.cluster import disjoint
 from paxiom.cluster.expr import Expr, Leaf, support
+
+if TYPE_CHECKING:
+    import z3
 
 MINIMISE_SECONDS = 5.0
 """Budget for proving violating quorums smallest; past it the result is minimal but not proven minimum."""
@@ -31,6 +33,8 @@ EXACT = "exact procedure (dynamic program over the read-once tree)"
 
 
 def new_solver() -> z3.Solver:
+    import z3
+
     return z3.Tactic("smt").solver()
 
 
@@ -78,10 +82,14 @@ def holds(expr: Expr, xs: Sequence[str]) -> str:
 
 def ints(names: Sequence[str]) -> list[z3.ArithRef]:
     """The declared constants among `names`."""
+    import z3
+
     return [z3.Int(x) for x in names if x != UNUSED]
 
 
 def mask_of_model(model: z3.ModelRef, names: Sequence[str]) -> int:
+    import z3
+
     return sum(
         1 << i
         for i, x in enumerate(names)
@@ -190,6 +198,8 @@ def decide(condition: Condition, families: dict[str, Expr], n: int) -> Outcome:
 
 def decide_z3(condition: Condition, families: dict[str, Expr], n: int, started: float | None = None) -> Outcome:
     """Decide `condition` with Z3; on violation, the violating quorums with the fewest nodes Z3 can find."""
+    import z3
+
     started = time.perf_counter() if started is None else started
     exprs = [families[fam] for fam in condition.families]
     everyone = (1 << n) - 1
@@ -242,6 +252,8 @@ def _minimise(
     solver: z3.Solver, vectors: list[list[str]], exprs: list[Expr], masks: list[int], n: int
 ) -> tuple[list[int], bool]:
     """Binary search on the total size, within MINIMISE_SECONDS; shrinking keeps each answer minimal."""
+    import z3
+
     deadline = time.perf_counter() + MINIMISE_SECONDS
     size = z3.Sum([x for xs in vectors for x in ints(xs)])
     low, best = len(vectors), sum(m.bit_count() for m in masks)
@@ -271,6 +283,8 @@ def _minimise(
 def _earliest(solver: z3.Solver, vectors: list[list[str]], exprs: list[Expr], masks: list[int], n: int) -> list[int]:
     """Among violations of the same total size, the one using the earliest nodes in file order (quorum by
     quorum), so that symmetric files read `{r1..r6}` / `{r7..r10}`: one solver call per node and quorum."""
+    import z3
+
     everything = [x for xs in vectors for x in ints(xs)]
     solver.push()
     solver.add(z3.Sum(everything) == sum(m.bit_count() for m in masks))

@@ -9,6 +9,7 @@ members dropped first) cost O(n · depth) rather than an evaluation of the whole
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -81,7 +82,10 @@ class PhaseLatency:
 def fastest_quorum(expr: Expr, leader: int, row: Sequence[float], tally: Tally | None = None) -> PhaseLatency:
     """How long a leader with round-trip times `row` waits for `expr`'s fastest quorum, and which it is
     (`tally`: `expr`'s, built once for many leaders)."""
-    order = sorted(range(len(row)), key=lambda j: (row[j], j != leader, j))
+    # by round-trip time, ties in file order except that the leader comes first among its ties
+    order = sorted(range(len(row)), key=row.__getitem__)
+    order.remove(leader)
+    order.insert(bisect.bisect_left(order, row[leader], key=row.__getitem__), leader)
     tally = tally or Tally(expr)
     tally.reset()
     heard = 0

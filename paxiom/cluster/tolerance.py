@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import z3
-
 from paxiom.cluster.certify import Problem, holds, ints, mask_of_model
 from paxiom.cluster.expr import Expr, Leaf, read_once, support
 from paxiom.cluster.selection import TooLarge, cheapest_selection
@@ -57,6 +55,8 @@ def _cheapest_failure(expr: Expr) -> tuple[int, int]:
 
 def _min_crashes_z3(expr: Expr, n: int, best: int) -> Tolerance:
     """Binary search below the known failing set `best`, probing just under it first."""
+    import z3  # only here: read-once answers need no Z3, and importing it costs a tenth of a second
+
     problem = Problem()
     crashed = problem.vector("f", n, support(expr))
     problem.require(f"(not {holds(expr, [f'(- 1 {f})' for f in crashed])})")
