@@ -62,6 +62,18 @@ def test_renamings_map_reachable_states_and_steps_onto_each_other() -> None:
             }
 
 
+@pytest.mark.parametrize("variant", ["paxos", "multipaxos"])
+def test_every_state_of_an_orbit_has_the_same_representative(variant: str) -> None:
+    """The representative is one of the orbit's copies, whichever copy it is computed from (with its
+    renamed messages remembered between calls)."""
+    m = build_model(variant, QuorumSystem.majority(3), values=["v1", "v2"], max_ballot=0, slots=2)
+    symmetry = Symmetry(m)
+    for s in sorted(reachable(m), key=repr)[:300]:
+        copies = [g(s) for g in symmetry.group]
+        representatives = {symmetry.representative(c) for c in copies}
+        assert len(representatives) == 1 and representatives <= set(copies)
+
+
 def test_only_quorum_preserving_permutations_rename_acceptors() -> None:
     nodes = ("a1", "a2", "a3")
     lopsided = Explicit(nodes, [["a1", "a2"], ["a1", "a3"]])  # a1 is in every quorum

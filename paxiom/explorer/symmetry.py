@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterator
 from itertools import permutations
 from typing import Any
 
-from paxiom.explorer.fingerprint import BITS, Fingerprints, digest
+from paxiom.explorer.fingerprint import BITS, MEMO_LIMIT, Fingerprints, digest
 from paxiom.spec.quorums import QuorumFamily, QuorumSystem
 
 SYMMETRIC_VARIANTS = ("paxos", "multipaxos", "fastpaxos")
@@ -50,6 +50,8 @@ class Renaming:
         self.p = p
         self.order = tuple(p.index(a) for a in range(len(p)))  # the acceptor whose entry lands at position a
         self.values = values
+        self.renamed: dict[Any, Any] = {}
+        """Each message renamed so far: a spec's messages repeat across states."""
 
     def value(self, x: Any) -> Any:
         if isinstance(x, str):
@@ -68,11 +70,19 @@ class Renaming:
         """An acceptor's entry (its values of ACCEPTOR_INDEXED), renamed."""
         return tuple(self.value(x) if f in VALUE_FIELDS else x for f, x in zip(ACCEPTOR_INDEXED, e, strict=True))
 
+    def renamed_message(self, m: Any) -> Any:
+        r = self.renamed.get(m)
+        if r is None:
+            if len(self.renamed) >= MEMO_LIMIT:
+                self.renamed.clear()
+            r = self.renamed[m] = self.message(m)
+        return r
+
     def __call__(self, s: Any) -> Any:
         entries = [self.entry(e) for e in zip(*(getattr(s, f) for f in ACCEPTOR_INDEXED), strict=True)]
         moved = [entries[a] for a in self.order]
         fields = {f: tuple(e[i] for e in moved) for i, f in enumerate(ACCEPTOR_INDEXED)}
-        return s._replace(msgs=frozenset([self.message(m) for m in s.msgs]), **fields)
+        return s._replace(msgs=frozenset(map(self.renamed_message, s.msgs)), **fields)
 
 
 class Symmetry:
@@ -124,4 +134,4 @@ class Symmetry:
             score ^= code
         scores = memoryview(score.to_bytes(BITS // 8 * len(self.group), "little")).cast("Q")
         best = min(range(len(scores)), key=scores.__getitem__)
-        return self.group[best](s)
+        return s if best == 0 else self.group[best](s)  # the group's first renaming is the identity
