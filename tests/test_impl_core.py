@@ -297,6 +297,15 @@ def test_a_leader_decides_only_on_its_own_vote_once_synced() -> None:
     assert [e.dst for e in leader.sent if isinstance(e.msg, Chosen)] == [1, 2]
 
 
+def test_heartbeats_do_not_wait_behind_a_sync_in_progress() -> None:
+    leader = Leader()
+    leader.host.submit((cmd("set a 1"),))  # its vote is being synced, and stays so
+    leader.sent.clear()
+    for _ in range(3):
+        leader.host.tick()
+    assert {e.dst for e in leader.sent if isinstance(e.msg, Heartbeat)} == {1, 2} and leader.host.waiting
+
+
 def test_a_follower_vote_stays_home_until_synced_while_a_decision_applies_at_once() -> None:
     storage = DeferredStorage()
     sent: list[Envelope] = []
