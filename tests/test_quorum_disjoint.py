@@ -128,3 +128,19 @@ def test_large_zones_are_decided_exactly_and_a_violation_keeps_its_replayed_run(
     assert failed.counterexample.minimum
     assert sum(m.bit_count() for _, m in failed.counterexample.quorums) == 40 * 13  # 20 zones' majorities each
     assert isinstance(report.run, str) and "limit" in report.run  # 520 nodes: too many to replay, as before
+
+
+def test_latency_rows_resolved_per_profile_equal_pair_by_pair_resolution() -> None:
+    # two zones; n1 has its own entries (node-zone and node-node) that must beat its zone's
+    nodes = [f"n{i}" for i in range(8)]
+    quoted = ", ".join(f'"{x}"' for x in nodes)
+    text = (
+        f'nodes = [{quoted}]\n[zones]\na = ["n0", "n1", "n2", "n3"]\nb = ["n4", "n5", "n6", "n7"]\n'
+        '[quorums]\nphase1 = "majority(a, b)"\n[latency_ms]\n'
+        "a = { a = 1, b = 30 }\nb = { b = 2 }\nn1 = { b = 5, n6 = 0.5 }\n"
+    )
+    trips = parse_cluster(text).round_trips
+    assert trips is not None
+    for i in range(len(nodes)):
+        assert trips.row(i) == [0.0 if j == i else trips._resolve(i, j) for j in range(len(nodes))]
+    assert trips.row(1)[6] == 0.5 and trips.row(6)[1] == 0.5 and trips.row(1)[4] == 5 and trips.row(0)[4] == 30
