@@ -106,7 +106,7 @@ def check_cmd(
     if as_json:
         report = check(cluster, leader=leader, with_load=not no_load)
     else:
-        with err_console.status(f"certifying {cluster.n} nodes with Z3"):
+        with err_console.status(f"certifying {cluster.n} nodes"):
             report = check(cluster, leader=leader, with_load=not no_load)
     written = _write_trace(report, trace_out)
     if as_json:
