@@ -90,7 +90,8 @@ def refinement(trace_dir: Path) -> tuple[dict[str, Any], str | None]:
         verdict = tracecheck.check(trace_dir, reference=replicated)
     except PaxiomError as exc:
         return {"records": 0}, f"the traces cannot be checked: {exc}"
-    figures: dict[str, Any] = {"records": verdict.records, "spec_actions_matched": verdict.actions_matched}
+    figures: dict[str, Any] = {"records": verdict.records, "spec_actions_matched": verdict.actions_matched,
+                               "spec": verdict.spec}  # fmt: skip
     if verdict.objection is None:
         return figures, None
     where = f" at {verdict.at.where}" if verdict.at is not None else ""
