@@ -21,7 +21,11 @@ from paxiom.impl.sim.coverage import COUNTERS
 from paxiom.impl.sim.runner import Faults, run
 from paxiom.impl.sim.simulator import ClusterSettings
 
-KINDS = {"uniform": {}, "swarm": {"swarm": True}, "swarm+bias": {"swarm": True, "bias": True}}
+KINDS: dict[str, dict[str, Any]] = {
+    "uniform": {},
+    "swarm": {"swarm": True},
+    "swarm+bias": {"swarm": True, "bias": True},
+}
 
 
 def measure(steps: int, seeds: int, sizes: list[int]) -> dict[str, Any]:
@@ -39,7 +43,7 @@ def measure(steps: int, seeds: int, sizes: list[int]) -> dict[str, Any]:
             "all_reached": sum(all(r["counts"][c] > 0 for c in COUNTERS) for r in runs),
             "held": sum(r["holds"] for r in runs),
             "min_per_10k": {c: min(v) for c, v in per.items()},
-            "median_per_10k": {c: statistics.median(v) for c, v in per.items()},
+            "median_per_10k": {c: round(statistics.median(v), 2) for c, v in per.items()},
             "leaderless_share": statistics.median(r["availability"]["leaderless_share"] for r in runs),
         }
     cost = []

@@ -9,10 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from paxiom.cli.main import main
-from paxiom.impl.mutants import Mutation
+from paxiom.impl.messages import Accept, Accepted
+from paxiom.impl.mutants import MUTANTS, Mutation
+from paxiom.impl.proposer import Role
 from paxiom.impl.sim import tactics
 from paxiom.impl.sim.coverage import COUNTERS
-from paxiom.impl.sim.runner import Execution, Faults, Mix, run, schedule
+from paxiom.impl.sim.hunt import hunt
+from paxiom.impl.sim.runner import QUIET_ROUNDS, Execution, Faults, Mix, quiet_bound, run, schedule
 from paxiom.impl.sim.simulator import ClusterSettings
 
 
@@ -53,6 +56,16 @@ def test_each_tactic_reaches_its_interleaving_and_the_oracle_agrees(counter: str
     assert coverage.counts[counter] > 0
 
 
+@pytest.mark.parametrize(
+    ("name", "swarm"), [("promise-on-equal-ballot", False), ("mixed-ballot-votes", False), ("skip-holes", True)]
+)
+def test_bias_finds_the_hardest_mutants_in_a_few_runs(name: str, swarm: bool) -> None:
+    """Uniform hunts need 5 to 35 runs of 3000 steps for these (docs/simulation.md); biased ones, 4 at most."""
+    found = hunt(MUTANTS[name], runs=4, shrink_seconds=0, swarm=swarm, bias=True)
+    assert found.found is not None, f"{name} survived {found.runs} biased runs"
+    assert found.found.objection is not None
+
+
 def test_counting_watches_and_changes_nothing() -> None:
     settings = ClusterSettings(replicas=3, seed=5)
     plain = run(settings, 1500, Faults())
@@ -85,6 +98,42 @@ def test_a_correct_cluster_passes_the_quiet_period() -> None:
     result = run(ClusterSettings(replicas=3, seed=4), 2000, Faults())
     assert result.objection is None and result.quiet_rounds is not None
     assert [s["action"] for s in result.steps[-2:]] == ["quiet", "quiesce"]
+
+
+def _busy_leader(commands: int) -> Execution:
+    """A healthy 3-replica cluster whose leader was just handed `commands` client commands."""
+    execution = Execution(ClusterSettings(replicas=3, seed=5))
+    assert execution.feed({"action": "quiet", "rounds": QUIET_ROUNDS})  # elects a leader
+    leader = next(r for r, rep in enumerate(execution.sim.replicas) if rep and rep.proposer.role is Role.LEADER)
+    for seq in range(1, commands + 1):
+        assert execution.feed({"action": "submit", "replica": leader, "client": "c0", "seq": seq, "command": "set k v"})
+    # half the window voted and decided, the other half's Accepts delivered: from here on the leader
+    # decides a slot every fair round, and the others learn each a round later
+    window = execution.sim.settings.window
+    for kind, below in ((Accept, window // 2), (Accepted, window // 2), (Accept, window)):
+        for mid, envelope in list(execution.sim.network.in_flight.items()):
+            msg = envelope.msg
+            if isinstance(msg, kind) and msg.slot < below:
+                assert execution.feed({"action": "deliver", "msg": mid})
+    return execution
+
+
+def test_the_quiet_period_waits_for_the_leader_to_drain_its_backlog() -> None:
+    """A leader deciding a slot every round stays a round ahead of the others until its queue empties,
+    which takes longer than `QUIET_ROUNDS` here: the bare bound objects to a cluster that is only busy."""
+    blind = _busy_leader(400)
+    assert not blind.feed({"action": "quiet", "rounds": QUIET_ROUNDS})
+    assert blind.result.objection is not None and blind.result.objection.check == "quiet-liveness"
+    busy = _busy_leader(400)
+    assert busy.feed({"action": "quiet", "rounds": quiet_bound(busy.sim)}), str(busy.result.objection)
+    assert busy.result.quiet_rounds is not None and busy.result.quiet_rounds > QUIET_ROUNDS
+
+
+def test_seven_replicas_under_swarm_faults_pass_the_quiet_period() -> None:
+    """The finding (multipaxos, 7 replicas, seed 23, swarm): a 241-command backlog took 65 quiet rounds."""
+    result = run(ClusterSettings(replicas=7, seed=23), 3000, Faults(), swarm=True)
+    assert result.objection is None, str(result.objection)
+    assert result.quiet_rounds is not None and result.quiet_rounds > QUIET_ROUNDS
 
 
 def test_faults_cost_availability() -> None:
