@@ -38,7 +38,8 @@ restart it from its disk); corrupt: flip a byte in a catch-up reply."""
 
 LIVENESS_ROUNDS = 100
 QUIET_ROUNDS = 60
-"""Fair rounds of the quiet period: time for an election (a few election timeouts) and a catch-up."""
+"""Fair rounds of the quiet period beyond the backlog's (`quiet_bound`): time for an election (a few
+election timeouts) and a catch-up."""
 EPILOGUES = ("quiet", "quiesce")
 TACTIC_RATE = 0.01
 """Per step, the chance a biased schedule starts a tactic (tactics are a few dozen steps long)."""
@@ -191,13 +192,26 @@ def _message_step(rng: random.Random, faults: Faults, flight: list[int], sim: Si
     return {"action": "deliver", "msg": mid}
 
 
-def liveness_bound(sim: Simulator) -> int:
-    """Fair rounds allowed after faults stop: enough to elect a leader and catch everyone up, plus a
-    few round trips per pipeline-window's worth of commands still waiting (a reconfiguring cluster's
-    pipeline is at most α slots deep)."""
+def backlog_rounds(sim: Simulator) -> int:
+    """A few round trips per pipeline-window's worth of commands still waiting (a reconfiguring
+    cluster's pipeline is at most α slots deep): a leader keeps deciding its queued commands after the
+    clients fall silent, so its commit index moves on until the queue is drained."""
     depth = sim.settings.window if sim.configs[0].alpha is None else min(sim.settings.window, sim.configs[0].alpha)
     per_round_trip = depth * sim.settings.batch_size
-    return LIVENESS_ROUNDS + 4 * -(-len(sim.unapplied()) // per_round_trip)
+    return 4 * -(-len(sim.unapplied()) // per_round_trip)
+
+
+def liveness_bound(sim: Simulator) -> int:
+    """Fair rounds allowed after faults stop: enough to elect a leader and catch everyone up, plus the
+    backlog's."""
+    return LIVENESS_ROUNDS + backlog_rounds(sim)
+
+
+def quiet_bound(sim: Simulator) -> int:
+    """Fair rounds of the quiet period: `QUIET_ROUNDS` once the backlog is drained. While a leader decides
+    a slot every round, the others learn it a round later and never stand at its commit index, so a bound
+    blind to the backlog objects to a cluster that is only busy."""
+    return QUIET_ROUNDS + backlog_rounds(sim)
 
 
 @dataclass
@@ -388,7 +402,7 @@ def run(
         for step in tactic(execution.sim, rng, allowed, execution.coverage, work):
             if not execution.feed(step):
                 return execution.finish()
-    if quiet and not execution.feed({"action": "quiet", "rounds": QUIET_ROUNDS}):
+    if quiet and not execution.feed({"action": "quiet", "rounds": quiet_bound(execution.sim)}):
         return execution.finish()
     bound = liveness_bound(execution.sim) if liveness_rounds is None else liveness_rounds
     execution.feed({"action": "quiesce", "rounds": bound})
