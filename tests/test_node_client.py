@@ -127,6 +127,35 @@ def test_a_command_no_node_took_leaves_its_seq_to_the_next() -> None:
     asyncio.run(main())
 
 
+def test_a_session_whose_first_command_timed_out_goes_on_under_a_new_one() -> None:
+    """The same campaign finding, when the first command timed out instead: its seq cannot be given back (it
+    may still be applied), so the next goes out at seq 2, which a session machine that never applied seq 1
+    refuses as expired. The client opens a new session (seq 1) for it; nothing was applied under seq 2."""
+
+    opened: set[str] = set()
+
+    def session_machine(r: p.ClientRequest) -> p.ClientResponse | None:
+        if not opened and r.client == "me" and r.seq == 1:
+            return None  # the first command is lost: the client times out, in doubt
+        if r.client not in opened and r.seq > 1:
+            return p.ClientResponse(r.id, p.EXPIRED, message=f"no session for {r.client}")
+        opened.add(r.client)
+        return p.ClientResponse(r.id, p.OK, kv.KVResult(kv.OK).encode())
+
+    async def main() -> None:
+        nodes, addresses = await cluster(n1=session_machine)
+        async with AsyncClient(addresses, None, timeout=0.3, attempt_timeout=0.1, client_id="me") as client:
+            with pytest.raises(Timeout):
+                await client.put("k", b"v")
+            await client.put("k", b"w")
+            await client.put("k", b"x")
+        after = [(r.client, r.seq) for r in nodes["n1"].seen if r.client != "me"]
+        assert [seq for _, seq in after] == [1, 2] and len({c for c, _ in after}) == 1
+        assert ("me", 2) in {(r.client, r.seq) for r in nodes["n1"].seen}
+
+    asyncio.run(main())
+
+
 def test_sessions_run_concurrently_each_with_its_own_seq() -> None:
     async def main() -> None:
         nodes, addresses = await cluster(n1=ok(kv.KVResult(kv.OK).encode()))

@@ -47,6 +47,17 @@ class Session:
     client: str
     seq: int = 0
 
+    def renew(self) -> None:
+        """A new identity at seq 1, for a session the service no longer knows (see `_Expired`)."""
+        self.client, self.seq = uuid.uuid4().hex, 1
+
+
+class _Expired(Exception):
+    """The service answered `expired`: it holds no session for this client, so it applied nothing. That
+    happens after eviction, or when the session's first command timed out without ever being taken (every
+    later seq is then above 1 for a client with none). The command goes on under a renewed session; an
+    earlier command still in doubt stays at most once under the old identity."""
+
 
 class AsyncClient:
     def __init__(
@@ -120,7 +131,11 @@ class AsyncClient:
             session = await self.free.get()
         try:
             session.seq += 1
-            return await self._run(session, op)
+            try:
+                return await self._run(session, op)
+            except _Expired:
+                session.renew()  # seq 1 opens a session, so this cannot be answered `expired` again
+                return await self._run(session, op)
         except (NotLeader, Unavailable):
             session.seq -= 1  # no node took it, so its seq is free again: the service starts a session at seq 1
             raise
@@ -184,6 +199,8 @@ class AsyncClient:
                 failure, last = max(failure, REDIRECTED), f"{target}: unavailable ({response.message})"
                 target = await self._next(target, deadline)
                 continue
+            if response.status == protocol.EXPIRED:
+                raise _Expired(response.message)
             raise Rejected(f"{target}: {response.status}: {response.message}".rstrip(": "))
         within = f"within {self.timeout:g} s ({last})"
         if failure == TIMED_OUT:
@@ -216,6 +233,8 @@ class AsyncClient:
                 node, kind, text, response = await next_answer
                 if response is not None and response.status == protocol.OK:
                     return response.result
+                if response is not None and response.status == protocol.EXPIRED:
+                    raise _Expired(response.message)
                 if response is not None and response.status not in RETRYABLE:
                     raise Rejected(f"{node}: {response.status}: {response.message}".rstrip(": "))
                 if response is not None:
