@@ -40,6 +40,7 @@ class Mutation(enum.Enum):
     CATCHUP_WITHOUT_CHECKSUM = "catchup-without-checksum"
     SNAPSHOT_DROPS_LAST_APPLIED = "snapshot-drops-last-applied"
     CATCHUP_ONLY_ON_TRAFFIC = "catchup-only-on-traffic"
+    OWN_REPLY_BEFORE_SYNC = "own-reply-before-sync"
     FAST_QUORUM_TOO_SMALL = "fast-quorum-too-small"
     FAST_RECOVERY_ANY_VALUE = "fast-recovery-any-value"
     CONFIG_APPLIED_EARLY = "config-applied-early"
@@ -58,15 +59,20 @@ class MutantInfo:
     description: str
     variant: str = "multipaxos"
     """The protocol whose core the bug is injected into (`paxiom.variants.SIMULATED`)."""
+    lazy_sync: bool = False
+    """The bug shows only on a disk whose syncs lag its writes (`ClusterSettings.lazy_sync`): the hunt
+    runs it there."""
 
     @property
     def name(self) -> str:
         return self.mutation.value
 
 
-def _info(mutation: Mutation, role: str, description: str, variant: str = "") -> tuple[str, MutantInfo]:
+def _info(
+    mutation: Mutation, role: str, description: str, variant: str = "", *, lazy_sync: bool = False
+) -> tuple[str, MutantInfo]:
     variant = variant or ("fastpaxos" if role == "fast" else "multipaxos")
-    return mutation.value, MutantInfo(mutation, role, description, variant)
+    return mutation.value, MutantInfo(mutation, role, description, variant, lazy_sync)
 
 
 MUTANTS: dict[str, MutantInfo] = dict(
@@ -188,6 +194,14 @@ MUTANTS: dict[str, MutantInfo] = dict(
             "heartbeat's commit index alone as no reason to: one that missed decisions (or restarted behind) "
             "stays behind in a quiet cluster until new commands arrive (caught by the quiet-period check; the "
             "final check's resubmissions heal it).",
+        ),
+        _info(
+            Mutation.OWN_REPLY_BEFORE_SYNC,
+            "replication",
+            "The replica hands its own acceptor's Promise and Accepted back to its proposer at once, as if they "
+            "were eager, instead of once their writes are synced: the leader counts its own vote before it is "
+            "durable, and a power cut before the sync takes a counted vote away from a chosen value.",
+            lazy_sync=True,
         ),
         _info(
             Mutation.FAST_QUORUM_TOO_SMALL,

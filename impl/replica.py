@@ -222,11 +222,16 @@ class Replica:
             self._emitted.append(envelope)
             if dst != me:
                 (self._eager if isinstance(msg, EAGER) else self._messages).append(envelope)
-            elif isinstance(msg, REPLIES):
+            elif self.waits_for_sync(msg):
                 self._messages.append(envelope)
             else:
                 self._looped.append(envelope)
                 self._loopback.append(envelope)
+
+    def waits_for_sync(self, msg: Message) -> bool:
+        """Whether a message to ourselves waits for this Ready's writes to sync before the host hands it back:
+        our acceptor's replies (`REPLIES`), so our own promise or vote never counts before it is durable."""
+        return isinstance(msg, REPLIES)
 
     def _settle(self) -> None:
         """Drain the loopback, commit what became committable, and keep the pipeline full."""

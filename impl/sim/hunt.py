@@ -81,10 +81,11 @@ def attempts(
     """The hunt's runs in order: seed first_seed + i with the i-th profile (and, with `swarm`, its own
     fault mix; with `bias`, tactics aimed at the interleavings it reached least)."""
     mutations = frozenset() if mutant is None else frozenset({mutant.mutation})
+    lazy = mutant is not None and mutant.lazy_sync
     plan = []
     for i in range(runs):
         n, churn = replicas or (5, 3)[i % 2], (1.0, 2.0)[i // 2 % 2]
-        settings = ClusterSettings(replicas=n, seed=first_seed + i, mutations=mutations)
+        settings = ClusterSettings(replicas=n, seed=first_seed + i, mutations=mutations, lazy_sync=lazy)
         plan.append(Attempt(settings, steps, faults or Faults(), churn, swarm, bias))
     return plan
 

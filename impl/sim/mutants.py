@@ -25,7 +25,7 @@ from paxiom.impl.checksum import GENESIS, chain
 from paxiom.impl.fast.mutants import FastQuorumTooSmall, RecoveryAnyValue
 from paxiom.impl.host import Host
 from paxiom.impl.learner import Learner
-from paxiom.impl.messages import CatchUpReply, ChosenEntry, Snapshot, Vote
+from paxiom.impl.messages import CatchUpReply, ChosenEntry, Message, Snapshot, Vote
 from paxiom.impl.mutants import Mutation
 from paxiom.impl.proposer import Outgoing, Proposal, Proposer, Role
 from paxiom.impl.reconfig import Epoch
@@ -217,6 +217,11 @@ class CatchUpOnlyOnTraffic(Replica):
         return seen is not None and newest != seen and super().behind(commit)
 
 
+class OwnReplyBeforeSync(Replica):
+    def waits_for_sync(self, msg: Message) -> bool:
+        return False
+
+
 # ---------------------------------------------------------------------- host
 
 
@@ -259,6 +264,7 @@ OVERRIDES: dict[Mutation, tuple[type[Any], ...]] = {
     Mutation.CATCHUP_WITHOUT_CHECKSUM: (CatchUpWithoutChecksum,),
     Mutation.SNAPSHOT_DROPS_LAST_APPLIED: (StaleSnapshotHost,),
     Mutation.CATCHUP_ONLY_ON_TRAFFIC: (CatchUpOnlyOnTraffic,),
+    Mutation.OWN_REPLY_BEFORE_SYNC: (OwnReplyBeforeSync,),
     Mutation.FAST_QUORUM_TOO_SMALL: (FastQuorumTooSmall,),
     Mutation.FAST_RECOVERY_ANY_VALUE: (RecoveryAnyValue,),
     Mutation.CONFIG_APPLIED_EARLY: (ConfigAppliedEarly,),

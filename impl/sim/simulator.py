@@ -4,7 +4,8 @@ The simulator does nothing on its own: every step is an adversary's choice (`Ste
 such as `{"action": "deliver", "msg": 17}`), so a schedule — a list of steps — replays exactly, which is
 what makes shrunk counterexamples and `paxiom sim --replay` possible. Each replica runs under the
 production host driver (`impl.host.Host`) over an in-memory disk that is durable at once, so a Ready's
-writes reach the disk before its messages enter the network and before its entries are applied; the
+writes reach the disk before its messages enter the network and before its entries are applied (or,
+with `lazy_sync`, one whose writes are synced only at the replica's next tick, `impl.sim.disk`); the
 host's observation records go to the observers (`watch`), and are not built while nobody watches. A
 crash discards the host, its replica and its state machine, and keeps only the disk.
 
@@ -32,6 +33,7 @@ from paxiom.impl.observe import Alarm, Applied, Crash, Record
 from paxiom.impl.proposer import Role
 from paxiom.impl.reconfig import config_command, majority_of
 from paxiom.impl.replica import Replica
+from paxiom.impl.sim.disk import LazyStorage
 from paxiom.impl.sim.mutants import core_class, host_class
 from paxiom.impl.sim.network import Network
 from paxiom.impl.storage import DurableState
@@ -99,6 +101,9 @@ class ClusterSettings:
     alpha: int = 8
     """The reconfiguration window (`ReplicaConfig.alpha`); a `reconfig` cluster starts with its last replica
     outside every quorum, and its schedule switches configurations (`impl.sim.reconfigure`)."""
+    lazy_sync: bool = False
+    """Each replica's writes become durable only at its next tick, and a crash loses those not synced
+    yet (`impl.sim.disk.LazyStorage`): what catches a host counting or sending before its sync."""
 
     def __post_init__(self) -> None:
         try:
@@ -220,7 +225,7 @@ class Simulator:
         return [host.replica if host is not None else None for host in self.hosts]
 
     def _boot(self, r: int) -> None:
-        storage = ImmediateStorage(self.disks[r])
+        storage = LazyStorage(self.disks[r]) if self.settings.lazy_sync else ImmediateStorage(self.disks[r])
         self.states[r] = KeyValueStore()
         host = self._guard(
             r,
@@ -297,7 +302,7 @@ class Simulator:
         if kind == "corrupt":
             return net.corrupt(step["msg"])
         if kind == "tick":
-            return self._activate(step["replica"], Host.tick)
+            return self._activate(step["replica"], _tick)
         if kind == "submit":
             try:
                 command = Command(str(step["client"]), int(step["seq"]), str(step["command"]).encode())
@@ -395,7 +400,7 @@ class Simulator:
     def _fair_round(self) -> None:
         """Every replica ticks, then every message in flight is delivered in sending order."""
         for r in range(len(self.hosts)):
-            self._activate(r, Host.tick)
+            self._activate(r, _tick)
         for mid in list(self.network.in_flight):
             taken = self.network.take(mid)
             if taken is not None:
@@ -425,3 +430,10 @@ class Simulator:
                     self._activate(r, partial(Host.submit, commands=missing))
             self._fair_round()
         return rounds if self.settled() else rounds + 1
+
+
+def _tick(host: Host) -> None:
+    """A replica's clock ticks; a lazy disk syncs first (its fdatasync completed meanwhile)."""
+    if isinstance(host.storage, LazyStorage):
+        host.storage.sync()
+    host.tick()

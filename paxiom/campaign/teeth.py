@@ -125,6 +125,7 @@ TEETH: dict[str, Tooth] = {
     "step-down-ignored": _MIX,
     "apply-out-of-order": _MIX,
     "snapshot-drops-last-applied": _MIX,
+    "own-reply-before-sync": Tooth(power_cuts, duration=8, seed=7, runs=1),
     "accept-below-promise": Tooth(isolations, duration=14.0),
     "vote-keeps-old-promise": Tooth(storm, duration=30.0, runs=8),  # caught in 1 of 5 runs: needs a lost Prepare
     "mixed-ballot-votes": _STORM,
