@@ -13,13 +13,12 @@ import os
 import random
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_service_cluster import eventually, log_tails, summary_of
+from test_service_cluster import eventually, log_tails, running, summary_of
 from test_service_inprocess import until
 
 from paxiom.campaign.workload import Workload
@@ -38,7 +37,7 @@ from paxiom.lin.history import write_jsonl
 from paxiom.node import kvstore as kv
 from paxiom.node.clusterfile import ServiceCluster, certify, load_service_cluster, parse_service_cluster
 from paxiom.node.server import Node, NodeOptions
-from paxiom.node.supervisor import CLIENT, NODE_COMMAND, Supervisor, prepare, wait_ready
+from paxiom.node.supervisor import CLIENT, NODE_COMMAND, Supervisor, prepare
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -63,16 +62,6 @@ class MutantSupervisor(Supervisor):
         install = f"from paxiom.campaign.cluster import install_core_mutant; install_core_mutant({self.mutant!r})"
         argv[2] = f"{install}; {argv[2]}"
         return argv
-
-
-def running(supervisor: Supervisor) -> Iterator[Supervisor]:
-    try:
-        supervisor.start_all()
-        summary = asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))
-        assert summary["leader"], log_tails(supervisor)
-        yield supervisor
-    finally:
-        supervisor.stop()
 
 
 @pytest.fixture

@@ -47,7 +47,11 @@ def eventually(check: Callable[[], Any], seconds: float, what: str) -> Any:
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Supervisor]:
     path = prepare(tmp_path / "cluster", 3, tuning=TUNING)
-    supervisor = Supervisor(path, extra=["--trace", str(tmp_path / "trace")], restart=False)
+    yield from running(Supervisor(path, extra=["--trace", str(tmp_path / "trace")], restart=False))
+
+
+def running(supervisor: Supervisor) -> Iterator[Supervisor]:
+    """The supervisor's nodes started and a leader elected; every node stopped afterwards, whatever happens."""
     try:
         supervisor.start_all()
         summary = asyncio.run(wait_ready(supervisor.sc, time.monotonic() + 30))
