@@ -21,6 +21,7 @@ from click.testing import CliRunner
 from test_service_cluster import eventually, log_tails, running, summary_of
 from test_service_inprocess import until
 
+from paxiom.campaign.cluster import prelude
 from paxiom.campaign.workload import Workload
 from paxiom.cli.main import main
 from paxiom.client.aio import AsyncClient
@@ -51,7 +52,7 @@ def fast_cluster(directory: Path, fast: int = 3) -> Path:
 
 
 class MutantSupervisor(Supervisor):
-    """Every node runs the catalogue's bug `mutant` (`campaign.cluster.install_core_mutant`)."""
+    """Every node runs the catalogue's bug `mutant`, installed as the campaign installs it (`prelude`)."""
 
     def __init__(self, path: Path, mutant: str, **options: object) -> None:
         super().__init__(path, **options)  # type: ignore[arg-type]
@@ -59,8 +60,7 @@ class MutantSupervisor(Supervisor):
 
     def command(self, node: str) -> list[str]:
         argv = super().command(node)
-        install = f"from paxiom.campaign.cluster import install_core_mutant; install_core_mutant({self.mutant!r})"
-        argv[2] = f"{install}; {argv[2]}"
+        argv[2] = prelude(self.mutant)
         return argv
 
 
@@ -132,15 +132,6 @@ def direct_votes(trace: Path) -> int:
     return taken
 
 
-class FastWorkload(Workload):
-    """The campaign's cas-register workload, its clients on the fast path."""
-
-    def client(self, timeout: float | None = None) -> AsyncClient:
-        return AsyncClient(
-            self.addresses, self.context, timeout=timeout or self.timeout, attempt_timeout=1.0, fast=True
-        )
-
-
 def check_cli(*args: str) -> dict[str, object]:
     result = CliRunner().invoke(main, [*args, "--json"])
     doc = json.loads(result.stdout)
@@ -158,7 +149,9 @@ def test_a_fast_cluster_serves_through_collisions_and_the_leaders_sigkill(cluste
     assert statuses.count("ok") >= 2, statuses  # each of the two is answered by some node
     assert any(not is_fast(p.ballot) for p in prepares(trace)), "the collision was not recovered at a classic ballot"
 
-    workload = FastWorkload(dict(sc.clients), client_tls(sc, CLIENT), random.Random(13), workers=4, keys=2, timeout=6)
+    workload = Workload(
+        dict(sc.clients), client_tls(sc, CLIENT), random.Random(13), workers=4, keys=2, timeout=6, fast=True
+    )
 
     killed: list[str] = []
 
