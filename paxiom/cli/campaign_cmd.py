@@ -68,8 +68,8 @@ def campaign(
 
     if mutant is not None and mutant not in mutants_of(variant):
         raise PaxiomError(f"unknown mutant {mutant!r} for {variant} (known: {', '.join(mutants_of(variant))})")
-    kinds = registry.parse_kinds(faults, variant) if faults else registry.kinds_of(variant)
-    spec = RunSpec(seed, cluster_size, duration, tuple(kinds), mutant, variant=variant)
+    kinds = tuple(registry.parse_kinds(faults, variant)) if faults else None  # None: every kind of the variant
+    spec = RunSpec(seed, cluster_size, duration, kinds, mutant, variant=variant)
     if replay is not None:
         spec.seed, spec.schedule = registry.load(replay, [f"n{i}" for i in range(1, cluster_size + 1)])
         runs = 1
