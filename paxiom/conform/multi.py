@@ -14,7 +14,7 @@ proposed, the phase-1 quorums of a proposal, what is chosen), which is all recon
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import typing
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from paxiom.conform.judges import MAX_BALLOT, BaseJudge, Violated
@@ -42,13 +42,28 @@ LogState = mp.LogState[Any]
 """Multi-Paxos's state, whatever the variant's 2a and 2b messages carry."""
 
 
+class LogSpec(typing.Protocol):
+    """The actions and invariants a log variant's spec module gives the judge, with one signature in
+    `spec/multipaxos.py` and `spec/reconfig.py` (a module is the implementation)."""
+
+    def init(self, cfg: Any) -> LogState: ...
+    def phase1b(self, cfg: Any, s: LogState, a: int, b: int) -> LogState | None: ...
+    def phase2a(self, cfg: Any, s: LogState, b: int, slot: int, v: str) -> LogState | None: ...
+    def phase2b(self, cfg: Any, s: LogState, a: int, b: int, slot: int, v: str) -> LogState | None: ...
+    def chosen(self, cfg: Any, s: LogState) -> dict[int, set[str]]: ...
+    def agreement(self, cfg: Any, s: LogState) -> str | None: ...
+    def validity(self, cfg: Any, s: LogState) -> str | None: ...
+
+
 class MultiJudge(BaseJudge[LogState]):
     cfg: mp.Config
+    spec: ClassVar[LogSpec] = mp
+    """The variant's spec module: its actions judge every step and its invariants hold after each."""
 
     def __init__(self, setup: Setup) -> None:
         super().__init__(setup)
         self.cfg = self.spec_config()
-        self.s = mp.init(self.cfg)
+        self.s = self.spec.init(self.cfg)
         self.raised: dict[int, tuple[str, int | None]] = {}
         """Per acceptor: what last raised its promise (for the reason), and the slot of that vote if one did."""
 
@@ -74,13 +89,13 @@ class MultiJudge(BaseJudge[LogState]):
         return None
 
     def phase1b(self, s: LogState, a: int, bi: int) -> LogState | None:
-        return mp.phase1b(self.cfg, s, a, bi)
+        return self.spec.phase1b(self.cfg, s, a, bi)
 
     def phase2b_of(self, view: LogState, a: int, bal: int, slot: int, v: str) -> LogState | None:
-        return mp.phase2b(self.cfg, view, a, bal, slot, v)
+        return self.spec.phase2b(self.cfg, view, a, bal, slot, v)
 
     def phase2a_of(self, view: LogState, m: Any) -> LogState | None:
-        return mp.phase2a(self.cfg, view, m.bal, m.slot, m.val)
+        return self.spec.phase2a(self.cfg, view, m.bal, m.slot, m.val)
 
     def proposable_in(self, view: LogState, m: Any) -> set[str]:
         """What Phase2a lets the leader of m's ballot propose in m's slot."""
@@ -91,20 +106,20 @@ class MultiJudge(BaseJudge[LogState]):
         return self.setup.quorums.phase1
 
     def chosen_in(self, view: LogState) -> dict[int, set[str]]:
-        return mp.chosen(self.cfg, view)
+        return self.spec.chosen(self.cfg, view)
 
-    invariants: ClassVar[tuple[tuple[str, Callable[[Any, Any], str | None]], ...]] = (
-        ("agreement", mp.agreement),
-        ("validity", mp.validity),
-    )
     proposal_view: tuple[str, ...] = ("2a",)
     """The kinds of message anybody sent that judging a proposal sees (proposals are one per ballot and slot)."""
 
     def suite_proposal(self, bi: int, slot: int, want: str) -> Any | None:
         """What a suite leader of ballot bi proposes in `slot` by the spec's Phase2a: `want` if it may, else
         the first value it may (None if nothing may be proposed there yet)."""
-        allowed = sorted(mp.proposable(self.cfg, self.s, bi, slot))
-        return None if not allowed else self.proposal_msg(bi, slot, want if want in allowed else allowed[0], None)
+        return self.proposal_under(bi, slot, want, None)
+
+    def proposal_under(self, bi: int, slot: int, want: str, conf: int | None) -> Any | None:
+        """`suite_proposal` when the proposal names configuration `conf` (None: the variant has none)."""
+        allowed = sorted(self.proposable_in(self.s, self.proposal_msg(bi, slot, want, conf)))
+        return None if not allowed else self.proposal_msg(bi, slot, want if want in allowed else allowed[0], conf)
 
     # ------------------------------------------------------------ mapping to the spec
 
@@ -285,7 +300,7 @@ class MultiJudge(BaseJudge[LogState]):
         self.decided[node] = value
 
     def check_invariants(self, node: str) -> None:
-        for rule, invariant in self.invariants:
+        for rule, invariant in (("agreement", self.spec.agreement), ("validity", self.spec.validity)):
             reason = invariant(self.cfg, self.s)
             if reason is not None:
                 raise Violated(rule, node, reason)

@@ -14,13 +14,12 @@ finding), and a learner decides on a phase-2 quorum of the configuration the vot
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from paxiom.conform.configs import auxiliaries
 from paxiom.conform.judges import Violated
 from paxiom.conform.messages import Accept, Accepted, Ballot, describe
-from paxiom.conform.multi import LogState, MultiJudge, MultiWorld
+from paxiom.conform.multi import LogSpec, LogState, MultiJudge, MultiWorld
 from paxiom.conform.world import pick
 from paxiom.spec import reconfig
 from paxiom.spec.quorums import QuorumFamily
@@ -28,6 +27,7 @@ from paxiom.spec.quorums import QuorumFamily
 
 class ConfigJudge(MultiJudge):
     cfg: reconfig.Config
+    spec: ClassVar[LogSpec] = reconfig
 
     def spec_config(self) -> reconfig.Config:
         return self.setup.log_config
@@ -49,38 +49,21 @@ class ConfigJudge(MultiJudge):
     def conf_of(self, m: Any) -> int:
         return int(m.conf)
 
-    def phase1b(self, s: LogState, a: int, bi: int) -> LogState | None:
-        return reconfig.phase1b(self.cfg, s, a, bi)
-
-    def phase2b_of(self, view: LogState, a: int, bal: int, slot: int, v: str) -> LogState | None:
-        return reconfig.phase2b(self.cfg, view, a, bal, slot, v)
-
-    def phase2a_of(self, view: LogState, m: Any) -> LogState | None:
-        return reconfig.phase2a(self.cfg, view, m.bal, m.slot, m.val)
-
     def proposable_in(self, view: LogState, m: Any) -> set[str]:
         return reconfig.proposable(self.cfg, view, m.bal, m.slot, m.conf)
 
     def phase1_family(self, m: Any) -> QuorumFamily:
         return self.cfg.configs[self.conf_of(m)].phase1
 
-    def chosen_in(self, view: LogState) -> dict[int, set[str]]:
-        return reconfig.chosen(self.cfg, view)
-
-    invariants: ClassVar[tuple[tuple[str, Callable[[Any, Any], str | None]], ...]] = (
-        ("agreement", reconfig.agreement),
-        ("validity", reconfig.validity),
-    )
     proposal_view = ("2a", "2b")
     """A proposal is judged against what is chosen (the votes anybody sent): that decides its slot's
     configuration, as in the spec's Phase2a."""
 
-    def suite_proposal(self, bi: int, slot: int, want: str) -> reconfig.M2a | None:
-        conf = reconfig.leader_config(self.cfg, reconfig.chosen(self.cfg, self.s), slot)
+    def suite_proposal(self, bi: int, slot: int, want: str) -> Any | None:
+        conf = reconfig.leader_config(self.cfg, self.chosen_in(self.s), slot)
         if conf is None:
             return None  # the window: slots up to slot - alpha are not all chosen yet
-        allowed = sorted(reconfig.proposable(self.cfg, self.s, bi, slot, conf))
-        return reconfig.M2a(bi, slot, want if want in allowed else allowed[0], conf) if allowed else None
+        return self.proposal_under(bi, slot, want, conf)
 
     # ------------------------------------------------------------ the rules' words
 
@@ -100,7 +83,7 @@ class ConfigJudge(MultiJudge):
 
     def misnamed(self, view: LogState, m: Any) -> tuple[str, str] | None:
         """The α-window: slot s's configuration is the one after slots 0..s − α, known once they are chosen."""
-        log = reconfig.chosen(self.cfg, view)
+        log = self.chosen_in(view)
         governs = reconfig.governing(self.cfg, log, m.slot)
         last = reconfig.decided_by(self.cfg.alpha, m.slot)
         what = f"proposed {m.val} in slot {m.slot} under configuration {m.conf}"
