@@ -29,7 +29,7 @@ PROTOCOL_2 = "paxiom-conform/2"
 
 LOGS = ("multipaxos", "reconfig", "cheap")
 """The variants whose messages name slots of a log."""
-CONFIGURED = ("reconfig", "cheap")
+CONFIGURED = frozenset({"reconfig", "cheap"})
 """The variants whose proposals and votes name a configuration."""
 
 

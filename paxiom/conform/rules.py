@@ -6,6 +6,8 @@ import importlib
 import re
 from typing import NamedTuple
 
+from paxiom.conform.messages import CONFIGURED
+
 
 class Rule(NamedTuple):
     role: str
@@ -31,7 +33,6 @@ class Rule(NamedTuple):
 
 BASES = {"cheap": ("reconfig",)}
 """The spec a variant's module builds on, where its actions are (Cheap Paxos: reconfiguration's)."""
-CONFIGURED = frozenset({"reconfig", "cheap"})
 
 RULES: dict[str, Rule] = {
     "promise_above_promise": Rule(
