@@ -189,7 +189,6 @@ def decide(condition: Condition, families: dict[str, Expr], n: int) -> Outcome:
             masks = list(found)
             if n <= EARLIEST_NODES:  # the same tie-break among smallest violations as the Z3 path
                 solver, vectors = _disjoint(exprs, n)
-                solver.check()
                 masks = _earliest(solver, vectors, exprs, masks, n)
             cex = Counterexample(tuple(zip(condition.families, masks, strict=True)), True)
             return Outcome(condition, cex, time.perf_counter() - started, EXACT)
