@@ -97,7 +97,10 @@ class Proposer:
         raise Refused("unsupported", f"a proposer does not handle {kind}")
 
     def has_quorum(self, family: str, members: set[str]) -> bool:
-        return any(set(q) <= members for q in self.quorums[family]["sets"])
+        return self.has_quorum_in(self.quorums[family], members)
+
+    def has_quorum_in(self, family: dict[str, Any], members: set[str]) -> bool:
+        return any(set(q) <= members for q in family["sets"])
 
     def is_fast(self) -> bool:
         return self.ballot is not None and self.ballot[0] in self.fast_rounds
@@ -279,9 +282,6 @@ class ConfigLeader(Leader):
 
     def phase1_quorums(self, conf: int) -> dict[str, Any]:
         return self.configs[conf]["phase1"]
-
-    def has_quorum_in(self, family: dict[str, Any], members: set[str]) -> bool:
-        return any(set(q) <= members for q in family["sets"])
 
     def next_value(self) -> str | None:
         fresh = [v for v in self.queue if v not in [*self.log.values(), *self.decided.values()]]
