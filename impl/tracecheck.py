@@ -158,11 +158,20 @@ def _alpha(traces: list[list[Located]]) -> int:
 def _cheap_oracle(
     item: Located, start: Start, alpha: int, quorums: QuorumSystem, reference: Callable[[], StateMachine] | None
 ) -> CheapOracle:
-    """Cheap's oracle over configuration 0: the nodes before the first auxiliary are the mains."""
+    """Cheap's oracle over configuration 0, whose mains are the first acceptors and auxiliaries the rest
+    (`spec/cheap.py`): a node naming other auxiliaries runs a layout cheap has no configuration for."""
     if not alpha:
         raise PaxiomError("field record.alpha: a Cheap Paxos node runs a window α > 0", where=item.where)
+    mains = quorums.n - len(start.auxiliaries)
+    if start.auxiliaries != tuple(range(mains, quorums.n)):
+        names = [quorums.nodes[a] for a in start.auxiliaries if a < quorums.n]
+        raise PaxiomError(
+            f"field record.auxiliaries: {names} are not the last {len(start.auxiliaries)} acceptors, "
+            "which spec/cheap.py's auxiliaries are",
+            where=item.where,
+        )
     try:
-        return CheapOracle(quorums, alpha, min(start.auxiliaries), reference=reference)
+        return CheapOracle(quorums, alpha, mains, reference=reference)
     except ValueError as exc:
         raise PaxiomError(f"field record.auxiliaries: {exc}", where=item.where) from None
 
