@@ -16,6 +16,7 @@ from paxiom.impl import tracecheck
 from paxiom.impl.reconfig_oracle import CheapOracle
 from paxiom.impl.sim.runner import Faults, run
 from paxiom.impl.sim.simulator import ClusterSettings
+from paxiom.spec import cheap
 
 
 @pytest.fixture
@@ -39,7 +40,8 @@ def edit_starts(directory: Path, change: Callable[[dict[str, Any]], None], names
 
 def test_a_cheap_run_is_judged_by_cheaps_oracle_with_its_auxiliary(cheap_run: Path) -> None:
     oracle = tracecheck.oracle_for(tracecheck.read_dir(cheap_run), None)
-    assert isinstance(oracle, CheapOracle) and oracle.spec.mains_of[0] == frozenset({0, 1})
+    assert isinstance(oracle, CheapOracle) and isinstance(oracle.spec, cheap.Config)
+    assert oracle.spec.mains_of[0] == frozenset({0, 1})
     verdict = tracecheck.check(cheap_run)
     assert verdict.holds and verdict.spec == "cheap"
 
