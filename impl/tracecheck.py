@@ -133,7 +133,6 @@ def oracle_for(traces: list[list[Located]], reference: Callable[[], StateMachine
     first, start = _starts(traces)[0]
     if start.auxiliaries:
         return _cheap_oracle(first, start, _alpha(traces), quorums, reference)
-    alphas = {start.alpha for _, start in _starts(traces)}
     switching = any(
         isinstance(item.record, Sent)
         and isinstance(item.record.envelope.msg, Accept)
@@ -141,9 +140,10 @@ def oracle_for(traces: list[list[Located]], reference: Callable[[], StateMachine
         for trace in traces
         for item in trace
     )
-    if not switching or alphas == {0}:
+    alpha = _alpha(traces) if switching else 0
+    if not alpha:
         return RefinementOracle(quorums, reference=reference)
-    return ReconfigOracle(quorums, _alpha(traces), reference=reference)
+    return ReconfigOracle(quorums, alpha, reference=reference)
 
 
 def _alpha(traces: list[list[Located]]) -> int:
