@@ -9,7 +9,7 @@ import pytest
 from test_reconfig_core import Cluster
 
 from paxiom.impl.cheap.replica import RETIREMENT_CLIENT, CheapReplica
-from paxiom.impl.messages import Accept
+from paxiom.impl.messages import Accept, Accepted, Envelope
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.proposer import Role
 from paxiom.impl.reconfig import config_command, encode_config, is_config, majority_of, switch_of
@@ -124,3 +124,21 @@ def test_three_mains_or_more_lose_one_with_commands_in_flight_and_carry_on(mains
     retirement; the log goes on, every step judged by the Cheap oracle (bench/cheap_liveness.py: over seeds)."""
     run = lose_a_main(mains, seed=1, after=3000)
     assert run.retired and run.progressed, run
+
+
+def test_a_duplicated_vote_of_the_other_main_makes_the_leader_vote_once() -> None:
+    """The leader votes last: the other main's Accepted makes its own vote due. A copy of that Accepted (a
+    duplicate, or a retransmission's answer) while its own vote is being synced must not cast it again (a
+    second SaveVote for the disk, a second Accepted)."""
+    cluster = cheap_cluster(alpha=4)
+    cluster.run(20)
+    leader = cluster.leader()
+    other = 1 - leader.me
+    leader.submit(commands(1, 1))
+    accept = next(e.msg for e in leader.ready().deliveries if isinstance(e.msg, Accept) and e.dst == other)
+    vote = Accepted(accept.ballot, accept.slot, accept.value)
+    own: list[Envelope] = []
+    for _ in range(2):
+        leader.receive(Envelope(other, leader.me, vote))
+        own += [e for e in leader.ready().emitted if isinstance(e.msg, Accept) and e.dst == leader.me]
+    assert len(own) == 1

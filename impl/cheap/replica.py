@@ -94,12 +94,16 @@ class CheapProposer(Proposer):
         return targets - {self.me} if switch_of(value) is None and targets - {self.me} else targets
 
     def on_accepted(self, src: int, msg: Accepted) -> Value | None:
+        """The core's tally; the vote that completes every other voter's makes our own due. Only that one: a
+        copy of a vote counted already (a duplicate, a retransmission's answer) while ours is being synced
+        must not cast ours again."""
         self.silent[src] = 0
-        decided = super().on_accepted(src, msg)
         proposal = self.proposals.get(msg.slot)
-        if proposal is not None and self.counts(msg.ballot) and not proposal.accepted >> self.me & 1:
+        fresh = proposal is not None and not proposal.accepted >> src & 1
+        decided = super().on_accepted(src, msg)
+        if fresh and proposal is not None and msg.slot in self.proposals and self.counts(msg.ballot):
             others = self.accept_targets(proposal.epoch, proposal.value) - {self.me}
-            if all(proposal.accepted >> a & 1 for a in others):
+            if not proposal.accepted >> self.me & 1 and all(proposal.accepted >> a & 1 for a in others):
                 self.due.append(msg.slot)
         return decided
 
