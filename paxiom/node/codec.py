@@ -212,11 +212,30 @@ def _record(cls: type) -> _Codec:
             lines += [f"        raise exc.at({'.' + name!r}) from None"]
             encoding += ["    try:", f"        {v} = e_{v}(obj.{name})", "    except DecodeError as exc:"]
             encoding += [f"        raise exc.at({'.' + name!r}) from None"]
-    lines += ["    try:", f"        return cls({', '.join(fields)})", "    except (TypeError, ValueError) as exc:"]
+    lines += ["    try:", *_construct(cls, names, fields, env), "    except (TypeError, ValueError) as exc:"]
     lines += [f"        raise DecodeError(f'rejected by {cls.__name__}: {{exc}}') from None"]
     lines += [*encoding, f"    return [{', '.join(fields)}]"]
     exec("\n".join(lines), env)  # the source is built above from identifiers and int bounds only
     return _Codec(env["encode"], env["decode"])
+
+
+def _construct(cls: type, names: list[str], fields: list[str], env: dict[str, Any]) -> list[str]:
+    """The decoder's lines that build the object from its checked fields. A frozen dataclass with slots (every
+    message, write and command) is built as its own `__init__` builds it — each slot set, then `__post_init__`
+    — but through the slots' descriptors rather than a call of `__init__` making `object.__setattr__` calls:
+    a third of the cost, and a follower builds a command per command of every batch it receives."""
+    params = getattr(cls, "__dataclass_params__", None)
+    slots = [getattr(cls, name, None) for name in names]
+    if params is None or not params.frozen or not all(isinstance(s, types.MemberDescriptorType) for s in slots):
+        return [f"        return cls({', '.join(fields)})"]
+    env["_new"] = object.__new__
+    lines = ["        obj = _new(cls)"]
+    for v, slot in zip(fields, slots, strict=True):
+        env[f"s_{v}"] = slot.__set__  # type: ignore[union-attr]
+        lines.append(f"        s_{v}(obj, {v})")
+    if hasattr(cls, "__post_init__"):
+        lines.append("        obj.__post_init__()")
+    return [*lines, "        return obj"]
 
 
 def _fail(step: str, decode: Decoder, value: Any) -> DecodeError:
@@ -271,6 +290,21 @@ class _Kind:
 KINDS: dict[int, _Kind] = {}
 _BY_CLASS: dict[type, _Kind] = {}
 _LIMITS: dict[str, int] = {"max_str_len": 0, "max_bin_len": 0, "max_array_len": 3, "max_map_len": 0, "max_ext_len": 0}
+_PACKER = msgpack.Packer(use_bin_type=True)
+"""One packer for every payload: `msgpack.packb` builds one per call, which cost more than packing a small frame.
+Shared safely: `pack` runs in C without releasing the GIL, and starts afresh after a failure."""
+
+
+def _unpacker() -> Callable[[bytes], Any]:
+    """`msgpack.unpackb` with `_LIMITS` written into the call as constants: unpacking a dict of keywords into
+    every call took longer than unpacking a small frame. Made again whenever `register` moves a limit."""
+    limits = ", ".join(f"{name}={value}" for name, value in _LIMITS.items())
+    env: dict[str, Any] = {"unpackb": msgpack.unpackb}
+    exec(f"def unpack(data):\n    return unpackb(data, raw=False, use_list=True, strict_map_key=True, {limits})", env)
+    return cast(Callable[[bytes], Any], env["unpack"])
+
+
+_unpack = _unpacker()
 
 
 def register(tag: int, cls: type, rules: Mapping[tuple[type, str], Rule] | None = None) -> None:
@@ -292,6 +326,8 @@ def register(tag: int, cls: type, rules: Mapping[tuple[type, str], Rule] | None 
             _LIMITS["max_bin_len"] = max(_LIMITS["max_bin_len"], rule.hi)
         elif isinstance(rule, Many):
             _LIMITS["max_array_len"] = max(_LIMITS["max_array_len"], rule.hi)
+    global _unpack
+    _unpack = _unpacker()
 
 
 def encode(obj: object) -> bytes:
@@ -309,7 +345,7 @@ def encode(obj: object) -> bytes:
 def pack(tag: int, body: list[Any]) -> bytes:
     """The payload of kind `tag` with `body` as `encode` builds it: for a fast path that builds (and checks
     against `rule`) a frequent body itself rather than a dataclass to encode."""
-    return cast(bytes, msgpack.packb((VERSION, tag, body), use_bin_type=True))
+    return cast(bytes, _PACKER.pack((VERSION, tag, body)))
 
 
 def tag_of(cls: type) -> int:
@@ -324,7 +360,7 @@ def rule(cls: type, name: str, tp: type) -> Rule:
 def decode(data: bytes, accept: Iterable[type] | None = None) -> object:
     """The object `data` encodes; with `accept`, only a kind among those classes is valid."""
     try:
-        raw = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True, **_LIMITS)
+        raw = _unpack(data)
     except Exception as exc:  # msgpack raises several unrelated types on malformed input
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         raise DecodeError(f"not valid msgpack ({detail})") from None
