@@ -14,14 +14,14 @@ from paxiom.impl.mutants import MUTANTS, Mutation
 from paxiom.impl.proposer import Role
 from paxiom.impl.sim import tactics
 from paxiom.impl.sim.coverage import COUNTERS
-from paxiom.impl.sim.hunt import hunt
+from paxiom.impl.sim.hunt import Schedule, hunt
 from paxiom.impl.sim.runner import QUIET_ROUNDS, Execution, Faults, Mix, quiet_bound, run, schedule
 from paxiom.impl.sim.simulator import ClusterSettings
 
 
-def _calm_cluster(replicas: int) -> Execution:
+def _calm_cluster(replicas: int, mutations: frozenset[Mutation] = frozenset()) -> Execution:
     """A cluster that elected a leader and committed some commands, without faults."""
-    execution = Execution(ClusterSettings(replicas=replicas, seed=1), coverage=True)
+    execution = Execution(ClusterSettings(replicas=replicas, seed=1, mutations=mutations), coverage=True)
     adversary = schedule(execution.sim, random.Random(0), Faults.parse("none"))
     for _ in range(300):
         assert execution.feed(next(adversary))
@@ -57,11 +57,39 @@ def test_each_tactic_reaches_its_interleaving_and_the_oracle_agrees(counter: str
 
 
 @pytest.mark.parametrize(
+    ("mutation", "check", "asks"),
+    [
+        (None, None, True),
+        (Mutation.SKIP_HOLES, "liveness", False),  # the hole holds every commit index back
+        (Mutation.CATCHUP_ONLY_ON_TRAFFIC, "quiet-liveness", False),
+    ],
+)
+def test_the_finale_leaves_damage_only_the_quiet_period_and_final_check_see(
+    mutation: Mutation | None, check: str | None, asks: bool
+) -> None:
+    """A hole under a leader that stays, and a follower that missed slots with no command to wake it: the
+    production core fills the hole, and the follower asks to catch up and refuses the corrupted reply."""
+    execution = _calm_cluster(3, frozenset() if mutation is None else frozenset({mutation}))
+    assert execution.coverage is not None
+    work = tactics.Workload()
+    work.number = 10_000
+    for step in tactics.finale(execution.sim, random.Random(2), Faults(), execution.coverage, work):
+        assert execution.feed(step), str(execution.result.objection)
+    assert execution.coverage.counts["takeover_with_hole"] > 0
+    assert any(step["action"] == "corrupt" for step in execution.result.steps) == asks
+    assert bool(execution.sim.alarms) == asks
+    if execution.feed({"action": "quiet", "rounds": QUIET_ROUNDS}):
+        execution.feed({"action": "quiesce", "rounds": 100})
+    objection = execution.result.objection
+    assert (objection.check if objection else None) == check, str(objection)
+
+
+@pytest.mark.parametrize(
     ("name", "swarm"), [("promise-on-equal-ballot", False), ("mixed-ballot-votes", False), ("skip-holes", True)]
 )
 def test_bias_finds_the_hardest_mutants_in_a_few_runs(name: str, swarm: bool) -> None:
     """Uniform hunts need 5 to 35 runs of 3000 steps for these (docs/simulation.md); biased ones, 4 at most."""
-    found = hunt(MUTANTS[name], runs=4, shrink_seconds=0, swarm=swarm, bias=True)
+    found = hunt(MUTANTS[name], runs=4, shrink_seconds=0, schedules=(Schedule(swarm, bias=True),))
     assert found.found is not None, f"{name} survived {found.runs} biased runs"
     assert found.found.objection is not None
 

@@ -5,6 +5,11 @@ partitions, clock bursts) — with a new seed per run. Some bugs need five repli
 one duplicate vote plus the leader's own is a true majority); others need many leader changes. A hunt
 without a mutant (a soak) runs the production code over consecutive seeds the same way.
 
+Its runs also take turns at how their schedule is drawn (`ROTATION`): biased (tactics aimed at the
+interleavings reached least, and the finale), uniform, then swarm + biased. Tactics reach the rare
+interleavings uniform schedules almost never do; uniform runs keep what tactics undo (a storm left
+raging when the faults stop); swarm runs vary the weather. A hunt given one `Schedule` runs only that.
+
 Runs are fanned out by `paxiom.fanout` (local cores, or a Dask cluster): each worker runs one seed and
 sends back its step count and, if the oracle objected, the failing schedule; results are taken in seed
 order, so the first failure, the runs and the steps counted until it are those of one worker. The
@@ -28,6 +33,32 @@ DEFAULT_RUNS = 120
 DEFAULT_STEPS = 3000
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """How a run's schedule is drawn (`runner.run`'s `swarm` and `bias`)."""
+
+    swarm: bool = False
+    bias: bool = False
+
+    @property
+    def name(self) -> str:
+        return "+".join(kind for kind, on in (("swarm", self.swarm), ("bias", self.bias)) if on) or "uniform"
+
+
+UNIFORM = Schedule()
+ROTATION = (Schedule(bias=True), UNIFORM, Schedule(swarm=True, bias=True))
+"""The default hunt's schedules, run i drawing the (i mod 3)-th: biased first, as most hard bugs fall to
+tactics in the first run (docs/simulation.md measures each against uniform)."""
+
+
+def schedules_of(swarm: bool = False, bias: bool = False, uniform: bool = False) -> tuple[Schedule, ...]:
+    """What a hunt asked for swarm, biased or uniform runs only (`paxiom sim --swarm/--bias/--uniform`)
+    runs: that schedule; asked for none, `ROTATION`."""
+    if swarm or bias:
+        return (Schedule(swarm, bias),)
+    return (UNIFORM,) if uniform else ROTATION
+
+
 @dataclass
 class Hunt:
     mutant: MutantInfo | None
@@ -41,6 +72,8 @@ class Hunt:
     seconds: float
     """Wall time until the first objection (shrinking excluded)."""
     shrink_seconds: float = 0.0
+    schedule: Schedule | None = None
+    """How the failing run's schedule was drawn."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +84,7 @@ class Attempt:
     steps: int
     faults: Faults
     churn: float
-    swarm: bool = False
-    bias: bool = False
+    schedule: Schedule = UNIFORM
 
 
 @dataclass(frozen=True)
@@ -64,7 +96,7 @@ class Outcome:
 
 
 def attempt(job: Attempt) -> Outcome:
-    result = run(job.settings, job.steps, job.faults, churn=job.churn, swarm=job.swarm, bias=job.bias)
+    result = run(job.settings, job.steps, job.faults, churn=job.churn, swarm=job.schedule.swarm, bias=job.schedule.bias)
     return Outcome(len(result.steps), None if result.objection is None else result.steps)
 
 
@@ -75,18 +107,17 @@ def attempts(
     faults: Faults | None,
     replicas: int | None,
     first_seed: int = 0,
-    swarm: bool = False,
-    bias: bool = False,
+    schedules: tuple[Schedule, ...] = ROTATION,
 ) -> list[Attempt]:
-    """The hunt's runs in order: seed first_seed + i with the i-th profile (and, with `swarm`, its own
-    fault mix; with `bias`, tactics aimed at the interleavings it reached least)."""
+    """The hunt's runs in order: seed first_seed + i with the i-th profile and the i-th of `schedules`
+    (cycling)."""
     mutations = frozenset() if mutant is None else frozenset({mutant.mutation})
     lazy = mutant is not None and mutant.lazy_sync
     plan = []
     for i in range(runs):
         n, churn = replicas or (5, 3)[i % 2], (1.0, 2.0)[i // 2 % 2]
         settings = ClusterSettings(replicas=n, seed=first_seed + i, mutations=mutations, lazy_sync=lazy)
-        plan.append(Attempt(settings, steps, faults or Faults(), churn, swarm, bias))
+        plan.append(Attempt(settings, steps, faults or Faults(), churn, schedules[i % len(schedules)]))
     return plan
 
 
@@ -101,13 +132,13 @@ def hunt(
     *,
     first_seed: int = 0,
     pool: Pool = IN_PROCESS,
-    swarm: bool = False,
-    bias: bool = False,
+    schedules: tuple[Schedule, ...] = ROTATION,
 ) -> Hunt:
-    """Run the attempts in `pool` until the first (in seed order) the oracle objects to, and shrink it."""
+    """Run the attempts in `pool` until the first (in seed order) the oracle objects to, and shrink it
+    (its recorded steps replay without the schedule that drew them)."""
     started = time.perf_counter()
     total = 0
-    plan = attempts(mutant, runs, steps, faults, replicas, first_seed, swarm, bias)
+    plan = attempts(mutant, runs, steps, faults, replicas, first_seed, schedules)
     first: tuple[int, list[Step]] | None = None
     results = ordered(attempt, plan, pool)
     try:
@@ -128,4 +159,4 @@ def hunt(
     assert found.objection is not None, "a failing schedule replays to its objection"
     t = time.perf_counter()
     small = shrink(plan[index].settings, found, shrink_seconds) if shrink_seconds > 0 else found
-    return Hunt(mutant, found, small, index + 1, total, found_after, time.perf_counter() - t)
+    return Hunt(mutant, found, small, index + 1, total, found_after, time.perf_counter() - t, plan[index].schedule)

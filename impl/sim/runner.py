@@ -27,7 +27,7 @@ from paxiom.impl.reconfig_oracle import CheapOracle, ReconfigOracle
 from paxiom.impl.sim.coverage import Coverage
 from paxiom.impl.sim.reconfigure import reconfigurations
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
-from paxiom.impl.sim.tactics import Workload, tactic
+from paxiom.impl.sim.tactics import Workload, finale, tactic
 from paxiom.impl.values import render_command
 
 FAULTS = ("loss", "dup", "reorder", "delay", "partition", "crash", "corrupt")
@@ -399,7 +399,7 @@ def run(
         if progress is not None and i % 256 == 0:
             progress(i)
     if execution.coverage is not None and mix.tactic and rng.random() < mix.finale:
-        for step in tactic(execution.sim, rng, allowed, execution.coverage, work):
+        for step in finale(execution.sim, rng, allowed, execution.coverage, work):
             if not execution.feed(step):
                 return execution.finish()
     if quiet and not execution.feed({"action": "quiet", "rounds": quiet_bound(execution.sim)}):

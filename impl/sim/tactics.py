@@ -131,10 +131,12 @@ def _election(r: int, peers: frozenset[int], e: Envelope) -> bool:
 
 
 def _some_leader(sim: Simulator, rng: random.Random) -> Iterator[Step]:
-    """Elect someone if nobody leads."""
+    """Elect someone if nobody leads: the freshest follower (a candidate already standing may have no
+    Prepare left in flight to drive), else anyone."""
     live = _live(sim)
     if _leader(sim) is None and live:
-        yield from _campaign(sim, rng.choice(live), frozenset())
+        candidate = _freshest_follower(sim, rng)
+        yield from _campaign(sim, rng.choice(live) if candidate is None else candidate, frozenset())
 
 
 def _leader_and_others(
@@ -142,10 +144,12 @@ def _leader_and_others(
 ) -> Generator[Step, None, tuple[int | None, list[int]]]:
     """Elect someone if nobody leads (with `settle`, a calm moment follows: everything in flight is
     delivered, the leader's heartbeats resend what is short of a quorum, and those are delivered too, so
-    its pipeline has room): the leader, and the other live replicas."""
+    its pipeline has room; someone is elected again should the backlog depose the leader): the leader,
+    and the other live replicas."""
     yield from _some_leader(sim, rng)
     if settle:
         yield from _deliver(sim, lambda e: True, 2 * BUDGET)
+        yield from _some_leader(sim, rng)
         leader = _leader(sim)
         if leader is not None:
             yield from _ticks(leader, sim.settings.heartbeat_interval)
@@ -341,6 +345,34 @@ def _stale_prepare(sim: Simulator, rng: random.Random, faults: Faults, cov: Cove
     yield from _deliver(sim, lambda e: True, 1, held=frozenset(sim.network.in_flight) - held)
 
 
+def _left_behind(sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload) -> Iterator[Step]:
+    """A follower is cut off (or crashed) while the leader decides a few slots, and is back as the
+    clients fall silent: only the leader's heartbeats tell it how far behind it is, and the catch-up
+    reply it asks for arrives corrupted (when corruption is allowed)."""
+    leader, others = yield from _leader_and_others(sim, rng, settle=True)
+    cut = "partition" in faults and ("crash" not in faults or rng.random() < 0.5)
+    if leader is None or not others or not (cut or "crash" in faults):
+        return
+    follower = rng.choice(others)
+    yield {"action": "partition", "side": [follower]} if cut else {"action": "crash", "replica": follower}
+    for _ in range(sim.settings.batch_size + 1):
+        yield work.submit(leader)
+    yield from _deliver(sim, lambda e: True, 2 * BUDGET)  # what crosses the cut is lost
+    yield {"action": "heal"} if cut else {"action": "restart", "replica": follower}
+    yield from _ticks(leader, sim.settings.heartbeat_interval)
+    yield from _deliver(
+        sim,
+        lambda e: (
+            (type(e.msg) is Heartbeat and e.dst == follower) or (type(e.msg) is CatchUpRequest and e.src == follower)
+        ),
+    )
+    replies = [m for m, e in sim.network.in_flight.items() if type(e.msg) is CatchUpReply and e.dst == follower]
+    if "corrupt" in faults:
+        for mid in replies:
+            yield {"action": "corrupt", "msg": mid}
+    yield from _deliver(sim, lambda e: type(e.msg) is CatchUpReply and e.dst == follower)
+
+
 TACTICS: dict[str, Tactic] = {
     "competing_leaders": _depose,
     "deposed_with_accepts_in_flight": _depose,
@@ -357,16 +389,33 @@ TACTICS: dict[str, Tactic] = {
 """Each counter's tactic (`impl.sim.coverage.COUNTERS` names them all)."""
 
 
-def tactic(sim: Simulator, rng: random.Random, faults: Faults, coverage: Coverage, work: Workload) -> Iterator[Step]:
-    """The steps of one tactic, for a counter drawn with weight 1/(1 + count)². The cluster is made whole
-    first (the partition heals, crashed replicas restart): a tactic drives one exchange among replicas,
+FINALE: tuple[Tactic, ...] = (_hole, _left_behind)
+"""What a biased run's fault phase ends with: damage only the quiet period and the final check can see —
+a hole in the log under a leader that then stays (a new leader must fill it), and a follower that missed
+slots with no new command to wake it."""
+
+
+def _whole(sim: Simulator) -> Iterator[Step]:
+    """Heal the partition and restart crashed replicas: a tactic drives one exchange among replicas,
     which a cut or a dead quorum would swallow halfway."""
-    names = list(TACTICS)
-    weights = [1 / (1 + coverage.counts[name]) ** 2 for name in names]
-    name = rng.choices(names, weights)[0]
     if sim.network.side is not None:
         yield {"action": "heal"}
     for r, replica in enumerate(sim.replicas):
         if replica is None:
             yield {"action": "restart", "replica": r}
+
+
+def tactic(sim: Simulator, rng: random.Random, faults: Faults, coverage: Coverage, work: Workload) -> Iterator[Step]:
+    """The steps of one tactic, for a counter drawn with weight 1/(1 + count)², in a cluster made whole."""
+    names = list(TACTICS)
+    weights = [1 / (1 + coverage.counts[name]) ** 2 for name in names]
+    name = rng.choices(names, weights)[0]
+    yield from _whole(sim)
     yield from TACTICS[name](sim, rng, faults, coverage, work)
+
+
+def finale(sim: Simulator, rng: random.Random, faults: Faults, coverage: Coverage, work: Workload) -> Iterator[Step]:
+    """The steps of the `FINALE` tactics, one after the other, in a cluster made whole."""
+    yield from _whole(sim)
+    for play in FINALE:
+        yield from play(sim, rng, faults, coverage, work)

@@ -29,7 +29,7 @@ from paxiom.fanout import LOCAL_DASK, Pool, default_workers
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.sim import trace
 from paxiom.impl.sim.coverage import COUNTERS, PER
-from paxiom.impl.sim.hunt import DEFAULT_RUNS, DEFAULT_STEPS, hunt
+from paxiom.impl.sim.hunt import DEFAULT_RUNS, DEFAULT_STEPS, hunt, schedules_of
 from paxiom.impl.sim.runner import FAULTS, Faults, RunResult, replay, run
 from paxiom.impl.sim.shrink import shrink
 from paxiom.impl.sim.simulator import ClusterSettings
@@ -138,6 +138,12 @@ def _list_mutants(as_json: bool) -> None:
     help="Mix in tactics aimed at the dangerous interleavings the run has reached least (see --coverage).",
 )
 @click.option(
+    "--uniform",
+    is_flag=True,
+    help="Hunt with uniform schedules only (a hunt's runs otherwise take turns: biased, uniform, swarm + "
+    "biased; --swarm/--bias give every run that schedule).",
+)
+@click.option(
     "--coverage",
     is_flag=True,
     help="Count the dangerous interleavings reached (per 10k steps) and the time without a leader.",
@@ -215,6 +221,7 @@ def sim(
     faults: str,
     swarm: bool,
     bias: bool,
+    uniform: bool,
     coverage: bool,
     q1: int | None,
     q2: int | None,
@@ -247,6 +254,8 @@ def sim(
         result = replay(settings, schedule, trace_dir=trace_dir)
         _report(result, None, as_json, {"replayed": str(replay_file)})
         finish(result.holds)
+    if uniform and (swarm or bias):
+        raise PaxiomError("--uniform draws uniform schedules only; it excludes --swarm and --bias")
     trace_out = trace_out or Path(tempfile.gettempdir()) / "paxiom-sim" / f"trace-{mutant or f'seed-{seed}'}.json"
     if replicas > ENUMERATION_LIMIT:
         raise PaxiomError(
@@ -281,8 +290,7 @@ def sim(
                 progress=lambda i: bar.update(task, completed=i + 1),
                 first_seed=0 if mutant is not None else seed,
                 pool=pool,
-                swarm=swarm,
-                bias=bias,
+                schedules=schedules_of(swarm, bias, uniform),
             )
         extra = {
             "mutant": mutant,
@@ -297,8 +305,9 @@ def sim(
                 caught = "[green]holds[/]: no objection" if mutant is None else "[yellow]not caught[/]"
                 console.print(f"{caught} within the budget ({found.runs} runs, {found.steps} steps)")
             finish(True)
-        assert found.found is not None
+        assert found.found is not None and found.schedule is not None
         extra["unshrunk_steps"] = len(found.found.steps)
+        extra["schedule"] = found.schedule.name
         if mutant is None:
             extra["failing_seed"] = found.found.settings.seed
         if trace_dir is not None:  # the shrunk schedule's records, for paxiom trace check
