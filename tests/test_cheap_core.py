@@ -8,14 +8,14 @@ import random
 import pytest
 from test_reconfig_core import Cluster
 
-from paxiom.impl.cheap.replica import RETIREMENT_CLIENT, CheapReplica
+from paxiom.impl.cheap.replica import RETIREMENT_CLIENT, CheapReplica, cheap_spec, retiring
 from paxiom.impl.messages import Accept, Accepted, Envelope
 from paxiom.impl.mutants import MUTANTS
 from paxiom.impl.proposer import Role
 from paxiom.impl.reconfig import config_command, encode_config, is_config, majority_of, switch_of
 from paxiom.impl.reconfig_oracle import CheapOracle
 from paxiom.impl.replica import Replica
-from paxiom.impl.sim.cheap_failure import lose_a_main
+from paxiom.impl.sim.cheap_failure import lose_a_main, main_replicas, victim
 from paxiom.impl.sim.hunt import hunt
 from paxiom.impl.sim.reconfigure import reconfigurations
 from paxiom.impl.sim.runner import Execution, Faults, schedule
@@ -142,3 +142,39 @@ def test_a_duplicated_vote_of_the_other_main_makes_the_leader_vote_once() -> Non
         leader.receive(Envelope(other, leader.me, vote))
         own += [e for e in leader.ready().emitted if isinstance(e.msg, Accept) and e.dst == leader.me]
     assert len(own) == 1
+
+
+@pytest.mark.parametrize("repaired", [True, False])
+def test_three_mains_lose_two_one_after_another(repaired: bool) -> None:
+    """Three mains and two auxiliaries. A main fails and is retired (configuration k); then another main
+    fails. If the first was repaired and restarted, the leader retires the second too, from configuration k,
+    by cheap's `cfgj`, which brings main k back, and the log goes on. If not, that retirement would only swap
+    one failed main for another (spec/cheap.py has no configuration without two mains): the leader proposes
+    none. Every step is judged by the Cheap oracle."""
+    settings = ClusterSettings(replicas=5, seed=1, variant="cheap")
+    execution = Execution(settings)
+    steps = schedule(execution.sim, random.Random(1), Faults(frozenset()))
+    retired: list[int] = []
+    for _ in range(2):
+        failed = None
+        while failed is None:
+            assert execution.feed(next(steps)), str(execution.result.objection)
+            failed = victim(execution)
+        assert execution.feed({"action": "crash", "replica": failed})
+        retired.append(failed)
+        for _ in range(3000):
+            assert execution.feed(next(steps)), str(execution.result.objection)
+        if repaired:
+            assert execution.feed({"action": "restart", "replica": failed})  # a spare main again
+    mains = [rep for _, rep in main_replicas(execution)]
+    leader = next(rep for rep in mains if rep.role is Role.LEADER)
+    spec = cheap_spec(leader.config)
+    layouts = [encode_config(qs) for qs in spec.configs]
+    switched = [layouts.index(encode_config(e.quorums)) for e in leader.configs.epochs]
+    switched = [k for i, k in enumerate(switched) if not i or k != switched[i - 1]]  # one per retirement's copies
+    assert switched == [0, *(retiring(spec, main) for main in retired[: 1 + repaired])], (retired, switched)
+    if repaired:
+        start = leader.commit
+        for _ in range(1000):
+            assert execution.feed(next(steps)), str(execution.result.objection)
+        assert leader.commit > start + settings.alpha  # configuration retired[1] decides: main retired[0] is back

@@ -7,8 +7,11 @@ then stands again at a higher ballot and proposes the configuration `spec/cheap.
 main retires (`cheap.Config`'s quorums, members and mains, read from the spec, not rebuilt), which the
 surviving mains and the auxiliaries choose. Until the switch governs (α slots on), every slot the leader
 fills is another copy of the retirement, since nothing else can be chosen there without the failed main;
-then the new configuration's mains carry on alone. Suspicion only acts from configuration 0: cheap's
-retirements are defined from it, and after one there is no spare main to bring in.
+then the new configuration's mains carry on alone. Suspicion acts from any of cheap's configurations in
+force (`in_force`; an operator's has no retirement in the spec): `cfgk` holds wherever main k is a main, and
+from configuration j it brings main j back, so the leader proposes it only once main j promised its ballot
+(repaired and restarted). `spec/cheap.py` has no configuration without two mains: two failed for good stop
+the log, whatever the leader does.
 
 The leader votes last for an ordinary command (`own_votes`), so with two mains a failed main leaves no
 vote of the survivor in the slots in flight, and the new ballot finds them free. With three mains or more
@@ -34,7 +37,7 @@ from paxiom.impl.ballot import Ballot
 from paxiom.impl.config import ReplicaConfig
 from paxiom.impl.messages import Accept, Accepted, CatchUpReply, CatchUpRequest, Chosen, Message, Vote
 from paxiom.impl.proposer import Outgoing, Proposer, Role
-from paxiom.impl.reconfig import Epoch, config_command, switch_of
+from paxiom.impl.reconfig import Epoch, config_command, encode_config, switch_of
 from paxiom.impl.replica import Replica
 from paxiom.impl.storage import DurableState
 from paxiom.impl.values import NOOP, Command, Value
@@ -54,9 +57,14 @@ def cheap_spec(config: ReplicaConfig) -> cheap.Config:
     return cheap.Config(config.quorums, ("",), 0, mains=config.n - len(config.auxiliaries))
 
 
+def retiring(spec: cheap.Config, main: int) -> int:
+    """The number of the configuration `spec`'s retirement of `main` switches to (`cfgk`)."""
+    return next(k for k in range(1, len(spec.configs)) if main not in spec.members[k])
+
+
 def retired_config(spec: cheap.Config, main: int) -> tuple[QuorumSystem, frozenset[int]]:
-    """The configuration `spec`'s retirement of `main` switches to (`cfgk`), and its auxiliaries."""
-    k = next(k for k in range(1, len(spec.configs)) if main not in spec.members[k])
+    """The configuration `spec`'s retirement of `main` switches to, and its auxiliaries."""
+    k = retiring(spec, main)
     return spec.configs[k], spec.members[k] - spec.mains_of[k]
 
 
@@ -119,22 +127,47 @@ class CheapProposer(Proposer):
             return self.start_election(self.ballot, commit)
         return super().retransmit(commit, patience)
 
+    def in_force(self, commit: int) -> int | None:
+        """Cheap's number for the configuration governing every open slot (None: a switch is still in its
+        α-window, or the configuration is an operator's, for which `spec/cheap.py` has no retirement)."""
+        epochs = self.configs.open_epochs(commit)
+        if epochs != [self.configs.latest]:
+            return None
+        shown = encode_config(epochs[0].quorums, auxiliaries=epochs[0].auxiliaries)
+        spec = self.spec
+        layouts = (
+            encode_config(qs, auxiliaries=spec.members[k] - spec.mains_of[k]) for k, qs in enumerate(spec.configs)
+        )
+        return next((k for k, layout in enumerate(layouts) if layout == shown), None)
+
     def watch(self, commit: int) -> bool:
-        """Whether a main is newly suspected: its retirement is then queued first, and the commands in flight
-        after it (standing again drops the proposals, and their slots may come back as holes)."""
-        if self.suspect is not None or len(self.configs.epochs) > 1:
-            return False  # retiring already, or no longer in configuration 0
+        """Whether to stand again: a main of the configuration in force stayed silent. Its retirement (cheap's
+        `cfgk`, which holds from any configuration in which it is a main) is then queued first, and the
+        commands in flight after it (standing again drops the proposals, and their slots may come back as
+        holes). From configuration j ≠ 0 that retirement brings main j back, so it is proposed only once main
+        j promised our ballot: else it would swap one failed main for another, and we stand again with the
+        commands alone, asking every node, main j too, for a promise. A suspect is cleared once its
+        retirement governs every open slot."""
+        k = self.in_force(commit)
+        if k is not None and self.suspect is not None and self.suspect not in self.spec.members[k]:
+            self.suspect = self.retiring_at = None  # retired: its retirement governs every open slot
+        if k is None or self.suspect is not None:
+            return False  # no retirement of cheap's applies, or retiring already
         beats = SUSPECT_AFTER * self.config.election_timeout // max(1, self.config.heartbeat_interval)
-        for main in sorted(self.spec.mains_of[0] - {self.me}):
+        for main in sorted(self.spec.mains_of[k] - {self.me}):
             owes = any(slot >= commit and not p.accepted >> main & 1 for slot, p in self.proposals.items())
             self.silent[main] = self.silent.get(main, 0) + 1 if owes else 0
-            if self.silent[main] >= beats:
+            if self.silent[main] < beats:
+                continue
+            stranded = {
+                c: None for _, p in sorted(self.proposals.items()) if switch_of(p.value) is None for c in p.value
+            }
+            back = self.spec.mains_of[retiring(self.spec, main)] - self.spec.members[k]
+            if all(self.promised >> a & 1 for a in back):
                 self.suspect, self.retiring_at = main, self.standings + 1
-                stranded = {
-                    c: None for _, p in sorted(self.proposals.items()) if switch_of(p.value) is None for c in p.value
-                }
-                self.queue = {self.retirement(main): None, **stranded, **self.queue}
-                return True
+                stranded = {self.retirement(main): None, **stranded}
+            self.queue = {**stranded, **self.queue}
+            return True
         return False
 
     def needs_suspect(self, slot: int) -> bool:
@@ -148,11 +181,12 @@ class CheapProposer(Proposer):
         more promise without a vote there may free it. If one of them is down too, the election times out,
         and after `PATIENT_STANDINGS` standings any quorum will do again."""
         covered = super().phase1_covers(promised, epoch)
-        if not covered or self.role is not Role.CANDIDATE or self.retiring_at is None:
+        suspect, since = self.suspect, self.retiring_at
+        if not covered or self.role is not Role.CANDIDATE or suspect is None or since is None:
             return covered
-        if self.standings - self.retiring_at >= PATIENT_STANDINGS:
+        if self.standings - since >= PATIENT_STANDINGS:
             return True
-        if all(promised >> a & 1 for a in epoch.members - {self.suspect or 0}):
+        if all(promised >> a & 1 for a in epoch.members - {suspect}):
             return True
         voted = {v.slot for p in self.promises.values() for v in p.votes if switch_of(v.value) is None}
         return all(self.freed(slot) for slot in voted if self.needs_suspect(slot))
