@@ -220,12 +220,13 @@ def _signal(popen: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 async def statuses(
     sc: ServiceCluster, *, client: str | None = None, insecure: bool = False, timeout: float = 2.0
 ) -> dict[str, dict[str, Any] | str]:
-    """Every node's own status document, or why it could not be had."""
+    """Every node's own status document, with whether the cluster file makes it a Cheap Paxos auxiliary
+    (`auxiliary`), or why it could not be had."""
     async with AsyncClient(sc.clients, client_tls(sc, client, insecure=insecure), attempt_timeout=timeout) as c:
 
         async def one(node: str) -> dict[str, Any] | str:
             try:
-                return await c.status(node)
+                return {**await c.status(node), "auxiliary": node in sc.auxiliaries}
             except (OSError, TimeoutError, PaxiomError) as exc:
                 return f"{type(exc).__name__}: {exc}".rstrip(": ")
 
@@ -235,17 +236,21 @@ async def statuses(
 
 def summarise(found: dict[str, dict[str, Any] | str]) -> dict[str, Any]:
     """The cluster's view: the leader (highest ballot among nodes leading), per-node lag behind the
-    highest commit index, and which nodes did not answer."""
+    highest commit index (None for an auxiliary, which holds no log to lag in), and which nodes did not
+    answer."""
     up = {node: doc for node, doc in found.items() if isinstance(doc, dict)}
     leaders = sorted((tuple(doc["ballot"]), node) for node, doc in up.items() if doc["role"] == "leader")
     top = max((doc["commit_index"] for doc in up.values()), default=0)
+
+    def lag(doc: dict[str, Any]) -> int | None:
+        return None if doc.get("auxiliary") else top - doc["commit_index"]
+
     return {
         "leader": leaders[-1][1] if leaders else None,
         "ballot": list(leaders[-1][0]) if leaders else None,
         "commit_index": top,
         "nodes": {
-            node: ({**doc, "lag": top - doc["commit_index"]} if isinstance(doc, dict) else {"error": doc})
-            for node, doc in found.items()
+            node: ({**doc, "lag": lag(doc)} if isinstance(doc, dict) else {"error": doc}) for node, doc in found.items()
         },
         "unreachable": sorted(set(found) - set(up)),
     }
