@@ -9,7 +9,7 @@ import itertools
 import ssl
 
 from paxiom.client import protocol
-from paxiom.client.protocol import ClientRequest, ProposeRequest, Request, Response, StatusRequest
+from paxiom.client.protocol import Response, StatusRequest
 from paxiom.node import codec
 from paxiom.node.clusterfile import Address
 from paxiom.node.framing import FrameDecoder, FrameError, encode_frame
@@ -55,15 +55,15 @@ class Connection:
         """The node's answer to a command request; TimeoutError if none came within `timeout` s (None: no bound).
         `direct`: sent to this node as one of every acceptor of a Fast Paxos cluster (`ProposeRequest`)."""
         rid = next(self.ids)
-        kind = ProposeRequest if direct else ClientRequest
-        return await self._call(rid, kind(rid, client, seq, op), timeout)
+        return await self._call(rid, protocol.encode_command(rid, client, seq, op, direct=direct), timeout)
 
     async def status(self, timeout: float | None = None) -> Response:
         rid = next(self.ids)
-        return await self._call(rid, StatusRequest(rid), timeout)
+        return await self._call(rid, protocol.encode(StatusRequest(rid)), timeout)
 
-    async def _call(self, rid: int, request: Request, timeout: float | None) -> Response:
-        """Send `request` and wait for its answer, for at most `timeout` seconds (None: no bound)."""
+    async def _call(self, rid: int, payload: bytes, timeout: float | None) -> Response:
+        """Send the request `payload` (of id `rid`) and wait for its answer, for at most `timeout` seconds (None:
+        no bound)."""
         if self.closed:
             raise ConnectionError("connection closed")
         loop = asyncio.get_running_loop()
@@ -81,7 +81,7 @@ class Connection:
         try:
             if not self.outgoing:
                 loop.call_soon(self._flush)
-            self.outgoing.append(encode_frame(protocol.encode(request)))
+            self.outgoing.append(encode_frame(payload))
             if self.writer.transport.get_write_buffer_size() > HIGH_WATER:
                 async with asyncio.timeout_at(deadline):
                     await self.writer.drain()

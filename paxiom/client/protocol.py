@@ -107,6 +107,27 @@ def encode(frame: Request | Response) -> bytes:
 
 _OK_TAG = codec.tag_of(ClientResponse)
 _RESULT = cast(codec.Blob, codec.rule(ClientResponse, "result", bytes))
+_CLIENT = cast(codec.Text, codec.rule(ClientRequest, "client", str))
+_SEQ = cast(codec.Int, codec.rule(ClientRequest, "seq", int))
+_OP = cast(codec.Blob, codec.rule(ClientRequest, "op", bytes))
+
+
+def encode_command(rid: int, client: str, seq: int, op: bytes, *, direct: bool = False) -> bytes:
+    """`encode(ClientRequest(rid, client, seq, op))` (a `ProposeRequest` if `direct`) without building the
+    request: a client sends one per command."""
+    kind = ProposeRequest if direct else ClientRequest
+    if not (
+        type(rid) is int
+        and 0 <= rid <= codec.I64_MAX
+        and type(client) is str
+        and _CLIENT.lo <= len(client) <= _CLIENT.hi
+        and type(seq) is int
+        and _SEQ.lo <= seq <= _SEQ.hi
+        and type(op) is bytes
+        and len(op) <= _OP.hi
+    ):
+        return encode(kind(rid, client, seq, op))  # refused there, with the reason
+    return codec.pack(codec.tag_of(kind), [rid, client, seq, op])
 
 
 def encode_ok(rid: int, result: bytes) -> bytes:

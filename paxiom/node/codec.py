@@ -21,7 +21,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple, NoReturn, cast
+from typing import Any, NamedTuple, NoReturn, TypeVar, cast
 
 import msgpack
 
@@ -46,6 +46,7 @@ from paxiom.impl.messages import (
 from paxiom.impl.storage import SaveChosen, SavePromise, SaveSnapshot, SaveVote, Write
 from paxiom.impl.values import Command
 
+T = TypeVar("T")
 VERSION = 1
 I64_MAX = (1 << 63) - 1
 MAX_OP = 1 << 20
@@ -187,7 +188,7 @@ def _record(cls: type) -> _Codec:
     Encoder and decoder are generated Python: fields read by name, leaf checks inline, nested codecs called.
     """
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)  # type: ignore[attr-defined]
+    names = _names(cls)
     parts = [(name, _codec(hints[name], RULES.get((cls, name)))) for name in names]
     count = len(parts)
     fields = [f"f{i}" for i in range(count)]
@@ -212,30 +213,50 @@ def _record(cls: type) -> _Codec:
             lines += [f"        raise exc.at({'.' + name!r}) from None"]
             encoding += ["    try:", f"        {v} = e_{v}(obj.{name})", "    except DecodeError as exc:"]
             encoding += [f"        raise exc.at({'.' + name!r}) from None"]
-    lines += ["    try:", *_construct(cls, names, fields, env), "    except (TypeError, ValueError) as exc:"]
+    lines += [
+        "    try:",
+        *_construct(cls, names, fields, env, "        "),
+        "    except (TypeError, ValueError) as exc:",
+    ]
     lines += [f"        raise DecodeError(f'rejected by {cls.__name__}: {{exc}}') from None"]
     lines += [*encoding, f"    return [{', '.join(fields)}]"]
     exec("\n".join(lines), env)  # the source is built above from identifiers and int bounds only
     return _Codec(env["encode"], env["decode"])
 
 
-def _construct(cls: type, names: list[str], fields: list[str], env: dict[str, Any]) -> list[str]:
-    """The decoder's lines that build the object from its checked fields. A frozen dataclass with slots (every
-    message, write and command) is built as its own `__init__` builds it — each slot set, then `__post_init__`
-    — but through the slots' descriptors rather than a call of `__init__` making `object.__setattr__` calls:
-    a third of the cost, and a follower builds a command per command of every batch it receives."""
+def _construct(cls: type, names: list[str], fields: list[str], env: dict[str, Any], indent: str) -> list[str]:
+    """The lines that build `cls` from the variables `fields` (its fields `names`). A frozen dataclass with
+    slots (every message, write and command) is built as its own `__init__` builds it — each slot set, then
+    `__post_init__` — but through the slots' descriptors rather than a call of `__init__` making
+    `object.__setattr__` calls: a third of the cost, and a follower builds a command per command of every
+    batch it receives."""
     params = getattr(cls, "__dataclass_params__", None)
     slots = [getattr(cls, name, None) for name in names]
     if params is None or not params.frozen or not all(isinstance(s, types.MemberDescriptorType) for s in slots):
-        return [f"        return cls({', '.join(fields)})"]
+        return [f"{indent}return cls({', '.join(fields)})"]
     env["_new"] = object.__new__
-    lines = ["        obj = _new(cls)"]
+    lines = [f"{indent}obj = _new(cls)"]
     for v, slot in zip(fields, slots, strict=True):
         env[f"s_{v}"] = slot.__set__  # type: ignore[union-attr]
-        lines.append(f"        s_{v}(obj, {v})")
+        lines.append(f"{indent}s_{v}(obj, {v})")
     if hasattr(cls, "__post_init__"):
-        lines.append("        obj.__post_init__()")
-    return [*lines, "        return obj"]
+        lines.append(f"{indent}obj.__post_init__()")
+    return [*lines, f"{indent}return obj"]
+
+
+def _names(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)  # type: ignore[attr-defined]
+
+
+def constructor(cls: Callable[..., T]) -> Callable[..., T]:
+    """`cls` itself, called with every field in order, but built as the decoders build it (`_construct`): for
+    a hot path that makes objects of fields it holds already checked (a command of a decoded request)."""
+    assert isinstance(cls, type)
+    fields = [f"f{i}" for i in range(len(_names(cls)))]
+    env: dict[str, Any] = {"cls": cls}
+    lines = [f"def make({', '.join(fields)}):", *_construct(cls, _names(cls), fields, env, "    ")]
+    exec("\n".join(lines), env)  # built from identifiers only
+    return cast(Callable[..., T], env["make"])
 
 
 def _fail(step: str, decode: Decoder, value: Any) -> DecodeError:
@@ -250,8 +271,12 @@ def _fail(step: str, decode: Decoder, value: Any) -> DecodeError:
 def _codec(tp: Any, rule: Rule | None) -> _Codec:
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType) and len(args) == 2 and type(None) in args:
-        enc, dec, _ = _codec(args[0] if args[1] is type(None) else args[1], rule)
-        return _Codec(lambda obj: None if obj is None else enc(obj), lambda raw: None if raw is None else dec(raw))
+        enc, dec, check = _codec(args[0] if args[1] is type(None) else args[1], rule)
+        return _Codec(
+            lambda obj: None if obj is None else enc(obj),
+            lambda raw: None if raw is None else dec(raw),
+            None if check is None else f"{{v}} is not None and ({check})",
+        )
     if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
         item_enc, item_dec, _ = _codec(args[0], None)
         hi = cast(Many, rule or DEFAULTS[tuple]).hi

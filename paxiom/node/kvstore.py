@@ -109,8 +109,12 @@ def _bytes(data: bytes) -> str:
         return "0x" + data.hex()
 
 
+_PACKER = msgpack.Packer(use_bin_type=True)
+"""Shared, as `codec._PACKER` is (`msgpack.packb` builds a packer per call): a client packs an op per command."""
+
+
 def _pack(*fields: Any) -> bytes:
-    packed: bytes = msgpack.packb(list(fields), use_bin_type=True)
+    packed: bytes = _PACKER.pack(fields)
     return packed
 
 

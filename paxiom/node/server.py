@@ -76,6 +76,7 @@ READ_CHUNK = 1 << 16
 HANDSHAKE_TIMEOUT = 5.0
 MAX_CLIENT_FRAME = 2 << 20
 MAX_UNREAD = 16 << 20
+"""Bytes of answers a client may leave unread before it is disconnected."""
 MAX_IN_FLIGHT = 8192
 """Command requests one client connection may have unanswered; past it the connection is closed."""
 GC_THRESHOLDS = (100_000, 20, 100)
@@ -85,7 +86,8 @@ SWITCH_INTERVAL = 0.0005
 """Seconds a thread waiting for the GIL waits before the running one must hand it over (see `main`)."""
 MAX_HANDSHAKES = 64
 """Client connections still in their TLS handshake; more are closed at once (a slow-handshake flood)."""
-"""Bytes of answers a client may leave unread before it is disconnected."""
+_command = codec.constructor(Command)
+"""`Command` as the decoders build it: of a request's fields, which its decoder checked as a command's."""
 
 
 class Peers(Protocol):
@@ -669,7 +671,7 @@ class Node:
     def _request(self, request: ClientRequest, replies: Replies) -> None:
         """Take a command request with no task, timer or future of its own (they were most of a request's
         cost): its `Pending` answers once the command is applied or fails, and the clock expires stale ones."""
-        command = Command(request.client, request.seq, request.op)
+        command = _command(request.client, request.seq, request.op)
         if is_config(command) and (why := self._refusal(command)) is not None:
             log.warning("configuration change refused", extra={"event": "configuration", "reason": why})
             self.reply(replies, ClientResponse(request.id, protocol.ERROR, message=f"refused: {why}"))
