@@ -80,7 +80,10 @@ def kind(msg: Message) -> str:
     return name
 
 
-def test_a_collision_is_detected_and_recovered_through_a_classic_ballot() -> None:
+def collide() -> tuple[Execution, FastReplica, Callable[[], None]]:
+    """Five replicas, a1 leading a fast ballot, and two clients' commands colliding in slot 0: a1 and a5 are
+    their gateways; a3 and a4 hear a5's command first, a2 hears a1's. Returns the run, its leader and a
+    `deliver()` of everything in flight."""
     execution = Execution(ClusterSettings(replicas=5, variant="fastpaxos"))
     sim = execution.sim
 
@@ -96,11 +99,16 @@ def test_a_collision_is_detected_and_recovered_through_a_classic_ballot() -> Non
         deliver()
     leader = sim.hosts[0].replica if sim.hosts[0] is not None else None
     assert isinstance(leader, FastReplica) and leader.role is Role.LEADER and is_fast(leader.proposer.ballot)
-    # a1 and a5 are two clients' gateways; a3 and a4 hear a5's command first, a2 hears a1's: slot 0 collides
     execution.feed({"action": "submit", "replica": 0, "client": "c1", "seq": 1, "command": "set a 1"})
     execution.feed({"action": "submit", "replica": 4, "client": "c2", "seq": 1, "command": "set b 2"})
     deliver(first=lambda e: isinstance(e.msg, Propose) and e.src == 4 and e.dst in (2, 3))
     assert not is_fast(leader.proposer.ballot), "the leader did not fall back to a classic ballot"
+    return execution, leader, deliver
+
+
+def test_a_collision_is_detected_and_recovered_through_a_classic_ballot() -> None:
+    execution, leader, deliver = collide()
+    sim = execution.sim
     execution.feed({"action": "quiesce", "rounds": 100})
     assert all(state.data == {"a": "1", "b": "2"} for state in sim.states)
     # it stays classic for CLASSIC_SLOTS new slots, then tries a fast ballot again
@@ -114,6 +122,19 @@ def test_a_collision_is_detected_and_recovered_through_a_classic_ballot() -> Non
     result = execution.finish()
     assert result.objection is None, str(result.objection)
     assert is_fast(leader.proposer.ballot) and leader.role is Role.LEADER, "the leader did not return to a fast ballot"
+
+
+def test_two_collided_commands_are_each_chosen_once_without_a_clients_retry() -> None:
+    """The burst collides in slots 0 and 1, and the recovery gives each slot one of the two commands. The
+    leader queues slot 0's loser for a new slot, but slot 1 re-proposes it: it leaves the queue then, where it
+    used to be chosen a second time, in slot 2 (nothing is resubmitted here)."""
+    execution, leader, deliver = collide()
+    for _ in range(3 * execution.sim.settings.election_timeout):
+        for r in range(5):
+            assert execution.feed({"action": "tick", "replica": r}), str(execution.result.objection)
+        deliver()
+    chosen = [c.op for s in range(leader.commit) for c in leader.learner.log[s].value]
+    assert sorted(chosen) == [b"set a 1", b"set b 2"]
 
 
 def test_paxiom_sim_runs_the_fast_variant_and_refuses_unsafe_fast_quorums() -> None:

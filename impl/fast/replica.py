@@ -105,12 +105,16 @@ class FastProposer(Proposer):
     def pick_value(self, slot: int, reported: Vote | None) -> Value | None:
         """The recovery rule's value; where it leaves the leader free, the highest reported vote (a collided
         client command), else a no-op. The other values reported in the slot, which lost it in a collision,
-        are queued for new slots: no client waits out its timeout for a command the leader saw (one that
-        another slot chose too is applied once, by its session)."""
+        are queued for new slots: no client waits out its timeout for a command the leader saw. A queued
+        loser that a later slot re-proposes leaves the queue then (the collisions of one burst often swap
+        two commands over two slots); one that another leader or slot chose too is applied once, by its
+        session."""
         reports = self._reports.get(slot, {})
         heard: dict[int, tuple[int, str | None]] = {a: reports.get(a, (-1, None)) for a in self.promises}
         rule = self.recover_value(slot, heard)
         picked = (reported.value if reported is not None else NOOP) if rule is None else self._values[min(rule)]
+        for command in picked:
+            self.queue.pop(command, None)
         for _, shown in reports.values():
             if shown is not None and self._values[shown] not in (picked, NOOP):
                 self.submit(self._values[shown])
