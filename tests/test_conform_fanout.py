@@ -44,3 +44,11 @@ def test_a_target_that_cannot_reach_a_worker_is_refused(tmp_path: Path) -> None:
     target = load_adapter(f"{EXAMPLES / 'minimal_adapter.py'}:TinyAdapter")  # loaded from a file: not importable
     with pytest.raises(PaxiomError, match="cannot be sent to worker processes"):
         check_seeds(target, "acceptor", [0, 1], Pool(2), max_examples=2)
+
+
+def test_an_adapter_loaded_from_a_file_leaves_the_import_path_as_it_was() -> None:
+    """Else loading the in-process example (as test_conform_variants does) puts examples/conformance on the
+    path, and the adapter above is importable, so not refused, in every test run after it."""
+    before = list(sys.path)
+    load_adapter(f"{EXAMPLES / 'acceptor_v2_inprocess.py'}:InProcess")
+    assert sys.path == before

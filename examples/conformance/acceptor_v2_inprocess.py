@@ -20,10 +20,14 @@ from typing import Any
 from paxiom.conform import Adapter, Input, Node, Output
 from paxiom.conform.messages import from_json, to_json
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import acceptor_v2  # beside this file, stdlib only
-import learner_v2
-import proposer_v2
+HERE = str(Path(__file__).resolve().parent)
+sys.path.insert(0, HERE)  # only while the siblings import: a process that loads this adapter keeps its import path
+try:
+    import acceptor_v2  # beside this file, stdlib only
+    import learner_v2
+    import proposer_v2
+finally:
+    sys.path.remove(HERE)
 
 MUTANTS = {**acceptor_v2.MUTANTS, **proposer_v2.MUTANTS, **learner_v2.MUTANTS}
 STARTS: dict[str, Callable[[dict[str, Any]], acceptor_v2.Handler]] = {
