@@ -90,6 +90,8 @@ class Coverage:
     def __init__(self, network: Network) -> None:
         self.network = network
         self.counts = dict.fromkeys(COUNTERS, 0)
+        self.played = dict.fromkeys(COUNTERS, 0)
+        """Counter -> how often a biased schedule played its tactic (`impl.sim.tactics.tactic`)."""
         self.steps = 0
         self.availability = Availability()
         self.active = True

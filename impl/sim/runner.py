@@ -41,7 +41,7 @@ QUIET_ROUNDS = 60
 """Fair rounds of the quiet period beyond the backlog's (`quiet_bound`): time for an election (a few
 election timeouts) and a catch-up."""
 EPILOGUES = ("quiet", "quiesce")
-TACTIC_RATE = 0.01
+TACTIC_RATE = 0.02
 """Per step, the chance a biased schedule starts a tactic (tactics are a few dozen steps long)."""
 
 

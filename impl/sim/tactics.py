@@ -310,7 +310,7 @@ def _duplicate_votes(
     """The leader's Accept reaches one acceptor, whose Accepted is duplicated on its way back."""
     if "dup" not in faults:
         return
-    leader, others = yield from _leader_and_others(sim, rng)
+    leader, others = yield from _leader_and_others(sim, rng, settle=True)
     if leader is None or not others:
         return
     yield work.submit(leader)
@@ -406,10 +406,14 @@ def _whole(sim: Simulator) -> Iterator[Step]:
 
 
 def tactic(sim: Simulator, rng: random.Random, faults: Faults, coverage: Coverage, work: Workload) -> Iterator[Step]:
-    """The steps of one tactic, for a counter drawn with weight 1/(1 + count)², in a cluster made whole."""
-    names = list(TACTICS)
+    """The steps of one tactic, in a cluster made whole, for a counter drawn among those whose tactic was
+    played least so far with weight 1/(1 + count)²: the rarest are likeliest first, and no tactic plays
+    twice (whether or not it reached its counter) before every one has played once."""
+    least = min(coverage.played.values())
+    names = [name for name in TACTICS if coverage.played[name] == least]
     weights = [1 / (1 + coverage.counts[name]) ** 2 for name in names]
     name = rng.choices(names, weights)[0]
+    coverage.played[name] += 1
     yield from _whole(sim)
     yield from TACTICS[name](sim, rng, faults, coverage, work)
 
