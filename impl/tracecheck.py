@@ -111,7 +111,7 @@ def quorums_of(traces: list[list[Located]]) -> QuorumSystem:
                 raise PaxiomError(
                     f"field record.phase1: a quorum system other than {longest.where}'s", where=item.where
                 )
-            if start.fast != first.fast:
+            if sorted(start.fast) != sorted(first.fast):  # a set of quorums, as phase 1's is compared
                 raise PaxiomError(f"field record.fast: fast quorums other than {longest.where}'s", where=item.where)
             if start.auxiliaries != first.auxiliaries:
                 raise PaxiomError(
