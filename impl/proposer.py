@@ -52,6 +52,34 @@ class Proposal:
     """Retransmissions that passed it over as merely late (`retransmit`'s patience)."""
 
 
+class Proposals(dict[int, Proposal]):
+    """The proposals in flight by slot, counting the commands they hold (`holds`) as proposals come and go, so
+    `submit` tells a command in flight by one lookup: building a set of every command in flight on each call
+    cost a pass over the whole pipeline per client request on an open loop's small submits. Only item
+    assignment and `del` change it (the proposer uses nothing else)."""
+
+    def __init__(self, proposals: dict[int, Proposal] | None = None) -> None:
+        super().__init__()
+        self.holds: dict[Command, int] = {}
+        for slot, proposal in (proposals or {}).items():
+            self[slot] = proposal
+
+    def __setitem__(self, slot: int, proposal: Proposal) -> None:
+        if slot in self:
+            del self[slot]
+        super().__setitem__(slot, proposal)
+        holds = self.holds
+        for command in proposal.value:
+            holds[command] = holds.get(command, 0) + 1
+
+    def __delitem__(self, slot: int) -> None:
+        holds = self.holds
+        for command in self[slot].value:
+            if (left := holds.pop(command) - 1) > 0:
+                holds[command] = left
+        super().__delitem__(slot)
+
+
 class Proposer:
     def __init__(self, config: ReplicaConfig, configs: Configurations | None = None) -> None:
         self.config = config
@@ -67,7 +95,7 @@ class Proposer:
         self.promises: dict[int, Promise] = {}
         self.promised = 0
         """Bitmask of the acceptors in `promises`."""
-        self.proposals: dict[int, Proposal] = {}
+        self._proposals = Proposals()
         self.reported: dict[int, Vote] = {}
         """The highest vote the promises reported per slot, for slots not re-proposed yet."""
         self.refill = -1
@@ -78,6 +106,15 @@ class Proposer:
         self.queue: dict[Command, None] = {}
         """Commands waiting for a slot, in arrival order (a dict: an ordered set of identities)."""
         self.leader_hint: int | None = None
+
+    @property
+    def proposals(self) -> Proposals:
+        """Our proposals still short of a phase-2 quorum, by slot."""
+        return self._proposals
+
+    @proposals.setter
+    def proposals(self, proposals: dict[int, Proposal]) -> None:
+        self._proposals = Proposals(proposals)
 
     def everyone(self, msg: Message) -> Outgoing:
         return [(dst, msg) for dst in range(self.configs.universe)]
@@ -187,23 +224,23 @@ class Proposer:
         """Queue commands for a slot. A command whose exact identity is already queued or in flight is a
         client's retry and is not queued twice; commands are never merged by content (two clients sending
         the same bytes are two commands), and one that is already chosen is the state machine's to spot."""
-        in_flight = {c for p in self.proposals.values() for c in p.value}
+        in_flight, queue = self.proposals.holds, self.queue
         for command in commands:
             if command not in in_flight:
-                self.queue.setdefault(command)
+                queue.setdefault(command)
 
     def next_batch(self) -> Value:
         """The oldest queued commands, bounded in count and in bytes (a slot must fit in one message)."""
         batch: list[Command] = []
-        room = self.config.batch_bytes
-        while self.queue and len(batch) < self.config.batch_size:
-            command = next(iter(self.queue))
+        room, most = self.config.batch_bytes, self.config.batch_size
+        for command in self.queue:  # one pass: taking each from the front anew rescans the entries deleted there
             size = command_bytes(command)
-            if batch and (size > room or is_config(command) or is_config(batch[0])):
+            if len(batch) == most or (batch and (size > room or is_config(command) or is_config(batch[0]))):
                 break  # a configuration command goes alone in its slot (`impl.reconfig.switch_of`)
-            del self.queue[command]
             batch.append(command)
             room -= size
+        for command in batch:
+            del self.queue[command]
         return tuple(batch)
 
     def _propose(self, slot: int, value: Value, epoch: Epoch, commit: int) -> Outgoing:
@@ -271,7 +308,8 @@ class Proposer:
 
     def forget(self, slot: int) -> None:
         """`slot` is known chosen (perhaps through catch-up): stop proposing there."""
-        self.proposals.pop(slot, None)
+        if slot in self.proposals:
+            del self.proposals[slot]
         if slot <= self.refill:
             self.decided.add(slot)
 
