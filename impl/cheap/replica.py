@@ -71,7 +71,11 @@ def retired_config(spec: cheap.Config, main: int) -> tuple[QuorumSystem, frozens
 class CheapProposer(Proposer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.spec = cheap_spec(self.config)
+        self.spec = spec = cheap_spec(self.config)
+        self.layouts = [
+            encode_config(qs, auxiliaries=spec.members[k] - spec.mains_of[k]) for k, qs in enumerate(spec.configs)
+        ]
+        """Cheap's configurations as a switch to each encodes them (`in_force` finds the one in force)."""
         self.silent: dict[int, int] = {}
         """Per main, heartbeats in a row it owed us a vote and sent none."""
         self.suspect: int | None = None
@@ -134,11 +138,7 @@ class CheapProposer(Proposer):
         if epochs != [self.configs.latest]:
             return None
         shown = encode_config(epochs[0].quorums, auxiliaries=epochs[0].auxiliaries)
-        spec = self.spec
-        layouts = (
-            encode_config(qs, auxiliaries=spec.members[k] - spec.mains_of[k]) for k, qs in enumerate(spec.configs)
-        )
-        return next((k for k, layout in enumerate(layouts) if layout == shown), None)
+        return next((k for k, layout in enumerate(self.layouts) if layout == shown), None)
 
     def watch(self, commit: int) -> bool:
         """Whether to stand again: a main of the configuration in force stayed silent. Its retirement (cheap's
