@@ -95,9 +95,14 @@ def value_bytes(value: Value) -> int:
 def encode_value(value: Value) -> bytes:
     """A length-prefixed encoding of every command's identity and op: distinct values never encode alike
     (used by checksums)."""
-    out = bytearray(len(value).to_bytes(4, "big"))
-    for command in value:
-        client = command.client.encode("utf-8", "surrogatepass")
-        out += len(client).to_bytes(4, "big") + client + command.seq.to_bytes(8, "big")
-        out += len(command.op).to_bytes(4, "big") + command.op
-    return bytes(out)
+    parts = [len(value).to_bytes(4, "big")]
+    for command in value:  # joined once: growing a bytearray copied each op two or three times
+        client, op = command.client.encode("utf-8", "surrogatepass"), command.op
+        parts += (
+            len(client).to_bytes(4, "big"),
+            client,
+            command.seq.to_bytes(8, "big"),
+            len(op).to_bytes(4, "big"),
+            op,
+        )
+    return b"".join(parts)
