@@ -80,17 +80,19 @@ def kind(msg: Message) -> str:
     return name
 
 
-def collide() -> tuple[Execution, FastReplica, Callable[[], None]]:
+def collide(lost: Callable[[Envelope], bool] = lambda e: False) -> tuple[Execution, FastReplica, Callable[[], None]]:
     """Five replicas, a1 leading a fast ballot, and two clients' commands colliding in slot 0: a1 and a5 are
-    their gateways; a3 and a4 hear a5's command first, a2 hears a1's. Returns the run, its leader and a
-    `deliver()` of everything in flight."""
+    their gateways; a3 and a4 hear a5's command first, a2 hears a1's; the relays `lost` picks are dropped.
+    Returns the run, its leader and a `deliver()` of everything in flight."""
     execution = Execution(ClusterSettings(replicas=5, variant="fastpaxos"))
     sim = execution.sim
 
     def deliver(first: Callable[[Envelope], bool] = lambda e: False) -> None:
         """Deliver every message in flight, those `first` picks before the others, until none is left."""
         while flight := sorted(sim.network.in_flight, key=lambda m: not first(sim.network.in_flight[m])):
-            assert execution.feed({"action": "deliver", "msg": flight[0]}), str(execution.result.objection)
+            envelope = sim.network.in_flight[flight[0]]
+            step = "drop" if isinstance(envelope.msg, Propose) and lost(envelope) else "deliver"
+            assert execution.feed({"action": step, "msg": flight[0]}), str(execution.result.objection)
 
     for _ in range(4 * sim.settings.election_timeout):
         if sim.hosts[0] is not None and sim.hosts[0].replica.role is Role.LEADER:
@@ -135,6 +137,19 @@ def test_two_collided_commands_are_each_chosen_once_without_a_clients_retry() ->
         deliver()
     chosen = [c.op for s in range(leader.commit) for c in leader.learner.log[s].value]
     assert sorted(chosen) == [b"set a 1", b"set b 2"]
+
+
+def test_the_command_that_lost_a_collision_in_its_only_slot_is_chosen_in_a_new_one() -> None:
+    """a5's relays to a1 and a2 are lost: its command is voted in slot 0 only (by a3, a4 and a5), where the
+    recovery gives the slot a1's (as it gives slot 1, where a1's is all there is). The leader queues a5's
+    for a new slot, so its client need not retry."""
+    execution, leader, deliver = collide(lost=lambda e: e.src == 4 and e.dst in (0, 1))
+    for _ in range(3 * execution.sim.settings.election_timeout):
+        for r in range(5):
+            assert execution.feed({"action": "tick", "replica": r}), str(execution.result.objection)
+        deliver()
+    chosen = [c.op for s in range(leader.commit) for c in leader.learner.log[s].value]
+    assert b"set a 1" in chosen and b"set b 2" in chosen, chosen
 
 
 def test_paxiom_sim_runs_the_fast_variant_and_refuses_unsafe_fast_quorums() -> None:
