@@ -216,7 +216,7 @@ class Host:
             self._send(msg_id, envelope)
 
     def _apply(self, entry: ChosenEntry) -> None:
-        results = tuple(self.sm.apply(c) for c in entry.value)
+        results = tuple(map(self.sm.apply, entry.value))
         self.replica.applied_through(entry.slot)
         if self.sink is None and self._reply is None:
             return

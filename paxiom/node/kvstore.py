@@ -200,7 +200,7 @@ class KVStore:
 def _key(raw: Any, *, allow_empty: bool = False) -> str:
     if not isinstance(raw, str) or (not raw and not allow_empty):
         raise ValueError("a key is a non-empty string")
-    if len(raw.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+    if 4 * len(raw) > MAX_KEY_BYTES and len(raw.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:  # <= 4 bytes a char
         raise ValueError(f"a key is at most {MAX_KEY_BYTES} bytes")
     return raw
 
