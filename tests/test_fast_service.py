@@ -137,6 +137,11 @@ def prepares(trace: Path) -> list[Prepare]:
     ]
 
 
+def classic_prepares(trace: Path) -> int:
+    """Elections at a classic ballot: recoveries from a collision, or from a commit point stalled two heartbeats."""
+    return sum(not is_fast(p.ballot) for p in prepares(trace))
+
+
 def direct_votes(trace: Path) -> int:
     """Commands a node took straight from a client while not leading: the fast path."""
     taken = 0
@@ -176,12 +181,12 @@ def check_cli(*args: str) -> dict[str, object]:
 
 def test_a_fast_cluster_serves_through_collisions_and_the_leaders_sigkill(cluster: Supervisor, tmp_path: Path) -> None:
     sc, trace = cluster.sc, tmp_path / "trace"
-    first, retry, other = asyncio.run(retried(sc))  # at the first fast ballot: applied once, the first answer
+    first, retry, other = asyncio.run(retried(sc))  # applied once, the first answer
     assert first.status == retry.status == kv.OK and other == kv.KVResult(kv.MISMATCH, b"first")
-    assert all(is_fast(p.ballot) for p in prepares(trace))
+    before = classic_prepares(trace)  # a leader whose commit point stalled (a loaded machine) recovers too
     statuses = asyncio.run(collide(sc, "c0"))
     assert answered(statuses), statuses
-    assert any(not is_fast(p.ballot) for p in prepares(trace)), "the collision was not recovered at a classic ballot"
+    assert classic_prepares(trace) > before, "the collision was not recovered at a classic ballot"
 
     workload = Workload(
         dict(sc.clients), client_tls(sc, CLIENT), random.Random(13), workers=4, keys=2, timeout=6, fast=True
