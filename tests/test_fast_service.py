@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_service_cluster import eventually, log_tails, running, summary_of
+from test_service_cluster import eventually, log_tails, retried, running, summary_of
 from test_service_inprocess import until
 
 from paxiom.campaign.cluster import prelude
@@ -110,18 +110,6 @@ def answered(statuses: dict[str, list[str]]) -> bool:
     return all("ok" in answers for answers in statuses.values())
 
 
-async def retried(sc: ServiceCluster) -> list[kv.KVResult]:
-    """One cas as a client that lost its answer sends it: twice under the same (client, seq), straight to every
-    acceptor, the second after the first was applied; then another session's cas of the same key."""
-    context, answers = client_tls(sc, CLIENT), []
-    for client_id in ("retrier", "retrier", None):
-        async with AsyncClient(
-            sc.clients, context, timeout=8, attempt_timeout=1.0, fast=True, client_id=client_id
-        ) as c:
-            answers.append(await c.cas("once", None, b"first" if client_id else b"second"))
-    return answers
-
-
 def traces(trace: Path) -> list[list[observe.Record]]:
     """Each node's records, in its file's order."""
     files = sorted(trace.glob("*.jsonl"))
@@ -181,7 +169,7 @@ def check_cli(*args: str) -> dict[str, object]:
 
 def test_a_fast_cluster_serves_through_collisions_and_the_leaders_sigkill(cluster: Supervisor, tmp_path: Path) -> None:
     sc, trace = cluster.sc, tmp_path / "trace"
-    first, retry, other = asyncio.run(retried(sc))  # applied once, the first answer
+    first, retry, other = asyncio.run(retried(sc, fast=True))  # applied once, the first answer
     assert first.status == retry.status == kv.OK and other == kv.KVResult(kv.MISMATCH, b"first")
     before = classic_prepares(trace)  # a leader whose commit point stalled (a loaded machine) recovers too
     statuses = asyncio.run(collide(sc, "c0"))
@@ -197,8 +185,7 @@ def test_a_fast_cluster_serves_through_collisions_and_the_leaders_sigkill(cluste
     async def run() -> dict[str, int | None] | None:
         task = asyncio.ensure_future(workload.run())
         await asyncio.sleep(1.5)
-        leader = (await asyncio.to_thread(summary_of, cluster))["leader"]
-        assert leader in NODES, leader
+        leader = await asyncio.to_thread(eventually, lambda: summary_of(cluster)["leader"], 10, "a leader to kill")
         os.killpg(cluster.processes[leader].popen.pid, signal.SIGKILL)
         cluster.processes[leader].popen.wait(5)
         killed.append(leader)
