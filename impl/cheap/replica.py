@@ -9,7 +9,7 @@ surviving mains and the auxiliaries choose. Until the switch governs (α slots o
 fills is another copy of the retirement, since nothing else can be chosen there without the failed main;
 then the new configuration's mains carry on alone. Suspicion acts from any of cheap's configurations in
 force (`in_force`; an operator's has no retirement in the spec): `cfgk` holds wherever main k is a main, and
-from configuration j it brings main j back, so the leader proposes it only once main j promised its ballot
+from configuration j it brings main j back, so the leader proposes it only once it heard from main j
 (repaired and restarted). `spec/cheap.py` has no configuration without two mains: two failed for good stop
 the log, whatever the leader does.
 
@@ -84,6 +84,9 @@ class CheapProposer(Proposer):
         """Retirement commands proposed so far at our ballot (their `seq`)."""
         self.due: list[int] = []
         """Slots whose every other voter has voted: our own vote is due (`own_votes`)."""
+        self.heard: set[int] = set()
+        """The nodes we heard from since we last stood (a main a retirement would bring back must be one:
+        restarted, it asks us to catch it up)."""
         self.standings = 0
         """How many times we stood for election (a retirement's first standing hears every other member)."""
         self.retiring_at: int | None = None
@@ -144,10 +147,10 @@ class CheapProposer(Proposer):
         """Whether to stand again: a main of the configuration in force stayed silent. Its retirement (cheap's
         `cfgk`, which holds from any configuration in which it is a main) is then queued first, and the
         commands in flight after it (standing again drops the proposals, and their slots may come back as
-        holes). From configuration j ≠ 0 that retirement brings main j back, so it is proposed only once main
-        j promised our ballot: else it would swap one failed main for another, and we stand again with the
-        commands alone, asking every node, main j too, for a promise. A suspect is cleared once its
-        retirement governs every open slot."""
+        holes). From configuration j ≠ 0 that retirement brings main j back, so it is proposed only once we
+        heard from main j since we stood (its promise, or, restarted after that, its request to catch up
+        on our heartbeats): else it would swap one failed main for another, and we wait. A suspect is
+        cleared once its retirement governs every open slot."""
         k = self.in_force(commit)
         if k is not None and self.suspect is not None and self.suspect not in self.spec.members[k]:
             self.suspect = self.retiring_at = None  # retired: its retirement governs every open slot
@@ -159,14 +162,13 @@ class CheapProposer(Proposer):
             self.silent[main] = self.silent.get(main, 0) + 1 if owes else 0
             if self.silent[main] < beats:
                 continue
+            if not self.spec.mains_of[retiring(self.spec, main)] - self.spec.members[k] <= self.heard:
+                continue  # it would bring back a main we have not heard from since we stood: still down
             stranded = {
                 c: None for _, p in sorted(self.proposals.items()) if switch_of(p.value) is None for c in p.value
             }
-            back = self.spec.mains_of[retiring(self.spec, main)] - self.spec.members[k]
-            if all(self.promised >> a & 1 for a in back):
-                self.suspect, self.retiring_at = main, self.standings + 1
-                stranded = {self.retirement(main): None, **stranded}
-            self.queue = {**stranded, **self.queue}
+            self.suspect, self.retiring_at = main, self.standings + 1
+            self.queue = {self.retirement(main): None, **stranded, **self.queue}
             return True
         return False
 
@@ -218,7 +220,7 @@ class CheapProposer(Proposer):
         return (self.retirement(self.suspect),)
 
     def start_election(self, promised: Ballot, first_slot: int) -> Outgoing:
-        self.silent, self.copies, self.due = {}, 0, []
+        self.silent, self.copies, self.due, self.heard = {}, 0, [], set()
         self.standings += 1
         return super().start_election(promised, first_slot)
 
@@ -248,6 +250,8 @@ class CheapReplica(Replica):
         super().tick()
 
     def _handle(self, src: int, msg: Message) -> None:
+        if src != self.me and isinstance(self.proposer, CheapProposer):
+            self.proposer.heard.add(src)
         if isinstance(msg, Accept) and not self.may_vote(msg.value):
             return
         if self.auxiliary and isinstance(msg, Chosen | CatchUpRequest | CatchUpReply):
