@@ -40,6 +40,17 @@ def leader_of(nodes: dict[str, Node]) -> Node | None:
     return leading[0] if len(leading) == 1 else None
 
 
+def settled(nodes: dict[str, Node]) -> bool:
+    """One leader, every other node a follower that promised its ballot: the first election is over. A leader
+    alone can be one of several candidates, the others standing at higher ballots that soon depose it."""
+    leader = leader_of(nodes)
+    if leader is None:
+        return False
+    ballot = leader.host.replica.proposer.ballot
+    others = [n.host.replica for n in nodes.values() if n is not leader]
+    return all(r.role is Role.FOLLOWER and r.acceptor.promise == ballot for r in others)
+
+
 def test_a_restarted_follower_rejoins_without_deposing_the_leader(tmp_path: Path) -> None:
     path = prepare(tmp_path, 3)
     sc: ServiceCluster = dataclasses.replace(load_service_cluster(path), metrics={})
@@ -52,7 +63,7 @@ def test_a_restarted_follower_rejoins_without_deposing_the_leader(tmp_path: Path
         try:
             for n in nodes.values():
                 await n.start()
-            await until(lambda: leader_of(nodes) is not None, 20, "a leader")
+            await until(lambda: settled(nodes), 20, "a leader every node follows")
             leader = leader_of(nodes)
             assert leader is not None
             ballot = leader.host.replica.proposer.ballot
