@@ -53,6 +53,11 @@ def test_each_buggy_node_is_caught_by_the_nemesis_that_exposes_it(
     assert read_history(tmp_path / "history.edn")
 
 
+EVERY_FAULT_LIMIT = "12"
+"""Seconds for the every-fault schedule (last start 5.6 s): a restart's time delays the steps after it, and a
+start pushed past the fault window (9 s) would be skipped; 1.9 s of headroom was not enough on a loaded machine."""
+
+
 def _every_fault_once(nodes: list[str]) -> dict[str, Any]:
     """A schedule applying each kind once, aimed at the primary n1 where a kind takes one node."""
     rng = random.Random(0)
@@ -72,13 +77,14 @@ def test_the_correct_node_passes_every_nemesis_and_the_replay_applies_the_file(t
     planned = _every_fault_once(["n1", "n2", "n3"])
     schedule.write_text(json.dumps(planned))
     out = tmp_path / "out"
-    code, doc = conform(out, *WORKLOAD, "--time-limit", "10", "--replay", str(schedule), node="primary_kv")
+    code, doc = conform(out, *WORKLOAD, "--time-limit", EVERY_FAULT_LIMIT, "--replay", str(schedule), node="primary_kv")
     assert (code, doc["verdict"], doc["findings"]) == (0, "linearizable", [])
     applied = json.loads((out / "schedule.json").read_text())["steps"]
     assert [(s["op"], s["fault"], s["params"]) for s in applied] == [
         (s["op"], s["fault"], s["params"]) for s in planned["steps"]]  # fmt: skip
     assert {s["fault"] for s in applied} == set(nemesis.KINDS)
-    assert all(abs(a["at"] - p["at"]) < 0.5 for a, p in zip(applied, planned["steps"], strict=True))
+    late = [a["at"] - p["at"] for a, p in zip(applied, planned["steps"], strict=True)]
+    assert min(late) > -0.01 and late[0] < 2, late  # at the file's times: never early, later by the restarts' time
     recovered = doc["availability"]["recovered"]
     assert recovered["ok"] > 0, "the correct node must serve again once every fault is healed"
     assert doc["network"]["partitioned"] > 0 and doc["network"]["lost"] > 0 and doc["network"]["duplicated"] > 0
@@ -112,7 +118,9 @@ def test_paxioms_own_node_survives_kill_with_durable_restart_and_a_one_way_parti
     one_way = {"shape": "one-way", "blocked": True, "links": [["n2", "n1"], ["n2", "n3"]], "text": "n2 -> n1 n3"}
     schedule = tmp_path / "schedule.json"
     schedule.write_text(json.dumps(_steps((1.0, 2.0, "kill", {"node": "n1"}), (3.0, 4.5, "partition", one_way))))
-    code, doc = conform(tmp_path / "out", *WORKLOAD, "--time-limit", "8", "--timeout", "1", "--replay", str(schedule),
+    # n1's restart (a paxiom start, 2-3 s on a loaded machine) delays the partition: its start must stay inside
+    # the fault window (14 s: up to 10.5 s; with 8 s the partition was skipped once the restart took over 3 s)
+    code, doc = conform(tmp_path / "out", *WORKLOAD, "--time-limit", "14", "--timeout", "1", "--replay", str(schedule),
                         command=PAXIOM_NODE)  # fmt: skip
     assert (code, doc["verdict"], doc["findings"]) == (0, "linearizable", [])
     applied = json.loads((tmp_path / "out" / "schedule.json").read_text())["steps"]
@@ -127,7 +135,8 @@ def test_the_every_fault_schedule_the_correct_node_passes_catches_every_buggy_on
     """The teeth of the pass above: the same replayed schedule fails each buggy node."""
     schedule = tmp_path / "every-fault.json"
     schedule.write_text(json.dumps(_every_fault_once(["n1", "n2", "n3"])))
-    code, doc = conform(tmp_path / "out", *WORKLOAD, "--time-limit", "10", "--replay", str(schedule), node=node)
+    code, doc = conform(tmp_path / "out", *WORKLOAD, "--time-limit", EVERY_FAULT_LIMIT, "--replay", str(schedule),
+                        node=node)  # fmt: skip
     assert (code, doc["verdict"]) == (1, "not linearizable")
 
 
