@@ -8,7 +8,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from test_service_inprocess import leader_of, until
+from test_service_inprocess import leader_of, settled, until
 
 from paxiom.client.cluster import aconnect
 from paxiom.errors import PaxiomError
@@ -49,7 +49,7 @@ def test_two_mains_and_an_auxiliary_lose_a_main_and_carry_on(tmp_path: Path) -> 
             for node in nodes.values():
                 await node.start()
             assert all(isinstance(n.host.replica, CheapReplica) for n in nodes.values())
-            await until(lambda: leader_of(nodes) is not None, 20, "a leader")
+            await until(lambda: settled(nodes), 20, "a leader every node follows")
             leader = leader_of(nodes)
             assert leader is not None and leader.name != "n3"  # an auxiliary never leads
             async with aconnect(path, timeout=30) as client:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from test_service_cluster import eventually, log_tails, retried, running, summary_of
-from test_service_inprocess import until
+from test_service_inprocess import settled, until
 
 from paxiom.campaign.cluster import prelude
 from paxiom.campaign.workload import Workload
@@ -33,7 +33,6 @@ from paxiom.impl import observe
 from paxiom.impl.config import UnsafeQuorums
 from paxiom.impl.fast.replica import is_fast
 from paxiom.impl.messages import Prepare
-from paxiom.impl.proposer import Role
 from paxiom.lin.history import write_jsonl
 from paxiom.node import kvstore as kv
 from paxiom.node.clusterfile import ServiceCluster, certify, load_service_cluster, parse_service_cluster
@@ -273,7 +272,7 @@ def test_a_fast_client_of_a_classic_cluster_is_served_by_the_leader_alone(tmp_pa
         try:
             for node in nodes:
                 await node.start()
-            await until(lambda: any(n.host.replica.role is Role.LEADER for n in nodes), 20, "a leader")
+            await until(lambda: settled(dict(zip(sc.nodes, nodes, strict=True))), 20, "a leader every node follows")
             async with AsyncClient(sc.clients, client_tls(sc, CLIENT), timeout=10, fast=True) as client:
                 for i in range(5):
                     await client.put(f"k{i}", b"v")
