@@ -17,6 +17,7 @@ from collections.abc import Callable, Generator, Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
+from paxiom.impl.cheap.replica import SUSPECT_AFTER
 from paxiom.impl.messages import Accept, Accepted, CatchUpReply, CatchUpRequest, Envelope, Heartbeat, Prepare, Promise
 from paxiom.impl.proposer import Role
 from paxiom.impl.sim.coverage import Coverage
@@ -389,10 +390,29 @@ TACTICS: dict[str, Tactic] = {
 """Each counter's tactic (`impl.sim.coverage.COUNTERS` names them all)."""
 
 
-FINALE: tuple[Tactic, ...] = (_hole, _left_behind)
+def _retire_failed_main(
+    sim: Simulator, rng: random.Random, faults: Faults, cov: Coverage, work: Workload
+) -> Iterator[Step]:
+    """Cheap Paxos: a main that does not lead crashes owing the leader a vote, and the leader's heartbeats
+    go on until it suspects the main and stands again to retire it, through a quorum that takes in the
+    auxiliaries (which vote for nothing but a retirement)."""
+    if sim.settings.variant != "cheap" or "crash" not in faults:
+        return
+    leader, others = yield from _leader_and_others(sim, rng, settle=True)
+    mains = [r for r in others if r < sim.settings.mains]
+    if leader is None or not mains:
+        return
+    yield {"action": "crash", "replica": rng.choice(mains)}
+    yield work.submit(leader)
+    for _ in range((SUSPECT_AFTER + 1) * sim.settings.election_timeout // sim.settings.heartbeat_interval):
+        yield from _ticks(leader, sim.settings.heartbeat_interval)
+        yield from _deliver(sim, lambda e: True)
+
+
+FINALE: tuple[Tactic, ...] = (_hole, _left_behind, _retire_failed_main)
 """What a biased run's fault phase ends with: damage only the quiet period and the final check can see —
 a hole in the log under a leader that then stays (a new leader must fill it), and a follower that missed
-slots with no new command to wake it."""
+slots with no new command to wake it — and, in a Cheap Paxos cluster, a failed main's retirement."""
 
 
 def _whole(sim: Simulator) -> Iterator[Step]:
