@@ -71,7 +71,8 @@ State = LogState[Message]
 Logs = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], tuple[tuple[str | None, ...], ...]]
 """(max_bal, max_vbal, max_val): the acceptors' part of a state."""
 
-T = TypeVar("T")
+C = TypeVar("C", bound="Config")
+S = TypeVar("S", bound=LogState[Any])
 
 
 @dataclass(frozen=True)
@@ -268,30 +269,15 @@ class MultiPaxosModel(ModelBase[State, Config]):
         return [init(self.cfg)]
 
     def next(self, s: State) -> Iterator[tuple[Action, State]]:
-        """Every enabled action that changes the state, and its successor. As in `paxos.PaxosModel.next`,
-        cheap guards skip the calls that would fail or change nothing (a prepare sent again, a vote
-        repeated); each successor is still computed by the action itself."""
+        """Every enabled action that changes the state, and its successor (see `leader_steps` and
+        `acceptor_steps` for the guards that skip the rest)."""
         cfg = self.cfg
-        prepared = {m.bal for m in s.msgs if m.type == "1a"}
-        proposed = {(m.bal, m.slot) for m in s.msgs if m.type == "2a"}  # type: ignore[union-attr]
-        for b in cfg.ballots:
-            if b not in prepared:
-                yield Action("Phase1a", (("b", b),)), s._replace(msgs=s.msgs | {M1a(b)})
-            for slot in range(cfg.slots):
-                if (b, slot) not in proposed:
-                    for v in sorted(proposable(cfg, s, b, slot)):
-                        step = Action("Phase2a", (("b", b), ("slot", slot), ("v", v)))
-                        yield step, s._replace(msgs=s.msgs | {M2a(b, slot, v)})
 
-        def one_b(a: int, b: int) -> State | None:
-            return phase1b(cfg, s, a, b) if b > s.max_bal[a] else None
+        def proposals(b: int, slot: int) -> Iterator[M2a]:
+            return (M2a(b, slot, v) for v in sorted(proposable(cfg, s, b, slot)))
 
-        def two_b(a: int, b: int, slot: int, v: str) -> State | None:
-            if b < s.max_bal[a] or (s.max_vbal[a][slot] == b and s.max_val[a][slot] == v):  # its 2b is sent
-                return None
-            return phase2b(cfg, s, a, b, slot, v)
-
-        yield from acceptor_steps(cfg, s.msgs, one_b, two_b)
+        yield from leader_steps(cfg, s, proposals)
+        yield from acceptor_steps(cfg, s, phase1b, phase2b)
 
     def render(self, s: State) -> dict[str, Any]:
         return render_log(self.cfg.quorums.nodes, s, chosen(self.cfg, s))
@@ -304,24 +290,42 @@ def log_constants(cfg: Config) -> dict[str, Any]:
     return {"values": list(cfg.values), "max_ballot": cfg.max_ballot, "slots": cfg.slots}
 
 
+def leader_steps(cfg: Config, s: S, proposals: Callable[[int, int], Iterable[Any]]) -> Iterator[tuple[Action, S]]:
+    """Every leader's Phase1a and Phase2a steps at s that change it: a prepare not sent yet, and in each
+    (ballot, slot) not proposed in yet each 2a `proposals(b, slot)` gives (a variant's proposable values)."""
+    prepared = {m.bal for m in s.msgs if m.type == "1a"}
+    proposed = {(m.bal, m.slot) for m in s.msgs if m.type == "2a"}
+    for b in cfg.ballots:
+        if b not in prepared:
+            yield Action("Phase1a", (("b", b),)), s._replace(msgs=s.msgs | {M1a(b)})
+        for slot in range(cfg.slots):
+            if (b, slot) not in proposed:
+                for m in proposals(b, slot):
+                    yield Action("Phase2a", (("b", b), ("slot", slot), ("v", m.val))), s._replace(msgs=s.msgs | {m})
+
+
 def acceptor_steps(
-    cfg: Config,
-    msgs: Iterable[Any],
-    one_b: Callable[[int, int], T | None],
-    two_b: Callable[[int, int, int, str], T | None],
-) -> Iterator[tuple[Action, T]]:
-    """Every acceptor's enabled Phase1b and Phase2b steps, answering the 1a and 2a messages in `msgs`
-    (`one_b(a, b)`, `two_b(a, b, slot, v)`: a variant's phase1b and phase2b at the current state)."""
+    cfg: C,
+    s: S,
+    phase1b: Callable[[C, S, int, int], S | None],
+    phase2b: Callable[[C, S, int, int, int, str], S | None],
+) -> Iterator[tuple[Action, S]]:
+    """Every acceptor's Phase1b and Phase2b steps at s that change it, answering the 1a and 2a messages
+    (a variant's `phase1b` and `phase2b`). Cheap guards skip the calls that would fail or change nothing
+    (a promise not above the acceptor's, a vote below it, or the vote it already cast: its 2b is sent);
+    each successor is still computed by the action itself."""
     names = cfg.quorums.nodes
-    for m in msgs:
+    for m in s.msgs:
         if m.type == "1a":
             for a in cfg.acceptors:
-                if (t := one_b(a, m.bal)) is not None:
+                if m.bal > s.max_bal[a] and (t := phase1b(cfg, s, a, m.bal)) is not None:
                     yield Action("Phase1b", (("a", names[a]), ("b", m.bal))), t
         elif m.type == "2a":
+            b, slot, v = m.bal, m.slot, m.val
             for a in cfg.acceptors:
-                if (u := two_b(a, m.bal, m.slot, m.val)) is not None:
-                    yield Action("Phase2b", (("a", names[a]), ("b", m.bal), ("slot", m.slot), ("v", m.val))), u
+                fresh = b >= s.max_bal[a] and (s.max_vbal[a][slot], s.max_val[a][slot]) != (b, v)
+                if fresh and (u := phase2b(cfg, s, a, b, slot, v)) is not None:
+                    yield Action("Phase2b", (("a", names[a]), ("b", b), ("slot", slot), ("v", v))), u
 
 
 def render_log(names: tuple[str, ...], s: Any, log: dict[int, set[str]]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar, NamedTuple, cast
 
 from paxiom.spec import multipaxos, voting
 from paxiom.spec.acceptor import promises_only_grow
-from paxiom.spec.model import Action, ModelBase, act
+from paxiom.spec.model import Action, ModelBase
 from paxiom.spec.multipaxos import M1b, one_value_per_ballot, promise_monotonicity
 from paxiom.spec.paxos import M1a
 from paxiom.spec.quorums import Explicit, QuorumSystem, Violation, members, quorum_intersection
@@ -349,16 +349,18 @@ class ReconfigModel(ModelBase[State, Config]):
         return [init(self.cfg)]
 
     def next(self, s: State) -> Iterator[tuple[Action, State]]:
+        """Multi-Paxos's steps (`multipaxos.leader_steps` and `acceptor_steps`, which skip those that change
+        nothing), a slot proposed in only under the configuration its leader knows to use."""
         cfg = self.cfg
         log = chosen(cfg, s)
-        for b in cfg.ballots:
-            yield act("Phase1a", b=b), s._replace(msgs=s.msgs | {M1a(b)})
-            for slot in range(cfg.slots):
-                conf = leader_config(cfg, log, slot)
-                if conf is not None and _proposal(s, b, slot) is None:
-                    for v in sorted(proposable(cfg, s, b, slot, conf)):
-                        yield act("Phase2a", b=b, slot=slot, v=v), s._replace(msgs=s.msgs | {M2a(b, slot, v, conf)})
-        yield from multipaxos.acceptor_steps(cfg, s.msgs, partial(phase1b, cfg, s), partial(phase2b, cfg, s))
+
+        def proposals(b: int, slot: int) -> Iterator[M2a]:
+            conf = leader_config(cfg, log, slot)
+            if conf is not None:
+                yield from (M2a(b, slot, v, conf) for v in sorted(proposable(cfg, s, b, slot, conf)))
+
+        yield from multipaxos.leader_steps(cfg, s, proposals)
+        yield from multipaxos.acceptor_steps(cfg, s, phase1b, phase2b)
 
     def render(self, s: State) -> dict[str, Any]:
         log = chosen(self.cfg, s)

@@ -23,13 +23,19 @@ MODELS = [
     ("fastpaxos", QuorumSystem.fast_paxos(3, 2, 2), {"max_ballot": 1, "fast_ballots": [0]}),
     ("multipaxos", QuorumSystem.majority(2), {"max_ballot": 1, "slots": 2}),
     ("multipaxos", QuorumSystem.flexible(3, 1, 2), {"max_ballot": 1, "slots": 2}),
+    ("reconfig", QuorumSystem.majority(3), {"max_ballot": 1, "slots": 2}),
+    ("reconfig", QuorumSystem.majority(3), {"max_ballot": 1, "slots": 2, "alpha": 2, "bug": "mixed"}),
+    ("reconfig", QuorumSystem.majority(3), {"max_ballot": 1, "slots": 2, "bug": "early"}),
+    ("cheap", QuorumSystem.majority(3), {"max_ballot": 1, "slots": 2}),
+    ("cheap", QuorumSystem.majority(3), {"max_ballot": 1, "slots": 2, "bug": "aux-commands"}),
 ]
 
 
 def every_action(m: Any) -> list[Action]:
     """Each action of the model with each combination of arguments from its constants' domains."""
     cfg = m.cfg
-    domains = {"a": cfg.quorums.nodes, "b": cfg.ballots, "slot": range(getattr(cfg, "slots", 1)), "v": cfg.values}
+    commands = getattr(cfg, "commands", cfg.values)  # reconfig's values and its configuration commands
+    domains = {"a": cfg.quorums.nodes, "b": cfg.ballots, "slot": range(getattr(cfg, "slots", 1)), "v": commands}
     actions = []
     for name, f in m.actions.items():
         params = list(inspect.signature(f).parameters)[2:]  # after (cfg, s)
