@@ -4,11 +4,11 @@ Breadth-first order means the first violation found is at the smallest depth, so
 shortest one. Every invariant is checked in every distinct state and every step invariant on every
 non-stuttering transition (as in TLA+, `[][P]_vars` says nothing about steps that change nothing).
 
-The search (`search.py`) runs on one core or, with `workers`, on several (`parallel.py`) with the same
-counts and traces; invariants are judged once per distinct view of what they read (`reads.py`). Options
-trade exactness of the count for reach: `symmetry` explores one state per orbit under renaming of
-acceptors and values (`symmetry.py`), `fingerprint` stores 8 bytes per state instead of the state
-(`fingerprint.py`).
+The search (`search.py`) runs on one core or, with `workers`, on several processes that each own a shard
+of the visited set (`parallel.py`), with the same counts and traces; invariants are judged once per
+distinct view of what they read (`reads.py`). Options trade exactness of the count for reach: `symmetry`
+explores one state per orbit under renaming of acceptors and values (`symmetry.py`), `fingerprint` stores
+8 bytes per state instead of the state (`fingerprint.py`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Collection
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from paxiom.explorer import parallel
-from paxiom.explorer.core import Progress, Result, Step, Violation, describe_change, replay, resident_bytes
+from paxiom.explorer.core import Progress, Result, Step, Violation, describe_change, replay
 from paxiom.explorer.fingerprint import collision_probability
 from paxiom.explorer.reads import Invariants, Steps
-from paxiom.explorer.search import Expander, Keys, Search, Stop
+from paxiom.explorer.search import Expander, Keys, Outcome, Search
 from paxiom.fanout import default_workers
 from paxiom.spec.model import SpecModel
 
@@ -45,8 +45,9 @@ def explore(
     """Visit every reachable state (up to `max_states`), stopping at the first violation.
 
     `only` restricts checking to the named invariants (state or step); None checks them all. `max_memory`
-    bounds the growth of resident memory (bytes) while exploring: past it the run stops, incomplete, rather
-    than die of a MemoryError hours in. `workers` > 1 expands each level on that many processes. With
+    bounds the growth of resident memory (bytes, summed over the workers) while exploring: past it the run
+    stops, incomplete, rather than die of a MemoryError hours in. `workers` > 1 runs the search on that
+    many processes. With
     `symmetry` the counts are of orbits; with `fingerprint` of distinct fingerprints. Raises ValueError
     when `symmetry` is asked of a variant that has none.
     """
@@ -56,47 +57,32 @@ def explore(
     started = time.perf_counter()
     keys = Keys(model, symmetry=symmetry, fingerprint=fingerprint)
     search = Search(Expander(model, keys, Invariants(invariants), Steps(steps)), max_states)
-    memory_at_start = resident_bytes() if max_memory is not None else None
-    depth = 0
 
-    def result(violation: Violation[Any] | None, complete: bool, stopped: str | None = None) -> Result[S]:
-        gc.unfreeze()
-        distinct = len(search.visited)
-        return Result(
-            model.variant,
-            distinct,
-            search.generated,
-            len(violation.trace) - 1 if violation else depth,
-            time.perf_counter() - started,
-            complete,
-            violation,
-            checked,
-            stopped,
-            workers,
-            len(keys.symmetry) if keys.symmetry else None,
-            collision_probability(distinct) if fingerprint else None,
-        )
-
-    def out_of_memory() -> bool:
-        now = resident_bytes() if memory_at_start is not None else None
-        return max_memory is not None and now is not None and now - (memory_at_start or 0) > max_memory
+    def tick(distinct: int, generated: int, depth: int, grown: int | None) -> str | None:
+        if progress is not None:
+            progress(distinct, generated, depth)
+        return "max_memory" if max_memory is not None and grown is not None and grown > max_memory else None
 
     if (bad := search.start()) is not None:
         name, _, key = bad
         trace = search.trace(key)
         reason = dict(model.invariants)[name](trace[-1].state) or bad[1]
-        return result(Violation(name, "state", reason, trace), False)
-    while True:
-        for chunk in parallel.chunks(search, workers):
-            outcome = search.merge(chunk)
-            if isinstance(outcome, Stop):
-                return result(search.violation(outcome), False)
-            if outcome is not None:
-                return result(None, False, outcome)
-            if progress is not None:
-                progress(len(search.visited), search.generated, depth)
-            if out_of_memory():
-                return result(None, False, "max_memory")
-        if not search.next_level():
-            return result(None, True)
-        depth += 1
+        outcome = Outcome(len(search.visited), search.generated, 0, Violation(name, "state", reason, trace))
+    else:
+        outcome = parallel.run(search, workers, tick) if workers > 1 else search.run(tick)
+    gc.unfreeze()
+    violation = outcome.violation
+    return Result(
+        model.variant,
+        outcome.distinct,
+        outcome.generated,
+        len(violation.trace) - 1 if violation else outcome.depth,
+        time.perf_counter() - started,
+        outcome.stopped is None and violation is None,
+        violation,
+        checked,
+        outcome.stopped,
+        workers,
+        len(keys.symmetry) if keys.symmetry else None,
+        collision_probability(outcome.distinct) if fingerprint else None,
+    )

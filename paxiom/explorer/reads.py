@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, cast
+from typing import Any
 
 from paxiom.spec import multipaxos, paxos
 from paxiom.spec.acceptor import promises_only_grow
@@ -80,8 +80,6 @@ class Invariants:
         """The message of each bit, in bit order."""
         self.masks = [0] * len(self.checks)
         self.memo: Memo = {}
-        self.learnt: Memo | None = None
-        """In a parallel worker, the verdicts it found (sent home so the next level's workers start with them)."""
 
     def bit(self, m: Any) -> int:
         """A new message's bit, added to the mask of each invariant that reads its type."""
@@ -107,8 +105,6 @@ class Invariants:
                 reason = memo.get(key, memo)
                 if reason is memo:
                     reason = remember(memo, key, check(s))
-                    if self.learnt is not None:
-                        self.learnt[self.portable(key)] = reason
             if reason is not None:
                 return name, reason
         return None
@@ -119,17 +115,6 @@ class Invariants:
             return sum(map(self.bits.__getitem__, msgs))
         except KeyError:
             return sum([self.bits.get(m) or self.bit(m) for m in msgs])
-
-    def portable(self, key: tuple[Any, ...]) -> tuple[Any, ...]:
-        """A memo key with its mask spelt out as messages: bits differ between processes."""
-        i, mask, *fields = key
-        return i, frozenset(m for b, m in enumerate(self.messages) if mask >> b & 1), *fields
-
-    def learn(self, verdicts: Memo) -> None:
-        """Take verdicts a worker found (keys from `portable`)."""
-        for key, reason in verdicts.items():
-            i, msgs, *fields = cast(tuple[Any, ...], key)
-            self.memo[(i, self.sent(msgs), *fields)] = reason
 
 
 def remember(memo: Memo, key: Hashable, reason: str | None) -> str | None:

@@ -3,10 +3,12 @@
 A level's frontier is cut into chunks expanded in order. Expanding a chunk (`expand`) reads the visited
 set as it stood when the chunk began and reports, in generation order, each successor it did not find
 there, with its parent and how many successors came before it; merging (`Search.merge`) adds those to
-the visited set in that order. Serially each chunk sees every earlier merge, so this is plain BFS; in
-parallel (`parallel.py`) the chunks of a level are expanded at once against the level's start and
-merged in order, which picks the same parents and the same first violation, so counts and traces equal
-the serial ones.
+the visited set in that order, and progress and memory are looked at between chunks. `parallel.py` runs
+the same breadth-first order on several processes.
+
+A state kept for expansion has its message set rebuilt from its own iteration order (`settle`): that is
+what a copy sent to another process becomes, so a state yields its successors in one order whichever
+process holds it, and parallel runs pick the serial run's parents.
 
 What is stored per visited state is its key -- the state, its 64-bit fingerprint, or either of its orbit's
 representative -- and its parent's key. A trace is rebuilt from the chain of keys by re-running the spec
@@ -20,14 +22,35 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from paxiom.explorer.core import Step, Violation
+from paxiom.explorer.core import Step, Violation, resident_bytes
 from paxiom.explorer.fingerprint import Fingerprints
-from paxiom.explorer.reads import Invariants, Memo, Steps
+from paxiom.explorer.reads import Invariants, Steps
 from paxiom.explorer.symmetry import Symmetry
 from paxiom.spec.model import Action, SpecModel
 
 CHUNK = 2048
 """Frontier states per chunk: progress and memory are checked between chunks."""
+
+Tick = Callable[[int, int, int, int | None], str | None]
+"""Called between chunks (or levels) with (distinct, generated, depth, resident memory grown by, in bytes,
+or None where unknown); a reason to stop ("max_memory") or None to go on."""
+
+
+def settle(t: Any) -> Any:
+    """`t` (a tuple) with each set in it rebuilt from its own iteration order, as a copy received from
+    another process is built (`parallel.Inbox`): equal, and iterating alike however its table grew."""
+    return tuple.__new__(type(t), [frozenset(iter(x)) if type(x) is frozenset else x for x in t])
+
+
+@dataclass
+class Outcome:
+    """How a search ended: the counts where it stopped and why."""
+
+    distinct: int
+    generated: int
+    depth: int
+    violation: Violation[Any] | None = None
+    stopped: str | None = None
 
 
 class Keys:
@@ -69,7 +92,6 @@ class Chunk:
     found: list[tuple[Any, Hashable, int, int]] = field(default_factory=list)
     generated: int = 0
     stop: Stop | None = None
-    learnt: Memo = field(default_factory=dict)
 
 
 @dataclass
@@ -104,6 +126,7 @@ class Expander:
                 if key in visited or key in seen:
                     continue
                 seen.add(key)
+                t = settle(t)
                 found.append((t, key, index, generated))
                 if (bad := broken(t)) is not None:
                     chunk.stop = Stop(bad[0], "state", bad[1], index, action, key, generated)
@@ -140,9 +163,25 @@ class Search:
                 return bad[0], bad[1], key
         return None
 
+    def run(self, tick: Tick) -> Outcome:
+        """Breadth-first from the initial states (`start`) to the end or the first reason to stop."""
+        depth, started = 0, resident_bytes()
+        while True:
+            n = len(self.frontier)
+            for start in range(0, n, CHUNK):
+                outcome = self.merge(self.expander.expand(self.frontier, start, min(start + CHUNK, n), self.visited))
+                if isinstance(outcome, Stop):
+                    return Outcome(len(self.visited), self.generated, depth, self.violation(outcome))
+                now = resident_bytes()
+                grown = None if now is None or started is None else now - started
+                if (stopped := outcome or tick(len(self.visited), self.generated, depth, grown)) is not None:
+                    return Outcome(len(self.visited), self.generated, depth, stopped=stopped)
+            if not self.next_level():
+                return Outcome(len(self.visited), self.generated, depth)
+            depth += 1
+
     def merge(self, chunk: Chunk) -> Stop | str | None:
         """Add a chunk's new states in order: its violation (a Stop), "max_states", or None to go on."""
-        self.expander.invariants.learn(chunk.learnt)
         visited, keys = self.visited, self.keys
         violating = len(chunk.found) - 1 if chunk.stop is not None and chunk.stop.kind == "state" else -1
         for i, (t, key, parent, generated) in enumerate(chunk.found):
@@ -181,23 +220,28 @@ class Search:
         return lift(self.expander.model, self.chain(key), self.expander.keys.key)
 
     def violation(self, stop: Stop) -> Violation[Any]:
-        """The violation as a trace of real states; its reason is recomputed on the trace's last state."""
-        model = self.expander.model
-        if stop.kind == "state":
-            trace = self.trace(stop.key)
-            check = dict(model.invariants)[stop.invariant]
-            reason = check(trace[-1].state)
-        else:
-            trace = self.trace(self.keys[stop.parent])
-            s, step_check = trace[-1].state, dict(model.step_invariants)[stop.invariant]
-            action, t = next(
-                (a, t)
-                for a, t in model.next(s)
-                if t != s and self.expander.keys.key(t) == stop.key and step_check(s, t) is not None
-            )
-            trace.append(Step(action, t))
-            reason = step_check(s, t)
-        return Violation(stop.invariant, stop.kind, reason or stop.reason, trace)
+        chain = self.chain(stop.key if stop.kind == "state" else self.keys[stop.parent])
+        return violation(self.expander, stop.invariant, stop.kind, stop.reason, chain, stop.key)
+
+
+def violation(
+    expander: Expander, invariant: str, kind: str, reason: str, chain: list[Hashable], key: Hashable
+) -> Violation[Any]:
+    """The violation as a trace of real states, `chain` the keys to the broken state (for a state
+    invariant) or to the state the broken step left (for a step invariant, whose successor has `key`); its
+    reason is recomputed on the trace's last state (or step)."""
+    model = expander.model
+    trace = lift(model, chain, expander.keys.key)
+    if kind == "state":
+        found = dict(model.invariants)[invariant](trace[-1].state)
+    else:
+        s, step_check = trace[-1].state, dict(model.step_invariants)[invariant]
+        action, t = next(
+            (a, t) for a, t in model.next(s) if t != s and expander.keys.key(t) == key and step_check(s, t) is not None
+        )
+        trace.append(Step(action, t))
+        found = step_check(s, t)
+    return Violation(invariant, kind, found or reason, trace)
 
 
 def lift(model: SpecModel[Any], chain: list[Hashable], key: Callable[[Any], Hashable]) -> list[Step[Any]]:
