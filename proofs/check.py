@@ -18,10 +18,10 @@ from typing import Literal
 import z3
 
 from paxiom.errors import PaxiomError
+from paxiom.proofs import DEFAULT_TIMEOUT_S
 from paxiom.proofs.fol import Action, Conjunct, TransitionSystem
 
 Status = Literal["proved", "failed", "unknown"]
-DEFAULT_TIMEOUT_S = 60.0
 
 
 @dataclass

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from paxiom.errors import PaxiomError
-from paxiom.proofs.check import DEFAULT_TIMEOUT_S, Obligation, dropped, obligations, weakened
+from paxiom.proofs import DEFAULT_TIMEOUT_S
+from paxiom.proofs.check import Obligation, dropped, obligations, weakened
 from paxiom.proofs.cti import Counterexample, ModelLost, explain
 from paxiom.proofs.fol import TransitionSystem
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from paxiom.errors import PaxiomError
-from paxiom.proofs.fol import TransitionSystem
+
+if TYPE_CHECKING:
+    from paxiom.proofs.fol import TransitionSystem
 
 MODULES = {
     "paxos": "paxiom.proofs.paxos",
@@ -20,6 +23,8 @@ NAMES = tuple(MODULES)
 
 
 def model(name: str) -> TransitionSystem:
+    from paxiom.proofs.fol import TransitionSystem  # Z3, only once a model is built
+
     if name not in MODULES:
         raise PaxiomError(f"unknown variant {name!r}; choose from {', '.join(NAMES)}")
     ts = importlib.import_module(MODULES[name]).MODEL

@@ -8,7 +8,6 @@ import click
 
 from paxiom.cli.output import console, emit_json, json_option, user_errors
 from paxiom.errors import PaxiomError
-from paxiom.node.tls import CLIENT, NODE, TlsDir, generate
 
 
 @click.group(help="A paxiom service cluster: certificates, a local supervisor, status.")
@@ -50,6 +49,8 @@ def init(
     clients: str,
     as_json: bool,
 ) -> None:
+    from paxiom.node.tls import CLIENT, NODE, TlsDir, generate  # cryptography and asyncio: only when run
+
     if auxiliaries and mains is None:
         raise PaxiomError("--auxiliaries needs --mains")
     given = [option for option, value in (("--nodes", nodes), ("--config", config), ("--mains", mains)) if value]

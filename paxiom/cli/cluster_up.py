@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 import time
@@ -83,6 +82,8 @@ def up(
     ready_timeout: float,
     as_json: bool,
 ) -> None:
+    import asyncio
+
     from paxiom.node.supervisor import Supervisor, prepare, wait_ready
 
     path = prepare(directory, nodes_of(count, mains, auxiliaries), fast=fast, auxiliaries=auxiliaries)
@@ -230,6 +231,8 @@ def _print_up(sc: ServiceCluster, path: Path, doc: dict[str, Any], app: str | No
 @json_option
 @user_errors
 def status(cluster_file: Path, client_name: str | None, insecure: bool, timeout: float, as_json: bool) -> None:
+    import asyncio
+
     from paxiom.node.supervisor import statuses, summarise
 
     sc = load_service_cluster(cluster_file)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -21,13 +22,14 @@ from paxiom.cli.output import (
     user_errors,
 )
 from paxiom.conform.node import ROLES
-from paxiom.conform.report import Report, load_replay
-from paxiom.conform.search import check, check_seeds, replay
 from paxiom.conform.targets import DEFAULT_TIMEOUT, MAX_TIMEOUT, ProcessTarget, Target, load_adapter
 from paxiom.errors import PaxiomError
 from paxiom.fanout import Pool, default_workers
 from paxiom.maelstrom.cli import system_options
 from paxiom.variants import VARIANTS
+
+if TYPE_CHECKING:
+    from paxiom.conform.report import Report
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -96,6 +98,9 @@ def _run(
     seeds: int = 1,
     workers: int = 1,
 ) -> Report:
+    from paxiom.conform.report import load_replay  # hypothesis: only once a search or replay runs
+    from paxiom.conform.search import check, check_seeds, replay
+
     if replay_file is not None:
         try:
             recorded = load_replay(replay_file)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from paxiom import explorer
 from paxiom import trace as tracefile
 from paxiom.cli.output import (
     console,
@@ -25,10 +24,11 @@ from paxiom.cli.output import (
 )
 from paxiom.cli.trace_view import print_trace, trace_json, violation_json, violation_summary
 from paxiom.errors import PaxiomError
-from paxiom.explorer import Result, replay
-from paxiom.explorer.symmetry import SYMMETRIC_VARIANTS
 from paxiom.spec.quorums import ENUMERATION_LIMIT, Majority, QuorumSystem, Threshold, acceptor_names
 from paxiom.variants import VARIANTS, AnyModel, build_model
+
+if TYPE_CHECKING:  # the explorer is imported when a command runs, not for --help
+    from paxiom.explorer import Result
 
 EXPLORABLE_ACCEPTORS = 6
 """Beyond this, explicit-state exploration of even one ballot takes hours: refuse rather than hang."""
@@ -122,6 +122,8 @@ def run_with_progress(
     model: AnyModel, only: list[str] | None, max_states: int | None, max_memory_mb: int, **options: Any
 ) -> Result[Any]:
     """Explore with a progress bar on a terminal; `options` are `explorer.explore`'s workers/symmetry/fingerprint."""
+    from paxiom import explorer
+
     limits: dict[str, Any] = {"only": only, "max_states": max_states, "max_memory": max_memory_mb * 2**20, **options}
     if not show_progress():
         return explorer.explore(model, **limits)
@@ -216,6 +218,8 @@ def print_summary(model: AnyModel, result: Result[Any]) -> None:
 
 
 def do_replay(path: Path, as_json: bool) -> None:
+    from paxiom.explorer import replay
+
     model, actions = tracefile.load(path)
     try:
         trace, violations = replay(model, actions)  # type: ignore[misc]
@@ -382,6 +386,8 @@ def explore(
     known = set(model.invariants) | set(model.step_invariants)
     if unknown := [name for name in invariants if name not in known]:
         raise PaxiomError(f"unknown invariant {unknown[0]!r}; known: {', '.join(sorted(known))}")
+    from paxiom.explorer.symmetry import SYMMETRIC_VARIANTS
+
     if symmetry and variant not in SYMMETRIC_VARIANTS:
         raise PaxiomError(
             f"--symmetry is offered for {', '.join(SYMMETRIC_VARIANTS)}: {variant}'s configurations or commands "

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 
@@ -23,10 +23,11 @@ from paxiom.cli.output import (
     one_line,
     user_errors,
 )
-from paxiom.client import Client, ClientError, Rejected
-from paxiom.client.cluster import connect
 from paxiom.errors import PaxiomError
 from paxiom.node import kvstore as kv
+
+if TYPE_CHECKING:
+    from paxiom.client import Client
 
 HELP = """Put, get, delete, compare-and-set and list keys of a running cluster (paxiom node).
 
@@ -73,6 +74,8 @@ def _service_errors(func: Callable[P, None]) -> Callable[P, None]:
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> None:
+        from paxiom.client import ClientError, Rejected  # the client (asyncio) only once a verb runs
+
         try:
             func(*args, **kwargs)
         except Rejected as exc:
@@ -91,6 +94,8 @@ def _unanswered(message: str, as_json: bool) -> NoReturn:
 
 
 def _open(cluster: Path, client_name: str | None, insecure: bool, timeout: float) -> Client:
+    from paxiom.client.cluster import connect
+
     return connect(cluster, client=client_name, insecure=insecure, timeout=timeout)
 
 

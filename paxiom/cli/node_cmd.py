@@ -7,18 +7,22 @@ import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from paxiom.cli.output import user_errors
 from paxiom.errors import PaxiomError
-from paxiom.node.kvstore import KVStore
-from paxiom.node.sessions import Application
+
+if TYPE_CHECKING:
+    from paxiom.node.sessions import Application
 
 
 def load_app(spec: str | None) -> Callable[[], Application]:
     """`module:Class` or `path/to/file.py:Class`: a factory of the application to replicate (default: KV)."""
     if spec is None:
+        from paxiom.node.kvstore import KVStore  # msgpack only for a node that runs
+
         return KVStore
     target, sep, attr = spec.rpartition(":")
     if not sep or not target or not attr:

@@ -24,13 +24,13 @@ from paxiom.cli.output import (
 )
 from paxiom.cluster.config import Cluster, load_cluster
 from paxiom.errors import PaxiomError
-from paxiom.proofs import prover, variants
-from paxiom.proofs.check import DEFAULT_TIMEOUT_S, Obligation
-from paxiom.proofs.fol import TransitionSystem
-from paxiom.proofs.prover import ProofResult, has_conjunct, has_weakenable_axiom
+from paxiom.proofs import DEFAULT_TIMEOUT_S, variants
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the prover and its models import Z3: only once a proof runs
+    from paxiom.proofs.check import Obligation
+    from paxiom.proofs.fol import TransitionSystem
     from paxiom.proofs.on_cluster import ClusterVerdict
+    from paxiom.proofs.prover import ProofResult
 
 MARK = {"proved": "[green]✓[/]", "failed": "[bold red]✗[/]", "unknown": "[yellow]?[/]"}
 MAX_TIMEOUT_S = 86_400
@@ -133,6 +133,8 @@ def _select(
     else:
         names = list(variants.NAMES)
     if drop or weaken:
+        from paxiom.proofs.prover import has_conjunct, has_weakenable_axiom
+
         fitting = [
             n
             for n in names
@@ -156,6 +158,7 @@ def _prove_all(
 ) -> list[tuple[ProofResult, ClusterVerdict | None]]:
     """Each proof, and with --config whether the file's quorums satisfy its axioms, decided before the
     headline is printed: a proof over quorums the file does not have must not read as PROVED."""
+    from paxiom.proofs import prover
     from paxiom.proofs.on_cluster import certify
 
     results: list[tuple[ProofResult, ClusterVerdict | None]] = []
@@ -273,6 +276,7 @@ def _bmc(
     trace_out: Path | None,
     as_json: bool,
 ) -> None:
+    from paxiom.proofs import prover
     from paxiom.proofs.bmc import bmc
     from paxiom.proofs.spec_trace import trace_document
 

@@ -26,7 +26,6 @@ from paxiom.cli.explore_cmd import MAX_BALLOT, MAX_SLOTS, MAX_VALUES
 from paxiom.cli.output import console, count, emit_json, err_console, finish, json_option, user_errors
 from paxiom.errors import PaxiomError
 from paxiom.spec.quorums import ENUMERATION_LIMIT
-from paxiom.tlc.counterexample import replay_in_spec
 from paxiom.tlc.models import (
     BASE_MODULES,
     TLA_DIR,
@@ -37,7 +36,6 @@ from paxiom.tlc.models import (
     read_sources,
 )
 from paxiom.tlc.runner import TlcRun, default_workers, run_tlc
-from paxiom.tlc.twins import compare_with_explorer
 
 SMALL_FOR_TLC = 5
 """Acceptors beyond which an exported model's state space is likely too large for a quick TLC run."""
@@ -75,6 +73,9 @@ def _configs(paths: tuple[Path, ...]) -> list[Path]:
 def _report(cfg: Path, cfg_text: str, run: TlcRun, trace_out: Path | None, twin: bool) -> dict[str, Any]:
     """One model's verdict. When the config names its constants, a counterexample is replayed through the
     Python spec, and with `twin` the explorer runs on the same constants; both must agree with TLC."""
+    from paxiom.tlc.counterexample import replay_in_spec  # both run the explorer: only for a TLC run
+    from paxiom.tlc.twins import compare_with_explorer
+
     expect = expectation(cfg_text, where=str(cfg))
     model = TlcModel.from_cfg(cfg.stem, cfg_text)
     found = run.violation.invariant if run.violation else None

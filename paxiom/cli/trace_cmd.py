@@ -10,10 +10,6 @@ from rich.markup import escape
 
 from paxiom.cli.output import console, emit_json, finish, json_option, user_errors
 from paxiom.errors import PaxiomError
-from paxiom.impl.kv import KeyValueStore
-from paxiom.impl.tracecheck import check
-from paxiom.impl.values import render_ops_with
-from paxiom.node.kvstore import render_op, replicated
 
 
 @click.group()
@@ -41,6 +37,11 @@ def check_cmd(directory: Path, kv_reference: bool, service_reference: bool, as_j
     Exit 0: every step matched spec actions and every invariant held; 1: the first objection; 2: a
     malformed trace (one line naming file, line and field).
     """
+    from paxiom.impl.kv import KeyValueStore
+    from paxiom.impl.tracecheck import check
+    from paxiom.impl.values import render_ops_with
+    from paxiom.node.kvstore import render_op, replicated
+
     render_ops_with(render_op)  # the service KV's msgpack ops by name in objections, not byte by byte
     if kv_reference and service_reference:
         raise PaxiomError("--kv-reference and --service-reference name two state machines; give one")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
 
-from paxiom.explorer import Step, Violation, describe_change
 from paxiom.variants import AnyModel
+
+if TYPE_CHECKING:  # the explorer only for a command that prints a trace
+    from paxiom.explorer import Step, Violation
 
 
 def sim_step_words(step: dict[str, Any]) -> str:
@@ -75,6 +77,8 @@ def violation_summary(violation: Violation[Any]) -> dict[str, Any]:
 
 
 def print_trace(console: Console, model: AnyModel, trace: list[Step[Any]]) -> None:
+    from paxiom.explorer import describe_change
+
     before: dict[str, Any] | None = None
     for i, step in enumerate(trace):
         after = model.render(step.state)
