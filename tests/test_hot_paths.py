@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import msgpack
 import pytest
 
 from paxiom.client import protocol
 from paxiom.client.protocol import ClientRequest, ClientResponse, ProposeRequest
+from paxiom.impl.ballot import Ballot
 from paxiom.impl.checksum import GENESIS, chain
+from paxiom.impl.messages import Accept, Vote
+from paxiom.impl.storage import SaveChosen, SaveVote
 from paxiom.impl.values import Command, encode_value
 from paxiom.node import codec
+from paxiom.node.codec import BATCHES_KEPT
 
 VALUE = (Command("c1", 3, b"put a"), Command("kl\u00e9\ud800", 2**40, bytes(range(40))), Command("z", 1, b""))
 
@@ -60,3 +65,23 @@ def test_an_optional_field_checked_inline_is_still_refused_by_name() -> None:
     assert protocol.decode_response(codec.pack(codec.tag_of(ClientResponse), body)) == ClientResponse(
         1, "ok", leader="n2"
     )
+
+
+def test_a_batch_spliced_in_encodes_as_the_whole_payload_packed_at_once() -> None:
+    ballot = Ballot(4, 1)
+    batches = [tuple(Command(f"c{i}", seq, bytes(i * 7)) for i in range(1, 30)) for seq in range(1, 2 * BATCHES_KEPT)]
+    for slot, batch in enumerate(batches):  # more batches than are kept: hits and misses alike
+        for obj in (Accept(ballot, slot, batch), SaveVote(Vote(slot, ballot, batch)), SaveChosen(slot, batch)):
+            whole = msgpack.packb(
+                (codec.VERSION, codec.tag_of(type(obj)), codec.KINDS[codec.tag_of(type(obj))].encode(obj))
+            )
+            assert codec.encode(obj) == whole
+            assert codec.decode(codec.encode(obj)) == obj
+
+
+def test_a_spliced_batch_is_refused_by_name_as_before() -> None:
+    bad = (Command("c", 1, b""), Command("x" * 300, 1, b""))  # a client id beyond its bound
+    with pytest.raises(codec.EncodeError, match=r"SaveVote\.vote\.value\[1\]\.client"):
+        codec.encode(SaveVote(Vote(0, Ballot(1, 0), bad)))
+    with pytest.raises(codec.EncodeError, match=r"Accept\.slot"):
+        codec.encode(Accept(Ballot(1, 0), -1, bad[:1]))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, NoReturn, TypeVar, cast
@@ -42,9 +43,10 @@ from paxiom.impl.messages import (
     Promise,
     Propose,
     Snapshot,
+    Vote,
 )
 from paxiom.impl.storage import SaveChosen, SavePromise, SaveSnapshot, SaveVote, Write
-from paxiom.impl.values import Command
+from paxiom.impl.values import Command, Value
 
 T = TypeVar("T")
 VERSION = 1
@@ -355,8 +357,52 @@ def register(tag: int, cls: type, rules: Mapping[tuple[type, str], Rule] | None 
     _unpack = _unpacker()
 
 
+BATCHES_KEPT = 32
+"""Batches whose encoding `encode` keeps, the latest first out: more than the slots between a batch's Accept
+and its decision's record while a leader's pipeline holds a few full slots."""
+_batches: OrderedDict[int, tuple[Value, bytes]] = OrderedDict()
+"""The msgpack of the batches encoded last, by the identity of the batch (held, so its id is not reused)."""
+
+
+def _split(obj: object) -> tuple[object, Value] | None:
+    """For the kinds whose encoding ends with a batch (an Accept, a vote's record, a decision's record), `obj`
+    with an empty batch in its place, and its batch: the same batch a leader encodes three times a slot (sent,
+    voted for, recorded chosen) and a follower twice."""
+    if type(obj) is Accept:
+        return Accept(obj.ballot, obj.slot, ()), obj.value
+    if type(obj) is SaveVote:
+        return SaveVote(Vote(obj.vote.slot, obj.vote.ballot, ())), obj.vote.value
+    if type(obj) is SaveChosen:
+        return SaveChosen(obj.slot, ()), obj.value
+    return None
+
+
+def _packed(batch: Value) -> bytes | None:
+    """The msgpack of `batch`, packed once while it is among the latest; None if its encoding is refused (the
+    general path then words why)."""
+    hit = _batches.get(id(batch))
+    if hit is not None and hit[0] is batch:
+        return hit[1]
+    try:
+        packed = cast(bytes, _PACKER.pack(_encode_batch(batch)))
+    except DecodeError:
+        return None
+    _batches[id(batch)] = (batch, packed)
+    if len(_batches) > BATCHES_KEPT:
+        _batches.popitem(last=False)
+    return packed
+
+
 def encode(obj: object) -> bytes:
-    """The payload of any registered kind."""
+    """The payload of any registered kind. A batch the payload ends with is spliced in as packed before (the
+    empty batch standing for it is the last byte of the rest's encoding), the same bytes as packed whole."""
+    split = _split(obj)
+    if split is not None and split[1] and (batch := _packed(split[1])) is not None:
+        return _encode_whole(split[0])[:-1] + batch
+    return _encode_whole(obj)
+
+
+def _encode_whole(obj: object) -> bytes:
     kind = _BY_CLASS.get(type(obj))
     if kind is None:
         raise EncodeError(f"{type(obj).__name__} is not a registered kind")
@@ -405,6 +451,7 @@ def decode(data: bytes, accept: Iterable[type] | None = None) -> object:
         raise exc.at(kind.cls.__name__) from None
 
 
+_encode_batch = _codec(Value, None).encode
 MESSAGES: frozenset[type] = frozenset(typing.get_args(Message))
 WRITES: frozenset[type] = frozenset(typing.get_args(Write))
 
