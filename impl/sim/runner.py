@@ -88,8 +88,8 @@ class Mix:
     tactic: float = 0.0
     """Per step, the chance of a coverage-directed tactic (`impl.sim.tactics`; only with a `Coverage`)."""
     finale: float = 0.0
-    """The chance the fault phase ends in one more tactic, whose outcome then meets the quiet period and
-    the final check untouched by later faults."""
+    """The chance the fault phase ends in the finale (`impl.sim.tactics.FINALE`), whose outcome then meets
+    the quiet period and the final check untouched by later faults."""
 
     def churned(self, churn: float) -> Mix:
         """Crashes, splits and clock bursts `churn` times as often (more leader changes)."""
