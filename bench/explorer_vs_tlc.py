@@ -8,16 +8,18 @@ constants of `tla/MCMultiPaxos.cfg`). Every invariant and step property is check
 Three rows per model and repeat:
 
 - plain: TLC with `--workers` threads against the explorer in one process;
-- parallel: the same TLC run against the explorer with `--workers` processes;
+- parallel: the same TLC run against the explorer with `--workers` processes (each owning a shard of the
+  visited set);
 - symmetric: TLC with `SYMMETRY` (every renaming of acceptors and of values, composed: the whole group,
-  model values for names) against `--symmetry` in one process (forked workers do not pay here, see the
-  parallel row). Both keep one state per orbit:
+  model values for names) against `--symmetry` in one process. Both keep one state per orbit:
   TLC the renamed copy with the smallest fingerprint, the explorer the one with the smallest score; both
   counts are the number of orbits, and the run stops if they differ.
 
 TLC's time is wall time from launching Java to its exit, JVM start-up included, as a user experiences it.
 Plain and parallel counts must equal TLC's or the run stops: a benchmark of two models that disagree would
-mean nothing. The machines are shared, so each row carries the 1-minute load average when it finished.
+mean nothing. The machines are shared, so each row carries the 1-minute load average when it finished and
+the CPU seconds of each side (the explorer's workers and TLC's JVM included), which other jobs inflate less
+than wall time.
 """
 
 from __future__ import annotations
@@ -25,15 +27,30 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from paxiom.explorer import default_workers, explore
 from paxiom.spec.quorums import QuorumSystem
 from paxiom.tlc.models import STEP_PROPERTIES, TLA_DIR, TlcModel, read_sources
 from paxiom.tlc.runner import TlcRun, run_tlc
+
+T = TypeVar("T")
+
+
+def timed(work: Callable[[], T]) -> tuple[T, float, float]:
+    """`work()`, its wall seconds, and the CPU seconds of this process and of children it waited for."""
+
+    def cpu() -> float:
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time() + children.ru_utime + children.ru_stime
+
+    started, cpu_started = time.perf_counter(), cpu()
+    result = work()
+    return result, time.perf_counter() - started, cpu() - cpu_started
 
 
 def symmetric_module(model: TlcModel) -> tuple[str, str]:
@@ -71,19 +88,22 @@ def symmetric_module(model: TlcModel) -> tuple[str, str]:
     return "\n".join(lines) + "\n", "\n".join(cfg) + "\n"
 
 
-def tlc(model: TlcModel, workers: int, symmetric: bool) -> TlcRun:
+def tlc(model: TlcModel, workers: int, symmetric: bool) -> tuple[TlcRun, float]:
+    """TLC's run and its CPU seconds."""
     sources = {**read_sources(TLA_DIR), model.name: model.module_text()}
     if not symmetric:
-        return run_tlc(sources, model.name, model.cfg_text(), workers=workers)
+        run, _, cpu = timed(lambda: run_tlc(sources, model.name, model.cfg_text(), workers=workers))
+        return run, cpu
     module, cfg = symmetric_module(model)
-    return run_tlc({**sources, f"{model.name}Sym": module}, f"{model.name}Sym", cfg, workers=workers)
+    sym = {**sources, f"{model.name}Sym": module}
+    run, _, cpu = timed(lambda: run_tlc(sym, f"{model.name}Sym", cfg, workers=workers))
+    return run, cpu
 
 
-def row(label: str, model: TlcModel, peer: TlcRun, workers: int, symmetric: bool) -> dict[str, Any]:
+def row(label: str, model: TlcModel, tlc_run: tuple[TlcRun, float], workers: int, symmetric: bool) -> dict[str, Any]:
     m = model.python_model()
-    started = time.perf_counter()
-    py = explore(m, workers=workers, symmetry=symmetric)
-    seconds = time.perf_counter() - started
+    peer, peer_cpu = tlc_run
+    py, seconds, cpu = timed(lambda: explore(m, workers=workers, symmetry=symmetric))
     if peer.distinct_states != py.distinct_states or not peer.holds or py.violation is not None:
         raise SystemExit(f"{label}: TLC {peer.distinct_states} states, explorer {py.distinct_states}")
     return {
@@ -92,8 +112,10 @@ def row(label: str, model: TlcModel, peer: TlcRun, workers: int, symmetric: bool
         "distinct_states": py.distinct_states,
         "counted": "orbits" if symmetric else "states",
         "tlc_seconds": round(peer.seconds, 2),
+        "tlc_cpu_seconds": round(peer_cpu, 2),
         "explorer_workers": workers,
         "explorer_seconds": round(seconds, 2),
+        "explorer_cpu_seconds": round(cpu, 2),
         "explorer_speedup": round(peer.seconds / seconds, 2),
         "load_average_1min": round(os.getloadavg()[0], 2),
     }
@@ -134,7 +156,7 @@ def show(r: dict[str, Any]) -> None:
     print(
         f"{r['model']:<62}{r['row']:<11}{r['distinct_states']:>9,} {r['counted']:<6}{r['tlc_seconds']:>8.2f}"
         f"{r['explorer_seconds']:>8.2f}{r['explorer_workers']:>4}{r['explorer_speedup']:>6.2f}x"
-        f"{r['load_average_1min']:>6.1f}",
+        f"{r['load_average_1min']:>6.1f}{r['tlc_cpu_seconds']:>8.1f}{r['explorer_cpu_seconds']:>8.1f}",
         flush=True,
     )
 
@@ -149,7 +171,10 @@ def main() -> None:
     n, slots, ballot = (int(x) for x in args.multi.split(","))
     if not args.json:
         print(f"TLC with {args.workers} workers; ratio = TLC wall time / explorer wall time (above 1: explorer faster)")
-        print(f"{'model':<62}{'row':<11}{'counted':>16}{'TLC s':>8}{'expl s':>8}{'wk':>4}{'ratio':>7}{'load':>6}")
+        print(
+            f"{'model':<62}{'row':<11}{'counted':>16}{'TLC s':>8}{'expl s':>8}{'wk':>4}{'ratio':>7}{'load':>6}"
+            f"{'TLC cpu':>8}{'ex cpu':>8}"
+        )
     rows = []
     for _ in range(args.repeat):
         for model in models((n, slots, ballot)):
