@@ -58,7 +58,7 @@ from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, S
 from paxiom.impl.objection import Objection
 from paxiom.impl.observe import Alarm, Applied, Crash, Intent, Record, Restored, Sent, Start, Synced
 from paxiom.impl.statemachine import StateMachine
-from paxiom.impl.storage import DurableState, SavePromise, SaveVote, Write
+from paxiom.impl.storage import DurableState, SavePromise, SaveSnapshot, SaveVote, Write
 from paxiom.impl.values import Value, render_value
 from paxiom.spec import multipaxos as mp
 from paxiom.spec.model import Action, act
@@ -105,6 +105,12 @@ class SlotView:
     judged: mp.State | None = None
     """The state the invariants last held in (None: never judged). A new slot's projection starts as the
     template's state and inherits what the template's judging covered."""
+    judged_whole_log: int = -1
+    """How many whole-log messages (1a, 1b) `judged` held. Messages are never taken back, so while `state`
+    holds as many it holds the same ones, and the messages the invariants have not held for are in `phase2`."""
+    chosen: tuple[frozenset[mp.Message], mp.MultiPaxosModel, frozenset[str]] | None = None
+    """The values chosen here, with the `phase2` and model they were computed for: five replicas apply
+    each slot and ask the same question of the same messages."""
 
     @property
     def cfg(self) -> mp.Config:
@@ -151,6 +157,10 @@ class RefinementOracle:
         """The messages of each node's last synced batch not yet recorded `Sent`."""
         self.dirty: set[int] = set()
         """Acceptors whose state may have moved since it was last compared with the spec's."""
+        self.moved: list[set[int] | None] = [set() for _ in range(self.n)]
+        """Per acceptor, the slots whose vote moved on its disk or in the spec since they were last compared
+        (None: every slot, after a restart or a snapshot): the rest still agree, so the comparison costs
+        what changed rather than the log's length."""
         self.last_applied = [-1] * self.n
         self.first_applied: dict[int, Value] = {}
         self.reference = reference() if reference is not None else None
@@ -209,6 +219,7 @@ class RefinementOracle:
                 self._synced(node, writes)
                 for write in writes:
                     self.durable[node].persist(write)
+                    self._moved(node, write)
                 self.dirty.add(node)
             case Sent(envelope=envelope):
                 if envelope.src != node:
@@ -232,9 +243,7 @@ class RefinementOracle:
         for a in sorted(self.dirty):
             self._lost(a)
         for a in sorted(self.dirty):
-            disk = self.durable[a]
-            floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
-            self._check_acceptor(a, disk.promise, disk.votes, floor, "")
+            self._check_acceptor(a)
         self.dirty.clear()
         if self.invariants:
             self._check_invariants()
@@ -248,6 +257,14 @@ class RefinementOracle:
         if announced[0].writes != writes:
             raise self._object("trace", f"{self.names[a]} synced writes other than its next intent announced")
         self.due[a] = deque(announced.popleft().emitted)
+
+    def _moved(self, a: int, write: Write) -> None:
+        """Note what a synced write moved on `a`'s disk (`moved`)."""
+        moved = self.moved[a]
+        if isinstance(write, SaveSnapshot):
+            self.moved[a] = None
+        elif isinstance(write, SaveVote) and moved is not None:
+            moved.add(write.vote.slot)
 
     def _lost(self, a: int) -> None:
         """The synced batch's messages never recorded sent (a kill in between): sent, then lost."""
@@ -282,6 +299,7 @@ class RefinementOracle:
         if b > self.template.state.max_bal[a]:
             self._phase1b_unannounced(a, b)
         self.durable[a] = state
+        self.moved[a] = None
         self.started[a] = True
         self.last_applied[a] = -1
         self.dirty.add(a)
@@ -350,7 +368,13 @@ class RefinementOracle:
         view = self.slots.get(slot)
         if view is None:
             template = self.template
-            view = self.slots[slot] = SlotView(template.model, template.state, len(self.events), judged=template.judged)
+            view = self.slots[slot] = SlotView(
+                template.model,
+                template.state,
+                len(self.events),
+                judged=template.judged,
+                judged_whole_log=template.judged_whole_log,
+            )
             bisect.insort(self.slot_order, slot)
         for event in self.events[view.synced :]:
             after = event(view)
@@ -361,9 +385,14 @@ class RefinementOracle:
             view.model = self._model((value, *view.cfg.values), view.cfg.quorums)
         return view
 
-    def _chosen(self, slot: int) -> set[str]:
+    def _chosen(self, slot: int) -> frozenset[str]:
         view = self.slots.get(slot)
-        return self.rules.chosen(view.cfg, view.state._replace(msgs=view.phase2)).get(0, set()) if view else set()
+        if view is None:
+            return frozenset()
+        if view.chosen is None or view.chosen[0] is not view.phase2 or view.chosen[1] is not view.model:
+            values = self.rules.chosen(view.cfg, view.state._replace(msgs=view.phase2)).get(0, set())
+            view.chosen = (view.phase2, view.model, frozenset(values))
+        return view.chosen[2]
 
     # ------------------------------------------------------------------ matching steps to spec actions
 
@@ -494,6 +523,8 @@ class RefinementOracle:
         self._set(slot, view, after)
         view.phase2 |= {vote}
         self.voted_by[a].add(slot)
+        if (moved := self.moved[a]) is not None:
+            moved.add(slot)
         promise = after.max_bal
         if promise[a] > self.template.state.max_bal[a]:
             # Phase2b raised a's promise for the whole log: every other projection learns it lazily
@@ -505,11 +536,15 @@ class RefinementOracle:
 
     # ------------------------------------------------------------------ acceptor state = spec state
 
-    def _check_acceptor(self, a: int, promise: Ballot, votes: dict[int, Vote], floor: int, during: str) -> None:
-        name = self.names[a]
+    def _check_acceptor(self, a: int) -> None:
+        """`a`'s disk holds the spec's maxBal[a], and the spec's votes of `a` in every slot its snapshot
+        has not compacted (those `moved` since the last comparison: the others agreed then, and neither
+        side changed them since)."""
+        name, disk = self.names[a], self.durable[a]
+        floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
         spec_bal = self.template.state.max_bal[a]
-        mine = self.ballot(promise)
-        what = during or f"this step of {name}"
+        mine = self.ballot(disk.promise)
+        what = f"this step of {name}"
         if mine < spec_bal:
             raise self._object(
                 "promise_monotonicity",
@@ -522,8 +557,13 @@ class RefinementOracle:
                 f"after {what}, maxBal[{name}] is {mine} but the spec actions it "
                 f"matched ({self._listing()}) give {spec_bal}",
             )
-        for slot, vote in votes.items():
-            if slot < floor:
+        moved, self.moved[a] = self.moved[a], set()
+        if moved is None:
+            self.voted_by[a] = {slot for slot in self.voted_by[a] if slot >= floor}
+            moved = set(disk.votes) | self.voted_by[a]
+        for slot in sorted(moved):
+            vote = disk.votes.get(slot)
+            if slot < floor or vote is None:
                 continue
             view = self.slots.get(slot)
             spec_vote = (view.state.max_vbal[a][0], view.state.max_val[a][0]) if view else (-1, None)
@@ -534,9 +574,8 @@ class RefinementOracle:
                     f"({self.ballot(vote.ballot)}, {render_value(vote.value)!r}) but the spec has "
                     f"{spec_vote}",
                 )
-        self.voted_by[a] = {slot for slot in self.voted_by[a] if slot >= floor}
-        for slot in self.voted_by[a]:
-            if slot not in votes:
+        for slot in sorted(moved):
+            if slot >= floor and slot in self.voted_by[a] and slot not in disk.votes:
                 view = self.slots[slot]
                 raise self._object(
                     "refinement",
@@ -567,7 +606,7 @@ class RefinementOracle:
                 reason = step_holds(past, now)
                 if reason is not None:
                     raise self._object(name, where + reason)
-            view.judged = view.state
+            view.judged, view.judged_whole_log = view.state, len(view.state.msgs) - len(view.phase2)
 
     @staticmethod
     def _unjudged(view: SlotView) -> mp.State:
@@ -579,6 +618,8 @@ class RefinementOracle:
         state, judged = view.state, view.judged
         if judged is None or any(now < then for now, then in zip(state.max_bal, judged.max_bal, strict=True)):
             return state
+        if len(state.msgs) - len(view.phase2) == view.judged_whole_log:
+            return state._replace(msgs=view.phase2)
         return state._replace(msgs=(state.msgs - judged.msgs) | view.phase2)
 
     # ------------------------------------------------------------------ what clients see

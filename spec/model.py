@@ -8,7 +8,7 @@ nothing but the spec.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from paxiom.spec.quorums import Violation, quorum_intersection
@@ -122,11 +122,12 @@ class ModelBase(Generic[S, C]):
         self.cfg = cfg
         self.config_violation: Violation | None = quorum_intersection(cfg.quorums)  # type: ignore[attr-defined]
 
-    @property
+    @cached_property
     def invariants(self) -> Mapping[str, Invariant[S]]:
+        """Built once per model (the constants never change): the oracle reads them after every step."""
         return {f.__name__: partial(f, self.cfg) for f in self.state_checks}
 
-    @property
+    @cached_property
     def step_invariants(self) -> Mapping[str, StepInvariant[S]]:
         return {name: partial(f, self.cfg) for name, f in self.step_checks.items()}
 
