@@ -9,6 +9,7 @@ import pytest
 from paxiom.impl.ballot import Ballot
 from paxiom.impl.messages import Accept, Envelope, Nack, Prepare, Promise
 from paxiom.impl.objection import Objection
+from paxiom.impl.oracle import MULTIPAXOS, RefinementOracle, SlotRules, at_ballot
 from paxiom.impl.sim.runner import Execution, Faults, liveness_bound, schedule
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
 from paxiom.impl.values import Command
@@ -73,6 +74,27 @@ def test_invariants_judge_new_messages_and_the_whole_state_once_a_promise_falls(
     oracle._set(-1, template, judged._replace(max_bal=fallen))
     with pytest.raises(Objection, match="was sent above the sender's promise"):  # not only "went down"
         oracle._settle()
+
+
+@pytest.mark.parametrize("variant", ["multipaxos", "fastpaxos"])
+def test_phase2a_reads_only_its_own_ballots_messages(variant: str) -> None:
+    """`at_ballot`'s frame: Phase2a judged on its ballot's messages gives the whole state's verdict and
+    successor, for every ballot and value, in the slot projections of a run with many elections."""
+    execution = _run(ClusterSettings(replicas=3, seed=21, variant=variant), 800)
+    oracle: RefinementOracle = execution.oracle
+    rules: SlotRules = oracle.rules
+    assert variant == "fastpaxos" or rules is MULTIPAXOS
+    views = [oracle._view(slot) for slot in oracle.slot_order]
+    enabled = 0
+    for view in views:
+        ballots = {m.bal for m in view.state.msgs} | {max(oracle.template.state.max_bal) + 1}
+        assert len(ballots) > 3
+        for b in ballots:
+            for v in view.cfg.values:
+                whole = rules.phase2a(view.cfg, view.state, b, 0, v)
+                assert at_ballot(rules.phase2a, view.cfg, view.state, b, 0, v) == whole
+                enabled += whole is not None
+    assert enabled > 0 and len(views) > 3
 
 
 def _inject(execution: Execution, envelope: Envelope) -> str:
