@@ -50,8 +50,6 @@ import bisect
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import compress
-from operator import attrgetter
 from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from paxiom.impl.ballot import Ballot
@@ -78,9 +76,6 @@ Event = Callable[["SlotView"], mp.State | None]
 """A whole-log change, replayable on any slot projection with the spec's own action function."""
 
 
-BALLOT = attrgetter("bal")
-
-
 def at_ballot(
     action: Callable[[mp.Config, mp.State, int, int, str], mp.State | None],
     cfg: mp.Config,
@@ -93,7 +88,7 @@ def at_ballot(
     messages added back to the successor. A spec action at ballot b reads no message of another ballot
     (tests/test_oracle.py holds Phase2a to that), so the verdict and successor are the whole state's, but
     the spec's scans see a few messages instead of every election's 1a and 1b."""
-    own = s._replace(msgs=frozenset(compress(s.msgs, map(b.__eq__, map(BALLOT, s.msgs)))))
+    own = s._replace(msgs=frozenset([m for m in s.msgs if m.bal == b]))
     after = action(cfg, own, b, slot, v)
     return None if after is None else after._replace(msgs=s.msgs | (after.msgs - own.msgs))
 
