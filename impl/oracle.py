@@ -578,9 +578,10 @@ class RefinementOracle:
         if moved is None:
             self.voted_by[a] = {slot for slot in self.voted_by[a] if slot >= floor}
             moved = set(disk.votes) | self.voted_by[a]
-        for slot in sorted(moved):
+        slots = sorted(slot for slot in moved if slot >= floor)
+        for slot in slots:
             vote = disk.votes.get(slot)
-            if slot < floor or vote is None:
+            if vote is None:
                 continue
             view = self.slots.get(slot)
             spec_vote = (view.state.max_vbal[a][0], view.state.max_val[a][0]) if view else (-1, None)
@@ -591,8 +592,8 @@ class RefinementOracle:
                     f"({self.ballot(vote.ballot)}, {render_value(vote.value)!r}) but the spec has "
                     f"{spec_vote}",
                 )
-        for slot in sorted(moved):
-            if slot >= floor and slot in self.voted_by[a] and slot not in disk.votes:
+        for slot in slots:
+            if slot in self.voted_by[a] and slot not in disk.votes:
                 view = self.slots[slot]
                 raise self._object(
                     "refinement",
