@@ -56,7 +56,20 @@ from paxiom.impl.ballot import Ballot
 from paxiom.impl.kv import KeyValueStore
 from paxiom.impl.messages import Accept, Accepted, Envelope, Prepare, Promise, Snapshot, Vote
 from paxiom.impl.objection import Objection
-from paxiom.impl.observe import Alarm, Applied, Crash, Intent, Record, Restored, Sent, Start, Synced
+from paxiom.impl.observe import (
+    Alarm,
+    Applied,
+    Crash,
+    Intent,
+    Receive,
+    Record,
+    Restored,
+    Sent,
+    Start,
+    Submit,
+    Synced,
+    Tick,
+)
 from paxiom.impl.statemachine import StateMachine
 from paxiom.impl.storage import DurableState, SavePromise, SaveSnapshot, SaveVote, Write
 from paxiom.impl.values import Value, render_value
@@ -227,17 +240,7 @@ class RefinementOracle:
         node = record.node
         if not 0 <= node < self.n:
             raise self._object("trace", f"a record of node {node}, outside 0..{self.n - 1}")
-        match record:
-            case Start(recovered=recovered):
-                self._restart(node, recovered)
-            case Intent():
-                self.announced[node].append(record)
-            case Synced(writes=writes):
-                self._synced(node, writes)
-                for write in writes:
-                    self.durable[node].persist(write)
-                    self._moved(node, write)
-                self.dirty.add(node)
+        match record:  # the commonest records first: every transition has one input and mostly sends
             case Sent(envelope=envelope):
                 if envelope.src != node:
                     raise self._object("trace", f"{self.names[node]} recorded sending a message from {envelope.src}")
@@ -246,10 +249,22 @@ class RefinementOracle:
                 if due and due[0] == envelope:
                     due.popleft()
                 self.dirty.add(node)
-            case Restored(snapshot=snapshot):
-                self._check_restored(node, snapshot)
+            case Receive() | Tick() | Submit():
+                pass
+            case Intent():
+                self.announced[node].append(record)
+            case Synced(writes=writes):
+                self._synced(node, writes)
+                for write in writes:
+                    self.durable[node].persist(write)
+                    self._moved(node, write)
+                self.dirty.add(node)
             case Applied():
                 self._check_applied(node, record)
+            case Start(recovered=recovered):
+                self._restart(node, recovered)
+            case Restored(snapshot=snapshot):
+                self._check_restored(node, snapshot)
             case Crash():
                 self.dirty.add(node)
             case _:
@@ -257,12 +272,14 @@ class RefinementOracle:
 
     def _settle(self) -> None:
         """Compare every acceptor that moved with the spec's, then run the invariants on what changed."""
-        for a in sorted(self.dirty):
-            self._lost(a)
-        for a in sorted(self.dirty):
-            self._check_acceptor(a)
-        self.dirty.clear()
-        if self.invariants:
+        if self.dirty:
+            dirty = sorted(self.dirty)
+            for a in dirty:
+                self._lost(a)
+            for a in dirty:
+                self._check_acceptor(a)
+            self.dirty.clear()
+        if self.invariants and self._before:
             self._check_invariants()
 
     def _synced(self, a: int, writes: tuple[Write, ...]) -> None:
@@ -415,8 +432,9 @@ class RefinementOracle:
 
     def _begin(self) -> None:
         self.transitions += 1
-        self._matched = []
-        self._before = {}
+        if self._matched:
+            self._matched = []
+        self._before.clear()
 
     def _object(self, check: str, reason: str) -> Objection:
         return Objection(check, reason, self.step, tuple(self._matched))
@@ -496,10 +514,10 @@ class RefinementOracle:
         self._whole_log(action, lambda v: self.rules.phase1b(v.cfg, v.state, a, b))
 
     def _phase2a(self, b: int, slot: int, v: str) -> None:
-        view = self._view(slot, v)
         proposal = mp.M2a(b, 0, v)
-        if proposal in view.phase2:
-            return
+        if (known := self.slots.get(slot)) is not None and proposal in known.phase2:
+            return  # the same 2a to another acceptor: nothing to judge, and the slot catches up when next judged
+        view = self._view(slot, v)
         action = act("Phase2a", b=b, slot=slot, v=v)
         after = at_ballot(self.rules.phase2a, view.cfg, view.state, b, 0, v)
         if after is None:
@@ -523,10 +541,10 @@ class RefinementOracle:
         return f"{v!r} is not the highest vote a promised phase-1 quorum reported; allowed: {sorted(allowed)}"
 
     def _phase2b(self, a: int, b: int, slot: int, v: str) -> None:
-        view = self._view(slot, v)
         vote = mp.M2b(a, b, 0, v)
-        if vote in view.phase2:
-            return
+        if (known := self.slots.get(slot)) is not None and vote in known.phase2:
+            return  # the same 2b to another learner
+        view = self._view(slot, v)
         name = self.names[a]
         action = act("Phase2b", a=name, b=b, slot=slot, v=v)
         after = self.rules.phase2b(view.cfg, view.state, a, b, 0, v)
@@ -557,10 +575,13 @@ class RefinementOracle:
         """`a`'s disk holds the spec's maxBal[a], and the spec's votes of `a` in every slot its snapshot
         has not compacted (those `moved` since the last comparison: the others agreed then, and neither
         side changed them since)."""
-        name, disk = self.names[a], self.durable[a]
-        floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
+        disk = self.durable[a]
         spec_bal = self.template.state.max_bal[a]
         mine = self.ballot(disk.promise)
+        moved = self.moved[a]
+        if mine == spec_bal and moved is not None and not moved:
+            return  # the promise agrees and no vote moved: the rest agreed when last compared
+        name = self.names[a]
         what = f"this step of {name}"
         if mine < spec_bal:
             raise self._object(
@@ -574,7 +595,8 @@ class RefinementOracle:
                 f"after {what}, maxBal[{name}] is {mine} but the spec actions it "
                 f"matched ({self._listing()}) give {spec_bal}",
             )
-        moved, self.moved[a] = self.moved[a], set()
+        self.moved[a] = set()
+        floor = disk.snapshot.last_slot + 1 if disk.snapshot else 0
         if moved is None:
             self.voted_by[a] = {slot for slot in self.voted_by[a] if slot >= floor}
             moved = set(disk.votes) | self.voted_by[a]
@@ -613,17 +635,14 @@ class RefinementOracle:
     def _check_invariants(self) -> None:
         for slot, (before, before_phase2) in self._before.items():
             view = self.template if slot < 0 else self.slots[slot]
-            where = "" if slot < 0 else f"slot {slot}: "
             unjudged = self._unjudged(view)
             for name, holds in view.model.invariants.items():
-                reason = holds(unjudged)
-                if reason is not None:
-                    raise self._object(name, where + reason)
+                if (reason := holds(unjudged)) is not None:
+                    raise self._object(name, _where(slot) + reason)
             past, now = before._replace(msgs=before_phase2), view.state._replace(msgs=view.phase2)
             for name, step_holds in view.model.step_invariants.items():
-                reason = step_holds(past, now)
-                if reason is not None:
-                    raise self._object(name, where + reason)
+                if (reason := step_holds(past, now)) is not None:
+                    raise self._object(name, _where(slot) + reason)
             view.judged, view.judged_whole_log = view.state, len(view.state.msgs) - len(view.phase2)
 
     @staticmethod
@@ -680,6 +699,11 @@ class RefinementOracle:
                 f"and now holds {_state(snapshot.state)} where the chosen log up to slot "
                 f"{snapshot.last_slot} gives {_state(expected)}",
             )
+
+
+def _where(slot: int) -> str:
+    """An objection's place: a slot, or nothing for the whole log (the template, slot -1)."""
+    return "" if slot < 0 else f"slot {slot}: "
 
 
 def _state(state: bytes) -> str:
