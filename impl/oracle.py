@@ -42,6 +42,12 @@ state per log slot (created from a template when the slot is first proposed) and
 functions on those, so checking a step costs the same at slot 10 as at slot 10,000. Each slot's value
 domain (`Config.values`) is the values proposed there plus one stand-in for every other client value,
 because the real domain (all batches of commands) is unbounded.
+
+Ballot frames. A spec action at ballot b reads no 1a or 1b message of another ballot (tests/test_oracle.py
+holds every action of every variant to that over a run's projections), so a projection keeps its 1a and 1b
+messages by ballot (`SlotView.whole`) and each action runs on its ballot's frame: the acceptors' state, the
+slot's 2a and 2b messages, and that ballot's 1a and 1b. Its verdict and the messages it adds are the whole
+state's, while a step costs what one ballot holds rather than every election behind it.
 """
 
 from __future__ import annotations
@@ -85,25 +91,14 @@ OTHER_VALUE = "<some other client value>"
 """Stands for every value nobody proposed in a slot, so the spec's value domain is never exhausted."""
 MAX_BALLOT = 2**62
 
-Event = Callable[["SlotView"], mp.State | None]
-"""A whole-log change, replayable on any slot projection with the spec's own action function."""
+Taken = Callable[[mp.Config, mp.State], mp.State | None]
+"""A spec action with its arguments bound, taken in a projection's frame (`SlotView.frame`)."""
 
+Event = tuple[int | None, Taken]
+"""A whole-log change at a ballot (None: one that adds no message), replayable on any slot projection."""
 
-def at_ballot(
-    action: Callable[[mp.Config, mp.State, int, int, str], mp.State | None],
-    cfg: mp.Config,
-    s: mp.State,
-    b: int,
-    slot: int,
-    v: str,
-) -> mp.State | None:
-    """`action(cfg, s, b, slot, v)` (a Phase2a) taken in `s` with only its messages of ballot b, the other
-    messages added back to the successor. A spec action at ballot b reads no message of another ballot
-    (tests/test_oracle.py holds Phase2a to that), so the verdict and successor are the whole state's, but
-    the spec's scans see a few messages instead of every election's 1a and 1b."""
-    own = s._replace(msgs=frozenset([m for m in s.msgs if m.bal == b]))
-    after = action(cfg, own, b, slot, v)
-    return None if after is None else after._replace(msgs=s.msgs | (after.msgs - own.msgs))
+WHOLE_LOG = frozenset({"1a", "1b"})
+"""The message types of a whole-log change: every projection has them, each 1b with its slot's report."""
 
 
 class SlotRules(NamedTuple):
@@ -127,17 +122,18 @@ class SlotView:
 
     model: mp.MultiPaxosModel
     state: mp.State
+    """The acceptors' promises and votes here, with the slot's 2a and 2b messages (a variant's phase-2
+    messages too; the template has none): the projection but for its 1a and 1b messages, in `whole`."""
+    whole: dict[int, frozenset[mp.Message]]
+    """The projection's 1a and 1b messages, by ballot."""
     synced: int = 0
     """How many whole-log events (`RefinementOracle.events`) this projection has absorbed."""
-    phase2: frozenset[mp.Message] = frozenset()
-    """The 2a and 2b messages in `state` (the template has none): what is chosen, and every invariant but
-    `type_ok` and `promise_monotonicity`, reads only these, so they are judged on these alone."""
-    judged: mp.State | None = None
-    """The state the invariants last held in (None: never judged). A new slot's projection starts as the
-    template's state and inherits what the template's judging covered."""
-    judged_whole_log: int = -1
-    """How many whole-log messages (1a, 1b) `judged` held. Messages are never taken back, so while `state`
-    holds as many it holds the same ones, and the messages the invariants have not held for are in `phase2`."""
+    judged: tuple[int, ...] | None = None
+    """The promises (maxBal) when the invariants last held here (None: never judged). A new slot's
+    projection starts as the template's state and inherits what the template's judging covered."""
+    fresh: frozenset[mp.Message] = frozenset()
+    """The 1a and 1b messages added since the invariants last held: what is chosen, and every invariant but
+    `type_ok` and `promise_monotonicity`, reads only the phase-2 messages, so these and those are judged."""
     chosen: tuple[frozenset[mp.Message], mp.MultiPaxosModel, frozenset[str]] | None = None
     """The values chosen here, with the `phase2` and model they were computed for: five replicas apply
     each slot and ask the same question of the same messages."""
@@ -145,6 +141,30 @@ class SlotView:
     @property
     def cfg(self) -> mp.Config:
         return self.model.cfg
+
+    @property
+    def phase2(self) -> frozenset[mp.Message]:
+        return self.state.msgs
+
+    def frame(self, b: int | None) -> mp.State:
+        """`state` with ballot b's 1a and 1b messages: where a spec action at ballot b is taken."""
+        whole = None if b is None else self.whole.get(b)
+        return self.state if whole is None else self.state._replace(msgs=self.state.msgs | whole)
+
+    def whole_state(self) -> mp.State:
+        """The projection with every message, for the rare judgement that reads them all."""
+        return self.state._replace(msgs=self.state.msgs.union(*self.whole.values()))
+
+    def take(self, frame: mp.State, after: mp.State) -> None:
+        """Become the successor an action computed in `frame` (the messages it added sorted by type)."""
+        added = after.msgs - frame.msgs
+        whole = frozenset(m for m in added if m.type in WHOLE_LOG)
+        for m in whole:
+            self.whole[m.bal] = self.whole.get(m.bal, frozenset()) | {m}
+        if whole and self.judged is not None:
+            self.fresh |= whole
+        phase2 = self.state.msgs | (added - whole) if len(added) > len(whole) else self.state.msgs
+        self.state = mp.LogState(after.max_bal, after.max_vbal, after.max_val, phase2)
 
 
 class RefinementOracle:
@@ -168,7 +188,9 @@ class RefinementOracle:
         self.n = quorums.n
         self.names = self.quorums.nodes
         self.template = SlotView(
-            self._model((OTHER_VALUE,)), mp.State((-1,) * self.n, ((-1,),) * self.n, ((None,),) * self.n, frozenset())
+            self._model((OTHER_VALUE,)),
+            mp.State((-1,) * self.n, ((-1,),) * self.n, ((None,),) * self.n, frozenset()),
+            {},
         )
         self.slots: dict[int, SlotView] = {}
         self.slot_order: list[int] = []
@@ -201,8 +223,8 @@ class RefinementOracle:
         self.transitions = 0
         self.actions_matched = 0
         self._matched: list[Action] = []
-        self._before: dict[int, tuple[mp.State, frozenset[mp.Message]]] = {}
-        """Each projection this transition moved: its state and 2a/2b messages before."""
+        self._before: dict[int, mp.State] = {}
+        """Each projection this transition moved (-1: the template): its `state` before."""
 
     # ------------------------------------------------------------------ feeding observations
 
@@ -405,15 +427,17 @@ class RefinementOracle:
             view = self.slots[slot] = SlotView(
                 template.model,
                 template.state,
+                dict(template.whole),
                 len(self.events),
                 judged=template.judged,
-                judged_whole_log=template.judged_whole_log,
+                fresh=template.fresh,
             )
             bisect.insort(self.slot_order, slot)
-        for event in self.events[view.synced :]:
-            after = event(view)
+        for b, step in self.events[view.synced :]:
+            frame = view.frame(b)
+            after = step(view.cfg, frame)
             assert after is not None, "a whole-log action enabled in the template but not in a slot"
-            view.state = after
+            view.take(frame, after)
         view.synced = len(self.events)
         if value is not None and value not in view.cfg.values:
             view.model = self._model((value, *view.cfg.values), view.cfg.quorums)
@@ -424,7 +448,7 @@ class RefinementOracle:
         if view is None:
             return frozenset()
         if view.chosen is None or view.chosen[0] is not view.phase2 or view.chosen[1] is not view.model:
-            values = self.rules.chosen(view.cfg, view.state._replace(msgs=view.phase2)).get(0, set())
+            values = self.rules.chosen(view.cfg, view.state).get(0, set())
             view.chosen = (view.phase2, view.model, frozenset(values))
         return view.chosen[2]
 
@@ -439,16 +463,26 @@ class RefinementOracle:
     def _object(self, check: str, reason: str) -> Objection:
         return Objection(check, reason, self.step, tuple(self._matched))
 
-    def _set(self, slot: int, view: SlotView, state: mp.State) -> None:
-        self._before.setdefault(slot, (view.state, view.phase2))
-        view.state = state
+    def _take(self, slot: int, view: SlotView, b: int | None, step: Taken) -> bool:
+        """Take a spec action at ballot b in a projection (slot -1: the template); False if not enabled."""
+        frame = view.frame(b)
+        after = step(view.cfg, frame)
+        if after is None:
+            return False
+        self._before.setdefault(slot, view.state)
+        view.take(frame, after)
+        return True
+
+    def _prepared(self, b: int) -> bool:
+        """Whether some replica sent a 1a for ballot b."""
+        return M1a(b) in self.template.whole.get(b, frozenset())
 
     def _match(self, envelope: Envelope) -> None:
         msg, a = envelope.msg, envelope.src
         match msg:
             case Prepare(ballot):
                 b = self.ballot(ballot)
-                if M1a(b) not in self.template.state.msgs:
+                if not self._prepared(b):
                     self._phase1a(b)
             case Promise(ballot):
                 if self.reports.get((a, self.ballot(ballot))) != msg.votes:
@@ -460,27 +494,28 @@ class RefinementOracle:
             case _:
                 pass
 
-    def _whole_log(self, action: Action, event: Event) -> None:
+    def _whole_log(self, action: Action, b: int, step: Taken) -> None:
         """A Phase1a or Phase1b: applied to the template now, to each slot projection when next touched."""
-        after = event(self.template)
-        assert after is not None
-        self._set(-1, self.template, after)
-        self.events.append(event)
+        taken = self._take(-1, self.template, b, step)
+        assert taken
+        self.events.append((b, step))
         self._matched.append(action)
         self.actions_matched += 1
 
     def _phase1a(self, b: int) -> None:
-        self._whole_log(act("Phase1a", b=b), lambda v: self.rules.phase1a(v.cfg, v.state, b))
+        self._whole_log(act("Phase1a", b=b), b, lambda cfg, s: self.rules.phase1a(cfg, s, b))
+
+    def _phase1b_step(self, a: int, b: int) -> Taken:
+        return lambda cfg, s: self.rules.phase1b(cfg, s, a, b)
 
     def _phase1b(self, a: int, promise: Promise) -> None:
         b, name = self.ballot(promise.ballot), self.names[a]
         action = act("Phase1b", a=name, b=b)
-        template = self.template.state
-        if self.rules.phase1b(self.template.cfg, template, a, b) is None:
+        if self.rules.phase1b(self.template.cfg, self.template.frame(b), a, b) is None:
             why = (
                 f"no 1a for ballot {b} was ever sent"
-                if M1a(b) not in template.msgs
-                else f"ballot {b} is not above maxBal[{name}] = {template.max_bal[a]}"
+                if not self._prepared(b)
+                else f"ballot {b} is not above maxBal[{name}] = {self.template.state.max_bal[a]}"
             )
             raise self._object(str(action), f"not enabled: {why}")
         reported = {vote.slot: vote for vote in promise.votes}
@@ -501,17 +536,17 @@ class RefinementOracle:
                     f"the spec's 1b reports (maxVBal, maxVal) = {spec_vote} in slot "
                     f"{slot}, the replica's promise reports {mine}",
                 )
-        self._whole_log(action, lambda v: self.rules.phase1b(v.cfg, v.state, a, b))
+        self._whole_log(action, b, self._phase1b_step(a, b))
         self.reports[a, b] = promise.votes
 
     def _phase1b_unannounced(self, a: int, b: int) -> None:
         """A promise found on disk at a restart, whose Promise never left: Phase1b, its 1b lost."""
         action = act("Phase1b", a=self.names[a], b=b)
-        if self.rules.phase1b(self.template.cfg, self.template.state, a, b) is None:
+        if self.rules.phase1b(self.template.cfg, self.template.frame(b), a, b) is None:
             raise self._object(
                 str(action), f"not enabled: {self.names[a]} recovered promise {b}, which no 1a asked for"
             )
-        self._whole_log(action, lambda v: self.rules.phase1b(v.cfg, v.state, a, b))
+        self._whole_log(action, b, self._phase1b_step(a, b))
 
     def _phase2a(self, b: int, slot: int, v: str) -> None:
         proposal = mp.M2a(b, 0, v)
@@ -519,20 +554,18 @@ class RefinementOracle:
             return  # the same 2a to another acceptor: nothing to judge, and the slot catches up when next judged
         view = self._view(slot, v)
         action = act("Phase2a", b=b, slot=slot, v=v)
-        after = at_ballot(self.rules.phase2a, view.cfg, view.state, b, 0, v)
-        if after is None:
+        if not self._take(slot, view, b, lambda cfg, s: self.rules.phase2a(cfg, s, b, 0, v)):
             raise self._object(str(action), f"not enabled: {self._why_not_2a(view, b, v)}")
-        self._set(slot, view, after)
-        view.phase2 |= {proposal}
         self._matched.append(action)
         self.actions_matched += 1
 
     def _why_not_2a(self, view: SlotView, b: int, v: str) -> str:
-        earlier = sorted(m.val for m in view.state.msgs if m.type == "2a" and m.bal == b)  # type: ignore[union-attr]
+        frame = view.frame(b)
+        earlier = sorted(m.val for m in frame.msgs if m.type == "2a" and m.bal == b)  # type: ignore[union-attr]
         if earlier:
             return f"ballot {b} already proposed {earlier[0]!r} in this slot (one value per ballot and slot)"
-        promised = sorted(m.acc for m in view.state.msgs if m.type == "1b" and m.bal == b)  # type: ignore[union-attr]
-        allowed = self.rules.proposable(view.cfg, view.state, b, 0)
+        promised = sorted(m.acc for m in frame.msgs if m.type == "1b" and m.bal == b)  # type: ignore[union-attr]
+        allowed = self.rules.proposable(view.cfg, frame, b, 0)
         if not allowed:
             if not promised:
                 return f"no acceptor promised ballot {b}"
@@ -547,24 +580,22 @@ class RefinementOracle:
         view = self._view(slot, v)
         name = self.names[a]
         action = act("Phase2b", a=name, b=b, slot=slot, v=v)
-        after = self.rules.phase2b(view.cfg, view.state, a, b, 0, v)
-        if after is None:
+        if not self._take(slot, view, b, lambda cfg, s: self.rules.phase2b(cfg, s, a, b, 0, v)):
             why = (
                 f"nobody proposed {v!r} in slot {slot} at ballot {b}"
                 if mp.M2a(b, 0, v) not in view.phase2
                 else f"ballot {b} is below maxBal[{name}] = {view.state.max_bal[a]}"
             )
             raise self._object(str(action), f"not enabled: {why}")
-        self._set(slot, view, after)
-        view.phase2 |= {vote}
         self.voted_by[a].add(slot)
         if (moved := self.moved[a]) is not None:
             moved.add(slot)
-        promise = after.max_bal
+        promise = view.state.max_bal
         if promise[a] > self.template.state.max_bal[a]:
             # Phase2b raised a's promise for the whole log: every other projection learns it lazily
-            self._set(-1, self.template, self.template.state._replace(max_bal=promise))
-            self.events.append(lambda v: v.state._replace(max_bal=promise))
+            event: Event = (None, lambda cfg, s: s._replace(max_bal=promise))
+            self._take(-1, self.template, *event)
+            self.events.append(event)
             view.synced = len(self.events)
         self._matched.append(action)
         self.actions_matched += 1
@@ -633,17 +664,16 @@ class RefinementOracle:
     # ------------------------------------------------------------------ invariants
 
     def _check_invariants(self) -> None:
-        for slot, (before, before_phase2) in self._before.items():
+        for slot, before in self._before.items():
             view = self.template if slot < 0 else self.slots[slot]
             unjudged = self._unjudged(view)
             for name, holds in view.model.invariants.items():
                 if (reason := holds(unjudged)) is not None:
                     raise self._object(name, _where(slot) + reason)
-            past, now = before._replace(msgs=before_phase2), view.state._replace(msgs=view.phase2)
             for name, step_holds in view.model.step_invariants.items():
-                if (reason := step_holds(past, now)) is not None:
+                if (reason := step_holds(before, view.state)) is not None:
                     raise self._object(name, _where(slot) + reason)
-            view.judged, view.judged_whole_log = view.state, len(view.state.msgs) - len(view.phase2)
+            view.judged, view.fresh = view.state.max_bal, frozenset()
 
     @staticmethod
     def _unjudged(view: SlotView) -> mp.State:
@@ -653,11 +683,9 @@ class RefinementOracle:
         constants the oracle's models share (ballots, one slot) and a promise that has not fallen since
         they last held (else the whole state is judged); the other invariants read only the 2a and 2b."""
         state, judged = view.state, view.judged
-        if judged is None or any(now < then for now, then in zip(state.max_bal, judged.max_bal, strict=True)):
-            return state
-        if len(state.msgs) - len(view.phase2) == view.judged_whole_log:
-            return state._replace(msgs=view.phase2)
-        return state._replace(msgs=(state.msgs - judged.msgs) | view.phase2)
+        if judged is None or any(now < then for now, then in zip(state.max_bal, judged, strict=True)):
+            return view.whole_state()
+        return state._replace(msgs=state.msgs | view.fresh) if view.fresh else state
 
     # ------------------------------------------------------------------ what clients see
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
 from paxiom.impl.ballot import Ballot
+from paxiom.impl.fast import oracle as fast_oracle
+from paxiom.impl.fast.oracle import FAST_PAXOS
 from paxiom.impl.messages import Accept, Envelope, Nack, Prepare, Promise
 from paxiom.impl.objection import Objection
-from paxiom.impl.oracle import MULTIPAXOS, RefinementOracle, SlotRules, at_ballot
+from paxiom.impl.oracle import MULTIPAXOS, RefinementOracle, SlotRules, SlotView, Taken
 from paxiom.impl.sim.runner import Execution, Faults, liveness_bound, schedule
 from paxiom.impl.sim.simulator import ClusterSettings, Simulator, Step
 from paxiom.impl.values import Command
@@ -60,41 +64,62 @@ def test_a_bare_simulator_builds_no_records_and_runs_as_a_watched_one() -> None:
 def test_invariants_judge_new_messages_and_the_whole_state_once_a_promise_falls() -> None:
     oracle = _run(ClusterSettings(replicas=3, seed=21), 600).oracle
     template = oracle.template
-    judged = template.state
-    assert template.judged is judged and any(m.type == "1b" for m in judged.msgs)
+    assert template.judged == template.state.max_bal and not template.fresh
     oracle._begin()
     forged = mp.M1b(0, 1, ((1, "x"),))  # below a0's promise, so only its report is wrong
-    oracle._set(-1, template, judged._replace(msgs=judged.msgs | {forged}))
+    assert oracle._take(-1, template, 1, lambda cfg, s: s._replace(msgs=s.msgs | {forged}))
+    assert template.fresh == {forged}
     with pytest.raises(Objection, match="reports a vote at or above the ballot it promises"):
         oracle._settle()
-    template.state = judged
+
+    oracle = _run(ClusterSettings(replicas=3, seed=21), 600).oracle
+    template = oracle.template
     oracle._begin()
-    sender = next(m for m in judged.msgs if m.type == "1b" and m.bal > 0)  # type: ignore[union-attr]
-    fallen = tuple(-1 if a == sender.acc else b for a, b in enumerate(judged.max_bal))  # type: ignore[union-attr]
-    oracle._set(-1, template, judged._replace(max_bal=fallen))
+    sender = next(m for m in template.whole_state().msgs if m.type == "1b" and m.bal > 0)  # type: ignore[union-attr]
+    fallen = tuple(-1 if a == sender.acc else b for a, b in enumerate(template.state.max_bal))  # type: ignore[union-attr]
+    assert oracle._take(-1, template, None, lambda cfg, s: s._replace(max_bal=fallen))
     with pytest.raises(Objection, match="was sent above the sender's promise"):  # not only "went down"
         oracle._settle()
 
 
+def _slot_actions(rules: SlotRules, view: SlotView, b: int, acceptors: range) -> Iterator[Taken]:
+    """Every action at ballot b the oracle takes in a slot projection, with each argument it can have."""
+    yield lambda cfg, s: rules.phase1a(cfg, s, b)
+    for a in acceptors:
+        yield lambda cfg, s, a=a: rules.phase1b(cfg, s, a, b)  # type: ignore[misc]
+        for v in view.cfg.values:
+            yield lambda cfg, s, a=a, v=v: rules.phase2b(cfg, s, a, b, 0, v)  # type: ignore[misc]
+    for v in view.cfg.values:
+        yield lambda cfg, s, v=v: rules.phase2a(cfg, s, b, 0, v)  # type: ignore[misc]
+    if rules is FAST_PAXOS:
+        yield partial(fast_oracle._phase2a_any, b=b)
+
+
 @pytest.mark.parametrize("variant", ["multipaxos", "fastpaxos"])
-def test_phase2a_reads_only_its_own_ballots_messages(variant: str) -> None:
-    """`at_ballot`'s frame: Phase2a judged on its ballot's messages gives the whole state's verdict and
-    successor, for every ballot and value, in the slot projections of a run with many elections."""
+def test_every_action_reads_only_its_own_ballots_messages(variant: str) -> None:
+    """`SlotView.frame`: each action at ballot b, taken with only ballot b's 1a and 1b messages, gives the
+    whole state's verdict and adds the same messages, for every ballot, acceptor and value, in the slot
+    projections (and the template) of a run with many elections."""
     execution = _run(ClusterSettings(replicas=3, seed=21, variant=variant), 800)
     oracle: RefinementOracle = execution.oracle
     rules: SlotRules = oracle.rules
-    assert variant == "fastpaxos" or rules is MULTIPAXOS
-    views = [oracle._view(slot) for slot in oracle.slot_order]
+    assert rules is (FAST_PAXOS if variant == "fastpaxos" else MULTIPAXOS)
+    views = [oracle.template, *(oracle._view(slot) for slot in oracle.slot_order)]
     enabled = 0
     for view in views:
-        ballots = {m.bal for m in view.state.msgs} | {max(oracle.template.state.max_bal) + 1}
+        whole = view.whole_state()
+        ballots = {m.bal for m in whole.msgs} | {max(oracle.template.state.max_bal) + 1}
         assert len(ballots) > 3
         for b in ballots:
-            for v in view.cfg.values:
-                whole = rules.phase2a(view.cfg, view.state, b, 0, v)
-                assert at_ballot(rules.phase2a, view.cfg, view.state, b, 0, v) == whole
-                enabled += whole is not None
-    assert enabled > 0 and len(views) > 3
+            frame = view.frame(b)
+            assert frame.msgs < whole.msgs or len(ballots) == 1
+            for step in _slot_actions(rules, view, b, view.cfg.acceptors):
+                expected, framed = step(view.cfg, whole), step(view.cfg, frame)
+                assert (framed is None) == (expected is None)
+                if expected is not None and framed is not None:
+                    assert framed._replace(msgs=framed.msgs | whole.msgs) == expected
+                    enabled += 1
+    assert enabled > 100 and len(views) > 3
 
 
 def _inject(execution: Execution, envelope: Envelope) -> str:

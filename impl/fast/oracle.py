@@ -19,7 +19,7 @@ and converts the result back, so no guard is restated here:
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, cast
 
 from paxiom.impl.ballot import Ballot
@@ -126,6 +126,10 @@ def _phase2b(cfg: mp.Config, s: mp.State, a: int, b: int, slot: int, v: str) -> 
     return to_slot(fp.phase2b(f, t, a, b, v) or fp.phase2b_any(f, t, a, b, v))
 
 
+def _phase2a_any(cfg: mp.Config, s: mp.State, b: int) -> mp.State | None:
+    return to_slot(fp.phase2a_any(fast_config(cfg), to_fast(s), b))
+
+
 def _proposable(cfg: mp.Config, s: mp.State, b: int, slot: int) -> set[str]:
     return fp.proposable(fast_config(cfg), to_fast(s), b)
 
@@ -207,15 +211,12 @@ class FastRefinementOracle(RefinementOracle):
     def _view(self, slot: int, value: str | None = None) -> SlotView:
         view = super()._view(slot, value)
         for b, first in self.anys[self.any_seen.get(slot, 0) :]:
-            if slot >= first and any_message(b) not in view.phase2:
-                after = to_slot(fp.phase2a_any(fast_config(view.cfg), to_fast(view.state), b))
-                if after is None:
-                    raise self._object(
-                        str(act("Phase2aAny", b=b)),
-                        f"not enabled in slot {slot}: {self._why_not_any(view, b)}",
-                    )
-                self._set(slot, view, after)
-                view.phase2 |= {any_message(b)}
+            opened = slot < first or any_message(b) in view.phase2
+            if not opened and not self._take(slot, view, b, partial(_phase2a_any, b=b)):
+                raise self._object(
+                    str(act("Phase2aAny", b=b)),
+                    f"not enabled in slot {slot}: {self._why_not_any(view, b)}",
+                )
         self.any_seen[slot] = len(self.anys)
         return view
 
@@ -234,7 +235,7 @@ class FastRefinementOracle(RefinementOracle):
     def _why_not_2a(self, view: SlotView, b: int, v: str) -> str:
         if started := self._started(view, b):
             return started
-        allowed = self.rules.proposable(view.cfg, view.state, b, 0)
+        allowed = self.rules.proposable(view.cfg, view.frame(b), b, 0)
         if allowed:
             return (
                 f"{v!r} is not what the recovery rule (fastpaxos.recoverable) allows for any promised phase-1 "
