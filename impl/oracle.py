@@ -125,7 +125,7 @@ class SlotView:
     """The acceptors' promises and votes here, with the slot's 2a and 2b messages (a variant's phase-2
     messages too; the template has none): the projection but for its 1a and 1b messages, in `whole`."""
     whole: dict[int, frozenset[mp.Message]]
-    """The projection's 1a and 1b messages, by ballot."""
+    """The projection's 1a and 1b messages, by ballot (a table shared while projections agree on it)."""
     synced: int = 0
     """How many whole-log events (`RefinementOracle.events`) this projection has absorbed."""
     judged: tuple[int, ...] | None = None
@@ -159,10 +159,13 @@ class SlotView:
         """Become the successor an action computed in `frame` (the messages it added sorted by type)."""
         added = after.msgs - frame.msgs
         whole = frozenset(m for m in added if m.type in WHOLE_LOG)
-        for m in whole:
-            self.whole[m.bal] = self.whole.get(m.bal, frozenset()) | {m}
-        if whole and self.judged is not None:
-            self.fresh |= whole
+        if whole:
+            table = dict(self.whole)  # replaced, never changed in place: new projections share the template's
+            for m in whole:
+                table[m.bal] = table.get(m.bal, frozenset()) | {m}
+            self.whole = table
+            if self.judged is not None:
+                self.fresh |= whole
         phase2 = self.state.msgs | (added - whole) if len(added) > len(whole) else self.state.msgs
         self.state = mp.LogState(after.max_bal, after.max_vbal, after.max_val, phase2)
 
@@ -427,7 +430,7 @@ class RefinementOracle:
             view = self.slots[slot] = SlotView(
                 template.model,
                 template.state,
-                dict(template.whole),
+                template.whole,
                 len(self.events),
                 judged=template.judged,
                 fresh=template.fresh,
