@@ -170,11 +170,12 @@ def type_ok(cfg: Config, s: State) -> str | None:
 
 def well_formed(cfg: Config, s: State, commands: Iterable[str]) -> str | None:
     """`type_ok` with votes drawn from `commands` (a variant may propose more than `cfg.values`)."""
+    votable = {None, *commands}
     for a in cfg.acceptors:
         if not -1 <= s.max_bal[a] <= cfg.max_ballot or len(s.max_vbal[a]) != cfg.slots:
             return f"acceptor {a} has a malformed promise or log"
         for vbal, val in zip(s.max_vbal[a], s.max_val[a], strict=True):
-            if not -1 <= vbal <= cfg.max_ballot or (val is None) != (vbal == -1) or val not in (None, *commands):
+            if not -1 <= vbal <= cfg.max_ballot or (val is None) != (vbal == -1) or val not in votable:
                 return f"acceptor {a} has a malformed vote ({vbal}, {val!r})"
     for m in s.msgs:
         if m.bal not in cfg.ballots or not 0 <= getattr(m, "slot", 0) < cfg.slots:

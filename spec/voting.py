@@ -72,10 +72,15 @@ def unsafe_vote(
             if rivals - {val}:
                 rival = min(rivals - {val})
                 return f"a vote for {val!r} at ballot {bal} while {rival!r} is choosable at ballot {lower}"
-            voted_there = {w for (c, w) in voters if c == lower}
-            if unvoted_choosable and (values is None or any(w != val and w not in voted_there for w in values)):
+            if unvoted_choosable and (values is None or _another_unvoted(values, voters, lower, val)):
                 return f"a vote for {val!r} at ballot {bal} while any other value is choosable at ballot {lower}"
     return None
+
+
+def _another_unvoted(values: Collection[str], voters: Mapping[tuple[int, str], int], ballot: int, val: str) -> bool:
+    """Whether the domain holds a value other than `val` that nobody voted for at `ballot`."""
+    voted_there = {w for (c, w) in voters if c == ballot}
+    return any(w != val and w not in voted_there for w in values)
 
 
 def _ballots_to_examine(voted: Collection[int], below: int) -> list[int]:
@@ -85,8 +90,10 @@ def _ballots_to_examine(voted: Collection[int], below: int) -> list[int]:
     so the highest unvoted ballot below `below` is the one where a quorum is likeliest to be free.
     """
     lower = [c for c in voted if c < below]
-    unvoted = next((c for c in range(below - 1, -1, -1) if c not in voted), None)
-    return lower + ([unvoted] if unvoted is not None else [])
+    unvoted = below - 1
+    while unvoted in voted:
+        unvoted -= 1
+    return [*lower, unvoted] if unvoted >= 0 else lower
 
 
 def promised_quorums(quorums: Iterable[int], heard: Mapping[int, R]) -> Iterator[dict[int, R]]:
