@@ -669,12 +669,12 @@ class RefinementOracle:
     def _check_invariants(self) -> None:
         for slot, before in self._before.items():
             view = self.template if slot < 0 else self.slots[slot]
-            unjudged = self._unjudged(view)
-            for name, holds in view.model.invariants.items():
-                if (reason := holds(unjudged)) is not None:
-                    raise self._object(name, _where(slot) + reason)
-            for name, step_holds in view.model.step_invariants.items():
-                if (reason := step_holds(before, view.state)) is not None:
+            unjudged, model = self._unjudged(view), view.model
+            for holds in model.state_checks:  # the spec's functions with the slot's constants (a model's
+                if (reason := holds(model.cfg, unjudged)) is not None:  # `invariants` are these, bound)
+                    raise self._object(holds.__name__, _where(slot) + reason)
+            for name, step_holds in model.step_checks.items():
+                if (reason := step_holds(model.cfg, before, view.state)) is not None:
                     raise self._object(name, _where(slot) + reason)
             view.judged, view.fresh = view.state.max_bal, frozenset()
 

@@ -8,7 +8,7 @@ nothing but the spec.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 
 from paxiom.spec.quorums import Violation, quorum_intersection
@@ -120,12 +120,20 @@ class ModelBase(Generic[S, C]):
 
     def __init__(self, cfg: C) -> None:
         self.cfg = cfg
-        self.config_violation: Violation | None = quorum_intersection(cfg.quorums)  # type: ignore[attr-defined]
-        # built once (the constants never change): the refinement oracle reads them after every step
-        self.invariants: Mapping[str, Invariant[S]] = {f.__name__: partial(f, cfg) for f in self.state_checks}
-        self.step_invariants: Mapping[str, StepInvariant[S]] = {
-            name: partial(f, cfg) for name, f in self.step_checks.items()
-        }
+
+    # Built on first use: the refinement oracle makes a model per log slot and judges with the spec's
+    # functions directly (`state_checks`, `step_checks`), so it needs neither of these.
+    @cached_property
+    def config_violation(self) -> Violation | None:
+        return quorum_intersection(self.cfg.quorums)  # type: ignore[attr-defined]
+
+    @cached_property
+    def invariants(self) -> Mapping[str, Invariant[S]]:
+        return {f.__name__: partial(f, self.cfg) for f in self.state_checks}
+
+    @cached_property
+    def step_invariants(self) -> Mapping[str, StepInvariant[S]]:
+        return {name: partial(f, self.cfg) for name, f in self.step_checks.items()}
 
     def apply(self, s: S, action: Action) -> S | None:
         """Replay one action; its arguments are named as in a trace (`a` is an acceptor's name)."""
