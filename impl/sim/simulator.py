@@ -424,8 +424,7 @@ class Simulator:
         for rnd in range(rounds):
             if self.settled():
                 return rnd
-            missing = tuple(self.unapplied())
-            if missing and rnd % resubmit_every == 0:
+            if rnd % resubmit_every == 0 and (missing := tuple(self._unapplied)):
                 for r in range(len(self.hosts)):
                     self._activate(r, partial(Host.submit, commands=missing))
             self._fair_round()
