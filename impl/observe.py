@@ -181,6 +181,8 @@ class Crash:
 
 Record = Start | Tick | Receive | Submit | Intent | Synced | Sent | Restored | Applied | Alarm | Crash
 RECORDS: tuple[type[Any], ...] = typing.get_args(Record)
+INPUTS = (Tick, Receive, Submit)
+"""The records of what a host was handed: a checker judges what the node recorded doing about them."""
 
 
 class ObservationError(PaxiomError):
