@@ -147,7 +147,16 @@ class SlotView:
         s = self.state
         return mp.LogState(s.max_bal, s.max_vbal, s.max_val, msgs)
 
-    def take(self, frame: mp.State, after: mp.State) -> None:
+    def apply(self, b: int | None, step: Taken) -> bool:
+        """Take a spec action at ballot b in its frame; False, and nothing changed, if it is not enabled."""
+        frame = self.frame(b)
+        after = step(self.cfg, frame)
+        if after is None:
+            return False
+        self._become(frame, after)
+        return True
+
+    def _become(self, frame: mp.State, after: mp.State) -> None:
         """Become the successor an action computed in `frame` (the messages it added sorted by type)."""
         added = after.msgs - frame.msgs
         whole = frozenset([m for m in added if m.type in WHOLE_LOG]) if added else added
@@ -431,10 +440,8 @@ class RefinementOracle:
             )
             bisect.insort(self.slot_order, slot)
         for b, step in self.events[view.synced :]:
-            frame = view.frame(b)
-            after = step(view.cfg, frame)
-            assert after is not None, "a whole-log action enabled in the template but not in a slot"
-            view.take(frame, after)
+            absorbed = view.apply(b, step)
+            assert absorbed, "a whole-log action enabled in the template but not in a slot"
         view.synced = len(self.events)
         if value is not None and value not in view.cfg.values:
             view.model = self._model((value, *view.cfg.values), view.cfg.quorums)
@@ -461,13 +468,12 @@ class RefinementOracle:
         return Objection(check, reason, self.step, tuple(self._matched))
 
     def _take(self, slot: int, view: SlotView, b: int | None, step: Taken) -> bool:
-        """Take a spec action at ballot b in a projection (slot -1: the template); False if not enabled."""
-        frame = view.frame(b)
-        after = step(view.cfg, frame)
-        if after is None:
+        """Take a spec action at ballot b in a projection (slot -1: the template), noting its state before
+        for the step invariants; False if not enabled."""
+        before = view.state
+        if not view.apply(b, step):
             return False
-        self._before.setdefault(slot, view.state)
-        view.take(frame, after)
+        self._before.setdefault(slot, before)
         return True
 
     def _prepared(self, b: int) -> bool:

@@ -82,10 +82,10 @@ def test_invariants_judge_new_messages_and_the_whole_state_once_a_promise_falls(
         oracle._settle()
 
 
-def _slot_actions(rules: SlotRules, view: SlotView, b: int, acceptors: range) -> Iterator[Taken]:
+def _slot_actions(rules: SlotRules, view: SlotView, b: int) -> Iterator[Taken]:
     """Every action at ballot b the oracle takes in a slot projection, with each argument it can have."""
     yield lambda cfg, s: rules.phase1a(cfg, s, b)
-    for a in acceptors:
+    for a in view.cfg.acceptors:
         yield lambda cfg, s, a=a: rules.phase1b(cfg, s, a, b)  # type: ignore[misc]
         for v in view.cfg.values:
             yield lambda cfg, s, a=a, v=v: rules.phase2b(cfg, s, a, b, 0, v)  # type: ignore[misc]
@@ -106,7 +106,7 @@ def _frames_agree(oracle: RefinementOracle, views: int) -> int:
         whole = view.whole_state()
         for b in range(max(oracle.template.state.max_bal) + 2):
             frame = view.frame(b)
-            for step in _slot_actions(rules, view, b, view.cfg.acceptors):
+            for step in _slot_actions(rules, view, b):
                 expected, framed = step(view.cfg, whole), step(view.cfg, frame)
                 assert (framed is None) == (expected is None), (b, view.state)
                 if expected is not None and framed is not None:
